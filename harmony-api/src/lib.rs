@@ -1,0 +1,281 @@
+//! Harmony's HTTP contract, and nothing else.
+//!
+//! Harmony is the internal service that turns the desired state of an Airflow
+//! deployment into Kubernetes manifests for the data plane it runs on, and
+//! keeps their revisions. This crate is its API as a dropshot trait
+//! ([`HarmonyApi`]) plus the wire types of every released version. It does no
+//! I/O, so OpenAPI documents can be generated without building the server.
+//!
+//! # Versions
+//!
+//! The API is versioned with [`api_versions!`]; a client names the version it
+//! speaks in the `api-version` header (progenitor-generated clients do so on
+//! every request). Each released version is served until it is retired on
+//! purpose:
+//!
+//! | version | label     | what it is |
+//! |---------|-----------|------------|
+//! | 2.0.0   | `UNIFIED` | Hosted and Hybrid data planes behind one Harmony |
+//! | 1.0.0   | `INITIAL` | the original Harmony, Hybrid data planes only |
+//!
+//! Endpoints whose types changed exist once per shape: the newest is a
+//! required trait method, and older ones are default methods that convert
+//! their input to the newest types, delegate, and convert the answer back
+//! (failing with 404 `NotVisibleAtVersion` for resources an old client cannot
+//! represent). Endpoints whose types never changed are declared once for all
+//! versions. Both shapes keep one `operation_id`, so a generated client keeps
+//! one method name across versions.
+//!
+//! # Alternatives rejected
+//!
+//! - *Version in the path* (`/v2/deployments`): every consumer would need new
+//!   routes for a new version, and the server could not share handlers.
+//! - *Unversioned, additive-only evolution*: progenitor clients close enums and
+//!   reject unknown fields, so "additive" changes still break old clients.
+//! - *One trait per version*: duplicates every unchanged endpoint and lets
+//!   them drift apart.
+
+pub mod v1;
+pub mod v2;
+
+/// The newest wire types, re-exported explicitly so a new version is a
+/// deliberate change of this list.
+pub mod latest {
+    pub use crate::v2::{
+        AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
+        DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
+        DeploymentPath, DeploymentSpec, EnvironmentVariable, Executor, HybridScheduler,
+        ManifestObject, ManifestQuery, ManifestSet, SchedulerSize, WorkerQueue,
+    };
+}
+
+use dropshot::{
+    EmptyScanParams, HttpError, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
+    RequestContext, ResultsPage, TypedBody,
+};
+use dropshot_api_manager_types::api_versions;
+
+api_versions!([(2, UNIFIED), (1, INITIAL)]);
+
+/// The header a client names its API version in.
+pub const VERSION_HEADER: &str = "api-version";
+
+/// Error code of a 404 for a resource that exists but has no form in the
+/// requested (older) API version.
+pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
+
+fn not_visible(error: v2::NotRepresentable) -> HttpError {
+    HttpError::for_client_error(
+        Some(NOT_VISIBLE_AT_VERSION.to_owned()),
+        dropshot::ClientErrorStatusCode::NOT_FOUND,
+        error.to_string(),
+    )
+}
+
+#[dropshot::api_description]
+pub trait HarmonyApi {
+    type Context;
+
+    /// Register a data plane, or update its registration (idempotent by id).
+    #[endpoint {
+        method = PUT,
+        path = "/data-planes/{data_plane_id}",
+        versions = VERSION_UNIFIED..,
+    }]
+    async fn data_plane_put(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DataPlanePath>,
+        body: TypedBody<latest::DataPlaneRegistration>,
+    ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError>;
+
+    /// Register a (Hybrid) data plane, or update its registration.
+    #[endpoint {
+        operation_id = "data_plane_put",
+        method = PUT,
+        path = "/data-planes/{data_plane_id}",
+        versions = ..VERSION_UNIFIED,
+    }]
+    async fn data_plane_put_v1(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v1::DataPlanePath>,
+        body: TypedBody<v1::DataPlaneRegistration>,
+    ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
+        let plane = Self::data_plane_put(rqctx, path, body.map(Into::into))
+            .await?
+            .0;
+        Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
+    }
+
+    /// Fetch one data plane.
+    #[endpoint {
+        method = GET,
+        path = "/data-planes/{data_plane_id}",
+        versions = VERSION_UNIFIED..,
+    }]
+    async fn data_plane_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DataPlanePath>,
+    ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError>;
+
+    /// Fetch one (Hybrid) data plane.
+    #[endpoint {
+        operation_id = "data_plane_get",
+        method = GET,
+        path = "/data-planes/{data_plane_id}",
+        versions = ..VERSION_UNIFIED,
+    }]
+    async fn data_plane_get_v1(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v1::DataPlanePath>,
+    ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
+        let plane = Self::data_plane_get(rqctx, path).await?.0;
+        Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
+    }
+
+    /// List data planes, ordered by id.
+    #[endpoint {
+        method = GET,
+        path = "/data-planes",
+        versions = VERSION_UNIFIED..,
+    }]
+    async fn data_plane_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<PaginationParams<EmptyScanParams, latest::DataPlanePageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<latest::DataPlane>>, HttpError>;
+
+    /// List (Hybrid) data planes, ordered by id. A page may hold fewer items
+    /// than the limit, since Hosted data planes are left out.
+    #[endpoint {
+        operation_id = "data_plane_list",
+        method = GET,
+        path = "/data-planes",
+        versions = ..VERSION_UNIFIED,
+    }]
+    async fn data_plane_list_v1(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<PaginationParams<EmptyScanParams, v1::DataPlanePageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<v1::DataPlane>>, HttpError> {
+        let page = Self::data_plane_list(rqctx, query).await?.0;
+        Ok(HttpResponseOk(ResultsPage {
+            next_page: page.next_page,
+            items: page
+                .items
+                .into_iter()
+                .filter_map(|p| p.try_into().ok())
+                .collect(),
+        }))
+    }
+
+    /// Create or replace a deployment's desired state (idempotent by id and
+    /// generation). Renders a new manifest revision when the input changed.
+    #[endpoint {
+        method = PUT,
+        path = "/deployments/{deployment_id}",
+        versions = VERSION_UNIFIED..,
+    }]
+    async fn deployment_put(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DeploymentPath>,
+        body: TypedBody<latest::DeploymentSpec>,
+    ) -> Result<HttpResponseOk<latest::Deployment>, HttpError>;
+
+    /// Create or replace a (Hybrid) deployment's desired state.
+    #[endpoint {
+        operation_id = "deployment_put",
+        method = PUT,
+        path = "/deployments/{deployment_id}",
+        versions = ..VERSION_UNIFIED,
+    }]
+    async fn deployment_put_v1(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v1::DeploymentPath>,
+        body: TypedBody<v1::DeploymentSpec>,
+    ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
+        let deployment = Self::deployment_put(rqctx, path, body.map(Into::into))
+            .await?
+            .0;
+        Ok(HttpResponseOk(deployment.try_into().map_err(not_visible)?))
+    }
+
+    /// Fetch one deployment.
+    #[endpoint {
+        method = GET,
+        path = "/deployments/{deployment_id}",
+        versions = VERSION_UNIFIED..,
+    }]
+    async fn deployment_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DeploymentPath>,
+    ) -> Result<HttpResponseOk<latest::Deployment>, HttpError>;
+
+    /// Fetch one (Hybrid) deployment.
+    #[endpoint {
+        operation_id = "deployment_get",
+        method = GET,
+        path = "/deployments/{deployment_id}",
+        versions = ..VERSION_UNIFIED,
+    }]
+    async fn deployment_get_v1(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v1::DeploymentPath>,
+    ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
+        let deployment = Self::deployment_get(rqctx, path).await?.0;
+        Ok(HttpResponseOk(deployment.try_into().map_err(not_visible)?))
+    }
+
+    /// List deployments, ordered by id.
+    #[endpoint {
+        method = GET,
+        path = "/deployments",
+        versions = VERSION_UNIFIED..,
+    }]
+    async fn deployment_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<PaginationParams<EmptyScanParams, latest::DeploymentPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<latest::Deployment>>, HttpError>;
+
+    /// List (Hybrid) deployments, ordered by id. A page may hold fewer items
+    /// than the limit, since Hosted deployments are left out.
+    #[endpoint {
+        operation_id = "deployment_list",
+        method = GET,
+        path = "/deployments",
+        versions = ..VERSION_UNIFIED,
+    }]
+    async fn deployment_list_v1(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<PaginationParams<EmptyScanParams, v1::DeploymentPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<v1::Deployment>>, HttpError> {
+        let page = Self::deployment_list(rqctx, query).await?.0;
+        Ok(HttpResponseOk(ResultsPage {
+            next_page: page.next_page,
+            items: page
+                .items
+                .into_iter()
+                .filter_map(|d| d.try_into().ok())
+                .collect(),
+        }))
+    }
+
+    /// Delete a deployment and its manifest revisions.
+    #[endpoint {
+        method = DELETE,
+        path = "/deployments/{deployment_id}",
+    }]
+    async fn deployment_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v1::DeploymentPath>,
+    ) -> Result<HttpResponseDeleted, HttpError>;
+
+    /// Fetch a deployment's rendered manifest set: the newest revision, or
+    /// the one named by `revision`.
+    #[endpoint {
+        method = GET,
+        path = "/deployments/{deployment_id}/manifests",
+    }]
+    async fn deployment_manifests_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v1::DeploymentPath>,
+        query: Query<v1::ManifestQuery>,
+    ) -> Result<HttpResponseOk<v1::ManifestSet>, HttpError>;
+}

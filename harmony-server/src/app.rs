@@ -1,0 +1,551 @@
+//! Harmony's application layer: validation, generations, revisions.
+//!
+//! Knows nothing of HTTP. Every operation is synchronous and runs one store
+//! transaction; [`crate::http`] calls it on tokio's blocking pool and turns a
+//! [`HarmonyError`] into an HTTP error at the edge.
+
+use crate::render;
+use crate::store::{Store, StoreError, StoredDeployment, StoredManifestSet};
+use chrono::{DateTime, Utc};
+use harmony_api::latest::{
+    DataPlane, DataPlaneKind, DataPlaneRegistration, Deployment, DeploymentSpec,
+    EnvironmentVariable, Executor, ManifestSet,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Where "now" comes from; injected so tests control time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarmonyError {
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// Each entry names a field and the rule it breaks.
+    #[error("invalid request: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+}
+
+pub struct Harmony {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+/// Upper bound on a page of results.
+pub const MAX_PAGE: usize = 1000;
+
+impl Harmony {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Harmony {
+        Harmony { store, clock }
+    }
+
+    pub fn register_data_plane(
+        &self,
+        id: &str,
+        registration: DataPlaneRegistration,
+    ) -> Result<DataPlane, HarmonyError> {
+        let mut problems = Vec::new();
+        check_dns_label(&mut problems, "data_plane_id", id);
+        check_non_empty(&mut problems, "region", &registration.region);
+        check_non_empty(&mut problems, "agent_version", &registration.agent_version);
+        check_non_empty(
+            &mut problems,
+            "platform_release",
+            &registration.platform_release,
+        );
+        if !is_kubernetes_version(&registration.kubernetes_version) {
+            problems.push(format!(
+                "kubernetes_version: must be MAJOR.MINOR or MAJOR.MINOR.PATCH, got {:?}",
+                registration.kubernetes_version
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(HarmonyError::Invalid(problems));
+        }
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            if let Some(existing) = tx.data_plane(id)?
+                && existing.kind != registration.kind
+            {
+                return Err(HarmonyError::Conflict {
+                    code: "DataPlaneKindChanged",
+                    message: format!(
+                        "data plane {id} is registered as {:?}; its kind cannot change",
+                        existing.kind
+                    ),
+                });
+            }
+            Ok(tx.upsert_data_plane(id, &registration, now)?)
+        })
+    }
+
+    pub fn data_plane(&self, id: &str) -> Result<DataPlane, HarmonyError> {
+        self.store
+            .read(|tx| Ok::<_, HarmonyError>(tx.data_plane(id)?))?
+            .ok_or_else(|| not_found("data plane", id))
+    }
+
+    pub fn data_planes(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DataPlane>, HarmonyError> {
+        self.store
+            .read(|tx| Ok(tx.data_planes_after(after, limit.min(MAX_PAGE))?))
+    }
+
+    /// Accepts a deployment's desired state.
+    ///
+    /// Generations only move forward: an older generation is refused; the
+    /// stored generation with the same spec is an idempotent no-op (a retry);
+    /// the stored generation with another spec is a conflict. A new manifest
+    /// revision is written only when the rendering input changed.
+    pub fn put_deployment(
+        &self,
+        id: Uuid,
+        mut spec: DeploymentSpec,
+    ) -> Result<Deployment, HarmonyError> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let plane = tx.data_plane(&spec.data_plane_id)?;
+            let existing = tx.deployment(id)?;
+            merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
+            validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
+            let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
+
+            if let Some(existing) = &existing {
+                let stored = existing.spec.generation;
+                if spec.generation < stored {
+                    return Err(HarmonyError::Conflict {
+                        code: "StaleGeneration",
+                        message: format!(
+                            "generation {} is older than the stored generation {stored}",
+                            spec.generation
+                        ),
+                    });
+                }
+                if spec.generation == stored {
+                    if spec == existing.spec {
+                        return Ok(to_api(existing.clone()));
+                    }
+                    return Err(HarmonyError::Conflict {
+                        code: "GenerationConflict",
+                        message: format!(
+                            "generation {stored} was already accepted with a different spec; \
+                             send generation {} for a change",
+                            stored + 1
+                        ),
+                    });
+                }
+            }
+
+            let input_hash = render::input_hash(id, &spec, &plane);
+            let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
+            let unchanged = existing
+                .as_ref()
+                .is_some_and(|e| e.input_hash == input_hash);
+            let revision = if unchanged {
+                previous_revision
+            } else {
+                previous_revision + 1
+            };
+            let stored = StoredDeployment {
+                id,
+                spec,
+                input_hash,
+                revision,
+                created_at: existing.as_ref().map_or(now, |e| e.created_at),
+                updated_at: now,
+            };
+            // The deployment row must exist before its first manifest set
+            // references it; SQLite checks foreign keys at each statement.
+            tx.put_deployment(&stored)?;
+            if !unchanged {
+                let rendered = render::render(id, &stored.spec, &plane);
+                tx.insert_manifest_set(&StoredManifestSet {
+                    deployment_id: id,
+                    revision,
+                    generation: stored.spec.generation,
+                    platform_release: plane.platform_release.clone(),
+                    input_hash: rendered.input_hash,
+                    objects: rendered.objects,
+                    created_at: now,
+                })?;
+            }
+            Ok(to_api(stored))
+        })
+    }
+
+    pub fn deployment(&self, id: Uuid) -> Result<Deployment, HarmonyError> {
+        self.store
+            .read(|tx| Ok::<_, HarmonyError>(tx.deployment(id)?))?
+            .map(to_api)
+            .ok_or_else(|| not_found("deployment", &id.to_string()))
+    }
+
+    pub fn deployments(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, HarmonyError> {
+        let rows = self
+            .store
+            .read(|tx| Ok::<_, HarmonyError>(tx.deployments_after(after, limit.min(MAX_PAGE))?))?;
+        Ok(rows.into_iter().map(to_api).collect())
+    }
+
+    pub fn delete_deployment(&self, id: Uuid) -> Result<(), HarmonyError> {
+        if self
+            .store
+            .write(|tx| Ok::<_, HarmonyError>(tx.delete_deployment(id)?))?
+        {
+            Ok(())
+        } else {
+            Err(not_found("deployment", &id.to_string()))
+        }
+    }
+
+    /// A manifest set as handed to Astro API: Secret bodies left out.
+    pub fn manifests(&self, id: Uuid, revision: Option<u64>) -> Result<ManifestSet, HarmonyError> {
+        let set = self.store.read(|tx| {
+            let deployment = tx
+                .deployment(id)?
+                .ok_or_else(|| not_found("deployment", &id.to_string()))?;
+            let revision = revision.unwrap_or(deployment.revision);
+            tx.manifest_set(id, revision)?
+                .ok_or_else(|| HarmonyError::NotFound {
+                    what: "manifest revision",
+                    id: format!("{revision} of deployment {id}"),
+                })
+        })?;
+        Ok(ManifestSet {
+            deployment_id: set.deployment_id,
+            revision: set.revision,
+            generation: set.generation,
+            platform_release: set.platform_release,
+            input_hash: set.input_hash,
+            objects: set
+                .objects
+                .into_iter()
+                .map(|object| {
+                    let mut meta = object.meta;
+                    if meta.kind != "Secret" {
+                        meta.manifest = Some(object.body);
+                    }
+                    meta
+                })
+                .collect(),
+            created_at: set.created_at,
+        })
+    }
+}
+
+fn not_found(what: &'static str, id: &str) -> HarmonyError {
+    HarmonyError::NotFound {
+        what,
+        id: id.to_owned(),
+    }
+}
+
+/// The API form of a stored deployment: secret values removed.
+fn to_api(stored: StoredDeployment) -> Deployment {
+    let StoredDeployment {
+        id,
+        spec,
+        revision,
+        created_at,
+        updated_at,
+        input_hash: _,
+    } = stored;
+    let DeploymentSpec {
+        kind,
+        organization_id,
+        workspace_id,
+        data_plane_id,
+        name,
+        runtime_version,
+        executor,
+        scheduler_size,
+        scheduler,
+        is_high_availability,
+        worker_queues,
+        environment_variables,
+        image_tag,
+        dag_bundle_version,
+        generation,
+    } = spec;
+    Deployment {
+        id,
+        kind,
+        organization_id,
+        workspace_id,
+        data_plane_id,
+        name,
+        runtime_version,
+        executor,
+        scheduler_size,
+        scheduler,
+        is_high_availability,
+        worker_queues,
+        environment_variables: environment_variables
+            .into_iter()
+            .map(|v| EnvironmentVariable {
+                value: if v.is_secret { None } else { v.value },
+                ..v
+            })
+            .collect(),
+        image_tag,
+        dag_bundle_version,
+        generation,
+        revision,
+        created_at,
+        updated_at,
+    }
+}
+
+/// A secret sent without a value keeps the value stored for the same key.
+fn merge_secrets(
+    spec: &mut DeploymentSpec,
+    previous: Option<&DeploymentSpec>,
+) -> Result<(), HarmonyError> {
+    let mut problems = Vec::new();
+    for (i, var) in spec.environment_variables.iter_mut().enumerate() {
+        if !var.is_secret || var.value.is_some() {
+            continue;
+        }
+        let kept = previous.and_then(|p| {
+            p.environment_variables
+                .iter()
+                .find(|old| old.key == var.key && old.is_secret)
+        });
+        match kept {
+            Some(old) => var.value = old.value.clone(),
+            None => problems.push(format!(
+                "environment_variables[{i}].value: required for a new secret ({})",
+                var.key
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(HarmonyError::Invalid(problems))
+    }
+}
+
+fn validate_spec(
+    spec: &DeploymentSpec,
+    plane: Option<&DataPlane>,
+    previous: Option<&DeploymentSpec>,
+) -> Result<(), HarmonyError> {
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    if spec.generation == 0 {
+        p.push("generation: must be at least 1".to_owned());
+    }
+    check_len(p, "name", &spec.name, 1, 63);
+    check_non_empty(p, "organization_id", &spec.organization_id);
+    check_non_empty(p, "workspace_id", &spec.workspace_id);
+    check_non_empty(p, "runtime_version", &spec.runtime_version);
+    check_non_empty(p, "image_tag", &spec.image_tag);
+    match plane {
+        None => {}
+        Some(plane) if plane.kind != spec.kind => p.push(format!(
+            "kind: {:?} deployment cannot run on {:?} data plane {}",
+            spec.kind, plane.kind, plane.id
+        )),
+        Some(_) => {}
+    }
+    if let Some(previous) = previous {
+        for (field, old, new) in [
+            (
+                "data_plane_id",
+                &previous.data_plane_id,
+                &spec.data_plane_id,
+            ),
+            (
+                "organization_id",
+                &previous.organization_id,
+                &spec.organization_id,
+            ),
+            ("workspace_id", &previous.workspace_id, &spec.workspace_id),
+        ] {
+            if old != new {
+                p.push(format!("{field}: cannot change (is {old:?})"));
+            }
+        }
+        if previous.kind != spec.kind {
+            p.push(format!("kind: cannot change (is {:?})", previous.kind));
+        }
+    }
+    match spec.kind {
+        DataPlaneKind::Hybrid => {
+            if spec.executor == Executor::Astro {
+                p.push("executor: ASTRO is not available on HYBRID data planes".to_owned());
+            }
+            match spec.scheduler {
+                None => p.push("scheduler: required for HYBRID deployments".to_owned()),
+                Some(s) => {
+                    if !(5..=24).contains(&s.au) {
+                        p.push(format!("scheduler.au: must be 5 to 24, got {}", s.au));
+                    }
+                    if !(1..=4).contains(&s.replicas) {
+                        p.push(format!(
+                            "scheduler.replicas: must be 1 to 4, got {}",
+                            s.replicas
+                        ));
+                    }
+                }
+            }
+            if spec.scheduler_size.is_some() {
+                p.push("scheduler_size: HOSTED deployments only".to_owned());
+            }
+            if spec.is_high_availability {
+                p.push("is_high_availability: HOSTED deployments only".to_owned());
+            }
+        }
+        DataPlaneKind::Hosted => {
+            if spec.scheduler_size.is_none() {
+                p.push("scheduler_size: required for HOSTED deployments".to_owned());
+            }
+            if spec.scheduler.is_some() {
+                p.push("scheduler: HYBRID deployments only".to_owned());
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    let defaults = spec.worker_queues.iter().filter(|q| q.is_default).count();
+    if defaults != 1 {
+        p.push(format!(
+            "worker_queues: exactly one default queue required, found {defaults}"
+        ));
+    }
+    if spec.executor == Executor::Kubernetes && spec.worker_queues.len() > 1 {
+        p.push("worker_queues: the KUBERNETES executor takes only the default queue".to_owned());
+    }
+    for (i, q) in spec.worker_queues.iter().enumerate() {
+        let field = format!("worker_queues[{i}]");
+        check_dns_label(p, &format!("{field}.name"), &q.name);
+        if !names.insert(q.name.as_str()) {
+            p.push(format!("{field}.name: duplicate queue name {:?}", q.name));
+        }
+        if q.is_default && q.name != "default" {
+            p.push(format!(
+                "{field}.name: the default queue must be named \"default\""
+            ));
+        }
+        if q.max_worker_count < 1 {
+            p.push(format!("{field}.max_worker_count: must be at least 1"));
+        }
+        if q.min_worker_count > q.max_worker_count {
+            p.push(format!(
+                "{field}.min_worker_count: must not exceed max_worker_count"
+            ));
+        }
+        if q.worker_concurrency < 1 {
+            p.push(format!("{field}.worker_concurrency: must be at least 1"));
+        }
+        match spec.kind {
+            DataPlaneKind::Hosted => {
+                if q.astro_machine.is_none() {
+                    p.push(format!("{field}.astro_machine: required on HOSTED queues"));
+                }
+                if q.node_pool_id.is_some() {
+                    p.push(format!("{field}.node_pool_id: HYBRID queues only"));
+                }
+            }
+            DataPlaneKind::Hybrid => {
+                if q.node_pool_id.as_deref().is_none_or(str::is_empty) {
+                    p.push(format!("{field}.node_pool_id: required on HYBRID queues"));
+                }
+                if q.astro_machine.is_some() {
+                    p.push(format!("{field}.astro_machine: HOSTED queues only"));
+                }
+            }
+        }
+    }
+    let mut keys = BTreeSet::new();
+    for (i, var) in spec.environment_variables.iter().enumerate() {
+        if !is_env_key(&var.key) {
+            p.push(format!(
+                "environment_variables[{i}].key: must match [A-Za-z_][A-Za-z0-9_]*, got {:?}",
+                var.key
+            ));
+        }
+        if !keys.insert(var.key.as_str()) {
+            p.push(format!(
+                "environment_variables[{i}].key: duplicate key {:?}",
+                var.key
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(HarmonyError::Invalid(problems))
+    }
+}
+
+fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
+    if value.trim().is_empty() {
+        p.push(format!("{field}: must not be empty"));
+    }
+}
+
+fn check_len(p: &mut Vec<String>, field: &str, value: &str, min: usize, max: usize) {
+    let len = value.chars().count();
+    if len < min || len > max {
+        p.push(format!(
+            "{field}: must be {min} to {max} characters, got {len}"
+        ));
+    }
+}
+
+/// Kubernetes names: lowercase alphanumerics and '-', 1 to 63 characters,
+/// starting and ending with an alphanumeric.
+fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if !ok {
+        p.push(format!(
+            "{field}: must be 1 to 63 lowercase letters, digits or '-', \
+             starting and ending with a letter or digit; got {value:?}"
+        ));
+    }
+}
+
+fn is_env_key(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_kubernetes_version(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let parts: Vec<&str> = v.split('.').collect();
+    (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}

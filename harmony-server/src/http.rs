@@ -1,0 +1,165 @@
+//! The HTTP edge: [`HarmonyImpl`] implements the API trait. Handlers extract,
+//! call [`Harmony`] on the blocking pool, and convert the error.
+
+use crate::app::{Harmony, HarmonyError};
+use dropshot::{
+    ClientErrorStatusCode, EmptyScanParams, HttpError, HttpResponseDeleted, HttpResponseOk,
+    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody, WhichPage,
+};
+use harmony_api::HarmonyApi;
+use harmony_api::latest::{
+    DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration, Deployment,
+    DeploymentPageSelector, DeploymentPath, DeploymentSpec, ManifestQuery, ManifestSet,
+};
+use std::sync::Arc;
+
+/// The server's context: the application layer.
+pub type Context = Arc<Harmony>;
+
+/// Implements [`HarmonyApi`]; never instantiated.
+pub enum HarmonyImpl {}
+
+impl From<HarmonyError> for HttpError {
+    fn from(error: HarmonyError) -> HttpError {
+        match error {
+            HarmonyError::NotFound { .. } => HttpError::for_client_error(
+                Some("NotFound".to_owned()),
+                ClientErrorStatusCode::NOT_FOUND,
+                error.to_string(),
+            ),
+            HarmonyError::Invalid(_) => {
+                HttpError::for_bad_request(Some("InvalidRequest".to_owned()), error.to_string())
+            }
+            HarmonyError::Conflict { code, message } => HttpError::for_client_error(
+                Some(code.to_owned()),
+                ClientErrorStatusCode::CONFLICT,
+                message,
+            ),
+            // The detail goes to the log, never to the caller.
+            HarmonyError::Store(source) => HttpError::for_internal_error(format!(
+                "{source}: {}",
+                std::error::Error::source(&source)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            )),
+        }
+    }
+}
+
+/// Runs a blocking application call off the async executor.
+async fn blocking<T: Send + 'static>(
+    rqctx: &RequestContext<Context>,
+    f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
+) -> Result<T, HttpError> {
+    let harmony = Arc::clone(rqctx.context());
+    tokio::task::spawn_blocking(move || f(&harmony))
+        .await
+        .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
+        .map_err(HttpError::from)
+}
+
+impl HarmonyApi for HarmonyImpl {
+    type Context = Context;
+
+    async fn data_plane_put(
+        rqctx: RequestContext<Context>,
+        path: Path<DataPlanePath>,
+        body: TypedBody<DataPlaneRegistration>,
+    ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
+        let id = path.into_inner().data_plane_id;
+        let registration = body.into_inner();
+        let plane = blocking(&rqctx, move |h| h.register_data_plane(&id, registration)).await?;
+        Ok(HttpResponseOk(plane))
+    }
+
+    async fn data_plane_get(
+        rqctx: RequestContext<Context>,
+        path: Path<DataPlanePath>,
+    ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
+        let id = path.into_inner().data_plane_id;
+        Ok(HttpResponseOk(
+            blocking(&rqctx, move |h| h.data_plane(&id)).await?,
+        ))
+    }
+
+    async fn data_plane_list(
+        rqctx: RequestContext<Context>,
+        query: Query<PaginationParams<EmptyScanParams, DataPlanePageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<DataPlane>>, HttpError> {
+        let query = query.into_inner();
+        let limit = rqctx.page_limit(&query)?.get() as usize;
+        let after = match query.page {
+            WhichPage::First(_) => None,
+            WhichPage::Next(selector) => Some(selector.last_seen),
+        };
+        let planes = blocking(&rqctx, move |h| h.data_planes(after.as_deref(), limit)).await?;
+        Ok(HttpResponseOk(ResultsPage::new(
+            planes,
+            &EmptyScanParams {},
+            |p, _| DataPlanePageSelector {
+                last_seen: p.id.clone(),
+            },
+        )?))
+    }
+
+    async fn deployment_put(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+        body: TypedBody<DeploymentSpec>,
+    ) -> Result<HttpResponseOk<Deployment>, HttpError> {
+        let id = path.into_inner().deployment_id;
+        let spec = body.into_inner();
+        Ok(HttpResponseOk(
+            blocking(&rqctx, move |h| h.put_deployment(id, spec)).await?,
+        ))
+    }
+
+    async fn deployment_get(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseOk<Deployment>, HttpError> {
+        let id = path.into_inner().deployment_id;
+        Ok(HttpResponseOk(
+            blocking(&rqctx, move |h| h.deployment(id)).await?,
+        ))
+    }
+
+    async fn deployment_list(
+        rqctx: RequestContext<Context>,
+        query: Query<PaginationParams<EmptyScanParams, DeploymentPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Deployment>>, HttpError> {
+        let query = query.into_inner();
+        let limit = rqctx.page_limit(&query)?.get() as usize;
+        let after = match query.page {
+            WhichPage::First(_) => None,
+            WhichPage::Next(selector) => Some(selector.last_seen),
+        };
+        let deployments = blocking(&rqctx, move |h| h.deployments(after, limit)).await?;
+        Ok(HttpResponseOk(ResultsPage::new(
+            deployments,
+            &EmptyScanParams {},
+            |d, _| DeploymentPageSelector { last_seen: d.id },
+        )?))
+    }
+
+    async fn deployment_delete(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseDeleted, HttpError> {
+        let id = path.into_inner().deployment_id;
+        blocking(&rqctx, move |h| h.delete_deployment(id)).await?;
+        Ok(HttpResponseDeleted())
+    }
+
+    async fn deployment_manifests_get(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+        query: Query<ManifestQuery>,
+    ) -> Result<HttpResponseOk<ManifestSet>, HttpError> {
+        let id = path.into_inner().deployment_id;
+        let revision = query.into_inner().revision;
+        Ok(HttpResponseOk(
+            blocking(&rqctx, move |h| h.manifests(id, revision)).await?,
+        ))
+    }
+}

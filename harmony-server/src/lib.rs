@@ -1,0 +1,71 @@
+//! harmony-server: serves every released Harmony API version at once.
+//!
+//! [`start`] opens the SQLite store under a data directory, builds the
+//! application layer ([`app::Harmony`]) and serves [`http::HarmonyImpl`] with
+//! dropshot, routing each request by its `api-version` header
+//! ([`versions::ServedVersions`]).
+
+pub mod app;
+pub mod http;
+pub mod render;
+pub mod store;
+pub mod versions;
+
+use anyhow::{Context as _, Result};
+use dropshot::{ApiDescription, ConfigDropshot, HttpServer, ServerBuilder, VersionPolicy};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The API description this server serves.
+pub fn api() -> ApiDescription<http::Context> {
+    // The trait's description only fails to build on a malformed trait,
+    // which the API crate's own tests rule out.
+    harmony_api::harmony_api_mod::api_description::<http::HarmonyImpl>()
+        .expect("the Harmony API description is valid")
+}
+
+/// How to run one Harmony.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    /// Holds `harmony.sqlite3`; created if missing.
+    pub data_dir: PathBuf,
+    /// Serve no API version newer than this, as an older release would.
+    pub max_api_version: Option<semver::Version>,
+    /// Largest request body accepted, in bytes.
+    pub request_body_max_bytes: usize,
+}
+
+impl Config {
+    pub fn new(bind: SocketAddr, data_dir: PathBuf) -> Config {
+        Config {
+            bind,
+            data_dir,
+            max_api_version: None,
+            request_body_max_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Starts a Harmony; it runs until the returned server is closed.
+pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = store::Store::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let harmony = Arc::new(app::Harmony::new(store, Arc::new(app::SystemClock)));
+    let served = versions::ServedVersions::new(config.max_api_version.as_ref())
+        .map_err(anyhow::Error::msg)?;
+    slog::info!(log, "serving Harmony API"; "versions" => ?served.versions());
+    let server = ServerBuilder::new(api(), harmony, log.clone())
+        .config(ConfigDropshot {
+            bind_address: config.bind,
+            default_request_body_max_bytes: config.request_body_max_bytes,
+            ..Default::default()
+        })
+        .version_policy(VersionPolicy::Dynamic(Box::new(served)))
+        .start()
+        .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
+    Ok(server)
+}

@@ -1,0 +1,57 @@
+//! The harmony-server binary: parses flags, starts [`harmony_server::start`],
+//! and runs until interrupted.
+
+use anyhow::{Context, Result, bail};
+use dropshot::{ConfigLogging, ConfigLoggingLevel};
+use harmony_server::Config;
+
+const USAGE: &str = "\
+usage: harmony-server [--bind ADDR] [--data-dir DIR] [--max-api-version VERSION]
+
+  --bind ADDR                 listen address (default 127.0.0.1:12220)
+  --data-dir DIR              where harmony.sqlite3 lives (default ./data/harmony)
+  --max-api-version VERSION   serve no API version newer than VERSION, as an
+                              older Harmony release would";
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let config = parse_args(std::env::args().skip(1))?;
+    let log = ConfigLogging::StderrTerminal {
+        level: ConfigLoggingLevel::Info,
+    }
+    .to_logger("harmony")
+    .context("setting up logging")?;
+    let server = harmony_server::start(&config, &log)?;
+    println!("harmony listening on http://{}", server.local_addr());
+    tokio::select! {
+        result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
+        _ = tokio::signal::ctrl_c() => server.close().await.map_err(anyhow::Error::msg)?,
+    }
+    Ok(())
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
+    let mut config = Config::new(
+        "127.0.0.1:12220".parse().context("default address")?,
+        "data/harmony".into(),
+    );
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--bind" => config.bind = value()?.parse().context("--bind")?,
+            "--data-dir" => config.data_dir = value()?.into(),
+            "--max-api-version" => {
+                config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok(config)
+}

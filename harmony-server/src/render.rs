@@ -1,0 +1,349 @@
+//! Renders a deployment's desired state into Kubernetes objects.
+//!
+//! Rendering is a pure function of its input (the spec without its
+//! generation, the data plane's kind and platform release, and
+//! [`RENDERER`]), so the same input always gives byte-identical objects and
+//! the same [`Rendered::input_hash`]; the caller makes no new revision for an
+//! unchanged hash.
+//!
+//! The set is the minimal realistic one: Namespace, a ConfigMap with
+//! `airflow.cfg`, a Secret for secret environment variables, the scheduler
+//! and API server Deployments, and with CELERY or ASTRO one worker Deployment
+//! per queue. Secret values appear only in the Secret object, never in the
+//! ConfigMap or a pod spec (pods reference them with `secretKeyRef`).
+
+use crate::store::StoredObject;
+use harmony_api::latest::{
+    AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
+    SchedulerSize, WorkerQueue,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use uuid::Uuid;
+
+/// Version of the rendering code; part of every input hash, so a change to
+/// the templates makes a new revision even for an unchanged spec.
+pub const RENDERER: &str = "harmony-render/1";
+
+const SECRET_NAME: &str = "airflow-env-secrets";
+const CONFIG_NAME: &str = "airflow-config";
+
+pub struct Rendered {
+    pub input_hash: String,
+    pub objects: Vec<StoredObject>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// The namespace a deployment's objects live in.
+pub fn namespace(id: Uuid) -> String {
+    format!("airflow-{}", id.simple())
+}
+
+/// Hash of everything rendering depends on. The generation is left out: a
+/// re-sent or bumped generation with an unchanged spec renders the same.
+pub fn input_hash(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> String {
+    #[derive(serde::Serialize)]
+    struct Input<'a> {
+        renderer: &'static str,
+        deployment_id: Uuid,
+        data_plane_kind: DataPlaneKind,
+        platform_release: &'a str,
+        spec: &'a DeploymentSpec,
+    }
+    let mut spec = spec.clone();
+    spec.generation = 0;
+    let input = Input {
+        renderer: RENDERER,
+        deployment_id: id,
+        data_plane_kind: plane.kind,
+        platform_release: &plane.platform_release,
+        spec: &spec,
+    };
+    // Serializing a plain struct cannot fail.
+    sha256_hex(&serde_json::to_vec(&input).unwrap_or_default())
+}
+
+pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
+    let ns = namespace(id);
+    let labels = json!({
+        "app.kubernetes.io/part-of": "airflow",
+        "astronomer.io/deployment-id": id.to_string(),
+        "astronomer.io/platform-release": plane.platform_release,
+    });
+    let image = format!(
+        "images.astronomer.internal/{}/airflow:{}",
+        id.simple(),
+        spec.image_tag
+    );
+    let env = pod_env(spec);
+    let mut objects = vec![
+        json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": { "name": ns, "labels": labels },
+        }),
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": { "name": CONFIG_NAME, "namespace": ns, "labels": labels },
+            "data": { "airflow.cfg": airflow_cfg(spec) },
+        }),
+    ];
+    let secrets: serde_json::Map<String, Value> = spec
+        .environment_variables
+        .iter()
+        .filter(|v| v.is_secret)
+        .map(|v| {
+            (
+                v.key.clone(),
+                Value::String(v.value.clone().unwrap_or_default()),
+            )
+        })
+        .collect();
+    if !secrets.is_empty() {
+        objects.push(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": { "name": SECRET_NAME, "namespace": ns, "labels": labels },
+            "type": "Opaque",
+            "stringData": secrets,
+        }));
+    }
+    let (cpu, memory) = scheduler_resources(spec);
+    let scheduler_replicas = match (plane.kind, spec.scheduler) {
+        (DataPlaneKind::Hybrid, Some(s)) => u32::from(s.replicas),
+        _ if spec.is_high_availability => 2,
+        _ => 1,
+    };
+    objects.push(workload(
+        &ns,
+        &labels,
+        "scheduler",
+        scheduler_replicas,
+        &image,
+        &["airflow", "scheduler"],
+        &env,
+        &cpu,
+        &memory,
+        None,
+    ));
+    objects.push(workload(
+        &ns,
+        &labels,
+        "api-server",
+        if spec.is_high_availability { 2 } else { 1 },
+        &image,
+        &["airflow", "api-server"],
+        &env,
+        "500m",
+        "1Gi",
+        None,
+    ));
+    if spec.executor != Executor::Kubernetes {
+        for queue in &spec.worker_queues {
+            let (cpu, memory) = worker_resources(queue);
+            let mut worker_env = env.clone();
+            worker_env.push(json!({
+                "name": "AIRFLOW__CELERY__WORKER_CONCURRENCY",
+                "value": queue.worker_concurrency.to_string(),
+            }));
+            objects.push(workload(
+                &ns,
+                &labels,
+                &format!("worker-{}", queue.name),
+                queue.min_worker_count,
+                &image,
+                &["airflow", "celery", "worker", "--queues", &queue.name],
+                &worker_env,
+                &cpu,
+                &memory,
+                Some(node_selector(queue)),
+            ));
+        }
+    }
+    Rendered {
+        input_hash: input_hash(id, spec, plane),
+        objects: objects.into_iter().map(describe).collect(),
+    }
+}
+
+fn describe(body: Value) -> StoredObject {
+    let text = |pointer: &str| {
+        body.pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let kind = text("/kind").unwrap_or_default();
+    let meta = ManifestObject {
+        api_version: text("/apiVersion").unwrap_or_default(),
+        namespace: text("/metadata/namespace"),
+        name: text("/metadata/name").unwrap_or_default(),
+        hash: sha256_hex(&serde_json::to_vec(&body).unwrap_or_default()),
+        // Filled in per response; a Secret's body is never handed out here.
+        manifest: None,
+        kind,
+    };
+    StoredObject { meta, body }
+}
+
+fn pod_env(spec: &DeploymentSpec) -> Vec<Value> {
+    spec.environment_variables
+        .iter()
+        .map(|v| {
+            if v.is_secret {
+                json!({
+                    "name": v.key,
+                    "valueFrom": { "secretKeyRef": { "name": SECRET_NAME, "key": v.key } },
+                })
+            } else {
+                json!({ "name": v.key, "value": v.value.clone().unwrap_or_default() })
+            }
+        })
+        .collect()
+}
+
+fn executor_class(executor: Executor) -> &'static str {
+    match executor {
+        Executor::Celery => "CeleryExecutor",
+        Executor::Kubernetes => "KubernetesExecutor",
+        Executor::Astro => "astronomer.executors.AstroExecutor",
+    }
+}
+
+fn airflow_cfg(spec: &DeploymentSpec) -> String {
+    let parallelism: u64 = spec
+        .worker_queues
+        .iter()
+        .map(|q| u64::from(q.max_worker_count) * u64::from(q.worker_concurrency))
+        .sum();
+    let mut cfg = String::new();
+    let _ = writeln!(cfg, "[core]");
+    let _ = writeln!(cfg, "executor = {}", executor_class(spec.executor));
+    let _ = writeln!(cfg, "dags_folder = /usr/local/airflow/dags");
+    let _ = writeln!(cfg, "parallelism = {}", parallelism.max(1));
+    let _ = writeln!(cfg, "load_examples = False");
+    let _ = writeln!(cfg);
+    let _ = writeln!(cfg, "[scheduler]");
+    let _ = writeln!(cfg, "standalone_dag_processor = True");
+    if let Some(version) = &spec.dag_bundle_version {
+        let _ = writeln!(cfg);
+        let _ = writeln!(cfg, "[dag_processor]");
+        let _ = writeln!(cfg, "bundle_version = {version}");
+    }
+    if spec.executor != Executor::Kubernetes {
+        let default = spec.worker_queues.iter().find(|q| q.is_default);
+        let _ = writeln!(cfg);
+        let _ = writeln!(cfg, "[celery]");
+        let _ = writeln!(cfg, "broker_url_secret = airflow-broker");
+        if let Some(queue) = default {
+            let _ = writeln!(cfg, "default_queue = {}", queue.name);
+            let _ = writeln!(cfg, "worker_concurrency = {}", queue.worker_concurrency);
+        }
+    } else {
+        let _ = writeln!(cfg);
+        let _ = writeln!(cfg, "[kubernetes_executor]");
+        let _ = writeln!(cfg, "namespace = {}", "airflow");
+    }
+    cfg
+}
+
+fn scheduler_resources(spec: &DeploymentSpec) -> (String, String) {
+    if let Some(s) = spec.scheduler {
+        // One Astro Unit is 0.1 CPU and 384 MiB.
+        return (
+            format!("{}m", u32::from(s.au) * 100),
+            format!("{}Mi", u32::from(s.au) * 384),
+        );
+    }
+    let (cpu, gib) = match spec.scheduler_size.unwrap_or(SchedulerSize::Small) {
+        SchedulerSize::Small => (1, 2),
+        SchedulerSize::Medium => (2, 4),
+        SchedulerSize::Large => (4, 8),
+        SchedulerSize::ExtraLarge => (8, 16),
+    };
+    (cpu.to_string(), format!("{gib}Gi"))
+}
+
+fn machine_cpu(machine: AstroMachine) -> u32 {
+    match machine {
+        AstroMachine::A5 => 1,
+        AstroMachine::A10 => 2,
+        AstroMachine::A20 => 4,
+        AstroMachine::A40 => 8,
+        AstroMachine::A60 => 12,
+        AstroMachine::A120 => 24,
+        AstroMachine::A160 => 32,
+    }
+}
+
+fn worker_resources(queue: &WorkerQueue) -> (String, String) {
+    match queue.astro_machine {
+        Some(machine) => {
+            let cpu = machine_cpu(machine);
+            (cpu.to_string(), format!("{}Gi", cpu * 2))
+        }
+        None => ("1".to_owned(), "2Gi".to_owned()),
+    }
+}
+
+fn node_selector(queue: &WorkerQueue) -> Value {
+    match (&queue.node_pool_id, queue.astro_machine) {
+        (Some(pool), _) => json!({ "astronomer.io/node-pool": pool }),
+        (None, Some(machine)) => json!({ "astronomer.io/machine": format!("{machine:?}") }),
+        (None, None) => json!({}),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workload(
+    ns: &str,
+    labels: &Value,
+    component: &str,
+    replicas: u32,
+    image: &str,
+    args: &[&str],
+    env: &[Value],
+    cpu: &str,
+    memory: &str,
+    node_selector: Option<Value>,
+) -> Value {
+    let mut pod_labels = labels.clone();
+    pod_labels["component"] = json!(component);
+    let mut pod_spec = json!({
+        "serviceAccountName": "airflow",
+        "containers": [{
+            "name": component,
+            "image": image,
+            "args": args,
+            "env": env,
+            "volumeMounts": [{ "name": "config", "mountPath": "/usr/local/airflow/airflow.cfg", "subPath": "airflow.cfg" }],
+            "resources": {
+                "requests": { "cpu": cpu, "memory": memory },
+                "limits": { "cpu": cpu, "memory": memory },
+            },
+        }],
+        "volumes": [{ "name": "config", "configMap": { "name": CONFIG_NAME } }],
+    });
+    if let Some(selector) = node_selector {
+        pod_spec["nodeSelector"] = selector;
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": component, "namespace": ns, "labels": pod_labels },
+        "spec": {
+            "replicas": replicas,
+            "selector": { "matchLabels": { "component": component } },
+            "template": { "metadata": { "labels": pod_labels }, "spec": pod_spec },
+        },
+    })
+}

@@ -1,0 +1,451 @@
+//! Harmony's SQLite store. Only this module writes SQL.
+//!
+//! One connection behind a mutex, in WAL mode with `synchronous=FULL`, so an
+//! acknowledged write survives a crash of the process or the machine. Every
+//! change runs in one transaction ([`Store::write`]): the deployment row and
+//! its new manifest revision are written together or not at all. Calls block;
+//! the HTTP layer runs them on tokio's blocking pool.
+
+use chrono::{DateTime, Utc};
+use harmony_api::latest::{
+    DataPlane, DataPlaneKind, DataPlaneRegistration, DataPlaneStatus, DeploymentSpec,
+    ManifestObject,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how
+/// many have run. Append only: a released migration never changes.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE data_planes (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    registration TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_heartbeat TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE deployments (
+    id TEXT PRIMARY KEY NOT NULL,
+    generation INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE manifest_sets (
+    deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    platform_release TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    objects TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (deployment_id, revision)
+) STRICT;
+"#];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored record could not be decoded")]
+    Decode(#[from] serde_json::Error),
+    #[error("stored record is invalid: {0}")]
+    Invalid(String),
+}
+
+/// A deployment as stored, secret values included.
+#[derive(Clone, Debug)]
+pub struct StoredDeployment {
+    pub id: Uuid,
+    pub spec: DeploymentSpec,
+    pub input_hash: String,
+    pub revision: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One stored manifest revision.
+#[derive(Clone, Debug)]
+pub struct StoredManifestSet {
+    pub deployment_id: Uuid,
+    pub revision: u64,
+    pub generation: u64,
+    pub platform_release: String,
+    pub input_hash: String,
+    pub objects: Vec<StoredObject>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A rendered object with its full body (Secret data included).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct StoredObject {
+    pub meta: ManifestObject,
+    pub body: serde_json::Value,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) `harmony.sqlite3` in `data_dir` and brings
+    /// its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(data_dir.join("harmony.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` in one write transaction, committed only if `f` succeeds.
+    pub fn write<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let value = f(&Tx(&tx))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `f` against a consistent read snapshot.
+    pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        f(&Tx(&tx))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Invalid(format!(
+            "database schema version {applied} is newer than this binary knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Statements available inside a transaction.
+pub struct Tx<'a>(&'a Transaction<'a>);
+
+fn kind_str(kind: DataPlaneKind) -> &'static str {
+    match kind {
+        DataPlaneKind::Hosted => "HOSTED",
+        DataPlaneKind::Hybrid => "HYBRID",
+    }
+}
+
+fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    Ok(serde_json::from_value(serde_json::Value::String(
+        s.to_owned(),
+    ))?)
+}
+
+fn enum_to_str<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(value)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(StoreError::Invalid(format!("{other} is not a string enum"))),
+    }
+}
+
+impl Tx<'_> {
+    pub fn upsert_data_plane(
+        &self,
+        id: &str,
+        registration: &DataPlaneRegistration,
+        now: DateTime<Utc>,
+    ) -> Result<DataPlane, StoreError> {
+        self.0.execute(
+            "INSERT INTO data_planes
+                 (id, kind, registration, status, last_heartbeat, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5)
+             ON CONFLICT (id) DO UPDATE SET
+                 kind = excluded.kind,
+                 registration = excluded.registration,
+                 status = excluded.status,
+                 last_heartbeat = excluded.last_heartbeat,
+                 updated_at = excluded.updated_at",
+            params![
+                id,
+                kind_str(registration.kind),
+                serde_json::to_string(registration)?,
+                enum_to_str(&DataPlaneStatus::Ready)?,
+                now,
+            ],
+        )?;
+        self.data_plane(id)?
+            .ok_or_else(|| StoreError::Invalid(format!("data plane {id} vanished")))
+    }
+
+    pub fn data_plane(&self, id: &str) -> Result<Option<DataPlane>, StoreError> {
+        self.0
+            .query_row(
+                "SELECT id, registration, status, last_heartbeat, created_at, updated_at
+                 FROM data_planes WHERE id = ?1",
+                [id],
+                DataPlaneRow::from_row,
+            )
+            .optional()?
+            .map(DataPlaneRow::into_data_plane)
+            .transpose()
+    }
+
+    pub fn data_planes_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DataPlane>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, registration, status, last_heartbeat, created_at, updated_at
+             FROM data_planes WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![after.unwrap_or(""), limit as i64],
+                DataPlaneRow::from_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(DataPlaneRow::into_data_plane)
+            .collect()
+    }
+
+    pub fn deployment(&self, id: Uuid) -> Result<Option<StoredDeployment>, StoreError> {
+        self.0
+            .query_row(
+                "SELECT id, spec, input_hash, revision, created_at, updated_at
+                 FROM deployments WHERE id = ?1",
+                [id.to_string()],
+                DeploymentRow::from_row,
+            )
+            .optional()?
+            .map(DeploymentRow::into_stored)
+            .transpose()
+    }
+
+    pub fn deployments_after(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredDeployment>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, spec, input_hash, revision, created_at, updated_at
+             FROM deployments WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        let rows = stmt
+            .query_map(params![after, limit as i64], DeploymentRow::from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(DeploymentRow::into_stored).collect()
+    }
+
+    /// Inserts or replaces a deployment row.
+    pub fn put_deployment(&self, d: &StoredDeployment) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO deployments
+                 (id, generation, spec, input_hash, revision, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET
+                 generation = excluded.generation,
+                 spec = excluded.spec,
+                 input_hash = excluded.input_hash,
+                 revision = excluded.revision,
+                 updated_at = excluded.updated_at",
+            params![
+                d.id.to_string(),
+                d.spec.generation as i64,
+                serde_json::to_string(&d.spec)?,
+                d.input_hash,
+                d.revision as i64,
+                d.created_at,
+                d.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a deployment and its revisions; false when there was none.
+    pub fn delete_deployment(&self, id: Uuid) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .execute("DELETE FROM deployments WHERE id = ?1", [id.to_string()])?
+            > 0)
+    }
+
+    /// Writes a new manifest revision. Revisions are immutable: writing an
+    /// existing (deployment, revision) pair fails.
+    pub fn insert_manifest_set(&self, set: &StoredManifestSet) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO manifest_sets
+                 (deployment_id, revision, generation, platform_release, input_hash,
+                  objects, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                set.deployment_id.to_string(),
+                set.revision as i64,
+                set.generation as i64,
+                set.platform_release,
+                set.input_hash,
+                serde_json::to_string(&set.objects)?,
+                set.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn manifest_set(
+        &self,
+        deployment_id: Uuid,
+        revision: u64,
+    ) -> Result<Option<StoredManifestSet>, StoreError> {
+        let row = self
+            .0
+            .query_row(
+                "SELECT revision, generation, platform_release, input_hash, objects, created_at
+                 FROM manifest_sets WHERE deployment_id = ?1 AND revision = ?2",
+                params![deployment_id.to_string(), revision as i64],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, DateTime<Utc>>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((revision, generation, platform_release, input_hash, objects, created_at)) = row
+        else {
+            return Ok(None);
+        };
+        Ok(Some(StoredManifestSet {
+            deployment_id,
+            revision: revision as u64,
+            generation: generation as u64,
+            platform_release,
+            input_hash,
+            objects: serde_json::from_str(&objects)?,
+            created_at,
+        }))
+    }
+}
+
+struct DataPlaneRow {
+    id: String,
+    registration: String,
+    status: String,
+    last_heartbeat: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl DataPlaneRow {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(DataPlaneRow {
+            id: row.get(0)?,
+            registration: row.get(1)?,
+            status: row.get(2)?,
+            last_heartbeat: row.get(3)?,
+            created_at: row.get(4)?,
+            updated_at: row.get(5)?,
+        })
+    }
+
+    fn into_data_plane(self) -> Result<DataPlane, StoreError> {
+        let DataPlaneRegistration {
+            kind,
+            cloud_provider,
+            region,
+            labels,
+            kubernetes_version,
+            agent_version,
+            platform_release,
+        } = serde_json::from_str(&self.registration)?;
+        Ok(DataPlane {
+            id: self.id,
+            kind,
+            cloud_provider,
+            region,
+            labels,
+            kubernetes_version,
+            agent_version,
+            platform_release,
+            status: enum_from_str(&self.status)?,
+            last_heartbeat: self.last_heartbeat,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+struct DeploymentRow {
+    id: String,
+    spec: String,
+    input_hash: String,
+    revision: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl DeploymentRow {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(DeploymentRow {
+            id: row.get(0)?,
+            spec: row.get(1)?,
+            input_hash: row.get(2)?,
+            revision: row.get(3)?,
+            created_at: row.get(4)?,
+            updated_at: row.get(5)?,
+        })
+    }
+
+    fn into_stored(self) -> Result<StoredDeployment, StoreError> {
+        Ok(StoredDeployment {
+            id: self
+                .id
+                .parse()
+                .map_err(|_| StoreError::Invalid(format!("bad id {}", self.id)))?,
+            spec: serde_json::from_str(&self.spec)?,
+            input_hash: self.input_hash,
+            revision: self.revision as u64,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}

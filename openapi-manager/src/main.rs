@@ -1,0 +1,132 @@
+//! The OpenAPI manager: generates and checks everything derived from the API
+//! traits. `cargo xtask regenerate` and `cargo xtask check` run it.
+//!
+//! Three kinds of output are managed here:
+//!
+//! 1. OpenAPI documents under `openapi/`, written by dropshot-api-manager.
+//! 2. The record of released versions, `openapi/released-versions.json`: each
+//!    released document's path and SHA-256. A released document never
+//!    changes. dropshot-api-manager normally learns what is released from
+//!    git (`merge-base HEAD origin/main`), which a fresh clone of `main` in CI
+//!    does not have; this record makes the check work from any checkout, and
+//!    the manager is handed the recorded documents as its blessed set.
+//! 3. Generated Rust clients (`harmony-client/src/generated/`), written by
+//!    progenitor from the committed documents.
+
+mod apis;
+mod clients;
+mod released;
+
+use anyhow::{Context, Result, bail};
+use camino::Utf8PathBuf;
+use clap::Parser as _;
+use std::process::ExitCode;
+
+/// The command people run; printed in every "run this to fix it" message.
+pub const REGENERATE: &str = "cargo xtask regenerate";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(dropshot_api_manager::FAILURE_EXIT_CODE)
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let args = Args::parse()?;
+    let root = repo_root()?;
+    match args.command.as_str() {
+        "generate" => generate(&root),
+        "check" => check(&root),
+        "release" => {
+            let [api, version] = args.rest.as_slice() else {
+                bail!("usage: release <api> <version>, for example `release harmony 3.0.0`");
+            };
+            let version = semver::Version::parse(version)
+                .with_context(|| format!("{version:?} is not a semver version"))?;
+            released::release(&root, api, &version)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        other => bail!("unknown command {other:?}; expected generate, check or release"),
+    }
+}
+
+fn generate(root: &Utf8PathBuf) -> Result<ExitCode> {
+    let record = released::Record::load(root)?;
+    record.verify(root)?;
+    let code = run_document_manager(root, &record, "generate")?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    clients::generate_all(root, clients::Mode::Write)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
+    let record = released::Record::load(root)?;
+    record.verify(root)?;
+    record.verify_covers_served_versions(root)?;
+    let code = run_document_manager(root, &record, "check")?;
+    let stale_clients = clients::generate_all(root, clients::Mode::Check)?;
+    if !stale_clients.is_empty() {
+        for path in &stale_clients {
+            eprintln!(
+                "stale: {path} does not match its OpenAPI document; run `{REGENERATE}` and commit"
+            );
+        }
+        return Ok(ExitCode::from(dropshot_api_manager::NEEDS_UPDATE_EXIT_CODE));
+    }
+    Ok(code)
+}
+
+/// Runs dropshot-api-manager with the recorded released documents as its
+/// blessed set.
+fn run_document_manager(
+    root: &Utf8PathBuf,
+    record: &released::Record,
+    command: &str,
+) -> Result<ExitCode> {
+    let blessed = record.materialize(root)?;
+    let blessed_dir = Utf8PathBuf::try_from(blessed.path().to_path_buf())
+        .context("temporary directory is not UTF-8")?;
+    let env = dropshot_api_manager::Environment::new(REGENERATE, root.clone(), "openapi")?;
+    let apis = apis::all()?;
+    let app = dropshot_api_manager::App::try_parse_from([
+        "openapi-manager",
+        command,
+        "--blessed-from-dir",
+        blessed_dir.as_str(),
+    ])?;
+    Ok(app.exec(&env, &apis))
+}
+
+/// The repository root: two levels up from this crate's manifest.
+pub fn repo_root() -> Result<Utf8PathBuf> {
+    let manifest = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(|p| p.to_owned())
+        .context("openapi-manager has no parent directory")
+}
+
+/// This binary is run by xtask, not by people: its arguments are positional.
+struct Args {
+    command: String,
+    rest: Vec<String>,
+}
+
+impl Args {
+    fn parse() -> Result<Args> {
+        let mut args = std::env::args().skip(1);
+        let Some(command) = args.next() else {
+            bail!("usage: openapi-manager <generate|check|release <api> <version>>");
+        };
+        Ok(Args {
+            command,
+            rest: args.collect(),
+        })
+    }
+}
