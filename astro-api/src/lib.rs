@@ -1,1 +1,60 @@
-//! placeholder
+//! astro-api: the public API service.
+//!
+//! Validates every deployment change ([`validate`]), forwards it to Harmony
+//! through the generated client ([`harmony`]), and keeps its own record in
+//! SQLite ([`store`]). [`start`] serves [`http::AstroImpl`] with dropshot.
+
+pub mod app;
+pub mod failure;
+pub mod harmony;
+pub mod http;
+pub mod store;
+pub mod validate;
+
+use anyhow::{Context as _, Result};
+use dropshot::{ApiDescription, ConfigDropshot, HttpServer, ServerBuilder};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The API description this server serves.
+pub fn api() -> ApiDescription<http::Context> {
+    // Only a malformed trait fails here, which the document check rules out.
+    astro_public_api::astro_api_mod::api_description::<http::AstroImpl>()
+        .expect("the Astro API description is valid")
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    /// Holds `astro.sqlite3`; created if missing.
+    pub data_dir: PathBuf,
+    /// Base URL of the Harmony this astro-api forwards to.
+    pub harmony_url: String,
+    /// Deadline for one call to Harmony.
+    pub harmony_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(bind: SocketAddr, data_dir: PathBuf, harmony_url: String) -> Config {
+        Config { bind, data_dir, harmony_url, harmony_timeout: Duration::from_secs(10) }
+    }
+}
+
+pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = store::Store::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let harmony = harmony::Harmony::new(&config.harmony_url, config.harmony_timeout)?;
+    let astro = Arc::new(app::Astro::new(store, harmony));
+    ServerBuilder::new(api(), astro, log.clone())
+        .config(ConfigDropshot {
+            bind_address: config.bind,
+            default_request_body_max_bytes: 256 * 1024,
+            ..Default::default()
+        })
+        .start()
+        .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))
+}

@@ -1,1 +1,88 @@
-//! placeholder
+//! Astro's public API contract, and nothing else.
+//!
+//! Every user action on an Airflow deployment goes through this API; astro-api
+//! implements it and forwards each change to Harmony. The document lives at
+//! `openapi/astro/astro.json`: the public API moves in lockstep with its one
+//! implementation, so it has a single version rather than Harmony's
+//! per-version documents.
+//!
+//! Deployments sit under `/organizations/{organization_id}`. Every error,
+//! whatever its cause, has one shape: [`AstroError`], with `field_errors`
+//! naming every bad field of a rejected request at once.
+
+mod error;
+pub mod types;
+
+pub use error::{AstroError, FieldError};
+
+use dropshot::{
+    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
+    RequestContext, ResultsPage, TypedBody,
+};
+use types::{
+    Deployment, DeploymentInput, DeploymentPageSelector, DeploymentPath, DeploymentScan,
+    OrganizationPath, Readiness,
+};
+
+/// The public API's version (lockstep: one at a time).
+pub const API_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+
+#[dropshot::api_description]
+pub trait AstroApi {
+    type Context;
+
+    /// Readiness: whether this astro-api can reach its Harmony, and at which
+    /// API version they talk.
+    #[endpoint { method = GET, path = "/readyz" }]
+    async fn readiness(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Readiness>, AstroError>;
+
+    /// Create a deployment.
+    #[endpoint { method = POST, path = "/organizations/{organization_id}/deployments" }]
+    async fn deployment_create(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+        body: TypedBody<DeploymentInput>,
+    ) -> Result<HttpResponseCreated<Deployment>, AstroError>;
+
+    /// List an organization's deployments, optionally of one workspace.
+    #[endpoint { method = GET, path = "/organizations/{organization_id}/deployments" }]
+    async fn deployment_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+        query: Query<PaginationParams<DeploymentScan, DeploymentPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Deployment>>, AstroError>;
+
+    /// Fetch a deployment.
+    #[endpoint {
+        method = GET,
+        path = "/organizations/{organization_id}/deployments/{deployment_id}",
+    }]
+    async fn deployment_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseOk<Deployment>, AstroError>;
+
+    /// Replace a deployment's settings (a full replacement: send every
+    /// field). `type`, `cluster_id` and `workspace_id` cannot change.
+    #[endpoint {
+        method = POST,
+        path = "/organizations/{organization_id}/deployments/{deployment_id}",
+    }]
+    async fn deployment_update(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DeploymentPath>,
+        body: TypedBody<DeploymentInput>,
+    ) -> Result<HttpResponseOk<Deployment>, AstroError>;
+
+    /// Delete a deployment.
+    #[endpoint {
+        method = DELETE,
+        path = "/organizations/{organization_id}/deployments/{deployment_id}",
+    }]
+    async fn deployment_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseDeleted, AstroError>;
+}

@@ -25,4 +25,4 @@ pub mod latest {
     pub use crate::v2::{Client, types};
 }
 
-pub use progenitor_client::{Error, ResponseValue};
+pub use progenitor_client::{ClientInfo, Error, ResponseValue};

@@ -35,6 +35,8 @@ pub struct Config {
     pub max_api_version: Option<semver::Version>,
     /// Largest request body accepted, in bytes.
     pub request_body_max_bytes: usize,
+    /// Register two example data planes at start (for local runs).
+    pub dev_seed: bool,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
             data_dir,
             max_api_version: None,
             request_body_max_bytes: 1024 * 1024,
+            dev_seed: false,
         }
     }
 }
@@ -55,6 +58,13 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     let store = store::Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let harmony = Arc::new(app::Harmony::new(store, Arc::new(app::SystemClock)));
+    if config.dev_seed {
+        for (id, registration) in dev_data_planes() {
+            harmony
+                .register_data_plane(id, registration)
+                .with_context(|| format!("registering example data plane {id}"))?;
+        }
+    }
     let served = versions::ServedVersions::new(config.max_api_version.as_ref())
         .map_err(anyhow::Error::msg)?;
     slog::info!(log, "serving Harmony API"; "versions" => ?served.versions());
@@ -68,4 +78,28 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     Ok(server)
+}
+
+/// The data planes a local run starts with: a shared Hosted cluster that
+/// STANDARD deployments in AWS us-east-1 land on, and a customer's Hybrid
+/// cluster.
+pub fn dev_data_planes() -> Vec<(&'static str, harmony_api::latest::DataPlaneRegistration)> {
+    use harmony_api::latest::{CloudProvider, DataPlaneKind, DataPlaneRegistration};
+    let plane = |kind, shared: bool| DataPlaneRegistration {
+        kind,
+        cloud_provider: CloudProvider::Aws,
+        region: "us-east-1".to_owned(),
+        labels: if shared {
+            [("astronomer.io/shared".to_owned(), "true".to_owned())].into()
+        } else {
+            Default::default()
+        },
+        kubernetes_version: "1.31".to_owned(),
+        agent_version: "dev".to_owned(),
+        platform_release: "2026.11.0".to_owned(),
+    };
+    vec![
+        ("hosted-aws-us-east-1", plane(DataPlaneKind::Hosted, true)),
+        ("hybrid-example", plane(DataPlaneKind::Hybrid, false)),
+    ]
 }

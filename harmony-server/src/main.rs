@@ -6,12 +6,13 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel};
 use harmony_server::Config;
 
 const USAGE: &str = "\
-usage: harmony-server [--bind ADDR] [--data-dir DIR] [--max-api-version VERSION]
+usage: harmony-server [--bind ADDR] [--data-dir DIR] [--max-api-version VERSION] [--dev-seed]
 
   --bind ADDR                 listen address (default 127.0.0.1:12220)
   --data-dir DIR              where harmony.sqlite3 lives (default ./data/harmony)
   --max-api-version VERSION   serve no API version newer than VERSION, as an
-                              older Harmony release would";
+                              older Harmony release would
+  --dev-seed                  register two example data planes at start";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -46,6 +47,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
             "--max-api-version" => {
                 config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
             }
+            "--dev-seed" => config.dev_seed = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

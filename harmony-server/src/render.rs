@@ -156,9 +156,11 @@ pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
                 "name": "AIRFLOW__CELERY__WORKER_CONCURRENCY",
                 "value": queue.worker_concurrency.to_string(),
             }));
+            let mut queue_labels = labels.clone();
+            queue_labels["astronomer.io/queue"] = json!(queue.name);
             objects.push(workload(
                 &ns,
-                &labels,
+                &queue_labels,
                 &format!("worker-{}", queue.name),
                 queue.min_worker_count,
                 &image,
@@ -316,8 +318,11 @@ fn workload(
     memory: &str,
     node_selector: Option<Value>,
 ) -> Value {
+    // Label values are limited to 63 characters: workers share the
+    // component label "worker" and carry their queue in its own label.
     let mut pod_labels = labels.clone();
-    pod_labels["component"] = json!(component);
+    let component_label = if component.starts_with("worker-") { "worker" } else { component };
+    pod_labels["component"] = json!(component_label);
     let mut pod_spec = json!({
         "serviceAccountName": "airflow",
         "containers": [{
@@ -342,8 +347,20 @@ fn workload(
         "metadata": { "name": component, "namespace": ns, "labels": pod_labels },
         "spec": {
             "replicas": replicas,
-            "selector": { "matchLabels": { "component": component } },
+            "selector": { "matchLabels": selector_labels(&pod_labels) },
             "template": { "metadata": { "labels": pod_labels }, "spec": pod_spec },
         },
     })
+}
+
+/// The labels a workload's selector matches: its component, and its queue
+/// for workers.
+fn selector_labels(pod_labels: &Value) -> Value {
+    let mut selector = serde_json::Map::new();
+    for key in ["component", "astronomer.io/queue"] {
+        if let Some(value) = pod_labels.get(key) {
+            selector.insert(key.to_owned(), value.clone());
+        }
+    }
+    Value::Object(selector)
 }

@@ -5,10 +5,29 @@ use dropshot_api_manager::{ManagedApiConfig, ManagedApis};
 use dropshot_api_manager_types::{ManagedApiMetadata, Versions};
 
 /// Every managed API. Harmony is versioned: each released version keeps its
-/// own immutable document. (Astro API's public document joins this list as a
-/// lockstep API.)
+/// own immutable document. Astro's public API is lockstep: one document,
+/// regenerated with its implementation.
 pub fn all() -> Result<ManagedApis> {
-    ManagedApis::new(vec![ManagedApiConfig {
+    ManagedApis::new(vec![harmony(), astro()])
+}
+
+fn astro() -> ManagedApiConfig {
+    ManagedApiConfig {
+        ident: "astro",
+        versions: Versions::new_lockstep(astro_public_api::API_VERSION),
+        title: "Astro API",
+        metadata: ManagedApiMetadata {
+            description: Some("Public API: organizations' Airflow deployments"),
+            contact_url: None,
+            contact_email: None,
+            extra: serde_json::Value::Null,
+        },
+        api_description: astro_public_api::astro_api_mod::stub_api_description,
+    }
+}
+
+fn harmony() -> ManagedApiConfig {
+    ManagedApiConfig {
         ident: "harmony",
         versions: Versions::new_versioned(harmony_api::supported_versions()),
         title: "Harmony",
@@ -21,5 +40,5 @@ pub fn all() -> Result<ManagedApis> {
             extra: serde_json::Value::Null,
         },
         api_description: harmony_api::harmony_api_mod::stub_api_description,
-    }])
+    }
 }

@@ -1,0 +1,362 @@
+//! astro-api's application layer: validate, keep the record, forward to
+//! Harmony.
+//!
+//! Harmony is asked first and astro-api's record is written only once Harmony
+//! has accepted the change, so a Harmony that is down, at the wrong version or
+//! refusing leaves nothing half-written here. Harmony's `PUT` is idempotent
+//! by deployment id and generation, so a retried request is safe. (What this
+//! ordering does not cover, a crash between Harmony's answer and the local
+//! write, is what the outbox of the durable-handoff work replaces it for.)
+
+use crate::failure::{Failure, field_error};
+use crate::harmony::{Harmony, Plane};
+use crate::store::{Store, StoreError};
+use crate::validate;
+use astro_public_api::types::{
+    AstroMachine, CloudProvider, Deployment, DeploymentInput, DeploymentStatus, DeploymentType,
+    EnvironmentVariable, Executor, HarmonyLink, Readiness, SchedulerSize,
+};
+use chrono::Utc;
+use harmony_client::latest::types as h;
+use uuid::Uuid;
+
+/// Upper bound on a page of results.
+pub const MAX_PAGE: usize = 1000;
+
+pub struct Astro {
+    store: Store,
+    harmony: Harmony,
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        match error {
+            StoreError::NameTaken => name_taken(),
+            other => Failure::Internal(other.into()),
+        }
+    }
+}
+
+fn name_taken() -> Failure {
+    Failure::Conflict {
+        message: "the name is already used in this workspace".to_owned(),
+        field_errors: vec![field_error("name", "unique", "already used in this workspace")],
+    }
+}
+
+impl Astro {
+    pub fn new(store: Store, harmony: Harmony) -> Astro {
+        Astro { store, harmony }
+    }
+
+    /// Runs a blocking store call off the async executor.
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Failure> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Failure::Internal(e.into()))?
+            .map_err(Failure::from)
+    }
+
+    pub async fn readiness(&self) -> Readiness {
+        let probe = self.harmony.probe().await;
+        Readiness {
+            ready: probe.is_ok(),
+            harmony: HarmonyLink {
+                url: self.harmony.url().to_owned(),
+                reachable: probe.is_ok(),
+                api_version: self.harmony.api_version().to_owned(),
+                detail: probe.err().map(|e| e.to_string()),
+            },
+        }
+    }
+
+    pub async fn create(&self, org: String, input: DeploymentInput) -> Result<Deployment, Failure> {
+        check_organization(&org)?;
+        let errors = validate::deployment(&input, None);
+        if !errors.is_empty() {
+            return Err(Failure::Invalid(errors));
+        }
+        let plane = self.resolve_plane(&input).await?;
+        let (o, w, n) = (org.clone(), input.workspace_id.clone(), input.name.clone());
+        if self.db(move |s| s.name_taken(&o, &w, &n, None)).await? {
+            return Err(name_taken());
+        }
+        let id = Uuid::new_v4();
+        let generation = 1;
+        let spec = harmony_spec(&org, &input, &plane, generation);
+        self.harmony.put_deployment(id, &spec).await?;
+        let now = Utc::now();
+        let record = public_record(id, org, input, plane.id, generation, now, now);
+        let stored = record.clone();
+        if let Err(failure) = self.db(move |s| s.insert(&stored)).await {
+            // Lost a race for the name: take back what Harmony accepted.
+            let _ = self.harmony.delete_deployment(id).await;
+            return Err(failure);
+        }
+        Ok(record)
+    }
+
+    pub async fn update(
+        &self,
+        org: String,
+        id: Uuid,
+        input: DeploymentInput,
+    ) -> Result<Deployment, Failure> {
+        let current = self.get(org.clone(), id).await?;
+        let errors = validate::deployment(&input, Some(&current));
+        if !errors.is_empty() {
+            return Err(Failure::Invalid(errors));
+        }
+        let (o, w, n) = (org.clone(), input.workspace_id.clone(), input.name.clone());
+        if self.db(move |s| s.name_taken(&o, &w, &n, Some(id))).await? {
+            return Err(name_taken());
+        }
+        let plane = Plane { id: current.data_plane_id.clone(), kind: plane_kind(&input) };
+        let generation = current.generation + 1;
+        let spec = harmony_spec(&org, &input, &plane, generation);
+        self.harmony.put_deployment(id, &spec).await?;
+        let record =
+            public_record(id, org, input, plane.id, generation, current.created_at, Utc::now());
+        let stored = record.clone();
+        let expected = current.generation;
+        if !self.db(move |s| s.update(&stored, expected)).await? {
+            return Err(Failure::Conflict {
+                message: format!(
+                    "deployment {id} was changed by another request; fetch it and retry"
+                ),
+                field_errors: Vec::new(),
+            });
+        }
+        Ok(record)
+    }
+
+    pub async fn get(&self, org: String, id: Uuid) -> Result<Deployment, Failure> {
+        let o = org.clone();
+        self.db(move |s| s.get(&o, id))
+            .await?
+            .ok_or_else(|| Failure::NotFound(format!("deployment {id}")))
+    }
+
+    pub async fn list(
+        &self,
+        org: String,
+        workspace_id: Option<String>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Deployment>, Failure> {
+        check_organization(&org)?;
+        let limit = limit.min(MAX_PAGE);
+        self.db(move |s| s.list(&org, workspace_id.as_deref(), after, limit)).await
+    }
+
+    pub async fn delete(&self, org: String, id: Uuid) -> Result<(), Failure> {
+        self.get(org.clone(), id).await?;
+        self.harmony.delete_deployment(id).await?;
+        self.db(move |s| s.delete(&org, id)).await?;
+        Ok(())
+    }
+
+    /// The data plane a new deployment goes to, or field errors saying why
+    /// there is none.
+    async fn resolve_plane(&self, input: &DeploymentInput) -> Result<Plane, Failure> {
+        let want = plane_kind(input);
+        match (input.deployment_type, &input.cluster_id, input.cloud_provider, &input.region) {
+            (DeploymentType::Standard, _, Some(cloud), Some(region)) => self
+                .harmony
+                .shared_data_plane(harmony_cloud(cloud), region)
+                .await?
+                .ok_or_else(|| {
+                    Failure::Invalid(vec![field_error(
+                        "region",
+                        "unavailable",
+                        format!("no shared cluster is available in {cloud:?} {region}"),
+                    )])
+                }),
+            (_, Some(cluster_id), _, _) => {
+                let Some(plane) = self.harmony.data_plane(cluster_id).await? else {
+                    return Err(Failure::Invalid(vec![field_error(
+                        "cluster_id",
+                        "not_found",
+                        format!("no cluster {cluster_id:?}"),
+                    )]));
+                };
+                if plane.kind != want {
+                    return Err(Failure::Invalid(vec![field_error(
+                        "cluster_id",
+                        "kind",
+                        format!(
+                            "cluster {cluster_id:?} is {:?}; a {:?} deployment needs a {want:?} cluster",
+                            plane.kind, input.deployment_type
+                        ),
+                    )]));
+                }
+                Ok(plane)
+            }
+            // Validation has already required what is missing here.
+            _ => Err(Failure::Internal(anyhow::anyhow!("unvalidated placement"))),
+        }
+    }
+}
+
+fn check_organization(org: &str) -> Result<(), Failure> {
+    let ok = !org.is_empty()
+        && org.len() <= 63
+        && org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(vec![field_error(
+            "organization_id",
+            "format",
+            "must be 1 to 63 letters, digits, '-' or '_'",
+        )]))
+    }
+}
+
+fn plane_kind(input: &DeploymentInput) -> h::DataPlaneKind {
+    match input.deployment_type {
+        DeploymentType::Hybrid => h::DataPlaneKind::Hybrid,
+        DeploymentType::Standard | DeploymentType::Dedicated => h::DataPlaneKind::Hosted,
+    }
+}
+
+fn harmony_cloud(cloud: CloudProvider) -> h::CloudProvider {
+    match cloud {
+        CloudProvider::Aws => h::CloudProvider::Aws,
+        CloudProvider::Azure => h::CloudProvider::Azure,
+        CloudProvider::Gcp => h::CloudProvider::Gcp,
+    }
+}
+
+fn image_tag(input: &DeploymentInput) -> String {
+    input.image_tag.clone().unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
+}
+
+/// The Harmony 2.0.0 spec for an input.
+fn harmony_spec(org: &str, input: &DeploymentInput, plane: &Plane, generation: u64) -> h::DeploymentSpec {
+    h::DeploymentSpec {
+        kind: plane.kind,
+        organization_id: org.to_owned(),
+        workspace_id: input.workspace_id.clone(),
+        data_plane_id: plane.id.clone(),
+        name: input.name.clone(),
+        runtime_version: input.runtime_version.clone(),
+        executor: match input.executor {
+            Executor::Celery => h::Executor::Celery,
+            Executor::Kubernetes => h::Executor::Kubernetes,
+            Executor::Astro => h::Executor::Astro,
+        },
+        scheduler_size: input.scheduler_size.map(|size| match size {
+            SchedulerSize::Small => h::SchedulerSize::Small,
+            SchedulerSize::Medium => h::SchedulerSize::Medium,
+            SchedulerSize::Large => h::SchedulerSize::Large,
+            SchedulerSize::ExtraLarge => h::SchedulerSize::ExtraLarge,
+        }),
+        scheduler: input.scheduler.map(|s| h::HybridScheduler { au: s.au, replicas: s.replicas }),
+        is_high_availability: input.is_high_availability,
+        worker_queues: input
+            .worker_queues
+            .iter()
+            .map(|q| h::WorkerQueue {
+                name: q.name.clone(),
+                is_default: q.is_default,
+                min_worker_count: q.min_worker_count,
+                max_worker_count: q.max_worker_count,
+                worker_concurrency: q.worker_concurrency,
+                astro_machine: q.astro_machine.map(|m| match m {
+                    AstroMachine::A5 => h::AstroMachine::A5,
+                    AstroMachine::A10 => h::AstroMachine::A10,
+                    AstroMachine::A20 => h::AstroMachine::A20,
+                    AstroMachine::A40 => h::AstroMachine::A40,
+                    AstroMachine::A60 => h::AstroMachine::A60,
+                    AstroMachine::A120 => h::AstroMachine::A120,
+                    AstroMachine::A160 => h::AstroMachine::A160,
+                }),
+                node_pool_id: q.node_pool_id.clone(),
+            })
+            .collect(),
+        environment_variables: input
+            .environment_variables
+            .iter()
+            .map(|v| h::EnvironmentVariable {
+                key: v.key.clone(),
+                value: v.value.clone(),
+                is_secret: v.is_secret,
+            })
+            .collect(),
+        image_tag: image_tag(input),
+        dag_bundle_version: None,
+        generation,
+    }
+}
+
+/// The public record: the input with secret values removed, plus what the
+/// server owns.
+fn public_record(
+    id: Uuid,
+    organization_id: String,
+    input: DeploymentInput,
+    data_plane_id: String,
+    generation: u64,
+    created_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+) -> Deployment {
+    let image_tag = image_tag(&input);
+    let DeploymentInput {
+        workspace_id,
+        name,
+        description,
+        deployment_type,
+        cloud_provider,
+        region,
+        cluster_id,
+        runtime_version,
+        executor,
+        scheduler_size,
+        scheduler,
+        is_high_availability,
+        is_development_mode,
+        is_cicd_enforced,
+        is_dag_deploy_enabled,
+        worker_queues,
+        environment_variables,
+        image_tag: _,
+    } = input;
+    Deployment {
+        id,
+        organization_id,
+        workspace_id,
+        name,
+        description,
+        deployment_type,
+        cloud_provider,
+        region,
+        cluster_id,
+        runtime_version,
+        executor,
+        scheduler_size,
+        scheduler,
+        is_high_availability,
+        is_development_mode,
+        is_cicd_enforced,
+        is_dag_deploy_enabled,
+        worker_queues,
+        environment_variables: environment_variables
+            .into_iter()
+            .map(|v| EnvironmentVariable { value: if v.is_secret { None } else { v.value }, ..v })
+            .collect(),
+        image_tag,
+        // Harmony has the desired state; the data plane has not reported it
+        // applied (agents report health in the data-plane work).
+        status: DeploymentStatus::Deploying,
+        status_reason: Some("accepted by Harmony; waiting for the data plane".to_owned()),
+        data_plane_id,
+        generation,
+        created_at,
+        updated_at,
+    }
+}

@@ -1,0 +1,70 @@
+//! astro-api's own error type, and its one conversion to the public error
+//! shape at the HTTP edge.
+
+use astro_public_api::{AstroError, FieldError};
+
+/// Why a request failed. Knows nothing of HTTP bodies; [`Failure::into_public`]
+/// turns it into the public [`AstroError`].
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict { message: String, field_errors: Vec<FieldError> },
+    /// Harmony could not be reached, or answered 503.
+    #[error("Harmony is unavailable: {0}")]
+    HarmonyUnavailable(String),
+    /// Harmony does not serve the API version this request needs.
+    #[error("Harmony does not serve API version {required}: {detail}")]
+    HarmonyVersionUnsupported { required: String, detail: String },
+    /// Harmony failed, or answered in a form this astro-api cannot read.
+    #[error("Harmony failed: {0}")]
+    HarmonyFailed(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// How long a caller should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: u32 = 5;
+
+pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.into(), code: code.to_owned(), message: message.into() }
+}
+
+impl Failure {
+    pub fn into_public(self, request_id: &str) -> AstroError {
+        let (status_code, error_code, field_errors, retry) = match &self {
+            Failure::Invalid(errors) => (400, "InvalidRequest", errors.clone(), None),
+            Failure::NotFound(_) => (404, "NotFound", Vec::new(), None),
+            Failure::Conflict { field_errors, .. } => (409, "Conflict", field_errors.clone(), None),
+            Failure::HarmonyUnavailable(_) => {
+                (503, "HarmonyUnavailable", Vec::new(), Some(RETRY_AFTER_SECONDS))
+            }
+            Failure::HarmonyVersionUnsupported { .. } => {
+                (503, "HarmonyVersionUnsupported", Vec::new(), Some(RETRY_AFTER_SECONDS))
+            }
+            Failure::HarmonyFailed(_) => (502, "HarmonyFailed", Vec::new(), None),
+            Failure::Internal(_) => (500, "Internal", Vec::new(), None),
+        };
+        let message = match &self {
+            Failure::Invalid(errors) => format!(
+                "invalid request: {} field error{}",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ),
+            // Internal detail stays in the log.
+            Failure::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        AstroError {
+            status_code,
+            error_code: error_code.to_owned(),
+            message,
+            request_id: request_id.to_owned(),
+            field_errors,
+            retry_after_seconds: retry,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The HTTP edge: [`AstroImpl`] implements the public API trait. Handlers
+//! extract, call [`Astro`], and turn a [`Failure`] into the public error
+//! shape with the request's id.
+
+use crate::app::Astro;
+use crate::failure::Failure;
+use astro_public_api::types::{
+    Deployment, DeploymentInput, DeploymentPageSelector, DeploymentPath, DeploymentScan,
+    OrganizationPath, Readiness,
+};
+use astro_public_api::{AstroApi, AstroError};
+use dropshot::{
+    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
+    RequestContext, ResultsPage, TypedBody, WhichPage,
+};
+use std::sync::Arc;
+
+pub type Context = Arc<Astro>;
+
+/// Implements [`AstroApi`]; never instantiated.
+pub enum AstroImpl {}
+
+fn public(rqctx: &RequestContext<Context>) -> impl Fn(Failure) -> AstroError + '_ {
+    move |failure| {
+        if let Failure::Internal(source) = &failure {
+            slog::error!(rqctx.log, "internal error"; "error" => format!("{source:#}"));
+        }
+        failure.into_public(&rqctx.request_id)
+    }
+}
+
+impl AstroApi for AstroImpl {
+    type Context = Context;
+
+    async fn readiness(
+        rqctx: RequestContext<Context>,
+    ) -> Result<HttpResponseOk<Readiness>, AstroError> {
+        Ok(HttpResponseOk(rqctx.context().readiness().await))
+    }
+
+    async fn deployment_create(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+        body: TypedBody<DeploymentInput>,
+    ) -> Result<HttpResponseCreated<Deployment>, AstroError> {
+        let org = path.into_inner().organization_id;
+        let deployment =
+            rqctx.context().create(org, body.into_inner()).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseCreated(deployment))
+    }
+
+    async fn deployment_list(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+        query: Query<PaginationParams<DeploymentScan, DeploymentPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Deployment>>, AstroError> {
+        let org = path.into_inner().organization_id;
+        let query = query.into_inner();
+        let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
+        let (workspace_id, after) = match query.page {
+            WhichPage::First(scan) => (scan.workspace_id, None),
+            WhichPage::Next(selector) => (selector.workspace_id, Some(selector.last_seen)),
+        };
+        let items = rqctx
+            .context()
+            .list(org, workspace_id.clone(), after, limit)
+            .await
+            .map_err(public(&rqctx))?;
+        let page = ResultsPage::new(items, &DeploymentScan { workspace_id }, |d, scan| {
+            DeploymentPageSelector { workspace_id: scan.workspace_id.clone(), last_seen: d.id }
+        })
+        .map_err(AstroError::from)?;
+        Ok(HttpResponseOk(page))
+    }
+
+    async fn deployment_get(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseOk<Deployment>, AstroError> {
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        let deployment =
+            rqctx.context().get(organization_id, deployment_id).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(deployment))
+    }
+
+    async fn deployment_update(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+        body: TypedBody<DeploymentInput>,
+    ) -> Result<HttpResponseOk<Deployment>, AstroError> {
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        let deployment = rqctx
+            .context()
+            .update(organization_id, deployment_id, body.into_inner())
+            .await
+            .map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(deployment))
+    }
+
+    async fn deployment_delete(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseDeleted, AstroError> {
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        rqctx.context().delete(organization_id, deployment_id).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseDeleted())
+    }
+}

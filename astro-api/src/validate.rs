@@ -1,0 +1,230 @@
+//! The deployment rules of the public API. Every rule that fails is
+//! reported, at once, as a field error naming the field and the rule.
+
+use crate::failure::field_error;
+use astro_public_api::FieldError;
+use astro_public_api::types::{Deployment, DeploymentInput, DeploymentType, Executor};
+use std::collections::BTreeSet;
+
+/// Astro Runtime versions a deployment may run.
+pub const RUNTIME_VERSIONS: &[&str] = &["12.9.0", "13.0.0", "13.1.0"];
+
+/// Highest `worker_concurrency` a queue may ask for.
+pub const MAX_WORKER_CONCURRENCY: u32 = 256;
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
+        self.0.push(field_error(field, code, message));
+    }
+
+    fn length(&mut self, field: &str, value: &str, max: usize) {
+        let len = value.chars().count();
+        if len == 0 || len > max {
+            self.add(field, "length", format!("must be 1 to {max} characters, got {len}"));
+        }
+    }
+}
+
+/// Checks an input against every rule; with `current`, also the rules of an
+/// update (fields that cannot change, secrets that may keep their value).
+pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<FieldError> {
+    let mut e = Errors(Vec::new());
+    let hybrid = input.deployment_type == DeploymentType::Hybrid;
+    let hosted = !hybrid;
+
+    e.length("workspace_id", &input.workspace_id, 63);
+    e.length("name", &input.name, 63);
+    if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+        e.add("description", "length", "must be at most 1000 characters");
+    }
+
+    match input.deployment_type {
+        DeploymentType::Standard => {
+            if input.cloud_provider.is_none() {
+                e.add("cloud_provider", "required", "required for STANDARD deployments");
+            }
+            match &input.region {
+                None => e.add("region", "required", "required for STANDARD deployments"),
+                Some(region) => e.length("region", region, 63),
+            }
+            if input.cluster_id.is_some() {
+                e.add(
+                    "cluster_id",
+                    "forbidden",
+                    "STANDARD deployments run on a shared cluster chosen by cloud_provider and region",
+                );
+            }
+        }
+        DeploymentType::Dedicated | DeploymentType::Hybrid => {
+            match &input.cluster_id {
+                None => e.add("cluster_id", "required", "required for DEDICATED and HYBRID deployments"),
+                Some(id) => e.length("cluster_id", id, 63),
+            }
+            if input.cloud_provider.is_some() {
+                e.add("cloud_provider", "forbidden", "set by the cluster; STANDARD deployments only");
+            }
+            if input.region.is_some() {
+                e.add("region", "forbidden", "set by the cluster; STANDARD deployments only");
+            }
+        }
+    }
+
+    if !RUNTIME_VERSIONS.contains(&input.runtime_version.as_str()) {
+        e.add(
+            "runtime_version",
+            "one_of",
+            format!("must be one of {}", RUNTIME_VERSIONS.join(", ")),
+        );
+    }
+    if hybrid && input.executor == Executor::Astro {
+        e.add("executor", "forbidden", "ASTRO is not available for HYBRID deployments");
+    }
+
+    if hybrid {
+        match input.scheduler {
+            None => e.add("scheduler", "required", "required for HYBRID deployments"),
+            Some(s) => {
+                if !(5..=24).contains(&s.au) {
+                    e.add("scheduler.au", "range", format!("must be 5 to 24, got {}", s.au));
+                }
+                if !(1..=4).contains(&s.replicas) {
+                    e.add("scheduler.replicas", "range", format!("must be 1 to 4, got {}", s.replicas));
+                }
+            }
+        }
+        if input.scheduler_size.is_some() {
+            e.add("scheduler_size", "forbidden", "Hosted deployments only; HYBRID uses scheduler");
+        }
+        if input.is_high_availability {
+            e.add("is_high_availability", "forbidden", "Hosted deployments only");
+        }
+        if input.is_development_mode {
+            e.add("is_development_mode", "forbidden", "Hosted deployments only");
+        }
+    } else {
+        if input.scheduler_size.is_none() {
+            e.add("scheduler_size", "required", "required for STANDARD and DEDICATED deployments");
+        }
+        if input.scheduler.is_some() {
+            e.add("scheduler", "forbidden", "HYBRID deployments only; Hosted uses scheduler_size");
+        }
+    }
+
+    let defaults = input.worker_queues.iter().filter(|q| q.is_default).count();
+    if defaults != 1 {
+        e.add(
+            "worker_queues",
+            "default_queue",
+            format!("exactly one default queue is required, found {defaults}"),
+        );
+    }
+    if input.executor == Executor::Kubernetes && input.worker_queues.len() > 1 {
+        e.add("worker_queues", "forbidden", "the KUBERNETES executor takes only the default queue");
+    }
+    let mut names = BTreeSet::new();
+    for (i, q) in input.worker_queues.iter().enumerate() {
+        let f = |name: &str| format!("worker_queues[{i}].{name}");
+        if q.name.is_empty()
+            || q.name.len() > 63
+            || !q.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || q.name.starts_with('-')
+            || q.name.ends_with('-')
+        {
+            e.add(
+                f("name"),
+                "format",
+                format!("must be 1 to 63 lowercase letters, digits or '-', got {:?}", q.name),
+            );
+        }
+        if !names.insert(q.name.as_str()) {
+            e.add(f("name"), "unique", format!("queue name {:?} is used twice", q.name));
+        }
+        if q.is_default && q.name != "default" {
+            e.add(f("name"), "default_queue", "the default queue must be named \"default\"");
+        }
+        if q.max_worker_count < 1 {
+            e.add(f("max_worker_count"), "range", "must be at least 1");
+        }
+        if q.min_worker_count > q.max_worker_count {
+            e.add(
+                f("min_worker_count"),
+                "range",
+                format!(
+                    "must not exceed max_worker_count ({} > {})",
+                    q.min_worker_count, q.max_worker_count
+                ),
+            );
+        }
+        if !(1..=MAX_WORKER_CONCURRENCY).contains(&q.worker_concurrency) {
+            e.add(
+                f("worker_concurrency"),
+                "range",
+                format!("must be 1 to {MAX_WORKER_CONCURRENCY}, got {}", q.worker_concurrency),
+            );
+        }
+        if hosted {
+            if q.astro_machine.is_none() {
+                e.add(f("astro_machine"), "required", "required on Hosted queues");
+            }
+            if q.node_pool_id.is_some() {
+                e.add(f("node_pool_id"), "forbidden", "HYBRID queues only");
+            }
+        } else {
+            if q.node_pool_id.as_deref().is_none_or(str::is_empty) {
+                e.add(f("node_pool_id"), "required", "required on HYBRID queues");
+            }
+            if q.astro_machine.is_some() {
+                e.add(f("astro_machine"), "forbidden", "Hosted queues only");
+            }
+        }
+    }
+
+    let mut keys = BTreeSet::new();
+    for (i, var) in input.environment_variables.iter().enumerate() {
+        let f = |name: &str| format!("environment_variables[{i}].{name}");
+        let mut bytes = var.key.bytes();
+        let well_formed = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !well_formed {
+            e.add(f("key"), "format", "must match [A-Za-z_][A-Za-z0-9_]*");
+        }
+        if !keys.insert(var.key.as_str()) {
+            e.add(f("key"), "unique", format!("key {:?} is used twice", var.key));
+        }
+        if var.value.is_none() {
+            let kept = current.is_some_and(|c| {
+                c.environment_variables.iter().any(|old| old.key == var.key && old.is_secret)
+            });
+            if !var.is_secret {
+                e.add(f("value"), "required", "required for a variable that is not secret");
+            } else if !kept {
+                e.add(f("value"), "required", "required for a new secret");
+            }
+        }
+    }
+
+    if let Some(current) = current {
+        if input.workspace_id != current.workspace_id {
+            e.add("workspace_id", "immutable", format!("cannot change (is {:?})", current.workspace_id));
+        }
+        if input.deployment_type != current.deployment_type {
+            e.add("type", "immutable", format!("cannot change (is {:?})", current.deployment_type));
+        }
+        if input.cluster_id != current.cluster_id {
+            e.add("cluster_id", "immutable", "cannot change; create a new deployment instead");
+        }
+        if input.cloud_provider != current.cloud_provider || input.region != current.region {
+            e.add("region", "immutable", "cloud_provider and region cannot change");
+        }
+        if input.is_development_mode && !current.is_development_mode {
+            e.add(
+                "is_development_mode",
+                "immutable",
+                "cannot be switched on after creation",
+            );
+        }
+    }
+    e.0
+}

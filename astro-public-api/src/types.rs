@@ -1,0 +1,233 @@
+//! Wire types of the public API. Deliberately separate from Harmony's: the
+//! public contract must not change when an internal one does.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct OrganizationPath {
+    pub organization_id: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct DeploymentPath {
+    pub organization_id: String,
+    pub deployment_id: Uuid,
+}
+
+/// Filters for listing deployments.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct DeploymentScan {
+    /// Only deployments of this workspace.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct DeploymentPageSelector {
+    pub workspace_id: Option<String>,
+    pub last_seen: Uuid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentType {
+    /// On a shared Hosted cluster, chosen by `cloud_provider` and `region`.
+    Standard,
+    /// On a dedicated Hosted cluster (`cluster_id`).
+    Dedicated,
+    /// On the customer's own cluster (`cluster_id`).
+    Hybrid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CloudProvider {
+    Aws,
+    Azure,
+    Gcp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Executor {
+    Celery,
+    Kubernetes,
+    /// Hosted deployments only.
+    Astro,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SchedulerSize {
+    Small,
+    Medium,
+    Large,
+    ExtraLarge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum AstroMachine {
+    A5,
+    A10,
+    A20,
+    A40,
+    A60,
+    A120,
+    A160,
+}
+
+/// Scheduler of a Hybrid deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HybridScheduler {
+    /// Astro Units, 5 to 24.
+    pub au: u8,
+    /// 1 to 4.
+    pub replicas: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerQueue {
+    /// 1 to 63 characters, unique in the deployment; the default queue is
+    /// named `default`.
+    pub name: String,
+    pub is_default: bool,
+    pub min_worker_count: u32,
+    pub max_worker_count: u32,
+    pub worker_concurrency: u32,
+    /// Hosted deployments only.
+    #[serde(default)]
+    pub astro_machine: Option<AstroMachine>,
+    /// Hybrid deployments only.
+    #[serde(default)]
+    pub node_pool_id: Option<String>,
+}
+
+/// An environment variable. A secret's value is write-only: it is never
+/// returned, and an update that omits it keeps the current value.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentVariable {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub is_secret: bool,
+}
+
+/// What a user sends to create a deployment or to replace its settings.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentInput {
+    pub workspace_id: String,
+    /// 1 to 63 characters, unique in the workspace.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub deployment_type: DeploymentType,
+    /// STANDARD only.
+    #[serde(default)]
+    pub cloud_provider: Option<CloudProvider>,
+    /// STANDARD only.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// DEDICATED and HYBRID: the cluster to run on.
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    /// One of the supported Astro Runtime versions.
+    pub runtime_version: String,
+    pub executor: Executor,
+    /// Hosted (STANDARD, DEDICATED) only.
+    #[serde(default)]
+    pub scheduler_size: Option<SchedulerSize>,
+    /// HYBRID only.
+    #[serde(default)]
+    pub scheduler: Option<HybridScheduler>,
+    /// Hosted only.
+    #[serde(default)]
+    pub is_high_availability: bool,
+    /// Hosted only; cannot be switched on after creation.
+    #[serde(default)]
+    pub is_development_mode: bool,
+    #[serde(default)]
+    pub is_cicd_enforced: bool,
+    #[serde(default = "yes")]
+    pub is_dag_deploy_enabled: bool,
+    pub worker_queues: Vec<WorkerQueue>,
+    #[serde(default)]
+    pub environment_variables: Vec<EnvironmentVariable>,
+    /// Image to run; the runtime's stock image when absent.
+    #[serde(default)]
+    pub image_tag: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentStatus {
+    Creating,
+    Deploying,
+    Healthy,
+    Unhealthy,
+    Hibernating,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Deployment {
+    pub id: Uuid,
+    pub organization_id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub deployment_type: DeploymentType,
+    pub cloud_provider: Option<CloudProvider>,
+    pub region: Option<String>,
+    pub cluster_id: Option<String>,
+    pub runtime_version: String,
+    pub executor: Executor,
+    pub scheduler_size: Option<SchedulerSize>,
+    pub scheduler: Option<HybridScheduler>,
+    pub is_high_availability: bool,
+    pub is_development_mode: bool,
+    pub is_cicd_enforced: bool,
+    pub is_dag_deploy_enabled: bool,
+    pub worker_queues: Vec<WorkerQueue>,
+    /// Secret values are never returned.
+    pub environment_variables: Vec<EnvironmentVariable>,
+    pub image_tag: String,
+    pub status: DeploymentStatus,
+    pub status_reason: Option<String>,
+    /// The data plane Harmony runs this deployment on.
+    pub data_plane_id: String,
+    /// Bumped on every accepted change.
+    pub generation: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Readiness of one astro-api.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub harmony: HarmonyLink,
+}
+
+/// How this astro-api talks to its Harmony.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct HarmonyLink {
+    pub url: String,
+    pub reachable: bool,
+    /// The Harmony API version requests use.
+    pub api_version: String,
+    pub detail: Option<String>,
+}

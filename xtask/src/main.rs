@@ -1,0 +1,185 @@
+//! Repository tasks, run as `cargo xtask <task>`.
+//!
+//! Kept dependency-free so it builds in seconds; the heavy lifting happens in
+//! binaries it runs (`openapi-manager` for documents and clients, the two
+//! servers for `run`). Paths are found from `CARGO_MANIFEST_DIR`, so it works
+//! from any directory of the checkout.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+  regenerate               rewrite the OpenAPI documents and the generated clients
+  check                    fail if anything generated is stale, a released document
+                           changed, or a released version is no longer served
+  release <api> <version>  record a generated document as released (immutable)
+  run                      run Harmony and astro-api locally on their embedded defaults
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("regenerate") => openapi_manager(&["generate"]),
+        Some("check") => openapi_manager(&["check"]),
+        Some("release") if args.len() == 3 => {
+            openapi_manager(&["release", args[1].as_str(), args[2].as_str()])
+        }
+        Some("run") => run_local(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(format!("unknown task {other:?}\n\n{HELP}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// Runs the OpenAPI manager and passes its exit code on.
+fn openapi_manager(args: &[&str]) -> Result<ExitCode, String> {
+    let status = cargo()
+        .args(["run", "--quiet", "--package", "openapi-manager", "--"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
+
+/// Children that are killed when this process leaves `run_local`.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn run_local() -> Result<ExitCode, String> {
+    let status = cargo()
+        .args(["build", "--quiet", "--bin", "harmony-server", "--bin", "astro-api"])
+        .status()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    if !status.success() {
+        return Err("building the servers failed".into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = target.join("debug");
+    let data = root().join("data");
+    let harmony_addr: SocketAddr = ([127, 0, 0, 1], 12220).into();
+    let astro_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
+    for addr in [harmony_addr, astro_addr] {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Err(format!("{addr} is already in use; stop what is listening there first"));
+        }
+    }
+
+    let mut children = Children(Vec::new());
+    children.0.push(
+        Command::new(bin.join("harmony-server"))
+            .args(["--bind", &harmony_addr.to_string(), "--dev-seed", "--data-dir"])
+            .arg(data.join("harmony"))
+            .stdout(Stdio::null())
+            .stderr(log_file(&data, "harmony.log")?)
+            .spawn()
+            .map_err(|e| format!("starting harmony-server: {e}"))?,
+    );
+    wait_for(harmony_addr, "harmony-server", &data.join("harmony.log"))?;
+    children.0.push(
+        Command::new(bin.join("astro-api"))
+            .args(["--bind", &astro_addr.to_string()])
+            .args(["--harmony", &format!("http://{harmony_addr}"), "--data-dir"])
+            .arg(data.join("astro"))
+            .stdout(Stdio::null())
+            .stderr(log_file(&data, "astro-api.log")?)
+            .spawn()
+            .map_err(|e| format!("starting astro-api: {e}"))?,
+    );
+    wait_for(astro_addr, "astro-api", &data.join("astro-api.log"))?;
+
+    println!(
+        r#"
+Harmony    http://{harmony_addr}   (internal; send an api-version header: 1.0.0 or 2.0.0)
+astro-api  http://{astro_addr}     (public)
+State and logs are under {data}.
+
+Create a STANDARD deployment through astro-api:
+
+  curl -s -X POST http://{astro_addr}/organizations/my-org/deployments \
+    -H 'content-type: application/json' -d '{{
+      "workspace_id": "my-workspace", "name": "etl", "type": "STANDARD",
+      "cloud_provider": "AWS", "region": "us-east-1",
+      "runtime_version": "13.1.0", "executor": "CELERY", "scheduler_size": "SMALL",
+      "worker_queues": [{{"name": "default", "is_default": true, "min_worker_count": 1,
+                          "max_worker_count": 10, "worker_concurrency": 16, "astro_machine": "A5"}}],
+      "environment_variables": [{{"key": "API_TOKEN", "value": "s3cret", "is_secret": true}}]
+    }}'
+
+Then fetch the manifests Harmony rendered for it (use the "id" from the answer):
+
+  curl -s -H 'api-version: 2.0.0' http://{harmony_addr}/deployments/<id>/manifests
+
+Press Ctrl-C to stop both."#,
+        data = data.display()
+    );
+    // Run until interrupted (Ctrl-C ends this process and, with it, the
+    // process group) or until a server exits on its own.
+    loop {
+        for child in &mut children.0 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("a server exited ({status}); see the logs under {}", data.display()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn log_file(data: &Path, name: &str) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(data).map_err(|e| format!("creating {}: {e}", data.display()))?;
+    std::fs::File::create(data.join(name)).map_err(|e| format!("creating {name}: {e}"))
+}
+
+/// Waits until `addr` accepts connections, or fails showing the log's tail.
+fn wait_for(addr: SocketAddr, what: &str, log: &Path) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let tail: Vec<String> = std::fs::File::open(log)
+        .map(|f| BufReader::new(f).lines().map_while(Result::ok).collect())
+        .unwrap_or_default();
+    let start = tail.len().saturating_sub(20);
+    Err(format!("{what} did not start listening on {addr}:\n{}", tail[start..].join("\n")))
+}
