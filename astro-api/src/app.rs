@@ -40,7 +40,11 @@ impl From<StoreError> for Failure {
 fn name_taken() -> Failure {
     Failure::Conflict {
         message: "the name is already used in this workspace".to_owned(),
-        field_errors: vec![field_error("name", "unique", "already used in this workspace")],
+        field_errors: vec![field_error(
+            "name",
+            "unique",
+            "already used in this workspace",
+        )],
     }
 }
 
@@ -115,12 +119,22 @@ impl Astro {
         if self.db(move |s| s.name_taken(&o, &w, &n, Some(id))).await? {
             return Err(name_taken());
         }
-        let plane = Plane { id: current.data_plane_id.clone(), kind: plane_kind(&input) };
+        let plane = Plane {
+            id: current.data_plane_id.clone(),
+            kind: plane_kind(&input),
+        };
         let generation = current.generation + 1;
         let spec = harmony_spec(&org, &input, &plane, generation);
         self.harmony.put_deployment(id, &spec).await?;
-        let record =
-            public_record(id, org, input, plane.id, generation, current.created_at, Utc::now());
+        let record = public_record(
+            id,
+            org,
+            input,
+            plane.id,
+            generation,
+            current.created_at,
+            Utc::now(),
+        );
         let stored = record.clone();
         let expected = current.generation;
         if !self.db(move |s| s.update(&stored, expected)).await? {
@@ -150,7 +164,8 @@ impl Astro {
     ) -> Result<Vec<Deployment>, Failure> {
         check_organization(&org)?;
         let limit = limit.min(MAX_PAGE);
-        self.db(move |s| s.list(&org, workspace_id.as_deref(), after, limit)).await
+        self.db(move |s| s.list(&org, workspace_id.as_deref(), after, limit))
+            .await
     }
 
     pub async fn delete(&self, org: String, id: Uuid) -> Result<(), Failure> {
@@ -164,7 +179,12 @@ impl Astro {
     /// there is none.
     async fn resolve_plane(&self, input: &DeploymentInput) -> Result<Plane, Failure> {
         let want = plane_kind(input);
-        match (input.deployment_type, &input.cluster_id, input.cloud_provider, &input.region) {
+        match (
+            input.deployment_type,
+            &input.cluster_id,
+            input.cloud_provider,
+            &input.region,
+        ) {
             (DeploymentType::Standard, _, Some(cloud), Some(region)) => self
                 .harmony
                 .shared_data_plane(harmony_cloud(cloud), region)
@@ -205,7 +225,9 @@ impl Astro {
 fn check_organization(org: &str) -> Result<(), Failure> {
     let ok = !org.is_empty()
         && org.len() <= 63
-        && org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && org
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -233,11 +255,19 @@ fn harmony_cloud(cloud: CloudProvider) -> h::CloudProvider {
 }
 
 fn image_tag(input: &DeploymentInput) -> String {
-    input.image_tag.clone().unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
+    input
+        .image_tag
+        .clone()
+        .unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
 }
 
 /// The Harmony 2.0.0 spec for an input.
-fn harmony_spec(org: &str, input: &DeploymentInput, plane: &Plane, generation: u64) -> h::DeploymentSpec {
+fn harmony_spec(
+    org: &str,
+    input: &DeploymentInput,
+    plane: &Plane,
+    generation: u64,
+) -> h::DeploymentSpec {
     h::DeploymentSpec {
         kind: plane.kind,
         organization_id: org.to_owned(),
@@ -256,7 +286,10 @@ fn harmony_spec(org: &str, input: &DeploymentInput, plane: &Plane, generation: u
             SchedulerSize::Large => h::SchedulerSize::Large,
             SchedulerSize::ExtraLarge => h::SchedulerSize::ExtraLarge,
         }),
-        scheduler: input.scheduler.map(|s| h::HybridScheduler { au: s.au, replicas: s.replicas }),
+        scheduler: input.scheduler.map(|s| h::HybridScheduler {
+            au: s.au,
+            replicas: s.replicas,
+        }),
         is_high_availability: input.is_high_availability,
         worker_queues: input
             .worker_queues
@@ -347,7 +380,10 @@ fn public_record(
         worker_queues,
         environment_variables: environment_variables
             .into_iter()
-            .map(|v| EnvironmentVariable { value: if v.is_secret { None } else { v.value }, ..v })
+            .map(|v| EnvironmentVariable {
+                value: if v.is_secret { None } else { v.value },
+                ..v
+            })
             .collect(),
         image_tag,
         // Harmony has the desired state; the data plane has not reported it

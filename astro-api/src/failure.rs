@@ -12,7 +12,10 @@ pub enum Failure {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{message}")]
-    Conflict { message: String, field_errors: Vec<FieldError> },
+    Conflict {
+        message: String,
+        field_errors: Vec<FieldError>,
+    },
     /// Harmony could not be reached, or answered 503.
     #[error("Harmony is unavailable: {0}")]
     HarmonyUnavailable(String),
@@ -30,7 +33,11 @@ pub enum Failure {
 const RETRY_AFTER_SECONDS: u32 = 5;
 
 pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.into(), code: code.to_owned(), message: message.into() }
+    FieldError {
+        field: field.into(),
+        code: code.to_owned(),
+        message: message.into(),
+    }
 }
 
 impl Failure {
@@ -39,12 +46,18 @@ impl Failure {
             Failure::Invalid(errors) => (400, "InvalidRequest", errors.clone(), None),
             Failure::NotFound(_) => (404, "NotFound", Vec::new(), None),
             Failure::Conflict { field_errors, .. } => (409, "Conflict", field_errors.clone(), None),
-            Failure::HarmonyUnavailable(_) => {
-                (503, "HarmonyUnavailable", Vec::new(), Some(RETRY_AFTER_SECONDS))
-            }
-            Failure::HarmonyVersionUnsupported { .. } => {
-                (503, "HarmonyVersionUnsupported", Vec::new(), Some(RETRY_AFTER_SECONDS))
-            }
+            Failure::HarmonyUnavailable(_) => (
+                503,
+                "HarmonyUnavailable",
+                Vec::new(),
+                Some(RETRY_AFTER_SECONDS),
+            ),
+            Failure::HarmonyVersionUnsupported { .. } => (
+                503,
+                "HarmonyVersionUnsupported",
+                Vec::new(),
+                Some(RETRY_AFTER_SECONDS),
+            ),
             Failure::HarmonyFailed(_) => (502, "HarmonyFailed", Vec::new(), None),
             Failure::Internal(_) => (500, "Internal", Vec::new(), None),
         };

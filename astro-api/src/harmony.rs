@@ -37,7 +37,10 @@ impl Harmony {
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .timeout(timeout)
             .build()?;
-        Ok(Harmony { url: url.to_owned(), client: Client::new_with_client(url, http) })
+        Ok(Harmony {
+            url: url.to_owned(),
+            client: Client::new_with_client(url, http),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -51,13 +54,19 @@ impl Harmony {
 
     /// A cheap call that proves Harmony answers at our version.
     pub async fn probe(&self) -> Result<(), Failure> {
-        self.client.data_plane_list(std::num::NonZeroU32::new(1), None).await.map_err(map)?;
+        self.client
+            .data_plane_list(std::num::NonZeroU32::new(1), None)
+            .await
+            .map_err(map)?;
         Ok(())
     }
 
     pub async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
         match self.client.data_plane_get(id).await {
-            Ok(plane) => Ok(Some(Plane { id: plane.id.clone(), kind: plane.kind })),
+            Ok(plane) => Ok(Some(Plane {
+                id: plane.id.clone(),
+                kind: plane.kind,
+            })),
             Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => Ok(None),
             Err(e) => Err(map(e)),
         }
@@ -69,8 +78,12 @@ impl Harmony {
         cloud: types::CloudProvider,
         region: &str,
     ) -> Result<Option<Plane>, Failure> {
-        let planes: Vec<types::DataPlane> =
-            self.client.data_plane_list_stream(None).try_collect().await.map_err(map)?;
+        let planes: Vec<types::DataPlane> = self
+            .client
+            .data_plane_list_stream(None)
+            .try_collect()
+            .await
+            .map_err(map)?;
         Ok(planes
             .into_iter()
             .find(|p| {
@@ -79,7 +92,10 @@ impl Harmony {
                     && p.region == region
                     && p.labels.get(SHARED_LABEL).is_some_and(|v| v == "true")
             })
-            .map(|p| Plane { id: p.id, kind: p.kind }))
+            .map(|p| Plane {
+                id: p.id,
+                kind: p.kind,
+            }))
     }
 
     pub async fn put_deployment(
@@ -87,7 +103,12 @@ impl Harmony {
         id: Uuid,
         spec: &types::DeploymentSpec,
     ) -> Result<types::Deployment, Failure> {
-        Ok(self.client.deployment_put(&id, spec).await.map_err(map)?.into_inner())
+        Ok(self
+            .client
+            .deployment_put(&id, spec)
+            .await
+            .map_err(map)?
+            .into_inner())
     }
 
     /// Deletes a deployment; one Harmony no longer has is already deleted.
@@ -126,7 +147,10 @@ pub fn map(error: harmony_client::Error<types::Error>) -> Failure {
                     "Harmony refused a request astro-api considered valid: {}",
                     body.message
                 )),
-                (409, _) => Failure::Conflict { message: body.message, field_errors: Vec::new() },
+                (409, _) => Failure::Conflict {
+                    message: body.message,
+                    field_errors: Vec::new(),
+                },
                 (404, _) => Failure::NotFound(body.message),
                 (code, _) => Failure::HarmonyFailed(format!("Harmony answered {code}")),
             }

@@ -38,7 +38,12 @@ pub struct Config {
 
 impl Config {
     pub fn new(bind: SocketAddr, data_dir: PathBuf, harmony_url: String) -> Config {
-        Config { bind, data_dir, harmony_url, harmony_timeout: Duration::from_secs(10) }
+        Config {
+            bind,
+            data_dir,
+            harmony_url,
+            harmony_timeout: Duration::from_secs(10),
+        }
     }
 }
 

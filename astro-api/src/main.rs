@@ -15,9 +15,11 @@ usage: astro-api [--bind ADDR] [--data-dir DIR] [--harmony URL]
 #[tokio::main]
 async fn main() -> Result<()> {
     let config = parse_args(std::env::args().skip(1))?;
-    let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
-        .to_logger("astro-api")
-        .context("setting up logging")?;
+    let log = ConfigLogging::StderrTerminal {
+        level: ConfigLoggingLevel::Info,
+    }
+    .to_logger("astro-api")
+    .context("setting up logging")?;
     let server = astro_api::start(&config, &log)?;
     println!("astro-api listening on http://{}", server.local_addr());
     tokio::select! {
@@ -34,7 +36,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
         "http://127.0.0.1:12220".to_owned(),
     );
     while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--bind" => config.bind = value()?.parse().context("--bind")?,
             "--data-dir" => config.data_dir = value()?.into(),

@@ -56,11 +56,15 @@ impl Store {
             tx.pragma_update(None, "user_version", index + 1)?;
             tx.commit()?;
         }
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn insert(&self, d: &Deployment) -> Result<(), StoreError> {
@@ -161,11 +165,15 @@ impl Store {
         )?;
         let after = after.map(|id| id.to_string()).unwrap_or_default();
         let records = stmt
-            .query_map(params![organization_id, workspace_id, after, limit as i64], |row| {
-                row.get::<_, String>(0)
-            })?
+            .query_map(
+                params![organization_id, workspace_id, after, limit as i64],
+                |row| row.get::<_, String>(0),
+            )?
             .collect::<Result<Vec<_>, _>>()?;
-        records.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
+        records
+            .iter()
+            .map(|r| Ok(serde_json::from_str(r)?))
+            .collect()
     }
 
     pub fn delete(&self, organization_id: &str, id: Uuid) -> Result<bool, StoreError> {

@@ -38,7 +38,11 @@ pub struct FieldError {
 
 impl std::fmt::Display for AstroError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status_code, self.error_code, self.message)?;
+        write!(
+            f,
+            "{} {}: {}",
+            self.status_code, self.error_code, self.message
+        )?;
         for e in &self.field_errors {
             write!(f, "; {}: {}", e.field, e.message)?;
         }
@@ -54,7 +58,12 @@ impl From<HttpError> for AstroError {
         AstroError {
             status_code: status,
             error_code: error.error_code.unwrap_or_else(|| {
-                if status >= 500 { "Internal" } else { "InvalidRequest" }.to_owned()
+                if status >= 500 {
+                    "Internal"
+                } else {
+                    "InvalidRequest"
+                }
+                .to_owned()
             }),
             message: error.external_message,
             request_id: String::new(),

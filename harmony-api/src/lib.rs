@@ -42,7 +42,7 @@ pub mod v2;
 /// deliberate change of this list.
 pub mod latest {
     pub use crate::v2::{
-        AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
+        ApiVersions, AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
         DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
         DeploymentPath, DeploymentSpec, EnvironmentVariable, Executor, HybridScheduler,
         ManifestObject, ManifestQuery, ManifestSet, SchedulerSize, WorkerQueue,
@@ -60,6 +60,15 @@ api_versions!([(2, UNIFIED), (1, INITIAL)]);
 /// The header a client names its API version in.
 pub const VERSION_HEADER: &str = "api-version";
 
+/// Path of the discovery endpoint. A server answers it whatever version the
+/// request names (or none), so a client can learn what is served before it
+/// has picked a version.
+pub const API_VERSIONS_PATH: &str = "/api-versions";
+
+/// Header on every refusal of an unsupported version, listing the versions
+/// the server does serve (comma-separated, oldest first).
+pub const VERSIONS_SERVED_HEADER: &str = "api-versions-served";
+
 /// Error code of a 404 for a resource that exists but has no form in the
 /// requested (older) API version.
 pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
@@ -75,6 +84,13 @@ fn not_visible(error: v2::NotRepresentable) -> HttpError {
 #[dropshot::api_description]
 pub trait HarmonyApi {
     type Context;
+
+    /// The API versions this Harmony serves. Every version keeps this
+    /// endpoint unchanged: version negotiation starts here.
+    #[endpoint { method = GET, path = "/api-versions" }]
+    async fn api_versions_get(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<v1::ApiVersions>, HttpError>;
 
     /// Register a data plane, or update its registration (idempotent by id).
     #[endpoint {

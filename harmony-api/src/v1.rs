@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// The API versions a Harmony serves.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct ApiVersions {
+    /// Every version this Harmony answers, oldest first (semver strings).
+    pub served: Vec<String>,
+}
+
 /// Path parameter naming one data plane.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct DataPlanePath {

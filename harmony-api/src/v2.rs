@@ -21,9 +21,9 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub use v1::{
-    CloudProvider, DataPlanePageSelector, DataPlanePath, DataPlaneStatus, DeploymentPageSelector,
-    DeploymentPath, EnvironmentVariable, HybridScheduler, ManifestObject, ManifestQuery,
-    ManifestSet,
+    ApiVersions, CloudProvider, DataPlanePageSelector, DataPlanePath, DataPlaneStatus,
+    DeploymentPageSelector, DeploymentPath, EnvironmentVariable, HybridScheduler, ManifestObject,
+    ManifestQuery, ManifestSet,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]

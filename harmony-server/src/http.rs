@@ -8,13 +8,19 @@ use dropshot::{
 };
 use harmony_api::HarmonyApi;
 use harmony_api::latest::{
-    DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration, Deployment,
-    DeploymentPageSelector, DeploymentPath, DeploymentSpec, ManifestQuery, ManifestSet,
+    ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration,
+    Deployment, DeploymentPageSelector, DeploymentPath, DeploymentSpec, ManifestQuery, ManifestSet,
 };
 use std::sync::Arc;
 
-/// The server's context: the application layer.
-pub type Context = Arc<Harmony>;
+/// What handlers see: the application layer, and the versions this process
+/// serves (for discovery).
+pub struct ServerState {
+    pub harmony: Harmony,
+    pub served: Vec<semver::Version>,
+}
+
+pub type Context = Arc<ServerState>;
 
 /// Implements [`HarmonyApi`]; never instantiated.
 pub enum HarmonyImpl {}
@@ -51,8 +57,8 @@ async fn blocking<T: Send + 'static>(
     rqctx: &RequestContext<Context>,
     f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
 ) -> Result<T, HttpError> {
-    let harmony = Arc::clone(rqctx.context());
-    tokio::task::spawn_blocking(move || f(&harmony))
+    let state = Arc::clone(rqctx.context());
+    tokio::task::spawn_blocking(move || f(&state.harmony))
         .await
         .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
         .map_err(HttpError::from)
@@ -60,6 +66,18 @@ async fn blocking<T: Send + 'static>(
 
 impl HarmonyApi for HarmonyImpl {
     type Context = Context;
+
+    async fn api_versions_get(
+        rqctx: RequestContext<Context>,
+    ) -> Result<HttpResponseOk<ApiVersions>, HttpError> {
+        let served = rqctx
+            .context()
+            .served
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Ok(HttpResponseOk(ApiVersions { served }))
+    }
 
     async fn data_plane_put(
         rqctx: RequestContext<Context>,

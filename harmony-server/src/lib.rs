@@ -57,7 +57,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let harmony = Arc::new(app::Harmony::new(store, Arc::new(app::SystemClock)));
+    let harmony = app::Harmony::new(store, Arc::new(app::SystemClock));
     if config.dev_seed {
         for (id, registration) in dev_data_planes() {
             harmony
@@ -68,7 +68,11 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     let served = versions::ServedVersions::new(config.max_api_version.as_ref())
         .map_err(anyhow::Error::msg)?;
     slog::info!(log, "serving Harmony API"; "versions" => ?served.versions());
-    let server = ServerBuilder::new(api(), harmony, log.clone())
+    let state = Arc::new(http::ServerState {
+        harmony,
+        served: served.versions().to_vec(),
+    });
+    let server = ServerBuilder::new(api(), state, log.clone())
         .config(ConfigDropshot {
             bind_address: config.bind,
             default_request_body_max_bytes: config.request_body_max_bytes,

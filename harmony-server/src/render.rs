@@ -321,7 +321,11 @@ fn workload(
     // Label values are limited to 63 characters: workers share the
     // component label "worker" and carry their queue in its own label.
     let mut pod_labels = labels.clone();
-    let component_label = if component.starts_with("worker-") { "worker" } else { component };
+    let component_label = if component.starts_with("worker-") {
+        "worker"
+    } else {
+        component
+    };
     pod_labels["component"] = json!(component_label);
     let mut pod_spec = json!({
         "serviceAccountName": "airflow",

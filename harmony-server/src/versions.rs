@@ -48,6 +48,7 @@ impl ServedVersions {
         })
     }
 
+    /// Served versions, oldest first.
     pub fn versions(&self) -> &[Version] {
         &self.versions
     }
@@ -66,14 +67,23 @@ impl ServedVersions {
     }
 
     fn refuse(&self, message: String) -> HttpError {
-        HttpError::for_client_error(
+        let mut error = HttpError::for_client_error(
             Some(UNSUPPORTED_API_VERSION.to_owned()),
             ClientErrorStatusCode::BAD_REQUEST,
             format!(
                 "{message}; this Harmony serves API versions {}",
                 self.list()
             ),
-        )
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&self.list()) {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                HeaderName::from_static(harmony_api::VERSIONS_SERVED_HEADER),
+                value,
+            );
+            error.headers = Some(Box::new(headers));
+        }
+        error
     }
 }
 
@@ -83,6 +93,11 @@ impl DynamicVersionPolicy for ServedVersions {
         request: &http::Request<dropshot::Body>,
         _log: &slog::Logger,
     ) -> Result<Version, HttpError> {
+        // Discovery is answered whatever the request names: a client that
+        // does not yet know what is served must be able to ask.
+        if request.uri().path() == harmony_api::API_VERSIONS_PATH {
+            return Ok(self.newest().clone());
+        }
         let Some(value) = request.headers().get(&self.header) else {
             return Err(self.refuse(format!("missing {} header", self.header)));
         };

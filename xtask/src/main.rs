@@ -84,7 +84,14 @@ impl Drop for Children {
 
 fn run_local() -> Result<ExitCode, String> {
     let status = cargo()
-        .args(["build", "--quiet", "--bin", "harmony-server", "--bin", "astro-api"])
+        .args([
+            "build",
+            "--quiet",
+            "--bin",
+            "harmony-server",
+            "--bin",
+            "astro-api",
+        ])
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
@@ -99,14 +106,21 @@ fn run_local() -> Result<ExitCode, String> {
     let astro_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
     for addr in [harmony_addr, astro_addr] {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Err(format!("{addr} is already in use; stop what is listening there first"));
+            return Err(format!(
+                "{addr} is already in use; stop what is listening there first"
+            ));
         }
     }
 
     let mut children = Children(Vec::new());
     children.0.push(
         Command::new(bin.join("harmony-server"))
-            .args(["--bind", &harmony_addr.to_string(), "--dev-seed", "--data-dir"])
+            .args([
+                "--bind",
+                &harmony_addr.to_string(),
+                "--dev-seed",
+                "--data-dir",
+            ])
             .arg(data.join("harmony"))
             .stdout(Stdio::null())
             .stderr(log_file(&data, "harmony.log")?)
@@ -156,7 +170,10 @@ Press Ctrl-C to stop both."#,
     loop {
         for child in &mut children.0 {
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("a server exited ({status}); see the logs under {}", data.display()));
+                return Err(format!(
+                    "a server exited ({status}); see the logs under {}",
+                    data.display()
+                ));
             }
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -181,5 +198,8 @@ fn wait_for(addr: SocketAddr, what: &str, log: &Path) -> Result<(), String> {
         .map(|f| BufReader::new(f).lines().map_while(Result::ok).collect())
         .unwrap_or_default();
     let start = tail.len().saturating_sub(20);
-    Err(format!("{what} did not start listening on {addr}:\n{}", tail[start..].join("\n")))
+    Err(format!(
+        "{what} did not start listening on {addr}:\n{}",
+        tail[start..].join("\n")
+    ))
 }

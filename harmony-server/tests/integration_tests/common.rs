@@ -1,0 +1,163 @@
+//! Starting and stopping a real Harmony for a test.
+
+use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
+use harmony_client::{v1, v2};
+use harmony_server::Config;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+/// A running Harmony on a port of its own, with its own data directory.
+pub struct TestHarmony {
+    pub server: Option<HttpServer<harmony_server::http::Context>>,
+    pub url: String,
+    pub data: tempfile::TempDir,
+}
+
+pub fn log() -> slog::Logger {
+    ConfigLogging::StderrTerminal {
+        level: ConfigLoggingLevel::Warn,
+    }
+    .to_logger("test")
+    .expect("logger")
+}
+
+impl TestHarmony {
+    pub fn start() -> TestHarmony {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestHarmony {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+        adjust(&mut config);
+        let server = harmony_server::start(&config, &log()).expect("harmony starts");
+        let url = format!("http://{}", server.local_addr());
+        TestHarmony {
+            server: Some(server),
+            url,
+            data,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().to_path_buf()
+    }
+
+    pub fn v1(&self) -> v1::Client {
+        v1::Client::new(&self.url)
+    }
+
+    pub fn v2(&self) -> v2::Client {
+        v2::Client::new(&self.url)
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.close().await.expect("harmony stops");
+        }
+    }
+}
+
+pub fn registration(kind: v2::types::DataPlaneKind) -> v2::types::DataPlaneRegistration {
+    v2::types::DataPlaneRegistration {
+        kind,
+        cloud_provider: v2::types::CloudProvider::Aws,
+        region: "us-east-1".into(),
+        labels: Default::default(),
+        kubernetes_version: "1.31".into(),
+        agent_version: "1.0.0".into(),
+        platform_release: "2026.11.0".into(),
+    }
+}
+
+pub fn hybrid_spec(data_plane_id: &str, generation: u64) -> v2::types::DeploymentSpec {
+    use v2::types::*;
+    DeploymentSpec {
+        kind: DataPlaneKind::Hybrid,
+        organization_id: "org-1".into(),
+        workspace_id: "ws-1".into(),
+        data_plane_id: data_plane_id.into(),
+        name: "etl".into(),
+        runtime_version: "13.1.0".into(),
+        executor: Executor::Celery,
+        scheduler_size: None,
+        scheduler: Some(HybridScheduler { au: 5, replicas: 1 }),
+        is_high_availability: false,
+        worker_queues: vec![WorkerQueue {
+            name: "default".into(),
+            is_default: true,
+            min_worker_count: 1,
+            max_worker_count: 10,
+            worker_concurrency: 16,
+            astro_machine: None,
+            node_pool_id: Some("pool-a".into()),
+        }],
+        environment_variables: vec![
+            EnvironmentVariable {
+                key: "PLAIN".into(),
+                value: Some("visible".into()),
+                is_secret: false,
+            },
+            EnvironmentVariable {
+                key: "API_TOKEN".into(),
+                value: Some("hunter2-secret-value".into()),
+                is_secret: true,
+            },
+        ],
+        image_tag: "v1".into(),
+        dag_bundle_version: None,
+        generation,
+    }
+}
+
+pub fn hosted_spec(data_plane_id: &str, generation: u64) -> v2::types::DeploymentSpec {
+    use v2::types::*;
+    DeploymentSpec {
+        kind: DataPlaneKind::Hosted,
+        scheduler_size: Some(SchedulerSize::Medium),
+        scheduler: None,
+        is_high_availability: true,
+        executor: Executor::Astro,
+        worker_queues: vec![WorkerQueue {
+            name: "default".into(),
+            is_default: true,
+            min_worker_count: 0,
+            max_worker_count: 5,
+            worker_concurrency: 8,
+            astro_machine: Some(AstroMachine::A10),
+            node_pool_id: None,
+        }],
+        ..hybrid_spec(data_plane_id, generation)
+    }
+}
+
+/// Registers a Hybrid and a Hosted data plane through 2.0.0.
+pub async fn two_planes(h: &TestHarmony) {
+    let client = h.v2();
+    client
+        .data_plane_put("hybrid-1", &registration(v2::types::DataPlaneKind::Hybrid))
+        .await
+        .expect("register hybrid");
+    client
+        .data_plane_put("hosted-1", &registration(v2::types::DataPlaneKind::Hosted))
+        .await
+        .expect("register hosted");
+}
+
+pub fn id() -> Uuid {
+    Uuid::new_v4()
+}
+
+/// The status and error code of a failed call.
+pub fn failure<T: std::fmt::Debug>(
+    result: Result<T, harmony_client::Error<v2::types::Error>>,
+) -> (u16, String, String) {
+    match result {
+        Err(harmony_client::Error::ErrorResponse(rv)) => {
+            let status = rv.status().as_u16();
+            let body = rv.into_inner();
+            (status, body.error_code.unwrap_or_default(), body.message)
+        }
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}

@@ -1,0 +1,8 @@
+//! harmony-server's integration tests: one binary, real servers on loopback
+//! port 0, each with its own temporary data directory, talking through the
+//! generated clients.
+
+mod common;
+mod deployments;
+mod old_clients;
+mod versions;
