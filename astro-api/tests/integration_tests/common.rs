@@ -1,0 +1,186 @@
+//! A Harmony and an astro-api wired together for a test.
+
+use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub struct Stack {
+    pub harmony: Option<HttpServer<harmony_server::http::Context>>,
+    pub harmony_url: String,
+    pub harmony_data: tempfile::TempDir,
+    _astro: HttpServer<astro_api::http::Context>,
+    pub url: String,
+    _astro_data: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+fn log() -> slog::Logger {
+    ConfigLogging::StderrTerminal {
+        level: ConfigLoggingLevel::Warn,
+    }
+    .to_logger("test")
+    .expect("logger")
+}
+
+pub fn start_harmony(
+    data: &std::path::Path,
+    bind: std::net::SocketAddr,
+    max: Option<semver::Version>,
+) -> HttpServer<harmony_server::http::Context> {
+    let mut config = harmony_server::Config::new(bind, data.to_path_buf());
+    config.dev_seed = true;
+    config.max_api_version = max;
+    harmony_server::start(&config, &log()).expect("harmony starts")
+}
+
+impl Stack {
+    pub fn start() -> Stack {
+        Self::start_with_harmony_version(None)
+    }
+
+    /// A stack whose Harmony serves no version newer than `max`.
+    pub fn start_with_harmony_version(max: Option<semver::Version>) -> Stack {
+        let harmony_data = tempfile::tempdir().unwrap();
+        let harmony = start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), max);
+        let harmony_url = format!("http://{}", harmony.local_addr());
+        let astro_data = tempfile::tempdir().unwrap();
+        let mut config = astro_api::Config::new(
+            "127.0.0.1:0".parse().unwrap(),
+            astro_data.path().to_path_buf(),
+            harmony_url.clone(),
+        );
+        config.harmony_timeout = Duration::from_secs(3);
+        let astro = astro_api::start(&config, &log()).expect("astro-api starts");
+        let url = format!("http://{}", astro.local_addr());
+        Stack {
+            harmony: Some(harmony),
+            harmony_url,
+            harmony_data,
+            _astro: astro,
+            url,
+            _astro_data: astro_data,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn stop_harmony(&mut self) {
+        if let Some(h) = self.harmony.take() {
+            h.close().await.unwrap();
+        }
+    }
+
+    /// Starts Harmony again, on the same address and data.
+    pub fn restart_harmony(&mut self) {
+        let addr = self
+            .harmony_url
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        self.harmony = Some(start_harmony(self.harmony_data.path(), addr, None));
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("astro-api answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, value)
+    }
+
+    pub async fn create(&self, body: &Value) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            "/organizations/org-1/deployments",
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn list(&self) -> Vec<Value> {
+        let (status, page) = self
+            .call(
+                reqwest::Method::GET,
+                "/organizations/org-1/deployments",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// Harmony's view of a deployment, through the generated client.
+    pub async fn harmony_deployment(
+        &self,
+        id: &str,
+    ) -> Option<harmony_client::latest::types::Deployment> {
+        let client = harmony_client::latest::Client::new(&self.harmony_url);
+        client
+            .deployment_get(&id.parse().unwrap())
+            .await
+            .ok()
+            .map(|r| r.into_inner())
+    }
+}
+
+pub fn standard() -> Value {
+    json!({
+        "workspace_id": "ws-1",
+        "name": "etl",
+        "type": "STANDARD",
+        "cloud_provider": "AWS",
+        "region": "us-east-1",
+        "runtime_version": "13.1.0",
+        "executor": "CELERY",
+        "scheduler_size": "SMALL",
+        "worker_queues": [{
+            "name": "default", "is_default": true, "min_worker_count": 1,
+            "max_worker_count": 10, "worker_concurrency": 16, "astro_machine": "A5"
+        }],
+        "environment_variables": [
+            {"key": "PLAIN", "value": "visible"},
+            {"key": "API_TOKEN", "value": "correct-horse-battery", "is_secret": true}
+        ]
+    })
+}
+
+pub fn hybrid() -> Value {
+    json!({
+        "workspace_id": "ws-1",
+        "name": "customer-etl",
+        "type": "HYBRID",
+        "cluster_id": "hybrid-example",
+        "runtime_version": "13.0.0",
+        "executor": "KUBERNETES",
+        "scheduler": {"au": 10, "replicas": 2},
+        "worker_queues": [{
+            "name": "default", "is_default": true, "min_worker_count": 0,
+            "max_worker_count": 4, "worker_concurrency": 8, "node_pool_id": "pool-a"
+        }]
+    })
+}
+
+/// The fields named by a 400's field errors.
+pub fn fields(body: &Value) -> Vec<String> {
+    body["field_errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

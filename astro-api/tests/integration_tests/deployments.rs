@@ -1,0 +1,156 @@
+//! Deployment CRUD through astro-api, checked on both sides.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn create_get_list_update_delete() {
+    let stack = Stack::start();
+    let (status, created) = stack.create(&standard()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "DEPLOYING");
+    assert_eq!(created["data_plane_id"], "hosted-aws-us-east-1");
+    assert_eq!(created["generation"], 1);
+
+    // Harmony has it, on the shared Hosted data plane.
+    let at_harmony = stack
+        .harmony_deployment(&id)
+        .await
+        .expect("Harmony has the deployment");
+    assert_eq!(at_harmony.data_plane_id, "hosted-aws-us-east-1");
+    assert_eq!(at_harmony.generation, 1);
+
+    let path = format!("/organizations/org-1/deployments/{id}");
+    let (status, fetched) = stack.call(Method::GET, &path, None).await;
+    assert_eq!((status, &fetched), (200, &created));
+    let (status, _) = stack
+        .call(
+            Method::GET,
+            &format!("/organizations/org-2/deployments/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "another organization does not see it");
+
+    let (_, hybrid) = stack.create(&hybrid()).await;
+    assert_eq!(hybrid["data_plane_id"], "hybrid-example");
+    assert_eq!(stack.list().await.len(), 2);
+    let (_, page) = stack
+        .call(
+            Method::GET,
+            "/organizations/org-1/deployments?workspace_id=ws-other",
+            None,
+        )
+        .await;
+    assert_eq!(page["items"], json!([]));
+
+    let mut update = standard();
+    update["worker_queues"][0]["worker_concurrency"] = json!(32);
+    update["environment_variables"][1] = json!({"key": "API_TOKEN", "is_secret": true});
+    let (status, updated) = stack.call(Method::POST, &path, Some(&update)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["generation"], 2);
+    let at_harmony = stack.harmony_deployment(&id).await.unwrap();
+    assert_eq!((at_harmony.generation, at_harmony.revision), (2, 2));
+
+    let (status, _) = stack.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = stack.call(Method::GET, &path, None).await;
+    assert_eq!(status, 404);
+    assert!(
+        stack.harmony_deployment(&id).await.is_none(),
+        "deleted at Harmony too"
+    );
+}
+
+#[tokio::test]
+async fn secrets_never_come_back() {
+    let stack = Stack::start();
+    let (status, created) = stack.create(&standard()).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap();
+    let (_, fetched) = stack
+        .call(
+            Method::GET,
+            &format!("/organizations/org-1/deployments/{id}"),
+            None,
+        )
+        .await;
+    let list = stack.list().await;
+    for body in [
+        created.to_string(),
+        fetched.to_string(),
+        json!(list).to_string(),
+    ] {
+        assert!(!body.contains("correct-horse"), "secret leaked: {body}");
+        assert!(body.contains("API_TOKEN"));
+    }
+    // Harmony's manifests for astro-api carry no secret either.
+    let client = harmony_client::latest::Client::new(&stack.harmony_url);
+    let manifests = client
+        .deployment_manifests_get(&id.parse().unwrap(), None)
+        .await
+        .unwrap();
+    assert!(
+        !serde_json::to_string(&*manifests)
+            .unwrap()
+            .contains("correct-horse")
+    );
+}
+
+#[tokio::test]
+async fn names_are_unique_in_a_workspace() {
+    let stack = Stack::start();
+    assert_eq!(stack.create(&standard()).await.0, 201);
+    let (status, body) = stack.create(&standard()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(fields(&body), ["name"]);
+    let mut elsewhere = standard();
+    elsewhere["workspace_id"] = json!("ws-2");
+    assert_eq!(stack.create(&elsewhere).await.0, 201);
+}
+
+#[tokio::test]
+async fn immutable_fields_are_refused_on_update() {
+    let stack = Stack::start();
+    let (_, created) = stack.create(&hybrid()).await;
+    let path = format!(
+        "/organizations/org-1/deployments/{}",
+        created["id"].as_str().unwrap()
+    );
+    let mut update = hybrid();
+    update["workspace_id"] = json!("ws-9");
+    update["cluster_id"] = json!("hybrid-other");
+    let (status, body) = stack.call(Method::POST, &path, Some(&update)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(fields(&body), ["workspace_id", "cluster_id"]);
+
+    let mut update = standard();
+    update["name"] = json!("customer-etl");
+    let (status, body) = stack.call(Method::POST, &path, Some(&update)).await;
+    assert_eq!(status, 400);
+    assert!(fields(&body).contains(&"type".to_owned()), "{body}");
+    let (_, unchanged) = stack.call(Method::GET, &path, None).await;
+    assert_eq!(unchanged, created, "nothing half-written");
+}
+
+#[tokio::test]
+async fn readiness_reports_harmony() {
+    let mut stack = Stack::start();
+    let (status, ready) = stack.call(Method::GET, "/readyz", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["harmony"]["api_version"], "2.0.0");
+    stack.stop_harmony().await;
+    let (_, ready) = stack.call(Method::GET, "/readyz", None).await;
+    assert_eq!(ready["ready"], false);
+    assert!(
+        ready["harmony"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable"),
+        "{ready}"
+    );
+}

@@ -1,0 +1,191 @@
+//! The domain's bad-input cases: each is a 400 naming every bad field.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+fn with(mut body: Value, changes: &[(&str, Value)]) -> Value {
+    for (pointer, value) in changes {
+        // Sets the field, adding it to its parent object when absent.
+        let (parent, key) = pointer.rsplit_once('/').expect("a JSON pointer");
+        let parent = body
+            .pointer_mut(parent)
+            .unwrap_or_else(|| panic!("no {parent}"));
+        match parent {
+            Value::Array(items) => items[key.parse::<usize>().unwrap()] = value.clone(),
+            object => object[key] = value.clone(),
+        }
+    }
+    body
+}
+
+#[tokio::test]
+async fn bad_input_names_every_field() {
+    let stack = Stack::start();
+    let queue = |name: &str, default: bool| {
+        json!({"name": name, "is_default": default, "min_worker_count": 0,
+               "max_worker_count": 2, "worker_concurrency": 4, "astro_machine": "A5"})
+    };
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        (
+            "STANDARD with a cluster",
+            with(standard(), &[("/cluster_id", json!("c-1"))]),
+            vec!["cluster_id"],
+        ),
+        (
+            "HYBRID without scheduler, with ASTRO and a machine",
+            with(
+                hybrid(),
+                &[
+                    ("/scheduler", Value::Null),
+                    ("/executor", json!("ASTRO")),
+                    ("/worker_queues/0/astro_machine", json!("A5")),
+                ],
+            ),
+            vec!["executor", "scheduler", "worker_queues[0].astro_machine"],
+        ),
+        (
+            "no default queue",
+            with(
+                standard(),
+                &[("/worker_queues", json!([queue("a", false)]))],
+            ),
+            vec!["worker_queues"],
+        ),
+        (
+            "two defaults",
+            with(
+                standard(),
+                &[(
+                    "/worker_queues",
+                    json!([queue("default", true), queue("b", true)]),
+                )],
+            ),
+            vec!["worker_queues", "worker_queues[1].name"],
+        ),
+        (
+            "duplicate and over-long queue names",
+            with(
+                standard(),
+                &[(
+                    "/worker_queues",
+                    json!([
+                        queue("default", true),
+                        queue("x", false),
+                        queue("x", false),
+                        queue(&"q".repeat(64), false)
+                    ]),
+                )],
+            ),
+            vec!["worker_queues[2].name", "worker_queues[3].name"],
+        ),
+        (
+            "min over max, concurrency over the ceiling",
+            with(
+                standard(),
+                &[
+                    ("/worker_queues/0/min_worker_count", json!(11)),
+                    ("/worker_queues/0/worker_concurrency", json!(1000)),
+                ],
+            ),
+            vec![
+                "worker_queues[0].min_worker_count",
+                "worker_queues[0].worker_concurrency",
+            ],
+        ),
+        (
+            "scheduler AU out of range, unknown runtime",
+            with(
+                hybrid(),
+                &[
+                    ("/scheduler/au", json!(30)),
+                    ("/runtime_version", json!("9.9.9")),
+                ],
+            ),
+            vec!["runtime_version", "scheduler.au"],
+        ),
+        (
+            "KUBERNETES with two queues",
+            with(
+                hybrid(),
+                &[(
+                    "/worker_queues",
+                    json!([
+                        {"name": "default", "is_default": true, "min_worker_count": 0, "max_worker_count": 1, "worker_concurrency": 1, "node_pool_id": "p"},
+                        {"name": "extra", "is_default": false, "min_worker_count": 0, "max_worker_count": 1, "worker_concurrency": 1, "node_pool_id": "p"}
+                    ]),
+                )],
+            ),
+            vec!["worker_queues"],
+        ),
+        (
+            "duplicate env keys, a new secret without value",
+            with(
+                standard(),
+                &[(
+                    "/environment_variables",
+                    json!([{"key": "A", "value": "1"}, {"key": "A", "value": "2"}, {"key": "S", "is_secret": true}]),
+                )],
+            ),
+            vec![
+                "environment_variables[1].key",
+                "environment_variables[2].value",
+            ],
+        ),
+        (
+            "64-character name",
+            with(standard(), &[("/name", json!("n".repeat(64)))]),
+            vec!["name"],
+        ),
+        (
+            "unknown cluster",
+            with(hybrid(), &[("/cluster_id", json!("no-such-cluster"))]),
+            vec!["cluster_id"],
+        ),
+        (
+            "HYBRID on a Hosted cluster",
+            with(hybrid(), &[("/cluster_id", json!("hosted-aws-us-east-1"))]),
+            vec!["cluster_id"],
+        ),
+        (
+            "no shared cluster in the region",
+            with(standard(), &[("/region", json!("eu-north-1"))]),
+            vec!["region"],
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let (status, error) = stack.create(&body).await;
+        assert_eq!(status, 400, "{name}: {error}");
+        assert_eq!(error["error_code"], "InvalidRequest", "{name}");
+        let mut got = fields(&error);
+        got.sort();
+        got.dedup();
+        let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(got, expected, "{name}: {error}");
+    }
+    assert!(stack.list().await.is_empty(), "no bad input was stored");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_not_500() {
+    let stack = Stack::start();
+    let client = reqwest::Client::new();
+    for body in ["{", "[]", r#"{"workspace_id": 5}"#] {
+        let response = client
+            .post(format!("{}/organizations/org-1/deployments", stack.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+    }
+    let (status, error) = stack
+        .create(&with(standard(), &[("/surprise", json!(1))]))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        error["message"].as_str().unwrap().contains("surprise"),
+        "{error}"
+    );
+}
