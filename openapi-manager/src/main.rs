@@ -4,7 +4,7 @@
 //! Three kinds of output are managed here:
 //!
 //! 1. OpenAPI documents under `openapi/`, written by dropshot-api-manager.
-//! 2. The record of released versions, `openapi/released-versions.json`: each
+//! 2. The record of released versions, `versions/released.json`: each
 //!    released document's path and SHA-256. A released document never
 //!    changes. dropshot-api-manager normally learns what is released from
 //!    git (`merge-base HEAD origin/main`), which a fresh clone of `main` in CI
@@ -92,7 +92,9 @@ fn run_document_manager(
     let blessed = record.materialize(root)?;
     let blessed_dir = Utf8PathBuf::try_from(blessed.path().to_path_buf())
         .context("temporary directory is not UTF-8")?;
-    let env = dropshot_api_manager::Environment::new(REGENERATE, root.clone(), "openapi")?;
+    // The manager prints "<command> generate" as its fix; `cargo xtask
+    // generate` is an alias of `cargo xtask regenerate`.
+    let env = dropshot_api_manager::Environment::new("cargo xtask", root.clone(), "openapi")?;
     let apis = apis::all()?;
     let app = dropshot_api_manager::App::try_parse_from([
         "openapi-manager",
@@ -103,8 +105,13 @@ fn run_document_manager(
     Ok(app.exec(&env, &apis))
 }
 
-/// The repository root: two levels up from this crate's manifest.
+/// The repository root: the parent of this crate's manifest directory, or
+/// `OPENAPI_MANAGER_ROOT` (tests point it at a scratch copy of the tree).
 pub fn repo_root() -> Result<Utf8PathBuf> {
+    if let Some(root) = std::env::var_os("OPENAPI_MANAGER_ROOT") {
+        return Utf8PathBuf::try_from(std::path::PathBuf::from(root))
+            .context("OPENAPI_MANAGER_ROOT is not UTF-8");
+    }
     let manifest = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()

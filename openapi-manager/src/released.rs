@@ -1,6 +1,6 @@
 //! The committed record of released API versions.
 //!
-//! `openapi/released-versions.json` lists, per versioned API, each released
+//! `versions/released.json` lists, per versioned API, each released
 //! version with its document's path and SHA-256. Released documents are
 //! immutable: the check fails when a recorded document is edited, missing, or
 //! no longer generated identically from the trait, and when a recorded
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-const RECORD: &str = "openapi/released-versions.json";
+const RECORD: &str = "versions/released.json";
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

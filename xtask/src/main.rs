@@ -24,7 +24,8 @@ cargo xtask <task>
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("regenerate") => openapi_manager(&["generate"]),
+        // `generate` is what dropshot-api-manager's messages say.
+        Some("regenerate" | "generate") => openapi_manager(&["generate"]),
         Some("check") => openapi_manager(&["check"]),
         Some("release") if args.len() == 3 => {
             openapi_manager(&["release", args[1].as_str(), args[2].as_str()])
