@@ -95,7 +95,7 @@ pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": { "name": CONFIG_NAME, "namespace": ns, "labels": labels },
-            "data": { "airflow.cfg": airflow_cfg(spec) },
+            "data": { "airflow.cfg": airflow_cfg(spec, &ns) },
         }),
     ];
     let secrets: serde_json::Map<String, Value> = spec
@@ -221,7 +221,7 @@ fn executor_class(executor: Executor) -> &'static str {
     }
 }
 
-fn airflow_cfg(spec: &DeploymentSpec) -> String {
+fn airflow_cfg(spec: &DeploymentSpec, namespace: &str) -> String {
     let parallelism: u64 = spec
         .worker_queues
         .iter()
@@ -253,7 +253,7 @@ fn airflow_cfg(spec: &DeploymentSpec) -> String {
     } else {
         let _ = writeln!(cfg);
         let _ = writeln!(cfg, "[kubernetes_executor]");
-        let _ = writeln!(cfg, "namespace = {}", "airflow");
+        let _ = writeln!(cfg, "namespace = {namespace}");
     }
     cfg
 }
@@ -367,4 +367,110 @@ fn selector_labels(pod_labels: &Value) -> Value {
         }
     }
     Value::Object(selector)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harmony_api::latest::{
+        CloudProvider, DataPlaneStatus, EnvironmentVariable, HybridScheduler, WorkerQueue,
+    };
+
+    fn plane() -> DataPlane {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        DataPlane {
+            id: "hybrid-1".into(),
+            kind: DataPlaneKind::Hybrid,
+            cloud_provider: CloudProvider::Aws,
+            region: "us-east-1".into(),
+            labels: Default::default(),
+            kubernetes_version: "1.31".into(),
+            agent_version: "1".into(),
+            platform_release: "2026.11.0".into(),
+            status: DataPlaneStatus::Ready,
+            last_heartbeat: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn spec() -> DeploymentSpec {
+        DeploymentSpec {
+            kind: DataPlaneKind::Hybrid,
+            organization_id: "o".into(),
+            workspace_id: "w".into(),
+            data_plane_id: "hybrid-1".into(),
+            name: "etl".into(),
+            runtime_version: "13.1.0".into(),
+            executor: Executor::Celery,
+            scheduler_size: None,
+            scheduler: Some(HybridScheduler { au: 5, replicas: 1 }),
+            is_high_availability: false,
+            worker_queues: vec![WorkerQueue {
+                name: "a-queue-name-that-is-sixty-three-characters-long-xxxxxxxxxxxxxx".into(),
+                is_default: true,
+                min_worker_count: 1,
+                max_worker_count: 2,
+                worker_concurrency: 4,
+                astro_machine: None,
+                node_pool_id: Some("pool".into()),
+            }],
+            environment_variables: vec![EnvironmentVariable {
+                key: "TOKEN".into(),
+                value: Some("do-not-leak".into()),
+                is_secret: true,
+            }],
+            image_tag: "v1".into(),
+            dag_bundle_version: None,
+            generation: 1,
+        }
+    }
+
+    #[test]
+    fn rendering_is_deterministic_and_ignores_the_generation() {
+        let id = Uuid::from_u128(7);
+        let a = render(id, &spec(), &plane());
+        let b = render(id, &spec(), &plane());
+        assert_eq!(a.input_hash, b.input_hash);
+        let bytes = |r: &Rendered| {
+            serde_json::to_vec(&r.objects.iter().map(|o| &o.body).collect::<Vec<_>>()).unwrap()
+        };
+        assert_eq!(bytes(&a), bytes(&b));
+        let mut later = spec();
+        later.generation = 9;
+        assert_eq!(render(id, &later, &plane()).input_hash, a.input_hash);
+        let mut changed = spec();
+        changed.image_tag = "v2".into();
+        assert_ne!(render(id, &changed, &plane()).input_hash, a.input_hash);
+    }
+
+    #[test]
+    fn secrets_live_only_in_the_secret_object() {
+        let rendered = render(Uuid::from_u128(7), &spec(), &plane());
+        for object in &rendered.objects {
+            let text = object.body.to_string();
+            assert_eq!(
+                text.contains("do-not-leak"),
+                object.meta.kind == "Secret",
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn label_values_fit_kubernetes_limits() {
+        let rendered = render(Uuid::from_u128(7), &spec(), &plane());
+        for object in &rendered.objects {
+            assert!(object.meta.name.len() <= 253);
+            if let Some(labels) = object
+                .body
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+            {
+                for value in labels.values() {
+                    assert!(value.as_str().unwrap().len() <= 63, "{value}");
+                }
+            }
+        }
+    }
 }
