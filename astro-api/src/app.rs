@@ -9,15 +9,15 @@
 //! write, is what the outbox of the durable-handoff work replaces it for.)
 
 use crate::failure::{Failure, field_error};
-use crate::harmony::{Harmony, Plane};
+use crate::harmony::{Cells, Plane};
 use crate::store::{Store, StoreError};
 use crate::validate;
 use astro_public_api::types::{
-    AstroMachine, CloudProvider, Deployment, DeploymentInput, DeploymentStatus, DeploymentType,
-    EnvironmentVariable, Executor, HarmonyLink, Readiness, SchedulerSize,
+    AstroMachine, CellStatus, CloudProvider, Deployment, DeploymentInput, DeploymentStatus,
+    DeploymentType, EnvironmentVariable, Executor, Readiness, SchedulerSize,
 };
 use chrono::Utc;
-use harmony_client::latest::types as h;
+use harmony_client::v2::types as h;
 use uuid::Uuid;
 
 /// Upper bound on a page of results.
@@ -25,7 +25,7 @@ pub const MAX_PAGE: usize = 1000;
 
 pub struct Astro {
     store: Store,
-    harmony: Harmony,
+    cells: Cells,
 }
 
 impl From<StoreError> for Failure {
@@ -40,17 +40,13 @@ impl From<StoreError> for Failure {
 fn name_taken() -> Failure {
     Failure::Conflict {
         message: "the name is already used in this workspace".to_owned(),
-        field_errors: vec![field_error(
-            "name",
-            "unique",
-            "already used in this workspace",
-        )],
+        field_errors: vec![field_error("name", "unique", "already used in this workspace")],
     }
 }
 
 impl Astro {
-    pub fn new(store: Store, harmony: Harmony) -> Astro {
-        Astro { store, harmony }
+    pub fn new(store: Store, cells: Cells) -> Astro {
+        Astro { store, cells }
     }
 
     /// Runs a blocking store call off the async executor.
@@ -66,16 +62,34 @@ impl Astro {
     }
 
     pub async fn readiness(&self) -> Readiness {
-        let probe = self.harmony.probe().await;
-        Readiness {
-            ready: probe.is_ok(),
-            harmony: HarmonyLink {
-                url: self.harmony.url().to_owned(),
-                reachable: probe.is_ok(),
-                api_version: self.harmony.api_version().to_owned(),
-                detail: probe.err().map(|e| e.to_string()),
-            },
-        }
+        let newest = harmony_client::negotiate::spoken_versions().into_iter().max();
+        let cells: Vec<CellStatus> = self
+            .cells
+            .status()
+            .await
+            .into_iter()
+            .map(|cell| match cell.negotiated {
+                Ok(n) => CellStatus {
+                    name: cell.name,
+                    url: cell.url,
+                    reachable: true,
+                    degraded: Some(&n.version) != newest.as_ref(),
+                    api_version: Some(n.version.to_string()),
+                    served: n.served.iter().map(ToString::to_string).collect(),
+                    detail: None,
+                },
+                Err(detail) => CellStatus {
+                    name: cell.name,
+                    url: cell.url,
+                    reachable: false,
+                    degraded: true,
+                    api_version: None,
+                    served: Vec::new(),
+                    detail: Some(detail),
+                },
+            })
+            .collect();
+        Readiness { ready: cells.iter().all(|c| c.reachable), cells }
     }
 
     pub async fn create(&self, org: String, input: DeploymentInput) -> Result<Deployment, Failure> {
@@ -92,13 +106,15 @@ impl Astro {
         let id = Uuid::new_v4();
         let generation = 1;
         let spec = harmony_spec(&org, &input, &plane, generation);
-        self.harmony.put_deployment(id, &spec).await?;
+        self.cells.put_deployment(&plane.cell, id, &spec).await?;
         let now = Utc::now();
+        let cell = plane.cell.clone();
         let record = public_record(id, org, input, plane.id, generation, now, now);
         let stored = record.clone();
-        if let Err(failure) = self.db(move |s| s.insert(&stored)).await {
+        let stored_cell = cell.clone();
+        if let Err(failure) = self.db(move |s| s.insert(&stored, &stored_cell)).await {
             // Lost a race for the name: take back what Harmony accepted.
-            let _ = self.harmony.delete_deployment(id).await;
+            let _ = self.cells.delete_deployment(&cell, id).await;
             return Err(failure);
         }
         Ok(record)
@@ -110,7 +126,7 @@ impl Astro {
         id: Uuid,
         input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
-        let current = self.get(org.clone(), id).await?;
+        let (current, cell) = self.get_with_cell(org.clone(), id).await?;
         let errors = validate::deployment(&input, Some(&current));
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
@@ -119,22 +135,12 @@ impl Astro {
         if self.db(move |s| s.name_taken(&o, &w, &n, Some(id))).await? {
             return Err(name_taken());
         }
-        let plane = Plane {
-            id: current.data_plane_id.clone(),
-            kind: plane_kind(&input),
-        };
+        let plane = Plane { cell, id: current.data_plane_id.clone(), kind: plane_kind(&input) };
         let generation = current.generation + 1;
         let spec = harmony_spec(&org, &input, &plane, generation);
-        self.harmony.put_deployment(id, &spec).await?;
-        let record = public_record(
-            id,
-            org,
-            input,
-            plane.id,
-            generation,
-            current.created_at,
-            Utc::now(),
-        );
+        self.cells.put_deployment(&plane.cell, id, &spec).await?;
+        let record =
+            public_record(id, org, input, plane.id, generation, current.created_at, Utc::now());
         let stored = record.clone();
         let expected = current.generation;
         if !self.db(move |s| s.update(&stored, expected)).await? {
@@ -149,8 +155,11 @@ impl Astro {
     }
 
     pub async fn get(&self, org: String, id: Uuid) -> Result<Deployment, Failure> {
-        let o = org.clone();
-        self.db(move |s| s.get(&o, id))
+        Ok(self.get_with_cell(org, id).await?.0)
+    }
+
+    async fn get_with_cell(&self, org: String, id: Uuid) -> Result<(Deployment, String), Failure> {
+        self.db(move |s| s.get(&org, id))
             .await?
             .ok_or_else(|| Failure::NotFound(format!("deployment {id}")))
     }
@@ -164,13 +173,12 @@ impl Astro {
     ) -> Result<Vec<Deployment>, Failure> {
         check_organization(&org)?;
         let limit = limit.min(MAX_PAGE);
-        self.db(move |s| s.list(&org, workspace_id.as_deref(), after, limit))
-            .await
+        self.db(move |s| s.list(&org, workspace_id.as_deref(), after, limit)).await
     }
 
     pub async fn delete(&self, org: String, id: Uuid) -> Result<(), Failure> {
-        self.get(org.clone(), id).await?;
-        self.harmony.delete_deployment(id).await?;
+        let (_, cell) = self.get_with_cell(org.clone(), id).await?;
+        self.cells.delete_deployment(&cell, id).await?;
         self.db(move |s| s.delete(&org, id)).await?;
         Ok(())
     }
@@ -179,25 +187,18 @@ impl Astro {
     /// there is none.
     async fn resolve_plane(&self, input: &DeploymentInput) -> Result<Plane, Failure> {
         let want = plane_kind(input);
-        match (
-            input.deployment_type,
-            &input.cluster_id,
-            input.cloud_provider,
-            &input.region,
-        ) {
-            (DeploymentType::Standard, _, Some(cloud), Some(region)) => self
-                .harmony
-                .shared_data_plane(harmony_cloud(cloud), region)
-                .await?
-                .ok_or_else(|| {
+        match (input.deployment_type, &input.cluster_id, input.cloud_provider, &input.region) {
+            (DeploymentType::Standard, _, Some(cloud), Some(region)) => {
+                self.cells.shared_data_plane(harmony_cloud(cloud), region).await?.ok_or_else(|| {
                     Failure::Invalid(vec![field_error(
                         "region",
                         "unavailable",
                         format!("no shared cluster is available in {cloud:?} {region}"),
                     )])
-                }),
+                })
+            }
             (_, Some(cluster_id), _, _) => {
-                let Some(plane) = self.harmony.data_plane(cluster_id).await? else {
+                let Some(plane) = self.cells.data_plane(cluster_id).await? else {
                     return Err(Failure::Invalid(vec![field_error(
                         "cluster_id",
                         "not_found",
@@ -225,9 +226,7 @@ impl Astro {
 fn check_organization(org: &str) -> Result<(), Failure> {
     let ok = !org.is_empty()
         && org.len() <= 63
-        && org
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -255,10 +254,7 @@ fn harmony_cloud(cloud: CloudProvider) -> h::CloudProvider {
 }
 
 fn image_tag(input: &DeploymentInput) -> String {
-    input
-        .image_tag
-        .clone()
-        .unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
+    input.image_tag.clone().unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
 }
 
 /// The Harmony 2.0.0 spec for an input.
@@ -286,10 +282,7 @@ fn harmony_spec(
             SchedulerSize::Large => h::SchedulerSize::Large,
             SchedulerSize::ExtraLarge => h::SchedulerSize::ExtraLarge,
         }),
-        scheduler: input.scheduler.map(|s| h::HybridScheduler {
-            au: s.au,
-            replicas: s.replicas,
-        }),
+        scheduler: input.scheduler.map(|s| h::HybridScheduler { au: s.au, replicas: s.replicas }),
         is_high_availability: input.is_high_availability,
         worker_queues: input
             .worker_queues
@@ -380,10 +373,7 @@ fn public_record(
         worker_queues,
         environment_variables: environment_variables
             .into_iter()
-            .map(|v| EnvironmentVariable {
-                value: if v.is_secret { None } else { v.value },
-                ..v
-            })
+            .map(|v| EnvironmentVariable { value: if v.is_secret { None } else { v.value }, ..v })
             .collect(),
         image_tag,
         // Harmony has the desired state; the data plane has not reported it

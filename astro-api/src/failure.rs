@@ -1,7 +1,7 @@
 //! astro-api's own error type, and its one conversion to the public error
 //! shape at the HTTP edge.
 
-use astro_public_api::{AstroError, FieldError};
+use astro_public_api::{AstroError, FieldError, VersionGap};
 
 /// Why a request failed. Knows nothing of HTTP bodies; [`Failure::into_public`]
 /// turns it into the public [`AstroError`].
@@ -12,16 +12,18 @@ pub enum Failure {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{message}")]
-    Conflict {
-        message: String,
-        field_errors: Vec<FieldError>,
-    },
+    Conflict { message: String, field_errors: Vec<FieldError> },
     /// Harmony could not be reached, or answered 503.
     #[error("Harmony is unavailable: {0}")]
     HarmonyUnavailable(String),
-    /// Harmony does not serve the API version this request needs.
-    #[error("Harmony does not serve API version {required}: {detail}")]
-    HarmonyVersionUnsupported { required: String, detail: String },
+    /// The cell's Harmony does not serve an API version this request needs.
+    #[error(
+        "Harmony cell {cell} does not serve the API version this request needs \
+         (needs {}, serves {}); retry after the cell is upgraded",
+        required.join(" or "),
+        available.join(", ")
+    )]
+    HarmonyVersionUnsupported { cell: String, required: Vec<String>, available: Vec<String> },
     /// Harmony failed, or answered in a form this astro-api cannot read.
     #[error("Harmony failed: {0}")]
     HarmonyFailed(String),
@@ -33,11 +35,7 @@ pub enum Failure {
 const RETRY_AFTER_SECONDS: u32 = 5;
 
 pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.into(),
-        code: code.to_owned(),
-        message: message.into(),
-    }
+    FieldError { field: field.into(), code: code.to_owned(), message: message.into() }
 }
 
 impl Failure {
@@ -46,18 +44,12 @@ impl Failure {
             Failure::Invalid(errors) => (400, "InvalidRequest", errors.clone(), None),
             Failure::NotFound(_) => (404, "NotFound", Vec::new(), None),
             Failure::Conflict { field_errors, .. } => (409, "Conflict", field_errors.clone(), None),
-            Failure::HarmonyUnavailable(_) => (
-                503,
-                "HarmonyUnavailable",
-                Vec::new(),
-                Some(RETRY_AFTER_SECONDS),
-            ),
-            Failure::HarmonyVersionUnsupported { .. } => (
-                503,
-                "HarmonyVersionUnsupported",
-                Vec::new(),
-                Some(RETRY_AFTER_SECONDS),
-            ),
+            Failure::HarmonyUnavailable(_) => {
+                (503, "HarmonyUnavailable", Vec::new(), Some(RETRY_AFTER_SECONDS))
+            }
+            Failure::HarmonyVersionUnsupported { .. } => {
+                (503, "HarmonyVersionUnsupported", Vec::new(), Some(RETRY_AFTER_SECONDS))
+            }
             Failure::HarmonyFailed(_) => (502, "HarmonyFailed", Vec::new(), None),
             Failure::Internal(_) => (500, "Internal", Vec::new(), None),
         };
@@ -71,6 +63,14 @@ impl Failure {
             Failure::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
+        let version_gap = match &self {
+            Failure::HarmonyVersionUnsupported { cell, required, available } => Some(VersionGap {
+                cell: cell.clone(),
+                required: required.clone(),
+                available: available.clone(),
+            }),
+            _ => None,
+        };
         AstroError {
             status_code,
             error_code: error_code.to_owned(),
@@ -78,6 +78,7 @@ impl Failure {
             request_id: request_id.to_owned(),
             field_errors,
             retry_after_seconds: retry,
+            version_gap,
         }
     }
 }

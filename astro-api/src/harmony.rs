@@ -1,178 +1,409 @@
-//! astro-api's link to Harmony, through the generated client only.
+//! astro-api's link to its Harmony cells, through the generated client only.
 //!
-//! Every Harmony error is mapped on purpose, never passed through: an
-//! unreachable Harmony or a 503 becomes [`Failure::HarmonyUnavailable`], a
-//! version Harmony does not serve becomes
+//! astro-api is configured with one or more cells, each a Harmony endpoint
+//! owning some data planes; during a Harmony rollout cells run different
+//! versions. Each cell negotiates its version on its own
+//! ([`harmony_client::Harmony`]). A request is routed to the cell that owns
+//! its data plane and made at that cell's negotiated version: Hybrid work goes
+//! through 1.0.0 when that is all a cell serves; work that 1.0.0 cannot
+//! express (anything Hosted) gets a named version gap.
+//!
+//! Every Harmony error is mapped on purpose, never passed through:
+//! unreachable or 503 becomes [`Failure::HarmonyUnavailable`], a version gap
 //! [`Failure::HarmonyVersionUnsupported`] (both 503 with a retry hint, never
-//! a 500), a response this client cannot decode (a newer Harmony's shape)
-//! becomes [`Failure::HarmonyFailed`] naming the skew.
+//! a 500), an answer this astro-api cannot decode [`Failure::HarmonyFailed`].
 
 use crate::failure::Failure;
 use futures::TryStreamExt;
-use harmony_client::latest::{Client, types};
+use harmony_client::negotiate::VersionRefusal;
+use harmony_client::v2::types as h;
+use harmony_client::{NegotiationError, Speaking, v1, v2};
 use std::time::Duration;
 use uuid::Uuid;
-
-/// Harmony's answer to a version it does not serve.
-const UNSUPPORTED_API_VERSION: &str = "UnsupportedApiVersion";
-
-/// What astro-api reads of a data plane.
-pub struct Plane {
-    pub id: String,
-    pub kind: types::DataPlaneKind,
-}
-
-#[derive(Clone)]
-pub struct Harmony {
-    url: String,
-    client: Client,
-}
 
 /// Label a Hosted data plane carries when STANDARD deployments may share it.
 pub const SHARED_LABEL: &str = "astronomer.io/shared";
 
-impl Harmony {
-    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Harmony> {
+/// What astro-api reads of a data plane.
+#[derive(Clone, Debug)]
+pub struct Plane {
+    pub cell: String,
+    pub id: String,
+    pub kind: h::DataPlaneKind,
+}
+
+/// How one cell is configured.
+#[derive(Clone, Debug)]
+pub struct CellConfig {
+    pub name: String,
+    pub url: String,
+}
+
+struct Cell {
+    name: String,
+    link: harmony_client::Harmony,
+}
+
+/// Every configured Harmony cell.
+pub struct Cells {
+    cells: Vec<Cell>,
+}
+
+/// One cell's state, for readiness.
+pub struct CellStatus {
+    pub name: String,
+    pub url: String,
+    pub negotiated: Result<harmony_client::Negotiated, String>,
+}
+
+impl Cells {
+    pub fn new(configs: &[CellConfig], timeout: Duration, ttl: Duration) -> anyhow::Result<Cells> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .timeout(timeout)
             .build()?;
-        Ok(Harmony {
-            url: url.to_owned(),
-            client: Client::new_with_client(url, http),
+        anyhow::ensure!(!configs.is_empty(), "at least one Harmony cell is needed");
+        Ok(Cells {
+            cells: configs
+                .iter()
+                .map(|c| Cell {
+                    name: c.name.clone(),
+                    link: harmony_client::Harmony::new(&c.url, http.clone(), ttl),
+                })
+                .collect(),
         })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
+    fn cell(&self, name: &str) -> Result<&Cell, Failure> {
+        self.cells.iter().find(|c| c.name == name).ok_or_else(|| {
+            Failure::Internal(anyhow::anyhow!("deployment is recorded in unknown cell {name:?}"))
+        })
     }
 
-    /// The API version this link speaks.
-    pub fn api_version(&self) -> &'static str {
-        client_api_version()
+    pub async fn status(&self) -> Vec<CellStatus> {
+        let mut out = Vec::new();
+        for cell in &self.cells {
+            out.push(CellStatus {
+                name: cell.name.clone(),
+                url: cell.link.base_url().to_owned(),
+                negotiated: cell.link.negotiated().await.map_err(|e| e.to_string()),
+            });
+        }
+        out
     }
 
-    /// A cheap call that proves Harmony answers at our version.
-    pub async fn probe(&self) -> Result<(), Failure> {
-        self.client
-            .data_plane_list(std::num::NonZeroU32::new(1), None)
-            .await
-            .map_err(map)?;
-        Ok(())
-    }
-
+    /// The cell and data plane named `id`. A cell that cannot be asked only
+    /// matters when no other cell has the data plane.
     pub async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
-        match self.client.data_plane_get(id).await {
-            Ok(plane) => Ok(Some(Plane {
-                id: plane.id.clone(),
-                kind: plane.kind,
-            })),
-            Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => Ok(None),
-            Err(e) => Err(map(e)),
+        let mut unreachable = None;
+        for cell in &self.cells {
+            match cell.data_plane(id).await {
+                Ok(Some(plane)) => return Ok(Some(plane)),
+                Ok(None) => {}
+                Err(failure) => unreachable = Some(failure),
+            }
+        }
+        match unreachable {
+            Some(failure) => Err(failure),
+            None => Ok(None),
         }
     }
 
-    /// A shared Hosted data plane in `cloud`/`region`, if there is one.
+    /// A shared Hosted data plane in `cloud`/`region`, in any cell.
     pub async fn shared_data_plane(
         &self,
-        cloud: types::CloudProvider,
+        cloud: h::CloudProvider,
         region: &str,
     ) -> Result<Option<Plane>, Failure> {
-        let planes: Vec<types::DataPlane> = self
-            .client
-            .data_plane_list_stream(None)
-            .try_collect()
-            .await
-            .map_err(map)?;
-        Ok(planes
-            .into_iter()
-            .find(|p| {
-                p.kind == types::DataPlaneKind::Hosted
-                    && p.cloud_provider == cloud
-                    && p.region == region
-                    && p.labels.get(SHARED_LABEL).is_some_and(|v| v == "true")
-            })
-            .map(|p| Plane {
-                id: p.id,
-                kind: p.kind,
-            }))
+        let mut unanswered = None;
+        for cell in &self.cells {
+            let found = match cell.sees_hosted().await {
+                Ok(true) => cell.shared_data_plane(cloud, region).await,
+                // A 1.0.0 cell cannot say whether it has one.
+                Ok(false) => Err(cell.gap_to_v2().await),
+                Err(failure) => Err(failure),
+            };
+            match found {
+                Ok(Some(plane)) => return Ok(Some(plane)),
+                Ok(None) => {}
+                Err(failure) => unanswered = Some(failure),
+            }
+        }
+        match unanswered {
+            Some(failure) => Err(failure),
+            None => Ok(None),
+        }
     }
 
     pub async fn put_deployment(
         &self,
+        cell: &str,
         id: Uuid,
-        spec: &types::DeploymentSpec,
-    ) -> Result<types::Deployment, Failure> {
-        Ok(self
-            .client
-            .deployment_put(&id, spec)
-            .await
-            .map_err(map)?
-            .into_inner())
+        spec: &h::DeploymentSpec,
+    ) -> Result<(), Failure> {
+        self.cell(cell)?.put_deployment(id, spec).await
+    }
+
+    pub async fn delete_deployment(&self, cell: &str, id: Uuid) -> Result<(), Failure> {
+        self.cell(cell)?.delete_deployment(id).await
+    }
+}
+
+impl Cell {
+    async fn client(&self) -> Result<Speaking, Failure> {
+        self.link.client().await.map_err(|e| self.negotiation_failure(e))
+    }
+
+    fn negotiation_failure(&self, error: NegotiationError) -> Failure {
+        match error {
+            NegotiationError::Unreachable(detail) => {
+                Failure::HarmonyUnavailable(format!("cell {}: {detail}", self.name))
+            }
+            NegotiationError::Gap(gap) => self.gap(gap.required, gap.available),
+        }
+    }
+
+    fn gap(&self, required: Vec<semver::Version>, available: Vec<semver::Version>) -> Failure {
+        Failure::HarmonyVersionUnsupported {
+            cell: self.name.clone(),
+            required: required.iter().map(ToString::to_string).collect(),
+            available: available.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// Maps an error of a call made at the negotiated version.
+    fn map<E: VersionRefusal + ErrorBody>(&self, error: harmony_client::Error<E>) -> Failure {
+        if self.link.observe(&error) {
+            // Negotiated a moment ago, refused now: the Harmony changed
+            // under us. Said as unavailable; the next request negotiates again.
+            return Failure::HarmonyUnavailable(format!(
+                "cell {} no longer serves the negotiated API version",
+                self.name
+            ));
+        }
+        map(&self.name, error)
+    }
+
+    async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
+        let kind = match self.client().await? {
+            Speaking::V2(c) => match c.data_plane_get(id).await {
+                Ok(plane) => Some(plane.kind),
+                Err(e) => self.not_found_or(e).map(|()| None)?,
+            },
+            Speaking::V1(c) => match c.data_plane_get(id).await {
+                Ok(_) => Some(h::DataPlaneKind::Hybrid),
+                Err(e) if is_not_visible(&e) => {
+                    // A Hosted data plane, hidden from 1.0.0 clients.
+                    return Err(self.gap_to_v2().await);
+                }
+                Err(e) => self.not_found_or(e).map(|()| None)?,
+            },
+        };
+        Ok(kind.map(|kind| Plane { cell: self.name.clone(), id: id.to_owned(), kind }))
+    }
+
+    /// The gap of a cell that serves nothing from 2.0.0 on.
+    async fn gap_to_v2(&self) -> Failure {
+        match self.link.negotiated().await {
+            Ok(negotiated) => self.gap(vec![semver::Version::new(2, 0, 0)], negotiated.served),
+            Err(e) => self.negotiation_failure(e),
+        }
+    }
+
+    /// Whether this cell speaks 2.0.0 or later (and so can see Hosted
+    /// data planes).
+    async fn sees_hosted(&self) -> Result<bool, Failure> {
+        Ok(matches!(self.client().await?, Speaking::V2(_)))
+    }
+
+    /// `Ok(())` for a 404 (not in this cell), the mapped failure otherwise.
+    fn not_found_or<E: VersionRefusal + ErrorBody>(
+        &self,
+        error: harmony_client::Error<E>,
+    ) -> Result<(), Failure> {
+        if error.status() == Some(reqwest::StatusCode::NOT_FOUND) {
+            Ok(())
+        } else {
+            Err(self.map(error))
+        }
+    }
+
+    async fn shared_data_plane(
+        &self,
+        cloud: h::CloudProvider,
+        region: &str,
+    ) -> Result<Option<Plane>, Failure> {
+        // A 1.0.0 Harmony has no Hosted data planes.
+        let Speaking::V2(c) = self.client().await? else {
+            return Ok(None);
+        };
+        let planes: Vec<h::DataPlane> =
+            c.data_plane_list_stream(None).try_collect().await.map_err(|e| self.map(e))?;
+        Ok(planes
+            .into_iter()
+            .find(|p| {
+                p.kind == h::DataPlaneKind::Hosted
+                    && p.cloud_provider == cloud
+                    && p.region == region
+                    && p.labels.get(SHARED_LABEL).is_some_and(|v| v == "true")
+            })
+            .map(|p| Plane { cell: self.name.clone(), id: p.id, kind: p.kind }))
+    }
+
+    async fn put_deployment(&self, id: Uuid, spec: &h::DeploymentSpec) -> Result<(), Failure> {
+        match self.client().await? {
+            Speaking::V2(c) => {
+                c.deployment_put(&id, spec).await.map_err(|e| self.map(e))?;
+            }
+            Speaking::V1(c) => {
+                let Some(old) = to_v1(spec) else {
+                    let negotiated =
+                        self.link.negotiated().await.map_err(|e| self.negotiation_failure(e))?;
+                    return Err(self.gap(vec![semver::Version::new(2, 0, 0)], negotiated.served));
+                };
+                c.deployment_put(&id, &old).await.map_err(|e| self.map(e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a deployment; one Harmony no longer has is already deleted.
-    pub async fn delete_deployment(&self, id: Uuid) -> Result<(), Failure> {
-        match self.client.deployment_delete(&id).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => Ok(()),
-            Err(e) => Err(map(e)),
+    async fn delete_deployment(&self, id: Uuid) -> Result<(), Failure> {
+        let result = match self.client().await? {
+            Speaking::V2(c) => {
+                c.deployment_delete(&id).await.map(drop).map_err(|e| self.not_found_or(e))
+            }
+            Speaking::V1(c) => {
+                c.deployment_delete(&id).await.map(drop).map_err(|e| self.not_found_or(e))
+            }
+        };
+        match result {
+            Ok(()) | Err(Ok(())) => Ok(()),
+            Err(Err(failure)) => Err(failure),
         }
     }
 }
 
+/// The 1.0.0 form of a spec, when it has one (Hybrid only).
+fn to_v1(spec: &h::DeploymentSpec) -> Option<v1::types::DeploymentSpec> {
+    use v1::types as o;
+    if spec.kind != h::DataPlaneKind::Hybrid {
+        return None;
+    }
+    let scheduler = spec.scheduler.as_ref()?;
+    Some(o::DeploymentSpec {
+        organization_id: spec.organization_id.clone(),
+        workspace_id: spec.workspace_id.clone(),
+        data_plane_id: spec.data_plane_id.clone(),
+        name: spec.name.clone(),
+        runtime_version: spec.runtime_version.clone(),
+        executor: match spec.executor {
+            h::Executor::Celery => o::Executor::Celery,
+            h::Executor::Kubernetes => o::Executor::Kubernetes,
+            h::Executor::Astro => return None,
+        },
+        scheduler: o::HybridScheduler { au: scheduler.au, replicas: scheduler.replicas },
+        worker_queues: spec
+            .worker_queues
+            .iter()
+            .map(|q| {
+                Some(o::WorkerQueue {
+                    name: q.name.clone(),
+                    is_default: q.is_default,
+                    min_worker_count: q.min_worker_count,
+                    max_worker_count: q.max_worker_count,
+                    worker_concurrency: q.worker_concurrency,
+                    node_pool_id: q.node_pool_id.clone()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?,
+        environment_variables: spec
+            .environment_variables
+            .iter()
+            .map(|v| o::EnvironmentVariable {
+                key: v.key.clone(),
+                value: v.value.clone(),
+                is_secret: v.is_secret,
+            })
+            .collect(),
+        image_tag: spec.image_tag.clone(),
+        dag_bundle_version: spec.dag_bundle_version.clone(),
+        generation: spec.generation,
+    })
+}
+
+fn is_not_visible<E: VersionRefusal>(error: &harmony_client::Error<E>) -> bool {
+    match error {
+        harmony_client::Error::ErrorResponse(rv) => {
+            rv.status().as_u16() == 404 && rv.error_code() == Some(NOT_VISIBLE_AT_VERSION)
+        }
+        _ => false,
+    }
+}
+
+/// Harmony's 404 error code for a resource an older version cannot show.
+const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
+
+/// The message of every generated version's error body.
+pub trait ErrorBody {
+    fn message(&self) -> &str;
+}
+
+impl ErrorBody for v1::types::Error {
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl ErrorBody for v2::types::Error {
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 /// Maps a Harmony client error to astro-api's failure, case by case.
-pub fn map(error: harmony_client::Error<types::Error>) -> Failure {
+fn map<E: VersionRefusal + ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
     use harmony_client::Error as E;
     match error {
         E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
-            Failure::HarmonyUnavailable(if e.is_timeout() {
-                "request timed out".to_owned()
-            } else if e.is_connect() {
-                "connection refused or unreachable".to_owned()
-            } else {
-                "connection failed".to_owned()
-            })
+            Failure::HarmonyUnavailable(format!(
+                "cell {cell}: {}",
+                if e.is_timeout() {
+                    "request timed out"
+                } else if e.is_connect() {
+                    "connection refused or unreachable"
+                } else {
+                    "connection failed"
+                }
+            ))
         }
         E::ErrorResponse(response) => {
-            let status = response.status();
+            let status = response.status().as_u16();
             let body = response.into_inner();
-            match (status.as_u16(), body.error_code.as_deref()) {
-                (400, Some(UNSUPPORTED_API_VERSION)) => Failure::HarmonyVersionUnsupported {
-                    required: client_api_version().to_owned(),
-                    detail: body.message,
-                },
-                (503, _) => Failure::HarmonyUnavailable(body.message),
-                (400, _) => Failure::HarmonyFailed(format!(
-                    "Harmony refused a request astro-api considered valid: {}",
-                    body.message
+            let message = body.message().to_owned();
+            match status {
+                503 => Failure::HarmonyUnavailable(format!("cell {cell}: {message}")),
+                409 => Failure::Conflict { message, field_errors: Vec::new() },
+                404 => Failure::NotFound(message),
+                400 => Failure::HarmonyFailed(format!(
+                    "Harmony refused a request astro-api considered valid: {message}"
                 )),
-                (409, _) => Failure::Conflict {
-                    message: body.message,
-                    field_errors: Vec::new(),
-                },
-                (404, _) => Failure::NotFound(body.message),
-                (code, _) => Failure::HarmonyFailed(format!("Harmony answered {code}")),
+                code => Failure::HarmonyFailed(format!("Harmony answered {code}")),
             }
         }
         E::InvalidResponsePayload(_, e) => Failure::HarmonyFailed(format!(
-            "Harmony answered in a form this astro-api cannot read (version skew?): {e}"
+            "cell {cell} answered in a form this astro-api cannot read (version skew?): {e}"
         )),
         E::UnexpectedResponse(response) => {
             let status = response.status();
             if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-                Failure::HarmonyUnavailable("Harmony answered 503".to_owned())
+                Failure::HarmonyUnavailable(format!("cell {cell} answered 503"))
             } else {
-                Failure::HarmonyFailed(format!("Harmony answered an undocumented {status}"))
+                Failure::HarmonyFailed(format!("cell {cell} answered an undocumented {status}"))
             }
         }
         E::InvalidRequest(message) | E::Custom(message) => {
             Failure::Internal(anyhow::anyhow!("building a Harmony request: {message}"))
         }
     }
-}
-
-/// The version the generated client sends in its `api-version` header.
-fn client_api_version() -> &'static str {
-    <Client as harmony_client::ClientInfo<()>>::api_version()
 }

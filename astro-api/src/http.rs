@@ -44,11 +44,8 @@ impl AstroApi for AstroImpl {
         body: TypedBody<DeploymentInput>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError> {
         let org = path.into_inner().organization_id;
-        let deployment = rqctx
-            .context()
-            .create(org, body.into_inner())
-            .await
-            .map_err(public(&rqctx))?;
+        let deployment =
+            rqctx.context().create(org, body.into_inner()).await.map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deployment))
     }
 
@@ -70,10 +67,7 @@ impl AstroApi for AstroImpl {
             .await
             .map_err(public(&rqctx))?;
         let page = ResultsPage::new(items, &DeploymentScan { workspace_id }, |d, scan| {
-            DeploymentPageSelector {
-                workspace_id: scan.workspace_id.clone(),
-                last_seen: d.id,
-            }
+            DeploymentPageSelector { workspace_id: scan.workspace_id.clone(), last_seen: d.id }
         })
         .map_err(AstroError::from)?;
         Ok(HttpResponseOk(page))
@@ -83,15 +77,9 @@ impl AstroApi for AstroImpl {
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
     ) -> Result<HttpResponseOk<Deployment>, AstroError> {
-        let DeploymentPath {
-            organization_id,
-            deployment_id,
-        } = path.into_inner();
-        let deployment = rqctx
-            .context()
-            .get(organization_id, deployment_id)
-            .await
-            .map_err(public(&rqctx))?;
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        let deployment =
+            rqctx.context().get(organization_id, deployment_id).await.map_err(public(&rqctx))?;
         Ok(HttpResponseOk(deployment))
     }
 
@@ -100,10 +88,7 @@ impl AstroApi for AstroImpl {
         path: Path<DeploymentPath>,
         body: TypedBody<DeploymentInput>,
     ) -> Result<HttpResponseOk<Deployment>, AstroError> {
-        let DeploymentPath {
-            organization_id,
-            deployment_id,
-        } = path.into_inner();
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let deployment = rqctx
             .context()
             .update(organization_id, deployment_id, body.into_inner())
@@ -116,15 +101,8 @@ impl AstroApi for AstroImpl {
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
     ) -> Result<HttpResponseDeleted, AstroError> {
-        let DeploymentPath {
-            organization_id,
-            deployment_id,
-        } = path.into_inner();
-        rqctx
-            .context()
-            .delete(organization_id, deployment_id)
-            .await
-            .map_err(public(&rqctx))?;
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        rqctx.context().delete(organization_id, deployment_id).await.map_err(public(&rqctx))?;
         Ok(HttpResponseDeleted())
     }
 }

@@ -1,8 +1,9 @@
 //! astro-api: the public API service.
 //!
-//! Validates every deployment change ([`validate`]), forwards it to Harmony
-//! through the generated client ([`harmony`]), and keeps its own record in
-//! SQLite ([`store`]). [`start`] serves [`http::AstroImpl`] with dropshot.
+//! Validates every deployment change ([`validate`]), forwards it to the
+//! Harmony cell that owns its data plane through the generated client,
+//! negotiating each cell's API version ([`harmony`]), and keeps its own
+//! record in SQLite ([`store`]). [`start`] serves [`http::AstroImpl`] with dropshot.
 
 pub mod app;
 pub mod failure;
@@ -30,19 +31,24 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Holds `astro.sqlite3`; created if missing.
     pub data_dir: PathBuf,
-    /// Base URL of the Harmony this astro-api forwards to.
-    pub harmony_url: String,
+    /// The Harmony cells this astro-api forwards to.
+    pub cells: Vec<harmony::CellConfig>,
     /// Deadline for one call to Harmony.
     pub harmony_timeout: Duration,
+    /// How long a negotiated Harmony API version is trusted before the cell
+    /// is asked again (an upgrade is noticed within this).
+    pub negotiation_ttl: Duration,
 }
 
 impl Config {
+    /// One cell, named `default`.
     pub fn new(bind: SocketAddr, data_dir: PathBuf, harmony_url: String) -> Config {
         Config {
             bind,
             data_dir,
-            harmony_url,
+            cells: vec![harmony::CellConfig { name: "default".to_owned(), url: harmony_url }],
             harmony_timeout: Duration::from_secs(10),
+            negotiation_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -52,8 +58,8 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let harmony = harmony::Harmony::new(&config.harmony_url, config.harmony_timeout)?;
-    let astro = Arc::new(app::Astro::new(store, harmony));
+    let cells = harmony::Cells::new(&config.cells, config.harmony_timeout, config.negotiation_ttl)?;
+    let astro = Arc::new(app::Astro::new(store, cells));
     ServerBuilder::new(api(), astro, log.clone())
         .config(ConfigDropshot {
             bind_address: config.bind,

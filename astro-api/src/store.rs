@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE deployments (
     id TEXT PRIMARY KEY NOT NULL,
     organization_id TEXT NOT NULL,
@@ -21,7 +22,11 @@ CREATE TABLE deployments (
     UNIQUE (organization_id, workspace_id, name)
 ) STRICT;
 CREATE INDEX deployments_by_organization ON deployments (organization_id, id);
-"#];
+"#,
+    r#"
+ALTER TABLE deployments ADD COLUMN cell TEXT NOT NULL DEFAULT 'default';
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,21 +61,19 @@ impl Store {
             tx.pragma_update(None, "user_version", index + 1)?;
             tx.commit()?;
         }
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn insert(&self, d: &Deployment) -> Result<(), StoreError> {
+    /// Inserts a new deployment, recording the Harmony cell it lives in.
+    pub fn insert(&self, d: &Deployment, cell: &str) -> Result<(), StoreError> {
         let result = self.conn().execute(
-            "INSERT INTO deployments (id, organization_id, workspace_id, name, generation, record)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO deployments
+                 (id, organization_id, workspace_id, name, generation, record, cell)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 d.id.to_string(),
                 d.organization_id,
@@ -78,6 +81,7 @@ impl Store {
                 d.name,
                 d.generation as i64,
                 serde_json::to_string(d)?,
+                cell,
             ],
         );
         match result {
@@ -117,16 +121,21 @@ impl Store {
         }
     }
 
-    pub fn get(&self, organization_id: &str, id: Uuid) -> Result<Option<Deployment>, StoreError> {
-        let record: Option<String> = self
+    /// A deployment and the Harmony cell it lives in.
+    pub fn get(
+        &self,
+        organization_id: &str,
+        id: Uuid,
+    ) -> Result<Option<(Deployment, String)>, StoreError> {
+        let row: Option<(String, String)> = self
             .conn()
             .query_row(
-                "SELECT record FROM deployments WHERE id = ?1 AND organization_id = ?2",
+                "SELECT record, cell FROM deployments WHERE id = ?1 AND organization_id = ?2",
                 params![id.to_string(), organization_id],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        Ok(record.map(|r| serde_json::from_str(&r)).transpose()?)
+        row.map(|(record, cell)| Ok((serde_json::from_str(&record)?, cell))).transpose()
     }
 
     /// Whether another deployment of the workspace already has `name`.
@@ -165,15 +174,11 @@ impl Store {
         )?;
         let after = after.map(|id| id.to_string()).unwrap_or_default();
         let records = stmt
-            .query_map(
-                params![organization_id, workspace_id, after, limit as i64],
-                |row| row.get::<_, String>(0),
-            )?
+            .query_map(params![organization_id, workspace_id, after, limit as i64], |row| {
+                row.get::<_, String>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
-        records
-            .iter()
-            .map(|r| Ok(serde_json::from_str(r)?))
-            .collect()
+        records.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
     }
 
     pub fn delete(&self, organization_id: &str, id: Uuid) -> Result<bool, StoreError> {

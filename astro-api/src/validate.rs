@@ -22,11 +22,7 @@ impl Errors {
     fn length(&mut self, field: &str, value: &str, max: usize) {
         let len = value.chars().count();
         if len == 0 || len > max {
-            self.add(
-                field,
-                "length",
-                format!("must be 1 to {max} characters, got {len}"),
-            );
+            self.add(field, "length", format!("must be 1 to {max} characters, got {len}"));
         }
     }
 }
@@ -40,22 +36,14 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
 
     e.length("workspace_id", &input.workspace_id, 63);
     e.length("name", &input.name, 63);
-    if input
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 1000)
-    {
+    if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
         e.add("description", "length", "must be at most 1000 characters");
     }
 
     match input.deployment_type {
         DeploymentType::Standard => {
             if input.cloud_provider.is_none() {
-                e.add(
-                    "cloud_provider",
-                    "required",
-                    "required for STANDARD deployments",
-                );
+                e.add("cloud_provider", "required", "required for STANDARD deployments");
             }
             match &input.region {
                 None => e.add("region", "required", "required for STANDARD deployments"),
@@ -71,11 +59,9 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         }
         DeploymentType::Dedicated | DeploymentType::Hybrid => {
             match &input.cluster_id {
-                None => e.add(
-                    "cluster_id",
-                    "required",
-                    "required for DEDICATED and HYBRID deployments",
-                ),
+                None => {
+                    e.add("cluster_id", "required", "required for DEDICATED and HYBRID deployments")
+                }
                 Some(id) => e.length("cluster_id", id, 63),
             }
             if input.cloud_provider.is_some() {
@@ -86,11 +72,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
                 );
             }
             if input.region.is_some() {
-                e.add(
-                    "region",
-                    "forbidden",
-                    "set by the cluster; STANDARD deployments only",
-                );
+                e.add("region", "forbidden", "set by the cluster; STANDARD deployments only");
             }
         }
     }
@@ -103,11 +85,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         );
     }
     if hybrid && input.executor == Executor::Astro {
-        e.add(
-            "executor",
-            "forbidden",
-            "ASTRO is not available for HYBRID deployments",
-        );
+        e.add("executor", "forbidden", "ASTRO is not available for HYBRID deployments");
     }
 
     if hybrid {
@@ -115,11 +93,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             None => e.add("scheduler", "required", "required for HYBRID deployments"),
             Some(s) => {
                 if !(5..=24).contains(&s.au) {
-                    e.add(
-                        "scheduler.au",
-                        "range",
-                        format!("must be 5 to 24, got {}", s.au),
-                    );
+                    e.add("scheduler.au", "range", format!("must be 5 to 24, got {}", s.au));
                 }
                 if !(1..=4).contains(&s.replicas) {
                     e.add(
@@ -131,40 +105,20 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             }
         }
         if input.scheduler_size.is_some() {
-            e.add(
-                "scheduler_size",
-                "forbidden",
-                "Hosted deployments only; HYBRID uses scheduler",
-            );
+            e.add("scheduler_size", "forbidden", "Hosted deployments only; HYBRID uses scheduler");
         }
         if input.is_high_availability {
-            e.add(
-                "is_high_availability",
-                "forbidden",
-                "Hosted deployments only",
-            );
+            e.add("is_high_availability", "forbidden", "Hosted deployments only");
         }
         if input.is_development_mode {
-            e.add(
-                "is_development_mode",
-                "forbidden",
-                "Hosted deployments only",
-            );
+            e.add("is_development_mode", "forbidden", "Hosted deployments only");
         }
     } else {
         if input.scheduler_size.is_none() {
-            e.add(
-                "scheduler_size",
-                "required",
-                "required for STANDARD and DEDICATED deployments",
-            );
+            e.add("scheduler_size", "required", "required for STANDARD and DEDICATED deployments");
         }
         if input.scheduler.is_some() {
-            e.add(
-                "scheduler",
-                "forbidden",
-                "HYBRID deployments only; Hosted uses scheduler_size",
-            );
+            e.add("scheduler", "forbidden", "HYBRID deployments only; Hosted uses scheduler_size");
         }
     }
 
@@ -177,46 +131,28 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         );
     }
     if input.executor == Executor::Kubernetes && input.worker_queues.len() > 1 {
-        e.add(
-            "worker_queues",
-            "forbidden",
-            "the KUBERNETES executor takes only the default queue",
-        );
+        e.add("worker_queues", "forbidden", "the KUBERNETES executor takes only the default queue");
     }
     let mut names = BTreeSet::new();
     for (i, q) in input.worker_queues.iter().enumerate() {
         let f = |name: &str| format!("worker_queues[{i}].{name}");
         if q.name.is_empty()
             || q.name.len() > 63
-            || !q
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || !q.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             || q.name.starts_with('-')
             || q.name.ends_with('-')
         {
             e.add(
                 f("name"),
                 "format",
-                format!(
-                    "must be 1 to 63 lowercase letters, digits or '-', got {:?}",
-                    q.name
-                ),
+                format!("must be 1 to 63 lowercase letters, digits or '-', got {:?}", q.name),
             );
         }
         if !names.insert(q.name.as_str()) {
-            e.add(
-                f("name"),
-                "unique",
-                format!("queue name {:?} is used twice", q.name),
-            );
+            e.add(f("name"), "unique", format!("queue name {:?} is used twice", q.name));
         }
         if q.is_default && q.name != "default" {
-            e.add(
-                f("name"),
-                "default_queue",
-                "the default queue must be named \"default\"",
-            );
+            e.add(f("name"), "default_queue", "the default queue must be named \"default\"");
         }
         if q.max_worker_count < 1 {
             e.add(f("max_worker_count"), "range", "must be at least 1");
@@ -235,10 +171,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             e.add(
                 f("worker_concurrency"),
                 "range",
-                format!(
-                    "must be 1 to {MAX_WORKER_CONCURRENCY}, got {}",
-                    q.worker_concurrency
-                ),
+                format!("must be 1 to {MAX_WORKER_CONCURRENCY}, got {}", q.worker_concurrency),
             );
         }
         if hosted {
@@ -268,24 +201,14 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             e.add(f("key"), "format", "must match [A-Za-z_][A-Za-z0-9_]*");
         }
         if !keys.insert(var.key.as_str()) {
-            e.add(
-                f("key"),
-                "unique",
-                format!("key {:?} is used twice", var.key),
-            );
+            e.add(f("key"), "unique", format!("key {:?} is used twice", var.key));
         }
         if var.value.is_none() {
             let kept = current.is_some_and(|c| {
-                c.environment_variables
-                    .iter()
-                    .any(|old| old.key == var.key && old.is_secret)
+                c.environment_variables.iter().any(|old| old.key == var.key && old.is_secret)
             });
             if !var.is_secret {
-                e.add(
-                    f("value"),
-                    "required",
-                    "required for a variable that is not secret",
-                );
+                e.add(f("value"), "required", "required for a variable that is not secret");
             } else if !kept {
                 e.add(f("value"), "required", "required for a new secret");
             }
@@ -301,32 +224,16 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             );
         }
         if input.deployment_type != current.deployment_type {
-            e.add(
-                "type",
-                "immutable",
-                format!("cannot change (is {:?})", current.deployment_type),
-            );
+            e.add("type", "immutable", format!("cannot change (is {:?})", current.deployment_type));
         }
         if input.cluster_id != current.cluster_id {
-            e.add(
-                "cluster_id",
-                "immutable",
-                "cannot change; create a new deployment instead",
-            );
+            e.add("cluster_id", "immutable", "cannot change; create a new deployment instead");
         }
         if input.cloud_provider != current.cloud_provider || input.region != current.region {
-            e.add(
-                "region",
-                "immutable",
-                "cloud_provider and region cannot change",
-            );
+            e.add("region", "immutable", "cloud_provider and region cannot change");
         }
         if input.is_development_mode && !current.is_development_mode {
-            e.add(
-                "is_development_mode",
-                "immutable",
-                "cannot be switched on after creation",
-            );
+            e.add("is_development_mode", "immutable", "cannot be switched on after creation");
         }
     }
     e.0

@@ -23,6 +23,20 @@ pub struct AstroError {
     /// cannot set a `Retry-After` header, so it travels in the body.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u32>,
+    /// On `HarmonyVersionUnsupported`: which Harmony cell, what the request
+    /// needed and what the cell serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_gap: Option<VersionGap>,
+}
+
+/// A Harmony cell that does not (yet) serve an API version a request needs.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct VersionGap {
+    pub cell: String,
+    /// Harmony API versions that would do.
+    pub required: Vec<String>,
+    /// Harmony API versions the cell serves.
+    pub available: Vec<String>,
 }
 
 /// One field that broke one rule.
@@ -38,11 +52,7 @@ pub struct FieldError {
 
 impl std::fmt::Display for AstroError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status_code, self.error_code, self.message
-        )?;
+        write!(f, "{} {}: {}", self.status_code, self.error_code, self.message)?;
         for e in &self.field_errors {
             write!(f, "; {}: {}", e.field, e.message)?;
         }
@@ -58,17 +68,13 @@ impl From<HttpError> for AstroError {
         AstroError {
             status_code: status,
             error_code: error.error_code.unwrap_or_else(|| {
-                if status >= 500 {
-                    "Internal"
-                } else {
-                    "InvalidRequest"
-                }
-                .to_owned()
+                if status >= 500 { "Internal" } else { "InvalidRequest" }.to_owned()
             }),
             message: error.external_message,
             request_id: String::new(),
             field_errors: Vec::new(),
             retry_after_seconds: None,
+            version_gap: None,
         }
     }
 }

@@ -13,7 +13,7 @@
 mod error;
 pub mod types;
 
-pub use error::{AstroError, FieldError};
+pub use error::{AstroError, FieldError, VersionGap};
 
 use dropshot::{
     HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
@@ -31,8 +31,8 @@ pub const API_VERSION: semver::Version = semver::Version::new(1, 0, 0);
 pub trait AstroApi {
     type Context;
 
-    /// Readiness: whether this astro-api can reach its Harmony, and at which
-    /// API version they talk.
+    /// Readiness: each Harmony cell, whether it answers, and the API version
+    /// astro-api negotiated with it.
     #[endpoint { method = GET, path = "/readyz" }]
     async fn readiness(
         rqctx: RequestContext<Self::Context>,

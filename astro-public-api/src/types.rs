@@ -218,16 +218,23 @@ pub struct Deployment {
 /// Readiness of one astro-api.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct Readiness {
+    /// Every cell answers at a version astro-api speaks.
     pub ready: bool,
-    pub harmony: HarmonyLink,
+    pub cells: Vec<CellStatus>,
 }
 
-/// How this astro-api talks to its Harmony.
+/// One Harmony cell as astro-api sees it.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
-pub struct HarmonyLink {
+pub struct CellStatus {
+    pub name: String,
     pub url: String,
     pub reachable: bool,
-    /// The Harmony API version requests use.
-    pub api_version: String,
+    /// The Harmony API version requests to this cell use.
+    pub api_version: Option<String>,
+    /// Every version the cell serves.
+    pub served: Vec<String>,
+    /// Reachable, but below the newest version astro-api speaks: some
+    /// requests (anything Hosted, on a 1.0.0 cell) get a version-gap 503.
+    pub degraded: bool,
     pub detail: Option<String>,
 }

@@ -116,9 +116,7 @@ pub trait HarmonyApi {
         path: Path<v1::DataPlanePath>,
         body: TypedBody<v1::DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
-        let plane = Self::data_plane_put(rqctx, path, body.map(Into::into))
-            .await?
-            .0;
+        let plane = Self::data_plane_put(rqctx, path, body.map(Into::into)).await?.0;
         Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
     }
 
@@ -174,11 +172,7 @@ pub trait HarmonyApi {
         let page = Self::data_plane_list(rqctx, query).await?.0;
         Ok(HttpResponseOk(ResultsPage {
             next_page: page.next_page,
-            items: page
-                .items
-                .into_iter()
-                .filter_map(|p| p.try_into().ok())
-                .collect(),
+            items: page.items.into_iter().filter_map(|p| p.try_into().ok()).collect(),
         }))
     }
 
@@ -207,9 +201,7 @@ pub trait HarmonyApi {
         path: Path<v1::DeploymentPath>,
         body: TypedBody<v1::DeploymentSpec>,
     ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
-        let deployment = Self::deployment_put(rqctx, path, body.map(Into::into))
-            .await?
-            .0;
+        let deployment = Self::deployment_put(rqctx, path, body.map(Into::into)).await?.0;
         Ok(HttpResponseOk(deployment.try_into().map_err(not_visible)?))
     }
 
@@ -265,11 +257,7 @@ pub trait HarmonyApi {
         let page = Self::deployment_list(rqctx, query).await?.0;
         Ok(HttpResponseOk(ResultsPage {
             next_page: page.next_page,
-            items: page
-                .items
-                .into_iter()
-                .filter_map(|d| d.try_into().ok())
-                .collect(),
+            items: page.items.into_iter().filter_map(|d| d.try_into().ok()).collect(),
         }))
     }
 

@@ -172,11 +172,7 @@ pub struct NotRepresentable {
 
 impl std::fmt::Display for NotRepresentable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} is not visible at API version 1.0.0: {}",
-            self.what, self.reason
-        )
+        write!(f, "{} is not visible at API version 1.0.0: {}", self.what, self.reason)
     }
 }
 
@@ -225,10 +221,7 @@ impl TryFrom<DataPlane> for v1::DataPlane {
             updated_at,
         } = new;
         if kind != DataPlaneKind::Hybrid {
-            return Err(NotRepresentable {
-                what: "data plane",
-                reason: HOSTED,
-            });
+            return Err(NotRepresentable { what: "data plane", reason: HOSTED });
         }
         Ok(v1::DataPlane {
             id,
@@ -262,10 +255,7 @@ impl TryFrom<Executor> for v1::Executor {
         match new {
             Executor::Celery => Ok(v1::Executor::Celery),
             Executor::Kubernetes => Ok(v1::Executor::Kubernetes),
-            Executor::Astro => Err(NotRepresentable {
-                what: "executor ASTRO",
-                reason: HOSTED,
-            }),
+            Executor::Astro => Err(NotRepresentable { what: "executor ASTRO", reason: HOSTED }),
         }
     }
 }
@@ -305,10 +295,8 @@ impl TryFrom<WorkerQueue> for v1::WorkerQueue {
             astro_machine: _,
             node_pool_id,
         } = new;
-        let node_pool_id = node_pool_id.ok_or(NotRepresentable {
-            what: "worker queue",
-            reason: HOSTED,
-        })?;
+        let node_pool_id =
+            node_pool_id.ok_or(NotRepresentable { what: "worker queue", reason: HOSTED })?;
         Ok(v1::WorkerQueue {
             name,
             is_default,
@@ -381,10 +369,7 @@ impl TryFrom<Deployment> for v1::Deployment {
             created_at,
             updated_at,
         } = new;
-        let not_hybrid = NotRepresentable {
-            what: "deployment",
-            reason: HOSTED,
-        };
+        let not_hybrid = NotRepresentable { what: "deployment", reason: HOSTED };
         if kind != DataPlaneKind::Hybrid {
             return Err(not_hybrid);
         }

@@ -25,4 +25,7 @@ pub mod latest {
     pub use crate::v2::{Client, types};
 }
 
+pub mod negotiate;
+
+pub use negotiate::{Harmony, Negotiated, NegotiationError, Speaking, VersionGap};
 pub use progenitor_client::{ClientInfo, Error, ResponseValue};

@@ -64,11 +64,7 @@ impl Harmony {
         check_dns_label(&mut problems, "data_plane_id", id);
         check_non_empty(&mut problems, "region", &registration.region);
         check_non_empty(&mut problems, "agent_version", &registration.agent_version);
-        check_non_empty(
-            &mut problems,
-            "platform_release",
-            &registration.platform_release,
-        );
+        check_non_empty(&mut problems, "platform_release", &registration.platform_release);
         if !is_kubernetes_version(&registration.kubernetes_version) {
             problems.push(format!(
                 "kubernetes_version: must be MAJOR.MINOR or MAJOR.MINOR.PATCH, got {:?}",
@@ -106,8 +102,7 @@ impl Harmony {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DataPlane>, HarmonyError> {
-        self.store
-            .read(|tx| Ok(tx.data_planes_after(after, limit.min(MAX_PAGE))?))
+        self.store.read(|tx| Ok(tx.data_planes_after(after, limit.min(MAX_PAGE))?))
     }
 
     /// Accepts a deployment's desired state.
@@ -157,14 +152,8 @@ impl Harmony {
 
             let input_hash = render::input_hash(id, &spec, &plane);
             let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
-            let unchanged = existing
-                .as_ref()
-                .is_some_and(|e| e.input_hash == input_hash);
-            let revision = if unchanged {
-                previous_revision
-            } else {
-                previous_revision + 1
-            };
+            let unchanged = existing.as_ref().is_some_and(|e| e.input_hash == input_hash);
+            let revision = if unchanged { previous_revision } else { previous_revision + 1 };
             let stored = StoredDeployment {
                 id,
                 spec,
@@ -211,10 +200,7 @@ impl Harmony {
     }
 
     pub fn delete_deployment(&self, id: Uuid) -> Result<(), HarmonyError> {
-        if self
-            .store
-            .write(|tx| Ok::<_, HarmonyError>(tx.delete_deployment(id)?))?
-        {
+        if self.store.write(|tx| Ok::<_, HarmonyError>(tx.delete_deployment(id)?))? {
             Ok(())
         } else {
             Err(not_found("deployment", &id.to_string()))
@@ -224,15 +210,13 @@ impl Harmony {
     /// A manifest set as handed to Astro API: Secret bodies left out.
     pub fn manifests(&self, id: Uuid, revision: Option<u64>) -> Result<ManifestSet, HarmonyError> {
         let set = self.store.read(|tx| {
-            let deployment = tx
-                .deployment(id)?
-                .ok_or_else(|| not_found("deployment", &id.to_string()))?;
+            let deployment =
+                tx.deployment(id)?.ok_or_else(|| not_found("deployment", &id.to_string()))?;
             let revision = revision.unwrap_or(deployment.revision);
-            tx.manifest_set(id, revision)?
-                .ok_or_else(|| HarmonyError::NotFound {
-                    what: "manifest revision",
-                    id: format!("{revision} of deployment {id}"),
-                })
+            tx.manifest_set(id, revision)?.ok_or_else(|| HarmonyError::NotFound {
+                what: "manifest revision",
+                id: format!("{revision} of deployment {id}"),
+            })
         })?;
         Ok(ManifestSet {
             deployment_id: set.deployment_id,
@@ -257,22 +241,12 @@ impl Harmony {
 }
 
 fn not_found(what: &'static str, id: &str) -> HarmonyError {
-    HarmonyError::NotFound {
-        what,
-        id: id.to_owned(),
-    }
+    HarmonyError::NotFound { what, id: id.to_owned() }
 }
 
 /// The API form of a stored deployment: secret values removed.
 fn to_api(stored: StoredDeployment) -> Deployment {
-    let StoredDeployment {
-        id,
-        spec,
-        revision,
-        created_at,
-        updated_at,
-        input_hash: _,
-    } = stored;
+    let StoredDeployment { id, spec, revision, created_at, updated_at, input_hash: _ } = stored;
     let DeploymentSpec {
         kind,
         organization_id,
@@ -305,10 +279,7 @@ fn to_api(stored: StoredDeployment) -> Deployment {
         worker_queues,
         environment_variables: environment_variables
             .into_iter()
-            .map(|v| EnvironmentVariable {
-                value: if v.is_secret { None } else { v.value },
-                ..v
-            })
+            .map(|v| EnvironmentVariable { value: if v.is_secret { None } else { v.value }, ..v })
             .collect(),
         image_tag,
         dag_bundle_version,
@@ -330,9 +301,7 @@ fn merge_secrets(
             continue;
         }
         let kept = previous.and_then(|p| {
-            p.environment_variables
-                .iter()
-                .find(|old| old.key == var.key && old.is_secret)
+            p.environment_variables.iter().find(|old| old.key == var.key && old.is_secret)
         });
         match kept {
             Some(old) => var.value = old.value.clone(),
@@ -342,11 +311,7 @@ fn merge_secrets(
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(HarmonyError::Invalid(problems))
-    }
+    if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
 }
 
 fn validate_spec(
@@ -374,16 +339,8 @@ fn validate_spec(
     }
     if let Some(previous) = previous {
         for (field, old, new) in [
-            (
-                "data_plane_id",
-                &previous.data_plane_id,
-                &spec.data_plane_id,
-            ),
-            (
-                "organization_id",
-                &previous.organization_id,
-                &spec.organization_id,
-            ),
+            ("data_plane_id", &previous.data_plane_id, &spec.data_plane_id),
+            ("organization_id", &previous.organization_id, &spec.organization_id),
             ("workspace_id", &previous.workspace_id, &spec.workspace_id),
         ] {
             if old != new {
@@ -406,10 +363,7 @@ fn validate_spec(
                         p.push(format!("scheduler.au: must be 5 to 24, got {}", s.au));
                     }
                     if !(1..=4).contains(&s.replicas) {
-                        p.push(format!(
-                            "scheduler.replicas: must be 1 to 4, got {}",
-                            s.replicas
-                        ));
+                        p.push(format!("scheduler.replicas: must be 1 to 4, got {}", s.replicas));
                     }
                 }
             }
@@ -432,9 +386,7 @@ fn validate_spec(
     let mut names = BTreeSet::new();
     let defaults = spec.worker_queues.iter().filter(|q| q.is_default).count();
     if defaults != 1 {
-        p.push(format!(
-            "worker_queues: exactly one default queue required, found {defaults}"
-        ));
+        p.push(format!("worker_queues: exactly one default queue required, found {defaults}"));
     }
     if spec.executor == Executor::Kubernetes && spec.worker_queues.len() > 1 {
         p.push("worker_queues: the KUBERNETES executor takes only the default queue".to_owned());
@@ -446,17 +398,13 @@ fn validate_spec(
             p.push(format!("{field}.name: duplicate queue name {:?}", q.name));
         }
         if q.is_default && q.name != "default" {
-            p.push(format!(
-                "{field}.name: the default queue must be named \"default\""
-            ));
+            p.push(format!("{field}.name: the default queue must be named \"default\""));
         }
         if q.max_worker_count < 1 {
             p.push(format!("{field}.max_worker_count: must be at least 1"));
         }
         if q.min_worker_count > q.max_worker_count {
-            p.push(format!(
-                "{field}.min_worker_count: must not exceed max_worker_count"
-            ));
+            p.push(format!("{field}.min_worker_count: must not exceed max_worker_count"));
         }
         if q.worker_concurrency < 1 {
             p.push(format!("{field}.worker_concurrency: must be at least 1"));
@@ -489,17 +437,10 @@ fn validate_spec(
             ));
         }
         if !keys.insert(var.key.as_str()) {
-            p.push(format!(
-                "environment_variables[{i}].key: duplicate key {:?}",
-                var.key
-            ));
+            p.push(format!("environment_variables[{i}].key: duplicate key {:?}", var.key));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(HarmonyError::Invalid(problems))
-    }
+    if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
 }
 
 fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
@@ -511,9 +452,7 @@ fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
 fn check_len(p: &mut Vec<String>, field: &str, value: &str, min: usize, max: usize) {
     let len = value.chars().count();
     if len < min || len > max {
-        p.push(format!(
-            "{field}: must be {min} to {max} characters, got {len}"
-        ));
+        p.push(format!("{field}: must be {min} to {max} characters, got {len}"));
     }
 }
 
@@ -522,9 +461,7 @@ fn check_len(p: &mut Vec<String>, field: &str, value: &str, min: usize, max: usi
 fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
     let ok = !value.is_empty()
         && value.len() <= 63
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if !ok {
@@ -545,7 +482,5 @@ fn is_kubernetes_version(v: &str) -> bool {
     let v = v.strip_prefix('v').unwrap_or(v);
     let parts: Vec<&str> = v.split('.').collect();
     (2..=3).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }

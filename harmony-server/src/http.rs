@@ -44,9 +44,7 @@ impl From<HarmonyError> for HttpError {
             // The detail goes to the log, never to the caller.
             HarmonyError::Store(source) => HttpError::for_internal_error(format!(
                 "{source}: {}",
-                std::error::Error::source(&source)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default()
+                std::error::Error::source(&source).map(|s| s.to_string()).unwrap_or_default()
             )),
         }
     }
@@ -70,12 +68,7 @@ impl HarmonyApi for HarmonyImpl {
     async fn api_versions_get(
         rqctx: RequestContext<Context>,
     ) -> Result<HttpResponseOk<ApiVersions>, HttpError> {
-        let served = rqctx
-            .context()
-            .served
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let served = rqctx.context().served.iter().map(ToString::to_string).collect();
         Ok(HttpResponseOk(ApiVersions { served }))
     }
 
@@ -95,9 +88,7 @@ impl HarmonyApi for HarmonyImpl {
         path: Path<DataPlanePath>,
     ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
         let id = path.into_inner().data_plane_id;
-        Ok(HttpResponseOk(
-            blocking(&rqctx, move |h| h.data_plane(&id)).await?,
-        ))
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.data_plane(&id)).await?))
     }
 
     async fn data_plane_list(
@@ -111,13 +102,9 @@ impl HarmonyApi for HarmonyImpl {
             WhichPage::Next(selector) => Some(selector.last_seen),
         };
         let planes = blocking(&rqctx, move |h| h.data_planes(after.as_deref(), limit)).await?;
-        Ok(HttpResponseOk(ResultsPage::new(
-            planes,
-            &EmptyScanParams {},
-            |p, _| DataPlanePageSelector {
-                last_seen: p.id.clone(),
-            },
-        )?))
+        Ok(HttpResponseOk(ResultsPage::new(planes, &EmptyScanParams {}, |p, _| {
+            DataPlanePageSelector { last_seen: p.id.clone() }
+        })?))
     }
 
     async fn deployment_put(
@@ -127,9 +114,7 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<Deployment>, HttpError> {
         let id = path.into_inner().deployment_id;
         let spec = body.into_inner();
-        Ok(HttpResponseOk(
-            blocking(&rqctx, move |h| h.put_deployment(id, spec)).await?,
-        ))
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.put_deployment(id, spec)).await?))
     }
 
     async fn deployment_get(
@@ -137,9 +122,7 @@ impl HarmonyApi for HarmonyImpl {
         path: Path<DeploymentPath>,
     ) -> Result<HttpResponseOk<Deployment>, HttpError> {
         let id = path.into_inner().deployment_id;
-        Ok(HttpResponseOk(
-            blocking(&rqctx, move |h| h.deployment(id)).await?,
-        ))
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.deployment(id)).await?))
     }
 
     async fn deployment_list(
@@ -153,11 +136,9 @@ impl HarmonyApi for HarmonyImpl {
             WhichPage::Next(selector) => Some(selector.last_seen),
         };
         let deployments = blocking(&rqctx, move |h| h.deployments(after, limit)).await?;
-        Ok(HttpResponseOk(ResultsPage::new(
-            deployments,
-            &EmptyScanParams {},
-            |d, _| DeploymentPageSelector { last_seen: d.id },
-        )?))
+        Ok(HttpResponseOk(ResultsPage::new(deployments, &EmptyScanParams {}, |d, _| {
+            DeploymentPageSelector { last_seen: d.id }
+        })?))
     }
 
     async fn deployment_delete(
@@ -176,8 +157,6 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<ManifestSet>, HttpError> {
         let id = path.into_inner().deployment_id;
         let revision = query.into_inner().revision;
-        Ok(HttpResponseOk(
-            blocking(&rqctx, move |h| h.manifests(id, revision)).await?,
-        ))
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.manifests(id, revision)).await?))
     }
 }

@@ -68,10 +68,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     let served = versions::ServedVersions::new(config.max_api_version.as_ref())
         .map_err(anyhow::Error::msg)?;
     slog::info!(log, "serving Harmony API"; "versions" => ?served.versions());
-    let state = Arc::new(http::ServerState {
-        harmony,
-        served: served.versions().to_vec(),
-    });
+    let state = Arc::new(http::ServerState { harmony, served: served.versions().to_vec() });
     let server = ServerBuilder::new(api(), state, log.clone())
         .config(ConfigDropshot {
             bind_address: config.bind,

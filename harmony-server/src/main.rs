@@ -17,11 +17,9 @@ usage: harmony-server [--bind ADDR] [--data-dir DIR] [--max-api-version VERSION]
 #[tokio::main]
 async fn main() -> Result<()> {
     let config = parse_args(std::env::args().skip(1))?;
-    let log = ConfigLogging::StderrTerminal {
-        level: ConfigLoggingLevel::Info,
-    }
-    .to_logger("harmony")
-    .context("setting up logging")?;
+    let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
+        .to_logger("harmony")
+        .context("setting up logging")?;
     let server = harmony_server::start(&config, &log)?;
     println!("harmony listening on http://{}", server.local_addr());
     tokio::select! {
@@ -32,15 +30,10 @@ async fn main() -> Result<()> {
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
-    let mut config = Config::new(
-        "127.0.0.1:12220".parse().context("default address")?,
-        "data/harmony".into(),
-    );
+    let mut config =
+        Config::new("127.0.0.1:12220".parse().context("default address")?, "data/harmony".into());
     while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
-        };
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
             "--bind" => config.bind = value()?.parse().context("--bind")?,
             "--data-dir" => config.data_dir = value()?.into(),

@@ -79,11 +79,7 @@ pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
         "astronomer.io/deployment-id": id.to_string(),
         "astronomer.io/platform-release": plane.platform_release,
     });
-    let image = format!(
-        "images.astronomer.internal/{}/airflow:{}",
-        id.simple(),
-        spec.image_tag
-    );
+    let image = format!("images.astronomer.internal/{}/airflow:{}", id.simple(), spec.image_tag);
     let env = pod_env(spec);
     let mut objects = vec![
         json!({
@@ -102,12 +98,7 @@ pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
         .environment_variables
         .iter()
         .filter(|v| v.is_secret)
-        .map(|v| {
-            (
-                v.key.clone(),
-                Value::String(v.value.clone().unwrap_or_default()),
-            )
-        })
+        .map(|v| (v.key.clone(), Value::String(v.value.clone().unwrap_or_default())))
         .collect();
     if !secrets.is_empty() {
         objects.push(json!({
@@ -179,11 +170,7 @@ pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
 }
 
 fn describe(body: Value) -> StoredObject {
-    let text = |pointer: &str| {
-        body.pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
+    let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
     let kind = text("/kind").unwrap_or_default();
     let meta = ManifestObject {
         api_version: text("/apiVersion").unwrap_or_default(),
@@ -261,10 +248,7 @@ fn airflow_cfg(spec: &DeploymentSpec, namespace: &str) -> String {
 fn scheduler_resources(spec: &DeploymentSpec) -> (String, String) {
     if let Some(s) = spec.scheduler {
         // One Astro Unit is 0.1 CPU and 384 MiB.
-        return (
-            format!("{}m", u32::from(s.au) * 100),
-            format!("{}Mi", u32::from(s.au) * 384),
-        );
+        return (format!("{}m", u32::from(s.au) * 100), format!("{}Mi", u32::from(s.au) * 384));
     }
     let (cpu, gib) = match spec.scheduler_size.unwrap_or(SchedulerSize::Small) {
         SchedulerSize::Small => (1, 2),
@@ -321,11 +305,7 @@ fn workload(
     // Label values are limited to 63 characters: workers share the
     // component label "worker" and carry their queue in its own label.
     let mut pod_labels = labels.clone();
-    let component_label = if component.starts_with("worker-") {
-        "worker"
-    } else {
-        component
-    };
+    let component_label = if component.starts_with("worker-") { "worker" } else { component };
     pod_labels["component"] = json!(component_label);
     let mut pod_spec = json!({
         "serviceAccountName": "airflow",
@@ -449,11 +429,7 @@ mod tests {
         let rendered = render(Uuid::from_u128(7), &spec(), &plane());
         for object in &rendered.objects {
             let text = object.body.to_string();
-            assert_eq!(
-                text.contains("do-not-leak"),
-                object.meta.kind == "Secret",
-                "{text}"
-            );
+            assert_eq!(text.contains("do-not-leak"), object.meta.kind == "Secret", "{text}");
         }
     }
 
@@ -462,10 +438,7 @@ mod tests {
         let rendered = render(Uuid::from_u128(7), &spec(), &plane());
         for object in &rendered.objects {
             assert!(object.meta.name.len() <= 253);
-            if let Some(labels) = object
-                .body
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
+            if let Some(labels) = object.body.pointer("/metadata/labels").and_then(Value::as_object)
             {
                 for value in labels.values() {
                     assert!(value.as_str().unwrap().len() <= 63, "{value}");

@@ -106,9 +106,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` in one write transaction, committed only if `f` succeeds.
@@ -116,10 +114,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
@@ -133,10 +128,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction().map_err(StoreError::from)?;
         f(&Tx(&tx))
     }
@@ -170,9 +162,7 @@ fn kind_str(kind: DataPlaneKind) -> &'static str {
 }
 
 fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    Ok(serde_json::from_value(serde_json::Value::String(
-        s.to_owned(),
-    ))?)
+    Ok(serde_json::from_value(serde_json::Value::String(s.to_owned()))?)
 }
 
 fn enum_to_str<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -207,8 +197,7 @@ impl Tx<'_> {
                 now,
             ],
         )?;
-        self.data_plane(id)?
-            .ok_or_else(|| StoreError::Invalid(format!("data plane {id} vanished")))
+        self.data_plane(id)?.ok_or_else(|| StoreError::Invalid(format!("data plane {id} vanished")))
     }
 
     pub fn data_plane(&self, id: &str) -> Result<Option<DataPlane>, StoreError> {
@@ -234,14 +223,9 @@ impl Tx<'_> {
              FROM data_planes WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt
-            .query_map(
-                params![after.unwrap_or(""), limit as i64],
-                DataPlaneRow::from_row,
-            )?
+            .query_map(params![after.unwrap_or(""), limit as i64], DataPlaneRow::from_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(DataPlaneRow::into_data_plane)
-            .collect()
+        rows.into_iter().map(DataPlaneRow::into_data_plane).collect()
     }
 
     pub fn deployment(&self, id: Uuid) -> Result<Option<StoredDeployment>, StoreError> {
@@ -300,10 +284,7 @@ impl Tx<'_> {
 
     /// Deletes a deployment and its revisions; false when there was none.
     pub fn delete_deployment(&self, id: Uuid) -> Result<bool, StoreError> {
-        Ok(self
-            .0
-            .execute("DELETE FROM deployments WHERE id = ?1", [id.to_string()])?
-            > 0)
+        Ok(self.0.execute("DELETE FROM deployments WHERE id = ?1", [id.to_string()])? > 0)
     }
 
     /// Writes a new manifest revision. Revisions are immutable: writing an
@@ -437,10 +418,7 @@ impl DeploymentRow {
 
     fn into_stored(self) -> Result<StoredDeployment, StoreError> {
         Ok(StoredDeployment {
-            id: self
-                .id
-                .parse()
-                .map_err(|_| StoreError::Invalid(format!("bad id {}", self.id)))?,
+            id: self.id.parse().map_err(|_| StoreError::Invalid(format!("bad id {}", self.id)))?,
             spec: serde_json::from_str(&self.spec)?,
             input_hash: self.input_hash,
             revision: self.revision as u64,

@@ -59,28 +59,18 @@ impl ServedVersions {
     }
 
     fn list(&self) -> String {
-        self.versions
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     }
 
     fn refuse(&self, message: String) -> HttpError {
         let mut error = HttpError::for_client_error(
             Some(UNSUPPORTED_API_VERSION.to_owned()),
             ClientErrorStatusCode::BAD_REQUEST,
-            format!(
-                "{message}; this Harmony serves API versions {}",
-                self.list()
-            ),
+            format!("{message}; this Harmony serves API versions {}", self.list()),
         );
         if let Ok(value) = http::HeaderValue::from_str(&self.list()) {
             let mut headers = http::HeaderMap::new();
-            headers.insert(
-                HeaderName::from_static(harmony_api::VERSIONS_SERVED_HEADER),
-                value,
-            );
+            headers.insert(HeaderName::from_static(harmony_api::VERSIONS_SERVED_HEADER), value);
             error.headers = Some(Box::new(headers));
         }
         error
@@ -110,9 +100,7 @@ impl DynamicVersionPolicy for ServedVersions {
         if self.versions.contains(&version) {
             Ok(version)
         } else {
-            Err(self.refuse(format!(
-                "server does not support this API version: {version}"
-            )))
+            Err(self.refuse(format!("server does not support this API version: {version}")))
         }
     }
 }

@@ -66,9 +66,7 @@ fn generate(root: &Utf8Path, doc: &Utf8Path) -> Result<String> {
     let mut settings = GenerationSettings::new();
     // Positional methods: a new required parameter is a compile error in
     // every consumer, not a runtime "field was not initialized".
-    settings
-        .with_interface(InterfaceStyle::Positional)
-        .with_derive("PartialEq");
+    settings.with_interface(InterfaceStyle::Positional).with_derive("PartialEq");
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)
         .with_context(|| format!("generating a client from {doc}"))?;

@@ -113,10 +113,7 @@ pub fn repo_root() -> Result<Utf8PathBuf> {
             .context("OPENAPI_MANAGER_ROOT is not UTF-8");
     }
     let manifest = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(|p| p.to_owned())
-        .context("openapi-manager has no parent directory")
+    manifest.parent().map(|p| p.to_owned()).context("openapi-manager has no parent directory")
 }
 
 /// This binary is run by xtask, not by people: its arguments are positional.
@@ -131,9 +128,6 @@ impl Args {
         let Some(command) = args.next() else {
             bail!("usage: openapi-manager <generate|check|release <api> <version>>");
         };
-        Ok(Args {
-            command,
-            rest: args.collect(),
-        })
+        Ok(Args { command, rest: args.collect() })
     }
 }

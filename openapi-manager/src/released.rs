@@ -32,10 +32,7 @@ pub struct Released {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Record {
@@ -89,10 +86,8 @@ impl Record {
 
     /// Every released version is still served by its API trait.
     pub fn verify_covers_served_versions(&self, _root: &Utf8Path) -> Result<()> {
-        let served: Vec<semver::Version> = harmony_api::supported_versions()
-            .iter()
-            .map(|v| v.semver().clone())
-            .collect();
+        let served: Vec<semver::Version> =
+            harmony_api::supported_versions().iter().map(|v| v.semver().clone()).collect();
         let mut problems = Vec::new();
         for released in self.apis.get("harmony").into_iter().flatten() {
             if !served.contains(&released.version) {
@@ -149,11 +144,7 @@ pub fn release(root: &Utf8Path, api: &str, version: &semver::Version) -> Result<
     };
     let file = Utf8PathBuf::from(api).join(file);
     let sha256 = sha256_hex(&std::fs::read(root.join("openapi").join(&file))?);
-    versions.push(Released {
-        version: version.clone(),
-        file,
-        sha256,
-    });
+    versions.push(Released { version: version.clone(), file, sha256 });
     versions.sort_by(|a, b| a.version.cmp(&b.version));
     record.save(root)?;
     println!("recorded {api} {version} as released in {RECORD}");

@@ -85,14 +85,7 @@ impl Drop for Children {
 
 fn run_local() -> Result<ExitCode, String> {
     let status = cargo()
-        .args([
-            "build",
-            "--quiet",
-            "--bin",
-            "harmony-server",
-            "--bin",
-            "astro-api",
-        ])
+        .args(["build", "--quiet", "--bin", "harmony-server", "--bin", "astro-api"])
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
@@ -107,21 +100,14 @@ fn run_local() -> Result<ExitCode, String> {
     let astro_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
     for addr in [harmony_addr, astro_addr] {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Err(format!(
-                "{addr} is already in use; stop what is listening there first"
-            ));
+            return Err(format!("{addr} is already in use; stop what is listening there first"));
         }
     }
 
     let mut children = Children(Vec::new());
     children.0.push(
         Command::new(bin.join("harmony-server"))
-            .args([
-                "--bind",
-                &harmony_addr.to_string(),
-                "--dev-seed",
-                "--data-dir",
-            ])
+            .args(["--bind", &harmony_addr.to_string(), "--dev-seed", "--data-dir"])
             .arg(data.join("harmony"))
             .stdout(Stdio::null())
             .stderr(log_file(&data, "harmony.log")?)
@@ -199,10 +185,7 @@ fn wait_for(addr: SocketAddr, what: &str, log: &Path) -> Result<(), String> {
         .map(|f| BufReader::new(f).lines().map_while(Result::ok).collect())
         .unwrap_or_default();
     let start = tail.len().saturating_sub(20);
-    Err(format!(
-        "{what} did not start listening on {addr}:\n{}",
-        tail[start..].join("\n")
-    ))
+    Err(format!("{what} did not start listening on {addr}:\n{}", tail[start..].join("\n")))
 }
 
 /// Repository rules, as tests (`cargo test --workspace` runs them).
@@ -237,10 +220,7 @@ mod tidy {
             .into_iter()
             .filter(|p| !std::fs::read_to_string(p).unwrap().starts_with("//!"))
             .collect();
-        assert!(
-            missing.is_empty(),
-            "these files do not open with a `//!` comment: {missing:?}"
-        );
+        assert!(missing.is_empty(), "these files do not open with a `//!` comment: {missing:?}");
     }
 
     #[test]
@@ -250,18 +230,13 @@ mod tidy {
             .into_iter()
             .filter(|p| std::fs::read_to_string(p).unwrap().contains(&marker))
             .collect();
-        assert!(
-            ignored.is_empty(),
-            "ignored tests in {ignored:?}: fix or delete them"
-        );
+        assert!(ignored.is_empty(), "ignored tests in {ignored:?}: fix or delete them");
     }
 
     /// The `[dependencies]` table of a crate's manifest, as text.
     fn dependencies(krate: &str) -> String {
         let manifest = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).unwrap();
-        let start = manifest
-            .find("[dependencies]")
-            .map_or(manifest.len(), |i| i + 14);
+        let start = manifest.find("[dependencies]").map_or(manifest.len(), |i| i + 14);
         let rest = &manifest[start..];
         rest[..rest.find("\n[").unwrap_or(rest.len())].to_owned()
     }
@@ -270,24 +245,12 @@ mod tidy {
     fn architecture_invariants_hold() {
         for (krate, forbidden) in [
             // Contracts do no I/O and know no implementation.
-            (
-                "harmony-api",
-                &["harmony-server", "rusqlite", "tokio", "reqwest"][..],
-            ),
-            (
-                "astro-public-api",
-                &["astro-api", "harmony", "rusqlite", "tokio", "reqwest"][..],
-            ),
+            ("harmony-api", &["harmony-server", "rusqlite", "tokio", "reqwest"][..]),
+            ("astro-public-api", &["astro-api", "harmony", "rusqlite", "tokio", "reqwest"][..]),
             // astro-api reaches Harmony only through the generated client.
-            (
-                "astro-api",
-                &["harmony-server", "harmony-api", "progenitor ="][..],
-            ),
+            ("astro-api", &["harmony-server", "harmony-api", "progenitor ="][..]),
             // Consumers get a client without the code generator.
-            (
-                "harmony-client",
-                &["progenitor ", "progenitor.", "harmony-api", "dropshot"][..],
-            ),
+            ("harmony-client", &["progenitor ", "progenitor.", "harmony-api", "dropshot"][..]),
             // xtask builds in seconds.
             ("xtask", &["="][..]),
         ] {
@@ -316,9 +279,6 @@ mod tidy {
                     && !p.ends_with("xtask/src/main.rs")
             })
             .collect();
-        assert!(
-            offenders.is_empty(),
-            "SQL outside a store module: {offenders:?}"
-        );
+        assert!(offenders.is_empty(), "SQL outside a store module: {offenders:?}");
     }
 }

@@ -15,11 +15,9 @@ pub struct Stack {
 }
 
 fn log() -> slog::Logger {
-    ConfigLogging::StderrTerminal {
-        level: ConfigLoggingLevel::Warn,
-    }
-    .to_logger("test")
-    .expect("logger")
+    ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Warn }
+        .to_logger("test")
+        .expect("logger")
 }
 
 pub fn start_harmony(
@@ -50,6 +48,7 @@ impl Stack {
             harmony_url.clone(),
         );
         config.harmony_timeout = Duration::from_secs(3);
+        config.negotiation_ttl = Duration::from_millis(200);
         let astro = astro_api::start(&config, &log()).expect("astro-api starts");
         let url = format!("http://{}", astro.local_addr());
         Stack {
@@ -71,11 +70,7 @@ impl Stack {
 
     /// Starts Harmony again, on the same address and data.
     pub fn restart_harmony(&mut self) {
-        let addr = self
-            .harmony_url
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap();
+        let addr = self.harmony_url.trim_start_matches("http://").parse().unwrap();
         self.harmony = Some(start_harmony(self.harmony_data.path(), addr, None));
     }
 
@@ -92,31 +87,18 @@ impl Stack {
         let response = request.send().await.expect("astro-api answers");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
         (status, value)
     }
 
     pub async fn create(&self, body: &Value) -> (u16, Value) {
-        self.call(
-            reqwest::Method::POST,
-            "/organizations/org-1/deployments",
-            Some(body),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/organizations/org-1/deployments", Some(body)).await
     }
 
     pub async fn list(&self) -> Vec<Value> {
-        let (status, page) = self
-            .call(
-                reqwest::Method::GET,
-                "/organizations/org-1/deployments",
-                None,
-            )
-            .await;
+        let (status, page) =
+            self.call(reqwest::Method::GET, "/organizations/org-1/deployments", None).await;
         assert_eq!(status, 200, "{page}");
         page["items"].as_array().unwrap().clone()
     }
@@ -127,11 +109,7 @@ impl Stack {
         id: &str,
     ) -> Option<harmony_client::latest::types::Deployment> {
         let client = harmony_client::latest::Client::new(&self.harmony_url);
-        client
-            .deployment_get(&id.parse().unwrap())
-            .await
-            .ok()
-            .map(|r| r.into_inner())
+        client.deployment_get(&id.parse().unwrap()).await.ok().map(|r| r.into_inner())
     }
 }
 
@@ -172,15 +150,21 @@ pub fn hybrid() -> Value {
     })
 }
 
+impl Stack {
+    /// Harmony's view through the 1.0.0 client (for a capped Harmony).
+    pub async fn harmony_deployment_v1(
+        &self,
+        id: &str,
+    ) -> Option<harmony_client::v1::types::Deployment> {
+        let client = harmony_client::v1::Client::new(&self.harmony_url);
+        client.deployment_get(&id.parse().unwrap()).await.ok().map(|r| r.into_inner())
+    }
+}
+
 /// The fields named by a 400's field errors.
 pub fn fields(body: &Value) -> Vec<String> {
     body["field_errors"]
         .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| e["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
+        .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect())
         .unwrap_or_default()
 }

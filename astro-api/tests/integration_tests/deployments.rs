@@ -15,34 +15,22 @@ async fn create_get_list_update_delete() {
     assert_eq!(created["generation"], 1);
 
     // Harmony has it, on the shared Hosted data plane.
-    let at_harmony = stack
-        .harmony_deployment(&id)
-        .await
-        .expect("Harmony has the deployment");
+    let at_harmony = stack.harmony_deployment(&id).await.expect("Harmony has the deployment");
     assert_eq!(at_harmony.data_plane_id, "hosted-aws-us-east-1");
     assert_eq!(at_harmony.generation, 1);
 
     let path = format!("/organizations/org-1/deployments/{id}");
     let (status, fetched) = stack.call(Method::GET, &path, None).await;
     assert_eq!((status, &fetched), (200, &created));
-    let (status, _) = stack
-        .call(
-            Method::GET,
-            &format!("/organizations/org-2/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) =
+        stack.call(Method::GET, &format!("/organizations/org-2/deployments/{id}"), None).await;
     assert_eq!(status, 404, "another organization does not see it");
 
     let (_, hybrid) = stack.create(&hybrid()).await;
     assert_eq!(hybrid["data_plane_id"], "hybrid-example");
     assert_eq!(stack.list().await.len(), 2);
     let (_, page) = stack
-        .call(
-            Method::GET,
-            "/organizations/org-1/deployments?workspace_id=ws-other",
-            None,
-        )
+        .call(Method::GET, "/organizations/org-1/deployments?workspace_id=ws-other", None)
         .await;
     assert_eq!(page["items"], json!([]));
 
@@ -59,10 +47,7 @@ async fn create_get_list_update_delete() {
     assert_eq!(status, 204);
     let (status, _) = stack.call(Method::GET, &path, None).await;
     assert_eq!(status, 404);
-    assert!(
-        stack.harmony_deployment(&id).await.is_none(),
-        "deleted at Harmony too"
-    );
+    assert!(stack.harmony_deployment(&id).await.is_none(), "deleted at Harmony too");
 }
 
 #[tokio::test]
@@ -71,33 +56,17 @@ async fn secrets_never_come_back() {
     let (status, created) = stack.create(&standard()).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
-    let (_, fetched) = stack
-        .call(
-            Method::GET,
-            &format!("/organizations/org-1/deployments/{id}"),
-            None,
-        )
-        .await;
+    let (_, fetched) =
+        stack.call(Method::GET, &format!("/organizations/org-1/deployments/{id}"), None).await;
     let list = stack.list().await;
-    for body in [
-        created.to_string(),
-        fetched.to_string(),
-        json!(list).to_string(),
-    ] {
+    for body in [created.to_string(), fetched.to_string(), json!(list).to_string()] {
         assert!(!body.contains("correct-horse"), "secret leaked: {body}");
         assert!(body.contains("API_TOKEN"));
     }
     // Harmony's manifests for astro-api carry no secret either.
     let client = harmony_client::latest::Client::new(&stack.harmony_url);
-    let manifests = client
-        .deployment_manifests_get(&id.parse().unwrap(), None)
-        .await
-        .unwrap();
-    assert!(
-        !serde_json::to_string(&*manifests)
-            .unwrap()
-            .contains("correct-horse")
-    );
+    let manifests = client.deployment_manifests_get(&id.parse().unwrap(), None).await.unwrap();
+    assert!(!serde_json::to_string(&*manifests).unwrap().contains("correct-horse"));
 }
 
 #[tokio::test]
@@ -116,10 +85,7 @@ async fn names_are_unique_in_a_workspace() {
 async fn immutable_fields_are_refused_on_update() {
     let stack = Stack::start();
     let (_, created) = stack.create(&hybrid()).await;
-    let path = format!(
-        "/organizations/org-1/deployments/{}",
-        created["id"].as_str().unwrap()
-    );
+    let path = format!("/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
     let mut update = hybrid();
     update["workspace_id"] = json!("ws-9");
     update["cluster_id"] = json!("hybrid-other");
@@ -142,15 +108,16 @@ async fn readiness_reports_harmony() {
     let (status, ready) = stack.call(Method::GET, "/readyz", None).await;
     assert_eq!(status, 200);
     assert_eq!(ready["ready"], true);
-    assert_eq!(ready["harmony"]["api_version"], "2.0.0");
+    let cell = &ready["cells"][0];
+    assert_eq!(cell["name"], "default");
+    assert_eq!(cell["api_version"], "2.0.0");
+    assert_eq!(cell["served"], json!(["1.0.0", "2.0.0"]));
+    assert_eq!(cell["degraded"], false);
     stack.stop_harmony().await;
+    // Past the negotiation's time to live, the cell is asked again.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (_, ready) = stack.call(Method::GET, "/readyz", None).await;
-    assert_eq!(ready["ready"], false);
-    assert!(
-        ready["harmony"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("unavailable"),
-        "{ready}"
-    );
+    assert_eq!(ready["ready"], false, "{ready}");
+    assert_eq!(ready["cells"][0]["reachable"], false);
+    assert!(ready["cells"][0]["detail"].as_str().unwrap().contains("could not learn"), "{ready}");
 }

@@ -7,9 +7,7 @@ fn with(mut body: Value, changes: &[(&str, Value)]) -> Value {
     for (pointer, value) in changes {
         // Sets the field, adding it to its parent object when absent.
         let (parent, key) = pointer.rsplit_once('/').expect("a JSON pointer");
-        let parent = body
-            .pointer_mut(parent)
-            .unwrap_or_else(|| panic!("no {parent}"));
+        let parent = body.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}"));
         match parent {
             Value::Array(items) => items[key.parse::<usize>().unwrap()] = value.clone(),
             object => object[key] = value.clone(),
@@ -45,20 +43,14 @@ async fn bad_input_names_every_field() {
         ),
         (
             "no default queue",
-            with(
-                standard(),
-                &[("/worker_queues", json!([queue("a", false)]))],
-            ),
+            with(standard(), &[("/worker_queues", json!([queue("a", false)]))]),
             vec!["worker_queues"],
         ),
         (
             "two defaults",
             with(
                 standard(),
-                &[(
-                    "/worker_queues",
-                    json!([queue("default", true), queue("b", true)]),
-                )],
+                &[("/worker_queues", json!([queue("default", true), queue("b", true)]))],
             ),
             vec!["worker_queues", "worker_queues[1].name"],
         ),
@@ -87,20 +79,11 @@ async fn bad_input_names_every_field() {
                     ("/worker_queues/0/worker_concurrency", json!(1000)),
                 ],
             ),
-            vec![
-                "worker_queues[0].min_worker_count",
-                "worker_queues[0].worker_concurrency",
-            ],
+            vec!["worker_queues[0].min_worker_count", "worker_queues[0].worker_concurrency"],
         ),
         (
             "scheduler AU out of range, unknown runtime",
-            with(
-                hybrid(),
-                &[
-                    ("/scheduler/au", json!(30)),
-                    ("/runtime_version", json!("9.9.9")),
-                ],
-            ),
+            with(hybrid(), &[("/scheduler/au", json!(30)), ("/runtime_version", json!("9.9.9"))]),
             vec!["runtime_version", "scheduler.au"],
         ),
         (
@@ -126,16 +109,9 @@ async fn bad_input_names_every_field() {
                     json!([{"key": "A", "value": "1"}, {"key": "A", "value": "2"}, {"key": "S", "is_secret": true}]),
                 )],
             ),
-            vec![
-                "environment_variables[1].key",
-                "environment_variables[2].value",
-            ],
+            vec!["environment_variables[1].key", "environment_variables[2].value"],
         ),
-        (
-            "64-character name",
-            with(standard(), &[("/name", json!("n".repeat(64)))]),
-            vec!["name"],
-        ),
+        ("64-character name", with(standard(), &[("/name", json!("n".repeat(64)))]), vec!["name"]),
         (
             "unknown cluster",
             with(hybrid(), &[("/cluster_id", json!("no-such-cluster"))]),
@@ -180,12 +156,7 @@ async fn malformed_bodies_are_400_not_500() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 400, "{body}");
     }
-    let (status, error) = stack
-        .create(&with(standard(), &[("/surprise", json!(1))]))
-        .await;
+    let (status, error) = stack.create(&with(standard(), &[("/surprise", json!(1))])).await;
     assert_eq!(status, 400);
-    assert!(
-        error["message"].as_str().unwrap().contains("surprise"),
-        "{error}"
-    );
+    assert!(error["message"].as_str().unwrap().contains("surprise"), "{error}");
 }

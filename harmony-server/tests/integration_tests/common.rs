@@ -14,11 +14,9 @@ pub struct TestHarmony {
 }
 
 pub fn log() -> slog::Logger {
-    ConfigLogging::StderrTerminal {
-        level: ConfigLoggingLevel::Warn,
-    }
-    .to_logger("test")
-    .expect("logger")
+    ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Warn }
+        .to_logger("test")
+        .expect("logger")
 }
 
 impl TestHarmony {
@@ -32,11 +30,7 @@ impl TestHarmony {
         adjust(&mut config);
         let server = harmony_server::start(&config, &log()).expect("harmony starts");
         let url = format!("http://{}", server.local_addr());
-        TestHarmony {
-            server: Some(server),
-            url,
-            data,
-        }
+        TestHarmony { server: Some(server), url, data }
     }
 
     pub fn data_dir(&self) -> PathBuf {

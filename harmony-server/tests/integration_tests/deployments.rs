@@ -10,15 +10,9 @@ async fn put_get_list_delete() {
     two_planes(&h).await;
     let c = h.v2();
     let (a, b) = (id(), id());
-    let created = c
-        .deployment_put(&a, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let created = c.deployment_put(&a, &hybrid_spec("hybrid-1", 1)).await.unwrap().into_inner();
     assert_eq!((created.generation, created.revision), (1, 1));
-    c.deployment_put(&b, &hosted_spec("hosted-1", 1))
-        .await
-        .unwrap();
+    c.deployment_put(&b, &hosted_spec("hosted-1", 1)).await.unwrap();
 
     let fetched = c.deployment_get(&a).await.unwrap().into_inner();
     assert_eq!(fetched, created);
@@ -55,30 +49,14 @@ async fn same_input_makes_no_new_revision() {
     two_planes(&h).await;
     let c = h.v2();
     let d = id();
-    let first = c
-        .deployment_put(&d, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = c.deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap().into_inner();
     // A retry of the same generation is a no-op.
-    let retry = c
-        .deployment_put(&d, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let retry = c.deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap().into_inner();
     assert_eq!(retry, first);
     // A new generation with the same spec: accepted, same revision and hash.
-    let bumped = c
-        .deployment_put(&d, &hybrid_spec("hybrid-1", 2))
-        .await
-        .unwrap()
-        .into_inner();
+    let bumped = c.deployment_put(&d, &hybrid_spec("hybrid-1", 2)).await.unwrap().into_inner();
     assert_eq!((bumped.generation, bumped.revision), (2, 1));
-    let m1 = c
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
+    let m1 = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
     assert_eq!(m1.revision, 1);
 
     // A real change renders revision 2; revision 1 stays readable, unchanged.
@@ -86,17 +64,9 @@ async fn same_input_makes_no_new_revision() {
     changed.worker_queues[0].worker_concurrency = 32;
     let third = c.deployment_put(&d, &changed).await.unwrap().into_inner();
     assert_eq!(third.revision, 2);
-    let m2 = c
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
+    let m2 = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
     assert_ne!(m2.input_hash, m1.input_hash);
-    let old = c
-        .deployment_manifests_get(&d, Some(1))
-        .await
-        .unwrap()
-        .into_inner();
+    let old = c.deployment_manifests_get(&d, Some(1)).await.unwrap().into_inner();
     assert_eq!(old, m1);
 }
 
@@ -106,26 +76,16 @@ async fn generations_only_move_forward() {
     two_planes(&h).await;
     let c = h.v2();
     let d = id();
-    c.deployment_put(&d, &hybrid_spec("hybrid-1", 5))
-        .await
-        .unwrap();
+    c.deployment_put(&d, &hybrid_spec("hybrid-1", 5)).await.unwrap();
     let (status, code, message) = failure(c.deployment_put(&d, &hybrid_spec("hybrid-1", 4)).await);
-    assert_eq!(
-        (status, code.as_str()),
-        (409, "StaleGeneration"),
-        "{message}"
-    );
+    assert_eq!((status, code.as_str()), (409, "StaleGeneration"), "{message}");
     assert!(message.contains("stored generation 5"), "{message}");
 
     let mut different = hybrid_spec("hybrid-1", 5);
     different.name = "other".into();
     let (status, code, _) = failure(c.deployment_put(&d, &different).await);
     assert_eq!((status, code.as_str()), (409, "GenerationConflict"));
-    assert_eq!(
-        c.deployment_get(&d).await.unwrap().name,
-        "etl",
-        "nothing half-written"
-    );
+    assert_eq!(c.deployment_get(&d).await.unwrap().name, "etl", "nothing half-written");
 }
 
 #[tokio::test]
@@ -134,23 +94,12 @@ async fn secrets_are_write_only() {
     two_planes(&h).await;
     let c = h.v2();
     let d = id();
-    let created = c
-        .deployment_put(&d, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap()
-        .into_inner();
-    let secret = created
-        .environment_variables
-        .iter()
-        .find(|v| v.key == "API_TOKEN")
-        .unwrap();
+    let created = c.deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap().into_inner();
+    let secret = created.environment_variables.iter().find(|v| v.key == "API_TOKEN").unwrap();
     assert_eq!(secret.value, None);
 
     // Neither the deployment nor the manifests carry the value, raw.
-    for path in [
-        format!("/deployments/{d}"),
-        format!("/deployments/{d}/manifests"),
-    ] {
+    for path in [format!("/deployments/{d}"), format!("/deployments/{d}/manifests")] {
         let body = reqwest::Client::new()
             .get(format!("{}{path}", h.url))
             .header("api-version", "2.0.0")
@@ -163,39 +112,17 @@ async fn secrets_are_write_only() {
         assert!(!body.contains("hunter2"), "{path} leaked a secret: {body}");
         assert!(body.contains("API_TOKEN"), "{path} should name the key");
     }
-    let manifests = c
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
-    let config = manifests
-        .objects
-        .iter()
-        .find(|o| o.kind == "ConfigMap")
-        .unwrap();
-    assert!(
-        !config
-            .manifest
-            .as_ref()
-            .unwrap()
-            .to_string()
-            .contains("API_TOKEN")
-    );
-    let secret_object = manifests
-        .objects
-        .iter()
-        .find(|o| o.kind == "Secret")
-        .unwrap();
+    let manifests = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
+    let config = manifests.objects.iter().find(|o| o.kind == "ConfigMap").unwrap();
+    assert!(!config.manifest.as_ref().unwrap().to_string().contains("API_TOKEN"));
+    let secret_object = manifests.objects.iter().find(|o| o.kind == "Secret").unwrap();
     assert_eq!(secret_object.manifest, None);
 
     // An update that omits the value keeps it: same input, same revision.
     let mut update = hybrid_spec("hybrid-1", 2);
     update.environment_variables[1].value = None;
     let kept = c.deployment_put(&d, &update).await.unwrap().into_inner();
-    assert_eq!(
-        kept.revision, 1,
-        "the stored secret was kept, so nothing changed"
-    );
+    assert_eq!(kept.revision, 1, "the stored secret was kept, so nothing changed");
 
     // A new secret without a value is refused, naming the field.
     let mut update = hybrid_spec("hybrid-1", 3);
@@ -206,10 +133,7 @@ async fn secrets_are_write_only() {
     });
     let (status, _, message) = failure(c.deployment_put(&d, &update).await);
     assert_eq!(status, 400);
-    assert!(
-        message.contains("environment_variables[2].value"),
-        "{message}"
-    );
+    assert!(message.contains("environment_variables[2].value"), "{message}");
 }
 
 #[tokio::test]
@@ -221,10 +145,7 @@ async fn bad_specs_name_every_field() {
     spec.executor = Executor::Astro;
     spec.worker_queues[0].astro_machine = Some(AstroMachine::A5);
     spec.worker_queues[0].min_worker_count = 20;
-    spec.scheduler = Some(HybridScheduler {
-        au: 30,
-        replicas: 1,
-    });
+    spec.scheduler = Some(HybridScheduler { au: 30, replicas: 1 });
     let d = id();
     let (status, code, message) = failure(c.deployment_put(&d, &spec).await);
     assert_eq!((status, code.as_str()), (400, "InvalidRequest"));
@@ -252,33 +173,15 @@ async fn state_survives_a_restart() {
     let mut h = TestHarmony::start();
     two_planes(&h).await;
     let d = id();
-    let before = h
-        .v2()
-        .deployment_put(&d, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap()
-        .into_inner();
-    let manifests = h
-        .v2()
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
+    let before = h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap().into_inner();
+    let manifests = h.v2().deployment_manifests_get(&d, None).await.unwrap().into_inner();
     let dir = h.data_dir();
     h.stop().await;
 
     let again = TestHarmony::start_with(|c| c.data_dir = dir);
+    assert_eq!(again.v2().deployment_get(&d).await.unwrap().into_inner(), before);
     assert_eq!(
-        again.v2().deployment_get(&d).await.unwrap().into_inner(),
-        before
-    );
-    assert_eq!(
-        again
-            .v2()
-            .deployment_manifests_get(&d, None)
-            .await
-            .unwrap()
-            .into_inner(),
+        again.v2().deployment_manifests_get(&d, None).await.unwrap().into_inner(),
         manifests
     );
     drop(h);
@@ -290,29 +193,14 @@ async fn executor_switch_changes_the_object_set() {
     two_planes(&h).await;
     let c = h.v2();
     let d = id();
-    c.deployment_put(&d, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap();
-    let celery = c
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
+    c.deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let celery = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
     assert!(celery.objects.iter().any(|o| o.name == "worker-default"));
 
     let mut spec = hybrid_spec("hybrid-1", 2);
     spec.executor = Executor::Kubernetes;
     c.deployment_put(&d, &spec).await.unwrap();
-    let kubernetes = c
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
+    let kubernetes = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
     assert_eq!(kubernetes.revision, 2);
-    assert!(
-        !kubernetes
-            .objects
-            .iter()
-            .any(|o| o.name.starts_with("worker-"))
-    );
+    assert!(!kubernetes.objects.iter().any(|o| o.name.starts_with("worker-")));
 }

@@ -4,5 +4,6 @@
 
 mod common;
 mod deployments;
+mod negotiation;
 mod old_clients;
 mod versions;

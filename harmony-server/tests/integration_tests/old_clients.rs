@@ -12,10 +12,7 @@ fn v1_spec(data_plane_id: &str, generation: u64) -> v1::DeploymentSpec {
         name: "legacy".into(),
         runtime_version: "12.9.0".into(),
         executor: v1::Executor::Kubernetes,
-        scheduler: v1::HybridScheduler {
-            au: 10,
-            replicas: 2,
-        },
+        scheduler: v1::HybridScheduler { au: 10, replicas: 2 },
         worker_queues: vec![v1::WorkerQueue {
             name: "default".into(),
             is_default: true,
@@ -52,34 +49,17 @@ async fn v1_client_works_against_the_current_server() {
         .into_inner();
     assert_eq!(plane.id, "hybrid-legacy");
     // The newest client sees what the old one registered, as HYBRID.
-    let seen = h
-        .v2()
-        .data_plane_get("hybrid-legacy")
-        .await
-        .unwrap()
-        .into_inner();
+    let seen = h.v2().data_plane_get("hybrid-legacy").await.unwrap().into_inner();
     assert_eq!(seen.kind, DataPlaneKind::Hybrid);
 
     let d = id();
-    let created = old
-        .deployment_put(&d, &v1_spec("hybrid-legacy", 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let created = old.deployment_put(&d, &v1_spec("hybrid-legacy", 1)).await.unwrap().into_inner();
     assert_eq!((created.generation, created.revision), (1, 1));
     assert_eq!(old.deployment_get(&d).await.unwrap().into_inner(), created);
-    let manifests = old
-        .deployment_manifests_get(&d, None)
-        .await
-        .unwrap()
-        .into_inner();
+    let manifests = old.deployment_manifests_get(&d, None).await.unwrap().into_inner();
     assert!(manifests.objects.iter().any(|o| o.kind == "Namespace"));
     // Idempotent retry through 1.0.0 as well.
-    let retry = old
-        .deployment_put(&d, &v1_spec("hybrid-legacy", 1))
-        .await
-        .unwrap()
-        .into_inner();
+    let retry = old.deployment_put(&d, &v1_spec("hybrid-legacy", 1)).await.unwrap().into_inner();
     assert_eq!(retry, created);
     old.deployment_delete(&d).await.unwrap();
 }
@@ -89,33 +69,21 @@ async fn v1_client_never_sees_hosted_resources() {
     let h = TestHarmony::start();
     two_planes(&h).await;
     let hosted = id();
-    h.v2()
-        .deployment_put(&hosted, &hosted_spec("hosted-1", 1))
-        .await
-        .unwrap();
+    h.v2().deployment_put(&hosted, &hosted_spec("hosted-1", 1)).await.unwrap();
     let hybrid = id();
-    h.v2()
-        .deployment_put(&hybrid, &hybrid_spec("hybrid-1", 1))
-        .await
-        .unwrap();
+    h.v2().deployment_put(&hybrid, &hybrid_spec("hybrid-1", 1)).await.unwrap();
 
     let old = h.v1();
     let planes = old.data_plane_list(None, None).await.unwrap().into_inner();
     let ids: Vec<_> = planes.items.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["hybrid-1"]);
     let deployments = old.deployment_list(None, None).await.unwrap().into_inner();
-    assert_eq!(
-        deployments.items.iter().map(|d| d.id).collect::<Vec<_>>(),
-        [hybrid]
-    );
+    assert_eq!(deployments.items.iter().map(|d| d.id).collect::<Vec<_>>(), [hybrid]);
 
     match old.deployment_get(&hosted).await {
         Err(harmony_client::Error::ErrorResponse(rv)) => {
             assert_eq!(rv.status().as_u16(), 404);
-            assert_eq!(
-                rv.error_code.as_deref(),
-                Some(harmony_api::NOT_VISIBLE_AT_VERSION)
-            );
+            assert_eq!(rv.error_code.as_deref(), Some(harmony_api::NOT_VISIBLE_AT_VERSION));
             assert!(rv.message.contains("2.0.0"), "{}", rv.message);
         }
         other => panic!("expected 404, got {other:?}"),

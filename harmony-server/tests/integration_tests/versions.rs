@@ -35,14 +35,8 @@ async fn discovery_answers_without_a_version() {
     assert_eq!(status, 200);
     assert_eq!(body["served"], serde_json::json!(["1.0.0", "2.0.0"]));
     // Through both generated clients too.
-    assert_eq!(
-        h.v1().api_versions_get().await.unwrap().served,
-        ["1.0.0", "2.0.0"]
-    );
-    assert_eq!(
-        h.v2().api_versions_get().await.unwrap().served,
-        ["1.0.0", "2.0.0"]
-    );
+    assert_eq!(h.v1().api_versions_get().await.unwrap().served, ["1.0.0", "2.0.0"]);
+    assert_eq!(h.v2().api_versions_get().await.unwrap().served, ["1.0.0", "2.0.0"]);
 }
 
 #[tokio::test]
@@ -55,11 +49,8 @@ async fn a_capped_harmony_serves_as_the_old_release() {
     assert_eq!(served.as_deref(), Some("1.0.0"));
 
     // The newest client gets a clear, typed refusal; the old one works.
-    let (status, code, _) = failure(
-        h.v2()
-            .data_plane_put("p", &registration(DataPlaneKind::Hybrid))
-            .await,
-    );
+    let (status, code, _) =
+        failure(h.v2().data_plane_put("p", &registration(DataPlaneKind::Hybrid)).await);
     assert_eq!((status, code.as_str()), (400, "UnsupportedApiVersion"));
     assert!(h.v1().data_plane_list(None, None).await.is_ok());
 }

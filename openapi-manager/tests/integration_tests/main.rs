@@ -12,10 +12,7 @@ use std::process::Command;
 const BINARY: &str = env!("CARGO_BIN_EXE_openapi-manager");
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -40,11 +37,7 @@ fn sandbox() -> tempfile::TempDir {
     for part in ["openapi", "versions", "harmony-client/src/generated"] {
         copy_dir(&repo().join(part), &dir.path().join(part));
     }
-    let status = Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(dir.path())
-        .status()
-        .unwrap();
+    let status = Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
     assert!(status.success());
     dir
 }
@@ -117,11 +110,7 @@ fn a_hand_edited_released_document_fails() {
     );
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0);
-    assert!(
-        outcome.output.contains("Released documents are immutable"),
-        "{}",
-        outcome.output
-    );
+    assert!(outcome.output.contains("Released documents are immutable"), "{}", outcome.output);
 }
 
 /// The trait now generates something other than what was released: seen
@@ -152,9 +141,7 @@ fn code_that_changes_a_released_version_fails() {
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0, "{}", outcome.output);
     assert!(
-        outcome
-            .output
-            .contains("Failure harmony (versioned v2.0.0 (blessed))"),
+        outcome.output.contains("Failure harmony (versioned v2.0.0 (blessed))"),
         "{}",
         outcome.output
     );
@@ -167,41 +154,22 @@ fn a_stale_generated_client_fails_naming_the_fix() {
     let text = std::fs::read_to_string(&client).unwrap();
     std::fs::write(
         &client,
-        text.replace(
-            "pub async fn deployment_get",
-            "pub async fn deployment_fetch",
-        ),
+        text.replace("pub async fn deployment_get", "pub async fn deployment_fetch"),
     )
     .unwrap();
     let outcome = check(dir.path());
     assert_eq!(outcome.code, 4, "{}", outcome.output);
-    assert!(
-        outcome.output.contains("generated/v1.rs"),
-        "{}",
-        outcome.output
-    );
-    assert!(
-        outcome.output.contains("cargo xtask regenerate"),
-        "{}",
-        outcome.output
-    );
+    assert!(outcome.output.contains("generated/v1.rs"), "{}", outcome.output);
+    assert!(outcome.output.contains("cargo xtask regenerate"), "{}", outcome.output);
 }
 
 #[test]
 fn a_stale_public_document_fails() {
     let dir = sandbox();
-    edit(
-        &dir.path().join("openapi/astro.json"),
-        "Create a deployment.",
-        "Make a deployment.",
-    );
+    edit(&dir.path().join("openapi/astro.json"), "Create a deployment.", "Make a deployment.");
     let outcome = check(dir.path());
     assert_eq!(outcome.code, 4, "{}", outcome.output);
-    assert!(
-        outcome.output.contains("run cargo xtask generate"),
-        "{}",
-        outcome.output
-    );
+    assert!(outcome.output.contains("run cargo xtask generate"), "{}", outcome.output);
 }
 
 #[test]
@@ -219,19 +187,10 @@ fn a_released_version_no_longer_served_fails() {
     std::fs::write(&record, text.replacen("\"harmony\": [", &entry, 1)).unwrap();
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0);
-    assert!(
-        outcome.output.contains("no longer in `api_versions!`"),
-        "{}",
-        outcome.output
-    );
+    assert!(outcome.output.contains("no longer in `api_versions!`"), "{}", outcome.output);
 }
 
 fn sha256_of(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }

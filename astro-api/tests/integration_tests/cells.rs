@@ -1,0 +1,219 @@
+//! Two Harmony cells at different versions, as in the incident: the Hybrid
+//! cell still on 1.0.0 while the Hosted cell runs 2.0.0.
+
+use crate::common::*;
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+struct TwoCells {
+    hybrid: Option<dropshot::HttpServer<harmony_server::http::Context>>,
+    hybrid_addr: std::net::SocketAddr,
+    hybrid_data: tempfile::TempDir,
+    _hosted: dropshot::HttpServer<harmony_server::http::Context>,
+    _hosted_data: tempfile::TempDir,
+    _astro: dropshot::HttpServer<astro_api::http::Context>,
+    _astro_data: tempfile::TempDir,
+    url: String,
+}
+
+fn log() -> slog::Logger {
+    dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Error }
+        .to_logger("test")
+        .unwrap()
+}
+
+fn harmony(
+    data: &std::path::Path,
+    bind: std::net::SocketAddr,
+    max: Option<semver::Version>,
+    kind: harmony_api::latest::DataPlaneKind,
+) -> dropshot::HttpServer<harmony_server::http::Context> {
+    let mut config = harmony_server::Config::new(bind, data.to_path_buf());
+    config.max_api_version = max;
+    let server = harmony_server::start(&config, &log()).unwrap();
+    // Each cell owns the example data plane of its kind, registered as its
+    // agent would have registered it.
+    let (id, registration) =
+        harmony_server::dev_data_planes().into_iter().find(|(_, r)| r.kind == kind).unwrap();
+    server.app_private().harmony.register_data_plane(id, registration).unwrap();
+    server
+}
+
+impl TwoCells {
+    fn start() -> TwoCells {
+        use harmony_api::latest::DataPlaneKind;
+        let hybrid_data = tempfile::tempdir().unwrap();
+        let hybrid = harmony(
+            hybrid_data.path(),
+            "127.0.0.1:0".parse().unwrap(),
+            Some(semver::Version::new(1, 0, 0)),
+            DataPlaneKind::Hybrid,
+        );
+        let hosted_data = tempfile::tempdir().unwrap();
+        let hosted = harmony(
+            hosted_data.path(),
+            "127.0.0.1:0".parse().unwrap(),
+            None,
+            DataPlaneKind::Hosted,
+        );
+        let astro_data = tempfile::tempdir().unwrap();
+        let mut config = astro_api::Config::new(
+            "127.0.0.1:0".parse().unwrap(),
+            astro_data.path().to_path_buf(),
+            String::new(),
+        );
+        config.cells = vec![
+            astro_api::harmony::CellConfig {
+                name: "hybrid".into(),
+                url: format!("http://{}", hybrid.local_addr()),
+            },
+            astro_api::harmony::CellConfig {
+                name: "hosted".into(),
+                url: format!("http://{}", hosted.local_addr()),
+            },
+        ];
+        config.harmony_timeout = Duration::from_secs(3);
+        config.negotiation_ttl = Duration::from_millis(200);
+        let astro = astro_api::start(&config, &log()).unwrap();
+        TwoCells {
+            hybrid_addr: hybrid.local_addr(),
+            hybrid: Some(hybrid),
+            hybrid_data,
+            _hosted: hosted,
+            _hosted_data: hosted_data,
+            url: format!("http://{}", astro.local_addr()),
+            _astro: astro,
+            _astro_data: astro_data,
+        }
+    }
+
+    /// Replaces the Hybrid cell's Harmony with today's, uncapped: same
+    /// address, same data, astro-api left running.
+    async fn upgrade_hybrid_cell(&mut self) {
+        self.hybrid.take().unwrap().close().await.unwrap();
+        let mut config =
+            harmony_server::Config::new(self.hybrid_addr, self.hybrid_data.path().to_path_buf());
+        config.max_api_version = None;
+        self.hybrid = Some(harmony_server::start(&config, &log()).unwrap());
+    }
+}
+
+/// Sends `requests` with 8 in flight; counts answers by status.
+async fn send_all(
+    url: &str,
+    requests: Vec<(Method, String, Value)>,
+) -> (BTreeMap<u16, usize>, Vec<Value>) {
+    let client = reqwest::Client::new();
+    let answers: Vec<(u16, Value)> = futures::stream::iter(requests)
+        .map(|(method, path, body)| {
+            let request = client.request(method, format!("{url}{path}")).json(&body);
+            async move {
+                let response = request.send().await.expect("astro-api answers");
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut counts = BTreeMap::new();
+    for (status, _) in &answers {
+        *counts.entry(*status).or_default() += 1;
+    }
+    (counts, answers.into_iter().map(|(_, body)| body).collect())
+}
+
+fn creates(kind: &str, count: usize) -> Vec<(Method, String, Value)> {
+    (0..count)
+        .map(|i| {
+            let mut body = if kind == "hybrid" { hybrid() } else { standard() };
+            body["name"] = json!(format!("{kind}-{i}"));
+            (Method::POST, "/organizations/org-1/deployments".to_owned(), body)
+        })
+        .collect()
+}
+
+fn updates(created: &[Value], round: u32) -> Vec<(Method, String, Value)> {
+    created
+        .iter()
+        .map(|d| {
+            let mut body = if d["type"] == "HYBRID" { hybrid() } else { standard() };
+            body["name"] = d["name"].clone();
+            body["worker_queues"][0]["worker_concurrency"] = json!(8 + round);
+            (
+                Method::POST,
+                format!("/organizations/org-1/deployments/{}", d["id"].as_str().unwrap()),
+                body,
+            )
+        })
+        .collect()
+}
+
+/// The incident, replayed: astro-api at HEAD against a Hybrid cell still on
+/// 1.0.0 and a Hosted cell on 2.0.0, 720 creates and updates in all; then
+/// the Hybrid cell is upgraded under the running astro-api.
+#[tokio::test]
+async fn incident_replay_mixed_cells_never_500() {
+    let mut cells = TwoCells::start();
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut add = |counts: BTreeMap<u16, usize>| {
+        for (status, n) in counts {
+            *statuses.entry(status).or_default() += n;
+        }
+    };
+
+    // 120 creates (60 per kind), then 5 rounds of 120 updates: 720 requests.
+    let mut requests = creates("hybrid", 60);
+    requests.extend(creates("hosted", 60));
+    let (counts, created) = send_all(&cells.url, requests).await;
+    assert_eq!(counts.get(&201), Some(&120), "every create lands: {counts:?} {created:?}");
+    add(counts);
+    for round in 1..=5 {
+        let (counts, answers) = send_all(&cells.url, updates(&created, round)).await;
+        assert_eq!(counts.get(&200), Some(&120), "round {round}: {counts:?} {answers:?}");
+        add(counts);
+    }
+    assert_eq!(statuses.values().sum::<usize>(), 720);
+    assert!(statuses.keys().all(|s| *s < 500), "no server error at all: {statuses:?}");
+
+    let (_, ready) = reqwest::get(format!("{}/readyz", cells.url))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .map(|v| ((), v))
+        .unwrap();
+    assert_eq!(ready["cells"][0]["api_version"], "1.0.0", "{ready}");
+    assert_eq!(ready["cells"][0]["degraded"], true);
+    assert_eq!(ready["cells"][1]["api_version"], "2.0.0");
+
+    // Upgrade the Hybrid cell under the running astro-api. While it is down,
+    // requests get a clear 503; once it is back they succeed, at 2.0.0,
+    // without restarting astro-api.
+    cells.upgrade_hybrid_cell().await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (counts, answers) = send_all(&cells.url, updates(&created, 6)).await;
+    assert_eq!(counts.get(&200), Some(&120), "{counts:?} {answers:?}");
+    let ready: Value =
+        reqwest::get(format!("{}/readyz", cells.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(ready["cells"][0]["api_version"], "2.0.0", "{ready}");
+    assert_eq!(ready["cells"][0]["degraded"], false);
+}
+
+#[tokio::test]
+async fn a_cell_down_during_its_upgrade_is_a_503_not_a_500() {
+    let mut cells = TwoCells::start();
+    let (counts, created) = send_all(&cells.url, creates("hybrid", 4)).await;
+    assert_eq!(counts.get(&201), Some(&4), "{created:?}");
+    cells.hybrid.take().unwrap().close().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (counts, answers) = send_all(&cells.url, updates(&created, 1)).await;
+    assert_eq!(counts.get(&503), Some(&4), "{answers:?}");
+    assert!(answers.iter().all(|a| a["error_code"] == "HarmonyUnavailable"), "{answers:?}");
+    // The Hosted cell is unaffected.
+    let (counts, _) = send_all(&cells.url, creates("hosted", 2)).await;
+    assert_eq!(counts.get(&201), Some(&2));
+}
