@@ -9,6 +9,60 @@
 //! The generated files live in `src/generated/` and are committed; `cargo
 //! xtask regenerate` rewrites them and `cargo xtask check` (and `cargo test`)
 //! fail when they are stale.
+//!
+//! # Using it from another service
+//!
+//! Depend on the crate (`harmony-client = { path = "../harmony-client" }`),
+//! hold one [`Harmony`] per Harmony endpoint, and let it negotiate: it asks
+//! the endpoint what it serves, speaks the newest version both sides know,
+//! notices upgrades (after `ttl`) and rollbacks (at the first refusal), and
+//! tells you plainly when the version you need is not served yet.
+//!
+//! ```no_run
+//! use harmony_client::{Harmony, NegotiationError, Speaking};
+//! use std::time::Duration;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+//! let harmony = Harmony::new("http://harmony.internal:12220", http, Duration::from_secs(30));
+//!
+//! // Work every version can do: use whichever client was negotiated. On an
+//! // error, `observe` notices a refusal of the negotiated version (Harmony
+//! // changed under us) and makes the next call negotiate again.
+//! let count = match harmony.client().await? {
+//!     Speaking::V2(client) => match client.data_plane_list(None, None).await {
+//!         Ok(page) => page.items.len(),
+//!         Err(error) => {
+//!             harmony.observe(&error);
+//!             return Err(error.into());
+//!         }
+//!     },
+//!     Speaking::V1(client) => match client.data_plane_list(None, None).await {
+//!         Ok(page) => page.items.len(),
+//!         Err(error) => {
+//!             harmony.observe(&error);
+//!             return Err(error.into());
+//!         }
+//!     },
+//! };
+//! println!("{count} data planes");
+//!
+//! // Work only 2.0.0 can do (anything Hosted): require it, and turn a gap
+//! // into a clear answer instead of a failed call.
+//! match harmony.require(&semver::Version::new(2, 0, 0)).await {
+//!     Ok(Speaking::V2(client)) => {
+//!         client.data_plane_get("hosted-aws-us-east-1").await?;
+//!     }
+//!     Ok(Speaking::V1(_)) => unreachable!("require(2.0.0) never hands out 1.0.0"),
+//!     Err(NegotiationError::Gap(gap)) => {
+//!         // For example: answer 503 with Retry-After, naming the gap.
+//!         eprintln!("not yet: {gap}");
+//!     }
+//!     Err(NegotiationError::Unreachable(why)) => eprintln!("Harmony is down: {why}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs)]
