@@ -21,6 +21,17 @@ use harmony_client::{NegotiationError, Speaking, v1, v2};
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The Harmony API versions this astro-api can do each kind of work through:
+/// a cell hosting that kind must serve at least one of them. Hybrid work
+/// goes through 1.0.0 or 2.0.0 (see [`to_v1`]); Hosted work needs 2.0.0.
+/// `astro-api/harmony-needs.json` states the same for the deploy gate
+/// (`cargo xtask can-i-deploy`); a test keeps the two equal.
+pub fn harmony_needs() -> std::collections::BTreeMap<&'static str, Vec<semver::Version>> {
+    let spoken = harmony_client::negotiate::spoken_versions();
+    let hosted = spoken.iter().filter(|v| v.major >= 2).cloned().collect();
+    [("HYBRID", spoken), ("HOSTED", hosted)].into()
+}
+
 /// Label a Hosted data plane carries when STANDARD deployments may share it.
 pub const SHARED_LABEL: &str = "astronomer.io/shared";
 

@@ -40,7 +40,7 @@ pub fn generate_all(root: &Utf8Path, mode: Mode) -> Result<Vec<Utf8PathBuf>> {
 }
 
 /// The committed document for one version of a versioned API.
-fn find_document(root: &Utf8Path, api: &str, version: &semver::Version) -> Result<Utf8PathBuf> {
+pub fn find_document(root: &Utf8Path, api: &str, version: &semver::Version) -> Result<Utf8PathBuf> {
     let dir = root.join("openapi").join(api);
     let prefix = format!("{api}-{version}-");
     let mut found = Vec::new();

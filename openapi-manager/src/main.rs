@@ -15,6 +15,7 @@
 
 mod apis;
 mod clients;
+mod gate;
 mod released;
 
 use anyhow::{Context, Result, bail};
@@ -50,7 +51,23 @@ fn run() -> Result<ExitCode> {
             released::release(&root, api, &version)?;
             Ok(ExitCode::SUCCESS)
         }
-        other => bail!("unknown command {other:?}; expected generate, check or release"),
+        "can-i-deploy" => {
+            let [service, environment] = args.rest.as_slice() else {
+                bail!("usage: can-i-deploy <astro-api|harmony> <environment>");
+            };
+            let verdict = gate::can_i_deploy(&root, service, environment)?;
+            println!(
+                "can {service} at this checkout be deployed to {environment}? {}",
+                if verdict.ok { "yes" } else { "no" }
+            );
+            for line in &verdict.lines {
+                println!("  {line}");
+            }
+            Ok(if verdict.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        other => {
+            bail!("unknown command {other:?}; expected generate, check, release or can-i-deploy")
+        }
     }
 }
 

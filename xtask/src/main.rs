@@ -18,6 +18,9 @@ cargo xtask <task>
   check                    fail if anything generated is stale, a released document
                            changed, or a released version is no longer served
   release <api> <version>  record a generated document as released (immutable)
+  can-i-deploy <service> --to <environment>
+                           would deploying this checkout's astro-api or harmony keep
+                           every live pairing working? (versions/live.json)
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
@@ -29,6 +32,9 @@ fn main() -> ExitCode {
         Some("check") => openapi_manager(&["check"]),
         Some("release") if args.len() == 3 => {
             openapi_manager(&["release", args[1].as_str(), args[2].as_str()])
+        }
+        Some("can-i-deploy") if args.len() == 4 && args[2] == "--to" => {
+            openapi_manager(&["can-i-deploy", args[1].as_str(), args[3].as_str()])
         }
         Some("run") => run_local(),
         Some("help" | "--help" | "-h") | None => {

@@ -5,4 +5,5 @@ mod cells;
 mod common;
 mod deployments;
 mod harmony_faults;
+mod needs;
 mod validation;

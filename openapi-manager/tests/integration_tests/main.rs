@@ -37,6 +37,12 @@ fn sandbox() -> tempfile::TempDir {
     for part in ["openapi", "versions", "harmony-client/src/generated"] {
         copy_dir(&repo().join(part), &dir.path().join(part));
     }
+    std::fs::create_dir_all(dir.path().join("astro-api")).unwrap();
+    std::fs::copy(
+        repo().join("astro-api/harmony-needs.json"),
+        dir.path().join("astro-api/harmony-needs.json"),
+    )
+    .unwrap();
     let status = Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
     assert!(status.success());
     dir
@@ -193,4 +199,82 @@ fn a_released_version_no_longer_served_fails() {
 fn sha256_of(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+fn can_i_deploy(root: &Path, service: &str, environment: &str) -> Outcome {
+    let out = Command::new(BINARY)
+        .args(["can-i-deploy", service, environment])
+        .env("OPENAPI_MANAGER_ROOT", root)
+        .output()
+        .unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+#[test]
+fn the_recorded_fleet_can_take_this_checkout() {
+    for service in ["astro-api", "harmony"] {
+        for environment in ["staging", "production"] {
+            let outcome = can_i_deploy(&repo(), service, environment);
+            assert_eq!(outcome.code, 0, "{service} to {environment}:\n{}", outcome.output);
+        }
+    }
+}
+
+/// The incident's change: astro-api starts to rely on 2.0.0 for Hybrid work.
+/// Staging's Hybrid cell already runs 2.0.0, so staging says yes; production's
+/// Hybrid cell is still on 1.0.0, and the gate says no before it ships.
+#[test]
+fn a_consumer_needing_what_a_live_cell_lacks_is_refused() {
+    let dir = sandbox();
+    let needs = dir.path().join("astro-api/harmony-needs.json");
+    std::fs::write(&needs, r#"{"HYBRID": ["2.0.0"], "HOSTED": ["2.0.0"]}"#).unwrap();
+    let staging = can_i_deploy(dir.path(), "astro-api", "staging");
+    assert_eq!(staging.code, 0, "{}", staging.output);
+    let production = can_i_deploy(dir.path(), "astro-api", "production");
+    assert_eq!(production.code, 1, "{}", production.output);
+    assert!(
+        production
+            .output
+            .contains("NO  cell hybrid (HYBRID) serves 1.0.0; astro-api here needs one of 2.0.0"),
+        "{}",
+        production.output
+    );
+}
+
+#[test]
+fn a_provider_dropping_what_a_live_consumer_needs_is_refused() {
+    let dir = sandbox();
+    let live = dir.path().join("versions/live.json");
+    // A live consumer that can only speak a version this Harmony no longer serves.
+    edit(
+        &live,
+        r#""astro-api": { "HYBRID": ["1.0.0", "2.0.0"]"#,
+        r#""astro-api": { "HYBRID": ["0.9.0"]"#,
+    );
+    let outcome = can_i_deploy(dir.path(), "harmony", "staging");
+    assert_eq!(outcome.code, 1, "{}", outcome.output);
+    assert!(outcome.output.contains("live astro-api needs one of 0.9.0"), "{}", outcome.output);
+}
+
+#[test]
+fn a_live_document_that_is_not_the_released_one_is_refused() {
+    let dir = sandbox();
+    let live = dir.path().join("versions/live.json");
+    let text = std::fs::read_to_string(&live).unwrap();
+    let released = std::fs::read_to_string(dir.path().join("versions/released.json")).unwrap();
+    let v1: serde_json::Value = serde_json::from_str(&released).unwrap();
+    let hash = v1["apis"]["harmony"][0]["sha256"].as_str().unwrap();
+    std::fs::write(&live, text.replacen(hash, &"0".repeat(64), 1)).unwrap();
+    for service in ["astro-api", "harmony"] {
+        let outcome = can_i_deploy(dir.path(), service, "staging");
+        assert_eq!(outcome.code, 1, "{}", outcome.output);
+        assert!(outcome.output.contains("not the released 1.0.0"), "{}", outcome.output);
+    }
 }
