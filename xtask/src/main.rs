@@ -21,6 +21,9 @@ cargo xtask <task>
   can-i-deploy <service> --to <environment>
                            would deploying this checkout's astro-api or harmony keep
                            every live pairing working? (versions/live.json)
+  skew --base REV           build harmony-server and astro-api at REV (a commit, or
+                           `last-release`: the last commit that released a Harmony
+                           version) and run this checkout against them, both ways
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Some("can-i-deploy") if args.len() == 4 && args[2] == "--to" => {
             openapi_manager(&["can-i-deploy", args[1].as_str(), args[3].as_str()])
         }
+        Some("skew") if args.len() == 3 && args[1] == "--base" => skew(&args[2]),
         Some("run") => run_local(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -75,6 +79,73 @@ fn openapi_manager(args: &[&str]) -> Result<ExitCode, String> {
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         None => ExitCode::FAILURE,
     })
+}
+
+fn git(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("running git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The skew suite: this checkout against the base revision's binaries.
+fn skew(base: &str) -> Result<ExitCode, String> {
+    let rev = if base == "last-release" {
+        let rev = git(&["log", "-1", "--format=%H", "--", "versions/released.json"])?;
+        if rev.is_empty() {
+            return Err(
+                "no commit has released a Harmony version yet (is this a shallow clone?)".into()
+            );
+        }
+        rev
+    } else {
+        git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")])?
+    };
+    let short = &rev[..12.min(rev.len())];
+    let skew_dir = root().join("target/skew");
+    let bin = skew_dir.join(format!("bin-{short}"));
+    if !bin.join("harmony-server").exists() || !bin.join("astro-api").exists() {
+        let worktree = skew_dir.join(format!("worktree-{short}"));
+        let _ = git(&["worktree", "remove", "--force", &worktree.display().to_string()]);
+        let _ = std::fs::remove_dir_all(&worktree);
+        git(&["worktree", "add", "--detach", &worktree.display().to_string(), &rev])?;
+        println!("building harmony-server and astro-api at {short}");
+        // A target directory of its own: the base's binaries must not
+        // replace this checkout's in target/debug.
+        let build = skew_dir.join("build");
+        let status = cargo()
+            .current_dir(&worktree)
+            .env("CARGO_TARGET_DIR", &build)
+            .args(["build", "--quiet", "--bin", "harmony-server", "--bin", "astro-api"])
+            .status()
+            .map_err(|e| format!("running cargo: {e}"))?;
+        let _ = git(&["worktree", "remove", "--force", &worktree.display().to_string()]);
+        if !status.success() {
+            return Err(format!("building the base revision {short} failed"));
+        }
+        std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+        for name in ["harmony-server", "astro-api"] {
+            std::fs::copy(build.join("debug").join(name), bin.join(name))
+                .map_err(|e| format!("copying {name}: {e}"))?;
+        }
+    }
+    println!("running this checkout against {short}, both ways");
+    let status = cargo()
+        .args(["test", "--quiet", "-p", "astro-api", "--features", "skew-tests", "--test", "skew"])
+        .env("SKEW_BASE_HARMONY", bin.join("harmony-server"))
+        .env("SKEW_BASE_ASTRO", bin.join("astro-api"))
+        .status()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Children that are killed when this process leaves `run_local`.

@@ -217,3 +217,97 @@ async fn a_cell_down_during_its_upgrade_is_a_503_not_a_500() {
     let (counts, _) = send_all(&cells.url, creates("hosted", 2)).await;
     assert_eq!(counts.get(&201), Some(&2));
 }
+
+/// Every Harmony version in the live window (the union of what
+/// `versions/live.json` says any cell serves), for each of the two cells.
+fn live_window() -> Vec<semver::Version> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../versions/live.json");
+    let live: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut newest_per_cell: Vec<semver::Version> = live["environments"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|env| env["harmony"].as_array().unwrap().iter())
+        .map(|cell| {
+            cell["serves"].as_object().unwrap().keys().map(|v| v.parse().unwrap()).max().unwrap()
+        })
+        .collect();
+    newest_per_cell.sort();
+    newest_per_cell.dedup();
+    newest_per_cell
+}
+
+/// The contract matrix: astro-api at HEAD against a Hybrid cell and a Hosted
+/// cell at every combination of live versions. Hybrid work always succeeds;
+/// Hosted work succeeds where its cell serves 2.0.0 and is otherwise a named
+/// version gap; nothing is ever a 500.
+#[tokio::test]
+async fn contract_matrix_over_the_live_window() {
+    use harmony_api::latest::DataPlaneKind;
+    let window = live_window();
+    assert!(window.len() >= 2, "the live window should span a rollout: {window:?}");
+    for hybrid_version in &window {
+        for hosted_version in &window {
+            let hybrid_data = tempfile::tempdir().unwrap();
+            let hosted_data = tempfile::tempdir().unwrap();
+            let local = "127.0.0.1:0".parse().unwrap();
+            let hybrid_cell = harmony(
+                hybrid_data.path(),
+                local,
+                Some(hybrid_version.clone()),
+                DataPlaneKind::Hybrid,
+            );
+            let hosted_cell = harmony(
+                hosted_data.path(),
+                local,
+                Some(hosted_version.clone()),
+                DataPlaneKind::Hosted,
+            );
+            let astro_data = tempfile::tempdir().unwrap();
+            let mut config =
+                astro_api::Config::new(local, astro_data.path().to_path_buf(), String::new());
+            config.cells = vec![
+                astro_api::harmony::CellConfig {
+                    name: "hybrid".into(),
+                    url: format!("http://{}", hybrid_cell.local_addr()),
+                },
+                astro_api::harmony::CellConfig {
+                    name: "hosted".into(),
+                    url: format!("http://{}", hosted_cell.local_addr()),
+                },
+            ];
+            let astro = astro_api::start(&config, &log()).unwrap();
+            let url = format!("http://{}", astro.local_addr());
+            let case = format!("hybrid cell {hybrid_version}, hosted cell {hosted_version}");
+
+            let (counts, answers) = send_all(&url, creates("hybrid", 3)).await;
+            assert_eq!(counts.get(&201), Some(&3), "{case}: {answers:?}");
+            let (counts, _) = send_all(&url, updates(&answers, 1)).await;
+            assert_eq!(counts.get(&200), Some(&3), "{case}");
+
+            let (counts, answers) = send_all(&url, creates("hosted", 3)).await;
+            if hosted_version.major >= 2 {
+                assert_eq!(counts.get(&201), Some(&3), "{case}: {answers:?}");
+                let (counts, _) = send_all(&url, updates(&answers, 1)).await;
+                assert_eq!(counts.get(&200), Some(&3), "{case}");
+            } else {
+                assert_eq!(counts.get(&503), Some(&3), "{case}: {answers:?}");
+                for answer in &answers {
+                    assert_eq!(answer["version_gap"]["cell"], "hosted", "{case}: {answer}");
+                    assert_eq!(answer["version_gap"]["required"], json!(["2.0.0"]), "{case}");
+                }
+            }
+            let client = reqwest::Client::new();
+            let listed: Value = client
+                .get(format!("{url}/organizations/org-1/deployments"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let expected = if hosted_version.major >= 2 { 6 } else { 3 };
+            assert_eq!(listed["items"].as_array().unwrap().len(), expected, "{case}");
+        }
+    }
+}

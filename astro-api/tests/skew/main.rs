@@ -1,0 +1,170 @@
+//! The skew suite: this checkout against binaries built from a base revision
+//! (normally the last Harmony release). Run by `cargo xtask skew --base REV`,
+//! which builds the base's `harmony-server` and `astro-api` and names them in
+//! `SKEW_BASE_HARMONY` and `SKEW_BASE_ASTRO`. Not part of `cargo test`: it
+//! needs the base's binaries, and fails loudly without them.
+//!
+//! Two pairings, each through astro-api's real flows:
+//! - this astro-api against the base Harmony (new consumer, old provider);
+//! - the base astro-api against this Harmony (old consumer, new provider).
+//!
+//! Every request must succeed or be refused with a clear 4xx/503; a 500, or
+//! work that silently did not happen, fails the suite.
+
+#[allow(dead_code)]
+#[path = "../integration_tests/common.rs"]
+mod common;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn base_binary(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the skew suite with `cargo xtask skew --base REV`")
+    })
+}
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// A child process killed when the test ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(binary: &str, args: &[String], addr: SocketAddr) -> Process {
+    let child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+    let process = Process(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+        assert!(Instant::now() < deadline, "{binary} did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    process
+}
+
+async fn call(url: &str, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{url}{path}"));
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("astro-api answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// astro-api's contract flows: Hybrid and STANDARD deployments created,
+/// updated, read, listed and deleted. Returns how many requests were made.
+async fn contract_flows(url: &str) -> usize {
+    let mut requests = 0;
+    let mut created = Vec::new();
+    for (i, base) in [common::hybrid(), common::standard()].into_iter().enumerate() {
+        let mut body = base;
+        body["name"] = json!(format!("skew-{i}"));
+        let (status, answer) =
+            call(url, Method::POST, "/organizations/org-1/deployments", Some(&body)).await;
+        requests += 1;
+        assert!(status == 201 || status == 503, "create: {status} {answer}");
+        if status == 503 {
+            assert_eq!(answer["error_code"], "HarmonyVersionUnsupported", "{answer}");
+            continue;
+        }
+        created.push((body, answer));
+    }
+    assert!(!created.is_empty(), "neither kind of deployment could be created");
+    for (mut body, answer) in created {
+        let path = format!("/organizations/org-1/deployments/{}", answer["id"].as_str().unwrap());
+        body["worker_queues"][0]["worker_concurrency"] = json!(12);
+        let (status, updated) = call(url, Method::POST, &path, Some(&body)).await;
+        assert_eq!(status, 200, "update: {updated}");
+        assert_eq!(updated["generation"], 2);
+        let (status, fetched) = call(url, Method::GET, &path, None).await;
+        assert_eq!((status, &fetched), (200, &updated));
+        let (status, _) = call(url, Method::DELETE, &path, None).await;
+        assert_eq!(status, 204);
+        requests += 4;
+    }
+    let (status, page) = call(url, Method::GET, "/organizations/org-1/deployments", None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"], json!([]));
+    requests + 1
+}
+
+#[tokio::test]
+async fn this_astro_api_against_the_base_harmony() {
+    let harmony_bin = base_binary("SKEW_BASE_HARMONY");
+    let data = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let _harmony = spawn(
+        &harmony_bin,
+        &[
+            "--bind".into(),
+            addr.to_string(),
+            "--dev-seed".into(),
+            "--data-dir".into(),
+            data.path().display().to_string(),
+        ],
+        addr,
+    );
+    let astro_data = tempfile::tempdir().unwrap();
+    let config = astro_api::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        astro_data.path().to_path_buf(),
+        format!("http://{addr}"),
+    );
+    let log = dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
+        .to_logger("skew")
+        .unwrap();
+    let astro = astro_api::start(&config, &log).unwrap();
+    let url = format!("http://{}", astro.local_addr());
+    let (status, ready) = call(&url, Method::GET, "/readyz", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ready["ready"], true,
+        "this astro-api cannot negotiate with the base Harmony: {ready}"
+    );
+    let requests = contract_flows(&url).await;
+    eprintln!("this astro-api against the base Harmony: {requests} requests, no server error");
+}
+
+#[tokio::test]
+async fn the_base_astro_api_against_this_harmony() {
+    let astro_bin = base_binary("SKEW_BASE_ASTRO");
+    let harmony_data = tempfile::tempdir().unwrap();
+    let log = dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
+        .to_logger("skew")
+        .unwrap();
+    let harmony = common::start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
+    let astro_data = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let _astro = spawn(
+        &astro_bin,
+        &[
+            "--bind".into(),
+            addr.to_string(),
+            "--harmony".into(),
+            format!("http://{}", harmony.local_addr()),
+            "--data-dir".into(),
+            astro_data.path().display().to_string(),
+        ],
+        addr,
+    );
+    let requests = contract_flows(&format!("http://{addr}")).await;
+    eprintln!("the base astro-api against this Harmony: {requests} requests, no server error");
+    drop(log);
+}
