@@ -87,6 +87,7 @@ fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
     record.verify(root)?;
     record.verify_covers_served_versions(root)?;
     let code = run_document_manager(root, &record, "check")?;
+    compat_report(root)?;
     let stale_clients = clients::generate_all(root, clients::Mode::Check)?;
     if !stale_clients.is_empty() {
         for path in &stale_clients {
@@ -97,6 +98,32 @@ fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
         return Ok(ExitCode::from(dropshot_api_manager::NEEDS_UPDATE_EXIT_CODE));
     }
     Ok(code)
+}
+
+/// Prints what changed between each pair of neighbouring Harmony versions,
+/// as generated clients see it. Changes that break old clients are expected
+/// between versions: the older version keeps serving the older shape, and
+/// `verify_covers_served_versions` makes sure it is still served.
+fn compat_report(root: &Utf8PathBuf) -> Result<()> {
+    let versions: Vec<semver::Version> =
+        harmony_api::supported_versions().iter().map(|v| v.semver().clone()).collect();
+    for pair in versions.windows(2) {
+        let [old, new] = pair else { continue };
+        let load = |v: &semver::Version| -> Result<serde_json::Value> {
+            let path = clients::find_document(root, "harmony", v)?;
+            openapi_compat::load(path.as_std_path()).map_err(anyhow::Error::msg)
+        };
+        let report = openapi_compat::compare(&load(old)?, &load(new)?);
+        eprintln!(
+            "  Compared harmony {old} -> {new}: {} breaking for {old} clients (still served by {old}), \
+             {} for {new} clients on a {old} server, {} harmless; details: \
+             `cargo xtask compat openapi/harmony/harmony-{old}-*.json openapi/harmony/harmony-{new}-*.json`",
+            report.count(openapi_compat::Level::Error),
+            report.count(openapi_compat::Level::Warning),
+            report.count(openapi_compat::Level::Info),
+        );
+    }
+    Ok(())
 }
 
 /// Runs dropshot-api-manager with the recorded released documents as its

@@ -24,6 +24,8 @@ cargo xtask <task>
   skew --base REV           build harmony-server and astro-api at REV (a commit, or
                            `last-release`: the last commit that released a Harmony
                            version) and run this checkout against them, both ways
+  compat OLD NEW [--format text|json|markdown|junit] [--fail-on error|warning]
+                           compare two OpenAPI documents as generated clients read them
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
@@ -40,6 +42,10 @@ fn main() -> ExitCode {
             openapi_manager(&["can-i-deploy", args[1].as_str(), args[3].as_str()])
         }
         Some("skew") if args.len() == 3 && args[1] == "--base" => skew(&args[2]),
+        Some("compat") if args.len() >= 3 => {
+            let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+            run_binary("openapi-compat", &rest)
+        }
         Some("run") => run_local(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -69,8 +75,21 @@ fn cargo() -> Command {
 
 /// Runs the OpenAPI manager and passes its exit code on.
 fn openapi_manager(args: &[&str]) -> Result<ExitCode, String> {
-    let status = cargo()
-        .args(["run", "--quiet", "--package", "openapi-manager", "--"])
+    run_binary("openapi-manager", args)
+}
+
+/// Runs one of the workspace's binaries (from the caller's directory, so
+/// relative paths in `args` mean what the caller meant) and passes its exit
+/// code on.
+fn run_binary(package: &str, args: &[&str]) -> Result<ExitCode, String> {
+    let mut command = cargo();
+    if let Ok(here) = std::env::current_dir() {
+        command.current_dir(here);
+    }
+    let status = command
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(root().join("Cargo.toml"))
+        .args(["--package", package, "--"])
         .args(args)
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
