@@ -26,6 +26,9 @@ cargo xtask <task>
                            version) and run this checkout against them, both ways
   compat OLD NEW [--format text|json|markdown|junit] [--fail-on error|warning]
                            compare two OpenAPI documents as generated clients read them
+  bench [all|path|render|compat|devloop]
+                           release-build benchmarks, each against a baseline measured
+                           in the same run; table also in target/bench/report.json
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
             let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
             run_binary("openapi-compat", &rest)
         }
+        Some("bench") => bench(&args[1..]),
         Some("run") => run_local(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
@@ -162,6 +166,16 @@ fn skew(base: &str) -> Result<ExitCode, String> {
         .args(["test", "--quiet", "-p", "astro-api", "--features", "skew-tests", "--test", "skew"])
         .env("SKEW_BASE_HARMONY", bin.join("harmony-server"))
         .env("SKEW_BASE_ASTRO", bin.join("astro-api"))
+        .status()
+        .map_err(|e| format!("running cargo: {e}"))?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The benchmarks, built in release mode.
+fn bench(selection: &[String]) -> Result<ExitCode, String> {
+    let status = cargo()
+        .args(["run", "--quiet", "--release", "--package", "bench", "--"])
+        .args(selection)
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })

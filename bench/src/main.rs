@@ -1,0 +1,100 @@
+//! `cargo xtask bench`: every figure next to a baseline measured in the same
+//! run, and their ratio. Prints one table and writes it to
+//! `target/bench/report.json`. Targets are read off the table, never asserted.
+//!
+//! Arguments select parts: `all` (default), `path`, `render`, `compat`,
+//! `devloop`; `compat-child OLD NEW` runs one comparison in a fresh process
+//! so its peak memory can be read.
+
+mod compat;
+mod devloop;
+mod echo;
+mod load;
+mod path;
+mod render;
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One line of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Line {
+    pub what: String,
+    pub figure: f64,
+    pub unit: &'static str,
+    pub baseline_what: String,
+    pub baseline: f64,
+    /// figure / baseline.
+    pub ratio: f64,
+    pub note: String,
+}
+
+impl Line {
+    pub fn new(
+        what: impl Into<String>,
+        figure: f64,
+        unit: &'static str,
+        baseline_what: impl Into<String>,
+        baseline: f64,
+        note: impl Into<String>,
+    ) -> Line {
+        Line {
+            what: what.into(),
+            figure,
+            unit,
+            baseline_what: baseline_what.into(),
+            baseline,
+            ratio: if baseline == 0.0 { f64::NAN } else { figure / baseline },
+            note: note.into(),
+        }
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("compat-child") {
+        return compat::child(&args[1], &args[2]);
+    }
+    let selected = |name: &str| args.is_empty() || args.iter().any(|a| a == name || a == "all");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut lines = Vec::new();
+    if selected("path") {
+        lines.extend(runtime.block_on(path::run())?);
+    }
+    if selected("render") {
+        lines.extend(render::run());
+    }
+    if selected("compat") {
+        lines.extend(compat::run()?);
+    }
+    if selected("devloop") {
+        lines.extend(devloop::run()?);
+    }
+    print_table(&lines);
+    let dir = repo_root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&lines)? + "\n")?;
+    println!("\nwritten to target/bench/report.json");
+    Ok(())
+}
+
+fn print_table(lines: &[Line]) {
+    println!(
+        "\n{:<52} {:>12} {:<8} {:<40} {:>12} {:>8}",
+        "measured", "figure", "unit", "baseline (same run)", "baseline", "ratio"
+    );
+    println!("{}", "-".repeat(138));
+    for l in lines {
+        println!(
+            "{:<52} {:>12.1} {:<8} {:<40} {:>12.1} {:>8.2}",
+            l.what, l.figure, l.unit, l.baseline_what, l.baseline, l.ratio
+        );
+        if !l.note.is_empty() {
+            println!("    {}", l.note);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The control-plane path: create-deployment through astro-api to Harmony on
+//! SQLite, over loopback, against the two-hop echo under the same load.
+
+use crate::load::{self, Outcome};
+use crate::{Line, echo};
+use serde_json::json;
+use std::time::Duration;
+
+const CONCURRENCY: [usize; 3] = [1, 16, 64];
+const REPETITIONS: usize = 3;
+const DURATION: Duration = Duration::from_secs(3);
+const WARM_UP: Duration = Duration::from_secs(1);
+
+fn body(run: &str, worker: usize, n: usize) -> serde_json::Value {
+    json!({
+        "workspace_id": "bench",
+        "name": format!("{run}-{worker}-{n}"),
+        "type": "HYBRID",
+        "cluster_id": "hybrid-example",
+        "runtime_version": "13.1.0",
+        "executor": "CELERY",
+        "scheduler": {"au": 10, "replicas": 2},
+        "worker_queues": [
+            {"name": "default", "is_default": true, "min_worker_count": 1, "max_worker_count": 10,
+             "worker_concurrency": 16, "node_pool_id": "pool-a"},
+            {"name": "heavy", "is_default": false, "min_worker_count": 0, "max_worker_count": 4,
+             "worker_concurrency": 4, "node_pool_id": "pool-b"}
+        ],
+        "environment_variables": [
+            {"key": "MODE", "value": "batch"},
+            {"key": "REGION", "value": "us-east-1"},
+            {"key": "API_TOKEN", "value": "bench-secret-value", "is_secret": true}
+        ]
+    })
+}
+
+async fn measure(url: &str, workers: usize) -> Vec<Outcome> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
+    let target = format!("{url}/organizations/bench-org/deployments");
+    let mut outcomes = Vec::new();
+    for rep in 0..=REPETITIONS {
+        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let (http, target) = (http.clone(), target.clone());
+        let outcome = load::run(workers, if rep == 0 { WARM_UP } else { DURATION }, move |w, n| {
+            let request = http.post(&target).json(&body(&run, w, n));
+            async move { matches!(request.send().await, Ok(r) if r.status().as_u16() == 201) }
+        })
+        .await;
+        if rep > 0 {
+            outcomes.push(outcome);
+        }
+    }
+    outcomes
+}
+
+fn summary(outcomes: &[Outcome]) -> (f64, f64, f64, usize) {
+    let throughput = load::median(outcomes.iter().map(Outcome::throughput).collect());
+    let p50 = load::median(outcomes.iter().map(|o| o.percentile(0.50)).collect());
+    let p99 = load::median(outcomes.iter().map(|o| o.percentile(0.99)).collect());
+    let errors = outcomes.iter().map(|o| o.errors).sum();
+    (throughput, p50, p99, errors)
+}
+
+pub async fn run() -> anyhow::Result<Vec<Line>> {
+    let quiet = slog::Logger::root(slog::Discard, slog::o!());
+    let harmony_data = tempfile::tempdir()?;
+    let mut harmony_config =
+        harmony_server::Config::new("127.0.0.1:0".parse()?, harmony_data.path().to_path_buf());
+    harmony_config.dev_seed = true;
+    let harmony = harmony_server::start(&harmony_config, &quiet)?;
+    let astro_data = tempfile::tempdir()?;
+    let astro = astro_api::start(
+        &astro_api::Config::new(
+            "127.0.0.1:0".parse()?,
+            astro_data.path().to_path_buf(),
+            format!("http://{}", harmony.local_addr()),
+        ),
+        &quiet,
+    )?;
+    let astro_url = format!("http://{}", astro.local_addr());
+    let (echo_url, _front, _back) = echo::start()?;
+
+    let mut lines = Vec::new();
+    for workers in CONCURRENCY {
+        let real = summary(&measure(&astro_url, workers).await);
+        let base = summary(&measure(&echo_url, workers).await);
+        let note = format!(
+            "{} failed requests on the real path, {} on the echo ({REPETITIONS} runs of {}s, medians)",
+            real.3,
+            base.3,
+            DURATION.as_secs()
+        );
+        lines.push(Line::new(
+            format!("create-deployment, {workers} clients: throughput"),
+            real.0,
+            "req/s",
+            "two-hop echo, same load",
+            base.0,
+            note,
+        ));
+        lines.push(Line::new(
+            format!("create-deployment, {workers} clients: p50"),
+            real.1,
+            "ms",
+            "two-hop echo p50",
+            base.1,
+            "",
+        ));
+        lines.push(Line::new(
+            format!("create-deployment, {workers} clients: p99"),
+            real.2,
+            "ms",
+            "two-hop echo p99",
+            base.2,
+            "",
+        ));
+    }
+    Ok(lines)
+}
