@@ -1,13 +1,16 @@
 //! astro-api's SQLite store. Only this module writes SQL.
 //!
+//! Built on [`sqlite_store::Database`] (WAL, `synchronous=FULL`, group
+//! commit by one writer thread, reads on their own connection).
+//!
 //! Deployments are stored as their public form (secret values are never
 //! stored here: Harmony keeps them, and an update that omits one keeps it
 //! there), with the columns needed for uniqueness and listing.
 
 use astro_public_api::types::Deployment;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
+use sqlite_store::{Database, DbError};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 const MIGRATIONS: &[&str] = &[
@@ -36,89 +39,75 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("the name is already used in this workspace")]
     NameTaken,
-    #[error("database schema version {0} is newer than this binary knows")]
-    TooNew(usize),
+    #[error("database unavailable")]
+    Db(#[from] DbError),
+}
+
+fn constraint_to_name_taken(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::NameTaken
+        }
+        other => other.into(),
+    }
 }
 
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    db: Database,
 }
 
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(data_dir.join("astro.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if applied > MIGRATIONS.len() {
-            return Err(StoreError::TooNew(applied));
-        }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", index + 1)?;
-            tx.commit()?;
-        }
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        Ok(Store { db: Database::open(&data_dir.join("astro.sqlite3"), MIGRATIONS)? })
     }
 
     /// Inserts a new deployment, recording the Harmony cell it lives in.
     pub fn insert(&self, d: &Deployment, cell: &str) -> Result<(), StoreError> {
-        let result = self.conn().execute(
-            "INSERT INTO deployments
-                 (id, organization_id, workspace_id, name, generation, record, cell)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                d.id.to_string(),
-                d.organization_id,
-                d.workspace_id,
-                d.name,
-                d.generation as i64,
-                serde_json::to_string(d)?,
-                cell,
-            ],
-        );
-        match result {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::NameTaken)
-            }
-            Err(e) => Err(e.into()),
-        }
+        let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
+        self.db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO deployments
+                     (id, organization_id, workspace_id, name, generation, record, cell)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    d.id.to_string(),
+                    d.organization_id,
+                    d.workspace_id,
+                    d.name,
+                    d.generation as i64,
+                    record,
+                    cell,
+                ],
+            )
+            .map_err(constraint_to_name_taken)?;
+            Ok(())
+        })
     }
 
     /// Replaces a deployment if it is still at `expected_generation`;
     /// false when someone else changed it first.
     pub fn update(&self, d: &Deployment, expected_generation: u64) -> Result<bool, StoreError> {
-        let result = self.conn().execute(
-            "UPDATE deployments SET name = ?3, generation = ?4, record = ?5
-             WHERE id = ?1 AND organization_id = ?2 AND generation = ?6",
-            params![
-                d.id.to_string(),
-                d.organization_id,
-                d.name,
-                d.generation as i64,
-                serde_json::to_string(d)?,
-                expected_generation as i64,
-            ],
-        );
-        match result {
-            Ok(n) => Ok(n == 1),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::NameTaken)
-            }
-            Err(e) => Err(e.into()),
-        }
+        let (record, d) = (serde_json::to_string(d)?, d.clone());
+        self.db.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE deployments SET name = ?3, generation = ?4, record = ?5
+                     WHERE id = ?1 AND organization_id = ?2 AND generation = ?6",
+                    params![
+                        d.id.to_string(),
+                        d.organization_id,
+                        d.name,
+                        d.generation as i64,
+                        record,
+                        expected_generation as i64,
+                    ],
+                )
+                .map_err(constraint_to_name_taken)?;
+            Ok(n == 1)
+        })
     }
 
     /// A deployment and the Harmony cell it lives in.
@@ -127,14 +116,16 @@ impl Store {
         organization_id: &str,
         id: Uuid,
     ) -> Result<Option<(Deployment, String)>, StoreError> {
-        let row: Option<(String, String)> = self
-            .conn()
-            .query_row(
-                "SELECT record, cell FROM deployments WHERE id = ?1 AND organization_id = ?2",
-                params![id.to_string(), organization_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+        let row: Option<(String, String)> = self.db.read(|tx| {
+            Ok::<_, StoreError>(
+                tx.query_row(
+                    "SELECT record, cell FROM deployments WHERE id = ?1 AND organization_id = ?2",
+                    params![id.to_string(), organization_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?,
             )
-            .optional()?;
+        })?;
         row.map(|(record, cell)| Ok((serde_json::from_str(&record)?, cell))).transpose()
     }
 
@@ -147,16 +138,17 @@ impl Store {
         except: Option<Uuid>,
     ) -> Result<bool, StoreError> {
         let except = except.map(|id| id.to_string()).unwrap_or_default();
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM deployments
-                 WHERE organization_id = ?1 AND workspace_id = ?2 AND name = ?3 AND id != ?4",
-                params![organization_id, workspace_id, name, except],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        self.db.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT 1 FROM deployments
+                     WHERE organization_id = ?1 AND workspace_id = ?2 AND name = ?3 AND id != ?4",
+                    params![organization_id, workspace_id, name, except],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })
     }
 
     pub fn list(
@@ -166,25 +158,30 @@ impl Store {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT record FROM deployments
-             WHERE organization_id = ?1 AND (?2 IS NULL OR workspace_id = ?2) AND id > ?3
-             ORDER BY id LIMIT ?4",
-        )?;
         let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let records = stmt
-            .query_map(params![organization_id, workspace_id, after, limit as i64], |row| {
-                row.get::<_, String>(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let records: Vec<String> = self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT record FROM deployments
+                 WHERE organization_id = ?1 AND (?2 IS NULL OR workspace_id = ?2) AND id > ?3
+                 ORDER BY id LIMIT ?4",
+            )?;
+            let rows = stmt
+                .query_map(params![organization_id, workspace_id, after, limit as i64], |row| {
+                    row.get::<_, String>(0)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })?;
         records.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
     }
 
     pub fn delete(&self, organization_id: &str, id: Uuid) -> Result<bool, StoreError> {
-        Ok(self.conn().execute(
-            "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
-            params![id.to_string(), organization_id],
-        )? == 1)
+        let organization_id = organization_id.to_owned();
+        self.db.write(move |tx| {
+            Ok(tx.execute(
+                "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
+                params![id.to_string(), organization_id],
+            )? == 1)
+        })
     }
 }

@@ -75,8 +75,9 @@ impl Harmony {
             return Err(HarmonyError::Invalid(problems));
         }
         let now = self.clock.now();
-        self.store.write(|tx| {
-            if let Some(existing) = tx.data_plane(id)?
+        let id = id.to_owned();
+        self.store.write(move |tx| {
+            if let Some(existing) = tx.data_plane(&id)?
                 && existing.kind != registration.kind
             {
                 return Err(HarmonyError::Conflict {
@@ -87,7 +88,7 @@ impl Harmony {
                     ),
                 });
             }
-            Ok(tx.upsert_data_plane(id, &registration, now)?)
+            Ok(tx.upsert_data_plane(&id, &registration, now)?)
         })
     }
 
@@ -117,7 +118,7 @@ impl Harmony {
         mut spec: DeploymentSpec,
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
-        self.store.write(|tx| {
+        self.store.write(move |tx| {
             let plane = tx.data_plane(&spec.data_plane_id)?;
             let existing = tx.deployment(id)?;
             merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
@@ -200,7 +201,7 @@ impl Harmony {
     }
 
     pub fn delete_deployment(&self, id: Uuid) -> Result<(), HarmonyError> {
-        if self.store.write(|tx| Ok::<_, HarmonyError>(tx.delete_deployment(id)?))? {
+        if self.store.write(move |tx| Ok::<_, HarmonyError>(tx.delete_deployment(id)?))? {
             Ok(())
         } else {
             Err(not_found("deployment", &id.to_string()))

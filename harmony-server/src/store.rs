@@ -1,19 +1,20 @@
 //! Harmony's SQLite store. Only this module writes SQL.
 //!
-//! One connection behind a mutex, in WAL mode with `synchronous=FULL`, so an
-//! acknowledged write survives a crash of the process or the machine. Every
-//! change runs in one transaction ([`Store::write`]): the deployment row and
-//! its new manifest revision are written together or not at all. Calls block;
-//! the HTTP layer runs them on tokio's blocking pool.
+//! Built on [`sqlite_store::Database`]: WAL with `synchronous=FULL`, so an
+//! acknowledged write survives a crash of the process or the machine; writes
+//! are committed in groups by one writer thread, reads use their own
+//! connection. Every change is one closure ([`Store::write`]): the deployment
+//! row and its new manifest revision are written together or not at all.
+//! Calls block; the HTTP layer runs them on tokio's blocking pool.
 
 use chrono::{DateTime, Utc};
 use harmony_api::latest::{
     DataPlane, DataPlaneKind, DataPlaneRegistration, DataPlaneStatus, DeploymentSpec,
     ManifestObject,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
+use sqlite_store::{Database, DbError};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how
@@ -55,6 +56,8 @@ CREATE TABLE manifest_sets (
 pub enum StoreError {
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database unavailable")]
+    Db(#[from] DbError),
     #[error("stored record could not be decoded")]
     Decode(#[from] serde_json::Error),
     #[error("stored record is invalid: {0}")]
@@ -93,34 +96,40 @@ pub struct StoredObject {
 
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    db: Database,
+}
+
+/// A write's own error, or the database's.
+enum Wrap<E> {
+    Own(E),
+    Db(DbError),
+}
+
+impl<E> From<DbError> for Wrap<E> {
+    fn from(e: DbError) -> Self {
+        Wrap::Db(e)
+    }
 }
 
 impl Store {
     /// Opens (creating if needed) `harmony.sqlite3` in `data_dir` and brings
     /// its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(data_dir.join("harmony.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store { db: Database::open(&data_dir.join("harmony.sqlite3"), MIGRATIONS)? })
     }
 
-    /// Runs `f` in one write transaction, committed only if `f` succeeds.
-    pub fn write<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    /// Runs `f` in a write transaction, kept only if `f` succeeds; returns
+    /// once the commit is durable.
+    pub fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<StoreError>,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let value = f(&Tx(&tx))?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(value)
+        self.db.write(move |tx| f(&Tx(tx)).map_err(Wrap::Own)).map_err(|w| match w {
+            Wrap::Own(e) => e,
+            Wrap::Db(e) => E::from(StoreError::Db(e)),
+        })
     }
 
     /// Runs `f` against a consistent read snapshot.
@@ -128,27 +137,11 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction().map_err(StoreError::from)?;
-        f(&Tx(&tx))
+        self.db.read(|tx| f(&Tx(tx)).map_err(Wrap::Own)).map_err(|w| match w {
+            Wrap::Own(e) => e,
+            Wrap::Db(e) => E::from(StoreError::Db(e)),
+        })
     }
-}
-
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if applied > MIGRATIONS.len() {
-        return Err(StoreError::Invalid(format!(
-            "database schema version {applied} is newer than this binary knows ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
 }
 
 /// Statements available inside a transaction.
