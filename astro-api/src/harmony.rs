@@ -58,6 +58,10 @@ struct Cell {
 /// Every configured Harmony cell.
 pub struct Cells {
     cells: Vec<Cell>,
+    /// Which cell owns a data plane, as last found. A data plane's kind never
+    /// changes; entries expire after `ttl` in case one moves between cells.
+    planes: std::sync::Mutex<std::collections::HashMap<String, (Plane, std::time::Instant)>>,
+    ttl: Duration,
 }
 
 /// One cell's state, for readiness.
@@ -75,6 +79,8 @@ impl Cells {
             .build()?;
         anyhow::ensure!(!configs.is_empty(), "at least one Harmony cell is needed");
         Ok(Cells {
+            planes: Default::default(),
+            ttl,
             cells: configs
                 .iter()
                 .map(|c| Cell {
@@ -106,10 +112,21 @@ impl Cells {
     /// The cell and data plane named `id`. A cell that cannot be asked only
     /// matters when no other cell has the data plane.
     pub async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
+        if let Some((plane, at)) = self.planes.lock().unwrap_or_else(|p| p.into_inner()).get(id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(plane.clone()));
+        }
         let mut unreachable = None;
         for cell in &self.cells {
             match cell.data_plane(id).await {
-                Ok(Some(plane)) => return Ok(Some(plane)),
+                Ok(Some(plane)) => {
+                    self.planes
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(id.to_owned(), (plane.clone(), std::time::Instant::now()));
+                    return Ok(Some(plane));
+                }
                 Ok(None) => {}
                 Err(failure) => unreachable = Some(failure),
             }
