@@ -204,3 +204,40 @@ async fn executor_switch_changes_the_object_set() {
     assert_eq!(kubernetes.revision, 2);
     assert!(!kubernetes.objects.iter().any(|o| o.name.starts_with("worker-")));
 }
+
+/// Many writers on one deployment at once: every answer is a success or a
+/// clear 409; what is stored is the newest accepted generation; revisions
+/// count up without gaps, each from a newer generation than the last.
+#[tokio::test]
+async fn concurrent_changes_to_one_deployment_stay_ordered() {
+    let h = TestHarmony::start();
+    two_planes(&h).await;
+    let d = id();
+    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let mut tasks = Vec::new();
+    for generation in 2..=33u64 {
+        let client = h.v2();
+        tasks.push(tokio::spawn(async move {
+            let mut spec = hybrid_spec("hybrid-1", generation);
+            spec.worker_queues[0].worker_concurrency = generation as u32;
+            (generation, client.deployment_put(&d, &spec).await.map(|r| r.into_inner()))
+        }));
+    }
+    let mut accepted = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (generation, Ok(_)) => accepted.push(generation),
+            (_, Err(e)) => assert_eq!(e.status().map(|s| s.as_u16()), Some(409), "{e:?}"),
+        }
+    }
+    assert!(!accepted.is_empty());
+    let stored = h.v2().deployment_get(&d).await.unwrap().into_inner();
+    assert_eq!(stored.generation, *accepted.iter().max().unwrap());
+    let mut last_generation = 0;
+    for revision in 1..=stored.revision {
+        let set = h.v2().deployment_manifests_get(&d, Some(revision)).await.unwrap().into_inner();
+        assert!(set.generation > last_generation, "revision {revision} went backwards");
+        last_generation = set.generation;
+    }
+    assert_eq!(stored.revision as usize, accepted.len() + 1, "one revision per accepted change");
+}
