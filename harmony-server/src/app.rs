@@ -115,102 +115,70 @@ impl Harmony {
     pub fn put_deployment(
         &self,
         id: Uuid,
-        spec: DeploymentSpec,
-    ) -> Result<Deployment, HarmonyError> {
-        // Validation and rendering happen against a read snapshot, off the
-        // single writer; the write only checks that the snapshot still holds
-        // and stores the result. If another change got in between, decide
-        // again on the new state.
-        for _ in 0..5 {
-            if let Some(done) = self.try_put_deployment(id, spec.clone())? {
-                return Ok(done);
-            }
-        }
-        Err(HarmonyError::Conflict {
-            code: "ConcurrentChange",
-            message: format!("deployment {id} kept changing while this change was made; retry"),
-        })
-    }
-
-    /// One attempt; `None` when the stored state moved under it.
-    fn try_put_deployment(
-        &self,
-        id: Uuid,
         mut spec: DeploymentSpec,
-    ) -> Result<Option<Deployment>, HarmonyError> {
+    ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
-        let (plane, existing) = self.store.read(|tx| {
-            Ok::<_, HarmonyError>((tx.data_plane(&spec.data_plane_id)?, tx.deployment(id)?))
-        })?;
-        merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
-        validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
-        let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
-
-        if let Some(existing) = &existing {
-            let stored = existing.spec.generation;
-            if spec.generation < stored {
-                return Err(HarmonyError::Conflict {
-                    code: "StaleGeneration",
-                    message: format!(
-                        "generation {} is older than the stored generation {stored}",
-                        spec.generation
-                    ),
-                });
-            }
-            if spec.generation == stored {
-                if spec == existing.spec {
-                    return Ok(Some(to_api(existing.clone())));
-                }
-                return Err(HarmonyError::Conflict {
-                    code: "GenerationConflict",
-                    message: format!(
-                        "generation {stored} was already accepted with a different spec; \
-                         send generation {} for a change",
-                        stored + 1
-                    ),
-                });
-            }
-        }
-
-        let input_hash = render::input_hash(id, &spec, &plane);
-        let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
-        let unchanged = existing.as_ref().is_some_and(|e| e.input_hash == input_hash);
-        let revision = if unchanged { previous_revision } else { previous_revision + 1 };
-        let manifests = (!unchanged).then(|| {
-            let rendered = render::render(id, &spec, &plane);
-            StoredManifestSet {
-                deployment_id: id,
-                revision,
-                generation: spec.generation,
-                platform_release: plane.platform_release.clone(),
-                input_hash: rendered.input_hash,
-                objects: rendered.objects,
-                created_at: now,
-            }
-        });
-        let stored = StoredDeployment {
-            id,
-            spec,
-            input_hash,
-            revision,
-            created_at: existing.as_ref().map_or(now, |e| e.created_at),
-            updated_at: now,
-        };
-        let seen = existing.map(|e| (e.spec.generation, e.revision));
-        let release = plane.platform_release;
         self.store.write(move |tx| {
-            let now_seen = tx.deployment(id)?.map(|e| (e.spec.generation, e.revision));
-            let plane_now = tx.data_plane(&stored.spec.data_plane_id)?.map(|p| p.platform_release);
-            if now_seen != seen || plane_now.as_ref() != Some(&release) {
-                return Ok(None);
+            let plane = tx.data_plane(&spec.data_plane_id)?;
+            let existing = tx.deployment(id)?;
+            merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
+            validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
+            let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
+
+            if let Some(existing) = &existing {
+                let stored = existing.spec.generation;
+                if spec.generation < stored {
+                    return Err(HarmonyError::Conflict {
+                        code: "StaleGeneration",
+                        message: format!(
+                            "generation {} is older than the stored generation {stored}",
+                            spec.generation
+                        ),
+                    });
+                }
+                if spec.generation == stored {
+                    if spec == existing.spec {
+                        return Ok(to_api(existing.clone()));
+                    }
+                    return Err(HarmonyError::Conflict {
+                        code: "GenerationConflict",
+                        message: format!(
+                            "generation {stored} was already accepted with a different spec; \
+                             send generation {} for a change",
+                            stored + 1
+                        ),
+                    });
+                }
             }
+
+            let input_hash = render::input_hash(id, &spec, &plane);
+            let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
+            let unchanged = existing.as_ref().is_some_and(|e| e.input_hash == input_hash);
+            let revision = if unchanged { previous_revision } else { previous_revision + 1 };
+            let stored = StoredDeployment {
+                id,
+                spec,
+                input_hash,
+                revision,
+                created_at: existing.as_ref().map_or(now, |e| e.created_at),
+                updated_at: now,
+            };
             // The deployment row must exist before its first manifest set
             // references it; SQLite checks foreign keys at each statement.
             tx.put_deployment(&stored)?;
-            if let Some(set) = &manifests {
-                tx.insert_manifest_set(set)?;
+            if !unchanged {
+                let rendered = render::render(id, &stored.spec, &plane);
+                tx.insert_manifest_set(&StoredManifestSet {
+                    deployment_id: id,
+                    revision,
+                    generation: stored.spec.generation,
+                    platform_release: plane.platform_release.clone(),
+                    input_hash: rendered.input_hash,
+                    objects: rendered.objects,
+                    created_at: now,
+                })?;
             }
-            Ok(Some(to_api(stored)))
+            Ok(to_api(stored))
         })
     }
 
