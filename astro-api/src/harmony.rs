@@ -28,8 +28,20 @@ use uuid::Uuid;
 /// (`cargo xtask can-i-deploy`); a test keeps the two equal.
 pub fn harmony_needs() -> std::collections::BTreeMap<&'static str, Vec<semver::Version>> {
     let spoken = harmony_client::negotiate::spoken_versions();
-    let hosted = spoken.iter().filter(|v| v.major >= 2).cloned().collect();
-    [("HYBRID", spoken), ("HOSTED", hosted)].into()
+    let usable = |kind| spoken.iter().filter(|v| **v >= minimum_version(kind)).cloned().collect();
+    [("HYBRID", usable(h::DataPlaneKind::Hybrid)), ("HOSTED", usable(h::DataPlaneKind::Hosted))]
+        .into()
+}
+
+/// The oldest Harmony API version through which astro-api does work on a
+/// data plane of `kind`. Requests are routed by it, and the deploy gate reads
+/// it (through `harmony_needs`), so the two cannot disagree.
+pub fn minimum_version(kind: h::DataPlaneKind) -> semver::Version {
+    match kind {
+        // Hybrid work has a 1.0.0 form (see `to_v1`).
+        h::DataPlaneKind::Hybrid => semver::Version::new(1, 0, 0),
+        h::DataPlaneKind::Hosted => semver::Version::new(2, 0, 0),
+    }
 }
 
 /// Label a Hosted data plane carries when STANDARD deployments may share it.
@@ -279,7 +291,12 @@ impl Cell {
     }
 
     async fn put_deployment(&self, id: Uuid, spec: &h::DeploymentSpec) -> Result<(), Failure> {
-        match self.client().await? {
+        let speaking = self
+            .link
+            .require(&minimum_version(spec.kind))
+            .await
+            .map_err(|e| self.negotiation_failure(e))?;
+        match speaking {
             Speaking::V2(c) => {
                 c.deployment_put(&id, spec).await.map_err(|e| self.map(e))?;
             }
