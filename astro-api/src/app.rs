@@ -13,8 +13,9 @@ use crate::harmony::{Cells, Plane};
 use crate::store::{Store, StoreError};
 use crate::validate;
 use astro_public_api::types::{
-    AstroMachine, CellStatus, CloudProvider, Deployment, DeploymentInput, DeploymentStatus,
-    DeploymentType, EnvironmentVariable, Executor, Readiness, SchedulerSize,
+    AstroMachine, CellStatus, CloudProvider, Deploy, DeployInput, DeployStatus, Deployment,
+    DeploymentInput, DeploymentStatus, DeploymentType, EnvironmentVariable, Executor, Readiness,
+    SchedulerSize,
 };
 use chrono::Utc;
 use harmony_client::v2::types as h;
@@ -105,11 +106,12 @@ impl Astro {
         }
         let id = Uuid::new_v4();
         let generation = 1;
-        let spec = harmony_spec(&org, &input, &plane, generation);
+        let artifacts = Artifacts { image_tag: image_tag(&input, None), dag_bundle_version: None };
+        let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
         self.cells.put_deployment(&plane.cell, id, &spec).await?;
         let now = Utc::now();
         let cell = plane.cell.clone();
-        let record = public_record(id, org, input, plane.id, generation, now, now);
+        let record = public_record(id, org, input, plane.id, generation, artifacts, now, now);
         let stored = record.clone();
         let stored_cell = cell.clone();
         if let Err(failure) = self.db(move |s| s.insert(&stored, &stored_cell)).await {
@@ -137,10 +139,22 @@ impl Astro {
         }
         let plane = Plane { cell, id: current.data_plane_id.clone(), kind: plane_kind(&input) };
         let generation = current.generation + 1;
-        let spec = harmony_spec(&org, &input, &plane, generation);
+        let artifacts = Artifacts {
+            image_tag: image_tag(&input, Some(&current)),
+            dag_bundle_version: current.dag_bundle_version.clone(),
+        };
+        let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
         self.cells.put_deployment(&plane.cell, id, &spec).await?;
-        let record =
-            public_record(id, org, input, plane.id, generation, current.created_at, Utc::now());
+        let record = public_record(
+            id,
+            org,
+            input,
+            plane.id,
+            generation,
+            artifacts,
+            current.created_at,
+            Utc::now(),
+        );
         let stored = record.clone();
         let expected = current.generation;
         if !self.db(move |s| s.update(&stored, expected)).await? {
@@ -181,6 +195,102 @@ impl Astro {
         self.cells.delete_deployment(&cell, id).await?;
         self.db(move |s| s.delete(&org, id)).await?;
         Ok(())
+    }
+
+    pub async fn create_deploy(
+        &self,
+        org: String,
+        deployment_id: Uuid,
+        input: DeployInput,
+    ) -> Result<Deploy, Failure> {
+        let deployment = self.get(org.clone(), deployment_id).await?;
+        let errors = validate::deploy(&input, &deployment);
+        if !errors.is_empty() {
+            return Err(Failure::Invalid(errors));
+        }
+        let now = Utc::now();
+        let deploy = Deploy {
+            id: Uuid::new_v4(),
+            deployment_id,
+            organization_id: org,
+            deploy_type: input.deploy_type,
+            status: DeployStatus::Initialized,
+            image_tag: input.image_tag,
+            dag_tarball_version: input.dag_tarball_version,
+            description: input.description,
+            created_at: now,
+            updated_at: now,
+        };
+        let stored = deploy.clone();
+        self.db(move |s| s.insert_deploy(&stored)).await?;
+        Ok(deploy)
+    }
+
+    pub async fn get_deploy(
+        &self,
+        org: String,
+        deployment_id: Uuid,
+        id: Uuid,
+    ) -> Result<Deploy, Failure> {
+        self.db(move |s| s.get_deploy(&org, deployment_id, id))
+            .await?
+            .ok_or_else(|| Failure::NotFound(format!("deploy {id} of deployment {deployment_id}")))
+    }
+
+    /// Points the deployment at the deploy's image and bundle (a new
+    /// generation, sent to Harmony first) and marks the deploy DEPLOYED, both
+    /// in one commit. A finalized deploy is returned as it is.
+    pub async fn finalize_deploy(
+        &self,
+        org: String,
+        deployment_id: Uuid,
+        id: Uuid,
+    ) -> Result<Deploy, Failure> {
+        for _ in 0..3 {
+            let deploy = self.get_deploy(org.clone(), deployment_id, id).await?;
+            if deploy.status != DeployStatus::Initialized {
+                return Ok(deploy);
+            }
+            let (current, cell) = self.get_with_cell(org.clone(), deployment_id).await?;
+            let mut next = current.clone();
+            if let Some(tag) = &deploy.image_tag {
+                next.image_tag = tag.clone();
+            }
+            if let Some(version) = &deploy.dag_tarball_version {
+                next.dag_bundle_version = Some(version.clone());
+            }
+            next.generation = current.generation + 1;
+            next.updated_at = Utc::now();
+            let plane = Plane {
+                cell: cell.clone(),
+                id: current.data_plane_id.clone(),
+                kind: match current.deployment_type {
+                    DeploymentType::Hybrid => h::DataPlaneKind::Hybrid,
+                    DeploymentType::Standard | DeploymentType::Dedicated => {
+                        h::DataPlaneKind::Hosted
+                    }
+                },
+            };
+            let artifacts = Artifacts {
+                image_tag: next.image_tag.clone(),
+                dag_bundle_version: next.dag_bundle_version.clone(),
+            };
+            let input = input_of(&current);
+            let spec = harmony_spec(&org, &input, &plane, next.generation, &artifacts);
+            self.cells.put_deployment(&cell, deployment_id, &spec).await?;
+            let finalized =
+                Deploy { status: DeployStatus::Deployed, updated_at: next.updated_at, ..deploy };
+            let (f, n, expected) = (finalized.clone(), next, current.generation);
+            if self.db(move |s| s.finalize_deploy(&f, &n, expected)).await? {
+                return Ok(finalized);
+            }
+            // Another change landed first; look again (it may have been this
+            // deploy's own finalize).
+        }
+        Err(Failure::Conflict {
+            message: format!("deployment {deployment_id} kept changing; retry the finalize"),
+            field_errors: Vec::new(),
+        })
     }
 
     /// The data plane a new deployment goes to, or field errors saying why
@@ -253,8 +363,19 @@ fn harmony_cloud(cloud: CloudProvider) -> h::CloudProvider {
     }
 }
 
-fn image_tag(input: &DeploymentInput) -> String {
-    input.image_tag.clone().unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
+/// What a deployment runs: its image and DAG bundle. Set at creation and by
+/// deploys; an update that names no image keeps the current one.
+struct Artifacts {
+    image_tag: String,
+    dag_bundle_version: Option<String>,
+}
+
+fn image_tag(input: &DeploymentInput, current: Option<&Deployment>) -> String {
+    input
+        .image_tag
+        .clone()
+        .or_else(|| current.map(|c| c.image_tag.clone()))
+        .unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
 }
 
 /// The Harmony 2.0.0 spec for an input.
@@ -263,6 +384,7 @@ fn harmony_spec(
     input: &DeploymentInput,
     plane: &Plane,
     generation: u64,
+    artifacts: &Artifacts,
 ) -> h::DeploymentSpec {
     h::DeploymentSpec {
         kind: plane.kind,
@@ -314,9 +436,34 @@ fn harmony_spec(
                 is_secret: v.is_secret,
             })
             .collect(),
-        image_tag: image_tag(input),
-        dag_bundle_version: None,
+        image_tag: artifacts.image_tag.clone(),
+        dag_bundle_version: artifacts.dag_bundle_version.clone(),
         generation,
+    }
+}
+
+/// The input that produced a stored deployment. Secret values are not kept
+/// here; sent without them, Harmony keeps the ones it has.
+fn input_of(d: &Deployment) -> DeploymentInput {
+    DeploymentInput {
+        workspace_id: d.workspace_id.clone(),
+        name: d.name.clone(),
+        description: d.description.clone(),
+        deployment_type: d.deployment_type,
+        cloud_provider: d.cloud_provider,
+        region: d.region.clone(),
+        cluster_id: d.cluster_id.clone(),
+        runtime_version: d.runtime_version.clone(),
+        executor: d.executor,
+        scheduler_size: d.scheduler_size,
+        scheduler: d.scheduler,
+        is_high_availability: d.is_high_availability,
+        is_development_mode: d.is_development_mode,
+        is_cicd_enforced: d.is_cicd_enforced,
+        is_dag_deploy_enabled: d.is_dag_deploy_enabled,
+        worker_queues: d.worker_queues.clone(),
+        environment_variables: d.environment_variables.clone(),
+        image_tag: Some(d.image_tag.clone()),
     }
 }
 
@@ -328,10 +475,11 @@ fn public_record(
     input: DeploymentInput,
     data_plane_id: String,
     generation: u64,
+    artifacts: Artifacts,
     created_at: chrono::DateTime<Utc>,
     updated_at: chrono::DateTime<Utc>,
 ) -> Deployment {
-    let image_tag = image_tag(&input);
+    let Artifacts { image_tag, dag_bundle_version } = artifacts;
     let DeploymentInput {
         workspace_id,
         name,
@@ -376,6 +524,7 @@ fn public_record(
             .map(|v| EnvironmentVariable { value: if v.is_secret { None } else { v.value }, ..v })
             .collect(),
         image_tag,
+        dag_bundle_version,
         // Harmony has the desired state; the data plane has not reported it
         // applied (agents report health in the data-plane work).
         status: DeploymentStatus::Deploying,

@@ -5,8 +5,8 @@
 use crate::app::Astro;
 use crate::failure::Failure;
 use astro_public_api::types::{
-    Deployment, DeploymentInput, DeploymentPageSelector, DeploymentPath, DeploymentScan,
-    OrganizationPath, Readiness,
+    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentPageSelector,
+    DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
 };
 use astro_public_api::{AstroApi, AstroError};
 use dropshot::{
@@ -104,5 +104,45 @@ impl AstroApi for AstroImpl {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         rqctx.context().delete(organization_id, deployment_id).await.map_err(public(&rqctx))?;
         Ok(HttpResponseDeleted())
+    }
+
+    async fn deploy_create(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+        body: TypedBody<DeployInput>,
+    ) -> Result<HttpResponseCreated<Deploy>, AstroError> {
+        let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        let deploy = rqctx
+            .context()
+            .create_deploy(organization_id, deployment_id, body.into_inner())
+            .await
+            .map_err(public(&rqctx))?;
+        Ok(HttpResponseCreated(deploy))
+    }
+
+    async fn deploy_get(
+        rqctx: RequestContext<Context>,
+        path: Path<DeployPath>,
+    ) -> Result<HttpResponseOk<Deploy>, AstroError> {
+        let DeployPath { organization_id, deployment_id, deploy_id } = path.into_inner();
+        let deploy = rqctx
+            .context()
+            .get_deploy(organization_id, deployment_id, deploy_id)
+            .await
+            .map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(deploy))
+    }
+
+    async fn deploy_finalize(
+        rqctx: RequestContext<Context>,
+        path: Path<DeployPath>,
+    ) -> Result<HttpResponseOk<Deploy>, AstroError> {
+        let DeployPath { organization_id, deployment_id, deploy_id } = path.into_inner();
+        let deploy = rqctx
+            .context()
+            .finalize_deploy(organization_id, deployment_id, deploy_id)
+            .await
+            .map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(deploy))
     }
 }

@@ -7,7 +7,7 @@
 //! stored here: Harmony keeps them, and an update that omits one keeps it
 //! there), with the columns needed for uniqueness and listing.
 
-use astro_public_api::types::Deployment;
+use astro_public_api::types::{Deploy, Deployment};
 use rusqlite::{OptionalExtension, params};
 use sqlite_store::{Database, DbError};
 use std::path::Path;
@@ -28,6 +28,15 @@ CREATE INDEX deployments_by_organization ON deployments (organization_id, id);
 "#,
     r#"
 ALTER TABLE deployments ADD COLUMN cell TEXT NOT NULL DEFAULT 'default';
+"#,
+    r#"
+CREATE TABLE deploys (
+    id TEXT PRIMARY KEY NOT NULL,
+    deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+    organization_id TEXT NOT NULL,
+    record TEXT NOT NULL
+) STRICT;
+CREATE INDEX deploys_by_deployment ON deploys (deployment_id);
 "#,
 ];
 
@@ -182,6 +191,79 @@ impl Store {
                 "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
                 params![id.to_string(), organization_id],
             )? == 1)
+        })
+    }
+}
+
+impl Store {
+    pub fn insert_deploy(&self, deploy: &Deploy) -> Result<(), StoreError> {
+        let (record, deploy) = (serde_json::to_string(deploy)?, deploy.clone());
+        self.db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO deploys (id, deployment_id, organization_id, record)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    deploy.id.to_string(),
+                    deploy.deployment_id.to_string(),
+                    deploy.organization_id,
+                    record
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn get_deploy(
+        &self,
+        organization_id: &str,
+        deployment_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Deploy>, StoreError> {
+        let record: Option<String> = self.db.read(|tx| {
+            Ok::<_, StoreError>(
+                tx.query_row(
+                    "SELECT record FROM deploys
+                     WHERE id = ?1 AND deployment_id = ?2 AND organization_id = ?3",
+                    params![id.to_string(), deployment_id.to_string(), organization_id],
+                    |row| row.get(0),
+                )
+                .optional()?,
+            )
+        })?;
+        Ok(record.map(|r| serde_json::from_str(&r)).transpose()?)
+    }
+
+    /// Marks a deploy finalized and stores the deployment it changed, both or
+    /// neither; false when the deployment moved past `expected_generation`.
+    pub fn finalize_deploy(
+        &self,
+        deploy: &Deploy,
+        deployment: &Deployment,
+        expected_generation: u64,
+    ) -> Result<bool, StoreError> {
+        let deploy_record = serde_json::to_string(deploy)?;
+        let deployment_record = serde_json::to_string(deployment)?;
+        let (deploy_id, d) = (deploy.id, deployment.clone());
+        self.db.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE deployments SET generation = ?3, record = ?4
+                 WHERE id = ?1 AND organization_id = ?2 AND generation = ?5",
+                params![
+                    d.id.to_string(),
+                    d.organization_id,
+                    d.generation as i64,
+                    deployment_record,
+                    expected_generation as i64,
+                ],
+            )?;
+            if n != 1 {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE deploys SET record = ?2 WHERE id = ?1",
+                params![deploy_id.to_string(), deploy_record],
+            )?;
+            Ok(true)
         })
     }
 }

@@ -238,3 +238,54 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     }
     e.0
 }
+
+/// The rules of a deploy, against the deployment it targets.
+pub fn deploy(
+    input: &astro_public_api::types::DeployInput,
+    deployment: &Deployment,
+) -> Vec<FieldError> {
+    use astro_public_api::types::DeployType;
+    let mut e = Errors(Vec::new());
+    let (wants_image, wants_dags) = match input.deploy_type {
+        DeployType::ImageAndDag => (true, true),
+        DeployType::ImageOnly => (true, false),
+        DeployType::DagOnly => (false, true),
+    };
+    match (&input.image_tag, wants_image) {
+        (None, true) => {
+            e.add("image_tag", "required", "required for IMAGE_AND_DAG and IMAGE_ONLY deploys")
+        }
+        (Some(_), false) => {
+            e.add("image_tag", "forbidden", "a DAG_ONLY deploy keeps the current image")
+        }
+        (Some(tag), true) => {
+            let mut bytes = tag.bytes();
+            let ok = tag.len() <= 128
+                && matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+            if !ok {
+                e.add("image_tag", "format", "must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+            }
+        }
+        (None, false) => {}
+    }
+    match (&input.dag_tarball_version, wants_dags) {
+        (None, true) => e.add(
+            "dag_tarball_version",
+            "required",
+            "required for IMAGE_AND_DAG and DAG_ONLY deploys",
+        ),
+        (Some(_), false) => {
+            e.add("dag_tarball_version", "forbidden", "an IMAGE_ONLY deploy carries no DAGs")
+        }
+        (Some(version), true) => e.length("dag_tarball_version", version, 128),
+        (None, false) => {}
+    }
+    if input.deploy_type == DeployType::DagOnly && !deployment.is_dag_deploy_enabled {
+        e.add("type", "forbidden", "DAG_ONLY deploys need DAG deploys enabled on the deployment");
+    }
+    if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+        e.add("description", "length", "must be at most 1000 characters");
+    }
+    e.0
+}

@@ -20,8 +20,8 @@ use dropshot::{
     RequestContext, ResultsPage, TypedBody,
 };
 use types::{
-    Deployment, DeploymentInput, DeploymentPageSelector, DeploymentPath, DeploymentScan,
-    OrganizationPath, Readiness,
+    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentPageSelector,
+    DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
 };
 
 /// The public API's version (lockstep: one at a time).
@@ -85,4 +85,36 @@ pub trait AstroApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
     ) -> Result<HttpResponseDeleted, AstroError>;
+
+    /// Start a deploy of a new image, DAG bundle, or both.
+    #[endpoint {
+        method = POST,
+        path = "/organizations/{organization_id}/deployments/{deployment_id}/deploys",
+    }]
+    async fn deploy_create(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DeploymentPath>,
+        body: TypedBody<DeployInput>,
+    ) -> Result<HttpResponseCreated<Deploy>, AstroError>;
+
+    /// Fetch a deploy.
+    #[endpoint {
+        method = GET,
+        path = "/organizations/{organization_id}/deployments/{deployment_id}/deploys/{deploy_id}",
+    }]
+    async fn deploy_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DeployPath>,
+    ) -> Result<HttpResponseOk<Deploy>, AstroError>;
+
+    /// Finalize a deploy: the deployment's desired image or DAG bundle becomes
+    /// the deploy's, and Harmony renders it. Finalizing again is a no-op.
+    #[endpoint {
+        method = POST,
+        path = "/organizations/{organization_id}/deployments/{deployment_id}/deploys/{deploy_id}/finalize",
+    }]
+    async fn deploy_finalize(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<DeployPath>,
+    ) -> Result<HttpResponseOk<Deploy>, AstroError>;
 }

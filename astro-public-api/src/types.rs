@@ -205,6 +205,8 @@ pub struct Deployment {
     /// Secret values are never returned.
     pub environment_variables: Vec<EnvironmentVariable>,
     pub image_tag: String,
+    /// The DAG bundle the deployment runs, once a DAG deploy was finalized.
+    pub dag_bundle_version: Option<String>,
     pub status: DeploymentStatus,
     pub status_reason: Option<String>,
     /// The data plane Harmony runs this deployment on.
@@ -237,4 +239,62 @@ pub struct CellStatus {
     /// requests (anything Hosted, on a 1.0.0 cell) get a version-gap 503.
     pub degraded: bool,
     pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct DeployPath {
+    pub organization_id: String,
+    pub deployment_id: Uuid,
+    pub deploy_id: Uuid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeployType {
+    /// A new image and a new DAG bundle.
+    ImageAndDag,
+    ImageOnly,
+    /// A new DAG bundle on the current image; needs DAG deploys enabled.
+    DagOnly,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeployStatus {
+    /// Created; the image or bundle is being uploaded.
+    Initialized,
+    /// Finalized: the deployment's desired state points at it.
+    Deployed,
+    Failed,
+}
+
+/// What a user sends to start a deploy.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployInput {
+    #[serde(rename = "type")]
+    pub deploy_type: DeployType,
+    /// IMAGE_AND_DAG and IMAGE_ONLY: the image tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`).
+    #[serde(default)]
+    pub image_tag: Option<String>,
+    /// IMAGE_AND_DAG and DAG_ONLY: the DAG bundle's version (1 to 128 characters).
+    #[serde(default)]
+    pub dag_tarball_version: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Deploy {
+    pub id: Uuid,
+    pub deployment_id: Uuid,
+    pub organization_id: String,
+    #[serde(rename = "type")]
+    pub deploy_type: DeployType,
+    pub status: DeployStatus,
+    pub image_tag: Option<String>,
+    pub dag_tarball_version: Option<String>,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

@@ -4,6 +4,7 @@
 mod cells;
 mod common;
 mod deployments;
+mod deploys;
 mod harmony_faults;
 mod needs;
 mod validation;
