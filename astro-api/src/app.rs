@@ -111,7 +111,8 @@ impl Astro {
         self.cells.put_deployment(&plane.cell, id, &spec).await?;
         let now = Utc::now();
         let cell = plane.cell.clone();
-        let record = public_record(id, org, input, plane.id, generation, artifacts, now, now);
+        let stamp = Stamp { generation, created_at: now, updated_at: now };
+        let record = public_record(id, org, input, plane.id, artifacts, stamp);
         let stored = record.clone();
         let stored_cell = cell.clone();
         if let Err(failure) = self.db(move |s| s.insert(&stored, &stored_cell)).await {
@@ -145,16 +146,8 @@ impl Astro {
         };
         let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
         self.cells.put_deployment(&plane.cell, id, &spec).await?;
-        let record = public_record(
-            id,
-            org,
-            input,
-            plane.id,
-            generation,
-            artifacts,
-            current.created_at,
-            Utc::now(),
-        );
+        let stamp = Stamp { generation, created_at: current.created_at, updated_at: Utc::now() };
+        let record = public_record(id, org, input, plane.id, artifacts, stamp);
         let stored = record.clone();
         let expected = current.generation;
         if !self.db(move |s| s.update(&stored, expected)).await? {
@@ -469,17 +462,23 @@ fn input_of(d: &Deployment) -> DeploymentInput {
 
 /// The public record: the input with secret values removed, plus what the
 /// server owns.
+/// What the server stamps on every stored version of a deployment.
+struct Stamp {
+    generation: u64,
+    created_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
 fn public_record(
     id: Uuid,
     organization_id: String,
     input: DeploymentInput,
     data_plane_id: String,
-    generation: u64,
     artifacts: Artifacts,
-    created_at: chrono::DateTime<Utc>,
-    updated_at: chrono::DateTime<Utc>,
+    stamp: Stamp,
 ) -> Deployment {
     let Artifacts { image_tag, dag_bundle_version } = artifacts;
+    let Stamp { generation, created_at, updated_at } = stamp;
     let DeploymentInput {
         workspace_id,
         name,
