@@ -14,22 +14,27 @@ pub enum Mode {
     Check,
 }
 
-/// Generates one Harmony client module per served version from the committed
-/// documents. Returns the paths that are stale (in `Check` mode) or were
-/// rewritten (in `Write` mode).
+/// Generates one Harmony client module per served version, and the Astro
+/// API client, from the committed documents. Returns the paths that are
+/// stale (in `Check` mode) or were rewritten (in `Write` mode).
 pub fn generate_all(root: &Utf8Path, mode: Mode) -> Result<Vec<Utf8PathBuf>> {
-    let mut changed = Vec::new();
+    let mut outputs = Vec::new();
     let out_dir = root.join("harmony-client/src/generated");
     for version in harmony_api::supported_versions().iter() {
         let semver = version.semver();
         let doc = find_document(root, "harmony", semver)?;
-        let module = format!("v{}", semver.major);
+        outputs.push((doc, out_dir.join(format!("v{}.rs", semver.major))));
+    }
+    outputs.push((root.join("openapi/astro.json"), root.join("astro-client/src/generated.rs")));
+    let mut changed = Vec::new();
+    for (doc, path) in outputs {
         let code = generate(root, &doc)?;
-        let path = out_dir.join(format!("{module}.rs"));
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != code {
             if mode == Mode::Write {
-                std::fs::create_dir_all(&out_dir)?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
                 std::fs::write(&path, &code).with_context(|| format!("writing {path}"))?;
                 println!("wrote {path}");
             }

@@ -10,8 +10,9 @@
 //!    git (`merge-base HEAD origin/main`), which a fresh clone of `main` in CI
 //!    does not have; this record makes the check work from any checkout, and
 //!    the manager is handed the recorded documents as its blessed set.
-//! 3. Generated Rust clients (`harmony-client/src/generated/`), written by
-//!    progenitor from the committed documents.
+//! 3. Generated Rust clients (`harmony-client/src/generated/`,
+//!    `astro-client/src/generated.rs`), written by progenitor from the
+//!    committed documents.
 
 mod apis;
 mod clients;

@@ -361,6 +361,7 @@ mod tidy {
             ("astro-api", &["harmony-server", "harmony-api", "progenitor ="][..]),
             // Consumers get a client without the code generator.
             ("harmony-client", &["progenitor ", "progenitor.", "harmony-api", "dropshot"][..]),
+            ("astro-client", &["progenitor ", "progenitor.", "astro-public-api", "dropshot"][..]),
             // xtask builds in seconds.
             ("xtask", &["="][..]),
         ] {

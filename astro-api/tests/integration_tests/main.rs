@@ -5,6 +5,7 @@ mod cells;
 mod common;
 mod deployments;
 mod deploys;
+mod generated_client;
 mod harmony_faults;
 mod needs;
 mod validation;

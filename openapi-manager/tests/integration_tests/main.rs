@@ -37,6 +37,12 @@ fn sandbox() -> tempfile::TempDir {
     for part in ["openapi", "versions", "harmony-client/src/generated"] {
         copy_dir(&repo().join(part), &dir.path().join(part));
     }
+    std::fs::create_dir_all(dir.path().join("astro-client/src")).unwrap();
+    std::fs::copy(
+        repo().join("astro-client/src/generated.rs"),
+        dir.path().join("astro-client/src/generated.rs"),
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("astro-api")).unwrap();
     std::fs::copy(
         repo().join("astro-api/harmony-needs.json"),
