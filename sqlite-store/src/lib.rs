@@ -24,7 +24,9 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("commit failed: {0}")]
     CommitFailed(String),
-    #[error("the database writer has stopped")]
+    #[error(
+        "the write was not completed: it failed inside the database writer, or the writer stopped"
+    )]
     WriterGone,
     #[error("database schema version {found} is newer than this binary knows ({known})")]
     TooNew { found: usize, known: usize },
@@ -141,7 +143,10 @@ fn writer(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for job in group.drain(..) {
                 tx.execute_batch("SAVEPOINT write")?;
-                let ran = job(&tx);
+                // A write that panics is rolled back alone and its caller
+                // told; the writer thread, and every other write, carry on.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)))
+                    .unwrap_or_else(|_| Ran { keep: false, deliver: Box::new(|_| {}) });
                 if ran.keep {
                     tx.execute_batch("RELEASE write")?;
                 } else {
@@ -207,6 +212,27 @@ mod tests {
             })
             .unwrap();
         assert_eq!((count, odd), (32, 0));
+    }
+
+    #[test]
+    fn a_panicking_write_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("t.sqlite3"), SCHEMA).unwrap();
+        let result = db.write(|tx| -> Result<(), DbError> {
+            tx.execute("INSERT INTO t (k, v) VALUES (1, 'x')", [])?;
+            panic!("a bug in a write");
+        });
+        assert!(matches!(result, Err(DbError::WriterGone)), "{result:?}");
+        db.write(|tx| Ok::<_, DbError>(tx.execute("INSERT INTO t (k, v) VALUES (2, 'y')", [])?))
+            .unwrap();
+        let keys: Vec<i64> = db
+            .read(|tx| {
+                let mut stmt = tx.prepare("SELECT k FROM t ORDER BY k")?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, DbError>(rows)
+            })
+            .unwrap();
+        assert_eq!(keys, [2], "the panicking write left nothing behind");
     }
 
     #[test]
