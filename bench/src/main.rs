@@ -16,6 +16,11 @@ mod render;
 use serde::Serialize;
 use std::path::PathBuf;
 
+// The services' binaries use the same allocator (see their main.rs), so the
+// in-process servers here, and the echo baseline, run as they ship.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One line of the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Line {

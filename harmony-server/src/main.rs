@@ -14,6 +14,11 @@ usage: harmony-server [--bind ADDR] [--data-dir DIR] [--max-api-version VERSION]
                               older Harmony release would
   --dev-seed                  register two example data planes at start";
 
+// Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
+// rendering than glibc malloc here (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let config = parse_args(std::env::args().skip(1))?;
