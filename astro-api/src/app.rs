@@ -14,8 +14,8 @@ use crate::store::{Store, StoreError};
 use crate::validate;
 use astro_public_api::types::{
     AstroMachine, CellStatus, CloudProvider, Deploy, DeployInput, DeployStatus, Deployment,
-    DeploymentInput, DeploymentStatus, DeploymentType, EnvironmentVariable, Executor, Readiness,
-    SchedulerSize,
+    DeploymentInput, DeploymentScan, DeploymentStatus, DeploymentType, EnvironmentVariable,
+    Executor, Readiness, SchedulerSize,
 };
 use chrono::Utc;
 use harmony_client::v2::types as h;
@@ -174,13 +174,16 @@ impl Astro {
     pub async fn list(
         &self,
         org: String,
-        workspace_id: Option<String>,
+        scan: DeploymentScan,
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<Deployment>, Failure> {
         check_organization(&org)?;
         let limit = limit.min(MAX_PAGE);
-        self.db(move |s| s.list(&org, workspace_id.as_deref(), after, limit)).await
+        self.db(move |s| {
+            s.list(&org, scan.workspace_id.as_deref(), scan.name.as_deref(), after, limit)
+        })
+        .await
     }
 
     pub async fn delete(&self, org: String, id: Uuid) -> Result<(), Failure> {

@@ -5,8 +5,8 @@
 use crate::app::Astro;
 use crate::failure::Failure;
 use astro_public_api::types::{
-    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentPageSelector,
-    DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
+    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentOptions,
+    DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
 };
 use astro_public_api::{AstroApi, AstroError};
 use dropshot::{
@@ -38,6 +38,14 @@ impl AstroApi for AstroImpl {
         Ok(HttpResponseOk(rqctx.context().readiness().await))
     }
 
+    async fn deployment_options(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+    ) -> Result<HttpResponseOk<DeploymentOptions>, AstroError> {
+        let _ = (rqctx, path.into_inner());
+        Ok(HttpResponseOk(crate::validate::options()))
+    }
+
     async fn deployment_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
@@ -57,17 +65,19 @@ impl AstroApi for AstroImpl {
         let org = path.into_inner().organization_id;
         let query = query.into_inner();
         let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
-        let (workspace_id, after) = match query.page {
-            WhichPage::First(scan) => (scan.workspace_id, None),
-            WhichPage::Next(selector) => (selector.workspace_id, Some(selector.last_seen)),
+        let (scan, after) = match query.page {
+            WhichPage::First(scan) => (scan, None),
+            WhichPage::Next(selector) => (
+                DeploymentScan { workspace_id: selector.workspace_id, name: selector.name },
+                Some(selector.last_seen),
+            ),
         };
-        let items = rqctx
-            .context()
-            .list(org, workspace_id.clone(), after, limit)
-            .await
-            .map_err(public(&rqctx))?;
-        let page = ResultsPage::new(items, &DeploymentScan { workspace_id }, |d, scan| {
-            DeploymentPageSelector { workspace_id: scan.workspace_id.clone(), last_seen: d.id }
+        let items =
+            rqctx.context().list(org, scan.clone(), after, limit).await.map_err(public(&rqctx))?;
+        let page = ResultsPage::new(items, &scan, |d, scan| DeploymentPageSelector {
+            workspace_id: scan.workspace_id.clone(),
+            name: scan.name.clone(),
+            last_seen: d.id,
         })
         .map_err(AstroError::from)?;
         Ok(HttpResponseOk(page))

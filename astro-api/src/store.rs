@@ -164,6 +164,7 @@ impl Store {
         &self,
         organization_id: &str,
         workspace_id: Option<&str>,
+        name: Option<&str>,
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<Deployment>, StoreError> {
@@ -172,12 +173,14 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "SELECT record FROM deployments
                  WHERE organization_id = ?1 AND (?2 IS NULL OR workspace_id = ?2) AND id > ?3
+                   AND (?5 IS NULL OR name = ?5)
                  ORDER BY id LIMIT ?4",
             )?;
             let rows = stmt
-                .query_map(params![organization_id, workspace_id, after, limit as i64], |row| {
-                    row.get::<_, String>(0)
-                })?
+                .query_map(
+                    params![organization_id, workspace_id, after, limit as i64, name],
+                    |row| row.get::<_, String>(0),
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok::<_, StoreError>(rows)
         })?;

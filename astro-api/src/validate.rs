@@ -12,6 +12,31 @@ pub const RUNTIME_VERSIONS: &[&str] = &["12.9.0", "13.0.0", "13.1.0"];
 /// Highest `worker_concurrency` a queue may ask for.
 pub const MAX_WORKER_CONCURRENCY: u32 = 256;
 
+/// Everything these rules accept, for `GET /deployment-options`.
+pub fn options() -> astro_public_api::types::DeploymentOptions {
+    use astro_public_api::types::{
+        AstroMachine as M, DeploymentOptions, Range, SchedulerSize as S,
+    };
+    DeploymentOptions {
+        runtime_releases: RUNTIME_VERSIONS.iter().map(|v| (*v).to_owned()).collect(),
+        executors: vec![Executor::Celery, Executor::Kubernetes, Executor::Astro],
+        scheduler_sizes: vec![S::Small, S::Medium, S::Large, S::ExtraLarge],
+        astro_machines: vec![M::A5, M::A10, M::A20, M::A40, M::A60, M::A120, M::A160],
+        scheduler_au: Range { min: SCHEDULER_AU.0.into(), max: SCHEDULER_AU.1.into() },
+        scheduler_replicas: Range {
+            min: SCHEDULER_REPLICAS.0.into(),
+            max: SCHEDULER_REPLICAS.1.into(),
+        },
+        worker_concurrency: Range { min: 1, max: MAX_WORKER_CONCURRENCY },
+        max_name_length: MAX_NAME,
+    }
+}
+
+/// Hybrid scheduler Astro Units and replicas, inclusive.
+const SCHEDULER_AU: (u8, u8) = (5, 24);
+const SCHEDULER_REPLICAS: (u8, u8) = (1, 4);
+const MAX_NAME: u32 = 63;
+
 struct Errors(Vec<FieldError>);
 
 impl Errors {
@@ -35,7 +60,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     let hosted = !hybrid;
 
     e.length("workspace_id", &input.workspace_id, 63);
-    e.length("name", &input.name, 63);
+    e.length("name", &input.name, MAX_NAME as usize);
     if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
         e.add("description", "length", "must be at most 1000 characters");
     }
@@ -92,14 +117,16 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         match input.scheduler {
             None => e.add("scheduler", "required", "required for HYBRID deployments"),
             Some(s) => {
-                if !(5..=24).contains(&s.au) {
-                    e.add("scheduler.au", "range", format!("must be 5 to 24, got {}", s.au));
+                let (lo, hi) = SCHEDULER_AU;
+                if !(lo..=hi).contains(&s.au) {
+                    e.add("scheduler.au", "range", format!("must be {lo} to {hi}, got {}", s.au));
                 }
-                if !(1..=4).contains(&s.replicas) {
+                let (lo, hi) = SCHEDULER_REPLICAS;
+                if !(lo..=hi).contains(&s.replicas) {
                     e.add(
                         "scheduler.replicas",
                         "range",
-                        format!("must be 1 to 4, got {}", s.replicas),
+                        format!("must be {lo} to {hi}, got {}", s.replicas),
                     );
                 }
             }

@@ -413,6 +413,24 @@ pub mod types {
         pub worker_queues: ::std::vec::Vec<WorkerQueue>,
         pub workspace_id: ::std::string::String,
     }
+    ///What a deployment may be configured with.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct DeploymentOptions {
+        ///Hosted worker machines.
+        pub astro_machines: ::std::vec::Vec<AstroMachine>,
+        pub executors: ::std::vec::Vec<Executor>,
+        ///Longest deployment or queue name.
+        pub max_name_length: u32,
+        ///Astro Runtime versions, oldest first.
+        pub runtime_releases: ::std::vec::Vec<::std::string::String>,
+        ///Hybrid scheduler Astro Units.
+        pub scheduler_au: Range,
+        ///Hybrid scheduler replicas.
+        pub scheduler_replicas: Range,
+        ///Hosted scheduler sizes.
+        pub scheduler_sizes: ::std::vec::Vec<SchedulerSize>,
+        pub worker_concurrency: Range,
+    }
     ///A single page of results
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DeploymentResultsPage {
@@ -643,6 +661,12 @@ pub mod types {
         ///1 to 4.
         pub replicas: u8,
     }
+    ///An inclusive range.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Range {
+        pub max: u32,
+        pub min: u32,
+    }
     ///Readiness of one astro-api.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Readiness {
@@ -834,13 +858,65 @@ impl ClientInfo<()> for Client {
 impl ClientHooks<()> for &Client {}
 #[allow(clippy::all)]
 impl Client {
-    /**List an organization's deployments, optionally of one workspace
+    /**What a deployment may be configured with: runtime releases
+
+executors, machines and ranges. Everything listed passes validation.
+
+Sends a `GET` request to `/organizations/{organization_id}/deployment-options`
+
+*/
+    pub async fn deployment_options<'a>(
+        &'a self,
+        organization_id: &'a str,
+    ) -> Result<ResponseValue<types::DeploymentOptions>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/deployment-options", self.baseurl, encode_path(&
+            organization_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "deployment_options",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List an organization's deployments, optionally of one workspace or
+
+with one name.
 
 Sends a `GET` request to `/organizations/{organization_id}/deployments`
 
 Arguments:
 - `organization_id`
 - `limit`: Maximum number of items returned by a single call
+- `name`: Only the deployment with this name.
 - `page_token`: Token returned by previous call to retrieve the subsequent page
 - `workspace_id`: Only deployments of this workspace.
 */
@@ -848,6 +924,7 @@ Arguments:
         &'a self,
         organization_id: &'a str,
         limit: Option<::std::num::NonZeroU32>,
+        name: Option<&'a str>,
         page_token: Option<&'a str>,
         workspace_id: Option<&'a str>,
     ) -> Result<ResponseValue<types::DeploymentResultsPage>, Error<types::AstroError>> {
@@ -870,6 +947,7 @@ Arguments:
                 ::reqwest::header::HeaderValue::from_static("application/json"),
             )
             .query(&progenitor_client::QueryParam::new("limit", &limit))
+            .query(&progenitor_client::QueryParam::new("name", &name))
             .query(&progenitor_client::QueryParam::new("page_token", &page_token))
             .query(&progenitor_client::QueryParam::new("workspace_id", &workspace_id))
             .headers(header_map)
@@ -892,19 +970,23 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**List an organization's deployments, optionally of one workspace as a Stream
+    /**List an organization's deployments, optionally of one workspace or as a Stream
+
+with one name.
 
 Sends repeated `GET` requests to `/organizations/{organization_id}/deployments` until there are no more results.
 
 Arguments:
 - `organization_id`
 - `limit`: Maximum number of items returned by a single call
+- `name`: Only the deployment with this name.
 - `workspace_id`: Only deployments of this workspace.
 */
     pub fn deployment_list_stream<'a>(
         &'a self,
         organization_id: &'a str,
         limit: Option<::std::num::NonZeroU32>,
+        name: Option<&'a str>,
         workspace_id: Option<&'a str>,
     ) -> impl futures::Stream<
         Item = Result<types::Deployment, Error<types::AstroError>>,
@@ -912,7 +994,7 @@ Arguments:
         use futures::StreamExt;
         use futures::TryFutureExt;
         use futures::TryStreamExt;
-        self.deployment_list(organization_id, limit, None, workspace_id)
+        self.deployment_list(organization_id, limit, name, None, workspace_id)
             .map_ok(move |page| {
                 let page = page.into_inner();
                 let first = futures::stream::iter(page.items).map(Ok);
@@ -925,6 +1007,7 @@ Arguments:
                                 self.deployment_list(
                                         organization_id,
                                         limit,
+                                        None,
                                         state.as_deref(),
                                         None,
                                     )

@@ -20,8 +20,8 @@ use dropshot::{
     RequestContext, ResultsPage, TypedBody,
 };
 use types::{
-    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentPageSelector,
-    DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
+    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentOptions,
+    DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
 };
 
 /// The public API's version (lockstep: one at a time).
@@ -38,6 +38,14 @@ pub trait AstroApi {
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<Readiness>, AstroError>;
 
+    /// What a deployment may be configured with: runtime releases,
+    /// executors, machines and ranges. Everything listed passes validation.
+    #[endpoint { method = GET, path = "/organizations/{organization_id}/deployment-options" }]
+    async fn deployment_options(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+    ) -> Result<HttpResponseOk<DeploymentOptions>, AstroError>;
+
     /// Create a deployment.
     #[endpoint { method = POST, path = "/organizations/{organization_id}/deployments" }]
     async fn deployment_create(
@@ -46,7 +54,8 @@ pub trait AstroApi {
         body: TypedBody<DeploymentInput>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError>;
 
-    /// List an organization's deployments, optionally of one workspace.
+    /// List an organization's deployments, optionally of one workspace or
+    /// with one name.
     #[endpoint { method = GET, path = "/organizations/{organization_id}/deployments" }]
     async fn deployment_list(
         rqctx: RequestContext<Self::Context>,

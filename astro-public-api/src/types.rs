@@ -23,11 +23,16 @@ pub struct DeploymentScan {
     /// Only deployments of this workspace.
     #[serde(default)]
     pub workspace_id: Option<String>,
+    /// Only the deployment with this name.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct DeploymentPageSelector {
     pub workspace_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
     pub last_seen: Uuid,
 }
 
@@ -297,4 +302,30 @@ pub struct Deploy {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a deployment may be configured with.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct DeploymentOptions {
+    /// Astro Runtime versions, oldest first.
+    pub runtime_releases: Vec<String>,
+    pub executors: Vec<Executor>,
+    /// Hosted scheduler sizes.
+    pub scheduler_sizes: Vec<SchedulerSize>,
+    /// Hosted worker machines.
+    pub astro_machines: Vec<AstroMachine>,
+    /// Hybrid scheduler Astro Units.
+    pub scheduler_au: Range,
+    /// Hybrid scheduler replicas.
+    pub scheduler_replicas: Range,
+    pub worker_concurrency: Range,
+    /// Longest deployment or queue name.
+    pub max_name_length: u32,
+}
+
+/// An inclusive range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct Range {
+    pub min: u32,
+    pub max: u32,
 }

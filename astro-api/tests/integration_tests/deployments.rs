@@ -121,3 +121,61 @@ async fn readiness_reports_harmony() {
     assert_eq!(ready["cells"][0]["reachable"], false);
     assert!(ready["cells"][0]["detail"].as_str().unwrap().contains("could not learn"), "{ready}");
 }
+
+#[tokio::test]
+async fn options_list_exactly_what_validation_accepts() {
+    let stack = Stack::start();
+    let (status, options) =
+        stack.call(Method::GET, "/organizations/org-1/deployment-options", None).await;
+    assert_eq!(status, 200, "{options}");
+    let releases = options["runtime_releases"].as_array().unwrap().clone();
+    assert!(!releases.is_empty());
+    let au = &options["scheduler_au"];
+    for (i, release) in releases.iter().enumerate() {
+        let mut body = hybrid();
+        body["name"] = json!(format!("on-{i}"));
+        body["runtime_version"] = release.clone();
+        body["scheduler"]["au"] = if i % 2 == 0 { au["min"].clone() } else { au["max"].clone() };
+        let (status, created) = stack.create(&body).await;
+        assert_eq!(status, 201, "{release}: {created}");
+    }
+    let mut body = hybrid();
+    body["name"] = json!("over");
+    body["scheduler"]["au"] = json!(au["max"].as_u64().unwrap() + 1);
+    let (status, error) = stack.create(&body).await;
+    assert_eq!(status, 400);
+    assert_eq!(fields(&error), ["scheduler.au"]);
+    let mut body = standard();
+    body["worker_queues"][0]["worker_concurrency"] =
+        json!(options["worker_concurrency"]["max"].as_u64().unwrap() + 1);
+    assert_eq!(fields(&stack.create(&body).await.1), ["worker_queues[0].worker_concurrency"]);
+}
+
+#[tokio::test]
+async fn list_filters_by_name_and_pages_keep_the_filter() {
+    let stack = Stack::start();
+    for name in ["alpha", "beta", "gamma"] {
+        let mut body = hybrid();
+        body["name"] = json!(name);
+        assert_eq!(stack.create(&body).await.0, 201);
+    }
+    let (_, page) =
+        stack.call(Method::GET, "/organizations/org-1/deployments?name=beta", None).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "beta");
+    // The page token carries the filter.
+    let (_, first) = stack
+        .call(Method::GET, "/organizations/org-1/deployments?limit=1&workspace_id=ws-1", None)
+        .await;
+    let token = first["next_page"].as_str().unwrap();
+    let (status, second) = stack
+        .call(
+            Method::GET,
+            &format!("/organizations/org-1/deployments?limit=1&page_token={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+}

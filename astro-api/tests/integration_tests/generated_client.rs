@@ -26,7 +26,7 @@ async fn crud_and_errors_through_the_generated_client() {
     assert_eq!(updated.generation, 2);
 
     let listed: Vec<types::Deployment> =
-        client.deployment_list_stream("org-1", None, None).try_collect().await.unwrap();
+        client.deployment_list_stream("org-1", None, None, None).try_collect().await.unwrap();
     assert_eq!(listed, vec![updated]);
 
     // Errors decode into the one public error shape.
