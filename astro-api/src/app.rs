@@ -127,9 +127,17 @@ impl Astro {
         &self,
         org: String,
         id: Uuid,
+        if_match: Option<String>,
         input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
         let (current, cell) = self.get_with_cell(org.clone(), id).await?;
+        let current_tag = astro_public_api::types::etag(current.generation);
+        if let Some(tag) = if_match.as_deref().map(str::trim)
+            && tag != "*"
+            && tag.trim_start_matches("W/") != current_tag
+        {
+            return Err(Failure::PreconditionFailed { current: current_tag });
+        }
         let errors = validate::deployment(&input, Some(&current));
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));

@@ -13,6 +13,9 @@ pub enum Failure {
     NotFound(String),
     #[error("{message}")]
     Conflict { message: String, field_errors: Vec<FieldError> },
+    /// The client's `If-Match` names a version that is no longer current.
+    #[error("the deployment changed since it was read; its current ETag is {current}")]
+    PreconditionFailed { current: String },
     /// Harmony could not be reached, or answered 503.
     #[error("Harmony is unavailable: {0}")]
     HarmonyUnavailable(String),
@@ -44,6 +47,7 @@ impl Failure {
             Failure::Invalid(errors) => (400, "InvalidRequest", errors.clone(), None),
             Failure::NotFound(_) => (404, "NotFound", Vec::new(), None),
             Failure::Conflict { field_errors, .. } => (409, "Conflict", field_errors.clone(), None),
+            Failure::PreconditionFailed { .. } => (412, "PreconditionFailed", Vec::new(), None),
             Failure::HarmonyUnavailable(_) => {
                 (503, "HarmonyUnavailable", Vec::new(), Some(RETRY_AFTER_SECONDS))
             }

@@ -5,13 +5,14 @@
 use crate::app::Astro;
 use crate::failure::Failure;
 use astro_public_api::types::{
-    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentOptions,
-    DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
+    Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders, DeploymentInput,
+    DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath,
+    Readiness, UpdatePreconditions,
 };
 use astro_public_api::{AstroApi, AstroError};
 use dropshot::{
-    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
-    RequestContext, ResultsPage, TypedBody, WhichPage,
+    Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders, HttpResponseOk,
+    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody, WhichPage,
 };
 use std::sync::Arc;
 
@@ -86,25 +87,31 @@ impl AstroApi for AstroImpl {
     async fn deployment_get(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
-    ) -> Result<HttpResponseOk<Deployment>, AstroError> {
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>
+    {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let deployment =
             rqctx.context().get(organization_id, deployment_id).await.map_err(public(&rqctx))?;
-        Ok(HttpResponseOk(deployment))
+        let headers = DeploymentHeaders::of(&deployment);
+        Ok(HttpResponseHeaders::new(HttpResponseOk(deployment), headers))
     }
 
     async fn deployment_update(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
+        headers: Header<UpdatePreconditions>,
         body: TypedBody<DeploymentInput>,
-    ) -> Result<HttpResponseOk<Deployment>, AstroError> {
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>
+    {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        let if_match = headers.into_inner().if_match;
         let deployment = rqctx
             .context()
-            .update(organization_id, deployment_id, body.into_inner())
+            .update(organization_id, deployment_id, if_match, body.into_inner())
             .await
             .map_err(public(&rqctx))?;
-        Ok(HttpResponseOk(deployment))
+        let headers = DeploymentHeaders::of(&deployment);
+        Ok(HttpResponseHeaders::new(HttpResponseOk(deployment), headers))
     }
 
     async fn deployment_delete(

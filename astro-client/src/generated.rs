@@ -1127,27 +1127,36 @@ Sends a `GET` request to `/organizations/{organization_id}/deployments/{deployme
     }
     /**Replace a deployment's settings (a full replacement: send every
 
-field). `type`, `cluster_id` and `workspace_id` cannot change.
+field). `type`, `cluster_id` and `workspace_id` cannot change. With `If-Match`, a deployment changed since it was read is refused (412).
 
 Sends a `POST` request to `/organizations/{organization_id}/deployments/{deployment_id}`
 
+Arguments:
+- `organization_id`
+- `deployment_id`
+- `if_match`: The `ETag` the client read. When it is no longer current the update is refused with 412 naming the current one; `*` or no header skips the check.
+- `body`
 */
     pub async fn deployment_update<'a>(
         &'a self,
         organization_id: &'a str,
         deployment_id: &'a ::uuid::Uuid,
+        if_match: Option<&'a str>,
         body: &'a types::DeploymentInput,
     ) -> Result<ResponseValue<types::Deployment>, Error<types::AstroError>> {
         let url = format!(
             "{}/organizations/{}/deployments/{}", self.baseurl, encode_path(&
             organization_id.to_string()), encode_path(& deployment_id.to_string()),
         );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
         header_map
             .append(
                 ::reqwest::header::HeaderName::from_static("api-version"),
                 ::reqwest::header::HeaderValue::from_static(Self::api_version()),
             );
+        if let Some(value) = if_match {
+            header_map.append("if-match", value.to_string().try_into()?);
+        }
         #[allow(unused_mut)]
         let mut request = self
             .client

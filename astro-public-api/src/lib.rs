@@ -16,12 +16,13 @@ pub mod types;
 pub use error::{AstroError, FieldError, VersionGap};
 
 use dropshot::{
-    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
-    RequestContext, ResultsPage, TypedBody,
+    Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders, HttpResponseOk,
+    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
 };
 use types::{
-    Deploy, DeployInput, DeployPath, Deployment, DeploymentInput, DeploymentOptions,
-    DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath, Readiness,
+    Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders, DeploymentInput,
+    DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath,
+    Readiness, UpdatePreconditions,
 };
 
 /// The public API's version (lockstep: one at a time).
@@ -71,10 +72,11 @@ pub trait AstroApi {
     async fn deployment_get(
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
-    ) -> Result<HttpResponseOk<Deployment>, AstroError>;
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>;
 
     /// Replace a deployment's settings (a full replacement: send every
-    /// field). `type`, `cluster_id` and `workspace_id` cannot change.
+    /// field). `type`, `cluster_id` and `workspace_id` cannot change. With
+    /// `If-Match`, a deployment changed since it was read is refused (412).
     #[endpoint {
         method = POST,
         path = "/organizations/{organization_id}/deployments/{deployment_id}",
@@ -82,8 +84,9 @@ pub trait AstroApi {
     async fn deployment_update(
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
+        headers: Header<UpdatePreconditions>,
         body: TypedBody<DeploymentInput>,
-    ) -> Result<HttpResponseOk<Deployment>, AstroError>;
+    ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>;
 
     /// Delete a deployment.
     #[endpoint {

@@ -329,3 +329,31 @@ pub struct Range {
     pub min: u32,
     pub max: u32,
 }
+
+/// Request headers an update may carry.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct UpdatePreconditions {
+    /// The `ETag` the client read. When it is no longer current the update
+    /// is refused with 412 naming the current one; `*` or no header skips
+    /// the check.
+    #[serde(rename = "if-match", default)]
+    pub if_match: Option<String>,
+}
+
+/// Response headers of a deployment.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct DeploymentHeaders {
+    /// The deployment's version (its generation, quoted), for `If-Match`.
+    pub etag: String,
+}
+
+impl DeploymentHeaders {
+    pub fn of(deployment: &Deployment) -> DeploymentHeaders {
+        DeploymentHeaders { etag: etag(deployment.generation) }
+    }
+}
+
+/// The entity tag of a deployment at `generation`.
+pub fn etag(generation: u64) -> String {
+    format!("\"{generation}\"")
+}

@@ -21,9 +21,28 @@ async fn crud_and_errors_through_the_generated_client() {
 
     let mut changed = hybrid();
     changed["worker_queues"][0]["worker_concurrency"] = serde_json::json!(7);
-    let updated =
-        client.deployment_update("org-1", &created.id, &input(changed)).await.unwrap().into_inner();
+    // Optimistic concurrency: the ETag read is sent back in If-Match.
+    let read = client.deployment_get("org-1", &created.id).await.unwrap();
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, "\"1\"");
+    let updated = client
+        .deployment_update("org-1", &created.id, Some(&etag), &input(changed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(updated.headers()["etag"], "\"2\"");
+    let updated = updated.into_inner();
     assert_eq!(updated.generation, 2);
+    // The same ETag again is stale now: 412, naming the current one, and
+    // nothing changes.
+    match client.deployment_update("org-1", &created.id, Some(&etag), &input(changed)).await {
+        Err(astro_client::Error::ErrorResponse(error)) => {
+            assert_eq!(error.status().as_u16(), 412);
+            assert_eq!(error.error_code, "PreconditionFailed");
+            assert!(error.message.contains("\"2\""), "{}", error.message);
+        }
+        other => panic!("expected 412, got {other:?}"),
+    }
+    assert_eq!(client.deployment_get("org-1", &created.id).await.unwrap().generation, 2);
 
     let listed: Vec<types::Deployment> =
         client.deployment_list_stream("org-1", None, None, None).try_collect().await.unwrap();
