@@ -265,21 +265,16 @@ impl Astro {
             }
             next.generation = current.generation + 1;
             next.updated_at = Utc::now();
+            let input = input_of(&current);
             let plane = Plane {
                 cell: cell.clone(),
                 id: current.data_plane_id.clone(),
-                kind: match current.deployment_type {
-                    DeploymentType::Hybrid => h::DataPlaneKind::Hybrid,
-                    DeploymentType::Standard | DeploymentType::Dedicated => {
-                        h::DataPlaneKind::Hosted
-                    }
-                },
+                kind: plane_kind(&input),
             };
             let artifacts = Artifacts {
                 image_tag: next.image_tag.clone(),
                 dag_bundle_version: next.dag_bundle_version.clone(),
             };
-            let input = input_of(&current);
             let spec = harmony_spec(&org, &input, &plane, next.generation, &artifacts);
             self.cells.put_deployment(&cell, deployment_id, &spec).await?;
             let finalized =

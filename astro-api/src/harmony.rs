@@ -15,9 +15,9 @@
 
 use crate::failure::Failure;
 use futures::TryStreamExt;
-use harmony_client::negotiate::VersionRefusal;
+use harmony_client::negotiate::{ErrorBody, NOT_VISIBLE_AT_VERSION};
 use harmony_client::v2::types as h;
-use harmony_client::{NegotiationError, Speaking, v1, v2};
+use harmony_client::{NegotiationError, Speaking, v1};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -212,7 +212,7 @@ impl Cell {
     }
 
     /// Maps an error of a call made at the negotiated version.
-    fn map<E: VersionRefusal + ErrorBody>(&self, error: harmony_client::Error<E>) -> Failure {
+    fn map<E: ErrorBody>(&self, error: harmony_client::Error<E>) -> Failure {
         if self.link.observe(&error) {
             // Negotiated a moment ago, refused now: the Harmony changed
             // under us. Said as unavailable; the next request negotiates again.
@@ -257,10 +257,7 @@ impl Cell {
     }
 
     /// `Ok(())` for a 404 (not in this cell), the mapped failure otherwise.
-    fn not_found_or<E: VersionRefusal + ErrorBody>(
-        &self,
-        error: harmony_client::Error<E>,
-    ) -> Result<(), Failure> {
+    fn not_found_or<E: ErrorBody>(&self, error: harmony_client::Error<E>) -> Result<(), Failure> {
         if error.status() == Some(reqwest::StatusCode::NOT_FOUND) {
             Ok(())
         } else {
@@ -314,17 +311,13 @@ impl Cell {
 
     /// Deletes a deployment; one Harmony no longer has is already deleted.
     async fn delete_deployment(&self, id: Uuid) -> Result<(), Failure> {
-        let result = match self.client().await? {
+        match self.client().await? {
             Speaking::V2(c) => {
-                c.deployment_delete(&id).await.map(drop).map_err(|e| self.not_found_or(e))
+                c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
             }
             Speaking::V1(c) => {
-                c.deployment_delete(&id).await.map(drop).map_err(|e| self.not_found_or(e))
+                c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
             }
-        };
-        match result {
-            Ok(()) | Err(Ok(())) => Ok(()),
-            Err(Err(failure)) => Err(failure),
         }
     }
 }
@@ -377,7 +370,7 @@ fn to_v1(spec: &h::DeploymentSpec) -> Option<v1::types::DeploymentSpec> {
     })
 }
 
-fn is_not_visible<E: VersionRefusal>(error: &harmony_client::Error<E>) -> bool {
+fn is_not_visible<E: ErrorBody>(error: &harmony_client::Error<E>) -> bool {
     match error {
         harmony_client::Error::ErrorResponse(rv) => {
             rv.status().as_u16() == 404 && rv.error_code() == Some(NOT_VISIBLE_AT_VERSION)
@@ -386,28 +379,8 @@ fn is_not_visible<E: VersionRefusal>(error: &harmony_client::Error<E>) -> bool {
     }
 }
 
-/// Harmony's 404 error code for a resource an older version cannot show.
-const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
-
-/// The message of every generated version's error body.
-pub trait ErrorBody {
-    fn message(&self) -> &str;
-}
-
-impl ErrorBody for v1::types::Error {
-    fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl ErrorBody for v2::types::Error {
-    fn message(&self) -> &str {
-        &self.message
-    }
-}
-
 /// Maps a Harmony client error to astro-api's failure, case by case.
-fn map<E: VersionRefusal + ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
+fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
     use harmony_client::Error as E;
     match error {
         E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {

@@ -25,9 +25,12 @@ pub fn spoken_versions() -> Vec<Version> {
     vec![Version::new(1, 0, 0), Version::new(2, 0, 0)]
 }
 
-/// Error code and header a Harmony uses when it refuses a version.
+/// Error code a Harmony answers when it refuses a version.
 pub const UNSUPPORTED_API_VERSION: &str = "UnsupportedApiVersion";
-pub const VERSIONS_SERVED_HEADER: &str = "api-versions-served";
+
+/// Error code of a 404 for a resource that exists but has no form in the
+/// version asked (a Hosted resource asked for at 1.0.0).
+pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
 
 /// A generated client for the negotiated version.
 #[derive(Clone, Debug)]
@@ -184,7 +187,7 @@ impl Harmony {
     /// the version (the Harmony was rolled back or replaced) drops the cache,
     /// so the next call negotiates again. Returns whether it was such a
     /// refusal.
-    pub fn observe<E: VersionRefusal>(&self, error: &crate::Error<E>) -> bool {
+    pub fn observe<E: ErrorBody>(&self, error: &crate::Error<E>) -> bool {
         let refused = match error {
             crate::Error::ErrorResponse(rv) => {
                 rv.status().as_u16() == 400 && rv.error_code() == Some(UNSUPPORTED_API_VERSION)
@@ -198,19 +201,29 @@ impl Harmony {
     }
 }
 
-/// The error body of every generated version exposes its error code.
-pub trait VersionRefusal {
+/// What every generated version's error body says, so consumers can handle
+/// errors from any version with one piece of code.
+pub trait ErrorBody {
     fn error_code(&self) -> Option<&str>;
+    fn message(&self) -> &str;
 }
 
-impl VersionRefusal for v1::types::Error {
+impl ErrorBody for v1::types::Error {
     fn error_code(&self) -> Option<&str> {
         self.error_code.as_deref()
     }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
 }
 
-impl VersionRefusal for v2::types::Error {
+impl ErrorBody for v2::types::Error {
     fn error_code(&self) -> Option<&str> {
         self.error_code.as_deref()
+    }
+
+    fn message(&self) -> &str {
+        &self.message
     }
 }
