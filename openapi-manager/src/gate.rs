@@ -56,8 +56,7 @@ fn list(versions: impl IntoIterator<Item = impl ToString>) -> String {
 
 /// What this checkout's Harmony serves: each version with its document hash.
 fn head_harmony(root: &Utf8Path, record: &Record) -> Result<BTreeMap<Version, String>> {
-    let released: BTreeMap<&Version, &String> =
-        record.apis.get("harmony").into_iter().flatten().map(|r| (&r.version, &r.sha256)).collect();
+    let released = record.hashes("harmony");
     let mut serves = BTreeMap::new();
     for version in harmony_api::supported_versions().iter() {
         let v = version.semver().clone();
@@ -157,8 +156,7 @@ pub fn can_i_deploy(root: &Utf8Path, service: &str, environment: &str) -> Result
     }
 
     // Whatever is deployed, what is live must be what was released.
-    let released: BTreeMap<&Version, &String> =
-        record.apis.get("harmony").into_iter().flatten().map(|r| (&r.version, &r.sha256)).collect();
+    let released = record.hashes("harmony");
     for cell in &env.harmony {
         for (version, hash) in &cell.serves {
             if let Some(recorded) = released.get(version)

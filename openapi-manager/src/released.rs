@@ -84,8 +84,13 @@ impl Record {
         Ok(())
     }
 
+    /// Version to document hash, for one API's released versions.
+    pub fn hashes(&self, api: &str) -> BTreeMap<&semver::Version, &String> {
+        self.apis.get(api).into_iter().flatten().map(|r| (&r.version, &r.sha256)).collect()
+    }
+
     /// Every released version is still served by its API trait.
-    pub fn verify_covers_served_versions(&self, _root: &Utf8Path) -> Result<()> {
+    pub fn verify_covers_served_versions(&self) -> Result<()> {
         let served: Vec<semver::Version> =
             harmony_api::supported_versions().iter().map(|v| v.semver().clone()).collect();
         let mut problems = Vec::new();
@@ -127,23 +132,12 @@ pub fn release(root: &Utf8Path, api: &str, version: &semver::Version) -> Result<
     if versions.iter().any(|r| &r.version == version) {
         bail!("{api} {version} is already released");
     }
-    let prefix = format!("{api}-{version}-");
-    let dir = root.join("openapi").join(api);
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {dir}"))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) && name.ends_with(".json") {
-            found.push(name);
-        }
-    }
-    let [file] = found.as_slice() else {
-        bail!(
-            "expected exactly one document for {api} {version} in {dir}, found {found:?}; \
-             run `cargo xtask regenerate` first"
-        );
-    };
-    let file = Utf8PathBuf::from(api).join(file);
-    let sha256 = sha256_hex(&std::fs::read(root.join("openapi").join(&file))?);
+    let document = crate::clients::find_document(root, api, version)?;
+    let file = document
+        .strip_prefix(root.join("openapi"))
+        .context("documents live under openapi/")?
+        .to_owned();
+    let sha256 = sha256_hex(&std::fs::read(&document)?);
     versions.push(Released { version: version.clone(), file, sha256 });
     versions.sort_by(|a, b| a.version.cmp(&b.version));
     record.save(root)?;
