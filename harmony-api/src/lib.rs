@@ -65,6 +65,9 @@ pub const VERSION_HEADER: &str = "api-version";
 /// has picked a version.
 pub const API_VERSIONS_PATH: &str = "/api-versions";
 
+/// Error code of a 400 for a version the server does not serve.
+pub const UNSUPPORTED_API_VERSION: &str = "UnsupportedApiVersion";
+
 /// Header on every refusal of an unsupported version, listing the versions
 /// the server does serve (comma-separated, oldest first).
 pub const VERSIONS_SERVED_HEADER: &str = "api-versions-served";

@@ -11,8 +11,7 @@ use dropshot::{ClientErrorStatusCode, DynamicVersionPolicy, HttpError};
 use http::HeaderName;
 use semver::Version;
 
-/// Error code of a 400 for a version this server does not serve.
-pub const UNSUPPORTED_API_VERSION: &str = "UnsupportedApiVersion";
+use harmony_api::UNSUPPORTED_API_VERSION;
 
 #[derive(Debug, Clone)]
 pub struct ServedVersions {

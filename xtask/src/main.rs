@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         Some("skew") if args.len() == 3 && args[1] == "--base" => skew(&args[2]),
         Some("compat") if args.len() >= 3 => {
             let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
-            run_binary("openapi-compat", &rest)
+            run_binary("openapi-compat", &[], &rest)
         }
         Some("bench") => bench(&args[1..]),
         Some("run") => run_local(),
@@ -79,19 +79,21 @@ fn cargo() -> Command {
 
 /// Runs the OpenAPI manager and passes its exit code on.
 fn openapi_manager(args: &[&str]) -> Result<ExitCode, String> {
-    run_binary("openapi-manager", args)
+    run_binary("openapi-manager", &[], args)
 }
 
 /// Runs one of the workspace's binaries (from the caller's directory, so
 /// relative paths in `args` mean what the caller meant) and passes its exit
 /// code on.
-fn run_binary(package: &str, args: &[&str]) -> Result<ExitCode, String> {
+fn run_binary(package: &str, cargo_flags: &[&str], args: &[&str]) -> Result<ExitCode, String> {
     let mut command = cargo();
     if let Ok(here) = std::env::current_dir() {
         command.current_dir(here);
     }
     let status = command
-        .args(["run", "--quiet", "--manifest-path"])
+        .args(["run", "--quiet"])
+        .args(cargo_flags)
+        .arg("--manifest-path")
         .arg(root().join("Cargo.toml"))
         .args(["--package", package, "--"])
         .args(args)
@@ -173,12 +175,8 @@ fn skew(base: &str) -> Result<ExitCode, String> {
 
 /// The benchmarks, built in release mode.
 fn bench(selection: &[String]) -> Result<ExitCode, String> {
-    let status = cargo()
-        .args(["run", "--quiet", "--release", "--package", "bench", "--"])
-        .args(selection)
-        .status()
-        .map_err(|e| format!("running cargo: {e}"))?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let selection: Vec<&str> = selection.iter().map(String::as_str).collect();
+    run_binary("bench", &["--release"], &selection)
 }
 
 /// Children that are killed when this process leaves `run_local`.
