@@ -1,16 +1,20 @@
-//! astro-api's application layer: validate, keep the record, forward to
-//! Harmony.
+//! astro-api's application layer: validate, keep the record, hand the change
+//! to Harmony.
 //!
-//! Harmony is asked first and astro-api's record is written only once Harmony
-//! has accepted the change, so a Harmony that is down, at the wrong version or
-//! refusing leaves nothing half-written here. Harmony's `PUT` is idempotent
-//! by deployment id and generation, so a retried request is safe. (What this
-//! ordering does not cover, a crash between Harmony's answer and the local
-//! write, is what the outbox of the durable-handoff work replaces it for.)
+//! Every accepted change is committed with an outbox entry in one
+//! transaction, then delivered by the worker of [`crate::handoff`]; the
+//! request waits a moment for the delivery so that, with Harmony up, its
+//! answer already says Harmony has the change. With Harmony down, the change
+//! is still accepted (201 or 200, `status` CREATING or DEPLOYING,
+//! `delivered_generation` behind `generation`, `status_reason` saying what it
+//! waits for) and delivered when Harmony is back. What is refused at once,
+//! with nothing written: invalid input, and a change the cell is known not
+//! to serve a version for (503 with the version gap).
 
 use crate::failure::{Failure, field_error};
+use crate::handoff::{Handoff, Outcome};
 use crate::harmony::{Cells, Plane};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Op, Outgoing, Row, Store, StoreError};
 use crate::validate;
 use astro_public_api::types::{
     AstroMachine, CellStatus, CloudProvider, Deploy, DeployInput, DeployStatus, Deployment,
@@ -19,6 +23,8 @@ use astro_public_api::types::{
 };
 use chrono::Utc;
 use harmony_client::v2::types as h;
+use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// Upper bound on a page of results.
@@ -26,7 +32,11 @@ pub const MAX_PAGE: usize = 1000;
 
 pub struct Astro {
     store: Store,
-    cells: Cells,
+    cells: Arc<Cells>,
+    handoff: Arc<Handoff>,
+    /// How long a request waits for its change to reach Harmony before it
+    /// is answered with the pending status.
+    handoff_wait: Duration,
 }
 
 impl From<StoreError> for Failure {
@@ -45,9 +55,21 @@ fn name_taken() -> Failure {
     }
 }
 
+fn changed_meanwhile(id: Uuid) -> Failure {
+    Failure::Conflict {
+        message: format!("deployment {id} was changed by another request; fetch it and retry"),
+        field_errors: Vec::new(),
+    }
+}
+
 impl Astro {
-    pub fn new(store: Store, cells: Cells) -> Astro {
-        Astro { store, cells }
+    pub fn new(
+        store: Store,
+        cells: Arc<Cells>,
+        handoff: Arc<Handoff>,
+        handoff_wait: Duration,
+    ) -> Astro {
+        Astro { store, cells, handoff, handoff_wait }
     }
 
     /// Runs a blocking store call off the async executor.
@@ -93,6 +115,33 @@ impl Astro {
         Readiness { ready: cells.iter().all(|c| c.reachable), cells }
     }
 
+    /// Waits (briefly) for a committed change to reach Harmony and says
+    /// where the deployment stands.
+    async fn settle(
+        &self,
+        ticket: crate::handoff::Ticket,
+        mut deployment: Deployment,
+        delivered_before: u64,
+    ) -> Deployment {
+        let handoff = match self.handoff.wait(ticket, self.handoff_wait).await {
+            Outcome::Delivered => {
+                store::Handoff { delivered_generation: deployment.generation, ..Default::default() }
+            }
+            Outcome::Pending(error) => store::Handoff {
+                delivered_generation: delivered_before,
+                error: Some(error),
+                refused: false,
+            },
+            Outcome::Refused(error) => store::Handoff {
+                delivered_generation: delivered_before,
+                error: Some(error),
+                refused: true,
+            },
+        };
+        set_status(&mut deployment, &handoff);
+        deployment
+    }
+
     pub async fn create(&self, org: String, input: DeploymentInput) -> Result<Deployment, Failure> {
         check_organization(&org)?;
         let errors = validate::deployment(&input, None);
@@ -100,27 +149,20 @@ impl Astro {
             return Err(Failure::Invalid(errors));
         }
         let plane = self.resolve_plane(&input).await?;
-        let (o, w, n) = (org.clone(), input.workspace_id.clone(), input.name.clone());
-        if self.db(move |s| s.name_taken(&o, &w, &n, None)).await? {
-            return Err(name_taken());
-        }
+        self.cells.accepts(&plane.cell, plane.kind).await?;
         let id = Uuid::new_v4();
         let generation = 1;
         let artifacts = Artifacts { image_tag: image_tag(&input, None), dag_bundle_version: None };
         let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
-        self.cells.put_deployment(&plane.cell, id, &spec).await?;
+        let change = put(id, &plane, spec);
         let now = Utc::now();
-        let cell = plane.cell.clone();
         let stamp = Stamp { generation, created_at: now, updated_at: now };
+        let cell = plane.cell.clone();
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
+        let ticket = self.handoff.expect(id, generation);
         let stored = record.clone();
-        let stored_cell = cell.clone();
-        if let Err(failure) = self.db(move |s| s.insert(&stored, &stored_cell)).await {
-            // Lost a race for the name: take back what Harmony accepted.
-            let _ = self.cells.delete_deployment(&cell, id).await;
-            return Err(failure);
-        }
-        Ok(record)
+        self.db(move |s| s.insert(&stored, &cell, change)).await?;
+        Ok(self.settle(ticket, record, 0).await)
     }
 
     pub async fn update(
@@ -130,7 +172,7 @@ impl Astro {
         if_match: Option<String>,
         input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
-        let (current, cell) = self.get_with_cell(org.clone(), id).await?;
+        let Row { deployment: current, cell, handoff } = self.row(org.clone(), id).await?;
         let current_tag = astro_public_api::types::etag(current.generation);
         if let Some(tag) = if_match.as_deref().map(str::trim)
             && tag != "*"
@@ -142,38 +184,38 @@ impl Astro {
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
-        let (o, w, n) = (org.clone(), input.workspace_id.clone(), input.name.clone());
-        if self.db(move |s| s.name_taken(&o, &w, &n, Some(id))).await? {
-            return Err(name_taken());
-        }
         let plane = Plane { cell, id: current.data_plane_id.clone(), kind: plane_kind(&input) };
+        self.cells.accepts(&plane.cell, plane.kind).await?;
         let generation = current.generation + 1;
         let artifacts = Artifacts {
             image_tag: image_tag(&input, Some(&current)),
             dag_bundle_version: current.dag_bundle_version.clone(),
         };
         let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
-        self.cells.put_deployment(&plane.cell, id, &spec).await?;
+        let change = put(id, &plane, spec);
         let stamp = Stamp { generation, created_at: current.created_at, updated_at: Utc::now() };
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
-        let stored = record.clone();
-        let expected = current.generation;
-        if !self.db(move |s| s.update(&stored, expected)).await? {
-            return Err(Failure::Conflict {
-                message: format!(
-                    "deployment {id} was changed by another request; fetch it and retry"
-                ),
-                field_errors: Vec::new(),
-            });
+        let ticket = self.handoff.expect(id, generation);
+        let (stored, expected) = (record.clone(), current.generation);
+        if !self.db(move |s| s.update(&stored, expected, change)).await? {
+            return Err(changed_meanwhile(id));
         }
-        Ok(record)
+        if handoff.delivered_generation < current.generation && handoff.error.is_some() {
+            // Queued behind a change that is already waiting for Harmony:
+            // it cannot arrive sooner, so there is nothing to wait for.
+            self.handoff.kick();
+            let mut record = record;
+            set_status(&mut record, &handoff);
+            return Ok(record);
+        }
+        Ok(self.settle(ticket, record, handoff.delivered_generation).await)
     }
 
     pub async fn get(&self, org: String, id: Uuid) -> Result<Deployment, Failure> {
-        Ok(self.get_with_cell(org, id).await?.0)
+        Ok(with_status(self.row(org, id).await?))
     }
 
-    async fn get_with_cell(&self, org: String, id: Uuid) -> Result<(Deployment, String), Failure> {
+    async fn row(&self, org: String, id: Uuid) -> Result<Row, Failure> {
         self.db(move |s| s.get(&org, id))
             .await?
             .ok_or_else(|| Failure::NotFound(format!("deployment {id}")))
@@ -188,16 +230,27 @@ impl Astro {
     ) -> Result<Vec<Deployment>, Failure> {
         check_organization(&org)?;
         let limit = limit.min(MAX_PAGE);
-        self.db(move |s| {
-            s.list(&org, scan.workspace_id.as_deref(), scan.name.as_deref(), after, limit)
-        })
-        .await
+        let rows = self
+            .db(move |s| {
+                s.list(&org, scan.workspace_id.as_deref(), scan.name.as_deref(), after, limit)
+            })
+            .await?;
+        Ok(rows.into_iter().map(with_status).collect())
     }
 
+    /// Deletes the deployment here and queues its deletion at Harmony.
     pub async fn delete(&self, org: String, id: Uuid) -> Result<(), Failure> {
-        let (_, cell) = self.get_with_cell(org.clone(), id).await?;
-        self.cells.delete_deployment(&cell, id).await?;
-        self.db(move |s| s.delete(&org, id)).await?;
+        let Row { deployment: current, cell, .. } = self.row(org.clone(), id).await?;
+        let kind = plane_kind(&input_of(&current));
+        self.cells.accepts(&cell, kind).await?;
+        // The deletion is the deployment's last change.
+        let generation = current.generation + 1;
+        let change = Outgoing { deployment_id: id, cell, kind, generation, op: Op::Delete };
+        let ticket = self.handoff.expect(id, generation);
+        if !self.db(move |s| s.delete(&org, id, change)).await? {
+            return Err(Failure::NotFound(format!("deployment {id}")));
+        }
+        let _ = self.handoff.wait(ticket, self.handoff_wait).await;
         Ok(())
     }
 
@@ -242,7 +295,7 @@ impl Astro {
     }
 
     /// Points the deployment at the deploy's image and bundle (a new
-    /// generation, sent to Harmony first) and marks the deploy DEPLOYED, both
+    /// generation, queued for Harmony) and marks the deploy DEPLOYED, both
     /// in one commit. A finalized deploy is returned as it is.
     pub async fn finalize_deploy(
         &self,
@@ -255,7 +308,8 @@ impl Astro {
             if deploy.status != DeployStatus::Initialized {
                 return Ok(deploy);
             }
-            let (current, cell) = self.get_with_cell(org.clone(), deployment_id).await?;
+            let Row { deployment: current, cell, .. } =
+                self.row(org.clone(), deployment_id).await?;
             let mut next = current.clone();
             if let Some(tag) = &deploy.image_tag {
                 next.image_tag = tag.clone();
@@ -271,16 +325,21 @@ impl Astro {
                 id: current.data_plane_id.clone(),
                 kind: plane_kind(&input),
             };
+            self.cells.accepts(&plane.cell, plane.kind).await?;
             let artifacts = Artifacts {
                 image_tag: next.image_tag.clone(),
                 dag_bundle_version: next.dag_bundle_version.clone(),
             };
             let spec = harmony_spec(&org, &input, &plane, next.generation, &artifacts);
-            self.cells.put_deployment(&cell, deployment_id, &spec).await?;
+            let change = put(deployment_id, &plane, spec);
             let finalized =
                 Deploy { status: DeployStatus::Deployed, updated_at: next.updated_at, ..deploy };
+            let ticket = self.handoff.expect(deployment_id, next.generation);
             let (f, n, expected) = (finalized.clone(), next, current.generation);
-            if self.db(move |s| s.finalize_deploy(&f, &n, expected)).await? {
+            if self.db(move |s| s.finalize_deploy(&f, &n, expected, change)).await? {
+                // As for updates: with Harmony up, it has the change when
+                // the finalize is answered; the deployment says if not.
+                let _ = self.handoff.wait(ticket, self.handoff_wait).await;
                 return Ok(finalized);
             }
             // Another change landed first; look again (it may have been this
@@ -530,13 +589,55 @@ fn public_record(
             .collect(),
         image_tag,
         dag_bundle_version,
-        // Harmony has the desired state; the data plane has not reported it
-        // applied (agents report health in the data-plane work).
-        status: DeploymentStatus::Deploying,
-        status_reason: Some("accepted by Harmony; waiting for the data plane".to_owned()),
+        // Set from the handoff by `set_status` before anyone sees it.
+        status: DeploymentStatus::Creating,
+        status_reason: None,
         data_plane_id,
         generation,
+        delivered_generation: 0,
         created_at,
         updated_at,
     }
+}
+
+/// The outbox entry that hands `spec` to the cell of `plane`.
+fn put(id: Uuid, plane: &Plane, spec: h::DeploymentSpec) -> Outgoing {
+    Outgoing {
+        deployment_id: id,
+        cell: plane.cell.clone(),
+        kind: plane.kind,
+        generation: spec.generation,
+        op: Op::Put(Box::new(spec)),
+    }
+}
+
+fn with_status(row: Row) -> Deployment {
+    let mut deployment = row.deployment;
+    set_status(&mut deployment, &row.handoff);
+    deployment
+}
+
+/// A deployment's status as far as the control plane knows it: whether its
+/// newest generation has reached Harmony, and if not, why. (What the data
+/// plane reports after that comes with the agents' health reports.)
+fn set_status(d: &mut Deployment, handoff: &store::Handoff) {
+    d.delivered_generation = handoff.delivered_generation;
+    let waiting = handoff.error.clone().unwrap_or_else(|| "queued for Harmony".to_owned());
+    let (status, reason) = if handoff.delivered_generation >= d.generation {
+        (
+            DeploymentStatus::Deploying,
+            format!(
+                "Harmony has generation {}; waiting for the data plane to apply it",
+                d.generation
+            ),
+        )
+    } else if handoff.refused {
+        (DeploymentStatus::Unknown, waiting)
+    } else if handoff.delivered_generation == 0 {
+        (DeploymentStatus::Creating, waiting)
+    } else {
+        (DeploymentStatus::Deploying, waiting)
+    };
+    d.status = status;
+    d.status_reason = Some(reason);
 }

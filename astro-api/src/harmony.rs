@@ -121,22 +121,34 @@ impl Cells {
         out
     }
 
+    /// The placement remembered under `key`: fresh (within the TTL), or any
+    /// age when the cells cannot be asked.
+    fn remembered(&self, key: &str, any_age: bool) -> Option<Plane> {
+        let planes = self.planes.lock().unwrap_or_else(|p| p.into_inner());
+        let (plane, at) = planes.get(key)?;
+        (any_age || at.elapsed() < self.ttl).then(|| plane.clone())
+    }
+
+    fn remember(&self, key: String, plane: &Plane) {
+        self.planes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (plane.clone(), std::time::Instant::now()));
+    }
+
     /// The cell and data plane named `id`. A cell that cannot be asked only
-    /// matters when no other cell has the data plane.
+    /// matters when no other cell has the data plane; when none can be asked,
+    /// the last answer seen is used (a data plane's cell and kind do not
+    /// change under a running control plane), so work can still be queued.
     pub async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
-        if let Some((plane, at)) = self.planes.lock().unwrap_or_else(|p| p.into_inner()).get(id)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(Some(plane.clone()));
+        if let Some(plane) = self.remembered(id, false) {
+            return Ok(Some(plane));
         }
         let mut unreachable = None;
         for cell in &self.cells {
             match cell.data_plane(id).await {
                 Ok(Some(plane)) => {
-                    self.planes
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(id.to_owned(), (plane.clone(), std::time::Instant::now()));
+                    self.remember(id.to_owned(), &plane);
                     return Ok(Some(plane));
                 }
                 Ok(None) => {}
@@ -144,17 +156,25 @@ impl Cells {
             }
         }
         match unreachable {
+            Some(failure @ Failure::HarmonyUnavailable(_)) => {
+                self.remembered(id, true).map(Some).ok_or(failure)
+            }
             Some(failure) => Err(failure),
             None => Ok(None),
         }
     }
 
-    /// A shared Hosted data plane in `cloud`/`region`, in any cell.
+    /// A shared Hosted data plane in `cloud`/`region`, in any cell (the last
+    /// one seen when no cell can be asked).
     pub async fn shared_data_plane(
         &self,
         cloud: h::CloudProvider,
         region: &str,
     ) -> Result<Option<Plane>, Failure> {
+        let key = format!("shared/{cloud:?}/{region}");
+        if let Some(plane) = self.remembered(&key, false) {
+            return Ok(Some(plane));
+        }
         let mut unanswered = None;
         for cell in &self.cells {
             let found = match cell.sees_hosted().await {
@@ -164,14 +184,32 @@ impl Cells {
                 Err(failure) => Err(failure),
             };
             match found {
-                Ok(Some(plane)) => return Ok(Some(plane)),
+                Ok(Some(plane)) => {
+                    self.remember(key, &plane);
+                    return Ok(Some(plane));
+                }
                 Ok(None) => {}
                 Err(failure) => unanswered = Some(failure),
             }
         }
         match unanswered {
+            Some(failure @ Failure::HarmonyUnavailable(_)) => {
+                self.remembered(&key, true).map(Some).ok_or(failure)
+            }
             Some(failure) => Err(failure),
             None => Ok(None),
+        }
+    }
+
+    /// Whether `cell` can take work on a data plane of `kind`: refused now
+    /// with the version gap when the cell is known to serve no version that
+    /// can express it; accepted when the cell cannot be asked (the outbox
+    /// waits for it).
+    pub async fn accepts(&self, cell: &str, kind: h::DataPlaneKind) -> Result<(), Failure> {
+        let cell = self.cell(cell)?;
+        match cell.link.require(&minimum_version(kind)).await {
+            Ok(_) | Err(NegotiationError::Unreachable(_)) => Ok(()),
+            Err(gap @ NegotiationError::Gap(_)) => Err(cell.negotiation_failure(gap)),
         }
     }
 
@@ -184,8 +222,13 @@ impl Cells {
         self.cell(cell)?.put_deployment(id, spec).await
     }
 
-    pub async fn delete_deployment(&self, cell: &str, id: Uuid) -> Result<(), Failure> {
-        self.cell(cell)?.delete_deployment(id).await
+    pub async fn delete_deployment(
+        &self,
+        cell: &str,
+        id: Uuid,
+        kind: h::DataPlaneKind,
+    ) -> Result<(), Failure> {
+        self.cell(cell)?.delete_deployment(id, kind).await
     }
 }
 
@@ -310,8 +353,15 @@ impl Cell {
     }
 
     /// Deletes a deployment; one Harmony no longer has is already deleted.
-    async fn delete_deployment(&self, id: Uuid) -> Result<(), Failure> {
-        match self.client().await? {
+    /// Made at a version that can see deployments of `kind` (a 1.0.0 Harmony
+    /// hides Hosted ones, and its 404 would not mean "gone").
+    async fn delete_deployment(&self, id: Uuid, kind: h::DataPlaneKind) -> Result<(), Failure> {
+        let speaking = self
+            .link
+            .require(&minimum_version(kind))
+            .await
+            .map_err(|e| self.negotiation_failure(e))?;
+        match speaking {
             Speaking::V2(c) => {
                 c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
             }

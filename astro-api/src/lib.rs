@@ -3,10 +3,12 @@
 //! Validates every deployment change ([`validate`]), forwards it to the
 //! Harmony cell that owns its data plane through the generated client,
 //! negotiating each cell's API version ([`harmony`]), and keeps its own
-//! record in SQLite ([`store`]). [`start`] serves [`http::AstroImpl`] with dropshot.
+//! record in SQLite ([`store`]), handing each change over through an outbox
+//! ([`handoff`]). [`start`] serves [`http::AstroImpl`] with dropshot.
 
 pub mod app;
 pub mod failure;
+pub mod handoff;
 pub mod harmony;
 pub mod http;
 pub mod store;
@@ -38,6 +40,11 @@ pub struct Config {
     /// How long a negotiated Harmony API version is trusted before the cell
     /// is asked again (an upgrade is noticed within this).
     pub negotiation_ttl: Duration,
+    /// How long a request waits for its change to reach Harmony before it is
+    /// answered with the pending status (the change is durable either way).
+    pub handoff_wait: Duration,
+    /// Ceiling of the delivery worker's retry backoff.
+    pub handoff_max_backoff: Duration,
 }
 
 impl Config {
@@ -49,17 +56,31 @@ impl Config {
             cells: vec![harmony::CellConfig { name: "default".to_owned(), url: harmony_url }],
             harmony_timeout: Duration::from_secs(10),
             negotiation_ttl: Duration::from_secs(30),
+            handoff_wait: Duration::from_secs(3),
+            handoff_max_backoff: Duration::from_secs(30),
         }
     }
 }
 
+/// Starts the server and the outbox delivery worker. Must be called within
+/// a Tokio runtime; the worker stops when the server is closed.
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let cells = harmony::Cells::new(&config.cells, config.harmony_timeout, config.negotiation_ttl)?;
-    let astro = Arc::new(app::Astro::new(store, cells));
+    let cells = Arc::new(harmony::Cells::new(
+        &config.cells,
+        config.harmony_timeout,
+        config.negotiation_ttl,
+    )?);
+    let handoff = handoff::Handoff::start(
+        store.clone(),
+        cells.clone(),
+        config.handoff_max_backoff,
+        log.new(slog::o!("component" => "handoff")),
+    );
+    let astro = Arc::new(app::Astro::new(store, cells, handoff, config.handoff_wait));
     ServerBuilder::new(api(), astro, log.clone())
         .config(ConfigDropshot {
             bind_address: config.bind,

@@ -3,11 +3,18 @@
 //! Built on [`sqlite_store::Database`] (WAL, `synchronous=FULL`, group
 //! commit by one writer thread, reads on their own connection).
 //!
-//! Deployments are stored as their public form (secret values are never
-//! stored here: Harmony keeps them, and an update that omits one keeps it
-//! there), with the columns needed for uniqueness and listing.
+//! Every change Harmony must hear of is an outbox entry committed in the same
+//! transaction as the record it belongs to; the delivery worker
+//! ([`crate::handoff`]) reads entries back in order per deployment.
+//!
+//! Deployments are stored as their public form (secret values are not kept
+//! in records: Harmony keeps them, and an update that omits one keeps it
+//! there), with the columns needed for uniqueness and listing. A secret value
+//! sits in an outbox entry only until Harmony has it; the entry is then
+//! deleted (`secure_delete` overwrites the freed pages).
 
 use astro_public_api::types::{Deploy, Deployment};
+use harmony_client::v2::types as h;
 use rusqlite::{OptionalExtension, params};
 use sqlite_store::{Database, DbError};
 use std::path::Path;
@@ -38,6 +45,28 @@ CREATE TABLE deploys (
 ) STRICT;
 CREATE INDEX deploys_by_deployment ON deploys (deployment_id);
 "#,
+    // The durable handoff: every change Harmony must hear of is an outbox
+    // entry committed with the record it belongs to. Deployments stored
+    // before it were handed over synchronously, so Harmony has them.
+    r#"
+ALTER TABLE deployments ADD COLUMN delivered_generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deployments ADD COLUMN handoff_error TEXT;
+ALTER TABLE deployments ADD COLUMN handoff_refused INTEGER NOT NULL DEFAULT 0;
+UPDATE deployments SET delivered_generation = generation;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    deployment_id TEXT NOT NULL,
+    cell TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
+    generation INTEGER NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('PUT', 'DELETE')),
+    spec TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+) STRICT;
+CREATE INDEX outbox_by_deployment ON outbox (deployment_id, seq);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +79,8 @@ pub enum StoreError {
     NameTaken,
     #[error("database unavailable")]
     Db(#[from] DbError),
+    #[error("stored id {0:?} is not a UUID")]
+    BadId(String),
 }
 
 fn constraint_to_name_taken(e: rusqlite::Error) -> StoreError {
@@ -68,13 +99,130 @@ pub struct Store {
     db: Database,
 }
 
+/// A change Harmony must hear of, queued in the outbox with the record it
+/// belongs to.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub deployment_id: Uuid,
+    pub cell: String,
+    pub kind: h::DataPlaneKind,
+    pub generation: u64,
+    pub op: Op,
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// The deployment's full desired state (secret values included until it
+    /// is delivered; the entry is deleted then).
+    Put(Box<h::DeploymentSpec>),
+    Delete,
+}
+
+/// An outbox entry waiting for delivery.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub seq: i64,
+    pub attempts: u32,
+    pub change: Outgoing,
+}
+
+/// What one delivery attempt came to.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// Harmony has it: the entry goes.
+    Delivered { seq: i64, deployment_id: Uuid, generation: u64 },
+    /// Not now (Harmony down, slow, or at a version that cannot take it):
+    /// tried again at `next_attempt_at` (Unix milliseconds).
+    Retry { seq: i64, deployment_id: Uuid, error: String, next_attempt_at: i64 },
+    /// Harmony said no for good: the entry goes, and the deployment says why.
+    Refused { seq: i64, deployment_id: Uuid, error: String },
+}
+
+impl Delivery {
+    pub fn deployment_id(&self) -> Uuid {
+        match self {
+            Delivery::Delivered { deployment_id, .. }
+            | Delivery::Retry { deployment_id, .. }
+            | Delivery::Refused { deployment_id, .. } => *deployment_id,
+        }
+    }
+}
+
+/// How far a deployment's changes have reached Harmony.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Handoff {
+    /// The newest generation Harmony has accepted (0: none yet).
+    pub delivered_generation: u64,
+    /// Why the last attempt did not deliver.
+    pub error: Option<String>,
+    /// Harmony refused the last change for good.
+    pub refused: bool,
+}
+
+/// A stored deployment: its public record, its cell and its handoff.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub deployment: Deployment,
+    pub cell: String,
+    pub handoff: Handoff,
+}
+
+fn kind_name(kind: h::DataPlaneKind) -> &'static str {
+    match kind {
+        h::DataPlaneKind::Hosted => "HOSTED",
+        h::DataPlaneKind::Hybrid => "HYBRID",
+    }
+}
+
+/// Queues `change` in the transaction that stores what it is about, and
+/// starts the deployment's handoff over.
+fn enqueue(tx: &rusqlite::Transaction<'_>, change: &Outgoing) -> Result<(), StoreError> {
+    let (op, spec) = match &change.op {
+        Op::Put(spec) => ("PUT", Some(serde_json::to_string(spec)?)),
+        Op::Delete => ("DELETE", None),
+    };
+    tx.execute(
+        "INSERT INTO outbox (deployment_id, cell, kind, generation, op, spec)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            change.deployment_id.to_string(),
+            change.cell,
+            kind_name(change.kind),
+            change.generation as i64,
+            op,
+            spec,
+        ],
+    )?;
+    tx.execute(
+        "UPDATE deployments SET handoff_error = NULL, handoff_refused = 0 WHERE id = ?1",
+        params![change.deployment_id.to_string()],
+    )?;
+    Ok(())
+}
+
+const ROW_COLUMNS: &str = "record, cell, delivered_generation, handoff_error, handoff_refused";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, Option<String>, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn decode(raw: (String, String, i64, Option<String>, bool)) -> Result<Row, StoreError> {
+    let (record, cell, delivered, error, refused) = raw;
+    Ok(Row {
+        deployment: serde_json::from_str(&record)?,
+        cell,
+        handoff: Handoff { delivered_generation: delivered as u64, error, refused },
+    })
+}
+
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         Ok(Store { db: Database::open(&data_dir.join("astro.sqlite3"), MIGRATIONS)? })
     }
 
-    /// Inserts a new deployment, recording the Harmony cell it lives in.
-    pub fn insert(&self, d: &Deployment, cell: &str) -> Result<(), StoreError> {
+    /// Inserts a new deployment, recording the Harmony cell it lives in,
+    /// with its outbox entry: both or neither.
+    pub fn insert(&self, d: &Deployment, cell: &str, change: Outgoing) -> Result<(), StoreError> {
         let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
         self.db.write(move |tx| {
             tx.execute(
@@ -92,13 +240,18 @@ impl Store {
                 ],
             )
             .map_err(constraint_to_name_taken)?;
-            Ok(())
+            enqueue(tx, &change)
         })
     }
 
-    /// Replaces a deployment if it is still at `expected_generation`;
-    /// false when someone else changed it first.
-    pub fn update(&self, d: &Deployment, expected_generation: u64) -> Result<bool, StoreError> {
+    /// Replaces a deployment if it is still at `expected_generation`, with
+    /// its outbox entry; false when someone else changed it first.
+    pub fn update(
+        &self,
+        d: &Deployment,
+        expected_generation: u64,
+        change: Outgoing,
+    ) -> Result<bool, StoreError> {
         let (record, d) = (serde_json::to_string(d)?, d.clone());
         self.db.write(move |tx| {
             let n = tx
@@ -115,27 +268,30 @@ impl Store {
                     ],
                 )
                 .map_err(constraint_to_name_taken)?;
-            Ok(n == 1)
+            if n != 1 {
+                return Ok(false);
+            }
+            enqueue(tx, &change)?;
+            Ok(true)
         })
     }
 
-    /// A deployment and the Harmony cell it lives in.
-    pub fn get(
-        &self,
-        organization_id: &str,
-        id: Uuid,
-    ) -> Result<Option<(Deployment, String)>, StoreError> {
-        let row: Option<(String, String)> = self.db.read(|tx| {
+    /// A deployment, the Harmony cell it lives in and its handoff.
+    pub fn get(&self, organization_id: &str, id: Uuid) -> Result<Option<Row>, StoreError> {
+        let raw = self.db.read(|tx| {
             Ok::<_, StoreError>(
                 tx.query_row(
-                    "SELECT record, cell FROM deployments WHERE id = ?1 AND organization_id = ?2",
+                    &format!(
+                        "SELECT {ROW_COLUMNS} FROM deployments
+                         WHERE id = ?1 AND organization_id = ?2"
+                    ),
                     params![id.to_string(), organization_id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
+                    row,
                 )
                 .optional()?,
             )
         })?;
-        row.map(|(record, cell)| Ok((serde_json::from_str(&record)?, cell))).transpose()
+        raw.map(decode).transpose()
     }
 
     /// Whether another deployment of the workspace already has `name`.
@@ -167,33 +323,156 @@ impl Store {
         name: Option<&str>,
         after: Option<Uuid>,
         limit: usize,
-    ) -> Result<Vec<Deployment>, StoreError> {
+    ) -> Result<Vec<Row>, StoreError> {
         let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let records: Vec<String> = self.db.read(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT record FROM deployments
+        let raws = self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM deployments
                  WHERE organization_id = ?1 AND (?2 IS NULL OR workspace_id = ?2) AND id > ?3
                    AND (?5 IS NULL OR name = ?5)
-                 ORDER BY id LIMIT ?4",
-            )?;
+                 ORDER BY id LIMIT ?4"
+            ))?;
             let rows = stmt
-                .query_map(
-                    params![organization_id, workspace_id, after, limit as i64, name],
-                    |row| row.get::<_, String>(0),
-                )?
+                .query_map(params![organization_id, workspace_id, after, limit as i64, name], row)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok::<_, StoreError>(rows)
         })?;
-        records.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
+        raws.into_iter().map(decode).collect()
     }
 
-    pub fn delete(&self, organization_id: &str, id: Uuid) -> Result<bool, StoreError> {
+    /// Deletes a deployment and queues its deletion at Harmony; false (and
+    /// nothing queued) when there was no such deployment.
+    pub fn delete(
+        &self,
+        organization_id: &str,
+        id: Uuid,
+        change: Outgoing,
+    ) -> Result<bool, StoreError> {
         let organization_id = organization_id.to_owned();
         self.db.write(move |tx| {
-            Ok(tx.execute(
+            let n = tx.execute(
                 "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
                 params![id.to_string(), organization_id],
-            )? == 1)
+            )?;
+            if n != 1 {
+                return Ok(false);
+            }
+            enqueue(tx, &change)?;
+            Ok(true)
+        })
+    }
+}
+
+/// The outbox, as the delivery worker sees it.
+impl Store {
+    /// The oldest undelivered entry of each deployment whose next attempt is
+    /// due at `now_ms`: one per deployment, so each deployment's changes
+    /// reach Harmony in the order they were accepted.
+    pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<Queued>, StoreError> {
+        type Raw = (i64, String, String, String, i64, String, Option<String>, i64);
+        let raws: Vec<Raw> = self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT o.seq, o.deployment_id, o.cell, o.kind, o.generation, o.op, o.spec,
+                        o.attempts
+                 FROM outbox o
+                 WHERE o.next_attempt_at <= ?1
+                   AND o.seq = (SELECT MIN(i.seq) FROM outbox i
+                                WHERE i.deployment_id = o.deployment_id)
+                 ORDER BY o.seq LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![now_ms, limit as i64], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })?;
+        raws.into_iter()
+            .map(|(seq, id, cell, kind, generation, op, spec, attempts)| {
+                let op = match (op.as_str(), spec) {
+                    ("PUT", Some(spec)) => Op::Put(Box::new(serde_json::from_str(&spec)?)),
+                    _ => Op::Delete,
+                };
+                Ok(Queued {
+                    seq,
+                    attempts: attempts as u32,
+                    change: Outgoing {
+                        deployment_id: id.parse().map_err(|_| StoreError::BadId(id))?,
+                        cell,
+                        kind: if kind == "HOSTED" {
+                            h::DataPlaneKind::Hosted
+                        } else {
+                            h::DataPlaneKind::Hybrid
+                        },
+                        generation: generation as u64,
+                        op,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// When the next entry falls due (Unix milliseconds), if any is waiting.
+    pub fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.db.read(|tx| {
+            Ok(tx.query_row("SELECT MIN(next_attempt_at) FROM outbox", [], |r| r.get(0))?)
+        })
+    }
+
+    /// How many entries wait for delivery.
+    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+        self.db.read(|tx| {
+            Ok(tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
+    /// Records a round of delivery attempts in one commit.
+    pub fn record_deliveries(&self, results: Vec<Delivery>) -> Result<(), StoreError> {
+        self.db.write(move |tx| {
+            for result in &results {
+                match result {
+                    Delivery::Delivered { seq, deployment_id, generation } => {
+                        tx.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
+                        tx.execute(
+                            "UPDATE deployments
+                             SET delivered_generation = MAX(delivered_generation, ?2),
+                                 handoff_error = NULL, handoff_refused = 0
+                             WHERE id = ?1",
+                            params![deployment_id.to_string(), *generation as i64],
+                        )?;
+                    }
+                    Delivery::Retry { seq, deployment_id, error, next_attempt_at } => {
+                        tx.execute(
+                            "UPDATE outbox
+                             SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+                             WHERE seq = ?1",
+                            params![seq, next_attempt_at, error],
+                        )?;
+                        tx.execute(
+                            "UPDATE deployments SET handoff_error = ?2 WHERE id = ?1",
+                            params![deployment_id.to_string(), error],
+                        )?;
+                    }
+                    Delivery::Refused { seq, deployment_id, error } => {
+                        tx.execute("DELETE FROM outbox WHERE seq = ?1", params![seq])?;
+                        tx.execute(
+                            "UPDATE deployments SET handoff_error = ?2, handoff_refused = 1
+                             WHERE id = ?1",
+                            params![deployment_id.to_string(), error],
+                        )?;
+                    }
+                }
+            }
+            Ok(())
         })
     }
 }
@@ -236,13 +515,15 @@ impl Store {
         Ok(record.map(|r| serde_json::from_str(&r)).transpose()?)
     }
 
-    /// Marks a deploy finalized and stores the deployment it changed, both or
-    /// neither; false when the deployment moved past `expected_generation`.
+    /// Marks a deploy finalized and stores the deployment it changed, with
+    /// the deployment's outbox entry: all or nothing; false when the
+    /// deployment moved past `expected_generation`.
     pub fn finalize_deploy(
         &self,
         deploy: &Deploy,
         deployment: &Deployment,
         expected_generation: u64,
+        change: Outgoing,
     ) -> Result<bool, StoreError> {
         let deploy_record = serde_json::to_string(deploy)?;
         let deployment_record = serde_json::to_string(deployment)?;
@@ -266,6 +547,7 @@ impl Store {
                 "UPDATE deploys SET record = ?2 WHERE id = ?1",
                 params![deploy_id.to_string(), deploy_record],
             )?;
+            enqueue(tx, &change)?;
             Ok(true)
         })
     }

@@ -336,6 +336,8 @@ pub mod types {
         pub dag_bundle_version: ::std::option::Option<::std::string::String>,
         ///The data plane Harmony runs this deployment on.
         pub data_plane_id: ::std::string::String,
+        ///The newest generation Harmony has accepted (0: none yet). Behind `generation` while a change waits to reach Harmony (Harmony down, or at a version that cannot take it yet); `status_reason` says why.
+        pub delivered_generation: u64,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Secret values are never returned.
@@ -440,7 +442,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next_page: ::std::option::Option<::std::string::String>,
     }
-    ///`DeploymentStatus`
+    ///Where a deployment stands. `CREATING`: astro-api has it, Harmony not yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to the data plane). `UNKNOWN`: Harmony refused the last change (see `status_reason`); sending the deployment again retries.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,

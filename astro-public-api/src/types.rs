@@ -175,6 +175,10 @@ fn yes() -> bool {
     true
 }
 
+/// Where a deployment stands. `CREATING`: astro-api has it, Harmony not
+/// yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to
+/// the data plane). `UNKNOWN`: Harmony refused the last change (see
+/// `status_reason`); sending the deployment again retries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeploymentStatus {
@@ -218,6 +222,10 @@ pub struct Deployment {
     pub data_plane_id: String,
     /// Bumped on every accepted change.
     pub generation: u64,
+    /// The newest generation Harmony has accepted (0: none yet). Behind
+    /// `generation` while a change waits to reach Harmony (Harmony down, or
+    /// at a version that cannot take it yet); `status_reason` says why.
+    pub delivered_generation: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

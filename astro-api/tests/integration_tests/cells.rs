@@ -77,6 +77,7 @@ impl TwoCells {
         ];
         config.harmony_timeout = Duration::from_secs(3);
         config.negotiation_ttl = Duration::from_millis(200);
+        config.handoff_max_backoff = Duration::from_millis(200);
         let astro = astro_api::start(&config, &log()).unwrap();
         TwoCells {
             hybrid_addr: hybrid.local_addr(),
@@ -93,7 +94,9 @@ impl TwoCells {
     /// Replaces the Hybrid cell's Harmony with today's, uncapped: same
     /// address, same data, astro-api left running.
     async fn upgrade_hybrid_cell(&mut self) {
-        self.hybrid.take().unwrap().close().await.unwrap();
+        if let Some(running) = self.hybrid.take() {
+            running.close().await.unwrap();
+        }
         let mut config =
             harmony_server::Config::new(self.hybrid_addr, self.hybrid_data.path().to_path_buf());
         config.max_api_version = None;
@@ -190,9 +193,8 @@ async fn incident_replay_mixed_cells_never_500() {
     assert_eq!(ready["cells"][0]["degraded"], true);
     assert_eq!(ready["cells"][1]["api_version"], "2.0.0");
 
-    // Upgrade the Hybrid cell under the running astro-api. While it is down,
-    // requests get a clear 503; once it is back they succeed, at 2.0.0,
-    // without restarting astro-api.
+    // Upgrade the Hybrid cell under the running astro-api: once it is back,
+    // requests succeed at 2.0.0 without restarting astro-api.
     cells.upgrade_hybrid_cell().await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     let (counts, answers) = send_all(&cells.url, updates(&created, 6)).await;
@@ -204,18 +206,42 @@ async fn incident_replay_mixed_cells_never_500() {
 }
 
 #[tokio::test]
-async fn a_cell_down_during_its_upgrade_is_a_503_not_a_500() {
+async fn changes_for_a_cell_down_during_its_upgrade_wait_for_it_and_never_fail() {
     let mut cells = TwoCells::start();
     let (counts, created) = send_all(&cells.url, creates("hybrid", 4)).await;
     assert_eq!(counts.get(&201), Some(&4), "{created:?}");
     cells.hybrid.take().unwrap().close().await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
+    // Accepted and kept; each says it waits for the cell.
     let (counts, answers) = send_all(&cells.url, updates(&created, 1)).await;
-    assert_eq!(counts.get(&503), Some(&4), "{answers:?}");
-    assert!(answers.iter().all(|a| a["error_code"] == "HarmonyUnavailable"), "{answers:?}");
+    assert_eq!(counts.get(&200), Some(&4), "{answers:?}");
+    for answer in &answers {
+        assert_eq!(
+            (answer["generation"].as_u64(), answer["delivered_generation"].as_u64()),
+            (Some(2), Some(1))
+        );
+        let reason = answer["status_reason"].as_str().unwrap();
+        assert!(reason.contains("cell hybrid"), "{reason}");
+    }
     // The Hosted cell is unaffected.
     let (counts, _) = send_all(&cells.url, creates("hosted", 2)).await;
     assert_eq!(counts.get(&201), Some(&2));
+
+    // The cell comes back upgraded: what waited is delivered, at 2.0.0.
+    cells.upgrade_hybrid_cell().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for answer in &answers {
+        let path = format!("/organizations/org-1/deployments/{}", answer["id"].as_str().unwrap());
+        loop {
+            let now: Value =
+                reqwest::get(format!("{}{path}", cells.url)).await.unwrap().json().await.unwrap();
+            if now["delivered_generation"] == 2 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "never delivered: {now}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Every Harmony version in the live window (the union of what

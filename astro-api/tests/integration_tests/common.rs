@@ -49,6 +49,8 @@ impl Stack {
         );
         config.harmony_timeout = Duration::from_secs(3);
         config.negotiation_ttl = Duration::from_millis(200);
+        config.handoff_wait = Duration::from_secs(2);
+        config.handoff_max_backoff = Duration::from_millis(200);
         let astro = astro_api::start(&config, &log()).expect("astro-api starts");
         let url = format!("http://{}", astro.local_addr());
         Stack {
@@ -101,6 +103,19 @@ impl Stack {
             self.call(reqwest::Method::GET, "/organizations/org-1/deployments", None).await;
         assert_eq!(status, 200, "{page}");
         page["items"].as_array().unwrap().clone()
+    }
+
+    /// Polls astro-api until every listed deployment has reached Harmony.
+    pub async fn wait_until_delivered(&self) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let all = self.list().await;
+            if all.iter().all(|d| d["delivered_generation"] == d["generation"]) {
+                return all;
+            }
+            assert!(std::time::Instant::now() < deadline, "not delivered in 30 s: {all:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Harmony's view of a deployment, through the generated client.

@@ -1,13 +1,18 @@
-//! Harmony down, or at an older version: a clear 503, never a 500, and
-//! nothing half-written.
+//! Harmony down, or at an older version, and astro-api killed: changes are
+//! accepted durably and delivered later, or refused at once with a clear
+//! 503 and nothing written; never a 500, never lost, never applied twice.
 
 use crate::common::*;
 use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 #[tokio::test]
-async fn harmony_down_is_a_503_and_writes_nothing() {
+async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing() {
     let mut stack = Stack::start();
     stack.stop_harmony().await;
+    // A fresh astro-api has never seen a shared cluster in this region, and
+    // Harmony cannot be asked: nowhere to put it.
     let (status, body) = stack.create(&standard()).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error_code"], "HarmonyUnavailable");
@@ -15,26 +20,207 @@ async fn harmony_down_is_a_503_and_writes_nothing() {
     assert!(!body["request_id"].as_str().unwrap().is_empty());
     assert!(stack.list().await.is_empty(), "nothing half-written");
 
-    // Back up: the same request now succeeds.
+    // Back up: the same request now succeeds, and Harmony has it.
     stack.restart_harmony();
     let (status, body) = stack.create(&standard()).await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["generation"].as_u64(), body["delivered_generation"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(body["status"], "DEPLOYING");
 }
 
 #[tokio::test]
-async fn update_and_delete_with_harmony_down_change_nothing() {
+async fn changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back() {
     let mut stack = Stack::start();
-    let (_, created) = stack.create(&standard()).await;
-    let path = format!("/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
+    let (_, first) = stack.create(&standard()).await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    let (_, second) = stack.create(&hybrid()).await;
+    let second_path =
+        format!("/organizations/org-1/deployments/{}", second["id"].as_str().unwrap());
     stack.stop_harmony().await;
+
+    // An update: accepted, pending, saying what it waits for.
     let mut update = standard();
-    update["name"] = serde_json::json!("renamed");
+    update["worker_queues"][0]["max_worker_count"] = json!(20);
+    let path = format!("/organizations/org-1/deployments/{first_id}");
     let (status, body) = stack.call(Method::POST, &path, Some(&update)).await;
-    assert_eq!((status, body["error_code"].as_str()), (503, Some("HarmonyUnavailable")));
-    let (status, _) = stack.call(Method::DELETE, &path, None).await;
-    assert_eq!(status, 503);
-    let (_, still) = stack.call(Method::GET, &path, None).await;
-    assert_eq!(still, created);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "DEPLOYING");
+    assert_eq!(
+        (body["generation"].as_u64(), body["delivered_generation"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let reason = body["status_reason"].as_str().unwrap();
+    assert!(reason.contains("waits for Harmony") && reason.contains("unavailable"), "{reason}");
+
+    // A create on a cluster astro-api has placed work on before: accepted,
+    // CREATING until Harmony has it.
+    let mut other = standard();
+    other["name"] = json!("etl-2");
+    let (status, created) = stack.create(&other).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "CREATING");
+    assert_eq!(created["delivered_generation"], 0);
+
+    // A delete: gone from astro-api at once, from Harmony once it is back.
+    let (status, _) = stack.call(Method::DELETE, &second_path, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = stack.call(Method::GET, &second_path, None).await;
+    assert_eq!(status, 404);
+
+    stack.restart_harmony();
+    let all = stack.wait_until_delivered().await;
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|d| d["status"] == "DEPLOYING"), "{all:#?}");
+    let at_harmony = stack.harmony_deployment(&first_id).await.expect("Harmony has it");
+    assert_eq!((at_harmony.generation, at_harmony.worker_queues[0].max_worker_count), (2, 20));
+    assert!(stack.harmony_deployment(created["id"].as_str().unwrap()).await.is_some());
+    assert!(stack.harmony_deployment(second["id"].as_str().unwrap()).await.is_none(), "deleted");
+}
+
+/// The handoff under load: 200 creates and updates accepted while Harmony is
+/// down arrive, once Harmony is back, each exactly once and in order per
+/// deployment. Every update changes what Harmony renders, and Harmony refuses
+/// a generation older than the one it has, so "revision == generation == 10"
+/// at Harmony means all ten generations of a deployment arrived, in order,
+/// and none was applied twice.
+#[tokio::test]
+async fn two_hundred_changes_accepted_while_harmony_is_down_arrive_once_and_in_order() {
+    const DEPLOYMENTS: usize = 20;
+    const GENERATIONS: u64 = 10;
+    let mut stack = Stack::start();
+    // Seen once, the shared cluster can be placed on while Harmony is down.
+    let (_, seed) = stack.create(&standard()).await;
+    let seed_path = format!("/organizations/org-1/deployments/{}", seed["id"].as_str().unwrap());
+    stack.call(Method::DELETE, &seed_path, None).await;
+    stack.stop_harmony().await;
+
+    let mut accepted = 0;
+    let mut ids = Vec::new();
+    for d in 0..DEPLOYMENTS {
+        let mut body = standard();
+        body["name"] = json!(format!("etl-{d}"));
+        let (status, created) = stack.create(&body).await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_owned());
+        accepted += 1;
+    }
+    for generation in 2..=GENERATIONS {
+        for (d, id) in ids.iter().enumerate() {
+            let mut body = standard();
+            body["name"] = json!(format!("etl-{d}"));
+            body["worker_queues"][0]["max_worker_count"] = json!(generation);
+            let path = format!("/organizations/org-1/deployments/{id}");
+            let (status, updated) = stack.call(Method::POST, &path, Some(&body)).await;
+            assert_eq!(status, 200, "{updated}");
+            assert_eq!(updated["generation"], generation);
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 200);
+
+    stack.restart_harmony();
+    let all = stack.wait_until_delivered().await;
+    assert_eq!(all.len(), DEPLOYMENTS);
+    for id in &ids {
+        let at_harmony = stack.harmony_deployment(id).await.expect("Harmony has it");
+        assert_eq!(
+            (at_harmony.generation, at_harmony.revision),
+            (GENERATIONS, GENERATIONS),
+            "deployment {id}"
+        );
+        assert_eq!(at_harmony.worker_queues[0].max_worker_count, GENERATIONS as u32);
+    }
+}
+
+/// astro-api killed (SIGKILL) after committing a change Harmony has not
+/// received: the restarted process delivers it.
+#[tokio::test]
+async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restart() {
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony_addr = free_addr();
+    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
+    let astro_data = tempfile::tempdir().unwrap();
+    let astro_addr = free_addr();
+    let url = format!("http://{astro_addr}");
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{url}/organizations/org-1/deployments"))
+        .json(&standard())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["delivered_generation"], 1, "{created}");
+
+    harmony.close().await.unwrap();
+    let mut update = standard();
+    update["worker_queues"][0]["max_worker_count"] = json!(7);
+    let path = format!("{url}/organizations/org-1/deployments/{id}");
+    let updated: Value =
+        client.post(&path).json(&update).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (updated["generation"].as_u64(), updated["delivered_generation"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    process.kill().unwrap();
+    process.wait().unwrap();
+    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    // A new client: the old one's pooled connection died with the process.
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now: Value = client.get(&path).send().await.unwrap().json().await.unwrap();
+        if now["delivered_generation"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never delivered: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let at_harmony = harmony_client::latest::Client::new(&format!("http://{harmony_addr}"))
+        .deployment_get(&id.parse().unwrap())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((at_harmony.generation, at_harmony.worker_queues[0].max_worker_count), (2, 7));
+    process.kill().unwrap();
+    process.wait().unwrap();
+    harmony.close().await.unwrap();
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// The astro-api binary of this crate, listening on `addr`.
+fn spawn_astro(
+    addr: std::net::SocketAddr,
+    harmony: &str,
+    data: &std::path::Path,
+) -> std::process::Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
+        .args(["--bind", &addr.to_string(), "--harmony", &format!("http://{harmony}")])
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("astro-api starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "astro-api did not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 #[tokio::test]

@@ -1,0 +1,279 @@
+//! The durable handoff to Harmony: a delivery worker that drains the outbox.
+//!
+//! A public request commits astro-api's record and an outbox entry in one
+//! transaction ([`crate::store`]), wakes the worker, and waits a moment
+//! ([`Handoff::wait`]) for the outcome so that, when Harmony is up, the
+//! answer already says Harmony has the change. When it is not, the request
+//! is answered anyway with the pending status, and the worker keeps trying:
+//!
+//! - In order per deployment: only the oldest entry of a deployment is ever
+//!   in flight, so generations arrive at Harmony in the order accepted.
+//! - At least once, applied once: an entry is deleted only after Harmony
+//!   accepted it, in a commit of its own; a crash in between delivers it
+//!   again, which Harmony's `PUT` (idempotent by deployment id and
+//!   generation) turns into a no-op.
+//! - Retries back off exponentially with jitter up to a ceiling. What cannot
+//!   succeed by retrying (Harmony refuses the change as a conflict or
+//!   invalid) is taken out of the queue and shown on the deployment.
+//!
+//! The worker stops when the [`Handoff`] it serves is dropped.
+
+use crate::failure::Failure;
+use crate::harmony::Cells;
+use crate::store::{Delivery, Op, Queued, Store, StoreError};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::{Notify, oneshot};
+use uuid::Uuid;
+
+/// Entries taken per round.
+const ROUND: usize = 256;
+/// Deliveries in flight at once (each to a different deployment).
+const PARALLEL: usize = 64;
+/// How long an idle worker sleeps before looking again without being woken
+/// (covers entries written by another process on the same database).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// First retry delay; doubled per attempt up to the configured ceiling.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What a waiting request learns of its change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Harmony has it.
+    Delivered,
+    /// Not yet; the reason, as the deployment's status will say it.
+    Pending(String),
+    /// Harmony refused it for good.
+    Refused(String),
+}
+
+type Waiters = HashMap<(Uuid, u64), Vec<oneshot::Sender<Outcome>>>;
+
+pub struct Handoff {
+    store: Store,
+    cells: Arc<Cells>,
+    wake: Arc<Notify>,
+    waiters: Mutex<Waiters>,
+    max_backoff: Duration,
+    log: slog::Logger,
+}
+
+/// A request's claim on the outcome of one change.
+pub struct Ticket(oneshot::Receiver<Outcome>);
+
+impl Handoff {
+    /// Creates the handoff and starts its worker on the current runtime.
+    pub fn start(
+        store: Store,
+        cells: Arc<Cells>,
+        max_backoff: Duration,
+        log: slog::Logger,
+    ) -> Arc<Handoff> {
+        let handoff = Arc::new(Handoff {
+            store,
+            cells,
+            wake: Arc::new(Notify::new()),
+            waiters: Mutex::new(HashMap::new()),
+            max_backoff,
+            log,
+        });
+        tokio::spawn(run(Arc::downgrade(&handoff), handoff.wake.clone()));
+        handoff
+    }
+
+    /// Registers interest in the outcome of `generation` of a deployment.
+    /// Taken before the change is committed, so no outcome can be missed.
+    pub fn expect(&self, deployment_id: Uuid, generation: u64) -> Ticket {
+        let (tx, rx) = oneshot::channel();
+        self.waiters().entry((deployment_id, generation)).or_default().push(tx);
+        Ticket(rx)
+    }
+
+    /// Wakes the worker (a change was committed) and waits up to `within`
+    /// for the first outcome of the ticket's change.
+    pub async fn wait(&self, ticket: Ticket, within: Duration) -> Outcome {
+        self.wake.notify_one();
+        match tokio::time::timeout(within, ticket.0).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) | Err(_) => Outcome::Pending("queued for Harmony".to_owned()),
+        }
+    }
+
+    /// Wakes the worker without waiting.
+    pub fn kick(&self) {
+        self.wake.notify_one();
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, Waiters> {
+        self.waiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One round: deliver what is due; returns how long to sleep when idle.
+    async fn round(&self) -> Result<Option<Duration>, StoreError> {
+        let now = now_ms();
+        let store = self.store.clone();
+        let due = blocking(move || store.outbox_due(now, ROUND)).await?;
+        if due.is_empty() {
+            let store = self.store.clone();
+            let next = blocking(move || store.outbox_next_due()).await?;
+            let wait = next.map_or(IDLE_POLL, |at| {
+                Duration::from_millis(at.saturating_sub(now).max(1) as u64).min(IDLE_POLL)
+            });
+            return Ok(Some(wait));
+        }
+        let results: Vec<(u64, Delivery)> = futures::stream::iter(due)
+            .map(|entry| async move {
+                let generation = entry.change.generation;
+                (generation, self.deliver(entry).await)
+            })
+            .buffer_unordered(PARALLEL)
+            .collect()
+            .await;
+        let records = results.iter().map(|(_, d)| d.clone()).collect();
+        let store = self.store.clone();
+        blocking(move || store.record_deliveries(records)).await?;
+        // Told only once the outcome is durable.
+        let mut waiters = self.waiters();
+        for (generation, result) in results {
+            let id = result.deployment_id();
+            let outcome = match result {
+                Delivery::Delivered { .. } => Outcome::Delivered,
+                Delivery::Retry { error, .. } => Outcome::Pending(error),
+                Delivery::Refused { error, .. } => Outcome::Refused(error),
+            };
+            if let Outcome::Pending(_) = outcome {
+                // Later changes of the deployment wait behind this one: their
+                // requests need not wait for them to be tried.
+                for (_, senders) in
+                    waiters.iter_mut().filter(|((d, g), _)| *d == id && *g > generation)
+                {
+                    for tx in senders.drain(..) {
+                        let _ = tx.send(outcome.clone());
+                    }
+                }
+            }
+            for tx in waiters.remove(&(id, generation)).unwrap_or_default() {
+                let _ = tx.send(outcome.clone());
+            }
+        }
+        waiters.retain(|_, senders| senders.iter().any(|s| !s.is_closed()));
+        Ok(None)
+    }
+
+    async fn deliver(&self, entry: Queued) -> Delivery {
+        let Queued { seq, attempts, change } = entry;
+        let id = change.deployment_id;
+        let result = match &change.op {
+            Op::Put(spec) => self.cells.put_deployment(&change.cell, id, spec).await,
+            Op::Delete => self.cells.delete_deployment(&change.cell, id, change.kind).await,
+        };
+        match result {
+            Ok(()) => Delivery::Delivered { seq, deployment_id: id, generation: change.generation },
+            Err(failure) => {
+                let what = match change.op {
+                    Op::Put(_) => format!("generation {}", change.generation),
+                    Op::Delete => "the deletion".to_owned(),
+                };
+                if retryable(&failure) {
+                    let delay = backoff(attempts, self.max_backoff);
+                    // The first failure and every tenth after: a long outage
+                    // must not flood the log.
+                    if attempts % 10 == 0 {
+                        slog::warn!(self.log, "handoff to Harmony failed; will retry";
+                        "deployment_id" => %id, "seq" => seq, "attempts" => attempts + 1,
+                        "retry_in_ms" => delay.as_millis() as u64, "error" => %failure);
+                    }
+                    Delivery::Retry {
+                        seq,
+                        deployment_id: id,
+                        error: format!("{what} waits for Harmony: {failure}"),
+                        next_attempt_at: now_ms() + delay.as_millis() as i64,
+                    }
+                } else {
+                    slog::error!(self.log, "Harmony refused a change; it is dropped from the outbox";
+                        "deployment_id" => %id, "seq" => seq, "error" => %failure);
+                    Delivery::Refused {
+                        seq,
+                        deployment_id: id,
+                        error: format!("Harmony refused {what}: {failure}"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Harmony down, slow, at a version that cannot take the change yet, or
+/// failing: worth another try. A refusal of the change itself is not.
+fn retryable(failure: &Failure) -> bool {
+    match failure {
+        Failure::HarmonyUnavailable(_)
+        | Failure::HarmonyVersionUnsupported { .. }
+        | Failure::HarmonyFailed(_)
+        | Failure::Internal(_) => true,
+        Failure::Invalid(_)
+        | Failure::NotFound(_)
+        | Failure::Conflict { .. }
+        | Failure::PreconditionFailed { .. } => false,
+    }
+}
+
+/// Exponential, with up to 25% jitter so retries of many entries spread out.
+fn backoff(attempts: u32, ceiling: Duration) -> Duration {
+    let base = FIRST_BACKOFF.saturating_mul(1 << attempts.min(16)).min(ceiling);
+    let jitter = (Uuid::new_v4().as_u128() % 1000) as u32;
+    base + base / 4 * jitter / 1000
+}
+
+async fn run(handoff: Weak<Handoff>, wake: Arc<Notify>) {
+    loop {
+        let Some(h) = handoff.upgrade() else { return };
+        let sleep = match h.round().await {
+            Ok(sleep) => sleep,
+            Err(e) => {
+                slog::error!(h.log, "outbox round failed"; "error" => %e);
+                Some(IDLE_POLL)
+            }
+        };
+        drop(h);
+        if let Some(sleep) = sleep {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_ceiling_with_bounded_jitter() {
+        let ceiling = Duration::from_secs(5);
+        for attempts in 0..20 {
+            let base = FIRST_BACKOFF.saturating_mul(1 << attempts.min(16)).min(ceiling);
+            let d = backoff(attempts, ceiling);
+            assert!(d >= base && d <= base + base / 4, "attempt {attempts}: {d:?}");
+        }
+        let late = backoff(30, ceiling);
+        assert!(late >= ceiling && late <= ceiling + ceiling / 4, "{late:?}");
+    }
+}
