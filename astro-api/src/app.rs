@@ -11,6 +11,7 @@
 //! with nothing written: invalid input, and a change the cell is known not
 //! to serve a version for (503 with the version gap).
 
+use crate::auth::Principal;
 use crate::failure::{Failure, field_error};
 use crate::handoff::{Handoff, Outcome};
 use crate::harmony::{Cells, Plane};
@@ -31,7 +32,7 @@ use uuid::Uuid;
 pub const MAX_PAGE: usize = 1000;
 
 pub struct Astro {
-    store: Store,
+    pub(crate) store: Store,
     cells: Arc<Cells>,
     handoff: Arc<Handoff>,
     /// How long a request waits for its change to reach Harmony before it
@@ -43,6 +44,10 @@ impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
         match error {
             StoreError::NameTaken => name_taken(),
+            StoreError::WorkspaceNameTaken => Failure::Conflict {
+                message: "a workspace of this organization already has the name".to_owned(),
+                field_errors: vec![field_error("name", "unique", "already used")],
+            },
             other => Failure::Internal(other.into()),
         }
     }
@@ -73,7 +78,7 @@ impl Astro {
     }
 
     /// Runs a blocking store call off the async executor.
-    async fn db<T: Send + 'static>(
+    pub(crate) async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Failure> {
@@ -142,9 +147,21 @@ impl Astro {
         deployment
     }
 
-    pub async fn create(&self, org: String, input: DeploymentInput) -> Result<Deployment, Failure> {
-        check_organization(&org)?;
-        let errors = validate::deployment(&input, None);
+    pub async fn create(
+        &self,
+        who: &Principal,
+        input: DeploymentInput,
+    ) -> Result<Deployment, Failure> {
+        who.may_change()?;
+        let org = who.organization_id.clone();
+        let mut errors = validate::deployment(&input, None);
+        if !self.workspace_visible(who, &input.workspace_id).await? {
+            errors.push(field_error(
+                "workspace_id",
+                "not_found",
+                format!("no workspace {:?} in this organization", input.workspace_id),
+            ));
+        }
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
@@ -167,12 +184,14 @@ impl Astro {
 
     pub async fn update(
         &self,
-        org: String,
+        who: &Principal,
         id: Uuid,
         if_match: Option<String>,
         input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
-        let Row { deployment: current, cell, handoff } = self.row(org.clone(), id).await?;
+        let Row { deployment: current, cell, handoff } = self.row(who, id).await?;
+        who.may_change()?;
+        let org = who.organization_id.clone();
         let current_tag = astro_public_api::types::etag(current.generation);
         if let Some(tag) = if_match.as_deref().map(str::trim)
             && tag != "*"
@@ -211,24 +230,34 @@ impl Astro {
         Ok(self.settle(ticket, record, handoff.delivered_generation).await)
     }
 
-    pub async fn get(&self, org: String, id: Uuid) -> Result<Deployment, Failure> {
-        Ok(with_status(self.row(org, id).await?))
+    pub async fn get(&self, who: &Principal, id: Uuid) -> Result<Deployment, Failure> {
+        Ok(with_status(self.row(who, id).await?))
     }
 
-    async fn row(&self, org: String, id: Uuid) -> Result<Row, Failure> {
+    /// A deployment the caller may see (404 for one it may not, as for one
+    /// that does not exist).
+    async fn row(&self, who: &Principal, id: Uuid) -> Result<Row, Failure> {
+        let org = who.organization_id.clone();
         self.db(move |s| s.get(&org, id))
             .await?
+            .filter(|row| who.sees(&row.deployment.workspace_id))
             .ok_or_else(|| Failure::NotFound(format!("deployment {id}")))
     }
 
     pub async fn list(
         &self,
-        org: String,
-        scan: DeploymentScan,
+        who: &Principal,
+        mut scan: DeploymentScan,
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<Deployment>, Failure> {
-        check_organization(&org)?;
+        if let Some(own) = who.confined_to() {
+            match &scan.workspace_id {
+                Some(asked) if asked != own => return Ok(Vec::new()),
+                _ => scan.workspace_id = Some(own.to_owned()),
+            }
+        }
+        let org = who.organization_id.clone();
         let limit = limit.min(MAX_PAGE);
         let rows = self
             .db(move |s| {
@@ -239,8 +268,10 @@ impl Astro {
     }
 
     /// Deletes the deployment here and queues its deletion at Harmony.
-    pub async fn delete(&self, org: String, id: Uuid) -> Result<(), Failure> {
-        let Row { deployment: current, cell, .. } = self.row(org.clone(), id).await?;
+    pub async fn delete(&self, who: &Principal, id: Uuid) -> Result<(), Failure> {
+        let Row { deployment: current, cell, .. } = self.row(who, id).await?;
+        who.may_change()?;
+        let org = who.organization_id.clone();
         let kind = plane_kind(&input_of(&current));
         self.cells.accepts(&cell, kind).await?;
         // The deletion is the deployment's last change.
@@ -256,11 +287,13 @@ impl Astro {
 
     pub async fn create_deploy(
         &self,
-        org: String,
+        who: &Principal,
         deployment_id: Uuid,
         input: DeployInput,
     ) -> Result<Deploy, Failure> {
-        let deployment = self.get(org.clone(), deployment_id).await?;
+        let deployment = self.get(who, deployment_id).await?;
+        who.may_change()?;
+        let org = who.organization_id.clone();
         let errors = validate::deploy(&input, &deployment);
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
@@ -285,10 +318,13 @@ impl Astro {
 
     pub async fn get_deploy(
         &self,
-        org: String,
+        who: &Principal,
         deployment_id: Uuid,
         id: Uuid,
     ) -> Result<Deploy, Failure> {
+        // Its deployment must be one the caller sees.
+        self.row(who, deployment_id).await?;
+        let org = who.organization_id.clone();
         self.db(move |s| s.get_deploy(&org, deployment_id, id))
             .await?
             .ok_or_else(|| Failure::NotFound(format!("deploy {id} of deployment {deployment_id}")))
@@ -299,17 +335,18 @@ impl Astro {
     /// in one commit. A finalized deploy is returned as it is.
     pub async fn finalize_deploy(
         &self,
-        org: String,
+        who: &Principal,
         deployment_id: Uuid,
         id: Uuid,
     ) -> Result<Deploy, Failure> {
+        who.may_change()?;
+        let org = who.organization_id.clone();
         for _ in 0..3 {
-            let deploy = self.get_deploy(org.clone(), deployment_id, id).await?;
+            let deploy = self.get_deploy(who, deployment_id, id).await?;
             if deploy.status != DeployStatus::Initialized {
                 return Ok(deploy);
             }
-            let Row { deployment: current, cell, .. } =
-                self.row(org.clone(), deployment_id).await?;
+            let Row { deployment: current, cell, .. } = self.row(who, deployment_id).await?;
             let mut next = current.clone();
             if let Some(tag) = &deploy.image_tag {
                 next.image_tag = tag.clone();
@@ -388,21 +425,6 @@ impl Astro {
             // Validation has already required what is missing here.
             _ => Err(Failure::Internal(anyhow::anyhow!("unvalidated placement"))),
         }
-    }
-}
-
-fn check_organization(org: &str) -> Result<(), Failure> {
-    let ok = !org.is_empty()
-        && org.len() <= 63
-        && org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::Invalid(vec![field_error(
-            "organization_id",
-            "format",
-            "must be 1 to 63 letters, digits, '-' or '_'",
-        )]))
     }
 }
 

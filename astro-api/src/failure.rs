@@ -9,6 +9,12 @@ use astro_public_api::{AstroError, FieldError, VersionGap};
 pub enum Failure {
     #[error("invalid request")]
     Invalid(Vec<FieldError>),
+    /// No usable API token.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid token whose role does not allow the operation.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{message}")]
@@ -45,6 +51,8 @@ impl Failure {
     pub fn into_public(self, request_id: &str) -> AstroError {
         let (status_code, error_code, field_errors, retry) = match &self {
             Failure::Invalid(errors) => (400, "InvalidRequest", errors.clone(), None),
+            Failure::Unauthenticated(_) => (401, "Unauthenticated", Vec::new(), None),
+            Failure::Forbidden(_) => (403, "Forbidden", Vec::new(), None),
             Failure::NotFound(_) => (404, "NotFound", Vec::new(), None),
             Failure::Conflict { field_errors, .. } => (409, "Conflict", field_errors.clone(), None),
             Failure::PreconditionFailed { .. } => (412, "PreconditionFailed", Vec::new(), None),

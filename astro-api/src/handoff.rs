@@ -214,6 +214,8 @@ fn retryable(failure: &Failure) -> bool {
         | Failure::HarmonyFailed(_)
         | Failure::Internal(_) => true,
         Failure::Invalid(_)
+        | Failure::Unauthenticated(_)
+        | Failure::Forbidden(_)
         | Failure::NotFound(_)
         | Failure::Conflict { .. }
         | Failure::PreconditionFailed { .. } => false,

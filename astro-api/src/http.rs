@@ -3,16 +3,19 @@
 //! shape with the request's id.
 
 use crate::app::Astro;
+use crate::auth::Principal;
 use crate::failure::Failure;
 use astro_public_api::types::{
-    Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders, DeploymentInput,
-    DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath,
-    Readiness, UpdatePreconditions,
+    ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
+    DeploymentInput, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
+    IdPageSelector, Organization, OrganizationPath, Readiness, TokenInput, TokenPath,
+    UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
 use astro_public_api::{AstroApi, AstroError};
 use dropshot::{
-    Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders, HttpResponseOk,
-    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody, WhichPage,
+    EmptyScanParams, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
+    WhichPage,
 };
 use std::sync::Arc;
 
@@ -30,6 +33,29 @@ fn public(rqctx: &RequestContext<Context>) -> impl Fn(Failure) -> AstroError + '
     }
 }
 
+/// The caller, from the request's `Authorization` header, for a request on
+/// `organization_id`.
+async fn caller(
+    rqctx: &RequestContext<Context>,
+    organization_id: &str,
+) -> Result<Principal, AstroError> {
+    let header = rqctx
+        .request
+        .headers()
+        .get("authorization")
+        // A header that is not text is as malformed as a wrong one.
+        .map(|value| value.to_str().unwrap_or(""));
+    rqctx.context().authenticate(header, organization_id).await.map_err(public(rqctx))
+}
+
+/// A page of a listing ordered by string id.
+fn id_page<T: serde::Serialize>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> String,
+) -> Result<ResultsPage<T>, dropshot::HttpError> {
+    ResultsPage::new(items, &EmptyScanParams {}, |item, _| IdPageSelector { last_seen: id(item) })
+}
+
 impl AstroApi for AstroImpl {
     type Context = Context;
 
@@ -43,8 +69,95 @@ impl AstroApi for AstroImpl {
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
     ) -> Result<HttpResponseOk<DeploymentOptions>, AstroError> {
-        let _ = (rqctx, path.into_inner());
+        caller(&rqctx, &path.into_inner().organization_id).await?;
         Ok(HttpResponseOk(crate::validate::options()))
+    }
+
+    async fn organization_get(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+    ) -> Result<HttpResponseOk<Organization>, AstroError> {
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
+        let org = rqctx.context().organization(&who).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(org))
+    }
+
+    async fn workspace_create(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+        body: TypedBody<WorkspaceInput>,
+    ) -> Result<HttpResponseCreated<Workspace>, AstroError> {
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
+        let workspace = rqctx
+            .context()
+            .create_workspace(&who, body.into_inner())
+            .await
+            .map_err(public(&rqctx))?;
+        Ok(HttpResponseCreated(workspace))
+    }
+
+    async fn workspace_list(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+        query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Workspace>>, AstroError> {
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
+        let query = query.into_inner();
+        let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
+        let after = match query.page {
+            WhichPage::First(_) => None,
+            WhichPage::Next(selector) => Some(selector.last_seen),
+        };
+        let items = rqctx.context().workspaces(&who, after, limit).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(id_page(items, |w| w.id.clone()).map_err(AstroError::from)?))
+    }
+
+    async fn workspace_get(
+        rqctx: RequestContext<Context>,
+        path: Path<WorkspacePath>,
+    ) -> Result<HttpResponseOk<Workspace>, AstroError> {
+        let WorkspacePath { organization_id, workspace_id } = path.into_inner();
+        let who = caller(&rqctx, &organization_id).await?;
+        let workspace =
+            rqctx.context().workspace(&who, workspace_id).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(workspace))
+    }
+
+    async fn token_create(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+        body: TypedBody<TokenInput>,
+    ) -> Result<HttpResponseCreated<CreatedToken>, AstroError> {
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
+        let created =
+            rqctx.context().create_token(&who, body.into_inner()).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseCreated(created))
+    }
+
+    async fn token_list(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+        query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<ApiToken>>, AstroError> {
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
+        let query = query.into_inner();
+        let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
+        let after = match query.page {
+            WhichPage::First(_) => None,
+            WhichPage::Next(selector) => Some(selector.last_seen),
+        };
+        let items = rqctx.context().tokens(&who, after, limit).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(id_page(items, |t| t.id.to_string()).map_err(AstroError::from)?))
+    }
+
+    async fn token_delete(
+        rqctx: RequestContext<Context>,
+        path: Path<TokenPath>,
+    ) -> Result<HttpResponseDeleted, AstroError> {
+        let TokenPath { organization_id, token_id } = path.into_inner();
+        let who = caller(&rqctx, &organization_id).await?;
+        rqctx.context().delete_token(&who, token_id).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseDeleted())
     }
 
     async fn deployment_create(
@@ -52,9 +165,9 @@ impl AstroApi for AstroImpl {
         path: Path<OrganizationPath>,
         body: TypedBody<DeploymentInput>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError> {
-        let org = path.into_inner().organization_id;
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
         let deployment =
-            rqctx.context().create(org, body.into_inner()).await.map_err(public(&rqctx))?;
+            rqctx.context().create(&who, body.into_inner()).await.map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deployment))
     }
 
@@ -63,7 +176,7 @@ impl AstroApi for AstroImpl {
         path: Path<OrganizationPath>,
         query: Query<PaginationParams<DeploymentScan, DeploymentPageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<Deployment>>, AstroError> {
-        let org = path.into_inner().organization_id;
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
         let query = query.into_inner();
         let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
         let (scan, after) = match query.page {
@@ -74,7 +187,7 @@ impl AstroApi for AstroImpl {
             ),
         };
         let items =
-            rqctx.context().list(org, scan.clone(), after, limit).await.map_err(public(&rqctx))?;
+            rqctx.context().list(&who, scan.clone(), after, limit).await.map_err(public(&rqctx))?;
         let page = ResultsPage::new(items, &scan, |d, scan| DeploymentPageSelector {
             workspace_id: scan.workspace_id.clone(),
             name: scan.name.clone(),
@@ -90,8 +203,8 @@ impl AstroApi for AstroImpl {
     ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>
     {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
-        let deployment =
-            rqctx.context().get(organization_id, deployment_id).await.map_err(public(&rqctx))?;
+        let who = caller(&rqctx, &organization_id).await?;
+        let deployment = rqctx.context().get(&who, deployment_id).await.map_err(public(&rqctx))?;
         let headers = DeploymentHeaders::of(&deployment);
         Ok(HttpResponseHeaders::new(HttpResponseOk(deployment), headers))
     }
@@ -105,9 +218,10 @@ impl AstroApi for AstroImpl {
     {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let if_match = headers.into_inner().if_match;
+        let who = caller(&rqctx, &organization_id).await?;
         let deployment = rqctx
             .context()
-            .update(organization_id, deployment_id, if_match, body.into_inner())
+            .update(&who, deployment_id, if_match, body.into_inner())
             .await
             .map_err(public(&rqctx))?;
         let headers = DeploymentHeaders::of(&deployment);
@@ -119,7 +233,8 @@ impl AstroApi for AstroImpl {
         path: Path<DeploymentPath>,
     ) -> Result<HttpResponseDeleted, AstroError> {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
-        rqctx.context().delete(organization_id, deployment_id).await.map_err(public(&rqctx))?;
+        let who = caller(&rqctx, &organization_id).await?;
+        rqctx.context().delete(&who, deployment_id).await.map_err(public(&rqctx))?;
         Ok(HttpResponseDeleted())
     }
 
@@ -129,9 +244,10 @@ impl AstroApi for AstroImpl {
         body: TypedBody<DeployInput>,
     ) -> Result<HttpResponseCreated<Deploy>, AstroError> {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
+        let who = caller(&rqctx, &organization_id).await?;
         let deploy = rqctx
             .context()
-            .create_deploy(organization_id, deployment_id, body.into_inner())
+            .create_deploy(&who, deployment_id, body.into_inner())
             .await
             .map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deploy))
@@ -142,9 +258,10 @@ impl AstroApi for AstroImpl {
         path: Path<DeployPath>,
     ) -> Result<HttpResponseOk<Deploy>, AstroError> {
         let DeployPath { organization_id, deployment_id, deploy_id } = path.into_inner();
+        let who = caller(&rqctx, &organization_id).await?;
         let deploy = rqctx
             .context()
-            .get_deploy(organization_id, deployment_id, deploy_id)
+            .get_deploy(&who, deployment_id, deploy_id)
             .await
             .map_err(public(&rqctx))?;
         Ok(HttpResponseOk(deploy))
@@ -155,9 +272,10 @@ impl AstroApi for AstroImpl {
         path: Path<DeployPath>,
     ) -> Result<HttpResponseOk<Deploy>, AstroError> {
         let DeployPath { organization_id, deployment_id, deploy_id } = path.into_inner();
+        let who = caller(&rqctx, &organization_id).await?;
         let deploy = rqctx
             .context()
-            .finalize_deploy(organization_id, deployment_id, deploy_id)
+            .finalize_deploy(&who, deployment_id, deploy_id)
             .await
             .map_err(public(&rqctx))?;
         Ok(HttpResponseOk(deploy))

@@ -7,11 +7,13 @@
 //! ([`handoff`]). [`start`] serves [`http::AstroImpl`] with dropshot.
 
 pub mod app;
+pub mod auth;
 pub mod failure;
 pub mod handoff;
 pub mod harmony;
 pub mod http;
 pub mod store;
+pub mod tenancy;
 pub mod validate;
 
 use anyhow::{Context as _, Result};

@@ -8,11 +8,16 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel};
 
 const USAGE: &str = "\
 usage: astro-api [--bind ADDR] [--data-dir DIR] [--harmony URL | --harmony-cell NAME=URL ...]
+                 [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
   --data-dir DIR            where astro.sqlite3 lives (default ./data/astro)
   --harmony URL             one Harmony, as cell \"default\" (default http://127.0.0.1:12220)
-  --harmony-cell NAME=URL   a Harmony cell; repeat for several";
+  --harmony-cell NAME=URL   a Harmony cell; repeat for several
+  --bootstrap ORG[/WS]      create organization ORG (with workspace WS, default \"default\")
+                            and an owner API token, if ORG does not exist yet; the
+                            token is printed once (or written to the file below)
+  --bootstrap-token-file P  write the bootstrap token to P (mode 0600) instead";
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).
@@ -21,11 +26,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let config = parse_args(std::env::args().skip(1))?;
+    let (config, bootstrap) = parse_args(std::env::args().skip(1))?;
     let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
         .to_logger("astro-api")
         .context("setting up logging")?;
     let server = astro_api::start(&config, &log)?;
+    if let Some(bootstrap) = bootstrap {
+        bootstrap.run(server.app_private()).await?;
+    }
     println!("astro-api listening on http://{}", server.local_addr());
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
@@ -34,13 +42,55 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
+/// An organization to create at start, and where its owner token goes.
+struct Bootstrap {
+    organization: String,
+    workspace: String,
+    token_file: Option<std::path::PathBuf>,
+}
+
+impl Bootstrap {
+    async fn run(self, astro: &astro_api::app::Astro) -> Result<()> {
+        let created = astro
+            .bootstrap(&self.organization, &self.workspace)
+            .await
+            .map_err(|e| anyhow::anyhow!("bootstrapping {}: {e}", self.organization))?;
+        let Some(token) = created else {
+            println!("organization {} exists; its tokens are not shown again", self.organization);
+            return Ok(());
+        };
+        match self.token_file {
+            Some(path) => write_private(&path, &token)
+                .with_context(|| format!("writing the token to {}", path.display()))?,
+            None => println!(
+                "created organization {} (workspace {}); owner API token, shown once:\n{token}",
+                self.organization, self.workspace
+            ),
+        }
+        Ok(())
+    }
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<Bootstrap>)> {
     let mut config = Config::new(
         "127.0.0.1:8080".parse().context("default address")?,
         "data/astro".into(),
         "http://127.0.0.1:12220".to_owned(),
     );
     let mut cells = Vec::new();
+    let mut bootstrap: Option<Bootstrap> = None;
+    let mut token_file = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
@@ -54,6 +104,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
                     .with_context(|| format!("--harmony-cell wants NAME=URL, got {spec:?}"))?;
                 cells.push(CellConfig { name: name.to_owned(), url: url.to_owned() });
             }
+            "--bootstrap" => {
+                let spec = value()?;
+                let (organization, workspace) = spec.split_once('/').unwrap_or((&spec, "default"));
+                bootstrap = Some(Bootstrap {
+                    organization: organization.to_owned(),
+                    workspace: workspace.to_owned(),
+                    token_file: None,
+                });
+            }
+            "--bootstrap-token-file" => token_file = Some(value()?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -64,5 +124,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
     if !cells.is_empty() {
         config.cells = cells;
     }
-    Ok(config)
+    match (&mut bootstrap, token_file) {
+        (Some(b), file) => b.token_file = file,
+        (None, Some(_)) => bail!("--bootstrap-token-file needs --bootstrap\n{USAGE}"),
+        (None, None) => {}
+    }
+    Ok((config, bootstrap))
 }

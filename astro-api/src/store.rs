@@ -13,7 +13,8 @@
 //! sits in an outbox entry only until Harmony has it; the entry is then
 //! deleted (`secure_delete` overwrites the freed pages).
 
-use astro_public_api::types::{Deploy, Deployment};
+use astro_public_api::types::{ApiToken, Deploy, Deployment, Organization, Role, Workspace};
+use chrono::{DateTime, Utc};
 use harmony_client::v2::types as h;
 use rusqlite::{OptionalExtension, params};
 use sqlite_store::{Database, DbError};
@@ -67,6 +68,34 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_by_deployment ON outbox (deployment_id, seq);
 "#,
+    // Tenancy: organizations, their workspaces and API tokens (a SHA-256 of
+    // each token's secret, never the secret).
+    r#"
+CREATE TABLE organizations (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY NOT NULL,
+    organization_id TEXT NOT NULL REFERENCES organizations (id),
+    name TEXT NOT NULL,
+    description TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (organization_id, name)
+) STRICT;
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    organization_id TEXT NOT NULL REFERENCES organizations (id),
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('OWNER', 'WORKSPACE_MEMBER', 'READ_ONLY')),
+    workspace_id TEXT REFERENCES workspaces (id),
+    secret_sha256 BLOB NOT NULL,
+    expires_at TEXT,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX api_tokens_by_organization ON api_tokens (organization_id, id);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +106,8 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("the name is already used in this workspace")]
     NameTaken,
+    #[error("a workspace of this organization already has the name")]
+    WorkspaceNameTaken,
     #[error("database unavailable")]
     Db(#[from] DbError),
     #[error("stored id {0:?} is not a UUID")]
@@ -549,6 +580,245 @@ impl Store {
             )?;
             enqueue(tx, &change)?;
             Ok(true)
+        })
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "OWNER",
+        Role::WorkspaceMember => "WORKSPACE_MEMBER",
+        Role::ReadOnly => "READ_ONLY",
+    }
+}
+
+fn role_of(name: &str) -> Role {
+    match name {
+        "OWNER" => Role::Owner,
+        "WORKSPACE_MEMBER" => Role::WorkspaceMember,
+        // The column's CHECK admits nothing else.
+        _ => Role::ReadOnly,
+    }
+}
+
+fn time(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, organization_id, name, role, workspace_id, expires_at, created_at, secret_sha256";
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiToken, Vec<u8>)> {
+    let id: String = r.get(0)?;
+    let expires_at: Option<String> = r.get(5)?;
+    Ok((
+        ApiToken {
+            id: id.parse().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            organization_id: r.get(1)?,
+            name: r.get(2)?,
+            role: role_of(&r.get::<_, String>(3)?),
+            workspace_id: r.get(4)?,
+            expires_at: expires_at.as_deref().map(time).transpose()?,
+            created_at: time(&r.get::<_, String>(6)?)?,
+        },
+        r.get(7)?,
+    ))
+}
+
+const WORKSPACE_COLUMNS: &str = "id, organization_id, name, description, created_at";
+
+fn workspace_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: r.get(0)?,
+        organization_id: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        created_at: time(&r.get::<_, String>(4)?)?,
+    })
+}
+
+fn insert_workspace(tx: &rusqlite::Transaction<'_>, w: &Workspace) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO workspaces (id, organization_id, name, description, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![w.id, w.organization_id, w.name, w.description, w.created_at.to_rfc3339()],
+    )
+    .map_err(|e| match constraint_to_name_taken(e) {
+        StoreError::NameTaken => StoreError::WorkspaceNameTaken,
+        other => other,
+    })?;
+    Ok(())
+}
+
+fn insert_token(
+    tx: &rusqlite::Transaction<'_>,
+    t: &ApiToken,
+    secret_sha256: &[u8],
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO api_tokens
+             (id, organization_id, name, role, workspace_id, secret_sha256, expires_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            t.id.to_string(),
+            t.organization_id,
+            t.name,
+            role_name(t.role),
+            t.workspace_id,
+            secret_sha256,
+            t.expires_at.map(|e| e.to_rfc3339()),
+            t.created_at.to_rfc3339(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Tenancy: organizations, workspaces, API tokens.
+impl Store {
+    /// Creates an organization with its first workspace and owner token;
+    /// false (and nothing written) when the organization exists.
+    pub fn bootstrap(
+        &self,
+        organization: &Organization,
+        workspace: &Workspace,
+        token: &ApiToken,
+        secret_sha256: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let (o, w, t) = (organization.clone(), workspace.clone(), token.clone());
+        self.db.write(move |tx| {
+            let n = tx.execute(
+                "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO NOTHING",
+                params![o.id, o.name, o.created_at.to_rfc3339()],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_workspace(tx, &w)?;
+            insert_token(tx, &t, &secret_sha256)?;
+            Ok(true)
+        })
+    }
+
+    pub fn organization(&self, id: &str) -> Result<Option<Organization>, StoreError> {
+        self.db.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT id, name, created_at FROM organizations WHERE id = ?1",
+                    params![id],
+                    |r| {
+                        Ok(Organization {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                            created_at: time(&r.get::<_, String>(2)?)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+    }
+
+    pub fn insert_workspace(&self, workspace: &Workspace) -> Result<(), StoreError> {
+        let w = workspace.clone();
+        self.db.write(move |tx| insert_workspace(tx, &w))
+    }
+
+    pub fn workspace(
+        &self,
+        organization_id: &str,
+        id: &str,
+    ) -> Result<Option<Workspace>, StoreError> {
+        self.db.read(|tx| {
+            Ok(tx
+                .query_row(
+                    &format!(
+                        "SELECT {WORKSPACE_COLUMNS} FROM workspaces
+                         WHERE id = ?1 AND organization_id = ?2"
+                    ),
+                    params![id, organization_id],
+                    workspace_row,
+                )
+                .optional()?)
+        })
+    }
+
+    /// Workspaces of an organization by id (only `only`, when given).
+    pub fn workspaces(
+        &self,
+        organization_id: &str,
+        only: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Workspace>, StoreError> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {WORKSPACE_COLUMNS} FROM workspaces
+                 WHERE organization_id = ?1 AND (?2 IS NULL OR id = ?2) AND id > ?3
+                 ORDER BY id LIMIT ?4"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![organization_id, only, after.unwrap_or(""), limit as i64],
+                    workspace_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn insert_token(&self, token: &ApiToken, secret_sha256: Vec<u8>) -> Result<(), StoreError> {
+        let t = token.clone();
+        self.db.write(move |tx| insert_token(tx, &t, &secret_sha256))
+    }
+
+    /// A token and the SHA-256 of its secret.
+    pub fn token(&self, id: Uuid) -> Result<Option<(ApiToken, Vec<u8>)>, StoreError> {
+        self.db.read(|tx| {
+            Ok(tx
+                .query_row(
+                    &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = ?1"),
+                    params![id.to_string()],
+                    token_row,
+                )
+                .optional()?)
+        })
+    }
+
+    pub fn tokens(
+        &self,
+        organization_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ApiToken>, StoreError> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM api_tokens
+                 WHERE organization_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            ))?;
+            let rows = stmt
+                .query_map(params![organization_id, after.unwrap_or(""), limit as i64], |r| {
+                    token_row(r).map(|(t, _)| t)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn delete_token(&self, organization_id: &str, id: Uuid) -> Result<bool, StoreError> {
+        let organization_id = organization_id.to_owned();
+        self.db.write(move |tx| {
+            Ok(tx.execute(
+                "DELETE FROM api_tokens WHERE id = ?1 AND organization_id = ?2",
+                params![id.to_string(), organization_id],
+            )? == 1)
         })
     }
 }

@@ -7,10 +7,32 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///An API token as listed: never its secret.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ApiToken {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub id: ::uuid::Uuid,
+        pub name: ::std::string::String,
+        pub organization_id: ::std::string::String,
+        pub role: Role,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_id: ::std::option::Option<::std::string::String>,
+    }
+    ///A single page of results
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ApiTokenResultsPage {
+        ///list of items on this page of results
+        pub items: ::std::vec::Vec<ApiToken>,
+        ///token used to fetch the next page of results (if any)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_page: ::std::option::Option<::std::string::String>,
+    }
     ///Every error response. `request_id` matches the `x-request-id` header (empty only when the request was refused before it reached a handler, for example an unparsable body; the header is always present).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AstroError {
-        ///Stable, machine-readable: `InvalidRequest`, `NotFound`, `Conflict`, `HarmonyUnavailable`, `HarmonyVersionUnsupported`, `HarmonyFailed`, `Internal`.
+        ///Stable, machine-readable: `InvalidRequest`, `Unauthenticated`, `Forbidden`, `NotFound`, `Conflict`, `PreconditionFailed`, `HarmonyUnavailable`, `HarmonyVersionUnsupported`, `HarmonyFailed`, `Internal`.
         pub error_code: ::std::string::String,
         ///On `InvalidRequest`: every bad field, at once.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -167,6 +189,12 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///A token just created: the only time its value is shown. Send it as `Authorization: Bearer <token>`; astro-api keeps only a hash of it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CreatedToken {
+        pub api_token: ApiToken,
+        pub token: ::std::string::String,
     }
     ///`Deploy`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -663,6 +691,13 @@ pub mod types {
         ///1 to 4.
         pub replicas: u8,
     }
+    ///An organization: the tenant every other resource belongs to.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Organization {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::std::string::String,
+        pub name: ::std::string::String,
+    }
     ///An inclusive range.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Range {
@@ -675,6 +710,68 @@ pub mod types {
         pub cells: ::std::vec::Vec<CellStatus>,
         ///Every cell answers at a version astro-api speaks.
         pub ready: bool,
+    }
+    ///What an API token may do, always inside its own organization.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Role {
+        ///Everything, including workspaces and tokens.
+        #[serde(rename = "OWNER")]
+        Owner,
+        ///Reads and changes the deployments of one workspace (`workspace_id`).
+        #[serde(rename = "WORKSPACE_MEMBER")]
+        WorkspaceMember,
+        ///Reads everything; changes nothing.
+        #[serde(rename = "READ_ONLY")]
+        ReadOnly,
+    }
+    impl ::std::fmt::Display for Role {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Owner => f.write_str("OWNER"),
+                Self::WorkspaceMember => f.write_str("WORKSPACE_MEMBER"),
+                Self::ReadOnly => f.write_str("READ_ONLY"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Role {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "OWNER" => Ok(Self::Owner),
+                "WORKSPACE_MEMBER" => Ok(Self::WorkspaceMember),
+                "READ_ONLY" => Ok(Self::ReadOnly),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Role {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Role {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`SchedulerSize`
     #[derive(
@@ -739,6 +836,20 @@ pub mod types {
             value.parse()
         }
     }
+    ///What an owner sends to create an API token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct TokenInput {
+        ///Lifetime, 60 seconds to 2 years; never expires when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in_seconds: ::std::option::Option<u64>,
+        ///1 to 63 characters: what the token is for.
+        pub name: ::std::string::String,
+        pub role: Role,
+        ///WORKSPACE_MEMBER only: the workspace it is scoped to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub workspace_id: ::std::option::Option<::std::string::String>,
+    }
     ///A Harmony cell that does not (yet) serve an API version a request needs.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct VersionGap {
@@ -764,6 +875,34 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub node_pool_id: ::std::option::Option<::std::string::String>,
         pub worker_concurrency: u32,
+    }
+    ///A group of deployments inside an organization.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct Workspace {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        pub name: ::std::string::String,
+        pub organization_id: ::std::string::String,
+    }
+    ///What an owner sends to create a workspace.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct WorkspaceInput {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///1 to 63 characters, unique in the organization.
+        pub name: ::std::string::String,
+    }
+    ///A single page of results
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct WorkspaceResultsPage {
+        ///list of items on this page of results
+        pub items: ::std::vec::Vec<Workspace>,
+        ///token used to fetch the next page of results (if any)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_page: ::std::option::Option<::std::string::String>,
     }
     /// Generation of default values for serde.
     pub mod defaults {
@@ -860,6 +999,53 @@ impl ClientInfo<()> for Client {
 impl ClientHooks<()> for &Client {}
 #[allow(clippy::all)]
 impl Client {
+    /**The organization the token belongs to
+
+Sends a `GET` request to `/organizations/{organization_id}`
+
+*/
+    pub async fn organization_get<'a>(
+        &'a self,
+        organization_id: &'a str,
+    ) -> Result<ResponseValue<types::Organization>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}", self.baseurl, encode_path(& organization_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "organization_get",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**What a deployment may be configured with: runtime releases
 
 executors, machines and ranges. Everything listed passes validation.
@@ -1372,6 +1558,412 @@ Sends a `POST` request to `/organizations/{organization_id}/deployments/{deploym
             .build()?;
         let info = OperationInfo {
             operation_id: "deploy_finalize",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List the organization's API tokens (owners); never their values
+
+Sends a `GET` request to `/organizations/{organization_id}/tokens`
+
+Arguments:
+- `organization_id`
+- `limit`: Maximum number of items returned by a single call
+- `page_token`: Token returned by previous call to retrieve the subsequent page
+*/
+    pub async fn token_list<'a>(
+        &'a self,
+        organization_id: &'a str,
+        limit: Option<::std::num::NonZeroU32>,
+        page_token: Option<&'a str>,
+    ) -> Result<ResponseValue<types::ApiTokenResultsPage>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/tokens", self.baseurl, encode_path(& organization_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("limit", &limit))
+            .query(&progenitor_client::QueryParam::new("page_token", &page_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "token_list",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List the organization's API tokens (owners); never their values as a Stream
+
+Sends repeated `GET` requests to `/organizations/{organization_id}/tokens` until there are no more results.
+
+Arguments:
+- `organization_id`
+- `limit`: Maximum number of items returned by a single call
+*/
+    pub fn token_list_stream<'a>(
+        &'a self,
+        organization_id: &'a str,
+        limit: Option<::std::num::NonZeroU32>,
+    ) -> impl futures::Stream<
+        Item = Result<types::ApiToken, Error<types::AstroError>>,
+    > + Unpin + 'a {
+        use futures::StreamExt;
+        use futures::TryFutureExt;
+        use futures::TryStreamExt;
+        self.token_list(organization_id, limit, None)
+            .map_ok(move |page| {
+                let page = page.into_inner();
+                let first = futures::stream::iter(page.items).map(Ok);
+                let rest = futures::stream::try_unfold(
+                        page.next_page,
+                        move |state| async move {
+                            if state.is_none() {
+                                Ok(None)
+                            } else {
+                                self.token_list(organization_id, limit, state.as_deref())
+                                    .map_ok(|page| {
+                                        let page = page.into_inner();
+                                        Some((
+                                            futures::stream::iter(page.items).map(Ok),
+                                            page.next_page,
+                                        ))
+                                    })
+                                    .await
+                            }
+                        },
+                    )
+                    .try_flatten();
+                first.chain(rest)
+            })
+            .try_flatten_stream()
+            .boxed()
+    }
+    /**Create an API token (owners). The answer is the only time the
+
+token's value is shown.
+
+Sends a `POST` request to `/organizations/{organization_id}/tokens`
+
+*/
+    pub async fn token_create<'a>(
+        &'a self,
+        organization_id: &'a str,
+        body: &'a types::TokenInput,
+    ) -> Result<ResponseValue<types::CreatedToken>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/tokens", self.baseurl, encode_path(& organization_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "token_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            201u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Revoke an API token (owners); it stops working at once
+
+Sends a `DELETE` request to `/organizations/{organization_id}/tokens/{token_id}`
+
+*/
+    pub async fn token_delete<'a>(
+        &'a self,
+        organization_id: &'a str,
+        token_id: &'a ::uuid::Uuid,
+    ) -> Result<ResponseValue<()>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/tokens/{}", self.baseurl, encode_path(& organization_id
+            .to_string()), encode_path(& token_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .delete(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "token_delete",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            204u16 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List the workspaces the token can see (a workspace member's token:
+
+its own).
+
+Sends a `GET` request to `/organizations/{organization_id}/workspaces`
+
+Arguments:
+- `organization_id`
+- `limit`: Maximum number of items returned by a single call
+- `page_token`: Token returned by previous call to retrieve the subsequent page
+*/
+    pub async fn workspace_list<'a>(
+        &'a self,
+        organization_id: &'a str,
+        limit: Option<::std::num::NonZeroU32>,
+        page_token: Option<&'a str>,
+    ) -> Result<ResponseValue<types::WorkspaceResultsPage>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/workspaces", self.baseurl, encode_path(& organization_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("limit", &limit))
+            .query(&progenitor_client::QueryParam::new("page_token", &page_token))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "workspace_list",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List the workspaces the token can see (a workspace member's token: as a Stream
+
+its own).
+
+Sends repeated `GET` requests to `/organizations/{organization_id}/workspaces` until there are no more results.
+
+Arguments:
+- `organization_id`
+- `limit`: Maximum number of items returned by a single call
+*/
+    pub fn workspace_list_stream<'a>(
+        &'a self,
+        organization_id: &'a str,
+        limit: Option<::std::num::NonZeroU32>,
+    ) -> impl futures::Stream<
+        Item = Result<types::Workspace, Error<types::AstroError>>,
+    > + Unpin + 'a {
+        use futures::StreamExt;
+        use futures::TryFutureExt;
+        use futures::TryStreamExt;
+        self.workspace_list(organization_id, limit, None)
+            .map_ok(move |page| {
+                let page = page.into_inner();
+                let first = futures::stream::iter(page.items).map(Ok);
+                let rest = futures::stream::try_unfold(
+                        page.next_page,
+                        move |state| async move {
+                            if state.is_none() {
+                                Ok(None)
+                            } else {
+                                self.workspace_list(
+                                        organization_id,
+                                        limit,
+                                        state.as_deref(),
+                                    )
+                                    .map_ok(|page| {
+                                        let page = page.into_inner();
+                                        Some((
+                                            futures::stream::iter(page.items).map(Ok),
+                                            page.next_page,
+                                        ))
+                                    })
+                                    .await
+                            }
+                        },
+                    )
+                    .try_flatten();
+                first.chain(rest)
+            })
+            .try_flatten_stream()
+            .boxed()
+    }
+    /**Create a workspace (owners)
+
+Sends a `POST` request to `/organizations/{organization_id}/workspaces`
+
+*/
+    pub async fn workspace_create<'a>(
+        &'a self,
+        organization_id: &'a str,
+        body: &'a types::WorkspaceInput,
+    ) -> Result<ResponseValue<types::Workspace>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/workspaces", self.baseurl, encode_path(& organization_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "workspace_create",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            201u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Fetch a workspace
+
+Sends a `GET` request to `/organizations/{organization_id}/workspaces/{workspace_id}`
+
+*/
+    pub async fn workspace_get<'a>(
+        &'a self,
+        organization_id: &'a str,
+        workspace_id: &'a str,
+    ) -> Result<ResponseValue<types::Workspace>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/workspaces/{}", self.baseurl, encode_path(&
+            organization_id.to_string()), encode_path(& workspace_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "workspace_get",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

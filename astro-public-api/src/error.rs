@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct AstroError {
     pub status_code: u16,
-    /// Stable, machine-readable: `InvalidRequest`, `NotFound`, `Conflict`,
+    /// Stable, machine-readable: `InvalidRequest`, `Unauthenticated`,
+    /// `Forbidden`, `NotFound`, `Conflict`, `PreconditionFailed`,
     /// `HarmonyUnavailable`, `HarmonyVersionUnsupported`, `HarmonyFailed`,
     /// `Internal`.
     pub error_code: String,

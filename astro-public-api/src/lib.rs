@@ -2,11 +2,15 @@
 //!
 //! Every user action on an Airflow deployment goes through this API; astro-api
 //! implements it and forwards each change to Harmony. The document lives at
-//! `openapi/astro/astro.json`: the public API moves in lockstep with its one
+//! `openapi/astro.json`: the public API moves in lockstep with its one
 //! implementation, so it has a single version rather than Harmony's
 //! per-version documents.
 //!
-//! Deployments sit under `/organizations/{organization_id}`. Every error,
+//! Everything but `/readyz` sits under `/organizations/{organization_id}` and
+//! needs an API token of that organization, sent as `Authorization: Bearer
+//! <token>`: without one, or with a malformed, unknown, revoked or expired
+//! one, 401; with another organization's, 404 (existence does not leak);
+//! with one whose role does not allow the operation, 403. Every error,
 //! whatever its cause, has one shape: [`AstroError`], with `field_errors`
 //! naming every bad field of a rejected request at once.
 
@@ -16,13 +20,14 @@ pub mod types;
 pub use error::{AstroError, FieldError, VersionGap};
 
 use dropshot::{
-    Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders, HttpResponseOk,
-    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
+    EmptyScanParams, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
 };
 use types::{
-    Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders, DeploymentInput,
-    DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan, OrganizationPath,
-    Readiness, UpdatePreconditions,
+    ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
+    DeploymentInput, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
+    IdPageSelector, Organization, OrganizationPath, Readiness, TokenInput, TokenPath,
+    UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
 
 /// The public API's version (lockstep: one at a time).
@@ -38,6 +43,64 @@ pub trait AstroApi {
     async fn readiness(
         rqctx: RequestContext<Self::Context>,
     ) -> Result<HttpResponseOk<Readiness>, AstroError>;
+
+    /// The organization the token belongs to.
+    #[endpoint { method = GET, path = "/organizations/{organization_id}" }]
+    async fn organization_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+    ) -> Result<HttpResponseOk<Organization>, AstroError>;
+
+    /// Create a workspace (owners).
+    #[endpoint { method = POST, path = "/organizations/{organization_id}/workspaces" }]
+    async fn workspace_create(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+        body: TypedBody<WorkspaceInput>,
+    ) -> Result<HttpResponseCreated<Workspace>, AstroError>;
+
+    /// List the workspaces the token can see (a workspace member's token:
+    /// its own).
+    #[endpoint { method = GET, path = "/organizations/{organization_id}/workspaces" }]
+    async fn workspace_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+        query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Workspace>>, AstroError>;
+
+    /// Fetch a workspace.
+    #[endpoint {
+        method = GET,
+        path = "/organizations/{organization_id}/workspaces/{workspace_id}",
+    }]
+    async fn workspace_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<WorkspacePath>,
+    ) -> Result<HttpResponseOk<Workspace>, AstroError>;
+
+    /// Create an API token (owners). The answer is the only time the
+    /// token's value is shown.
+    #[endpoint { method = POST, path = "/organizations/{organization_id}/tokens" }]
+    async fn token_create(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+        body: TypedBody<TokenInput>,
+    ) -> Result<HttpResponseCreated<CreatedToken>, AstroError>;
+
+    /// List the organization's API tokens (owners); never their values.
+    #[endpoint { method = GET, path = "/organizations/{organization_id}/tokens" }]
+    async fn token_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+        query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<ApiToken>>, AstroError>;
+
+    /// Revoke an API token (owners); it stops working at once.
+    #[endpoint { method = DELETE, path = "/organizations/{organization_id}/tokens/{token_id}" }]
+    async fn token_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<TokenPath>,
+    ) -> Result<HttpResponseDeleted, AstroError>;
 
     /// What a deployment may be configured with: runtime releases,
     /// executors, machines and ranges. Everything listed passes validation.

@@ -365,3 +365,96 @@ impl DeploymentHeaders {
 pub fn etag(generation: u64) -> String {
     format!("\"{generation}\"")
 }
+
+/// An organization: the tenant every other resource belongs to.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct WorkspacePath {
+    pub organization_id: String,
+    pub workspace_id: String,
+}
+
+/// A group of deployments inside an organization.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Workspace {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an owner sends to create a workspace.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceInput {
+    /// 1 to 63 characters, unique in the organization.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// What an API token may do, always inside its own organization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Everything, including workspaces and tokens.
+    Owner,
+    /// Reads and changes the deployments of one workspace (`workspace_id`).
+    WorkspaceMember,
+    /// Reads everything; changes nothing.
+    ReadOnly,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct TokenPath {
+    pub organization_id: String,
+    pub token_id: Uuid,
+}
+
+/// What an owner sends to create an API token.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenInput {
+    /// 1 to 63 characters: what the token is for.
+    pub name: String,
+    pub role: Role,
+    /// WORKSPACE_MEMBER only: the workspace it is scoped to.
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Lifetime, 60 seconds to 2 years; never expires when absent.
+    #[serde(default)]
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// An API token as listed: never its secret.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub organization_id: String,
+    pub name: String,
+    pub role: Role,
+    pub workspace_id: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A token just created: the only time its value is shown. Send it as
+/// `Authorization: Bearer <token>`; astro-api keeps only a hash of it.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct CreatedToken {
+    pub token: String,
+    pub api_token: ApiToken,
+}
+
+/// Page selector for listings ordered by id.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct IdPageSelector {
+    pub last_seen: String,
+}

@@ -13,7 +13,7 @@ const WARM_UP: Duration = Duration::from_secs(1);
 
 fn body(run: &str, worker: usize, n: usize) -> serde_json::Value {
     json!({
-        "workspace_id": "bench",
+        "workspace_id": "ws-bench",
         "name": format!("{run}-{worker}-{n}"),
         "type": "HYBRID",
         "cluster_id": "hybrid-example",
@@ -34,8 +34,15 @@ fn body(run: &str, worker: usize, n: usize) -> serde_json::Value {
     })
 }
 
-async fn measure(url: &str, workers: usize) -> Vec<Outcome> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
+async fn measure(url: &str, workers: usize, token: &str) -> Vec<Outcome> {
+    // The echo ignores the token; both paths carry the same header.
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let target = format!("{url}/organizations/bench-org/deployments");
     let mut outcomes = Vec::new();
     for rep in 0..=REPETITIONS {
@@ -78,12 +85,18 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
         &quiet,
     )?;
     let astro_url = format!("http://{}", astro.local_addr());
+    let token = astro
+        .app_private()
+        .bootstrap("bench-org", "ws-bench")
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?
+        .ok_or_else(|| anyhow::anyhow!("bench-org existed"))?;
     let (echo_url, _front, _back) = echo::start()?;
 
     let mut lines = Vec::new();
     for workers in CONCURRENCY {
-        let real = summary(&measure(&astro_url, workers).await);
-        let base = summary(&measure(&echo_url, workers).await);
+        let real = summary(&measure(&astro_url, workers, &token).await);
+        let base = summary(&measure(&echo_url, workers, &token).await);
         let note = format!(
             "{} failed requests on the real path, {} on the echo ({REPETITIONS} runs of {}s, medians)",
             real.3,

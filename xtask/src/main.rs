@@ -193,7 +193,8 @@ impl Drop for Children {
 
 fn run_local() -> Result<ExitCode, String> {
     let status = cargo()
-        .args(["build", "--quiet", "--bin", "harmony-server", "--bin", "astro-api"])
+        .args(["build", "--quiet", "-p", "harmony-server", "-p", "astro-api", "-p", "astro-client"])
+        .args(["--bins", "--example", "quickstart"])
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
@@ -223,17 +224,38 @@ fn run_local() -> Result<ExitCode, String> {
             .map_err(|e| format!("starting harmony-server: {e}"))?,
     );
     wait_for(harmony_addr, "harmony-server", &data.join("harmony.log"))?;
+    // The organization "local" with workspace "default" and an owner token,
+    // made on the first run; the token is kept beside the data (a local
+    // convenience: astro-api itself stores only its hash).
+    let token_file = data.join("owner-token");
     children.0.push(
         Command::new(bin.join("astro-api"))
             .args(["--bind", &astro_addr.to_string()])
             .args(["--harmony", &format!("http://{harmony_addr}"), "--data-dir"])
             .arg(data.join("astro"))
+            .args(["--bootstrap", "local/default", "--bootstrap-token-file"])
+            .arg(&token_file)
             .stdout(Stdio::null())
             .stderr(log_file(&data, "astro-api.log")?)
             .spawn()
             .map_err(|e| format!("starting astro-api: {e}"))?,
     );
     wait_for(astro_addr, "astro-api", &data.join("astro-api.log"))?;
+    let token = read_when_written(&token_file)?;
+
+    println!(
+        "Creating a deployment through the generated client (astro-client/examples/quickstart.rs):"
+    );
+    let example = Command::new(target.join("debug/examples/quickstart"))
+        .env("ASTRO_URL", format!("http://{astro_addr}"))
+        .env("ASTRO_TOKEN", &token)
+        .env("ASTRO_ORG", "local")
+        .env("ASTRO_WORKSPACE", "default")
+        .status()
+        .map_err(|e| format!("running the quickstart example: {e}"))?;
+    if !example.success() {
+        return Err(format!("the quickstart example failed; see {}", data.display()));
+    }
 
     println!(
         r#"
@@ -241,11 +263,15 @@ Harmony    http://{harmony_addr}   (internal; send an api-version header: 1.0.0 
 astro-api  http://{astro_addr}     (public)
 State and logs are under {data}.
 
+Organization "local" (workspace "default"); its owner API token:
+
+  export ASTRO_TOKEN={token}
+
 Create a STANDARD deployment through astro-api:
 
-  curl -s -X POST http://{astro_addr}/organizations/my-org/deployments \
-    -H 'content-type: application/json' -d '{{
-      "workspace_id": "my-workspace", "name": "etl", "type": "STANDARD",
+  curl -s -X POST http://{astro_addr}/organizations/local/deployments \
+    -H "authorization: Bearer $ASTRO_TOKEN" -H 'content-type: application/json' -d '{{
+      "workspace_id": "default", "name": "etl", "type": "STANDARD",
       "cloud_provider": "AWS", "region": "us-east-1",
       "runtime_version": "13.1.0", "executor": "CELERY", "scheduler_size": "SMALL",
       "worker_queues": [{{"name": "default", "is_default": true, "min_worker_count": 1,
@@ -273,6 +299,23 @@ Press Ctrl-C to stop both."#,
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The content of a file a starting server writes, once it is there.
+fn read_when_written(path: &Path) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return Ok(text);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!(
+        "{} was not written (if ./data is left from an earlier run without it, remove ./data to start over)",
+        path.display()
+    ))
 }
 
 fn log_file(data: &Path, name: &str) -> Result<std::fs::File, String> {

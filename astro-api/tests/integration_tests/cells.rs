@@ -17,6 +17,8 @@ struct TwoCells {
     _astro: dropshot::HttpServer<astro_api::http::Context>,
     _astro_data: tempfile::TempDir,
     url: String,
+    /// Sends organization org-1's owner token.
+    http: reqwest::Client,
 }
 
 fn log() -> slog::Logger {
@@ -43,7 +45,7 @@ fn harmony(
 }
 
 impl TwoCells {
-    fn start() -> TwoCells {
+    async fn start() -> TwoCells {
         use harmony_api::latest::DataPlaneKind;
         let hybrid_data = tempfile::tempdir().unwrap();
         let hybrid = harmony(
@@ -79,7 +81,9 @@ impl TwoCells {
         config.negotiation_ttl = Duration::from_millis(200);
         config.handoff_max_backoff = Duration::from_millis(200);
         let astro = astro_api::start(&config, &log()).unwrap();
+        let token = bootstrap(&astro, "org-1", "ws-1").await;
         TwoCells {
+            http: authorized(&token),
             hybrid_addr: hybrid.local_addr(),
             hybrid: Some(hybrid),
             hybrid_data,
@@ -106,10 +110,10 @@ impl TwoCells {
 
 /// Sends `requests` with 8 in flight; counts answers by status.
 async fn send_all(
+    client: &reqwest::Client,
     url: &str,
     requests: Vec<(Method, String, Value)>,
 ) -> (BTreeMap<u16, usize>, Vec<Value>) {
-    let client = reqwest::Client::new();
     let answers: Vec<(u16, Value)> = futures::stream::iter(requests)
         .map(|(method, path, body)| {
             let request = client.request(method, format!("{url}{path}")).json(&body);
@@ -160,7 +164,7 @@ fn updates(created: &[Value], round: u32) -> Vec<(Method, String, Value)> {
 /// the Hybrid cell is upgraded under the running astro-api.
 #[tokio::test]
 async fn incident_replay_mixed_cells_never_500() {
-    let mut cells = TwoCells::start();
+    let mut cells = TwoCells::start().await;
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
     let mut add = |counts: BTreeMap<u16, usize>| {
         for (status, n) in counts {
@@ -171,11 +175,11 @@ async fn incident_replay_mixed_cells_never_500() {
     // 120 creates (60 per kind), then 5 rounds of 120 updates: 720 requests.
     let mut requests = creates("hybrid", 60);
     requests.extend(creates("hosted", 60));
-    let (counts, created) = send_all(&cells.url, requests).await;
+    let (counts, created) = send_all(&cells.http, &cells.url, requests).await;
     assert_eq!(counts.get(&201), Some(&120), "every create lands: {counts:?} {created:?}");
     add(counts);
     for round in 1..=5 {
-        let (counts, answers) = send_all(&cells.url, updates(&created, round)).await;
+        let (counts, answers) = send_all(&cells.http, &cells.url, updates(&created, round)).await;
         assert_eq!(counts.get(&200), Some(&120), "round {round}: {counts:?} {answers:?}");
         add(counts);
     }
@@ -197,7 +201,7 @@ async fn incident_replay_mixed_cells_never_500() {
     // requests succeed at 2.0.0 without restarting astro-api.
     cells.upgrade_hybrid_cell().await;
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let (counts, answers) = send_all(&cells.url, updates(&created, 6)).await;
+    let (counts, answers) = send_all(&cells.http, &cells.url, updates(&created, 6)).await;
     assert_eq!(counts.get(&200), Some(&120), "{counts:?} {answers:?}");
     let ready: Value =
         reqwest::get(format!("{}/readyz", cells.url)).await.unwrap().json().await.unwrap();
@@ -207,13 +211,13 @@ async fn incident_replay_mixed_cells_never_500() {
 
 #[tokio::test]
 async fn changes_for_a_cell_down_during_its_upgrade_wait_for_it_and_never_fail() {
-    let mut cells = TwoCells::start();
-    let (counts, created) = send_all(&cells.url, creates("hybrid", 4)).await;
+    let mut cells = TwoCells::start().await;
+    let (counts, created) = send_all(&cells.http, &cells.url, creates("hybrid", 4)).await;
     assert_eq!(counts.get(&201), Some(&4), "{created:?}");
     cells.hybrid.take().unwrap().close().await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
     // Accepted and kept; each says it waits for the cell.
-    let (counts, answers) = send_all(&cells.url, updates(&created, 1)).await;
+    let (counts, answers) = send_all(&cells.http, &cells.url, updates(&created, 1)).await;
     assert_eq!(counts.get(&200), Some(&4), "{answers:?}");
     for answer in &answers {
         assert_eq!(
@@ -224,7 +228,7 @@ async fn changes_for_a_cell_down_during_its_upgrade_wait_for_it_and_never_fail()
         assert!(reason.contains("cell hybrid"), "{reason}");
     }
     // The Hosted cell is unaffected.
-    let (counts, _) = send_all(&cells.url, creates("hosted", 2)).await;
+    let (counts, _) = send_all(&cells.http, &cells.url, creates("hosted", 2)).await;
     assert_eq!(counts.get(&201), Some(&2));
 
     // The cell comes back upgraded: what waited is delivered, at 2.0.0.
@@ -233,8 +237,15 @@ async fn changes_for_a_cell_down_during_its_upgrade_wait_for_it_and_never_fail()
     for answer in &answers {
         let path = format!("/organizations/org-1/deployments/{}", answer["id"].as_str().unwrap());
         loop {
-            let now: Value =
-                reqwest::get(format!("{}{path}", cells.url)).await.unwrap().json().await.unwrap();
+            let now: Value = cells
+                .http
+                .get(format!("{}{path}", cells.url))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             if now["delivered_generation"] == 2 {
                 break;
             }
@@ -304,17 +315,18 @@ async fn contract_matrix_over_the_live_window() {
             ];
             let astro = astro_api::start(&config, &log()).unwrap();
             let url = format!("http://{}", astro.local_addr());
+            let http = authorized(&bootstrap(&astro, "org-1", "ws-1").await);
             let case = format!("hybrid cell {hybrid_version}, hosted cell {hosted_version}");
 
-            let (counts, answers) = send_all(&url, creates("hybrid", 3)).await;
+            let (counts, answers) = send_all(&http, &url, creates("hybrid", 3)).await;
             assert_eq!(counts.get(&201), Some(&3), "{case}: {answers:?}");
-            let (counts, _) = send_all(&url, updates(&answers, 1)).await;
+            let (counts, _) = send_all(&http, &url, updates(&answers, 1)).await;
             assert_eq!(counts.get(&200), Some(&3), "{case}");
 
-            let (counts, answers) = send_all(&url, creates("hosted", 3)).await;
+            let (counts, answers) = send_all(&http, &url, creates("hosted", 3)).await;
             if hosted_version.major >= 2 {
                 assert_eq!(counts.get(&201), Some(&3), "{case}: {answers:?}");
-                let (counts, _) = send_all(&url, updates(&answers, 1)).await;
+                let (counts, _) = send_all(&http, &url, updates(&answers, 1)).await;
                 assert_eq!(counts.get(&200), Some(&3), "{case}");
             } else {
                 assert_eq!(counts.get(&503), Some(&3), "{case}: {answers:?}");
@@ -323,8 +335,7 @@ async fn contract_matrix_over_the_live_window() {
                     assert_eq!(answer["version_gap"]["required"], json!(["2.0.0"]), "{case}");
                 }
             }
-            let client = reqwest::Client::new();
-            let listed: Value = client
+            let listed: Value = http
                 .get(format!("{url}/organizations/org-1/deployments"))
                 .send()
                 .await

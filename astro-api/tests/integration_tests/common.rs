@@ -8,10 +8,46 @@ pub struct Stack {
     pub harmony: Option<HttpServer<harmony_server::http::Context>>,
     pub harmony_url: String,
     pub harmony_data: tempfile::TempDir,
-    _astro: HttpServer<astro_api::http::Context>,
+    pub astro: HttpServer<astro_api::http::Context>,
     pub url: String,
-    _astro_data: tempfile::TempDir,
+    pub astro_data: tempfile::TempDir,
+    /// The owner token of organization `org-1` (workspace `ws-1`).
+    pub token: String,
     http: reqwest::Client,
+}
+
+/// A client that sends `token` with every request.
+pub fn authorized(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a token is a valid header value"),
+    );
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
+}
+
+/// The token a starting astro-api writes with `--bootstrap-token-file`
+/// (it listens a moment before the file is there).
+pub fn read_token_file(path: &std::path::Path) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match std::fs::read_to_string(path) {
+            Ok(token) if !token.is_empty() => return token,
+            _ => {
+                assert!(std::time::Instant::now() < deadline, "no token in {}", path.display());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Creates organization `org` with workspace `workspace`; its owner token.
+pub async fn bootstrap(
+    astro: &HttpServer<astro_api::http::Context>,
+    org: &str,
+    workspace: &str,
+) -> String {
+    astro.app_private().bootstrap(org, workspace).await.expect("bootstrap").expect("a new org")
 }
 
 fn log() -> slog::Logger {
@@ -32,12 +68,12 @@ pub fn start_harmony(
 }
 
 impl Stack {
-    pub fn start() -> Stack {
-        Self::start_with_harmony_version(None)
+    pub async fn start() -> Stack {
+        Self::start_with_harmony_version(None).await
     }
 
     /// A stack whose Harmony serves no version newer than `max`.
-    pub fn start_with_harmony_version(max: Option<semver::Version>) -> Stack {
+    pub async fn start_with_harmony_version(max: Option<semver::Version>) -> Stack {
         let harmony_data = tempfile::tempdir().unwrap();
         let harmony = start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), max);
         let harmony_url = format!("http://{}", harmony.local_addr());
@@ -53,14 +89,16 @@ impl Stack {
         config.handoff_max_backoff = Duration::from_millis(200);
         let astro = astro_api::start(&config, &log()).expect("astro-api starts");
         let url = format!("http://{}", astro.local_addr());
+        let token = bootstrap(&astro, "org-1", "ws-1").await;
         Stack {
             harmony: Some(harmony),
             harmony_url,
             harmony_data,
-            _astro: astro,
+            astro,
             url,
-            _astro_data: astro_data,
-            http: reqwest::Client::new(),
+            astro_data,
+            http: authorized(&token),
+            token,
         }
     }
 
@@ -76,13 +114,15 @@ impl Stack {
         self.harmony = Some(start_harmony(self.harmony_data.path(), addr, None));
     }
 
-    pub async fn call(
+    /// `call` with another client (another token, or none).
+    pub async fn call_as(
         &self,
+        client: &reqwest::Client,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        let mut request = client.request(method, format!("{}{path}", self.url));
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -92,6 +132,15 @@ impl Stack {
         let value =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
         (status, value)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        self.call_as(&self.http, method, path, body).await
     }
 
     pub async fn create(&self, body: &Value) -> (u16, Value) {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn create_get_list_update_delete() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let (status, created) = stack.create(&standard()).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -52,7 +52,7 @@ async fn create_get_list_update_delete() {
 
 #[tokio::test]
 async fn secrets_never_come_back() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let (status, created) = stack.create(&standard()).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
@@ -71,19 +71,31 @@ async fn secrets_never_come_back() {
 
 #[tokio::test]
 async fn names_are_unique_in_a_workspace() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     assert_eq!(stack.create(&standard()).await.0, 201);
     let (status, body) = stack.create(&standard()).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(fields(&body), ["name"]);
+    let (status, workspace) = stack
+        .call(Method::POST, "/organizations/org-1/workspaces", Some(&json!({"name": "second"})))
+        .await;
+    assert_eq!(status, 201, "{workspace}");
     let mut elsewhere = standard();
-    elsewhere["workspace_id"] = json!("ws-2");
+    elsewhere["workspace_id"] = workspace["id"].clone();
     assert_eq!(stack.create(&elsewhere).await.0, 201);
+
+    // A workspace that does not exist is a field error, with the others.
+    let mut nowhere = standard();
+    nowhere["workspace_id"] = json!("ws-none");
+    nowhere["name"] = json!("");
+    let (status, body) = stack.create(&nowhere).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(fields(&body), ["name", "workspace_id"]);
 }
 
 #[tokio::test]
 async fn immutable_fields_are_refused_on_update() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let (_, created) = stack.create(&hybrid()).await;
     let path = format!("/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
     let mut update = hybrid();
@@ -104,7 +116,7 @@ async fn immutable_fields_are_refused_on_update() {
 
 #[tokio::test]
 async fn readiness_reports_harmony() {
-    let mut stack = Stack::start();
+    let mut stack = Stack::start().await;
     let (status, ready) = stack.call(Method::GET, "/readyz", None).await;
     assert_eq!(status, 200);
     assert_eq!(ready["ready"], true);
@@ -124,7 +136,7 @@ async fn readiness_reports_harmony() {
 
 #[tokio::test]
 async fn options_list_exactly_what_validation_accepts() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let (status, options) =
         stack.call(Method::GET, "/organizations/org-1/deployment-options", None).await;
     assert_eq!(status, 200, "{options}");
@@ -153,7 +165,7 @@ async fn options_list_exactly_what_validation_accepts() {
 
 #[tokio::test]
 async fn list_filters_by_name_and_pages_keep_the_filter() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     for name in ["alpha", "beta", "gamma"] {
         let mut body = hybrid();
         body["name"] = json!(name);

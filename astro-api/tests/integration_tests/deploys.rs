@@ -17,7 +17,7 @@ fn deploys(id: &str) -> String {
 
 #[tokio::test]
 async fn finalize_moves_the_deployment_once() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let id = deployment(&stack, hybrid()).await;
     let (status, deploy) = stack
         .call(Method::POST, &deploys(&id), Some(&json!({"type": "IMAGE_AND_DAG", "image_tag": "v2.1", "dag_tarball_version": "bundle-7"})))
@@ -65,7 +65,7 @@ async fn finalize_moves_the_deployment_once() {
 
 #[tokio::test]
 async fn deploy_rules_name_the_field() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let mut body = hybrid();
     body["is_dag_deploy_enabled"] = json!(false);
     let id = deployment(&stack, body).await;
@@ -92,7 +92,7 @@ async fn deploy_rules_name_the_field() {
 
 #[tokio::test]
 async fn finalize_after_delete_is_404_and_with_harmony_down_is_delivered_later() {
-    let mut stack = Stack::start();
+    let mut stack = Stack::start().await;
     let id = deployment(&stack, hybrid()).await;
     let (_, deploy) = stack
         .call(Method::POST, &deploys(&id), Some(&json!({"type": "IMAGE_ONLY", "image_tag": "v3"})))

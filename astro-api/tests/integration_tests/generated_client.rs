@@ -11,8 +11,8 @@ fn input(body: serde_json::Value) -> types::DeploymentInput {
 
 #[tokio::test]
 async fn crud_and_errors_through_the_generated_client() {
-    let stack = Stack::start();
-    let client = astro_client::Client::new(&stack.url);
+    let stack = Stack::start().await;
+    let client = astro_client::Client::new_with_client(&stack.url, authorized(&stack.token));
 
     let created = client.deployment_create("org-1", &input(hybrid())).await.unwrap().into_inner();
     assert_eq!(created.status, types::DeploymentStatus::Deploying);

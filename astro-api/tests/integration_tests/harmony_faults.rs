@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing() {
-    let mut stack = Stack::start();
+    let mut stack = Stack::start().await;
     stack.stop_harmony().await;
     // A fresh astro-api has never seen a shared cluster in this region, and
     // Harmony cannot be asked: nowhere to put it.
@@ -33,7 +33,7 @@ async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing() 
 
 #[tokio::test]
 async fn changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back() {
-    let mut stack = Stack::start();
+    let mut stack = Stack::start().await;
     let (_, first) = stack.create(&standard()).await;
     let first_id = first["id"].as_str().unwrap().to_owned();
     let (_, second) = stack.create(&hybrid()).await;
@@ -90,7 +90,7 @@ async fn changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_i
 async fn two_hundred_changes_accepted_while_harmony_is_down_arrive_once_and_in_order() {
     const DEPLOYMENTS: usize = 20;
     const GENERATIONS: u64 = 10;
-    let mut stack = Stack::start();
+    let mut stack = Stack::start().await;
     // Seen once, the shared cluster can be placed on while Harmony is down.
     let (_, seed) = stack.create(&standard()).await;
     let seed_path = format!("/organizations/org-1/deployments/{}", seed["id"].as_str().unwrap());
@@ -146,8 +146,8 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     let astro_addr = free_addr();
     let url = format!("http://{astro_addr}");
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
-
-    let client = reqwest::Client::new();
+    let token = read_token_file(&astro_data.path().join("token"));
+    let client = authorized(&token);
     let created: Value = client
         .post(format!("{url}/organizations/org-1/deployments"))
         .json(&standard())
@@ -176,7 +176,7 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
     // A new client: the old one's pooled connection died with the process.
-    let client = reqwest::Client::new();
+    let client = authorized(&token);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let now: Value = client.get(&path).send().await.unwrap().json().await.unwrap();
@@ -209,6 +209,8 @@ fn spawn_astro(
 ) -> std::process::Child {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
         .args(["--bind", &addr.to_string(), "--harmony", &format!("http://{harmony}")])
+        .args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"])
+        .arg(data.join("token"))
         .arg("--data-dir")
         .arg(data)
         .stdout(std::process::Stdio::null())
@@ -225,7 +227,7 @@ fn spawn_astro(
 
 #[tokio::test]
 async fn an_old_harmony_does_hybrid_work_through_1_0_0_and_names_the_gap_for_the_rest() {
-    let stack = Stack::start_with_harmony_version(Some(semver::Version::new(1, 0, 0)));
+    let stack = Stack::start_with_harmony_version(Some(semver::Version::new(1, 0, 0))).await;
     // Hybrid work has a 1.0.0 form: done through the old version.
     let (status, body) = stack.create(&hybrid()).await;
     assert_eq!(status, 201, "{body}");

@@ -8,4 +8,5 @@ mod deploys;
 mod generated_client;
 mod harmony_faults;
 mod needs;
+mod tenancy;
 mod validation;

@@ -18,7 +18,7 @@ fn with(mut body: Value, changes: &[(&str, Value)]) -> Value {
 
 #[tokio::test]
 async fn bad_input_names_every_field() {
-    let stack = Stack::start();
+    let stack = Stack::start().await;
     let queue = |name: &str, default: bool| {
         json!({"name": name, "is_default": default, "min_worker_count": 0,
                "max_worker_count": 2, "worker_concurrency": 4, "astro_machine": "A5"})
@@ -144,8 +144,8 @@ async fn bad_input_names_every_field() {
 
 #[tokio::test]
 async fn malformed_bodies_are_400_not_500() {
-    let stack = Stack::start();
-    let client = reqwest::Client::new();
+    let stack = Stack::start().await;
+    let client = authorized(&stack.token);
     for body in ["{", "[]", r#"{"workspace_id": 5}"#] {
         let response = client
             .post(format!("{}/organizations/org-1/deployments", stack.url))

@@ -27,6 +27,12 @@ fn base_binary(var: &str) -> String {
     })
 }
 
+/// Whether `binary --help` mentions `flag`.
+fn supports(binary: &str, flag: &str) -> bool {
+    let help = Command::new(binary).arg("--help").output().expect("runs --help");
+    String::from_utf8_lossy(&help.stdout).contains(flag)
+}
+
 fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
@@ -57,8 +63,18 @@ fn spawn(binary: &str, args: &[String], addr: SocketAddr) -> Process {
     process
 }
 
-async fn call(url: &str, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{url}{path}"));
+/// An astro-api under test, and the token its flows send (none for a base
+/// from before API tokens).
+struct Api<'a> {
+    url: &'a str,
+    token: Option<&'a str>,
+}
+
+async fn call(api: &Api<'_>, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", api.url));
+    if let Some(token) = api.token {
+        request = request.bearer_auth(token);
+    }
     if let Some(body) = body {
         request = request.json(body);
     }
@@ -70,7 +86,7 @@ async fn call(url: &str, method: Method, path: &str, body: Option<&Value>) -> (u
 
 /// astro-api's contract flows: Hybrid and STANDARD deployments created,
 /// updated, read, listed and deleted. Returns how many requests were made.
-async fn contract_flows(url: &str) -> usize {
+async fn contract_flows(url: &Api<'_>) -> usize {
     let mut requests = 0;
     let mut created = Vec::new();
     for (i, base) in [common::hybrid(), common::standard()].into_iter().enumerate() {
@@ -131,14 +147,16 @@ async fn this_astro_api_against_the_base_harmony() {
         .to_logger("skew")
         .unwrap();
     let astro = astro_api::start(&config, &log).unwrap();
+    let token = common::bootstrap(&astro, "org-1", "ws-1").await;
     let url = format!("http://{}", astro.local_addr());
-    let (status, ready) = call(&url, Method::GET, "/readyz", None).await;
+    let api = Api { url: &url, token: Some(&token) };
+    let (status, ready) = call(&api, Method::GET, "/readyz", None).await;
     assert_eq!(status, 200);
     assert_eq!(
         ready["ready"], true,
         "this astro-api cannot negotiate with the base Harmony: {ready}"
     );
-    let requests = contract_flows(&url).await;
+    let requests = contract_flows(&api).await;
     eprintln!("this astro-api against the base Harmony: {requests} requests, no server error");
 }
 
@@ -152,19 +170,25 @@ async fn the_base_astro_api_against_this_harmony() {
     let harmony = common::start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
     let astro_data = tempfile::tempdir().unwrap();
     let addr = free_addr();
-    let _astro = spawn(
-        &astro_bin,
-        &[
-            "--bind".into(),
-            addr.to_string(),
-            "--harmony".into(),
-            format!("http://{}", harmony.local_addr()),
-            "--data-dir".into(),
-            astro_data.path().display().to_string(),
-        ],
-        addr,
-    );
-    let requests = contract_flows(&format!("http://{addr}")).await;
+    let mut args = vec![
+        "--bind".into(),
+        addr.to_string(),
+        "--harmony".into(),
+        format!("http://{}", harmony.local_addr()),
+        "--data-dir".into(),
+        astro_data.path().display().to_string(),
+    ];
+    // A base from before API tokens takes no bootstrap and checks no token.
+    let token_file = astro_data.path().join("token");
+    let with_tokens = supports(&astro_bin, "--bootstrap");
+    if with_tokens {
+        args.extend(["--bootstrap".into(), "org-1/ws-1".into(), "--bootstrap-token-file".into()]);
+        args.push(token_file.display().to_string());
+    }
+    let _astro = spawn(&astro_bin, &args, addr);
+    let token = with_tokens.then(|| common::read_token_file(&token_file));
+    let url = format!("http://{addr}");
+    let requests = contract_flows(&Api { url: &url, token: token.as_deref() }).await;
     eprintln!("the base astro-api against this Harmony: {requests} requests, no server error");
     drop(log);
 }

@@ -1,0 +1,96 @@
+//! The local-run example (`cargo xtask run` runs it): creates a STANDARD
+//! deployment through the generated client, waits for it to reach Harmony,
+//! and prints what astro-api says about it.
+//!
+//! Reads `ASTRO_URL`, `ASTRO_TOKEN` and `ASTRO_ORG` (and `ASTRO_WORKSPACE`,
+//! default `default`) from the environment.
+
+use astro_client::types;
+use std::time::Duration;
+
+fn env(name: &str, default: Option<&str>) -> String {
+    std::env::var(name)
+        .ok()
+        .or_else(|| default.map(str::to_owned))
+        .unwrap_or_else(|| panic!("set {name}"))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = env("ASTRO_URL", Some("http://127.0.0.1:8080"));
+    let token = env("ASTRO_TOKEN", None);
+    let org = env("ASTRO_ORG", Some("local"));
+    let workspace = env("ASTRO_WORKSPACE", Some("default"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
+    let astro = astro_client::Client::new_with_client(&url, http);
+
+    let options = astro.deployment_options(&org).await?.into_inner();
+    let runtime = options.runtime_releases.last().ok_or("no runtime releases")?.clone();
+    let name = "quickstart".to_owned();
+    let existing = astro
+        .deployment_list(&org, None, Some(&name), None, Some(&workspace))
+        .await?
+        .into_inner()
+        .items;
+    let deployment = match existing.into_iter().next() {
+        Some(found) => {
+            println!("deployment {name:?} exists already; showing it");
+            found
+        }
+        None => {
+            let input = types::DeploymentInput {
+                workspace_id: workspace.clone(),
+                name: name.clone(),
+                description: Some("created by the quickstart example".to_owned()),
+                type_: types::DeploymentType::Standard,
+                cloud_provider: Some(types::CloudProvider::Aws),
+                region: Some("us-east-1".to_owned()),
+                cluster_id: None,
+                runtime_version: runtime,
+                executor: types::Executor::Celery,
+                scheduler_size: Some(types::SchedulerSize::Small),
+                scheduler: None,
+                is_high_availability: false,
+                is_development_mode: false,
+                is_cicd_enforced: false,
+                is_dag_deploy_enabled: true,
+                worker_queues: vec![types::WorkerQueue {
+                    name: "default".to_owned(),
+                    is_default: true,
+                    min_worker_count: 1,
+                    max_worker_count: 10,
+                    worker_concurrency: 16,
+                    astro_machine: Some(types::AstroMachine::A5),
+                    node_pool_id: None,
+                }],
+                environment_variables: vec![types::EnvironmentVariable {
+                    key: "API_TOKEN".to_owned(),
+                    value: Some("s3cret".to_owned()),
+                    is_secret: true,
+                }],
+                image_tag: None,
+            };
+            astro.deployment_create(&org, &input).await?.into_inner()
+        }
+    };
+    let mut current = deployment;
+    for _ in 0..100 {
+        if current.delivered_generation == current.generation {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        current = astro.deployment_get(&org, &current.id).await?.into_inner();
+    }
+    println!(
+        "deployment {} ({}): status {:?}, generation {} (Harmony has {})\n  {}",
+        current.name,
+        current.id,
+        current.status,
+        current.generation,
+        current.delivered_generation,
+        current.status_reason.unwrap_or_default()
+    );
+    Ok(())
+}
