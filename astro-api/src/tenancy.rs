@@ -244,8 +244,18 @@ impl Astro {
         self.db(move |s| s.tokens(&org, after.as_deref(), limit.min(MAX_PAGE))).await
     }
 
+    /// Revokes a token. A token cannot revoke itself: the owner token doing
+    /// the revoking always remains, so an organization is never left
+    /// without one.
     pub async fn delete_token(&self, who: &Principal, id: Uuid) -> Result<(), Failure> {
         who.may_administer()?;
+        if id == who.token_id {
+            return Err(Failure::Conflict {
+                message: "a token cannot revoke itself; revoke it with another owner token"
+                    .to_owned(),
+                field_errors: Vec::new(),
+            });
+        }
         let org = who.organization_id.clone();
         if self.db(move |s| s.delete_token(&org, id)).await? {
             Ok(())

@@ -1726,7 +1726,9 @@ Sends a `POST` request to `/organizations/{organization_id}/tokens`
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
-    /**Revoke an API token (owners); it stops working at once
+    /**Revoke an API token (owners); it stops working at once. A token
+
+cannot revoke itself (409), so an organization keeps an owner token.
 
 Sends a `DELETE` request to `/organizations/{organization_id}/tokens/{token_id}`
 

@@ -95,7 +95,8 @@ pub trait AstroApi {
         query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<ApiToken>>, AstroError>;
 
-    /// Revoke an API token (owners); it stops working at once.
+    /// Revoke an API token (owners); it stops working at once. A token
+    /// cannot revoke itself (409), so an organization keeps an owner token.
     #[endpoint { method = DELETE, path = "/organizations/{organization_id}/tokens/{token_id}" }]
     async fn token_delete(
         rqctx: RequestContext<Self::Context>,

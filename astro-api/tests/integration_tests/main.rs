@@ -8,5 +8,6 @@ mod deploys;
 mod generated_client;
 mod harmony_faults;
 mod needs;
+mod schemathesis;
 mod tenancy;
 mod validation;

@@ -211,6 +211,18 @@ async fn roles_limit_what_a_token_may_do() {
         .await;
     assert_eq!(status, 403);
 
+    // A token cannot revoke itself (the organization keeps an owner).
+    let (_, me) = stack.call(Method::GET, "/organizations/org-1/tokens", None).await;
+    let bootstrap_id =
+        me["items"].as_array().unwrap().iter().find(|t| t["name"] == "bootstrap").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let (status, error) = stack
+        .call(Method::DELETE, &format!("/organizations/org-1/tokens/{bootstrap_id}"), None)
+        .await;
+    assert_eq!((status, error["error_code"].as_str()), (409, Some("Conflict")), "{error}");
+
     // Revoked: refused at once.
     let (status, _) =
         stack.call(Method::DELETE, &format!("/organizations/org-1/tokens/{member_id}"), None).await;
