@@ -539,6 +539,10 @@ fn input_of(d: &Deployment) -> DeploymentInput {
         scheduler: d.scheduler,
         is_high_availability: d.is_high_availability,
         is_development_mode: d.is_development_mode,
+        resource_quota_cpu: d.resource_quota_cpu.clone(),
+        resource_quota_memory: d.resource_quota_memory.clone(),
+        default_task_pod_cpu: d.default_task_pod_cpu.clone(),
+        default_task_pod_memory: d.default_task_pod_memory.clone(),
         is_cicd_enforced: d.is_cicd_enforced,
         is_dag_deploy_enabled: d.is_dag_deploy_enabled,
         worker_queues: d.worker_queues.clone(),
@@ -580,12 +584,21 @@ fn public_record(
         scheduler,
         is_high_availability,
         is_development_mode,
+        resource_quota_cpu,
+        resource_quota_memory,
+        default_task_pod_cpu,
+        default_task_pod_memory,
         is_cicd_enforced,
         is_dag_deploy_enabled,
         worker_queues,
         environment_variables,
         image_tag: _,
     } = input;
+    let hosted = deployment_type != DeploymentType::Hybrid;
+    let or_default = |value: Option<String>, default: &str| {
+        hosted.then(|| value.unwrap_or_else(|| default.to_owned()))
+    };
+    let quotas = validate::DEFAULT_QUOTAS;
     Deployment {
         id,
         organization_id,
@@ -602,6 +615,13 @@ fn public_record(
         scheduler,
         is_high_availability,
         is_development_mode,
+        resource_quota_cpu: or_default(resource_quota_cpu, quotas.resource_quota_cpu),
+        resource_quota_memory: or_default(resource_quota_memory, quotas.resource_quota_memory),
+        default_task_pod_cpu: or_default(default_task_pod_cpu, quotas.default_task_pod_cpu),
+        default_task_pod_memory: or_default(
+            default_task_pod_memory,
+            quotas.default_task_pod_memory,
+        ),
         is_cicd_enforced,
         is_dag_deploy_enabled,
         worker_queues,

@@ -32,6 +32,142 @@ pub fn options() -> astro_public_api::types::DeploymentOptions {
     }
 }
 
+/// Hosted resource settings used when a request leaves them out.
+pub struct Quotas {
+    pub resource_quota_cpu: &'static str,
+    pub resource_quota_memory: &'static str,
+    pub default_task_pod_cpu: &'static str,
+    pub default_task_pod_memory: &'static str,
+}
+
+pub const DEFAULT_QUOTAS: Quotas = Quotas {
+    resource_quota_cpu: "10",
+    resource_quota_memory: "20Gi",
+    default_task_pod_cpu: "0.25",
+    default_task_pod_memory: "0.5Gi",
+};
+
+/// GiB of memory per CPU core, for quotas and default task pods alike.
+const MEMORY_GIB_PER_CPU: f64 = 2.0;
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// The value of a Kubernetes quantity (`250m`, `0.5`, `1.5Gi`, `2e3`,
+/// `128M`), or `None` when it is not one or is not positive.
+pub fn quantity(text: &str) -> Option<f64> {
+    let split =
+        text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+')).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    let well_formed = !digits.is_empty()
+        && digits != "."
+        && digits.matches('.').count() <= 1
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if !well_formed {
+        return None;
+    }
+    let value: f64 = digits.parse().ok()?;
+    let scale = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => GIB,
+        "Ti" => GIB * 1024.0,
+        "Pi" => GIB * 1024.0 * 1024.0,
+        "Ei" => GIB * 1024.0 * 1024.0 * 1024.0,
+        exponent => {
+            let power = exponent.strip_prefix(['e', 'E'])?;
+            let well_formed = !power.is_empty()
+                && power.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit())
+                && power.trim_start_matches(['+', '-']).len() <= 2;
+            if !well_formed {
+                return None;
+            }
+            10f64.powi(power.parse().ok()?)
+        }
+    };
+    let value = value * scale;
+    (value.is_finite() && value > 0.0).then_some(value)
+}
+
+/// The Hosted resource rules: well-formed quantities, memory twice the CPU
+/// (in GiB), each default at most its quota. Hybrid: none may be set.
+fn quotas(e: &mut Errors, input: &DeploymentInput) {
+    let fields = [
+        ("resource_quota_cpu", &input.resource_quota_cpu, DEFAULT_QUOTAS.resource_quota_cpu),
+        (
+            "resource_quota_memory",
+            &input.resource_quota_memory,
+            DEFAULT_QUOTAS.resource_quota_memory,
+        ),
+        ("default_task_pod_cpu", &input.default_task_pod_cpu, DEFAULT_QUOTAS.default_task_pod_cpu),
+        (
+            "default_task_pod_memory",
+            &input.default_task_pod_memory,
+            DEFAULT_QUOTAS.default_task_pod_memory,
+        ),
+    ];
+    if input.deployment_type == DeploymentType::Hybrid {
+        for (field, value, _) in fields {
+            if value.is_some() {
+                e.add(field, "forbidden", "Hosted deployments only; Hybrid clusters set their own");
+            }
+        }
+        return;
+    }
+    let mut parsed = [None; 4];
+    for (slot, (field, value, default)) in parsed.iter_mut().zip(fields) {
+        let text = value.as_deref().unwrap_or(default);
+        *slot = quantity(text);
+        if slot.is_none() {
+            e.add(
+                field,
+                "format",
+                format!("{text:?} is not a positive Kubernetes quantity (like 2, 500m, 4Gi)"),
+            );
+        }
+    }
+    let [quota_cpu, quota_memory, pod_cpu, pod_memory] = parsed;
+    let twice = |cpu: f64, memory: f64| {
+        let expected = cpu * MEMORY_GIB_PER_CPU * GIB;
+        (memory - expected).abs() <= expected * 1e-3
+    };
+    if let (Some(cpu), Some(memory)) = (quota_cpu, quota_memory)
+        && !twice(cpu, memory)
+    {
+        e.add(
+            "resource_quota_memory",
+            "ratio",
+            format!("must be {}Gi: twice resource_quota_cpu in GiB", cpu * MEMORY_GIB_PER_CPU),
+        );
+    }
+    if let (Some(cpu), Some(memory)) = (pod_cpu, pod_memory)
+        && !twice(cpu, memory)
+    {
+        e.add(
+            "default_task_pod_memory",
+            "ratio",
+            format!("must be {}Gi: twice default_task_pod_cpu in GiB", cpu * MEMORY_GIB_PER_CPU),
+        );
+    }
+    if let (Some(pod), Some(quota)) = (pod_cpu, quota_cpu)
+        && pod > quota
+    {
+        e.add("default_task_pod_cpu", "range", "must not exceed resource_quota_cpu");
+    }
+    if let (Some(pod), Some(quota)) = (pod_memory, quota_memory)
+        && pod > quota
+    {
+        e.add("default_task_pod_memory", "range", "must not exceed resource_quota_memory");
+    }
+}
+
 /// Hybrid scheduler Astro Units and replicas, inclusive.
 const SCHEDULER_AU: (u8, u8) = (5, 24);
 const SCHEDULER_REPLICAS: (u8, u8) = (1, 4);
@@ -148,6 +284,8 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             e.add("scheduler", "forbidden", "HYBRID deployments only; Hosted uses scheduler_size");
         }
     }
+
+    quotas(&mut e, input);
 
     let defaults = input.worker_queues.iter().filter(|q| q.is_default).count();
     if defaults != 1 {
@@ -315,4 +453,30 @@ pub fn deploy(
         e.add("description", "length", "must be at most 1000 characters");
     }
     e.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantity;
+
+    #[test]
+    fn kubernetes_quantities() {
+        let gib = (1u64 << 30) as f64;
+        for (text, value) in [
+            ("2", 2.0),
+            ("500m", 0.5),
+            ("0.25", 0.25),
+            ("+1", 1.0),
+            ("4Gi", 4.0 * gib),
+            ("512Mi", 0.5 * gib),
+            ("1.5G", 1.5e9),
+            ("2e3", 2000.0),
+            ("1E-3", 0.001),
+        ] {
+            assert_eq!(quantity(text), Some(value), "{text}");
+        }
+        for text in ["", "1.5.0", "-1", "0", "Gi", "1GB", "1e", "1e999", ".", "1 Gi", "0.0"] {
+            assert_eq!(quantity(text), None, "{text:?}");
+        }
+    }
 }

@@ -54,6 +54,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 scheduler: None,
                 is_high_availability: false,
                 is_development_mode: false,
+                // Hosted defaults: a 10-CPU / 20Gi quota, 0.25 / 0.5Gi pods.
+                resource_quota_cpu: None,
+                resource_quota_memory: None,
+                default_task_pod_cpu: None,
+                default_task_pod_memory: None,
                 is_cicd_enforced: false,
                 is_dag_deploy_enabled: true,
                 worker_queues: vec![types::WorkerQueue {

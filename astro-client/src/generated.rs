@@ -364,6 +364,10 @@ pub mod types {
         pub dag_bundle_version: ::std::option::Option<::std::string::String>,
         ///The data plane Harmony runs this deployment on.
         pub data_plane_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default_task_pod_cpu: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default_task_pod_memory: ::std::option::Option<::std::string::String>,
         ///The newest generation Harmony has accepted (0: none yet). Behind `generation` while a change waits to reach Harmony (Harmony down, or at a version that cannot take it yet); `status_reason` says why.
         pub delivered_generation: u64,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -383,6 +387,11 @@ pub mod types {
         pub organization_id: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub region: ::std::option::Option<::std::string::String>,
+        ///Hosted only (with the defaults filled in).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_quota_cpu: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_quota_memory: ::std::option::Option<::std::string::String>,
         pub runtime_version: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scheduler: ::std::option::Option<HybridScheduler>,
@@ -407,6 +416,12 @@ pub mod types {
         ///DEDICATED and HYBRID: the cluster to run on.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cluster_id: ::std::option::Option<::std::string::String>,
+        ///Hosted only: CPU of a task pod that asks for none (`0.25`, `250m`); at most the quota; 0.25 when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default_task_pod_cpu: ::std::option::Option<::std::string::String>,
+        ///Hosted only: memory of a task pod that asks for none (`0.5Gi`); twice `default_task_pod_cpu` in GiB, at most the quota; 0.5Gi when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default_task_pod_memory: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -430,6 +445,12 @@ pub mod types {
         ///STANDARD only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub region: ::std::option::Option<::std::string::String>,
+        ///Hosted only: CPU all task pods together may use, as a Kubernetes quantity (`10`, `2500m`); 10 when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_quota_cpu: ::std::option::Option<::std::string::String>,
+        ///Hosted only: memory all task pods together may use (`20Gi`); always twice `resource_quota_cpu` in GiB; 20Gi when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_quota_memory: ::std::option::Option<::std::string::String>,
         ///One of the supported Astro Runtime versions.
         pub runtime_version: ::std::string::String,
         ///HYBRID only.

@@ -159,6 +159,23 @@ pub struct DeploymentInput {
     /// Hosted only; cannot be switched on after creation.
     #[serde(default)]
     pub is_development_mode: bool,
+    /// Hosted only: CPU all task pods together may use, as a Kubernetes
+    /// quantity (`10`, `2500m`); 10 when absent.
+    #[serde(default)]
+    pub resource_quota_cpu: Option<String>,
+    /// Hosted only: memory all task pods together may use (`20Gi`); always
+    /// twice `resource_quota_cpu` in GiB; 20Gi when absent.
+    #[serde(default)]
+    pub resource_quota_memory: Option<String>,
+    /// Hosted only: CPU of a task pod that asks for none (`0.25`, `250m`);
+    /// at most the quota; 0.25 when absent.
+    #[serde(default)]
+    pub default_task_pod_cpu: Option<String>,
+    /// Hosted only: memory of a task pod that asks for none (`0.5Gi`);
+    /// twice `default_task_pod_cpu` in GiB, at most the quota; 0.5Gi when
+    /// absent.
+    #[serde(default)]
+    pub default_task_pod_memory: Option<String>,
     #[serde(default)]
     pub is_cicd_enforced: bool,
     #[serde(default = "yes")]
@@ -208,6 +225,11 @@ pub struct Deployment {
     pub scheduler: Option<HybridScheduler>,
     pub is_high_availability: bool,
     pub is_development_mode: bool,
+    /// Hosted only (with the defaults filled in).
+    pub resource_quota_cpu: Option<String>,
+    pub resource_quota_memory: Option<String>,
+    pub default_task_pod_cpu: Option<String>,
+    pub default_task_pod_memory: Option<String>,
     pub is_cicd_enforced: bool,
     pub is_dag_deploy_enabled: bool,
     pub worker_queues: Vec<WorkerQueue>,

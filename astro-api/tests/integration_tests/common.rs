@@ -13,6 +13,7 @@ pub struct Stack {
     pub astro_data: tempfile::TempDir,
     /// The owner token of organization `org-1` (workspace `ws-1`).
     pub token: String,
+    harmony_log: slog::Logger,
     http: reqwest::Client,
 }
 
@@ -56,15 +57,35 @@ fn log() -> slog::Logger {
         .expect("logger")
 }
 
+/// Everything a server logs, down to debug, appended to `path`.
+fn file_log(path: &std::path::Path) -> slog::Logger {
+    ConfigLogging::File {
+        level: ConfigLoggingLevel::Debug,
+        path: path.display().to_string().into(),
+        if_exists: dropshot::ConfigLoggingIfExists::Append,
+    }
+    .to_logger("test")
+    .expect("file logger")
+}
+
 pub fn start_harmony(
     data: &std::path::Path,
     bind: std::net::SocketAddr,
     max: Option<semver::Version>,
 ) -> HttpServer<harmony_server::http::Context> {
+    start_harmony_logging(data, bind, max, &log())
+}
+
+fn start_harmony_logging(
+    data: &std::path::Path,
+    bind: std::net::SocketAddr,
+    max: Option<semver::Version>,
+    log: &slog::Logger,
+) -> HttpServer<harmony_server::http::Context> {
     let mut config = harmony_server::Config::new(bind, data.to_path_buf());
     config.dev_seed = true;
     config.max_api_version = max;
-    harmony_server::start(&config, &log()).expect("harmony starts")
+    harmony_server::start(&config, log).expect("harmony starts")
 }
 
 impl Stack {
@@ -72,10 +93,29 @@ impl Stack {
         Self::start_with_harmony_version(None).await
     }
 
+    /// A stack whose servers log everything (debug level) into
+    /// `logs/harmony.log` and `logs/astro-api.log`.
+    pub async fn start_logging_to(logs: &std::path::Path) -> Stack {
+        Self::start_inner(None, Some(logs.to_path_buf())).await
+    }
+
     /// A stack whose Harmony serves no version newer than `max`.
     pub async fn start_with_harmony_version(max: Option<semver::Version>) -> Stack {
+        Self::start_inner(max, None).await
+    }
+
+    async fn start_inner(max: Option<semver::Version>, logs: Option<std::path::PathBuf>) -> Stack {
+        let (harmony_log, astro_log) = match &logs {
+            Some(dir) => (file_log(&dir.join("harmony.log")), file_log(&dir.join("astro-api.log"))),
+            None => (log(), log()),
+        };
         let harmony_data = tempfile::tempdir().unwrap();
-        let harmony = start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), max);
+        let harmony = start_harmony_logging(
+            harmony_data.path(),
+            "127.0.0.1:0".parse().unwrap(),
+            max,
+            &harmony_log,
+        );
         let harmony_url = format!("http://{}", harmony.local_addr());
         let astro_data = tempfile::tempdir().unwrap();
         let mut config = astro_api::Config::new(
@@ -87,7 +127,7 @@ impl Stack {
         config.negotiation_ttl = Duration::from_millis(200);
         config.handoff_wait = Duration::from_secs(2);
         config.handoff_max_backoff = Duration::from_millis(200);
-        let astro = astro_api::start(&config, &log()).expect("astro-api starts");
+        let astro = astro_api::start(&config, &astro_log).expect("astro-api starts");
         let url = format!("http://{}", astro.local_addr());
         let token = bootstrap(&astro, "org-1", "ws-1").await;
         Stack {
@@ -99,6 +139,7 @@ impl Stack {
             astro_data,
             http: authorized(&token),
             token,
+            harmony_log,
         }
     }
 
@@ -111,7 +152,8 @@ impl Stack {
     /// Starts Harmony again, on the same address and data.
     pub fn restart_harmony(&mut self) {
         let addr = self.harmony_url.trim_start_matches("http://").parse().unwrap();
-        self.harmony = Some(start_harmony(self.harmony_data.path(), addr, None));
+        self.harmony =
+            Some(start_harmony_logging(self.harmony_data.path(), addr, None, &self.harmony_log));
     }
 
     /// `call` with another client (another token, or none).

@@ -26,8 +26,17 @@ async fn create_get_list_update_delete() {
         stack.call(Method::GET, &format!("/organizations/org-2/deployments/{id}"), None).await;
     assert_eq!(status, 404, "another organization does not see it");
 
+    // Hosted resource settings left out take their defaults.
+    let quotas = ["resource_quota_cpu", "resource_quota_memory"]
+        .into_iter()
+        .chain(["default_task_pod_cpu", "default_task_pod_memory"])
+        .map(|f| created[f].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(quotas, [json!("10"), json!("20Gi"), json!("0.25"), json!("0.5Gi")]);
+
     let (_, hybrid) = stack.create(&hybrid()).await;
     assert_eq!(hybrid["data_plane_id"], "hybrid-example");
+    assert_eq!(hybrid["resource_quota_cpu"], serde_json::Value::Null);
     assert_eq!(stack.list().await.len(), 2);
     let (_, page) = stack
         .call(Method::GET, "/organizations/org-1/deployments?workspace_id=ws-other", None)

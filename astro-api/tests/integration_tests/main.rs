@@ -9,5 +9,6 @@ mod generated_client;
 mod harmony_faults;
 mod needs;
 mod schemathesis;
+mod secrets;
 mod tenancy;
 mod validation;

@@ -111,6 +111,49 @@ async fn bad_input_names_every_field() {
             ),
             vec!["environment_variables[1].key", "environment_variables[2].value"],
         ),
+        (
+            "memory not twice the cpu, for the quota and the default pod",
+            with(
+                standard(),
+                &[
+                    ("/resource_quota_cpu", json!("4")),
+                    ("/resource_quota_memory", json!("4Gi")),
+                    ("/default_task_pod_cpu", json!("500m")),
+                    ("/default_task_pod_memory", json!("512Mi")),
+                ],
+            ),
+            vec!["default_task_pod_memory", "resource_quota_memory"],
+        ),
+        (
+            "malformed quantity",
+            with(standard(), &[("/resource_quota_cpu", json!("1.5.0"))]),
+            vec!["resource_quota_cpu"],
+        ),
+        (
+            "default task pod over the quota",
+            with(
+                standard(),
+                &[
+                    ("/resource_quota_cpu", json!("1")),
+                    ("/resource_quota_memory", json!("2Gi")),
+                    ("/default_task_pod_cpu", json!("2")),
+                    ("/default_task_pod_memory", json!("4Gi")),
+                ],
+            ),
+            vec!["default_task_pod_cpu", "default_task_pod_memory"],
+        ),
+        (
+            "quotas on HYBRID, HA and dev mode on HYBRID",
+            with(
+                hybrid(),
+                &[
+                    ("/resource_quota_cpu", json!("2")),
+                    ("/is_high_availability", json!(true)),
+                    ("/is_development_mode", json!(true)),
+                ],
+            ),
+            vec!["is_development_mode", "is_high_availability", "resource_quota_cpu"],
+        ),
         ("64-character name", with(standard(), &[("/name", json!("n".repeat(64)))]), vec!["name"]),
         (
             "unknown cluster",
@@ -159,4 +202,11 @@ async fn malformed_bodies_are_400_not_500() {
     let (status, error) = stack.create(&with(standard(), &[("/surprise", json!(1))])).await;
     assert_eq!(status, 400);
     assert!(error["message"].as_str().unwrap().contains("surprise"), "{error}");
+
+    // Over the 256 KiB body limit: refused before it is read in full.
+    let huge = with(standard(), &[("/description", json!("d".repeat(300 * 1024)))]);
+    let (status, error) = stack.create(&huge).await;
+    assert!((400..500).contains(&status), "{status} {error}");
+    assert!(error["message"].as_str().unwrap().contains("exceeded maximum size"), "{error}");
+    assert!(stack.list().await.is_empty(), "nothing stored");
 }

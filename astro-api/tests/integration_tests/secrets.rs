@@ -1,0 +1,85 @@
+//! A secret environment variable's value never appears in a response body,
+//! a log line (both servers, debug level, every path: success, validation
+//! error, conflict, Harmony down and retried) or a ConfigMap Harmony renders.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const FIRST: &str = "s3cret-first-value-7f1c";
+const SECOND: &str = "s3cret-second-value-9a2d";
+
+fn with_secret(name: &str, value: Option<&str>) -> Value {
+    let mut body = standard();
+    body["name"] = json!(name);
+    let mut secret = json!({"key": "DB_PASSWORD", "is_secret": true});
+    if let Some(value) = value {
+        secret["value"] = json!(value);
+    }
+    body["environment_variables"] = json!([{"key": "PLAIN", "value": "visible"}, secret]);
+    body
+}
+
+#[tokio::test]
+async fn secret_values_appear_in_no_response_log_or_configmap() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut stack = Stack::start_logging_to(logs.path()).await;
+    let mut bodies = Vec::new();
+
+    let (status, created) = stack.create(&with_secret("etl", Some(FIRST))).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/organizations/org-1/deployments/{id}");
+    bodies.push(created);
+    // A conflict and a validation error, each carrying a secret value.
+    bodies.push(stack.create(&with_secret("etl", Some(FIRST))).await.1);
+    let mut invalid = with_secret("", Some(SECOND));
+    invalid["worker_queues"] = json!([]);
+    bodies.push(stack.create(&invalid).await.1);
+    // An update keeping the value, one replacing it, and one made while
+    // Harmony is down (retried, logged as a warning, delivered later).
+    bodies.push(stack.call(Method::POST, &path, Some(&with_secret("etl", None))).await.1);
+    bodies.push(stack.call(Method::POST, &path, Some(&with_secret("etl", Some(SECOND)))).await.1);
+    stack.stop_harmony().await;
+    let mut changed = with_secret("etl", Some(FIRST));
+    changed["worker_queues"][0]["max_worker_count"] = json!(5);
+    bodies.push(stack.call(Method::POST, &path, Some(&changed)).await.1);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    stack.restart_harmony();
+    stack.wait_until_delivered().await;
+    bodies.push(stack.call(Method::GET, &path, None).await.1);
+    bodies.push(json!(stack.list().await));
+
+    // Harmony kept the newest value (it renders it into the Secret object,
+    // which is never returned), and its manifests show no value at all.
+    let client = harmony_client::latest::Client::new(&stack.harmony_url);
+    let manifests =
+        client.deployment_manifests_get(&id.parse().unwrap(), None).await.unwrap().into_inner();
+    let manifests = serde_json::to_value(&manifests).unwrap();
+    let config_maps: Vec<&Value> = manifests["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "ConfigMap")
+        .collect();
+    assert!(!config_maps.is_empty(), "a ConfigMap was rendered: {manifests}");
+    bodies.push(manifests.clone());
+    let at_harmony = stack.harmony_deployment(&id).await.unwrap();
+    bodies.push(serde_json::to_value(&at_harmony).unwrap());
+
+    for body in &bodies {
+        let text = body.to_string();
+        for secret in [FIRST, SECOND] {
+            assert!(!text.contains(secret), "a secret value in a response: {text}");
+        }
+    }
+    let mut logged = 0;
+    for file in ["harmony.log", "astro-api.log"] {
+        let text = std::fs::read_to_string(logs.path().join(file)).unwrap();
+        logged += text.lines().count();
+        for secret in [FIRST, SECOND] {
+            assert!(!text.contains(secret), "a secret value in {file}");
+        }
+    }
+    assert!(logged > 20, "the servers logged ({logged} lines)");
+}
