@@ -45,14 +45,15 @@ pub enum HarmonyError {
 pub struct Harmony {
     store: Store,
     clock: Arc<dyn Clock>,
+    key: Arc<render::SecretKey>,
 }
 
 /// Upper bound on a page of results.
 pub const MAX_PAGE: usize = 1000;
 
 impl Harmony {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Harmony {
-        Harmony { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, key: render::SecretKey) -> Harmony {
+        Harmony { store, clock, key: Arc::new(key) }
     }
 
     pub fn register_data_plane(
@@ -118,6 +119,7 @@ impl Harmony {
         mut spec: DeploymentSpec,
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
+        let key = self.key.clone();
         self.store.write(move |tx| {
             let plane = tx.data_plane(&spec.data_plane_id)?;
             let existing = tx.deployment(id)?;
@@ -151,7 +153,7 @@ impl Harmony {
                 }
             }
 
-            let input_hash = render::input_hash(id, &spec, &plane);
+            let input_hash = render::input_hash(&key, id, &spec, &plane);
             let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
             let unchanged = existing.as_ref().is_some_and(|e| e.input_hash == input_hash);
             let revision = if unchanged { previous_revision } else { previous_revision + 1 };
@@ -167,7 +169,7 @@ impl Harmony {
             // references it; SQLite checks foreign keys at each statement.
             tx.put_deployment(&stored)?;
             if !unchanged {
-                let rendered = render::render(id, &stored.spec, &plane);
+                let rendered = render::render(&key, id, &stored.spec, &plane);
                 tx.insert_manifest_set(&StoredManifestSet {
                     deployment_id: id,
                     revision,

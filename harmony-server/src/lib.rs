@@ -7,9 +7,11 @@
 
 pub mod app;
 pub mod http;
+pub mod k8s;
 pub mod render;
 pub mod store;
 pub mod versions;
+pub mod yaml;
 
 use anyhow::{Context as _, Result};
 use dropshot::{ApiDescription, ConfigDropshot, HttpServer, ServerBuilder, VersionPolicy};
@@ -37,6 +39,9 @@ pub struct Config {
     pub request_body_max_bytes: usize,
     /// Register two example data planes at start (for local runs).
     pub dev_seed: bool,
+    /// What generated secrets and hashes are derived from. Required, except
+    /// with `dev_seed`, which uses [`render::SecretKey::development`].
+    pub secret_key: Option<render::SecretKey>,
 }
 
 impl Config {
@@ -47,6 +52,7 @@ impl Config {
             max_api_version: None,
             request_body_max_bytes: 1024 * 1024,
             dev_seed: false,
+            secret_key: None,
         }
     }
 }
@@ -57,7 +63,15 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let harmony = app::Harmony::new(store, Arc::new(app::SystemClock));
+    let key = match (&config.secret_key, config.dev_seed) {
+        (Some(key), _) => key.clone(),
+        (None, true) => render::SecretKey::development(),
+        (None, false) => anyhow::bail!(
+            "a secret key is required (--secret-key-file PATH: 64 hex characters); \
+             only a local run (--dev-seed) goes without, on a fixed development key"
+        ),
+    };
+    let harmony = app::Harmony::new(store, Arc::new(app::SystemClock), key);
     if config.dev_seed {
         for (id, registration) in dev_data_planes() {
             harmony

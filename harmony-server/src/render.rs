@@ -1,46 +1,123 @@
 //! Renders a deployment's desired state into Kubernetes objects.
 //!
 //! Rendering is a pure function of its input (the spec without its
-//! generation, the data plane's kind and platform release, and
-//! [`RENDERER`]), so the same input always gives byte-identical objects and
-//! the same [`Rendered::input_hash`]; the caller makes no new revision for an
-//! unchanged hash.
+//! generation, the data plane's kind and platform release, [`RENDERER`], and
+//! the server's secret key), so the same input always gives byte-identical
+//! objects and the same [`Rendered::input_hash`]; the caller makes no new
+//! revision for an unchanged hash. Objects are built as typed Kubernetes
+//! objects ([`crate::k8s`]) and kept as JSON; [`crate::yaml`] writes them as
+//! a multi-document stream `kubectl apply -f` reads.
 //!
-//! The set is the minimal realistic one: Namespace, a ConfigMap with
-//! `airflow.cfg`, a Secret for secret environment variables, the scheduler
-//! and API server Deployments, and with CELERY or ASTRO one worker Deployment
-//! per queue. Secret values appear only in the Secret object, never in the
-//! ConfigMap or a pod spec (pods reference them with `secretKeyRef`).
+//! The set, after the Apache Airflow Helm chart: Namespace; ServiceAccounts;
+//! Secrets (Fernet key, metadata database connection, API JWT secret, the
+//! secret environment variables, and with Celery the broker URL); ConfigMap
+//! with `airflow.cfg`; ResourceQuota and LimitRange; NetworkPolicies
+//! (default-deny ingress, same-namespace traffic, ingress to the API server);
+//! Services; a database migration Job; Deployments for the scheduler (two
+//! replicas and a PodDisruptionBudget when highly available), API server,
+//! triggerer, DAG processor, statsd and pgbouncer; with CELERY or ASTRO a
+//! worker Deployment per queue plus redis; with KUBERNETES a pod template and
+//! a pod-launcher Role and RoleBinding instead. Hybrid workers select their
+//! node pool; Hosted workers select their machine type.
+//!
+//! Secret values appear only in Secret objects, never in a ConfigMap or a
+//! pod spec (pods reference them with `secretKeyRef`). The generated secrets
+//! (Fernet key, passwords) are derived from the server's key and the
+//! deployment id, so re-rendering does not rotate them; hashes are HMACs
+//! under that key, so a hash handed out reveals nothing about a secret.
 
+use crate::k8s::{self, EnvVar, Map, Object, ObjectMeta};
 use crate::store::StoredObject;
 use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
     SchedulerSize, WorkerQueue,
 };
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Sha256;
 use std::fmt::Write as _;
 use uuid::Uuid;
 
 /// Version of the rendering code; part of every input hash, so a change to
 /// the templates makes a new revision even for an unchanged spec.
-pub const RENDERER: &str = "harmony-render/1";
+pub const RENDERER: &str = "harmony-render/2";
 
-const SECRET_NAME: &str = "airflow-env-secrets";
 const CONFIG_NAME: &str = "airflow-config";
+const ENV_SECRET: &str = "airflow-env-secrets";
+const FERNET_SECRET: &str = "airflow-fernet-key";
+const METADATA_SECRET: &str = "airflow-metadata";
+const API_SECRET: &str = "airflow-api";
+const BROKER_SECRET: &str = "airflow-broker";
+const AIRFLOW_UID: u32 = 50000;
+
+/// The key Harmony derives generated secrets and hashes from (32 bytes).
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn new(bytes: [u8; 32]) -> SecretKey {
+        SecretKey(bytes)
+    }
+
+    /// The fixed key of local runs and tests (`--dev-seed`). Never for a
+    /// real data plane: anyone can read it here.
+    pub fn development() -> SecretKey {
+        SecretKey(*b"harmony-development-key-00000000")
+    }
+
+    /// HMAC-SHA256 of `parts` (length-prefixed, so parts cannot run into
+    /// each other).
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        // Any key length is valid for HMAC.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    fn mac_hex(&self, parts: &[&[u8]]) -> String {
+        hex(&self.mac(parts))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// URL-safe base64 with padding, as a Fernet key is written.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
 pub struct Rendered {
     pub input_hash: String,
     pub objects: Vec<StoredObject>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
 }
 
 /// The namespace a deployment's objects live in.
@@ -48,10 +125,11 @@ pub fn namespace(id: Uuid) -> String {
     format!("airflow-{}", id.simple())
 }
 
-/// Hash of everything rendering depends on. The generation is left out: a
-/// re-sent or bumped generation with an unchanged spec renders the same.
-pub fn input_hash(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> String {
-    #[derive(serde::Serialize)]
+/// Keyed hash of everything rendering depends on. The generation is left
+/// out: a re-sent or bumped generation with an unchanged spec renders the
+/// same.
+pub fn input_hash(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> String {
+    #[derive(Serialize)]
     struct Input<'a> {
         renderer: &'static str,
         deployment_id: Uuid,
@@ -69,114 +147,704 @@ pub fn input_hash(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> String 
         spec: &spec,
     };
     // Serializing a plain struct cannot fail.
-    sha256_hex(&serde_json::to_vec(&input).unwrap_or_default())
+    key.mac_hex(&[&serde_json::to_vec(&input).unwrap_or_default()])
 }
 
-pub fn render(id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
-    let ns = namespace(id);
-    let labels = json!({
-        "app.kubernetes.io/part-of": "airflow",
-        "astronomer.io/deployment-id": id.to_string(),
-        "astronomer.io/platform-release": plane.platform_release,
-    });
-    let image = format!("images.astronomer.internal/{}/airflow:{}", id.simple(), spec.image_tag);
-    let env = pod_env(spec);
-    let mut objects = vec![
-        json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": { "name": ns, "labels": labels },
-        }),
-        json!({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": { "name": CONFIG_NAME, "namespace": ns, "labels": labels },
-            "data": { "airflow.cfg": airflow_cfg(spec, &ns) },
-        }),
-    ];
-    let secrets: serde_json::Map<String, Value> = spec
+/// What every object of one deployment shares.
+struct Context<'a> {
+    id: Uuid,
+    ns: String,
+    labels: Map,
+    spec: &'a DeploymentSpec,
+    plane: &'a DataPlane,
+    key: &'a SecretKey,
+    image: String,
+    celery: bool,
+}
+
+impl Context<'_> {
+    fn meta(&self, name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: name.to_owned(),
+            namespace: Some(self.ns.clone()),
+            labels: self.labels.clone(),
+            annotations: Map::new(),
+        }
+    }
+
+    fn component_labels(&self, component: &str) -> Map {
+        let mut labels = self.labels.clone();
+        labels.insert("component".into(), component.into());
+        labels
+    }
+
+    /// A secret of `len` hex characters derived for `purpose`.
+    fn derived(&self, purpose: &str, len: usize) -> String {
+        let mut text =
+            self.key.mac_hex(&[b"derived-secret", self.id.as_bytes(), purpose.as_bytes()]);
+        text.truncate(len);
+        text
+    }
+
+    /// The environment every Airflow container gets.
+    fn airflow_env(&self) -> Vec<EnvVar> {
+        let mut env = vec![
+            EnvVar::secret("AIRFLOW__CORE__FERNET_KEY", FERNET_SECRET, "fernet-key"),
+            EnvVar::secret("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", METADATA_SECRET, "connection"),
+            EnvVar::secret("AIRFLOW__API_AUTH__JWT_SECRET", API_SECRET, "jwt-secret"),
+        ];
+        if self.celery {
+            env.push(EnvVar::secret("AIRFLOW__CELERY__BROKER_URL", BROKER_SECRET, "url"));
+        }
+        for var in &self.spec.environment_variables {
+            env.push(if var.is_secret {
+                EnvVar::secret(&var.key, ENV_SECRET, &var.key)
+            } else {
+                EnvVar::value(&var.key, var.value.clone().unwrap_or_default())
+            });
+        }
+        env
+    }
+}
+
+fn push<T: Serialize>(objects: &mut Vec<Value>, object: Object<T>) {
+    // Serializing plain structs with string keys cannot fail.
+    objects.push(serde_json::to_value(object).unwrap_or(Value::Null));
+}
+
+pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
+    let labels: Map = [
+        ("app.kubernetes.io/part-of", "airflow".to_owned()),
+        ("app.kubernetes.io/managed-by", "harmony".to_owned()),
+        ("astronomer.io/deployment-id", id.to_string()),
+        ("astronomer.io/platform-release", plane.platform_release.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let cx = Context {
+        id,
+        ns: namespace(id),
+        labels,
+        spec,
+        plane,
+        key,
+        image: format!("images.astronomer.internal/{}/airflow:{}", id.simple(), spec.image_tag),
+        celery: spec.executor != Executor::Kubernetes,
+    };
+    let mut objects = Vec::with_capacity(32);
+    let o = &mut objects;
+
+    let mut ns_labels = cx.labels.clone();
+    ns_labels.insert("kubernetes.io/metadata.name".into(), cx.ns.clone());
+    push(
+        o,
+        Object {
+            api_version: "v1",
+            kind: "Namespace",
+            metadata: ObjectMeta { name: cx.ns.clone(), labels: ns_labels, ..Default::default() },
+            body: k8s::Empty {},
+        },
+    );
+    for (name, automount) in [
+        ("airflow", false),
+        // Launches task pods under the KUBERNETES executor.
+        ("airflow-scheduler", spec.executor == Executor::Kubernetes),
+        ("airflow-task", false),
+    ] {
+        push(
+            o,
+            Object {
+                api_version: "v1",
+                kind: "ServiceAccount",
+                metadata: cx.meta(name),
+                body: k8s::ServiceAccount { automount_service_account_token: automount },
+            },
+        );
+    }
+    secrets(&cx, o);
+    config_maps(&cx, o);
+    limits(&cx, o);
+    network_policies(&cx, o);
+    if spec.executor == Executor::Kubernetes {
+        pod_launcher(&cx, o);
+    }
+    services(&cx, o);
+    migration_job(&cx, o);
+    workloads(&cx, o);
+
+    let objects = objects.into_iter().map(|body| describe(key, body)).collect();
+    Rendered { input_hash: input_hash(key, id, spec, plane), objects }
+}
+
+fn secret(cx: &Context<'_>, name: &str, data: Map) -> Object<k8s::Secret> {
+    Object {
+        api_version: "v1",
+        kind: "Secret",
+        metadata: cx.meta(name),
+        body: k8s::Secret { type_: "Opaque", string_data: data },
+    }
+}
+
+fn one(key: &str, value: String) -> Map {
+    [(key.to_owned(), value)].into()
+}
+
+fn secrets(cx: &Context<'_>, o: &mut Vec<Value>) {
+    let fernet = base64url(&cx.key.mac(&[b"fernet", cx.id.as_bytes()]));
+    push(o, secret(cx, FERNET_SECRET, one("fernet-key", fernet)));
+    let user = format!("airflow_{}", cx.id.simple());
+    let connection = format!(
+        "postgresql://{user}:{}@pgbouncer.{}.svc.cluster.local:6543/{user}",
+        cx.derived("metadata-db", 32),
+        cx.ns
+    );
+    push(o, secret(cx, METADATA_SECRET, one("connection", connection)));
+    push(o, secret(cx, API_SECRET, one("jwt-secret", cx.derived("jwt", 64))));
+    if cx.celery {
+        let url = format!(
+            "redis://:{}@redis.{}.svc.cluster.local:6379/0",
+            cx.derived("redis", 32),
+            cx.ns
+        );
+        push(o, secret(cx, BROKER_SECRET, one("url", url)));
+    }
+    let env: Map = cx
+        .spec
         .environment_variables
         .iter()
         .filter(|v| v.is_secret)
-        .map(|v| (v.key.clone(), Value::String(v.value.clone().unwrap_or_default())))
+        .map(|v| (v.key.clone(), v.value.clone().unwrap_or_default()))
         .collect();
-    if !secrets.is_empty() {
-        objects.push(json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": { "name": SECRET_NAME, "namespace": ns, "labels": labels },
-            "type": "Opaque",
-            "stringData": secrets,
-        }));
+    if !env.is_empty() {
+        push(o, secret(cx, ENV_SECRET, env));
     }
+}
+
+fn config_maps(cx: &Context<'_>, o: &mut Vec<Value>) {
+    push(
+        o,
+        Object {
+            api_version: "v1",
+            kind: "ConfigMap",
+            metadata: cx.meta(CONFIG_NAME),
+            body: k8s::ConfigMap { data: one("airflow.cfg", airflow_cfg(cx.spec, &cx.ns)) },
+        },
+    );
+    if cx.spec.executor == Executor::Kubernetes {
+        let template = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "task", "labels": cx.component_labels("task")},
+            "spec": pod_spec("airflow-task", None, k8s::Container {
+                name: "base".into(),
+                image: cx.image.clone(),
+                env: cx.airflow_env(),
+                resources: k8s::Resources::exactly("250m", "512Mi"),
+                volume_mounts: vec![config_mount()],
+                ..Default::default()
+            }),
+        });
+        let mut text = String::new();
+        crate::yaml::document(&template, &mut text);
+        push(
+            o,
+            Object {
+                api_version: "v1",
+                kind: "ConfigMap",
+                metadata: cx.meta("airflow-pod-template"),
+                body: k8s::ConfigMap { data: one("pod_template_file.yaml", text) },
+            },
+        );
+    }
+}
+
+fn limits(cx: &Context<'_>, o: &mut Vec<Value>) {
+    // Hosted: the platform's quota; Hybrid: the customer's cluster is
+    // theirs, so only a cap on the number of pods.
+    let hard: Map = match cx.plane.kind {
+        DataPlaneKind::Hosted => [
+            ("requests.cpu", "10"),
+            ("requests.memory", "20Gi"),
+            ("limits.cpu", "20"),
+            ("limits.memory", "40Gi"),
+            ("pods", "200"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect(),
+        DataPlaneKind::Hybrid => one("pods", "500".to_owned()),
+    };
+    push(
+        o,
+        Object {
+            api_version: "v1",
+            kind: "ResourceQuota",
+            metadata: cx.meta("airflow-quota"),
+            body: k8s::Spec { spec: k8s::ResourceQuotaSpec { hard } },
+        },
+    );
+    let cpu_memory = |cpu: &str, memory: &str| -> Map {
+        [("cpu".to_owned(), cpu.to_owned()), ("memory".to_owned(), memory.to_owned())].into()
+    };
+    push(
+        o,
+        Object {
+            api_version: "v1",
+            kind: "LimitRange",
+            metadata: cx.meta("airflow-limits"),
+            body: k8s::Spec {
+                spec: k8s::LimitRangeSpec {
+                    limits: vec![k8s::LimitRangeItem {
+                        type_: "Container",
+                        default: cpu_memory("250m", "512Mi"),
+                        default_request: cpu_memory("250m", "512Mi"),
+                    }],
+                },
+            },
+        },
+    );
+}
+
+fn selector(labels: Map) -> k8s::LabelSelector {
+    k8s::LabelSelector { match_labels: labels }
+}
+
+fn network_policies(cx: &Context<'_>, o: &mut Vec<Value>) {
+    let policy = |name: &str, pod_selector: Map, ingress: Vec<k8s::NetworkPolicyIngress>| Object {
+        api_version: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: cx.meta(name),
+        body: k8s::Spec {
+            spec: k8s::NetworkPolicySpec {
+                pod_selector: selector(pod_selector),
+                policy_types: vec!["Ingress"],
+                ingress,
+            },
+        },
+    };
+    push(o, policy("default-deny-ingress", Map::new(), Vec::new()));
+    push(
+        o,
+        policy(
+            "allow-same-namespace",
+            Map::new(),
+            vec![k8s::NetworkPolicyIngress {
+                from: vec![k8s::NetworkPolicyPeer {
+                    pod_selector: Some(selector(Map::new())),
+                    namespace_selector: None,
+                }],
+                ports: Vec::new(),
+            }],
+        ),
+    );
+    push(
+        o,
+        policy(
+            "allow-api-server-ingress",
+            one("component", "api-server".into()),
+            vec![k8s::NetworkPolicyIngress {
+                from: vec![k8s::NetworkPolicyPeer {
+                    pod_selector: None,
+                    namespace_selector: Some(selector(one(
+                        "kubernetes.io/metadata.name",
+                        "astronomer-ingress".into(),
+                    ))),
+                }],
+                ports: vec![k8s::NetworkPolicyPort { protocol: "TCP", port: 8080 }],
+            }],
+        ),
+    );
+}
+
+fn pod_launcher(cx: &Context<'_>, o: &mut Vec<Value>) {
+    let rule = |resources, verbs| k8s::PolicyRule { api_groups: vec![""], resources, verbs };
+    push(
+        o,
+        Object {
+            api_version: "rbac.authorization.k8s.io/v1",
+            kind: "Role",
+            metadata: cx.meta("pod-launcher"),
+            body: k8s::Rules {
+                rules: vec![
+                    rule(vec!["pods"], vec!["create", "delete", "get", "list", "patch", "watch"]),
+                    rule(vec!["pods/log"], vec!["get"]),
+                    rule(vec!["events"], vec!["list"]),
+                ],
+            },
+        },
+    );
+    push(
+        o,
+        Object {
+            api_version: "rbac.authorization.k8s.io/v1",
+            kind: "RoleBinding",
+            metadata: cx.meta("pod-launcher"),
+            body: k8s::RoleBinding {
+                role_ref: k8s::RoleRef {
+                    api_group: "rbac.authorization.k8s.io",
+                    kind: "Role",
+                    name: "pod-launcher".into(),
+                },
+                subjects: vec![k8s::Subject {
+                    kind: "ServiceAccount",
+                    name: "airflow-scheduler".into(),
+                    namespace: cx.ns.clone(),
+                }],
+            },
+        },
+    );
+}
+
+fn services(cx: &Context<'_>, o: &mut Vec<Value>) {
+    let mut list = vec![
+        ("api-server", vec![("http", "TCP", 8080)]),
+        ("pgbouncer", vec![("pgbouncer", "TCP", 6543)]),
+        ("statsd", vec![("statsd-ingest", "UDP", 9125), ("metrics", "TCP", 9102)]),
+    ];
+    if cx.celery {
+        list.push(("redis", vec![("redis", "TCP", 6379)]));
+    }
+    for (component, ports) in list {
+        push(
+            o,
+            Object {
+                api_version: "v1",
+                kind: "Service",
+                metadata: cx.meta(component),
+                body: k8s::Spec {
+                    spec: k8s::ServiceSpec {
+                        selector: one("component", component.into()),
+                        ports: ports
+                            .into_iter()
+                            .map(|(name, protocol, port)| k8s::ServicePort {
+                                name: name.into(),
+                                protocol,
+                                port,
+                                target_port: port,
+                            })
+                            .collect(),
+                    },
+                },
+            },
+        );
+    }
+}
+
+fn config_mount() -> k8s::VolumeMount {
+    k8s::VolumeMount {
+        name: "config".into(),
+        mount_path: "/usr/local/airflow/airflow.cfg".into(),
+        sub_path: Some("airflow.cfg".into()),
+        read_only: true,
+    }
+}
+
+fn pod_spec(
+    service_account: &str,
+    restart_policy: Option<&'static str>,
+    container: k8s::Container,
+) -> k8s::PodSpec {
+    let mounts_config = !container.volume_mounts.is_empty();
+    k8s::PodSpec {
+        service_account_name: service_account.into(),
+        restart_policy,
+        security_context: k8s::PodSecurityContext {
+            run_as_non_root: true,
+            run_as_user: AIRFLOW_UID,
+            fs_group: 0,
+        },
+        node_selector: Map::new(),
+        tolerations: Vec::new(),
+        containers: vec![k8s::Container {
+            security_context: k8s::ContainerSecurityContext {
+                allow_privilege_escalation: false,
+                read_only_root_filesystem: false,
+            },
+            ..container
+        }],
+        volumes: if mounts_config {
+            vec![k8s::Volume {
+                name: "config".into(),
+                config_map: k8s::ConfigMapVolume { name: CONFIG_NAME.into() },
+            }]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn migration_job(cx: &Context<'_>, o: &mut Vec<Value>) {
+    // A Job's pod template cannot change: a new image is a new Job.
+    let suffix = &cx.key.mac_hex(&[b"migration", cx.image.as_bytes()])[..10];
+    let labels = cx.component_labels("db-migration");
+    push(
+        o,
+        Object {
+            api_version: "batch/v1",
+            kind: "Job",
+            metadata: cx.meta(&format!("db-migrate-{suffix}")),
+            body: k8s::Spec {
+                spec: k8s::JobSpec {
+                    backoff_limit: 3,
+                    ttl_seconds_after_finished: 3600,
+                    template: k8s::PodTemplateSpec {
+                        metadata: k8s::PodMeta { labels },
+                        spec: pod_spec(
+                            "airflow",
+                            Some("Never"),
+                            k8s::Container {
+                                name: "migrate".into(),
+                                image: cx.image.clone(),
+                                args: vec!["airflow".into(), "db".into(), "migrate".into()],
+                                env: cx.airflow_env(),
+                                resources: k8s::Resources::exactly("500m", "1Gi"),
+                                volume_mounts: vec![config_mount()],
+                                ..Default::default()
+                            },
+                        ),
+                    },
+                },
+            },
+        },
+    );
+}
+
+/// One Deployment of the set.
+struct Workload<'a> {
+    name: String,
+    component: &'a str,
+    replicas: u32,
+    service_account: &'a str,
+    container: k8s::Container,
+    node_selector: Map,
+    tolerations: Vec<k8s::Toleration>,
+    extra_labels: Map,
+}
+
+fn workloads(cx: &Context<'_>, o: &mut Vec<Value>) {
+    let spec = cx.spec;
+    let airflow =
+        |name: &str, args: &[&str], cpu: &str, memory: &str, ports: Vec<k8s::ContainerPort>| {
+            k8s::Container {
+                name: name.into(),
+                image: cx.image.clone(),
+                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                env: cx.airflow_env(),
+                ports,
+                resources: k8s::Resources::exactly(cpu, memory),
+                volume_mounts: vec![config_mount()],
+                ..Default::default()
+            }
+        };
+    let port = |name: &str, container_port, protocol| k8s::ContainerPort {
+        name: name.into(),
+        container_port,
+        protocol,
+    };
     let (cpu, memory) = scheduler_resources(spec);
-    let scheduler_replicas = match (plane.kind, spec.scheduler) {
+    let scheduler_replicas = match (cx.plane.kind, spec.scheduler) {
         (DataPlaneKind::Hybrid, Some(s)) => u32::from(s.replicas),
         _ if spec.is_high_availability => 2,
         _ => 1,
     };
-    objects.push(workload(
-        &ns,
-        &labels,
-        "scheduler",
-        scheduler_replicas,
-        &image,
-        &["airflow", "scheduler"],
-        &env,
-        &cpu,
-        &memory,
-        None,
-    ));
-    objects.push(workload(
-        &ns,
-        &labels,
-        "api-server",
-        if spec.is_high_availability { 2 } else { 1 },
-        &image,
-        &["airflow", "api-server"],
-        &env,
-        "500m",
-        "1Gi",
-        None,
-    ));
-    if spec.executor != Executor::Kubernetes {
+    let api_replicas = if spec.is_high_availability { 2 } else { 1 };
+    let mut list = vec![
+        Workload::plain(
+            "scheduler",
+            scheduler_replicas,
+            "airflow-scheduler",
+            airflow("scheduler", &["airflow", "scheduler"], &cpu, &memory, Vec::new()),
+        ),
+        Workload::plain(
+            "api-server",
+            api_replicas,
+            "airflow",
+            airflow(
+                "api-server",
+                &["airflow", "api-server"],
+                "500m",
+                "1Gi",
+                vec![port("http", 8080, "TCP")],
+            ),
+        ),
+        Workload::plain(
+            "triggerer",
+            1,
+            "airflow",
+            airflow("triggerer", &["airflow", "triggerer"], "500m", "1Gi", Vec::new()),
+        ),
+        Workload::plain(
+            "dag-processor",
+            1,
+            "airflow",
+            airflow("dag-processor", &["airflow", "dag-processor"], "1", "2Gi", Vec::new()),
+        ),
+        Workload::plain(
+            "statsd",
+            1,
+            "airflow",
+            k8s::Container {
+                name: "statsd".into(),
+                image: "quay.io/prometheus/statsd-exporter:v0.28.0".into(),
+                ports: vec![port("statsd-ingest", 9125, "UDP"), port("metrics", 9102, "TCP")],
+                resources: k8s::Resources::exactly("100m", "256Mi"),
+                ..Default::default()
+            },
+        ),
+        Workload::plain(
+            "pgbouncer",
+            1,
+            "airflow",
+            k8s::Container {
+                name: "pgbouncer".into(),
+                image: "quay.io/astronomer/ap-pgbouncer:1.24.1".into(),
+                env: vec![EnvVar::secret("DATABASE_URL", METADATA_SECRET, "connection")],
+                ports: vec![port("pgbouncer", 6543, "TCP")],
+                resources: k8s::Resources::exactly("250m", "512Mi"),
+                ..Default::default()
+            },
+        ),
+    ];
+    if cx.celery {
+        list.push(Workload::plain(
+            "redis",
+            1,
+            "airflow",
+            k8s::Container {
+                name: "redis".into(),
+                image: "quay.io/astronomer/ap-redis:7.4.2".into(),
+                env: vec![EnvVar::secret("REDIS_URL", BROKER_SECRET, "url")],
+                ports: vec![port("redis", 6379, "TCP")],
+                resources: k8s::Resources::exactly("250m", "512Mi"),
+                ..Default::default()
+            },
+        ));
         for queue in &spec.worker_queues {
             let (cpu, memory) = worker_resources(queue);
-            let mut worker_env = env.clone();
-            worker_env.push(json!({
-                "name": "AIRFLOW__CELERY__WORKER_CONCURRENCY",
-                "value": queue.worker_concurrency.to_string(),
-            }));
-            let mut queue_labels = labels.clone();
-            queue_labels["astronomer.io/queue"] = json!(queue.name);
-            objects.push(workload(
-                &ns,
-                &queue_labels,
-                &format!("worker-{}", queue.name),
-                queue.min_worker_count,
-                &image,
+            let mut container = airflow(
+                "worker",
                 &["airflow", "celery", "worker", "--queues", &queue.name],
-                &worker_env,
                 &cpu,
                 &memory,
-                Some(node_selector(queue)),
+                Vec::new(),
+            );
+            container.env.push(EnvVar::value(
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY",
+                queue.worker_concurrency.to_string(),
             ));
+            let (node_selector, tolerations) = placement(queue);
+            list.push(Workload {
+                name: format!("worker-{}", queue.name),
+                component: "worker",
+                // The autoscaler moves between min and max; this is its floor.
+                replicas: queue.min_worker_count,
+                service_account: "airflow",
+                container,
+                node_selector,
+                tolerations,
+                extra_labels: one("astronomer.io/queue", queue.name.clone()),
+            });
         }
     }
-    Rendered {
-        input_hash: input_hash(id, spec, plane),
-        objects: objects.into_iter().map(describe).collect(),
+    for w in list {
+        let mut labels = cx.component_labels(w.component);
+        labels.extend(w.extra_labels);
+        let mut selector_labels = one("component", w.component.to_owned());
+        if let Some(queue) = labels.get("astronomer.io/queue") {
+            selector_labels.insert("astronomer.io/queue".into(), queue.clone());
+        }
+        let mut pod = pod_spec(w.service_account, None, w.container);
+        pod.node_selector = w.node_selector;
+        pod.tolerations = w.tolerations;
+        let replicas = w.replicas;
+        push(
+            o,
+            Object {
+                api_version: "apps/v1",
+                kind: "Deployment",
+                metadata: ObjectMeta { labels: labels.clone(), ..cx.meta(&w.name) },
+                body: k8s::Spec {
+                    spec: k8s::DeploymentSpec {
+                        replicas,
+                        revision_history_limit: 3,
+                        selector: selector(selector_labels.clone()),
+                        template: k8s::PodTemplateSpec {
+                            metadata: k8s::PodMeta { labels },
+                            spec: pod,
+                        },
+                    },
+                },
+            },
+        );
+        if w.component == "scheduler" && replicas >= 2 {
+            push(
+                o,
+                Object {
+                    api_version: "policy/v1",
+                    kind: "PodDisruptionBudget",
+                    metadata: cx.meta("scheduler"),
+                    body: k8s::Spec {
+                        spec: k8s::PodDisruptionBudgetSpec {
+                            min_available: 1,
+                            selector: selector(selector_labels),
+                        },
+                    },
+                },
+            );
+        }
     }
 }
 
-fn describe(body: Value) -> StoredObject {
+impl<'a> Workload<'a> {
+    fn plain(
+        component: &'a str,
+        replicas: u32,
+        service_account: &'a str,
+        container: k8s::Container,
+    ) -> Workload<'a> {
+        Workload {
+            name: component.to_owned(),
+            component,
+            replicas,
+            service_account,
+            container,
+            node_selector: Map::new(),
+            tolerations: Vec::new(),
+            extra_labels: Map::new(),
+        }
+    }
+}
+
+/// Where a queue's workers run: a Hybrid queue on its node pool; a Hosted
+/// queue on nodes of its machine type, which are tainted for it.
+fn placement(queue: &WorkerQueue) -> (Map, Vec<k8s::Toleration>) {
+    match (&queue.node_pool_id, queue.astro_machine) {
+        (Some(pool), _) => (one("astronomer.io/node-pool", pool.clone()), Vec::new()),
+        (None, Some(machine)) => {
+            let machine = format!("{machine:?}").to_lowercase();
+            (
+                one("astronomer.io/machine", machine.clone()),
+                vec![k8s::Toleration {
+                    key: "astronomer.io/machine".into(),
+                    operator: "Equal",
+                    value: machine,
+                    effect: "NoSchedule",
+                }],
+            )
+        }
+        (None, None) => (Map::new(), Vec::new()),
+    }
+}
+
+fn describe(key: &SecretKey, body: Value) -> StoredObject {
     let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
     let kind = text("/kind").unwrap_or_default();
     let meta = ManifestObject {
         api_version: text("/apiVersion").unwrap_or_default(),
         namespace: text("/metadata/namespace"),
         name: text("/metadata/name").unwrap_or_default(),
-        hash: sha256_hex(&serde_json::to_vec(&body).unwrap_or_default()),
+        hash: key.mac_hex(&[&serde_json::to_vec(&body).unwrap_or_default()]),
         // Filled in per response; a Secret's body is never handed out here.
         manifest: None,
         kind,
@@ -184,20 +852,9 @@ fn describe(body: Value) -> StoredObject {
     StoredObject { meta, body }
 }
 
-fn pod_env(spec: &DeploymentSpec) -> Vec<Value> {
-    spec.environment_variables
-        .iter()
-        .map(|v| {
-            if v.is_secret {
-                json!({
-                    "name": v.key,
-                    "valueFrom": { "secretKeyRef": { "name": SECRET_NAME, "key": v.key } },
-                })
-            } else {
-                json!({ "name": v.key, "value": v.value.clone().unwrap_or_default() })
-            }
-        })
-        .collect()
+/// The objects as a multi-document YAML stream, in render order.
+pub fn yaml(objects: &[StoredObject]) -> String {
+    crate::yaml::documents(objects.iter().map(|o| &o.body))
 }
 
 fn executor_class(executor: Executor) -> &'static str {
@@ -281,74 +938,6 @@ fn worker_resources(queue: &WorkerQueue) -> (String, String) {
     }
 }
 
-fn node_selector(queue: &WorkerQueue) -> Value {
-    match (&queue.node_pool_id, queue.astro_machine) {
-        (Some(pool), _) => json!({ "astronomer.io/node-pool": pool }),
-        (None, Some(machine)) => json!({ "astronomer.io/machine": format!("{machine:?}") }),
-        (None, None) => json!({}),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn workload(
-    ns: &str,
-    labels: &Value,
-    component: &str,
-    replicas: u32,
-    image: &str,
-    args: &[&str],
-    env: &[Value],
-    cpu: &str,
-    memory: &str,
-    node_selector: Option<Value>,
-) -> Value {
-    // Label values are limited to 63 characters: workers share the
-    // component label "worker" and carry their queue in its own label.
-    let mut pod_labels = labels.clone();
-    let component_label = if component.starts_with("worker-") { "worker" } else { component };
-    pod_labels["component"] = json!(component_label);
-    let mut pod_spec = json!({
-        "serviceAccountName": "airflow",
-        "containers": [{
-            "name": component,
-            "image": image,
-            "args": args,
-            "env": env,
-            "volumeMounts": [{ "name": "config", "mountPath": "/usr/local/airflow/airflow.cfg", "subPath": "airflow.cfg" }],
-            "resources": {
-                "requests": { "cpu": cpu, "memory": memory },
-                "limits": { "cpu": cpu, "memory": memory },
-            },
-        }],
-        "volumes": [{ "name": "config", "configMap": { "name": CONFIG_NAME } }],
-    });
-    if let Some(selector) = node_selector {
-        pod_spec["nodeSelector"] = selector;
-    }
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": { "name": component, "namespace": ns, "labels": pod_labels },
-        "spec": {
-            "replicas": replicas,
-            "selector": { "matchLabels": selector_labels(&pod_labels) },
-            "template": { "metadata": { "labels": pod_labels }, "spec": pod_spec },
-        },
-    })
-}
-
-/// The labels a workload's selector matches: its component, and its queue
-/// for workers.
-fn selector_labels(pod_labels: &Value) -> Value {
-    let mut selector = serde_json::Map::new();
-    for key in ["component", "astronomer.io/queue"] {
-        if let Some(value) = pod_labels.get(key) {
-            selector.insert(key.to_owned(), value.clone());
-        }
-    }
-    Value::Object(selector)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,8 +998,8 @@ mod tests {
     #[test]
     fn rendering_is_deterministic_and_ignores_the_generation() {
         let id = Uuid::from_u128(7);
-        let a = render(id, &spec(), &plane());
-        let b = render(id, &spec(), &plane());
+        let a = render(&SecretKey::development(), id, &spec(), &plane());
+        let b = render(&SecretKey::development(), id, &spec(), &plane());
         assert_eq!(a.input_hash, b.input_hash);
         let bytes = |r: &Rendered| {
             serde_json::to_vec(&r.objects.iter().map(|o| &o.body).collect::<Vec<_>>()).unwrap()
@@ -418,24 +1007,33 @@ mod tests {
         assert_eq!(bytes(&a), bytes(&b));
         let mut later = spec();
         later.generation = 9;
-        assert_eq!(render(id, &later, &plane()).input_hash, a.input_hash);
+        assert_eq!(
+            render(&SecretKey::development(), id, &later, &plane()).input_hash,
+            a.input_hash
+        );
         let mut changed = spec();
         changed.image_tag = "v2".into();
-        assert_ne!(render(id, &changed, &plane()).input_hash, a.input_hash);
+        assert_ne!(
+            render(&SecretKey::development(), id, &changed, &plane()).input_hash,
+            a.input_hash
+        );
     }
 
     #[test]
     fn secrets_live_only_in_the_secret_object() {
-        let rendered = render(Uuid::from_u128(7), &spec(), &plane());
+        let rendered = render(&SecretKey::development(), Uuid::from_u128(7), &spec(), &plane());
         for object in &rendered.objects {
             let text = object.body.to_string();
-            assert_eq!(text.contains("do-not-leak"), object.meta.kind == "Secret", "{text}");
+            if text.contains("do-not-leak") {
+                assert_eq!(object.meta.kind, "Secret", "{text}");
+                assert_eq!(object.meta.name, ENV_SECRET);
+            }
         }
     }
 
     #[test]
     fn label_values_fit_kubernetes_limits() {
-        let rendered = render(Uuid::from_u128(7), &spec(), &plane());
+        let rendered = render(&SecretKey::development(), Uuid::from_u128(7), &spec(), &plane());
         for object in &rendered.objects {
             assert!(object.meta.name.len() <= 253);
             if let Some(labels) = object.body.pointer("/metadata/labels").and_then(Value::as_object)

@@ -35,6 +35,7 @@ fn harmony(
 ) -> dropshot::HttpServer<harmony_server::http::Context> {
     let mut config = harmony_server::Config::new(bind, data.to_path_buf());
     config.max_api_version = max;
+    config.secret_key = Some(harmony_server::render::SecretKey::development());
     let server = harmony_server::start(&config, &log()).unwrap();
     // Each cell owns the example data plane of its kind, registered as its
     // agent would have registered it.
@@ -104,6 +105,7 @@ impl TwoCells {
         let mut config =
             harmony_server::Config::new(self.hybrid_addr, self.hybrid_data.path().to_path_buf());
         config.max_api_version = None;
+        config.secret_key = Some(harmony_server::render::SecretKey::development());
         self.hybrid = Some(harmony_server::start(&config, &log()).unwrap());
     }
 }

@@ -28,6 +28,7 @@ impl TestHarmony {
         let data = tempfile::tempdir().expect("tempdir");
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
         adjust(&mut config);
+        config.secret_key = Some(harmony_server::render::SecretKey::development());
         let server = harmony_server::start(&config, &log()).expect("harmony starts");
         let url = format!("http://{}", server.local_addr());
         TestHarmony { server: Some(server), url, data }

@@ -195,14 +195,35 @@ async fn executor_switch_changes_the_object_set() {
     let d = id();
     c.deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
     let celery = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
-    assert!(celery.objects.iter().any(|o| o.name == "worker-default"));
+    let names = |set: &harmony_client::v2::types::ManifestSet| -> Vec<String> {
+        set.objects.iter().map(|o| format!("{}/{}", o.kind, o.name)).collect()
+    };
+    let before = names(&celery);
+    for present in
+        ["Deployment/worker-default", "Deployment/redis", "Service/redis", "Secret/airflow-broker"]
+    {
+        assert!(before.contains(&present.to_owned()), "{present} in {before:?}");
+    }
+    assert!(!before.iter().any(|n| n.starts_with("Role")), "{before:?}");
 
     let mut spec = hybrid_spec("hybrid-1", 2);
     spec.executor = Executor::Kubernetes;
     c.deployment_put(&d, &spec).await.unwrap();
     let kubernetes = c.deployment_manifests_get(&d, None).await.unwrap().into_inner();
     assert_eq!(kubernetes.revision, 2);
-    assert!(!kubernetes.objects.iter().any(|o| o.name.starts_with("worker-")));
+    let after = names(&kubernetes);
+    let removed: Vec<&String> = before.iter().filter(|n| !after.contains(n)).collect();
+    let added: Vec<&String> = after.iter().filter(|n| !before.contains(n)).collect();
+    assert_eq!(
+        removed,
+        ["Secret/airflow-broker", "Service/redis", "Deployment/redis", "Deployment/worker-default"],
+        "{after:?}"
+    );
+    assert_eq!(
+        added,
+        ["ConfigMap/airflow-pod-template", "Role/pod-launcher", "RoleBinding/pod-launcher"],
+        "{after:?}"
+    );
 }
 
 /// Many writers on one deployment at once: every answer is a success or a

@@ -4,6 +4,7 @@
 
 mod common;
 mod deployments;
+mod golden;
 mod negotiation;
 mod old_clients;
 mod versions;
