@@ -6,6 +6,7 @@
 //! ([`versions::ServedVersions`]).
 
 pub mod app;
+pub mod crypto;
 pub mod http;
 pub mod k8s;
 pub mod render;
@@ -61,8 +62,6 @@ impl Config {
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let store = store::Store::open(&config.data_dir)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let key = match (&config.secret_key, config.dev_seed) {
         (Some(key), _) => key.clone(),
         (None, true) => render::SecretKey::development(),
@@ -71,6 +70,8 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
              only a local run (--dev-seed) goes without, on a fixed development key"
         ),
     };
+    let store = store::Store::open(&config.data_dir, &key)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let harmony = app::Harmony::new(store, Arc::new(app::SystemClock), key);
     if config.dev_seed {
         for (id, registration) in dev_data_planes() {

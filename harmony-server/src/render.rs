@@ -32,10 +32,8 @@ use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
     SchedulerSize, WorkerQueue,
 };
-use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::Value;
-use sha2::Sha256;
 use std::fmt::Write as _;
 use uuid::Uuid;
 
@@ -51,51 +49,7 @@ const API_SECRET: &str = "airflow-api";
 const BROKER_SECRET: &str = "airflow-broker";
 const AIRFLOW_UID: u32 = 50000;
 
-/// The key Harmony derives generated secrets and hashes from (32 bytes).
-#[derive(Clone)]
-pub struct SecretKey([u8; 32]);
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(..)")
-    }
-}
-
-impl SecretKey {
-    pub fn new(bytes: [u8; 32]) -> SecretKey {
-        SecretKey(bytes)
-    }
-
-    /// The fixed key of local runs and tests (`--dev-seed`). Never for a
-    /// real data plane: anyone can read it here.
-    pub fn development() -> SecretKey {
-        SecretKey(*b"harmony-development-key-00000000")
-    }
-
-    /// HMAC-SHA256 of `parts` (length-prefixed, so parts cannot run into
-    /// each other).
-    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        // Any key length is valid for HMAC.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key");
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
-    }
-
-    fn mac_hex(&self, parts: &[&[u8]]) -> String {
-        hex(&self.mac(parts))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
+pub use crate::crypto::SecretKey;
 
 /// URL-safe base64 with padding, as a Fernet key is written.
 fn base64url(bytes: &[u8]) -> String {

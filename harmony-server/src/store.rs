@@ -6,7 +6,13 @@
 //! connection. Every change is one closure ([`Store::write`]): the deployment
 //! row and its new manifest revision are written together or not at all.
 //! Calls block; the HTTP layer runs them on tokio's blocking pool.
+//!
+//! Secret values are sealed at rest ([`crate::crypto::Sealer`]): secret
+//! environment variables inside stored specs, and whole Secret objects inside
+//! stored manifest sets. Values written before sealing existed are read as
+//! they are and sealed at their next write.
 
+use crate::crypto::{Sealer, SecretKey};
 use chrono::{DateTime, Utc};
 use harmony_api::latest::{
     DataPlane, DataPlaneKind, DataPlaneRegistration, DataPlaneStatus, DeploymentSpec,
@@ -19,7 +25,8 @@ use uuid::Uuid;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how
 /// many have run. Append only: a released migration never changes.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE data_planes (
     id TEXT PRIMARY KEY NOT NULL,
     kind TEXT NOT NULL,
@@ -50,7 +57,15 @@ CREATE TABLE manifest_sets (
     created_at TEXT NOT NULL,
     PRIMARY KEY (deployment_id, revision)
 ) STRICT;
-"#];
+"#,
+    // Which secret key the data was sealed with (a fingerprint, not the key).
+    r#"
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) STRICT;
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,6 +77,11 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("stored record is invalid: {0}")]
     Invalid(String),
+    #[error(
+        "this data directory was written with another secret key; start with the key it was \
+         written with (its secret values cannot be read without it)"
+    )]
+    WrongKey,
 }
 
 /// A deployment as stored, secret values included.
@@ -97,6 +117,7 @@ pub struct StoredObject {
 #[derive(Clone)]
 pub struct Store {
     db: Database,
+    sealer: std::sync::Arc<Sealer>,
 }
 
 /// A write's own error, or the database's.
@@ -114,8 +135,27 @@ impl<E> From<DbError> for Wrap<E> {
 impl Store {
     /// Opens (creating if needed) `harmony.sqlite3` in `data_dir` and brings
     /// its schema up to date.
-    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        Ok(Store { db: Database::open(&data_dir.join("harmony.sqlite3"), MIGRATIONS)? })
+    /// Refuses data sealed with another key: better not to start than to
+    /// fail every read of a secret later.
+    pub fn open(data_dir: &Path, key: &SecretKey) -> Result<Store, StoreError> {
+        let db = Database::open(&data_dir.join("harmony.sqlite3"), MIGRATIONS)?;
+        let fingerprint = key.mac_hex(&[b"harmony/key-fingerprint"]);
+        let recorded: String = db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES ('key_fingerprint', ?1)
+                 ON CONFLICT (name) DO NOTHING",
+                [&fingerprint],
+            )?;
+            Ok::<_, StoreError>(tx.query_row(
+                "SELECT value FROM meta WHERE name = 'key_fingerprint'",
+                [],
+                |r| r.get(0),
+            )?)
+        })?;
+        if recorded != key.mac_hex(&[b"harmony/key-fingerprint"]) {
+            return Err(StoreError::WrongKey);
+        }
+        Ok(Store { db, sealer: std::sync::Arc::new(key.sealer()) })
     }
 
     /// Runs `f` in a write transaction, kept only if `f` succeeds; returns
@@ -126,7 +166,8 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        self.db.write(move |tx| f(&Tx(tx)).map_err(Wrap::Own)).map_err(|w| match w {
+        let sealer = self.sealer.clone();
+        self.db.write(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).map_err(|w| match w {
             Wrap::Own(e) => e,
             Wrap::Db(e) => E::from(StoreError::Db(e)),
         })
@@ -137,15 +178,98 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        self.db.read(|tx| f(&Tx(tx)).map_err(Wrap::Own)).map_err(|w| match w {
+        self.db.read(|tx| f(&Tx(tx, &self.sealer)).map_err(Wrap::Own)).map_err(|w| match w {
             Wrap::Own(e) => e,
             Wrap::Db(e) => E::from(StoreError::Db(e)),
         })
     }
 }
 
-/// Statements available inside a transaction.
-pub struct Tx<'a>(&'a Transaction<'a>);
+/// Statements available inside a transaction, sealing secret values on the
+/// way in and opening them on the way out.
+pub struct Tx<'a>(&'a Transaction<'a>, &'a Sealer);
+
+/// Where a secret environment variable's sealed value belongs.
+fn env_context(deployment: &str, key: &str) -> Vec<u8> {
+    format!("deployment/{deployment}/env/{key}").into_bytes()
+}
+
+/// Where a sealed Secret object belongs.
+fn object_context(deployment: &str, revision: u64, name: &str) -> Vec<u8> {
+    format!("deployment/{deployment}/revision/{revision}/secret/{name}").into_bytes()
+}
+
+impl Tx<'_> {
+    /// A spec as stored: secret values sealed.
+    fn sealed_spec(&self, id: &str, spec: &DeploymentSpec) -> Result<String, StoreError> {
+        let mut spec = spec.clone();
+        for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
+            if let Some(value) = &var.value {
+                var.value = Some(self.1.seal(value, &env_context(id, &var.key)));
+            }
+        }
+        Ok(serde_json::to_string(&spec)?)
+    }
+
+    fn opened_spec(&self, id: &str, text: &str) -> Result<DeploymentSpec, StoreError> {
+        let mut spec: DeploymentSpec = serde_json::from_str(text)?;
+        for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
+            if let Some(value) = &var.value {
+                var.value = Some(
+                    self.1
+                        .open(value, &env_context(id, &var.key))
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                );
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Objects as stored: each Secret's body sealed whole.
+    fn sealed_objects(&self, set: &StoredManifestSet) -> Result<String, StoreError> {
+        let id = set.deployment_id.to_string();
+        let objects = set
+            .objects
+            .iter()
+            .map(|o| {
+                if o.meta.kind != "Secret" {
+                    return Ok(o.clone());
+                }
+                let context = object_context(&id, set.revision, &o.meta.name);
+                let sealed = self.1.seal(&serde_json::to_string(&o.body)?, &context);
+                Ok(StoredObject {
+                    meta: o.meta.clone(),
+                    body: serde_json::json!({ SEALED: sealed }),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(serde_json::to_string(&objects)?)
+    }
+
+    fn opened_objects(
+        &self,
+        deployment_id: Uuid,
+        revision: u64,
+        text: &str,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let mut objects: Vec<StoredObject> = serde_json::from_str(text)?;
+        let id = deployment_id.to_string();
+        for o in objects.iter_mut() {
+            if let Some(sealed) = o.body.get(SEALED).and_then(|v| v.as_str()) {
+                let context = object_context(&id, revision, &o.meta.name);
+                let plain = self
+                    .1
+                    .open(sealed, &context)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                o.body = serde_json::from_str(&plain)?;
+            }
+        }
+        Ok(objects)
+    }
+}
+
+/// The one field of a stored Secret object: its sealed body.
+const SEALED: &str = "sealed";
 
 fn kind_str(kind: DataPlaneKind) -> &'static str {
     match kind {
@@ -230,7 +354,7 @@ impl Tx<'_> {
                 DeploymentRow::from_row,
             )
             .optional()?
-            .map(DeploymentRow::into_stored)
+            .map(|row| row.into_stored(self))
             .transpose()
     }
 
@@ -247,7 +371,7 @@ impl Tx<'_> {
         let rows = stmt
             .query_map(params![after, limit as i64], DeploymentRow::from_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(DeploymentRow::into_stored).collect()
+        rows.into_iter().map(|row| row.into_stored(self)).collect()
     }
 
     /// Inserts or replaces a deployment row.
@@ -265,7 +389,7 @@ impl Tx<'_> {
             params![
                 d.id.to_string(),
                 d.spec.generation as i64,
-                serde_json::to_string(&d.spec)?,
+                self.sealed_spec(&d.id.to_string(), &d.spec)?,
                 d.input_hash,
                 d.revision as i64,
                 d.created_at,
@@ -294,7 +418,7 @@ impl Tx<'_> {
                 set.generation as i64,
                 set.platform_release,
                 set.input_hash,
-                serde_json::to_string(&set.objects)?,
+                self.sealed_objects(set)?,
                 set.created_at,
             ],
         )?;
@@ -334,7 +458,7 @@ impl Tx<'_> {
             generation: generation as u64,
             platform_release,
             input_hash,
-            objects: serde_json::from_str(&objects)?,
+            objects: self.opened_objects(deployment_id, revision as u64, &objects)?,
             created_at,
         }))
     }
@@ -409,10 +533,10 @@ impl DeploymentRow {
         })
     }
 
-    fn into_stored(self) -> Result<StoredDeployment, StoreError> {
+    fn into_stored(self, tx: &Tx<'_>) -> Result<StoredDeployment, StoreError> {
         Ok(StoredDeployment {
             id: self.id.parse().map_err(|_| StoreError::Invalid(format!("bad id {}", self.id)))?,
-            spec: serde_json::from_str(&self.spec)?,
+            spec: tx.opened_spec(&self.id, &self.spec)?,
             input_hash: self.input_hash,
             revision: self.revision as u64,
             created_at: self.created_at,

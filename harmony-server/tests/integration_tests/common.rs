@@ -25,10 +25,16 @@ impl TestHarmony {
     }
 
     pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestHarmony {
+        Self::start_configured(|config| {
+            config.secret_key = Some(harmony_server::render::SecretKey::development());
+            adjust(config);
+        })
+    }
+
+    fn start_configured(adjust: impl FnOnce(&mut Config)) -> TestHarmony {
         let data = tempfile::tempdir().expect("tempdir");
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
         adjust(&mut config);
-        config.secret_key = Some(harmony_server::render::SecretKey::development());
         let server = harmony_server::start(&config, &log()).expect("harmony starts");
         let url = format!("http://{}", server.local_addr());
         TestHarmony { server: Some(server), url, data }

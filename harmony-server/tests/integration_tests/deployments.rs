@@ -134,6 +134,39 @@ async fn secrets_are_write_only() {
     let (status, _, message) = failure(c.deployment_put(&d, &update).await);
     assert_eq!(status, 400);
     assert!(message.contains("environment_variables[2].value"), "{message}");
+
+    // At rest, the value is sealed: not in the database files, in the spec
+    // or in the stored Secret object.
+    for file in std::fs::read_dir(h.data_dir()).unwrap() {
+        let path = file.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(b"hunter2".len()).any(|w| w == b"hunter2"),
+            "{} holds a secret value in plain text",
+            path.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn sealed_secrets_need_the_key_they_were_sealed_with() {
+    let h = TestHarmony::start();
+    two_planes(&h).await;
+    let d = id();
+    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let dir = h.data_dir();
+    let mut h = h;
+    h.stop().await;
+    // The same data under another key: Harmony refuses to start, naming
+    // why, rather than failing every secret later.
+    let mut config = harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), dir.clone());
+    config.secret_key = Some(harmony_server::render::SecretKey::new([9; 32]));
+    let refused = harmony_server::start(&config, &log()).err().expect("refused");
+    assert!(format!("{refused:#}").contains("another secret key"), "{refused:#}");
+    // The right key reads it again.
+    let again = TestHarmony::start_with(|c| c.data_dir = dir);
+    let got = again.v2().deployment_get(&d).await.unwrap().into_inner();
+    assert_eq!(got.generation, 1);
 }
 
 #[tokio::test]
