@@ -74,6 +74,13 @@ pub mod v1;
 #[path = "generated/v2.rs"]
 pub mod v2;
 
+/// The agent API (`openapi/harmony-agent/`), which data-plane agents speak:
+/// fetch the desired state, report what was applied. Version 1.0.0.
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs)]
+#[path = "generated/agent_v1.rs"]
+pub mod agent;
+
 /// The newest API version's generated client and types.
 pub mod latest {
     pub use crate::v2::{Client, types};

@@ -38,14 +38,37 @@ pub enum HarmonyError {
     Invalid(Vec<String>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// An agent without a valid credential.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("storage failure")]
     Store(#[from] StoreError),
 }
 
+#[derive(Clone)]
 pub struct Harmony {
     store: Store,
     clock: Arc<dyn Clock>,
     key: Arc<render::SecretKey>,
+    /// Woken after every change to any data plane's desired state (agents'
+    /// long polls wait on it).
+    changes: Arc<tokio::sync::Notify>,
+}
+
+/// An agent whose last report is older than this has its data plane shown
+/// UNREACHABLE.
+pub const HEARTBEAT_TIMEOUT: chrono::Duration = chrono::Duration::seconds(90);
+
+/// Prefix of an agent credential: `hagent.<data plane>.<secret>`.
+const AGENT_CREDENTIAL_PREFIX: &str = "hagent.";
+
+/// A deployment's status on its data plane, derived from agent reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeploymentStatus {
+    Deploying,
+    Healthy,
+    Unhealthy,
+    Unknown,
 }
 
 /// Upper bound on a page of results.
@@ -53,7 +76,7 @@ pub const MAX_PAGE: usize = 1000;
 
 impl Harmony {
     pub fn new(store: Store, clock: Arc<dyn Clock>, key: render::SecretKey) -> Harmony {
-        Harmony { store, clock, key: Arc::new(key) }
+        Harmony { store, clock, key: Arc::new(key), changes: Arc::new(tokio::sync::Notify::new()) }
     }
 
     pub fn register_data_plane(
@@ -96,7 +119,19 @@ impl Harmony {
     pub fn data_plane(&self, id: &str) -> Result<DataPlane, HarmonyError> {
         self.store
             .read(|tx| Ok::<_, HarmonyError>(tx.data_plane(id)?))?
+            .map(|plane| self.with_liveness(plane))
             .ok_or_else(|| not_found("data plane", id))
+    }
+
+    /// A data plane whose agent has reported before but not within
+    /// [`HEARTBEAT_TIMEOUT`] is UNREACHABLE, whatever it last said.
+    fn with_liveness(&self, mut plane: DataPlane) -> DataPlane {
+        if let Some(beat) = plane.last_heartbeat
+            && self.clock.now() - beat > HEARTBEAT_TIMEOUT
+        {
+            plane.status = harmony_api::latest::DataPlaneStatus::Unreachable;
+        }
+        plane
     }
 
     pub fn data_planes(
@@ -104,7 +139,10 @@ impl Harmony {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DataPlane>, HarmonyError> {
-        self.store.read(|tx| Ok(tx.data_planes_after(after, limit.min(MAX_PAGE))?))
+        let planes = self
+            .store
+            .read(|tx| Ok::<_, HarmonyError>(tx.data_planes_after(after, limit.min(MAX_PAGE))?))?;
+        Ok(planes.into_iter().map(|p| self.with_liveness(p)).collect())
     }
 
     /// Accepts a deployment's desired state.
@@ -120,7 +158,7 @@ impl Harmony {
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
         let key = self.key.clone();
-        self.store.write(move |tx| {
+        let result = self.store.write(move |tx| {
             let plane = tx.data_plane(&spec.data_plane_id)?;
             let existing = tx.deployment(id)?;
             merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
@@ -169,6 +207,7 @@ impl Harmony {
             // references it; SQLite checks foreign keys at each statement.
             tx.put_deployment(&stored)?;
             if !unchanged {
+                tx.bump_desired_revision(&plane.id)?;
                 let rendered = render::render(&key, id, &stored.spec, &plane);
                 tx.insert_manifest_set(&StoredManifestSet {
                     deployment_id: id,
@@ -181,7 +220,11 @@ impl Harmony {
                 })?;
             }
             Ok(to_api(stored))
-        })
+        });
+        if result.is_ok() {
+            self.changes.notify_waiters();
+        }
+        result
     }
 
     pub fn deployment(&self, id: Uuid) -> Result<Deployment, HarmonyError> {
@@ -203,11 +246,168 @@ impl Harmony {
     }
 
     pub fn delete_deployment(&self, id: Uuid) -> Result<(), HarmonyError> {
-        if self.store.write(move |tx| Ok::<_, HarmonyError>(tx.delete_deployment(id)?))? {
+        let deleted = self.store.write(move |tx| {
+            let Some(existing) = tx.deployment(id)? else {
+                return Ok::<_, HarmonyError>(false);
+            };
+            tx.delete_deployment(id)?;
+            tx.bump_desired_revision(&existing.spec.data_plane_id)?;
+            Ok(true)
+        })?;
+        if deleted {
+            self.changes.notify_waiters();
             Ok(())
         } else {
             Err(not_found("deployment", &id.to_string()))
         }
+    }
+
+    /// Issues (or replaces) the credential a data plane's agent presents;
+    /// returns it (shown once: only a SHA-256 of its secret is kept).
+    pub fn issue_agent_credential(&self, data_plane_id: &str) -> Result<String, HarmonyError> {
+        use sha2::Digest;
+        let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+        let digest = sha2::Sha256::digest(secret.as_bytes()).to_vec();
+        let (id, now) = (data_plane_id.to_owned(), self.clock.now());
+        self.store.write(move |tx| {
+            tx.data_plane(&id)?.ok_or_else(|| not_found("data plane", &id))?;
+            Ok::<_, HarmonyError>(tx.put_agent_credential(&id, &digest, now)?)
+        })?;
+        Ok(format!("{AGENT_CREDENTIAL_PREFIX}{data_plane_id}.{secret}"))
+    }
+
+    /// The data plane an `Authorization` header's credential belongs to.
+    pub fn authenticate_agent(&self, header: Option<&str>) -> Result<String, HarmonyError> {
+        use sha2::Digest;
+        let refused = || {
+            HarmonyError::Unauthenticated(
+                "send the data plane's agent credential as `Authorization: Bearer <credential>`"
+                    .to_owned(),
+            )
+        };
+        let credential = header
+            .and_then(|h| h.trim().strip_prefix("Bearer "))
+            .and_then(|c| c.trim().strip_prefix(AGENT_CREDENTIAL_PREFIX))
+            .ok_or_else(refused)?;
+        let (plane, secret) = credential.rsplit_once('.').ok_or_else(refused)?;
+        let stored = self.store.read(|tx| Ok::<_, HarmonyError>(tx.agent_credential(plane)?))?;
+        let given = sha2::Sha256::digest(secret.as_bytes());
+        match stored {
+            Some(stored)
+                if stored.len() == given.len()
+                    && stored.iter().zip(given.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0 =>
+            {
+                Ok(plane.to_owned())
+            }
+            _ => Err(refused()),
+        }
+    }
+
+    /// What `notified()` on this waits for: any change to desired state.
+    pub fn changes(&self) -> Arc<tokio::sync::Notify> {
+        self.changes.clone()
+    }
+
+    /// A data plane's desired state: every deployment on it at its newest
+    /// manifest revision, Secrets included (for its agent only). Unchanged
+    /// (and empty) when the plane is still at `known_revision`.
+    pub fn desired_state(
+        &self,
+        data_plane_id: &str,
+        known_revision: u64,
+    ) -> Result<harmony_agent_api::DesiredState, HarmonyError> {
+        self.store.read(|tx| {
+            let (revision, _) = tx
+                .plane_revisions(data_plane_id)?
+                .ok_or_else(|| not_found("data plane", data_plane_id))?;
+            let mut deployments = Vec::new();
+            let changed = revision != known_revision;
+            if changed {
+                for d in tx.deployments_on(data_plane_id)? {
+                    let set = tx.manifest_set(d.id, d.revision)?.ok_or_else(|| {
+                        HarmonyError::Store(StoreError::Invalid(format!(
+                            "deployment {} has no manifest revision {}",
+                            d.id, d.revision
+                        )))
+                    })?;
+                    deployments.push(harmony_agent_api::DesiredDeployment {
+                        deployment_id: d.id,
+                        manifest_revision: d.revision,
+                        namespace: render::namespace(d.id),
+                        objects: set.objects.into_iter().map(|o| o.body).collect(),
+                    });
+                }
+            }
+            Ok(harmony_agent_api::DesiredState {
+                data_plane_id: data_plane_id.to_owned(),
+                revision,
+                changed,
+                deployments,
+            })
+        })
+    }
+
+    /// Records an agent's report: its applied revision, its heartbeat, and
+    /// each deployment's health.
+    pub fn record_agent_status(
+        &self,
+        data_plane_id: &str,
+        report: harmony_agent_api::StatusReport,
+    ) -> Result<(), HarmonyError> {
+        let mut problems = Vec::new();
+        check_non_empty(&mut problems, "agent_version", &report.agent_version);
+        if !problems.is_empty() {
+            return Err(HarmonyError::Invalid(problems));
+        }
+        let reports: Vec<_> = report
+            .deployments
+            .iter()
+            .map(|d| {
+                let health = serde_json::to_value(d.health)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                (d.deployment_id, d.manifest_revision, health, d.message.clone())
+            })
+            .collect();
+        let (id, now) = (data_plane_id.to_owned(), self.clock.now());
+        self.store.write(move |tx| {
+            let (desired, _) =
+                tx.plane_revisions(&id)?.ok_or_else(|| not_found("data plane", &id))?;
+            if report.applied_revision > desired {
+                return Err(HarmonyError::Invalid(vec![format!(
+                    "applied_revision: {} is ahead of the desired revision {desired}",
+                    report.applied_revision
+                )]));
+            }
+            Ok(tx.record_agent_status(&id, report.applied_revision, &reports, now)?)
+        })
+    }
+
+    /// Where a deployment stands on its data plane, from its agent's last
+    /// report: DEPLOYING until the agent reports its newest manifest
+    /// revision, then HEALTHY or UNHEALTHY as reported; UNKNOWN when the
+    /// data plane stopped reporting.
+    pub fn deployment_status(&self, id: Uuid) -> Result<DeploymentStatus, HarmonyError> {
+        let (deployment, health, plane) = self.store.read(|tx| {
+            let d = tx.deployment(id)?.ok_or_else(|| not_found("deployment", &id.to_string()))?;
+            let plane = tx.data_plane(&d.spec.data_plane_id)?;
+            Ok::<_, HarmonyError>((d.clone(), tx.deployment_health(id)?, plane))
+        })?;
+        let reachable = plane
+            .map(|p| self.with_liveness(p).status)
+            .is_some_and(|s| s != harmony_api::latest::DataPlaneStatus::Unreachable);
+        Ok(match health {
+            _ if !reachable => DeploymentStatus::Unknown,
+            Some((revision, health, _)) if revision == deployment.revision => match health.as_str()
+            {
+                "HEALTHY" => DeploymentStatus::Healthy,
+                "UNHEALTHY" => DeploymentStatus::Unhealthy,
+                _ => DeploymentStatus::Deploying,
+            },
+            _ => DeploymentStatus::Deploying,
+        })
     }
 
     /// A manifest set as handed to Astro API: Secret bodies left out.

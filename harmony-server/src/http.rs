@@ -41,6 +41,11 @@ impl From<HarmonyError> for HttpError {
                 ClientErrorStatusCode::CONFLICT,
                 message,
             ),
+            HarmonyError::Unauthenticated(message) => HttpError::for_client_error(
+                Some("Unauthenticated".to_owned()),
+                ClientErrorStatusCode::UNAUTHORIZED,
+                message,
+            ),
             // The detail goes to the log, never to the caller.
             HarmonyError::Store(source) => HttpError::for_internal_error(format!(
                 "{source}: {}",

@@ -5,6 +5,7 @@
 //! dropshot, routing each request by its `api-version` header
 //! ([`versions::ServedVersions`]).
 
+pub mod agent;
 pub mod app;
 pub mod crypto;
 pub mod http;
@@ -58,8 +59,8 @@ impl Config {
     }
 }
 
-/// Starts a Harmony; it runs until the returned server is closed.
-pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
+/// The application over `config`'s data directory and key.
+fn open(config: &Config) -> Result<app::Harmony> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let key = match (&config.secret_key, config.dev_seed) {
@@ -72,7 +73,21 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     };
     let store = store::Store::open(&config.data_dir, &key)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let harmony = app::Harmony::new(store, Arc::new(app::SystemClock), key);
+    Ok(app::Harmony::new(store, Arc::new(app::SystemClock), key))
+}
+
+/// Issues a data plane's agent credential against `config`'s data (the
+/// server may be running).
+pub fn issue_agent_credential(config: &Config, data_plane_id: &str) -> Result<String> {
+    open(config)?
+        .issue_agent_credential(data_plane_id)
+        .map_err(|e| anyhow::anyhow!("issuing a credential for {data_plane_id}: {e}"))
+}
+
+/// Starts a Harmony; it runs until the returned server is closed. The agent
+/// API is started beside it with [`start_agent_api`].
+pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
+    let harmony = open(config)?;
     if config.dev_seed {
         for (id, registration) in dev_data_planes() {
             harmony
@@ -94,6 +109,32 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     Ok(server)
+}
+
+/// Serves the agent API for `harmony` on `bind`, beside the main API.
+/// Agents reach only this listener; it can be exposed to data planes without
+/// exposing the main API.
+pub fn start_agent_api(
+    bind: SocketAddr,
+    harmony: &app::Harmony,
+    log: &slog::Logger,
+) -> Result<HttpServer<agent::Context>> {
+    let api = harmony_agent_api::harmony_agent_api_mod::api_description::<agent::AgentImpl>()
+        .map_err(|e| anyhow::anyhow!("the agent API description is invalid: {e}"))?;
+    let newest = harmony_agent_api::latest_version();
+    let policy = dropshot::ClientSpecifiesVersionInHeader::new(
+        ::http::HeaderName::from_static("api-version"),
+        newest,
+    );
+    ServerBuilder::new(api, Arc::new(harmony.clone()), log.new(slog::o!("api" => "agent")))
+        .config(ConfigDropshot {
+            bind_address: bind,
+            default_request_body_max_bytes: 1024 * 1024,
+            ..Default::default()
+        })
+        .version_policy(VersionPolicy::Dynamic(Box::new(policy)))
+        .start()
+        .map_err(|e| anyhow::anyhow!("starting the agent API server: {e}"))
 }
 
 /// The data planes a local run starts with: a shared Hosted cluster that

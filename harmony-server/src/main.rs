@@ -6,17 +6,23 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel};
 use harmony_server::Config;
 
 const USAGE: &str = "\
-usage: harmony-server [--bind ADDR] [--data-dir DIR] [--max-api-version VERSION]
+usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR]
+                      [--max-api-version VERSION] [--secret-key-file PATH | --dev-seed]
+       harmony-server agent-credential --data-plane ID [--data-dir DIR]
                       [--secret-key-file PATH | --dev-seed]
 
   --bind ADDR                 listen address (default 127.0.0.1:12220)
+  --agent-bind ADDR           the agent API's listen address (default 127.0.0.1:12221)
   --data-dir DIR              where harmony.sqlite3 lives (default ./data/harmony)
   --max-api-version VERSION   serve no API version newer than VERSION, as an
                               older Harmony release would
   --secret-key-file PATH      the 32-byte key (64 hex characters) generated
                               secrets and hashes derive from; required
   --dev-seed                  a local run: two example data planes, and a fixed
-                              development key instead of --secret-key-file";
+                              development key instead of --secret-key-file
+
+agent-credential issues (or replaces) a data plane's agent credential and
+prints it once; only a hash of it is kept.";
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).
@@ -25,26 +31,50 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let config = parse_args(std::env::args().skip(1))?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let issue_credential = args.first().is_some_and(|a| a == "agent-credential");
+    if issue_credential {
+        args.remove(0);
+    }
+    let (config, agent_bind, data_plane) = parse_args(args.into_iter())?;
+    if issue_credential {
+        let plane = data_plane.context("agent-credential needs --data-plane ID")?;
+        let credential = harmony_server::issue_agent_credential(&config, &plane)?;
+        println!("{credential}");
+        return Ok(());
+    }
     let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
         .to_logger("harmony")
         .context("setting up logging")?;
     let server = harmony_server::start(&config, &log)?;
-    println!("harmony listening on http://{}", server.local_addr());
+    let agents = harmony_server::start_agent_api(agent_bind, &server.app_private().harmony, &log)?;
+    println!(
+        "harmony listening on http://{} (agents: http://{})",
+        server.local_addr(),
+        agents.local_addr()
+    );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
         _ = tokio::signal::ctrl_c() => server.close().await.map_err(anyhow::Error::msg)?,
     }
+    agents.close().await.map_err(anyhow::Error::msg)?;
     Ok(())
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(Config, std::net::SocketAddr, Option<String>)> {
     let mut config =
         Config::new("127.0.0.1:12220".parse().context("default address")?, "data/harmony".into());
+    let mut agent_bind: std::net::SocketAddr =
+        "127.0.0.1:12221".parse().context("default agent address")?;
+    let mut data_plane = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
             "--bind" => config.bind = value()?.parse().context("--bind")?,
+            "--agent-bind" => agent_bind = value()?.parse().context("--agent-bind")?,
+            "--data-plane" => data_plane = Some(value()?),
             "--data-dir" => config.data_dir = value()?.into(),
             "--max-api-version" => {
                 config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
@@ -66,7 +96,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Config> {
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
-    Ok(config)
+    Ok((config, agent_bind, data_plane))
 }
 
 fn parse_key(hex: &str) -> Option<harmony_server::render::SecretKey> {

@@ -65,6 +65,28 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) STRICT;
 "#,
+    // The agent protocol: a desired and an applied revision per data plane,
+    // agents' credentials (a SHA-256 of the secret), their health reports.
+    r#"
+ALTER TABLE data_planes ADD COLUMN desired_revision INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE data_planes ADD COLUMN applied_revision INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deployments ADD COLUMN data_plane_id TEXT;
+UPDATE deployments SET data_plane_id = json_extract(spec, '$.data_plane_id');
+CREATE INDEX deployments_by_data_plane ON deployments (data_plane_id, id);
+CREATE TABLE agent_credentials (
+    data_plane_id TEXT PRIMARY KEY NOT NULL REFERENCES data_planes (id),
+    secret_sha256 BLOB NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE deployment_health (
+    deployment_id TEXT PRIMARY KEY NOT NULL,
+    data_plane_id TEXT NOT NULL,
+    manifest_revision INTEGER NOT NULL,
+    health TEXT NOT NULL,
+    message TEXT,
+    reported_at TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -378,8 +400,9 @@ impl Tx<'_> {
     pub fn put_deployment(&self, d: &StoredDeployment) -> Result<(), StoreError> {
         self.0.execute(
             "INSERT INTO deployments
-                 (id, generation, spec, input_hash, revision, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 (id, generation, spec, input_hash, revision, created_at, updated_at,
+                  data_plane_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (id) DO UPDATE SET
                  generation = excluded.generation,
                  spec = excluded.spec,
@@ -394,9 +417,129 @@ impl Tx<'_> {
                 d.revision as i64,
                 d.created_at,
                 d.updated_at,
+                d.spec.data_plane_id,
             ],
         )?;
         Ok(())
+    }
+
+    /// Moves a data plane's desired revision forward; returns the new one.
+    pub fn bump_desired_revision(&self, data_plane_id: &str) -> Result<u64, StoreError> {
+        Ok(self.0.query_row(
+            "UPDATE data_planes SET desired_revision = desired_revision + 1 WHERE id = ?1
+             RETURNING desired_revision",
+            [data_plane_id],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// A data plane's desired and applied revisions.
+    pub fn plane_revisions(&self, data_plane_id: &str) -> Result<Option<(u64, u64)>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT desired_revision, applied_revision FROM data_planes WHERE id = ?1",
+                [data_plane_id],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .optional()?)
+    }
+
+    /// Every deployment on a data plane, secrets opened.
+    pub fn deployments_on(&self, data_plane_id: &str) -> Result<Vec<StoredDeployment>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, spec, input_hash, revision, created_at, updated_at
+             FROM deployments WHERE data_plane_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([data_plane_id], DeploymentRow::from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(|row| row.into_stored(self)).collect()
+    }
+
+    /// Replaces a data plane's agent credential (only its digest is kept).
+    pub fn put_agent_credential(
+        &self,
+        data_plane_id: &str,
+        secret_sha256: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO agent_credentials (data_plane_id, secret_sha256, created_at)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (data_plane_id) DO UPDATE SET
+                 secret_sha256 = excluded.secret_sha256, created_at = excluded.created_at",
+            params![data_plane_id, secret_sha256, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn agent_credential(&self, data_plane_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT secret_sha256 FROM agent_credentials WHERE data_plane_id = ?1",
+                [data_plane_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// An agent's report: the applied revision, a heartbeat, and each
+    /// deployment's health (reports for deployments no longer on the data
+    /// plane are dropped).
+    pub fn record_agent_status(
+        &self,
+        data_plane_id: &str,
+        applied_revision: u64,
+        reports: &[(Uuid, u64, String, Option<String>)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE data_planes
+             SET applied_revision = ?2, last_heartbeat = ?3, status = 'READY'
+             WHERE id = ?1",
+            params![data_plane_id, applied_revision as i64, now],
+        )?;
+        for (deployment_id, revision, health, message) in reports {
+            self.0.execute(
+                "INSERT INTO deployment_health
+                     (deployment_id, data_plane_id, manifest_revision, health, message,
+                      reported_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM deployments WHERE id = ?1 AND data_plane_id = ?2)
+                 ON CONFLICT (deployment_id) DO UPDATE SET
+                     manifest_revision = excluded.manifest_revision,
+                     health = excluded.health, message = excluded.message,
+                     reported_at = excluded.reported_at",
+                params![
+                    deployment_id.to_string(),
+                    data_plane_id,
+                    *revision as i64,
+                    health,
+                    message,
+                    now
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The last health report of a deployment: (manifest revision, health,
+    /// message).
+    pub fn deployment_health(
+        &self,
+        deployment_id: Uuid,
+    ) -> Result<Option<(u64, String, Option<String>)>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT manifest_revision, health, message FROM deployment_health
+                 WHERE deployment_id = ?1",
+                [deployment_id.to_string()],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
     }
 
     /// Deletes a deployment and its revisions; false when there was none.

@@ -8,7 +8,7 @@ use dropshot_api_manager_types::{ManagedApiMetadata, Versions};
 /// own immutable document. Astro's public API is lockstep: one document,
 /// regenerated with its implementation.
 pub fn all() -> Result<ManagedApis> {
-    ManagedApis::new(vec![harmony(), astro()])
+    ManagedApis::new(vec![harmony(), harmony_agent(), astro()])
 }
 
 fn astro() -> ManagedApiConfig {
@@ -40,5 +40,22 @@ fn harmony() -> ManagedApiConfig {
             extra: serde_json::Value::Null,
         },
         api_description: harmony_api::harmony_api_mod::stub_api_description,
+    }
+}
+
+fn harmony_agent() -> ManagedApiConfig {
+    ManagedApiConfig {
+        ident: "harmony-agent",
+        versions: Versions::new_versioned(harmony_agent_api::supported_versions()),
+        title: "Harmony agent",
+        metadata: ManagedApiMetadata {
+            description: Some(
+                "Internal API: a data plane's agent fetches its desired state and reports back",
+            ),
+            contact_url: None,
+            contact_email: None,
+            extra: serde_json::Value::Null,
+        },
+        api_description: harmony_agent_api::harmony_agent_api_mod::stub_api_description,
     }
 }

@@ -25,6 +25,11 @@ pub fn generate_all(root: &Utf8Path, mode: Mode) -> Result<Vec<Utf8PathBuf>> {
         let doc = find_document(root, "harmony", semver)?;
         outputs.push((doc, out_dir.join(format!("v{}.rs", semver.major))));
     }
+    for version in harmony_agent_api::supported_versions().iter() {
+        let semver = version.semver();
+        let doc = find_document(root, "harmony-agent", semver)?;
+        outputs.push((doc, out_dir.join(format!("agent_v{}.rs", semver.major))));
+    }
     outputs.push((root.join("openapi/astro.json"), root.join("astro-client/src/generated.rs")));
     let mut changed = Vec::new();
     for (doc, path) in outputs {

@@ -194,6 +194,7 @@ impl Drop for Children {
 fn run_local() -> Result<ExitCode, String> {
     let status = cargo()
         .args(["build", "--quiet", "-p", "harmony-server", "-p", "astro-api", "-p", "astro-client"])
+        .args(["-p", "harmony-agent"])
         .args(["--bins", "--example", "quickstart"])
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
@@ -207,7 +208,8 @@ fn run_local() -> Result<ExitCode, String> {
     let data = root().join("data");
     let harmony_addr: SocketAddr = ([127, 0, 0, 1], 12220).into();
     let astro_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
-    for addr in [harmony_addr, astro_addr] {
+    let agent_api_addr: SocketAddr = ([127, 0, 0, 1], 12221).into();
+    for addr in [harmony_addr, astro_addr, agent_api_addr] {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Err(format!("{addr} is already in use; stop what is listening there first"));
         }
@@ -224,6 +226,35 @@ fn run_local() -> Result<ExitCode, String> {
             .map_err(|e| format!("starting harmony-server: {e}"))?,
     );
     wait_for(harmony_addr, "harmony-server", &data.join("harmony.log"))?;
+
+    // The Hybrid example data plane gets an agent that keeps a directory
+    // tree equal to its desired state.
+    let credential = Command::new(bin.join("harmony-server"))
+        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
+        .arg(data.join("harmony"))
+        .output()
+        .map_err(|e| format!("issuing the agent credential: {e}"))?;
+    if !credential.status.success() {
+        return Err(format!(
+            "issuing the agent credential failed: {}",
+            String::from_utf8_lossy(&credential.stderr)
+        ));
+    }
+    let credential_file = data.join("hybrid-example.credential");
+    std::fs::write(&credential_file, &credential.stdout)
+        .map_err(|e| format!("writing {}: {e}", credential_file.display()))?;
+    let agent_tree = data.join("hybrid-example");
+    children.0.push(
+        Command::new(bin.join("harmony-agent"))
+            .args(["--harmony", &format!("http://{agent_api_addr}"), "--credential-file"])
+            .arg(&credential_file)
+            .arg("--apply-dir")
+            .arg(&agent_tree)
+            .stdout(Stdio::null())
+            .stderr(log_file(&data, "harmony-agent.log")?)
+            .spawn()
+            .map_err(|e| format!("starting harmony-agent: {e}"))?,
+    );
     // The organization "local" with workspace "default" and an owner token,
     // made on the first run; the token is kept beside the data (a local
     // convenience: astro-api itself stores only its hash).
@@ -283,8 +314,12 @@ Then fetch the manifests Harmony rendered for it (use the "id" from the answer):
 
   curl -s -H 'api-version: 2.0.0' http://{harmony_addr}/deployments/<id>/manifests
 
+HYBRID deployments (cluster "hybrid-example") are synced by a harmony-agent
+into {agent_tree}, one file per object.
+
 Press Ctrl-C to stop both."#,
-        data = data.display()
+        data = data.display(),
+        agent_tree = agent_tree.display()
     );
     // Run until interrupted (Ctrl-C ends this process and, with it, the
     // process group) or until a server exits on its own.
@@ -397,6 +432,13 @@ mod tidy {
         for (krate, forbidden) in [
             // Contracts do no I/O and know no implementation.
             ("harmony-api", &["harmony-server", "rusqlite", "tokio", "reqwest"][..]),
+            ("harmony-agent-api", &["harmony-server", "rusqlite", "tokio", "reqwest"][..]),
+            // The agent runs in data planes: it knows Harmony only through
+            // the generated client.
+            (
+                "harmony-agent",
+                &["harmony-server", "harmony-api", "harmony-agent-api", "dropshot"][..],
+            ),
             ("astro-public-api", &["astro-api", "harmony", "rusqlite", "tokio", "reqwest"][..]),
             // astro-api reaches Harmony only through the generated client.
             ("astro-api", &["harmony-server", "harmony-api", "progenitor ="][..]),

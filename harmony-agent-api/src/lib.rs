@@ -1,0 +1,114 @@
+//! The agent API: how a data plane's agent gets its desired state from
+//! Harmony and reports what it applied. A dropshot trait and its wire types,
+//! nothing else.
+//!
+//! Separate from Harmony's own API (`harmony-api`) because its client is
+//! different and upgrades on its own clock: agents run inside data planes
+//! (Hybrid ones on customers' clusters) and move to a new version only when
+//! a data plane is upgraded. Harmony serves it on its own listener, and an
+//! agent authenticates with its data plane's credential
+//! (`Authorization: Bearer <credential>`), which is also how Harmony knows
+//! which data plane is asking: there is no data-plane id in any path, so an
+//! agent can only ever see its own.
+//!
+//! The protocol: `GET /desired-state?known_revision=N&wait_seconds=S` answers
+//! at once when the data plane's desired state has moved past `N`, or holds
+//! the request up to `S` seconds (a long poll) and answers `changed: false`.
+//! The agent applies what it got and `POST /status`es the revision it
+//! applied and each deployment's health.
+
+use dropshot::{
+    HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext, TypedBody,
+};
+use dropshot_api_manager_types::api_versions;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+api_versions!([(1, INITIAL)]);
+
+/// Longest long poll, in seconds.
+pub const MAX_WAIT_SECONDS: u32 = 30;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct DesiredStateQuery {
+    /// The data-plane revision the agent has applied; absent or 0 for none.
+    #[serde(default)]
+    pub known_revision: Option<u64>,
+    /// How long to wait for a newer revision before answering unchanged
+    /// (0 to 30; default 0).
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Everything the data plane should run.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct DesiredState {
+    pub data_plane_id: String,
+    /// Moves forward whenever anything on the data plane changes.
+    pub revision: u64,
+    /// False when `revision` is the one the agent said it knows; then
+    /// `deployments` is empty and nothing is to be done.
+    pub changed: bool,
+    pub deployments: Vec<DesiredDeployment>,
+}
+
+/// One Airflow deployment's objects at its newest manifest revision.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct DesiredDeployment {
+    pub deployment_id: Uuid,
+    pub manifest_revision: u64,
+    pub namespace: String,
+    /// Complete Kubernetes objects, Secrets included, in apply order.
+    pub objects: Vec<serde_json::Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Health {
+    Healthy,
+    Unhealthy,
+    /// Applied, not yet ready.
+    Progressing,
+    /// The agent cannot tell (for example, it only writes files).
+    Unknown,
+}
+
+/// What the agent applied, and how it is doing.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct StatusReport {
+    /// The data-plane revision now applied.
+    pub applied_revision: u64,
+    pub agent_version: String,
+    pub deployments: Vec<DeploymentReport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct DeploymentReport {
+    pub deployment_id: Uuid,
+    pub manifest_revision: u64,
+    pub health: Health,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[dropshot::api_description]
+pub trait HarmonyAgentApi {
+    type Context;
+
+    /// The data plane's desired state, if newer than `known_revision`
+    /// (waiting up to `wait_seconds` for it).
+    #[endpoint { method = GET, path = "/desired-state" }]
+    async fn desired_state_get(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<DesiredStateQuery>,
+    ) -> Result<HttpResponseOk<DesiredState>, HttpError>;
+
+    /// Report the applied revision and each deployment's health; also the
+    /// agent's heartbeat.
+    #[endpoint { method = POST, path = "/status" }]
+    async fn status_report(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<StatusReport>,
+    ) -> Result<HttpResponseUpdatedNoContent, HttpError>;
+}

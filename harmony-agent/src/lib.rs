@@ -1,0 +1,235 @@
+//! The data-plane agent: keeps a data plane at the desired state Harmony
+//! holds for it.
+//!
+//! It long-polls Harmony's agent API for its data plane's desired state
+//! (authenticated by the data plane's credential, which is also all that
+//! decides which state it gets), applies it, and reports the applied
+//! revision and each deployment's health. Applying, with `--apply-dir DIR`:
+//! one file per object (`DIR/<namespace>/<kind>-<name>.json`, cluster-scoped
+//! objects under `DIR/_cluster/`), objects no longer desired pruned, a tree
+//! Argo CD or Flux can sync.
+//!
+//! A control-plane outage never changes a data plane: when Harmony cannot be
+//! reached or answers in error, the agent keeps what it applied last and
+//! tries again later; files change only when a new desired state arrives
+//! whole.
+
+use anyhow::{Context, Result, bail};
+use harmony_client::agent::types::{DeploymentReport, DesiredState, Health, StatusReport};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long one long poll may wait at Harmony.
+pub const POLL_SECONDS: u32 = 20;
+const STATE_DIR: &str = ".harmony-agent";
+const CLUSTER_DIR: &str = "_cluster";
+
+/// Where the agent applies desired state: a directory tree.
+pub struct ApplyDir {
+    root: PathBuf,
+}
+
+/// A Kubernetes name or namespace as a path component: DNS-1123 subdomain
+/// characters only, so nothing from Harmony can climb out of the tree.
+fn safe_component(what: &str, value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 253
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && value.as_bytes()[0].is_ascii_alphanumeric()
+        && !value.contains("..");
+    if !ok {
+        bail!("refusing {what} {value:?}: not a Kubernetes name");
+    }
+    Ok(value.to_owned())
+}
+
+fn text<'a>(object: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
+    object.pointer(pointer).and_then(serde_json::Value::as_str)
+}
+
+impl ApplyDir {
+    pub fn new(root: impl Into<PathBuf>) -> ApplyDir {
+        ApplyDir { root: root.into() }
+    }
+
+    /// The revision last applied here (0 for none).
+    pub fn applied_revision(&self) -> u64 {
+        std::fs::read_to_string(self.root.join(STATE_DIR).join("revision"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The file an object goes to.
+    fn path_of(&self, object: &serde_json::Value) -> Result<PathBuf> {
+        let kind = text(object, "/kind").context("an object without a kind")?;
+        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphabetic()) {
+            bail!("refusing kind {kind:?}");
+        }
+        let name = safe_component("name", text(object, "/metadata/name").unwrap_or(""))?;
+        let dir = match text(object, "/metadata/namespace") {
+            Some(ns) => safe_component("namespace", ns)?,
+            None => CLUSTER_DIR.to_owned(),
+        };
+        Ok(self.root.join(dir).join(format!("{}-{name}.json", kind.to_lowercase())))
+    }
+
+    /// Writes every desired object and prunes every other file, then records
+    /// the revision. Checks every path before touching anything, so a bad
+    /// object leaves the tree as it was.
+    pub fn apply(&self, state: &DesiredState) -> Result<Vec<DeploymentReport>> {
+        let mut files = Vec::new();
+        for deployment in &state.deployments {
+            for object in &deployment.objects {
+                files.push((self.path_of(object)?, object));
+            }
+        }
+        let wanted: BTreeSet<&PathBuf> = files.iter().map(|(p, _)| p).collect();
+        if wanted.len() != files.len() {
+            bail!("two desired objects map to one file");
+        }
+        std::fs::create_dir_all(&self.root)?;
+        for (path, object) in &files {
+            let content = serde_json::to_string_pretty(object)? + "\n";
+            if std::fs::read_to_string(path).ok().as_deref() == Some(content.as_str()) {
+                continue;
+            }
+            let dir = path.parent().context("a file has a directory")?;
+            std::fs::create_dir_all(dir)?;
+            let tmp = path.with_extension("json.tmp");
+            std::fs::write(&tmp, content)?;
+            std::fs::rename(&tmp, path)?;
+        }
+        self.prune(&wanted)?;
+        let state_dir = self.root.join(STATE_DIR);
+        std::fs::create_dir_all(&state_dir)?;
+        let tmp = state_dir.join("revision.tmp");
+        std::fs::write(&tmp, state.revision.to_string())?;
+        std::fs::rename(&tmp, state_dir.join("revision"))?;
+        Ok(state
+            .deployments
+            .iter()
+            .map(|d| DeploymentReport {
+                deployment_id: d.deployment_id,
+                manifest_revision: d.manifest_revision,
+                // Files say nothing about pods; whoever syncs them knows.
+                health: Health::Unknown,
+                message: Some(format!("written to {}", self.root.display())),
+            })
+            .collect())
+    }
+
+    fn prune(&self, wanted: &BTreeSet<&PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(&self.root)? {
+            let dir = entry?.path();
+            if !dir.is_dir() || dir.file_name().is_some_and(|n| n == STATE_DIR) {
+                continue;
+            }
+            for file in std::fs::read_dir(&dir)? {
+                let file = file?.path();
+                if !wanted.contains(&file) {
+                    std::fs::remove_file(&file)?;
+                }
+            }
+            if std::fs::read_dir(&dir)?.next().is_none() {
+                std::fs::remove_dir(&dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// The agent: a client for its data plane and where it applies.
+pub struct Agent {
+    client: harmony_client::agent::Client,
+    apply: ApplyDir,
+    version: String,
+}
+
+/// What one round of the loop did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Round {
+    /// A new desired state was applied at this revision.
+    Applied(u64),
+    /// Nothing new; the agent is at this revision.
+    Unchanged(u64),
+}
+
+impl Agent {
+    pub fn new(url: &str, credential: &str, apply: ApplyDir) -> Result<Agent> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", credential.trim()).parse().context("a credential is text")?,
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(u64::from(POLL_SECONDS) + 15))
+            .build()?;
+        Ok(Agent {
+            client: harmony_client::agent::Client::new_with_client(url, http),
+            apply,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+    }
+
+    /// One poll: waits up to `wait` seconds for a new desired state, applies
+    /// it if there is one, and reports (a heartbeat when nothing changed).
+    pub async fn round(&self, wait: u32) -> Result<Round> {
+        let known = self.apply.applied_revision();
+        let state = self
+            .client
+            .desired_state_get(Some(known), Some(wait))
+            .await
+            .map_err(|e| anyhow::anyhow!("fetching the desired state: {e}"))?
+            .into_inner();
+        let (round, deployments) = if state.changed {
+            let reports = self.apply.apply(&state)?;
+            (Round::Applied(state.revision), reports)
+        } else {
+            (Round::Unchanged(known), Vec::new())
+        };
+        let applied_revision = match round {
+            Round::Applied(r) | Round::Unchanged(r) => r,
+        };
+        self.client
+            .status_report(&StatusReport {
+                applied_revision,
+                agent_version: self.version.clone(),
+                deployments,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("reporting status: {e}"))?;
+        Ok(round)
+    }
+
+    /// Runs until the process ends, long-polling `poll_seconds` at a time.
+    /// Errors are logged and retried with backoff; what was applied stays as
+    /// it is meanwhile.
+    pub async fn run(&self, poll_seconds: u32) -> ! {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match self.round(poll_seconds).await {
+                Ok(round) => {
+                    if let Round::Applied(revision) = round {
+                        eprintln!("applied data-plane revision {revision}");
+                    }
+                    backoff = Duration::from_secs(1);
+                }
+                Err(e) => {
+                    eprintln!("{e:#}; keeping what is applied, retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The agent against a real harmony-server on loopback: register, sync,
+//! report; executor switch; one data plane's credential never sees another;
+//! Harmony restarted under a running agent binary; status derived from
+//! reports and heartbeats.
+
+use harmony_agent::{Agent, ApplyDir, Round};
+use harmony_client::v2::types as h;
+use std::path::Path;
+use std::time::Duration;
+
+fn log() -> slog::Logger {
+    dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
+        .to_logger("test")
+        .unwrap()
+}
+
+struct Harmony {
+    api: Option<dropshot::HttpServer<harmony_server::http::Context>>,
+    agents: Option<dropshot::HttpServer<harmony_server::agent::Context>>,
+    url: String,
+    agent_url: String,
+    data: std::path::PathBuf,
+}
+
+impl Harmony {
+    fn start(data: &Path, bind: &str, agent_bind: &str) -> Harmony {
+        let mut config = harmony_server::Config::new(bind.parse().unwrap(), data.to_path_buf());
+        config.dev_seed = true;
+        let api = harmony_server::start(&config, &log()).unwrap();
+        let agents = harmony_server::start_agent_api(
+            agent_bind.parse().unwrap(),
+            &api.app_private().harmony,
+            &log(),
+        )
+        .unwrap();
+        Harmony {
+            url: format!("http://{}", api.local_addr()),
+            agent_url: format!("http://{}", agents.local_addr()),
+            api: Some(api),
+            agents: Some(agents),
+            data: data.to_path_buf(),
+        }
+    }
+
+    fn credential(&self, plane: &str) -> String {
+        let mut config =
+            harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), self.data.clone());
+        config.dev_seed = true;
+        harmony_server::issue_agent_credential(&config, plane).unwrap()
+    }
+
+    fn client(&self) -> harmony_client::v2::Client {
+        harmony_client::v2::Client::new(&self.url)
+    }
+
+    async fn stop(&mut self) {
+        if let Some(api) = self.api.take() {
+            api.close().await.unwrap();
+        }
+        if let Some(agents) = self.agents.take() {
+            agents.close().await.unwrap();
+        }
+    }
+}
+
+fn spec(
+    plane: &str,
+    kind: h::DataPlaneKind,
+    executor: h::Executor,
+    generation: u64,
+) -> h::DeploymentSpec {
+    let hybrid = kind == h::DataPlaneKind::Hybrid;
+    h::DeploymentSpec {
+        kind,
+        organization_id: "org-1".into(),
+        workspace_id: "ws-1".into(),
+        data_plane_id: plane.into(),
+        name: "etl".into(),
+        runtime_version: "13.1.0".into(),
+        executor,
+        scheduler_size: (!hybrid).then_some(h::SchedulerSize::Small),
+        scheduler: hybrid.then_some(h::HybridScheduler { au: 10, replicas: 1 }),
+        is_high_availability: false,
+        worker_queues: vec![h::WorkerQueue {
+            name: "default".into(),
+            is_default: true,
+            min_worker_count: 1,
+            max_worker_count: 5,
+            worker_concurrency: 8,
+            astro_machine: (!hybrid).then_some(h::AstroMachine::A5),
+            node_pool_id: hybrid.then(|| "pool-a".to_owned()),
+        }],
+        environment_variables: vec![h::EnvironmentVariable {
+            key: "DB_PASSWORD".into(),
+            value: Some("agent-only-secret".into()),
+            is_secret: true,
+        }],
+        image_tag: "v1".into(),
+        dag_bundle_version: None,
+        generation,
+    }
+}
+
+/// Relative paths of every file under `root` but the agent's own state.
+fn tree(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(root).unwrap() {
+        let dir = dir.unwrap().path();
+        if dir.file_name().unwrap() == ".harmony-agent" || !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            out.push(file.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let id = uuid::Uuid::new_v4();
+    harmony
+        .client()
+        .deployment_put(
+            &id,
+            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::new(
+        &harmony.agent_url,
+        &harmony.credential("hybrid-example"),
+        ApplyDir::new(dir.path()),
+    )
+    .unwrap();
+
+    let Round::Applied(first) = agent.round(0).await.unwrap() else { panic!("nothing applied") };
+    let files = tree(dir.path());
+    let ns = format!("airflow-{}", id.simple());
+    for expected in [
+        format!("_cluster/namespace-{ns}.json"),
+        format!("{ns}/deployment-worker-default.json"),
+        format!("{ns}/deployment-redis.json"),
+        format!("{ns}/secret-airflow-env-secrets.json"),
+    ] {
+        assert!(files.contains(&expected), "{expected} missing from {files:?}");
+    }
+    // The agent gets the Secret's value; nothing else in the tree has it.
+    for file in &files {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert_eq!(
+            text.contains("agent-only-secret"),
+            file.ends_with("secret-airflow-env-secrets.json"),
+            "{file}"
+        );
+    }
+    assert_eq!(agent.round(0).await.unwrap(), Round::Unchanged(first));
+
+    // The report arrived: the data plane has a heartbeat and is READY.
+    let plane = harmony.client().data_plane_get("hybrid-example").await.unwrap().into_inner();
+    assert!(plane.last_heartbeat.is_some());
+    assert_eq!(plane.status, h::DataPlaneStatus::Ready);
+
+    // CELERY -> KUBERNETES: one sync removes workers and redis, adds RBAC.
+    harmony
+        .client()
+        .deployment_put(
+            &id,
+            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2),
+        )
+        .await
+        .unwrap();
+    let Round::Applied(second) = agent.round(0).await.unwrap() else { panic!("not applied") };
+    assert!(second > first);
+    let after = tree(dir.path());
+    for gone in ["deployment-worker-default.json", "deployment-redis.json", "service-redis.json"] {
+        assert!(!after.contains(&format!("{ns}/{gone}")), "{gone} still there: {after:?}");
+    }
+    for added in ["role-pod-launcher.json", "rolebinding-pod-launcher.json"] {
+        assert!(after.contains(&format!("{ns}/{added}")), "{added} missing: {after:?}");
+    }
+
+    // Deleted at Harmony: pruned from the tree, namespace and all.
+    harmony.client().deployment_delete(&id).await.unwrap();
+    agent.round(0).await.unwrap();
+    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+}
+
+#[tokio::test]
+async fn a_long_poll_answers_when_the_state_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::new(
+        &harmony.agent_url,
+        &harmony.credential("hybrid-example"),
+        ApplyDir::new(dir.path()),
+    )
+    .unwrap();
+    assert_eq!(agent.round(0).await.unwrap(), Round::Unchanged(0), "nothing on the plane yet");
+    let client = harmony.client();
+    let change = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let id = uuid::Uuid::new_v4();
+        client
+            .deployment_put(
+                &id,
+                &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1),
+            )
+            .await
+            .unwrap();
+    };
+    let (round, ()) = tokio::join!(agent.round(20), change);
+    assert!(matches!(round.unwrap(), Round::Applied(_)), "the waiting poll got the change");
+}
+
+#[tokio::test]
+async fn an_agent_sees_only_its_own_data_plane() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let hosted = uuid::Uuid::new_v4();
+    harmony
+        .client()
+        .deployment_put(
+            &hosted,
+            &spec("hosted-aws-us-east-1", h::DataPlaneKind::Hosted, h::Executor::Celery, 1),
+        )
+        .await
+        .unwrap();
+    let hybrid_credential = harmony.credential("hybrid-example");
+    harmony.credential("hosted-aws-us-east-1");
+    let dir = tempfile::tempdir().unwrap();
+    let agent =
+        Agent::new(&harmony.agent_url, &hybrid_credential, ApplyDir::new(dir.path())).unwrap();
+    agent.round(0).await.unwrap();
+    assert!(
+        tree(dir.path()).is_empty(),
+        "the Hybrid agent got Hosted objects: {:?}",
+        tree(dir.path())
+    );
+
+    // Its secret under the other data plane's name, a garbled one, none.
+    let secret = hybrid_credential.rsplit('.').next().unwrap();
+    let http = reqwest::Client::new();
+    for header in [
+        Some(format!("Bearer hagent.hosted-aws-us-east-1.{secret}")),
+        Some(format!("Bearer {hybrid_credential}x")),
+        Some("Bearer nonsense".to_owned()),
+        None,
+    ] {
+        let mut request =
+            http.get(format!("{}/desired-state", harmony.agent_url)).header("api-version", "1.0.0");
+        if let Some(h) = &header {
+            request = request.header("authorization", h);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{header:?}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("agent-only-secret"), "{body}");
+    }
+}
+
+// Multi-threaded: the test waits on the agent's files with blocking sleeps
+// while the in-process Harmony keeps serving on the other thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harmony_outage_never_changes_what_the_agent_applied() {
+    let data = tempfile::tempdir().unwrap();
+    let free =
+        || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let (api_addr, agent_addr) = (free(), free());
+    let mut harmony = Harmony::start(data.path(), &api_addr, &agent_addr);
+    let id = uuid::Uuid::new_v4();
+    harmony
+        .client()
+        .deployment_put(
+            &id,
+            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1),
+        )
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let credential = work.path().join("credential");
+    std::fs::write(&credential, harmony.credential("hybrid-example")).unwrap();
+    let apply = work.path().join("tree");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_harmony-agent"))
+        .args(["--harmony", &harmony.agent_url, "--credential-file"])
+        .arg(&credential)
+        .arg("--apply-dir")
+        .arg(&apply)
+        // Short polls: closing Harmony waits for the one in flight.
+        .args(["--poll-seconds", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let wait_for = |check: &dyn Fn(&[String]) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let files = if apply.exists() { tree(&apply) } else { Vec::new() };
+            if check(&files) {
+                return files;
+            }
+            assert!(std::time::Instant::now() < deadline, "the tree never got there: {files:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let worker = format!("airflow-{}/deployment-worker-default.json", id.simple());
+    let before = wait_for(&|files| files.contains(&worker));
+    let snapshot: Vec<String> =
+        before.iter().map(|f| std::fs::read_to_string(apply.join(f)).unwrap()).collect();
+
+    // Harmony goes away: the agent keeps retrying and the tree stays.
+    harmony.stop().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(tree(&apply), before);
+    let now: Vec<String> =
+        before.iter().map(|f| std::fs::read_to_string(apply.join(f)).unwrap()).collect();
+    assert_eq!(now, snapshot, "an outage changed applied files");
+
+    // Back, with a change made meanwhile: the agent picks it up.
+    let harmony = Harmony::start(data.path(), &api_addr, &agent_addr);
+    harmony
+        .client()
+        .deployment_put(
+            &id,
+            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2),
+        )
+        .await
+        .unwrap();
+    wait_for(&|files| {
+        !files.contains(&worker) && files.iter().any(|f| f.ends_with("role-pod-launcher.json"))
+    });
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+}
+
+/// A child process killed when the test ends, passed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn status_follows_reports_and_heartbeats() {
+    use harmony_server::app::{Clock, DeploymentStatus, HEARTBEAT_TIMEOUT, Harmony as App};
+    use std::sync::{Arc, Mutex};
+    struct Manual(Mutex<chrono::DateTime<chrono::Utc>>);
+    impl Clock for Manual {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            *self.0.lock().unwrap()
+        }
+    }
+    let data = tempfile::tempdir().unwrap();
+    let key = harmony_server::render::SecretKey::development();
+    let store = harmony_server::store::Store::open(data.path(), &key).unwrap();
+    let clock = Arc::new(Manual(Mutex::new(chrono::Utc::now())));
+    let app = App::new(store, clock.clone(), key);
+    for (id, registration) in harmony_server::dev_data_planes() {
+        app.register_data_plane(id, registration).unwrap();
+    }
+    let id = uuid::Uuid::new_v4();
+    let spec: harmony_api::latest::DeploymentSpec = serde_json::from_value(
+        serde_json::to_value(spec(
+            "hybrid-example",
+            h::DataPlaneKind::Hybrid,
+            h::Executor::Celery,
+            1,
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let stored = app.put_deployment(id, spec).unwrap();
+    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Deploying);
+    let report = |health: &str| -> harmony_agent_api::StatusReport {
+        serde_json::from_value(serde_json::json!({
+            "applied_revision": 1,
+            "agent_version": "test",
+            "deployments": [{"deployment_id": id, "manifest_revision": stored.revision, "health": health}]
+        }))
+        .unwrap()
+    };
+    app.record_agent_status("hybrid-example", report("HEALTHY")).unwrap();
+    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Healthy);
+    app.record_agent_status("hybrid-example", report("UNHEALTHY")).unwrap();
+    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Unhealthy);
+    // No heartbeat for longer than the timeout: the data plane is
+    // UNREACHABLE and its deployments UNKNOWN.
+    *clock.0.lock().unwrap() += HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1);
+    assert_eq!(
+        app.data_plane("hybrid-example").unwrap().status,
+        harmony_api::latest::DataPlaneStatus::Unreachable
+    );
+    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Unknown);
+    // A report ahead of the desired revision is refused.
+    let mut ahead = report("HEALTHY");
+    ahead.applied_revision = 99;
+    assert!(app.record_agent_status("hybrid-example", ahead).is_err());
+}

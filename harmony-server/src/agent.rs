@@ -1,0 +1,89 @@
+//! The agent API's HTTP edge ([`harmony_agent_api::HarmonyAgentApi`]),
+//! served on a listener of its own ([`crate::start_agent_api`]).
+//!
+//! Every request is authenticated by its data plane's credential, which also
+//! decides whose state it sees: an agent can read only its own data plane.
+//! `GET /desired-state` long-polls: it answers as soon as the data plane's
+//! desired revision moves past the one the agent knows, or after
+//! `wait_seconds` with `changed: false`.
+
+use crate::app::{Harmony, HarmonyError};
+use dropshot::{
+    HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext, TypedBody,
+};
+use harmony_agent_api::{
+    DesiredState, DesiredStateQuery, HarmonyAgentApi, MAX_WAIT_SECONDS, StatusReport,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Context = Arc<Harmony>;
+
+/// Implements [`HarmonyAgentApi`]; never instantiated.
+pub enum AgentImpl {}
+
+async fn blocking<T: Send + 'static>(
+    harmony: &Arc<Harmony>,
+    f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
+) -> Result<T, HttpError> {
+    let harmony = Arc::clone(harmony);
+    tokio::task::spawn_blocking(move || f(&harmony))
+        .await
+        .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
+        .map_err(HttpError::from)
+}
+
+/// The data plane behind the request's credential.
+async fn agent(rqctx: &RequestContext<Context>) -> Result<String, HttpError> {
+    let header =
+        rqctx.request.headers().get("authorization").map(|v| v.to_str().unwrap_or("").to_owned());
+    blocking(rqctx.context(), move |h| h.authenticate_agent(header.as_deref())).await
+}
+
+impl HarmonyAgentApi for AgentImpl {
+    type Context = Context;
+
+    async fn desired_state_get(
+        rqctx: RequestContext<Context>,
+        query: Query<DesiredStateQuery>,
+    ) -> Result<HttpResponseOk<DesiredState>, HttpError> {
+        let plane = agent(&rqctx).await?;
+        let query = query.into_inner();
+        let known = query.known_revision.unwrap_or(0);
+        let wait = query.wait_seconds.unwrap_or(0);
+        if wait > MAX_WAIT_SECONDS {
+            return Err(HttpError::for_bad_request(
+                Some("InvalidRequest".to_owned()),
+                format!("wait_seconds: must be 0 to {MAX_WAIT_SECONDS}, got {wait}"),
+            ));
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
+        let changes = rqctx.context().changes();
+        loop {
+            // Registered before reading, so a change in between still wakes us.
+            let notified = changes.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let p = plane.clone();
+            let state = blocking(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
+            if state.changed || tokio::time::Instant::now() >= deadline {
+                return Ok(HttpResponseOk(state));
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let p = plane.clone();
+                let state = blocking(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
+                return Ok(HttpResponseOk(state));
+            }
+        }
+    }
+
+    async fn status_report(
+        rqctx: RequestContext<Context>,
+        body: TypedBody<StatusReport>,
+    ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
+        let plane = agent(&rqctx).await?;
+        let report = body.into_inner();
+        blocking(rqctx.context(), move |h| h.record_agent_status(&plane, report)).await?;
+        Ok(HttpResponseUpdatedNoContent())
+    }
+}
