@@ -83,7 +83,7 @@ pub fn run() -> Vec<Line> {
     let (id, spec, plane) = (uuid::Uuid::new_v4(), spec(), plane());
     let key = harmony_server::render::SecretKey::development();
     let rendered = harmony_server::render::render(&key, id, &spec, &plane);
-    let objects: Vec<&serde_json::Value> = rendered.objects.iter().map(|o| &o.body).collect();
+    let objects: Vec<serde_json::Value> = rendered.objects.iter().map(|o| o.value()).collect();
     let count = objects.len();
     let budget = Duration::from_secs(1);
     let mut sink = 0usize;
@@ -106,7 +106,7 @@ pub fn run() -> Vec<Line> {
             "sets/s",
             "serde_json::to_vec of the same objects",
             serialize_rate,
-            "typed objects to JSON values, keyed hash (HMAC-SHA256) of every object and the input",
+            "typed objects serialized once to JSON text, keyed hash (HMAC-SHA256) of every object and the input",
         ),
         Line::new(
             format!("render: full sets as YAML ({count} objects, 4 queues), 1 core"),

@@ -9,7 +9,7 @@ use crate::store::{Store, StoreError, StoredDeployment, StoredManifestSet};
 use chrono::{DateTime, Utc};
 use harmony_api::latest::{
     DataPlane, DataPlaneKind, DataPlaneRegistration, Deployment, DeploymentSpec,
-    EnvironmentVariable, Executor, ManifestSet,
+    EnvironmentVariable, Executor, ManifestObject, ManifestSet,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -335,7 +335,7 @@ impl Harmony {
                         deployment_id: d.id,
                         manifest_revision: d.revision,
                         namespace: render::namespace(d.id),
-                        objects: set.objects.into_iter().map(|o| o.body).collect(),
+                        objects: set.objects.iter().map(|o| o.value()).collect(),
                     });
                 }
             }
@@ -431,11 +431,8 @@ impl Harmony {
                 .objects
                 .into_iter()
                 .map(|object| {
-                    let mut meta = object.meta;
-                    if meta.kind != "Secret" {
-                        meta.manifest = Some(object.body);
-                    }
-                    meta
+                    let manifest = (object.meta.kind != "Secret").then(|| object.value());
+                    ManifestObject { manifest, ..object.meta }
                 })
                 .collect(),
             created_at: set.created_at,

@@ -161,9 +161,28 @@ impl Context<'_> {
     }
 }
 
-fn push<T: Serialize>(objects: &mut Vec<Value>, object: Object<T>) {
+/// Where rendered objects collect: each serialized once, to the bytes that
+/// are hashed, stored and handed out.
+struct Objects<'k> {
+    key: &'k SecretKey,
+    list: Vec<StoredObject>,
+}
+
+fn push<T: Serialize>(objects: &mut Objects<'_>, object: Object<T>) {
     // Serializing plain structs with string keys cannot fail.
-    objects.push(serde_json::to_value(object).unwrap_or(Value::Null));
+    let text = serde_json::to_string(&object).unwrap_or_default();
+    let meta = ManifestObject {
+        api_version: object.api_version.to_owned(),
+        kind: object.kind.to_owned(),
+        namespace: object.metadata.namespace.clone(),
+        name: object.metadata.name.clone(),
+        hash: objects.key.mac_hex(&[text.as_bytes()]),
+        // Filled in per response; a Secret's body is never handed out here.
+        manifest: None,
+    };
+    let body = serde_json::value::RawValue::from_string(text)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).expect("null"));
+    objects.list.push(StoredObject { meta, body });
 }
 
 pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
@@ -186,7 +205,7 @@ pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlan
         image: format!("images.astronomer.internal/{}/airflow:{}", id.simple(), spec.image_tag),
         celery: spec.executor != Executor::Kubernetes,
     };
-    let mut objects = Vec::with_capacity(32);
+    let mut objects = Objects { key, list: Vec::with_capacity(32) };
     let o = &mut objects;
 
     let mut ns_labels = cx.labels.clone();
@@ -227,8 +246,7 @@ pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlan
     migration_job(&cx, o);
     workloads(&cx, o);
 
-    let objects = objects.into_iter().map(|body| describe(key, body)).collect();
-    Rendered { input_hash: input_hash(key, id, spec, plane), objects }
+    Rendered { input_hash: input_hash(key, id, spec, plane), objects: objects.list }
 }
 
 fn secret(cx: &Context<'_>, name: &str, data: Map) -> Object<k8s::Secret> {
@@ -244,7 +262,7 @@ fn one(key: &str, value: String) -> Map {
     [(key.to_owned(), value)].into()
 }
 
-fn secrets(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn secrets(cx: &Context<'_>, o: &mut Objects<'_>) {
     let fernet = base64url(&cx.key.mac(&[b"fernet", cx.id.as_bytes()]));
     push(o, secret(cx, FERNET_SECRET, one("fernet-key", fernet)));
     let user = format!("airflow_{}", cx.id.simple());
@@ -275,7 +293,7 @@ fn secrets(cx: &Context<'_>, o: &mut Vec<Value>) {
     }
 }
 
-fn config_maps(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn config_maps(cx: &Context<'_>, o: &mut Objects<'_>) {
     push(
         o,
         Object {
@@ -313,7 +331,7 @@ fn config_maps(cx: &Context<'_>, o: &mut Vec<Value>) {
     }
 }
 
-fn limits(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn limits(cx: &Context<'_>, o: &mut Objects<'_>) {
     // Hosted: the platform's quota; Hybrid: the customer's cluster is
     // theirs, so only a cap on the number of pods.
     let hard: Map = match cx.plane.kind {
@@ -364,7 +382,7 @@ fn selector(labels: Map) -> k8s::LabelSelector {
     k8s::LabelSelector { match_labels: labels }
 }
 
-fn network_policies(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn network_policies(cx: &Context<'_>, o: &mut Objects<'_>) {
     let policy = |name: &str, pod_selector: Map, ingress: Vec<k8s::NetworkPolicyIngress>| Object {
         api_version: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
@@ -411,7 +429,7 @@ fn network_policies(cx: &Context<'_>, o: &mut Vec<Value>) {
     );
 }
 
-fn pod_launcher(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn pod_launcher(cx: &Context<'_>, o: &mut Objects<'_>) {
     let rule = |resources, verbs| k8s::PolicyRule { api_groups: vec![""], resources, verbs };
     push(
         o,
@@ -450,7 +468,7 @@ fn pod_launcher(cx: &Context<'_>, o: &mut Vec<Value>) {
     );
 }
 
-fn services(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn services(cx: &Context<'_>, o: &mut Objects<'_>) {
     let mut list = vec![
         ("api-server", vec![("http", "TCP", 8080)]),
         ("pgbouncer", vec![("pgbouncer", "TCP", 6543)]),
@@ -528,7 +546,7 @@ fn pod_spec(
     }
 }
 
-fn migration_job(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn migration_job(cx: &Context<'_>, o: &mut Objects<'_>) {
     // A Job's pod template cannot change: a new image is a new Job.
     let suffix = &cx.key.mac_hex(&[b"migration", cx.image.as_bytes()])[..10];
     let labels = cx.component_labels("db-migration");
@@ -576,7 +594,7 @@ struct Workload<'a> {
     extra_labels: Map,
 }
 
-fn workloads(cx: &Context<'_>, o: &mut Vec<Value>) {
+fn workloads(cx: &Context<'_>, o: &mut Objects<'_>) {
     let spec = cx.spec;
     let airflow =
         |name: &str, args: &[&str], cpu: &str, memory: &str, ports: Vec<k8s::ContainerPort>| {
@@ -791,24 +809,10 @@ fn placement(queue: &WorkerQueue) -> (Map, Vec<k8s::Toleration>) {
     }
 }
 
-fn describe(key: &SecretKey, body: Value) -> StoredObject {
-    let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
-    let kind = text("/kind").unwrap_or_default();
-    let meta = ManifestObject {
-        api_version: text("/apiVersion").unwrap_or_default(),
-        namespace: text("/metadata/namespace"),
-        name: text("/metadata/name").unwrap_or_default(),
-        hash: key.mac_hex(&[&serde_json::to_vec(&body).unwrap_or_default()]),
-        // Filled in per response; a Secret's body is never handed out here.
-        manifest: None,
-        kind,
-    };
-    StoredObject { meta, body }
-}
-
 /// The objects as a multi-document YAML stream, in render order.
 pub fn yaml(objects: &[StoredObject]) -> String {
-    crate::yaml::documents(objects.iter().map(|o| &o.body))
+    let values: Vec<Value> = objects.iter().map(StoredObject::value).collect();
+    crate::yaml::documents(&values)
 }
 
 fn executor_class(executor: Executor) -> &'static str {
@@ -956,7 +960,7 @@ mod tests {
         let b = render(&SecretKey::development(), id, &spec(), &plane());
         assert_eq!(a.input_hash, b.input_hash);
         let bytes = |r: &Rendered| {
-            serde_json::to_vec(&r.objects.iter().map(|o| &o.body).collect::<Vec<_>>()).unwrap()
+            r.objects.iter().map(|o| o.body.get().to_owned()).collect::<Vec<_>>().concat()
         };
         assert_eq!(bytes(&a), bytes(&b));
         let mut later = spec();
@@ -977,7 +981,7 @@ mod tests {
     fn secrets_live_only_in_the_secret_object() {
         let rendered = render(&SecretKey::development(), Uuid::from_u128(7), &spec(), &plane());
         for object in &rendered.objects {
-            let text = object.body.to_string();
+            let text = object.body.get();
             if text.contains("do-not-leak") {
                 assert_eq!(object.meta.kind, "Secret", "{text}");
                 assert_eq!(object.meta.name, ENV_SECRET);
@@ -990,7 +994,8 @@ mod tests {
         let rendered = render(&SecretKey::development(), Uuid::from_u128(7), &spec(), &plane());
         for object in &rendered.objects {
             assert!(object.meta.name.len() <= 253);
-            if let Some(labels) = object.body.pointer("/metadata/labels").and_then(Value::as_object)
+            if let Some(labels) =
+                object.value().pointer("/metadata/labels").and_then(Value::as_object).cloned()
             {
                 for value in labels.values() {
                     assert!(value.as_str().unwrap().len() <= 63, "{value}");

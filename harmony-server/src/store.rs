@@ -129,11 +129,28 @@ pub struct StoredManifestSet {
     pub created_at: DateTime<Utc>,
 }
 
-/// A rendered object with its full body (Secret data included).
+/// A rendered object with its full body (Secret data included), kept as
+/// the JSON text it was rendered to: hashed, stored and handed out without
+/// being rebuilt as a tree.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StoredObject {
     pub meta: ManifestObject,
-    pub body: serde_json::Value,
+    pub body: Box<serde_json::value::RawValue>,
+}
+
+impl StoredObject {
+    /// The body as a JSON tree.
+    pub fn value(&self) -> serde_json::Value {
+        // The body was produced by serializing an object, so it parses.
+        serde_json::from_str(self.body.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A Secret object's body at rest.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedBody {
+    sealed: String,
 }
 
 #[derive(Clone)]
@@ -258,11 +275,9 @@ impl Tx<'_> {
                     return Ok(o.clone());
                 }
                 let context = object_context(&id, set.revision, &o.meta.name);
-                let sealed = self.1.seal(&serde_json::to_string(&o.body)?, &context);
-                Ok(StoredObject {
-                    meta: o.meta.clone(),
-                    body: serde_json::json!({ SEALED: sealed }),
-                })
+                let sealed = SealedBody { sealed: self.1.seal(o.body.get(), &context) };
+                let body = serde_json::value::to_raw_value(&sealed)?;
+                Ok(StoredObject { meta: o.meta.clone(), body })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(serde_json::to_string(&objects)?)
@@ -276,22 +291,19 @@ impl Tx<'_> {
     ) -> Result<Vec<StoredObject>, StoreError> {
         let mut objects: Vec<StoredObject> = serde_json::from_str(text)?;
         let id = deployment_id.to_string();
-        for o in objects.iter_mut() {
-            if let Some(sealed) = o.body.get(SEALED).and_then(|v| v.as_str()) {
-                let context = object_context(&id, revision, &o.meta.name);
-                let plain = self
-                    .1
-                    .open(sealed, &context)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                o.body = serde_json::from_str(&plain)?;
-            }
+        for o in objects.iter_mut().filter(|o| o.meta.kind == "Secret") {
+            // A Secret stored before sealing existed is its plain body.
+            let Ok(SealedBody { sealed }) = serde_json::from_str(o.body.get()) else {
+                continue;
+            };
+            let context = object_context(&id, revision, &o.meta.name);
+            let plain =
+                self.1.open(&sealed, &context).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            o.body = serde_json::value::RawValue::from_string(plain)?;
         }
         Ok(objects)
     }
 }
-
-/// The one field of a stored Secret object: its sealed body.
-const SEALED: &str = "sealed";
 
 fn kind_str(kind: DataPlaneKind) -> &'static str {
     match kind {

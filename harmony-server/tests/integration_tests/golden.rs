@@ -137,7 +137,7 @@ fn rendered() -> Vec<(String, String)> {
         let id = Uuid::from_u128(0x90_1de0 + i as u128);
         let set = render::render(&key, id, &spec, &plane(kind));
         files.push((format!("{name}.yaml"), render::yaml(&set.objects)));
-        let bodies: Vec<_> = set.objects.iter().map(|o| &o.body).collect();
+        let bodies: Vec<_> = set.objects.iter().map(|o| o.value()).collect();
         files.push((format!("{name}.json"), serde_json::to_string_pretty(&bodies).unwrap() + "\n"));
     }
     files
