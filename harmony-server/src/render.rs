@@ -169,8 +169,11 @@ struct Objects<'k> {
 }
 
 fn push<T: Serialize>(objects: &mut Objects<'_>, object: Object<T>) {
-    // Serializing plain structs with string keys cannot fail.
-    let text = serde_json::to_string(&object).unwrap_or_default();
+    // Serializing plain structs with string keys cannot fail. (to_raw_value
+    // wraps the text without parsing it again, as RawValue::from_string would.)
+    let body = serde_json::value::to_raw_value(&object)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).expect("null"));
+    let text = body.get();
     let meta = ManifestObject {
         api_version: object.api_version.to_owned(),
         kind: object.kind.to_owned(),
@@ -180,8 +183,6 @@ fn push<T: Serialize>(objects: &mut Objects<'_>, object: Object<T>) {
         // Filled in per response; a Secret's body is never handed out here.
         manifest: None,
     };
-    let body = serde_json::value::RawValue::from_string(text)
-        .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).expect("null"));
     objects.list.push(StoredObject { meta, body });
 }
 
