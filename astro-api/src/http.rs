@@ -48,6 +48,19 @@ async fn caller(
     rqctx.context().authenticate(header, organization_id).await.map_err(public(rqctx))
 }
 
+/// The page size and the id a listing ordered by id continues after.
+fn id_listing(
+    rqctx: &RequestContext<Context>,
+    query: PaginationParams<EmptyScanParams, IdPageSelector>,
+) -> Result<(usize, Option<String>), dropshot::HttpError> {
+    let limit = rqctx.page_limit(&query)?.get() as usize;
+    let after = match query.page {
+        WhichPage::First(_) => None,
+        WhichPage::Next(selector) => Some(selector.last_seen),
+    };
+    Ok((limit, after))
+}
+
 /// A page of a listing ordered by string id.
 fn id_page<T: serde::Serialize>(
     items: Vec<T>,
@@ -102,12 +115,7 @@ impl AstroApi for AstroImpl {
         query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<Workspace>>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
-        let query = query.into_inner();
-        let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
-        let after = match query.page {
-            WhichPage::First(_) => None,
-            WhichPage::Next(selector) => Some(selector.last_seen),
-        };
+        let (limit, after) = id_listing(&rqctx, query.into_inner()).map_err(AstroError::from)?;
         let items = rqctx.context().workspaces(&who, after, limit).await.map_err(public(&rqctx))?;
         Ok(HttpResponseOk(id_page(items, |w| w.id.clone()).map_err(AstroError::from)?))
     }
@@ -140,12 +148,7 @@ impl AstroApi for AstroImpl {
         query: Query<PaginationParams<EmptyScanParams, IdPageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<ApiToken>>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
-        let query = query.into_inner();
-        let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
-        let after = match query.page {
-            WhichPage::First(_) => None,
-            WhichPage::Next(selector) => Some(selector.last_seen),
-        };
+        let (limit, after) = id_listing(&rqctx, query.into_inner()).map_err(AstroError::from)?;
         let items = rqctx.context().tokens(&who, after, limit).await.map_err(public(&rqctx))?;
         Ok(HttpResponseOk(id_page(items, |t| t.id.to_string()).map_err(AstroError::from)?))
     }

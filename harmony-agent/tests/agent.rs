@@ -49,6 +49,10 @@ impl Harmony {
         harmony_server::issue_agent_credential(&config, plane).unwrap()
     }
 
+    async fn put(&self, id: &uuid::Uuid, spec: h::DeploymentSpec) {
+        self.client().deployment_put(id, &spec).await.unwrap();
+    }
+
     fn client(&self) -> harmony_client::v2::Client {
         harmony_client::v2::Client::new(&self.url)
     }
@@ -124,13 +128,8 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
     let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let id = uuid::Uuid::new_v4();
     harmony
-        .client()
-        .deployment_put(
-            &id,
-            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1),
-        )
-        .await
-        .unwrap();
+        .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::new(
         &harmony.agent_url,
@@ -168,13 +167,8 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
 
     // CELERY -> KUBERNETES: one sync removes workers and redis, adds RBAC.
     harmony
-        .client()
-        .deployment_put(
-            &id,
-            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2),
-        )
-        .await
-        .unwrap();
+        .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2))
+        .await;
     let Round::Applied(second) = agent.round(0).await.unwrap() else { panic!("not applied") };
     assert!(second > first);
     let after = tree(dir.path());
@@ -225,13 +219,11 @@ async fn an_agent_sees_only_its_own_data_plane() {
     let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let hosted = uuid::Uuid::new_v4();
     harmony
-        .client()
-        .deployment_put(
+        .put(
             &hosted,
-            &spec("hosted-aws-us-east-1", h::DataPlaneKind::Hosted, h::Executor::Celery, 1),
+            spec("hosted-aws-us-east-1", h::DataPlaneKind::Hosted, h::Executor::Celery, 1),
         )
-        .await
-        .unwrap();
+        .await;
     let hybrid_credential = harmony.credential("hybrid-example");
     harmony.credential("hosted-aws-us-east-1");
     let dir = tempfile::tempdir().unwrap();
@@ -276,13 +268,8 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
     let mut harmony = Harmony::start(data.path(), &api_addr, &agent_addr);
     let id = uuid::Uuid::new_v4();
     harmony
-        .client()
-        .deployment_put(
-            &id,
-            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1),
-        )
-        .await
-        .unwrap();
+        .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
+        .await;
     let work = tempfile::tempdir().unwrap();
     let credential = work.path().join("credential");
     std::fs::write(&credential, harmony.credential("hybrid-example")).unwrap();
@@ -325,13 +312,8 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
     // Back, with a change made meanwhile: the agent picks it up.
     let harmony = Harmony::start(data.path(), &api_addr, &agent_addr);
     harmony
-        .client()
-        .deployment_put(
-            &id,
-            &spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2),
-        )
-        .await
-        .unwrap();
+        .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2))
+        .await;
     wait_for(&|files| {
         !files.contains(&worker) && files.iter().any(|f| f.ends_with("role-pod-launcher.json"))
     });

@@ -235,25 +235,14 @@ async fn changes_for_a_cell_down_during_its_upgrade_wait_for_it_and_never_fail()
 
     // The cell comes back upgraded: what waited is delivered, at 2.0.0.
     cells.upgrade_hybrid_cell().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     for answer in &answers {
-        let path = format!("/organizations/org-1/deployments/{}", answer["id"].as_str().unwrap());
-        loop {
-            let now: Value = cells
-                .http
-                .get(format!("{}{path}", cells.url))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if now["delivered_generation"] == 2 {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "never delivered: {now}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let id = answer["id"].as_str().unwrap();
+        wait_delivered(
+            &cells.http,
+            &format!("{}/organizations/org-1/deployments/{id}", cells.url),
+            2,
+        )
+        .await;
     }
 }
 

@@ -42,6 +42,19 @@ pub fn read_token_file(path: &std::path::Path) -> String {
     }
 }
 
+/// Polls the deployment at `url` until Harmony has its `generation`.
+pub async fn wait_delivered(client: &reqwest::Client, url: &str, generation: u64) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        if now["delivered_generation"] == generation {
+            return now;
+        }
+        assert!(std::time::Instant::now() < deadline, "never delivered: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Creates organization `org` with workspace `workspace`; its owner token.
 pub async fn bootstrap(
     astro: &HttpServer<astro_api::http::Context>,

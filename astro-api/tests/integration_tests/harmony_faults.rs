@@ -177,15 +177,7 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
     // A new client: the old one's pooled connection died with the process.
     let client = authorized(&token);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let now: Value = client.get(&path).send().await.unwrap().json().await.unwrap();
-        if now["delivered_generation"] == 2 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never delivered: {now}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_delivered(&client, &path, 2).await;
     let at_harmony = harmony_client::latest::Client::new(&format!("http://{harmony_addr}"))
         .deployment_get(&id.parse().unwrap())
         .await
