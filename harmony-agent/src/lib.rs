@@ -5,7 +5,7 @@
 //! (authenticated by the data plane's credential, which is also all that
 //! decides which state it gets), applies it, and reports the applied
 //! revision and each deployment's health. Applying, with `--apply-dir DIR`:
-//! one file per object (`DIR/<namespace>/<kind>-<name>.json`, cluster-scoped
+//! one YAML file per object (`DIR/<namespace>/<kind>-<name>.yaml`, cluster-scoped
 //! objects under `DIR/_cluster/`), objects no longer desired pruned, a tree
 //! Argo CD or Flux can sync.
 //!
@@ -74,7 +74,7 @@ impl ApplyDir {
             Some(ns) => safe_component("namespace", ns)?,
             None => CLUSTER_DIR.to_owned(),
         };
-        Ok(self.root.join(dir).join(format!("{}-{name}.json", kind.to_lowercase())))
+        Ok(self.root.join(dir).join(format!("{}-{name}.yaml", kind.to_lowercase())))
     }
 
     /// Writes every desired object and prunes every other file, then records
@@ -93,13 +93,14 @@ impl ApplyDir {
         }
         std::fs::create_dir_all(&self.root)?;
         for (path, object) in &files {
-            let content = serde_json::to_string_pretty(object)? + "\n";
+            let mut content = String::new();
+            k8s_yaml::document(object, &mut content);
             if std::fs::read_to_string(path).ok().as_deref() == Some(content.as_str()) {
                 continue;
             }
             let dir = path.parent().context("a file has a directory")?;
             std::fs::create_dir_all(dir)?;
-            let tmp = path.with_extension("json.tmp");
+            let tmp = path.with_extension("yaml.tmp");
             std::fs::write(&tmp, content)?;
             std::fs::rename(&tmp, path)?;
         }

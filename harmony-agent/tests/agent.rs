@@ -142,10 +142,10 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
     let files = tree(dir.path());
     let ns = format!("airflow-{}", id.simple());
     for expected in [
-        format!("_cluster/namespace-{ns}.json"),
-        format!("{ns}/deployment-worker-default.json"),
-        format!("{ns}/deployment-redis.json"),
-        format!("{ns}/secret-airflow-env-secrets.json"),
+        format!("_cluster/namespace-{ns}.yaml"),
+        format!("{ns}/deployment-worker-default.yaml"),
+        format!("{ns}/deployment-redis.yaml"),
+        format!("{ns}/secret-airflow-env-secrets.yaml"),
     ] {
         assert!(files.contains(&expected), "{expected} missing from {files:?}");
     }
@@ -154,7 +154,7 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
         assert_eq!(
             text.contains("agent-only-secret"),
-            file.ends_with("secret-airflow-env-secrets.json"),
+            file.ends_with("secret-airflow-env-secrets.yaml"),
             "{file}"
         );
     }
@@ -172,10 +172,10 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
     let Round::Applied(second) = agent.round(0).await.unwrap() else { panic!("not applied") };
     assert!(second > first);
     let after = tree(dir.path());
-    for gone in ["deployment-worker-default.json", "deployment-redis.json", "service-redis.json"] {
+    for gone in ["deployment-worker-default.yaml", "deployment-redis.yaml", "service-redis.yaml"] {
         assert!(!after.contains(&format!("{ns}/{gone}")), "{gone} still there: {after:?}");
     }
-    for added in ["role-pod-launcher.json", "rolebinding-pod-launcher.json"] {
+    for added in ["role-pod-launcher.yaml", "rolebinding-pod-launcher.yaml"] {
         assert!(after.contains(&format!("{ns}/{added}")), "{added} missing: {after:?}");
     }
 
@@ -296,7 +296,7 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    let worker = format!("airflow-{}/deployment-worker-default.json", id.simple());
+    let worker = format!("airflow-{}/deployment-worker-default.yaml", id.simple());
     let before = wait_for(&|files| files.contains(&worker));
     let snapshot: Vec<String> =
         before.iter().map(|f| std::fs::read_to_string(apply.join(f)).unwrap()).collect();
@@ -315,7 +315,7 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2))
         .await;
     wait_for(&|files| {
-        !files.contains(&worker) && files.iter().any(|f| f.ends_with("role-pod-launcher.json"))
+        !files.contains(&worker) && files.iter().any(|f| f.ends_with("role-pod-launcher.yaml"))
     });
     child.0.kill().unwrap();
     child.0.wait().unwrap();

@@ -13,7 +13,6 @@ pub mod k8s;
 pub mod render;
 pub mod store;
 pub mod versions;
-pub mod yaml;
 
 use anyhow::{Context as _, Result};
 use dropshot::{ApiDescription, ConfigDropshot, HttpServer, ServerBuilder, VersionPolicy};

@@ -5,7 +5,7 @@
 //! the server's secret key), so the same input always gives byte-identical
 //! objects and the same [`Rendered::input_hash`]; the caller makes no new
 //! revision for an unchanged hash. Objects are built as typed Kubernetes
-//! objects ([`crate::k8s`]) and kept as JSON; [`crate::yaml`] writes them as
+//! objects ([`crate::k8s`]) and kept as JSON; [`k8s_yaml`] writes them as
 //! a multi-document stream `kubectl apply -f` reads.
 //!
 //! The set, after the Apache Airflow Helm chart: Namespace; ServiceAccounts;
@@ -319,7 +319,7 @@ fn config_maps(cx: &Context<'_>, o: &mut Objects<'_>) {
             }),
         });
         let mut text = String::new();
-        crate::yaml::document(&template, &mut text);
+        k8s_yaml::document(&template, &mut text);
         push(
             o,
             Object {
@@ -813,7 +813,7 @@ fn placement(queue: &WorkerQueue) -> (Map, Vec<k8s::Toleration>) {
 /// The objects as a multi-document YAML stream, in render order.
 pub fn yaml(objects: &[StoredObject]) -> String {
     let values: Vec<Value> = objects.iter().map(StoredObject::value).collect();
-    crate::yaml::documents(&values)
+    k8s_yaml::documents(&values)
 }
 
 fn executor_class(executor: Executor) -> &'static str {

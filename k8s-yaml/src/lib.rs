@@ -1,4 +1,6 @@
-//! Block-style YAML for rendered objects, as `kubectl apply -f` reads it.
+//! Block-style YAML for Kubernetes objects, as `kubectl apply -f` reads it.
+//! Shared by harmony-server (rendered sets as one stream) and harmony-agent
+//! (one file per object).
 //!
 //! A small emitter over `serde_json::Value` rather than a YAML library: the
 //! input is always plain JSON data, so the output needs no tags, anchors or
