@@ -459,13 +459,6 @@ impl Store {
         })
     }
 
-    /// How many entries wait for delivery.
-    pub fn outbox_len(&self) -> Result<u64, StoreError> {
-        self.db.read(|tx| {
-            Ok(tx.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
-        })
-    }
-
     /// Records a round of delivery attempts in one commit.
     pub fn record_deliveries(&self, results: Vec<Delivery>) -> Result<(), StoreError> {
         self.db.write(move |tx| {

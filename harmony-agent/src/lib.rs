@@ -17,7 +17,7 @@
 use anyhow::{Context, Result, bail};
 use harmony_client::agent::types::{DeploymentReport, DesiredState, Health, StatusReport};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long one long poll may wait at Harmony.
@@ -140,10 +140,6 @@ impl ApplyDir {
             }
         }
         Ok(())
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 

@@ -69,11 +69,9 @@ impl HarmonyAgentApi for AgentImpl {
             if state.changed || tokio::time::Instant::now() >= deadline {
                 return Ok(HttpResponseOk(state));
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let p = plane.clone();
-                let state = blocking(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
-                return Ok(HttpResponseOk(state));
-            }
+            // Woken or timed out: read again (past the deadline, that read
+            // is the answer).
+            let _ = tokio::time::timeout_at(deadline, notified).await;
         }
     }
 

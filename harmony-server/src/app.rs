@@ -393,7 +393,7 @@ impl Harmony {
         let (deployment, health, plane) = self.store.read(|tx| {
             let d = tx.deployment(id)?.ok_or_else(|| not_found("deployment", &id.to_string()))?;
             let plane = tx.data_plane(&d.spec.data_plane_id)?;
-            Ok::<_, HarmonyError>((d.clone(), tx.deployment_health(id)?, plane))
+            Ok::<_, HarmonyError>((d, tx.deployment_health(id)?, plane))
         })?;
         let reachable = plane
             .map(|p| self.with_liveness(p).status)
