@@ -42,6 +42,19 @@ impl Harmony {
         }
     }
 
+    /// Starts again on the same addresses; retries while the closed
+    /// listeners' ports are still being released.
+    fn restart(data: &Path, bind: &str, agent_bind: &str) -> Harmony {
+        for _ in 0..100 {
+            let free = |addr: &str| std::net::TcpListener::bind(addr).is_ok();
+            if free(bind) && free(agent_bind) {
+                return Harmony::start(data, bind, agent_bind);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{bind} or {agent_bind} stayed taken");
+    }
+
     fn credential(&self, plane: &str) -> String {
         let mut config =
             harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), self.data.clone());
@@ -262,10 +275,11 @@ async fn an_agent_sees_only_its_own_data_plane() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_harmony_outage_never_changes_what_the_agent_applied() {
     let data = tempfile::tempdir().unwrap();
-    let free =
-        || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
-    let (api_addr, agent_addr) = (free(), free());
-    let mut harmony = Harmony::start(data.path(), &api_addr, &agent_addr);
+    // Ports the OS picks now (picking "free" ones first races with the
+    // other tests); the restart below reuses them.
+    let mut harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let address = |url: &str| url.trim_start_matches("http://").to_owned();
+    let (api_addr, agent_addr) = (address(&harmony.url), address(&harmony.agent_url));
     let id = uuid::Uuid::new_v4();
     harmony
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
@@ -310,7 +324,7 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
     assert_eq!(now, snapshot, "an outage changed applied files");
 
     // Back, with a change made meanwhile: the agent picks it up.
-    let harmony = Harmony::start(data.path(), &api_addr, &agent_addr);
+    let harmony = Harmony::restart(data.path(), &api_addr, &agent_addr);
     harmony
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2))
         .await;
