@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod http;
 pub mod k8s;
 pub mod render;
+pub mod rollout;
 pub mod store;
 pub mod versions;
 

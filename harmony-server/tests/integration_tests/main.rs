@@ -7,4 +7,5 @@ mod deployments;
 mod golden;
 mod negotiation;
 mod old_clients;
+mod rollout_controller;
 mod versions;
