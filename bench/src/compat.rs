@@ -45,7 +45,7 @@ fn fetch(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok(pair)
 }
 
-fn peak_kib() -> u64 {
+pub fn peak_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -2,9 +2,9 @@
 //! run, and their ratio. Prints one table and writes it to
 //! `target/bench/report.json`. Targets are read off the table, never asserted.
 //!
-//! Arguments select parts: `all` (default), `path`, `render`, `compat`,
-//! `devloop`; `compat-child OLD NEW` runs one comparison in a fresh process
-//! so its peak memory can be read.
+//! Arguments select parts: `all` (default), `path`, `render`, `rollout`,
+//! `compat`, `devloop`; `compat-child OLD NEW` and `rollout-child` run one
+//! measurement in a fresh process so its peak memory can be read.
 
 mod compat;
 mod devloop;
@@ -12,6 +12,7 @@ mod echo;
 mod load;
 mod path;
 mod render;
+mod rollout;
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("compat-child") {
         return compat::child(&args[1], &args[2]);
     }
+    if args.first().map(String::as_str) == Some("rollout-child") {
+        return rollout::child();
+    }
     let selected = |name: &str| args.is_empty() || args.iter().any(|a| a == name || a == "all");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut lines = Vec::new();
@@ -72,6 +76,9 @@ fn main() -> anyhow::Result<()> {
     }
     if selected("render") {
         lines.extend(render::run());
+    }
+    if selected("rollout") {
+        lines.extend(rollout::run()?);
     }
     if selected("compat") {
         lines.extend(compat::run()?);

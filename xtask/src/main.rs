@@ -26,7 +26,7 @@ cargo xtask <task>
                            version) and run this checkout against them, both ways
   compat OLD NEW [--format text|json|markdown|junit] [--fail-on error|warning]
                            compare two OpenAPI documents as generated clients read them
-  bench [all|path|render|compat|devloop]
+  bench [all|path|render|rollout|compat|devloop]
                            release-build benchmarks, each against a baseline measured
                            in the same run; table also in target/bench/report.json
   run                      run Harmony and astro-api locally on their embedded defaults
