@@ -27,10 +27,29 @@ use uuid::Uuid;
 /// `astro-api/harmony-needs.json` states the same for the deploy gate
 /// (`cargo xtask can-i-deploy`); a test keeps the two equal.
 pub fn harmony_needs() -> std::collections::BTreeMap<&'static str, Vec<semver::Version>> {
-    let spoken = harmony_client::negotiate::spoken_versions();
-    let usable = |kind| spoken.iter().filter(|v| **v >= minimum_version(kind)).cloned().collect();
-    [("HYBRID", usable(h::DataPlaneKind::Hybrid)), ("HOSTED", usable(h::DataPlaneKind::Hosted))]
-        .into()
+    [
+        ("HYBRID", deployment_versions(h::DataPlaneKind::Hybrid)),
+        ("HOSTED", deployment_versions(h::DataPlaneKind::Hosted)),
+    ]
+    .into()
+}
+
+/// The newest Harmony API version astro-api's data-plane and deployment
+/// code is written against (`h` is its types). 3.0.0 changed nothing there
+/// (it added rollouts), so that work keeps speaking 2.0.0 to a 3.0.0
+/// Harmony, which serves every released version.
+pub const DEPLOYMENT_API: semver::Version = semver::Version::new(2, 0, 0);
+
+/// The Harmony API version rollout status is read through; a cell that does
+/// not serve it shows as "unavailable" in the answer, never as an error.
+pub const ROLLOUT_API: semver::Version = semver::Version::new(3, 0, 0);
+
+/// The versions work on a data plane of `kind` can go through, oldest first.
+pub fn deployment_versions(kind: h::DataPlaneKind) -> Vec<semver::Version> {
+    harmony_client::negotiate::spoken_versions()
+        .into_iter()
+        .filter(|v| *v >= minimum_version(kind) && *v <= DEPLOYMENT_API)
+        .collect()
 }
 
 /// The oldest Harmony API version through which astro-api does work on a
@@ -207,7 +226,7 @@ impl Cells {
     /// waits for it).
     pub async fn accepts(&self, cell: &str, kind: h::DataPlaneKind) -> Result<(), Failure> {
         let cell = self.cell(cell)?;
-        match cell.link.require(&minimum_version(kind)).await {
+        match cell.link.speak(&deployment_versions(kind)).await {
             Ok(_) | Err(NegotiationError::Unreachable(_)) => Ok(()),
             Err(gap @ NegotiationError::Gap(_)) => Err(cell.negotiation_failure(gap)),
         }
@@ -232,9 +251,27 @@ impl Cells {
     }
 }
 
+/// A client for deployment work, at a version that code is written for.
+enum Deployments {
+    V1(v1::Client),
+    V2(harmony_client::v2::Client),
+}
+
 impl Cell {
-    async fn client(&self) -> Result<Speaking, Failure> {
-        self.link.client().await.map_err(|e| self.negotiation_failure(e))
+    /// A client for work on data planes of `kind`.
+    async fn client_for(&self, kind: h::DataPlaneKind) -> Result<Deployments, Failure> {
+        let versions = deployment_versions(kind);
+        match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+            Speaking::V1(c) => Ok(Deployments::V1(c)),
+            Speaking::V2(c) => Ok(Deployments::V2(c)),
+            // `speak` only hands out a version from the list given.
+            other => Err(self.gap(versions, vec![other.version()])),
+        }
+    }
+
+    /// A client for work any version can do (reads of data planes).
+    async fn client(&self) -> Result<Deployments, Failure> {
+        self.client_for(h::DataPlaneKind::Hybrid).await
     }
 
     fn negotiation_failure(&self, error: NegotiationError) -> Failure {
@@ -269,11 +306,11 @@ impl Cell {
 
     async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
         let kind = match self.client().await? {
-            Speaking::V2(c) => match c.data_plane_get(id).await {
+            Deployments::V2(c) => match c.data_plane_get(id).await {
                 Ok(plane) => Some(plane.kind),
                 Err(e) => self.not_found_or(e).map(|()| None)?,
             },
-            Speaking::V1(c) => match c.data_plane_get(id).await {
+            Deployments::V1(c) => match c.data_plane_get(id).await {
                 Ok(_) => Some(h::DataPlaneKind::Hybrid),
                 Err(e) if is_not_visible(&e) => {
                     // A Hosted data plane, hidden from 1.0.0 clients.
@@ -296,7 +333,7 @@ impl Cell {
     /// Whether this cell speaks 2.0.0 or later (and so can see Hosted
     /// data planes).
     async fn sees_hosted(&self) -> Result<bool, Failure> {
-        Ok(matches!(self.client().await?, Speaking::V2(_)))
+        Ok(matches!(self.client().await?, Deployments::V2(_)))
     }
 
     /// `Ok(())` for a 404 (not in this cell), the mapped failure otherwise.
@@ -314,7 +351,7 @@ impl Cell {
         region: &str,
     ) -> Result<Option<Plane>, Failure> {
         // A 1.0.0 Harmony has no Hosted data planes.
-        let Speaking::V2(c) = self.client().await? else {
+        let Deployments::V2(c) = self.client().await? else {
             return Ok(None);
         };
         let planes: Vec<h::DataPlane> =
@@ -331,16 +368,11 @@ impl Cell {
     }
 
     async fn put_deployment(&self, id: Uuid, spec: &h::DeploymentSpec) -> Result<(), Failure> {
-        let speaking = self
-            .link
-            .require(&minimum_version(spec.kind))
-            .await
-            .map_err(|e| self.negotiation_failure(e))?;
-        match speaking {
-            Speaking::V2(c) => {
+        match self.client_for(spec.kind).await? {
+            Deployments::V2(c) => {
                 c.deployment_put(&id, spec).await.map_err(|e| self.map(e))?;
             }
-            Speaking::V1(c) => {
+            Deployments::V1(c) => {
                 let Some(old) = to_v1(spec) else {
                     let negotiated =
                         self.link.negotiated().await.map_err(|e| self.negotiation_failure(e))?;
@@ -356,16 +388,11 @@ impl Cell {
     /// Made at a version that can see deployments of `kind` (a 1.0.0 Harmony
     /// hides Hosted ones, and its 404 would not mean "gone").
     async fn delete_deployment(&self, id: Uuid, kind: h::DataPlaneKind) -> Result<(), Failure> {
-        let speaking = self
-            .link
-            .require(&minimum_version(kind))
-            .await
-            .map_err(|e| self.negotiation_failure(e))?;
-        match speaking {
-            Speaking::V2(c) => {
+        match self.client_for(kind).await? {
+            Deployments::V2(c) => {
                 c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
             }
-            Speaking::V1(c) => {
+            Deployments::V1(c) => {
                 c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
             }
         }

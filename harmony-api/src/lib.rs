@@ -15,6 +15,7 @@
 //!
 //! | version | label     | what it is |
 //! |---------|-----------|------------|
+//! | 3.0.0   | `ROLLOUTS` | platform releases and their rollouts across data planes |
 //! | 2.0.0   | `UNIFIED` | Hosted and Hybrid data planes behind one Harmony |
 //! | 1.0.0   | `INITIAL` | the original Harmony, Hybrid data planes only |
 //!
@@ -37,25 +38,30 @@
 
 pub mod v1;
 pub mod v2;
+pub mod v3;
 
 /// The newest wire types, re-exported explicitly so a new version is a
 /// deliberate change of this list.
 pub mod latest {
-    pub use crate::v2::{
+    pub use crate::v3::{
         ApiVersions, AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
         DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
-        DeploymentPath, DeploymentSpec, EnvironmentVariable, Executor, HybridScheduler,
-        ManifestObject, ManifestQuery, ManifestSet, SchedulerSize, WorkerQueue,
+        DeploymentPath, DeploymentSpec, EnvironmentVariable, Executor, GateKind, HybridScheduler,
+        ManifestObject, ManifestQuery, ManifestSet, PlatformRelease, PlatformReleasePath,
+        PlatformReleaseSpec, Rollout, RolloutAction, RolloutCommand, RolloutCreate,
+        RolloutDataPlane, RolloutDataPlanePageSelector, RolloutDataPlaneState, RolloutDecision,
+        RolloutDecisionKind, RolloutListQuery, RolloutPath, RolloutState, RolloutWave,
+        SchedulerSize, WorkerQueue,
     };
 }
 
 use dropshot::{
-    EmptyScanParams, HttpError, HttpResponseDeleted, HttpResponseOk, PaginationParams, Path, Query,
-    RequestContext, ResultsPage, TypedBody,
+    EmptyScanParams, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
 };
 use dropshot_api_manager_types::api_versions;
 
-api_versions!([(2, UNIFIED), (1, INITIAL)]);
+api_versions!([(3, ROLLOUTS), (2, UNIFIED), (1, INITIAL)]);
 
 /// The header a client names its API version in.
 pub const VERSION_HEADER: &str = "api-version";
@@ -285,4 +291,86 @@ pub trait HarmonyApi {
         path: Path<v1::DeploymentPath>,
         query: Query<v1::ManifestQuery>,
     ) -> Result<HttpResponseOk<v1::ManifestSet>, HttpError>;
+
+    /// Register a platform release (a version of the manifest templates and
+    /// what it supports). Immutable: the same content again is a no-op,
+    /// other content a conflict.
+    #[endpoint {
+        method = PUT,
+        path = "/platform-releases/{version}",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn platform_release_put(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v3::PlatformReleasePath>,
+        body: TypedBody<v3::PlatformReleaseSpec>,
+    ) -> Result<HttpResponseOk<v3::PlatformRelease>, HttpError>;
+
+    /// Every registered platform release, by version.
+    #[endpoint {
+        method = GET,
+        path = "/platform-releases",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn platform_release_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<Vec<v3::PlatformRelease>>, HttpError>;
+
+    /// Start a rollout of a platform release under this Harmony's
+    /// environment's policy. At most one rollout runs at a time.
+    #[endpoint {
+        method = POST,
+        path = "/rollouts",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn rollout_create(
+        rqctx: RequestContext<Self::Context>,
+        body: TypedBody<v3::RolloutCreate>,
+    ) -> Result<HttpResponseCreated<v3::Rollout>, HttpError>;
+
+    /// Rollouts, newest first.
+    #[endpoint {
+        method = GET,
+        path = "/rollouts",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn rollout_list(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<v3::RolloutListQuery>,
+    ) -> Result<HttpResponseOk<Vec<v3::Rollout>>, HttpError>;
+
+    /// One rollout, with every decision.
+    #[endpoint {
+        method = GET,
+        path = "/rollouts/{rollout_id}",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn rollout_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v3::RolloutPath>,
+    ) -> Result<HttpResponseOk<v3::Rollout>, HttpError>;
+
+    /// The data planes a rollout targets, ordered by id.
+    #[endpoint {
+        method = GET,
+        path = "/rollouts/{rollout_id}/data-planes",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn rollout_data_plane_list(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v3::RolloutPath>,
+        query: Query<PaginationParams<EmptyScanParams, v3::RolloutDataPlanePageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<v3::RolloutDataPlane>>, HttpError>;
+
+    /// Pause, resume, approve, abort, roll back, or bypass (audited).
+    #[endpoint {
+        method = POST,
+        path = "/rollouts/{rollout_id}/commands",
+        versions = VERSION_ROLLOUTS..,
+    }]
+    async fn rollout_command(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v3::RolloutPath>,
+        body: TypedBody<v3::RolloutCommand>,
+    ) -> Result<HttpResponseOk<v3::Rollout>, HttpError>;
 }

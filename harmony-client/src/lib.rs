@@ -20,16 +20,19 @@
 //!
 //! ```no_run
 //! use harmony_client::{Harmony, NegotiationError, Speaking};
+//! use semver::Version;
 //! use std::time::Duration;
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
 //! let harmony = Harmony::new("http://harmony.internal:12220", http, Duration::from_secs(30));
 //!
-//! // Work every version can do: use whichever client was negotiated. On an
+//! // Work your code does through 1.0.0 or 2.0.0: `speak` picks the newest
+//! // of those the Harmony serves (a 3.0.0 Harmony still serves both). On an
 //! // error, `observe` notices a refusal of the negotiated version (Harmony
 //! // changed under us) and makes the next call negotiate again.
-//! let count = match harmony.client().await? {
+//! let v1_or_v2 = [Version::new(1, 0, 0), Version::new(2, 0, 0)];
+//! let count = match harmony.speak(&v1_or_v2).await? {
 //!     Speaking::V2(client) => match client.data_plane_list(None, None).await {
 //!         Ok(page) => page.items.len(),
 //!         Err(error) => {
@@ -37,23 +40,19 @@
 //!             return Err(error.into());
 //!         }
 //!     },
-//!     Speaking::V1(client) => match client.data_plane_list(None, None).await {
-//!         Ok(page) => page.items.len(),
-//!         Err(error) => {
-//!             harmony.observe(&error);
-//!             return Err(error.into());
-//!         }
-//!     },
+//!     Speaking::V1(client) => client.data_plane_list(None, None).await?.items.len(),
+//!     Speaking::V3(_) => unreachable!("speak hands out only a version it was given"),
 //! };
 //! println!("{count} data planes");
 //!
-//! // Work only 2.0.0 can do (anything Hosted): require it, and turn a gap
+//! // Work only a newer version can do (rollouts need 3.0.0): turn a gap
 //! // into a clear answer instead of a failed call.
-//! match harmony.require(&semver::Version::new(2, 0, 0)).await {
-//!     Ok(Speaking::V2(client)) => {
-//!         client.data_plane_get("hosted-aws-us-east-1").await?;
+//! match harmony.speak(&[Version::new(3, 0, 0)]).await {
+//!     Ok(Speaking::V3(client)) => {
+//!         let rollouts = client.rollout_list(None).await?;
+//!         println!("{} rollouts", rollouts.len());
 //!     }
-//!     Ok(Speaking::V1(_)) => unreachable!("require(2.0.0) never hands out 1.0.0"),
+//!     Ok(_) => unreachable!("speak hands out only a version it was given"),
 //!     Err(NegotiationError::Gap(gap)) => {
 //!         // For example: answer 503 with Retry-After, naming the gap.
 //!         eprintln!("not yet: {gap}");
@@ -74,6 +73,11 @@ pub mod v1;
 #[path = "generated/v2.rs"]
 pub mod v2;
 
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs)]
+#[path = "generated/v3.rs"]
+pub mod v3;
+
 /// The agent API (`openapi/harmony-agent/`), which data-plane agents speak:
 /// fetch the desired state, report what was applied. Version 1.0.0.
 #[rustfmt::skip]
@@ -83,7 +87,7 @@ pub mod agent;
 
 /// The newest API version's generated client and types.
 pub mod latest {
-    pub use crate::v2::{Client, types};
+    pub use crate::v3::{Client, types};
 }
 
 pub mod negotiate;

@@ -15,14 +15,14 @@
 //! required and what is available, which the consumer can turn into a clear
 //! answer (astro-api: a 503 naming the gap) or a fallback.
 
-use crate::{v1, v2};
+use crate::{v1, v2, v3};
 use semver::Version;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The versions this crate can speak, oldest first: one per generated module.
 pub fn spoken_versions() -> Vec<Version> {
-    vec![Version::new(1, 0, 0), Version::new(2, 0, 0)]
+    vec![Version::new(1, 0, 0), Version::new(2, 0, 0), Version::new(3, 0, 0)]
 }
 
 /// Error code a Harmony answers when it refuses a version.
@@ -37,6 +37,7 @@ pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
 pub enum Speaking {
     V1(v1::Client),
     V2(v2::Client),
+    V3(v3::Client),
 }
 
 impl Speaking {
@@ -44,6 +45,7 @@ impl Speaking {
         match self {
             Speaking::V1(_) => Version::new(1, 0, 0),
             Speaking::V2(_) => Version::new(2, 0, 0),
+            Speaking::V3(_) => Version::new(3, 0, 0),
         }
     }
 }
@@ -157,6 +159,22 @@ impl Harmony {
         Ok(negotiated)
     }
 
+    /// A client for the newest version in `versions` (the versions the
+    /// caller's code for this piece of work is written against) that the
+    /// Harmony serves, or the gap. A consumer whose code for some work
+    /// stops at an older version keeps speaking it to newer Harmonies, for
+    /// as long as they serve it.
+    pub async fn speak(&self, versions: &[Version]) -> Result<Speaking, NegotiationError> {
+        let negotiated = self.negotiated().await?;
+        match negotiated.served.iter().rev().find(|v| versions.contains(v)) {
+            Some(version) => Ok(self.speaking(version)),
+            None => Err(NegotiationError::Gap(VersionGap {
+                required: versions.to_vec(),
+                available: negotiated.served,
+            })),
+        }
+    }
+
     /// The generated client for the negotiated version.
     pub async fn client(&self) -> Result<Speaking, NegotiationError> {
         let negotiated = self.negotiated().await?;
@@ -176,10 +194,11 @@ impl Harmony {
     }
 
     fn speaking(&self, version: &Version) -> Speaking {
-        if version.major >= 2 {
-            Speaking::V2(v2::Client::new_with_client(&self.base_url, self.http.clone()))
-        } else {
-            Speaking::V1(v1::Client::new_with_client(&self.base_url, self.http.clone()))
+        let (url, http) = (self.base_url.as_str(), self.http.clone());
+        match version.major {
+            0 | 1 => Speaking::V1(v1::Client::new_with_client(url, http)),
+            2 => Speaking::V2(v2::Client::new_with_client(url, http)),
+            _ => Speaking::V3(v3::Client::new_with_client(url, http)),
         }
     }
 
@@ -209,6 +228,16 @@ pub trait ErrorBody {
 }
 
 impl ErrorBody for v1::types::Error {
+    fn error_code(&self) -> Option<&str> {
+        self.error_code.as_deref()
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl ErrorBody for v3::types::Error {
     fn error_code(&self) -> Option<&str> {
         self.error_code.as_deref()
     }

@@ -47,12 +47,14 @@ pub enum HarmonyError {
 
 #[derive(Clone)]
 pub struct Harmony {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    key: Arc<render::SecretKey>,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) key: Arc<render::SecretKey>,
     /// Woken after every change to any data plane's desired state (agents'
     /// long polls wait on it).
-    changes: Arc<tokio::sync::Notify>,
+    pub(crate) changes: Arc<tokio::sync::Notify>,
+    /// The rollout policy of this Harmony's environment.
+    pub(crate) policy: Arc<crate::rollout::policy::RolloutPolicy>,
 }
 
 /// An agent whose last report is older than this has its data plane shown
@@ -76,7 +78,23 @@ pub const MAX_PAGE: usize = 1000;
 
 impl Harmony {
     pub fn new(store: Store, clock: Arc<dyn Clock>, key: render::SecretKey) -> Harmony {
-        Harmony { store, clock, key: Arc::new(key), changes: Arc::new(tokio::sync::Notify::new()) }
+        Harmony {
+            store,
+            clock,
+            key: Arc::new(key),
+            changes: Arc::new(tokio::sync::Notify::new()),
+            policy: Arc::new(
+                crate::rollout::policy::RolloutPolicy::committed("local")
+                    .expect("the committed rollout policy resolves (tested)"),
+            ),
+        }
+    }
+
+    /// Runs rollouts under `policy` (by default the committed policy's
+    /// `local` environment).
+    pub fn with_rollout_policy(mut self, policy: crate::rollout::policy::RolloutPolicy) -> Self {
+        self.policy = Arc::new(policy);
+        self
     }
 
     pub fn register_data_plane(
@@ -208,16 +226,7 @@ impl Harmony {
             tx.put_deployment(&stored)?;
             if !unchanged {
                 tx.bump_desired_revision(&plane.id)?;
-                let rendered = render::render(&key, id, &stored.spec, &plane);
-                tx.insert_manifest_set(&StoredManifestSet {
-                    deployment_id: id,
-                    revision,
-                    generation: stored.spec.generation,
-                    platform_release: plane.platform_release.clone(),
-                    input_hash: rendered.input_hash,
-                    objects: rendered.objects,
-                    created_at: now,
-                })?;
+                insert_revision(tx, &key, &stored, &plane, now)?;
             }
             Ok(to_api(stored))
         });
@@ -440,7 +449,28 @@ impl Harmony {
     }
 }
 
-fn not_found(what: &'static str, id: &str) -> HarmonyError {
+/// Renders `stored` for `plane` and writes it as manifest revision
+/// `stored.revision` (the deployment row must already say so).
+pub(crate) fn insert_revision(
+    tx: &crate::store::Tx<'_>,
+    key: &render::SecretKey,
+    stored: &StoredDeployment,
+    plane: &DataPlane,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rendered = render::render(key, stored.id, &stored.spec, plane);
+    tx.insert_manifest_set(&StoredManifestSet {
+        deployment_id: stored.id,
+        revision: stored.revision,
+        generation: stored.spec.generation,
+        platform_release: plane.platform_release.clone(),
+        input_hash: rendered.input_hash,
+        objects: rendered.objects,
+        created_at: now,
+    })
+}
+
+pub(crate) fn not_found(what: &'static str, id: &str) -> HarmonyError {
     HarmonyError::NotFound { what, id: id.to_owned() }
 }
 
@@ -643,7 +673,7 @@ fn validate_spec(
     if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
 }
 
-fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
+pub(crate) fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
     if value.trim().is_empty() {
         p.push(format!("{field}: must not be empty"));
     }
@@ -658,7 +688,7 @@ fn check_len(p: &mut Vec<String>, field: &str, value: &str, min: usize, max: usi
 
 /// Kubernetes names: lowercase alphanumerics and '-', 1 to 63 characters,
 /// starting and ending with an alphanumeric.
-fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
+pub(crate) fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
     let ok = !value.is_empty()
         && value.len() <= 63
         && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -678,7 +708,7 @@ fn is_env_key(key: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn is_kubernetes_version(v: &str) -> bool {
+pub(crate) fn is_kubernetes_version(v: &str) -> bool {
     let v = v.strip_prefix('v').unwrap_or(v);
     let parts: Vec<&str> = v.split('.').collect();
     (2..=3).contains(&parts.len())

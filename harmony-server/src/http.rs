@@ -3,13 +3,16 @@
 
 use crate::app::{Harmony, HarmonyError};
 use dropshot::{
-    ClientErrorStatusCode, EmptyScanParams, HttpError, HttpResponseDeleted, HttpResponseOk,
-    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody, WhichPage,
+    ClientErrorStatusCode, EmptyScanParams, HttpError, HttpResponseCreated, HttpResponseDeleted,
+    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
+    WhichPage,
 };
 use harmony_api::HarmonyApi;
 use harmony_api::latest::{
     ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration,
     Deployment, DeploymentPageSelector, DeploymentPath, DeploymentSpec, ManifestQuery, ManifestSet,
+    PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout, RolloutCommand,
+    RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector, RolloutListQuery, RolloutPath,
 };
 use std::sync::Arc;
 
@@ -163,5 +166,74 @@ impl HarmonyApi for HarmonyImpl {
         let id = path.into_inner().deployment_id;
         let revision = query.into_inner().revision;
         Ok(HttpResponseOk(blocking(&rqctx, move |h| h.manifests(id, revision)).await?))
+    }
+
+    async fn platform_release_put(
+        rqctx: RequestContext<Context>,
+        path: Path<PlatformReleasePath>,
+        body: TypedBody<PlatformReleaseSpec>,
+    ) -> Result<HttpResponseOk<PlatformRelease>, HttpError> {
+        let version = path.into_inner().version;
+        let spec = body.into_inner();
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.put_platform_release(&version, spec)).await?))
+    }
+
+    async fn platform_release_list(
+        rqctx: RequestContext<Context>,
+    ) -> Result<HttpResponseOk<Vec<PlatformRelease>>, HttpError> {
+        Ok(HttpResponseOk(blocking(&rqctx, |h| h.platform_releases()).await?))
+    }
+
+    async fn rollout_create(
+        rqctx: RequestContext<Context>,
+        body: TypedBody<RolloutCreate>,
+    ) -> Result<HttpResponseCreated<Rollout>, HttpError> {
+        let create = body.into_inner();
+        Ok(HttpResponseCreated(blocking(&rqctx, move |h| h.create_rollout(create)).await?))
+    }
+
+    async fn rollout_list(
+        rqctx: RequestContext<Context>,
+        query: Query<RolloutListQuery>,
+    ) -> Result<HttpResponseOk<Vec<Rollout>>, HttpError> {
+        let plane = query.into_inner().data_plane_id;
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.rollouts(plane.as_deref())).await?))
+    }
+
+    async fn rollout_get(
+        rqctx: RequestContext<Context>,
+        path: Path<RolloutPath>,
+    ) -> Result<HttpResponseOk<Rollout>, HttpError> {
+        let id = path.into_inner().rollout_id;
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.rollout(id)).await?))
+    }
+
+    async fn rollout_data_plane_list(
+        rqctx: RequestContext<Context>,
+        path: Path<RolloutPath>,
+        query: Query<PaginationParams<EmptyScanParams, RolloutDataPlanePageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<RolloutDataPlane>>, HttpError> {
+        let id = path.into_inner().rollout_id;
+        let query = query.into_inner();
+        let limit = rqctx.page_limit(&query)?.get() as usize;
+        let after = match query.page {
+            WhichPage::First(_) => None,
+            WhichPage::Next(selector) => Some(selector.last_seen),
+        };
+        let planes =
+            blocking(&rqctx, move |h| h.rollout_data_planes(id, after.as_deref(), limit)).await?;
+        Ok(HttpResponseOk(ResultsPage::new(planes, &EmptyScanParams {}, |p, _| {
+            RolloutDataPlanePageSelector { last_seen: p.data_plane_id.clone() }
+        })?))
+    }
+
+    async fn rollout_command(
+        rqctx: RequestContext<Context>,
+        path: Path<RolloutPath>,
+        body: TypedBody<RolloutCommand>,
+    ) -> Result<HttpResponseOk<Rollout>, HttpError> {
+        let id = path.into_inner().rollout_id;
+        let command = body.into_inner();
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.rollout_command(id, command)).await?))
     }
 }

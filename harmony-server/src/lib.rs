@@ -10,6 +10,7 @@ pub mod app;
 pub mod crypto;
 pub mod http;
 pub mod k8s;
+pub mod releases;
 pub mod render;
 pub mod rollout;
 pub mod store;
@@ -44,6 +45,13 @@ pub struct Config {
     /// What generated secrets and hashes are derived from. Required, except
     /// with `dev_seed`, which uses [`render::SecretKey::development`].
     pub secret_key: Option<render::SecretKey>,
+    /// Whose parameters of the committed rollout policy to run.
+    pub environment: String,
+    /// The policy file (default: the committed `rollout-policy.toml`).
+    pub rollout_policy_file: Option<PathBuf>,
+    /// How often running rollouts are stepped (`None`: never on their own;
+    /// tests step them by hand).
+    pub rollout_tick: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -55,6 +63,9 @@ impl Config {
             request_body_max_bytes: 1024 * 1024,
             dev_seed: false,
             secret_key: None,
+            environment: "local".to_owned(),
+            rollout_policy_file: None,
+            rollout_tick: Some(std::time::Duration::from_secs(10)),
         }
     }
 }
@@ -71,9 +82,16 @@ fn open(config: &Config) -> Result<app::Harmony> {
              only a local run (--dev-seed) goes without, on a fixed development key"
         ),
     };
+    let text = match &config.rollout_policy_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the rollout policy {}", path.display()))?,
+        None => rollout::policy::COMMITTED.to_owned(),
+    };
+    let policy = rollout::policy::RolloutPolicy::load(&text, &config.environment)
+        .map_err(anyhow::Error::msg)?;
     let store = store::Store::open(&config.data_dir, &key)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    Ok(app::Harmony::new(store, Arc::new(app::SystemClock), key))
+    Ok(app::Harmony::new(store, Arc::new(app::SystemClock), key).with_rollout_policy(policy))
 }
 
 /// Issues a data plane's agent credential against `config`'s data (the
@@ -98,6 +116,9 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     let served = versions::ServedVersions::new(config.max_api_version.as_ref())
         .map_err(anyhow::Error::msg)?;
     slog::info!(log, "serving Harmony API"; "versions" => ?served.versions());
+    if let Some(every) = config.rollout_tick {
+        spawn_rollout_ticker(harmony.clone(), every, log.new(slog::o!("task" => "rollouts")));
+    }
     let state = Arc::new(http::ServerState { harmony, served: served.versions().to_vec() });
     let server = ServerBuilder::new(api(), state, log.clone())
         .config(ConfigDropshot {
@@ -109,6 +130,23 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     Ok(server)
+}
+
+/// Steps running rollouts every `every` until the runtime shuts down.
+fn spawn_rollout_ticker(harmony: app::Harmony, every: std::time::Duration, log: slog::Logger) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let h = harmony.clone();
+            match tokio::task::spawn_blocking(move || h.rollout_tick()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => slog::warn!(log, "stepping rollouts failed; retrying"; "error" => %e),
+                Err(e) => slog::error!(log, "the rollout step panicked"; "error" => %e),
+            }
+        }
+    });
 }
 
 /// Serves the agent API for `harmony` on `bind`, beside the main API.

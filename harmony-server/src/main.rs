@@ -8,6 +8,8 @@ use harmony_server::Config;
 const USAGE: &str = "\
 usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR]
                       [--max-api-version VERSION] [--secret-key-file PATH | --dev-seed]
+                      [--environment NAME] [--rollout-policy-file PATH]
+                      [--rollout-tick-seconds N]
        harmony-server agent-credential --data-plane ID [--data-dir DIR]
                       [--secret-key-file PATH | --dev-seed]
 
@@ -20,6 +22,11 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR]
                               secrets and hashes derive from; required
   --dev-seed                  a local run: two example data planes, and a fixed
                               development key instead of --secret-key-file
+  --environment NAME          whose parameters of the rollout policy to run
+                              (local, staging, production; default local)
+  --rollout-policy-file PATH  the rollout policy (default: the committed
+                              rollout-policy.toml compiled in)
+  --rollout-tick-seconds N    how often running rollouts are stepped (default 10)
 
 agent-credential issues (or replaces) a data plane's agent credential and
 prints it once; only a hash of it is kept.";
@@ -80,6 +87,15 @@ fn parse_args(
                 config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
             }
             "--dev-seed" => config.dev_seed = true,
+            "--environment" => config.environment = value()?,
+            "--rollout-policy-file" => config.rollout_policy_file = Some(value()?.into()),
+            "--rollout-tick-seconds" => {
+                let seconds: u64 = value()?.parse().context("--rollout-tick-seconds")?;
+                if seconds == 0 {
+                    bail!("--rollout-tick-seconds must be at least 1");
+                }
+                config.rollout_tick = Some(std::time::Duration::from_secs(seconds));
+            }
             "--secret-key-file" => {
                 let path = value()?;
                 let text = std::fs::read_to_string(&path)

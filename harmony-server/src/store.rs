@@ -87,6 +87,26 @@ CREATE TABLE deployment_health (
     reported_at TEXT NOT NULL
 ) STRICT;
 "#,
+    // Rollouts: platform releases, rollouts (the controller's whole state as
+    // one JSON document, rewritten by each step), and per data plane the
+    // desired revision at which its current release was handed out (an
+    // agent that applied it runs the release).
+    r#"
+CREATE TABLE platform_releases (
+    version TEXT PRIMARY KEY NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX rollouts_by_state ON rollouts (state);
+ALTER TABLE data_planes ADD COLUMN release_revision INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +124,16 @@ pub enum StoreError {
          written with (its secret values cannot be read without it)"
     )]
     WrongKey,
+}
+
+/// A data plane as a rollout sees it (see [`Tx::plane_rollout_view`]).
+#[derive(Clone, Debug)]
+pub struct PlaneView {
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub applied: u64,
+    pub release_revision: u64,
+    /// Per deployment on it: its last reported health and when.
+    pub health: Vec<(Option<String>, Option<DateTime<Utc>>)>,
 }
 
 /// A deployment as stored, secret values included.
@@ -443,6 +473,144 @@ impl Tx<'_> {
             [data_plane_id],
             |r| r.get::<_, i64>(0),
         )? as u64)
+    }
+
+    /// Gives a data plane another platform release (its deployments must be
+    /// re-rendered by the caller in the same transaction).
+    pub fn set_plane_release(&self, data_plane_id: &str, release: &str) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE data_planes SET registration = json_set(registration, '$.platform_release', ?2)
+             WHERE id = ?1",
+            params![data_plane_id, release],
+        )?;
+        Ok(())
+    }
+
+    /// Records the desired revision at which a data plane's release was
+    /// handed out.
+    pub fn set_release_revision(
+        &self,
+        data_plane_id: &str,
+        revision: u64,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE data_planes SET release_revision = ?2 WHERE id = ?1",
+            params![data_plane_id, revision as i64],
+        )?;
+        Ok(())
+    }
+
+    /// What a rollout needs to see of a data plane: its last heartbeat, the
+    /// revision its agent applied, the revision its release was handed out
+    /// at, and its deployments' health reports (health, reported at).
+    pub fn plane_rollout_view(&self, data_plane_id: &str) -> Result<Option<PlaneView>, StoreError> {
+        let Some((last_heartbeat, applied, release_revision)) = self
+            .0
+            .query_row(
+                "SELECT last_heartbeat, applied_revision, release_revision
+                 FROM data_planes WHERE id = ?1",
+                [data_plane_id],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<DateTime<Utc>>>(0)?,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, i64>(2)? as u64,
+                    ))
+                },
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut stmt = self.0.prepare_cached(
+            // A report about an older revision says nothing about this one.
+            "SELECT d.id,
+                    CASE WHEN h.manifest_revision = d.revision THEN h.health END,
+                    h.reported_at
+             FROM deployments d LEFT JOIN deployment_health h ON h.deployment_id = d.id
+             WHERE d.data_plane_id = ?1",
+        )?;
+        let health = stmt
+            .query_map([data_plane_id], |r| {
+                Ok((r.get::<_, Option<String>>(1)?, r.get::<_, Option<DateTime<Utc>>>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(PlaneView { last_heartbeat, applied, release_revision, health }))
+    }
+
+    pub fn platform_release(
+        &self,
+        version: &str,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT body, created_at FROM platform_releases WHERE version = ?1",
+                [version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn insert_platform_release(
+        &self,
+        version: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO platform_releases (version, body, created_at) VALUES (?1, ?2, ?3)",
+            params![version, body, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn platform_releases(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT body, created_at FROM platform_releases ORDER BY version")?;
+        Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Inserts or rewrites a rollout's state.
+    pub fn put_rollout(&self, rollout: &crate::rollout::Rollout) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO rollouts (id, state, body, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET
+                 state = excluded.state, body = excluded.body, updated_at = excluded.updated_at",
+            params![
+                rollout.id.to_string(),
+                enum_to_str(&rollout.state)?,
+                serde_json::to_string(rollout)?,
+                rollout.created_at,
+                rollout.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn rollout(&self, id: Uuid) -> Result<Option<crate::rollout::Rollout>, StoreError> {
+        let body: Option<String> = self
+            .0
+            .query_row("SELECT body FROM rollouts WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    /// Rollouts, newest first; only those still running when `active`.
+    pub fn rollouts(&self, active: bool) -> Result<Vec<crate::rollout::Rollout>, StoreError> {
+        let sql = if active {
+            "SELECT body FROM rollouts
+             WHERE state NOT IN ('SUCCEEDED', 'ABORTED', 'ROLLED_BACK')
+             ORDER BY created_at DESC, id"
+        } else {
+            "SELECT body FROM rollouts ORDER BY created_at DESC, id"
+        };
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let bodies =
+            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<_, _>>()?)
     }
 
     /// A data plane's desired and applied revisions.

@@ -131,8 +131,8 @@ async fn readiness_reports_harmony() {
     assert_eq!(ready["ready"], true);
     let cell = &ready["cells"][0];
     assert_eq!(cell["name"], "default");
-    assert_eq!(cell["api_version"], "2.0.0");
-    assert_eq!(cell["served"], json!(["1.0.0", "2.0.0"]));
+    assert_eq!(cell["api_version"], "3.0.0");
+    assert_eq!(cell["served"], json!(["1.0.0", "2.0.0", "3.0.0"]));
     assert_eq!(cell["degraded"], false);
     stack.stop_harmony().await;
     // Past the negotiation's time to live, the cell is asked again.

@@ -8,9 +8,10 @@
 //! regenerated: a change that breaks one is a change that breaks a live
 //! client or a stored record.
 
-use harmony_api::{v1, v2};
+use harmony_api::{v1, v2, v3};
 use harmony_client::v1::types as c1;
 use harmony_client::v2::types as c2;
+use harmony_client::v3::types as c3;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -103,6 +104,32 @@ fn version_2_0_0_payloads_still_decode() {
     let _: c2::DeploymentResultsPage = decode(v, &load(v, "deployment_page.response.json"));
     let error: c2::Error = decode(v, &load(v, "error.unsupported_version.response.json"));
     assert_eq!(error.error_code.as_deref(), Some("UnsupportedApiVersion"));
+}
+
+#[test]
+fn version_3_0_0_payloads_still_decode() {
+    let v = "3.0.0";
+    request::<v3::PlatformReleaseSpec, c3::PlatformReleaseSpec>(
+        v,
+        "platform_release_spec.request.json",
+    );
+    request::<v3::RolloutCreate, c3::RolloutCreate>(v, "rollout_create.request.json");
+    request::<v3::RolloutCommand, c3::RolloutCommand>(v, "rollout_command.request.json");
+    response::<v3::PlatformRelease, c3::PlatformRelease>(v, "platform_release.response.json");
+    response::<Vec<v3::PlatformRelease>, Vec<c3::PlatformRelease>>(
+        v,
+        "platform_release_list.response.json",
+    );
+    response::<v3::Rollout, c3::Rollout>(v, "rollout.response.json");
+    response::<Vec<v3::Rollout>, Vec<c3::Rollout>>(v, "rollout_list.response.json");
+    response::<v3::ApiVersions, c3::ApiVersions>(v, "api_versions.response.json");
+    let page: Page<v3::RolloutDataPlane> =
+        decode(v, &load(v, "rollout_data_plane_page.response.json"));
+    let _: c3::RolloutDataPlaneResultsPage =
+        decode(v, &load(v, "rollout_data_plane_page.response.json"));
+    assert!(!page.items.is_empty());
+    let error: c3::Error = decode(v, &load(v, "error.rollout_state_conflict.response.json"));
+    assert_eq!(error.error_code.as_deref(), Some("RolloutStateConflict"));
 }
 
 /// What HEAD writes at 2.0.0 reaches a 1.0.0 client only through the

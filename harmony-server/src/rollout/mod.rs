@@ -441,6 +441,17 @@ impl Rollout {
     fn progress(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>, actions: &mut Vec<Action>) {
         let w = self.current_wave;
         let wave = self.policy.waves[w].clone();
+        let counts = self.wave_counts(w);
+        if counts.targets == counts.held_back {
+            // Nothing to update, bake or judge: say so and go on.
+            return self.pass_wave(
+                now,
+                &format!(
+                    "wave {} has no data plane to update ({} held back); skipped",
+                    wave.name, counts.held_back
+                ),
+            );
+        }
         let mut progressed = false;
         let mut unreachable = Vec::new();
         for p in self.planes.iter_mut().filter(|p| p.wave == w && p.state == PlaneState::Updating) {
@@ -593,7 +604,7 @@ impl Rollout {
         }
         let wave = self.policy.waves[w].clone();
         if self.bypassed.contains(&w) {
-            return self.pass_wave(now);
+            return self.pass_wave(now, &format!("wave {} passed (gates bypassed)", wave.name));
         }
         if self.bake_until.is_some_and(|until| now < until) {
             return;
@@ -666,12 +677,11 @@ impl Rollout {
                 format!("wave {}: waiting for a person to approve (MANUAL_APPROVAL)", wave.name),
             );
         }
-        self.pass_wave(now);
+        self.pass_wave(now, &format!("wave {} passed", wave.name));
     }
 
-    fn pass_wave(&mut self, now: DateTime<Utc>) {
-        let name = self.policy.waves[self.current_wave].name.clone();
-        self.decide(now, DecisionKind::WavePassed, format!("wave {name} passed"));
+    fn pass_wave(&mut self, now: DateTime<Utc>, reason: &str) {
+        self.decide(now, DecisionKind::WavePassed, reason.to_owned());
         self.bake_until = None;
         self.progressed_at = now;
         if self.current_wave + 1 == self.policy.waves.len() {

@@ -8,4 +8,5 @@ mod golden;
 mod negotiation;
 mod old_clients;
 mod rollout_controller;
+mod rollouts;
 mod versions;

@@ -16,9 +16,36 @@ async fn picks_the_newest_common_version() {
     let h = TestHarmony::start();
     let harmony = link(&h.url, Duration::from_secs(60));
     let negotiated = harmony.negotiated().await.unwrap();
-    assert_eq!(negotiated.version, Version::new(2, 0, 0));
-    assert_eq!(negotiated.served, [Version::new(1, 0, 0), Version::new(2, 0, 0)]);
-    assert!(matches!(harmony.client().await.unwrap(), Speaking::V2(_)));
+    assert_eq!(negotiated.version, Version::new(3, 0, 0));
+    assert_eq!(
+        negotiated.served,
+        [Version::new(1, 0, 0), Version::new(2, 0, 0), Version::new(3, 0, 0)]
+    );
+    assert!(matches!(harmony.client().await.unwrap(), Speaking::V3(_)));
+}
+
+/// A consumer whose code for some work stops at 2.0.0 keeps speaking 2.0.0
+/// to a 3.0.0 Harmony; work that needs 3.0.0 gets a typed gap from a 2.0.0
+/// one.
+#[tokio::test]
+async fn speak_picks_the_newest_of_the_versions_the_caller_knows() {
+    let (v1, v2, v3) = (Version::new(1, 0, 0), Version::new(2, 0, 0), Version::new(3, 0, 0));
+    let new = TestHarmony::start();
+    let harmony = link(&new.url, Duration::from_secs(60));
+    assert!(matches!(harmony.speak(&[v1.clone(), v2.clone()]).await.unwrap(), Speaking::V2(_)));
+    assert!(matches!(harmony.speak(std::slice::from_ref(&v1)).await.unwrap(), Speaking::V1(_)));
+    assert!(matches!(harmony.speak(std::slice::from_ref(&v3)).await.unwrap(), Speaking::V3(_)));
+
+    let old = TestHarmony::start_with(|c| c.max_api_version = Some(v2.clone()));
+    let harmony = link(&old.url, Duration::from_secs(60));
+    assert!(matches!(harmony.speak(&[v1.clone(), v2.clone()]).await.unwrap(), Speaking::V2(_)));
+    match harmony.speak(std::slice::from_ref(&v3)).await {
+        Err(NegotiationError::Gap(gap)) => {
+            assert_eq!(gap.required, [v3]);
+            assert_eq!(gap.available, [v1, v2]);
+        }
+        other => panic!("expected a version gap, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -28,9 +55,9 @@ async fn an_old_harmony_gets_the_old_client_or_a_typed_gap() {
     assert!(matches!(harmony.client().await.unwrap(), Speaking::V1(_)));
     match harmony.require(&Version::new(2, 0, 0)).await {
         Err(NegotiationError::Gap(gap)) => {
-            assert_eq!(gap.required, [Version::new(2, 0, 0)]);
+            assert_eq!(gap.required, [Version::new(2, 0, 0), Version::new(3, 0, 0)]);
             assert_eq!(gap.available, [Version::new(1, 0, 0)]);
-            assert_eq!(gap.to_string(), "needs API version 2.0.0 but Harmony serves 1.0.0");
+            assert_eq!(gap.to_string(), "needs API version 2.0.0, 3.0.0 but Harmony serves 1.0.0");
         }
         other => panic!("expected a version gap, got {other:?}"),
     }
@@ -60,7 +87,7 @@ async fn upgrades_and_rollbacks_underneath_are_noticed() {
         c.data_dir = dir.clone();
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(harmony.negotiated().await.unwrap().version, Version::new(2, 0, 0));
+    assert_eq!(harmony.negotiated().await.unwrap().version, Version::new(3, 0, 0));
 
     // Rolled back: the first refusal drops the negotiated version at once.
     new.stop().await;

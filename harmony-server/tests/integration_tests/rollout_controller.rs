@@ -450,3 +450,16 @@ fn simulator_rings_follow_the_committed_label() {
         .count();
     assert_eq!(canaries, 2);
 }
+
+#[test]
+fn a_wave_with_nothing_to_update_is_skipped_with_a_reason() {
+    let mut sim = fleet(vec![plane("b", None), plane("c", None)]);
+    let mut rollout = plan(&sim, policy(OnFailure::Rollback));
+    let actions = rollout.step(&sim, sim.now);
+    assert_eq!(actions.len(), 1, "the rest wave starts at once: {actions:?}");
+    sim.apply(&actions);
+    let skipped = &rollout.decisions[1];
+    assert_eq!((skipped.kind, skipped.wave.as_deref()), (DecisionKind::WavePassed, Some("canary")));
+    assert!(skipped.reason.contains("no data plane to update"), "{}", skipped.reason);
+    assert_eq!(sim.run(&mut rollout, tick(), Duration::days(1)), RolloutState::Succeeded);
+}

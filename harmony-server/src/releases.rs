@@ -1,0 +1,490 @@
+//! Platform releases and rollouts, in Harmony: the pure controller
+//! ([`crate::rollout`]) run against the store.
+//!
+//! Each step of a rollout is one write transaction: read the rollout, look
+//! at its data planes through [`StoreFleet`], step, carry out the actions
+//! (give a data plane another release: re-render every deployment on it,
+//! move its desired revision, note the revision the release went out at),
+//! and write the rollout back. So a crash between deciding and doing is
+//! impossible: either both are there or neither.
+
+use crate::app::{
+    Harmony, HarmonyError, check_non_empty, insert_revision, is_kubernetes_version, not_found,
+};
+use crate::render;
+use crate::rollout::{
+    self, Action, Command, Fleet, Observation, PlaneInfo, PlaneState, PlatformRelease, Rollout,
+    RolloutError,
+};
+use crate::store::{StoreError, StoredDeployment, Tx};
+use chrono::{DateTime, Duration, Utc};
+use harmony_api::latest as api;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+impl From<RolloutError> for HarmonyError {
+    fn from(error: RolloutError) -> HarmonyError {
+        match error {
+            RolloutError::Invalid(problems) => HarmonyError::Invalid(problems),
+            RolloutError::Conflict(message) => {
+                HarmonyError::Conflict { code: "RolloutStateConflict", message }
+            }
+        }
+    }
+}
+
+impl Harmony {
+    /// Registers a platform release; the same content again is a no-op.
+    pub fn put_platform_release(
+        &self,
+        version: &str,
+        spec: api::PlatformReleaseSpec,
+    ) -> Result<api::PlatformRelease, HarmonyError> {
+        let mut problems = Vec::new();
+        if version.is_empty()
+            || version.len() > 63
+            || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            problems.push(format!(
+                "version: must be 1-63 characters of letters, digits, '.' and '-', got {version:?}"
+            ));
+        }
+        for (field, value) in
+            [("kubernetes_min", &spec.kubernetes_min), ("kubernetes_max", &spec.kubernetes_max)]
+        {
+            if !is_kubernetes_version(value) {
+                problems.push(format!("{field}: must be MAJOR.MINOR, got {value:?}"));
+            }
+        }
+        if let (Some(min), Some(max)) = (
+            rollout::kubernetes_minor(&spec.kubernetes_min),
+            rollout::kubernetes_minor(&spec.kubernetes_max),
+        ) && min > max
+        {
+            problems.push("kubernetes_min: must not be newer than kubernetes_max".to_owned());
+        }
+        for (i, runtime) in spec.runtimes.iter().enumerate() {
+            check_non_empty(&mut problems, &format!("runtimes[{i}]"), runtime);
+            if spec.runtimes[..i].contains(runtime) {
+                problems.push(format!("runtimes[{i}]: {runtime:?} is listed twice"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(HarmonyError::Invalid(problems));
+        }
+        let release = PlatformRelease {
+            version: version.to_owned(),
+            kubernetes_min: spec.kubernetes_min,
+            kubernetes_max: spec.kubernetes_max,
+            runtimes: spec.runtimes,
+        };
+        let now = self.clock.now();
+        self.store.write(move |tx| {
+            let body = serde_json::to_string(&release).map_err(StoreError::from)?;
+            match tx.platform_release(&release.version)? {
+                Some((stored, created_at)) if stored == body => {
+                    Ok(to_api_release(release, created_at))
+                }
+                Some(_) => Err(HarmonyError::Conflict {
+                    code: "PlatformReleaseImmutable",
+                    message: format!(
+                        "platform release {} is already registered with other content; releases \
+                         never change, register a new version",
+                        release.version
+                    ),
+                }),
+                None => {
+                    tx.insert_platform_release(&release.version, &body, now)?;
+                    Ok(to_api_release(release, now))
+                }
+            }
+        })
+    }
+
+    pub fn platform_releases(&self) -> Result<Vec<api::PlatformRelease>, HarmonyError> {
+        let rows = self.store.read(|tx| Ok::<_, HarmonyError>(tx.platform_releases()?))?;
+        rows.into_iter()
+            .map(|(body, at)| {
+                let release: PlatformRelease =
+                    serde_json::from_str(&body).map_err(StoreError::from)?;
+                Ok(to_api_release(release, at))
+            })
+            .collect()
+    }
+
+    /// Plans and starts a rollout (its first step runs at once).
+    pub fn create_rollout(&self, create: api::RolloutCreate) -> Result<api::Rollout, HarmonyError> {
+        let mut problems = Vec::new();
+        check_non_empty(&mut problems, "from_release", &create.from_release);
+        check_non_empty(&mut problems, "to_release", &create.to_release);
+        if !problems.is_empty() {
+            return Err(HarmonyError::Invalid(problems));
+        }
+        let now = self.clock.now();
+        let (policy, key) = ((*self.policy).clone(), self.key.clone());
+        let rollout = self.store.write(move |tx| {
+            if let Some(active) = tx.rollouts(true)?.first() {
+                return Err(HarmonyError::Conflict {
+                    code: "RolloutInProgress",
+                    message: format!(
+                        "rollout {} ({} to {}) is still {:?}; finish, abort or roll it back first",
+                        active.id, active.from_release, active.to_release.version, active.state
+                    ),
+                });
+            }
+            let (body, _) = tx.platform_release(&create.to_release)?.ok_or_else(|| {
+                HarmonyError::Invalid(vec![format!(
+                    "to_release: no platform release {} is registered",
+                    create.to_release
+                )])
+            })?;
+            let to: PlatformRelease = serde_json::from_str(&body).map_err(StoreError::from)?;
+            let planes = plane_infos(tx)?;
+            let mut rollout =
+                Rollout::plan(Uuid::new_v4(), &create.from_release, to, policy, &planes, now)?;
+            step(tx, &key, &mut rollout, now)?;
+            Ok(rollout)
+        })?;
+        self.changes.notify_waiters();
+        Ok(to_api_rollout(&rollout))
+    }
+
+    pub fn rollout(&self, id: Uuid) -> Result<api::Rollout, HarmonyError> {
+        let rollout = self.store.read(|tx| Ok::<_, HarmonyError>(tx.rollout(id)?))?;
+        rollout.map(|r| to_api_rollout(&r)).ok_or_else(|| not_found("rollout", &id.to_string()))
+    }
+
+    /// Rollouts, newest first, optionally only those targeting a data plane.
+    pub fn rollouts(&self, data_plane_id: Option<&str>) -> Result<Vec<api::Rollout>, HarmonyError> {
+        let all = self.store.read(|tx| Ok::<_, HarmonyError>(tx.rollouts(false)?))?;
+        Ok(all
+            .iter()
+            .filter(|r| data_plane_id.is_none_or(|id| r.planes.iter().any(|p| p.id == id)))
+            .map(to_api_rollout)
+            .collect())
+    }
+
+    /// A page of a rollout's data planes, by id.
+    pub fn rollout_data_planes(
+        &self,
+        id: Uuid,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<api::RolloutDataPlane>, HarmonyError> {
+        let rollout = self
+            .store
+            .read(|tx| Ok::<_, HarmonyError>(tx.rollout(id)?))?
+            .ok_or_else(|| not_found("rollout", &id.to_string()))?;
+        Ok(rollout
+            .planes
+            .iter()
+            .filter(|p| after.is_none_or(|a| p.id.as_str() > a))
+            .take(limit.min(crate::app::MAX_PAGE))
+            .map(|p| api::RolloutDataPlane {
+                data_plane_id: p.id.clone(),
+                wave: rollout.policy.waves[p.wave].name.clone(),
+                state: plane_state(p.state),
+                reason: p.reason.clone(),
+                moved_at: p.moved_at,
+            })
+            .collect())
+    }
+
+    /// A person's command; the rollout steps at once after it.
+    pub fn rollout_command(
+        &self,
+        id: Uuid,
+        command: api::RolloutCommand,
+    ) -> Result<api::Rollout, HarmonyError> {
+        let now = self.clock.now();
+        let key = self.key.clone();
+        let rollout = self.store.write(move |tx| {
+            let mut rollout =
+                tx.rollout(id)?.ok_or_else(|| not_found("rollout", &id.to_string()))?;
+            let action = match command.action {
+                api::RolloutAction::Pause => Command::Pause,
+                api::RolloutAction::Resume => Command::Resume,
+                api::RolloutAction::Approve => Command::Approve,
+                api::RolloutAction::Abort => Command::Abort,
+                api::RolloutAction::Rollback => Command::Rollback,
+                api::RolloutAction::Bypass => Command::Bypass,
+            };
+            let actions =
+                rollout.command(action, command.actor.trim(), command.reason.as_deref(), now)?;
+            carry_out(tx, &key, &actions, now)?;
+            step(tx, &key, &mut rollout, now)?;
+            Ok::<_, HarmonyError>(rollout)
+        })?;
+        self.changes.notify_waiters();
+        Ok(to_api_rollout(&rollout))
+    }
+
+    /// Steps every running rollout once; returns how many there were.
+    pub fn rollout_tick(&self) -> Result<usize, HarmonyError> {
+        let now = self.clock.now();
+        let key = self.key.clone();
+        let (stepped, moved) = self.store.write(move |tx| {
+            let mut moved = false;
+            let active = tx.rollouts(true)?;
+            for mut rollout in active.iter().cloned() {
+                let before = rollout.planes.iter().filter(|p| p.moved_at.is_some()).count();
+                let restored = rollout.state;
+                step(tx, &key, &mut rollout, now)?;
+                moved |= before != rollout.planes.iter().filter(|p| p.moved_at.is_some()).count()
+                    || restored != rollout.state;
+            }
+            Ok::<_, HarmonyError>((active.len(), moved))
+        })?;
+        if moved {
+            self.changes.notify_waiters();
+        }
+        Ok(stepped)
+    }
+}
+
+/// Steps `rollout`, carries out its actions, and stores it.
+fn step(
+    tx: &Tx<'_>,
+    key: &render::SecretKey,
+    rollout: &mut Rollout,
+    now: DateTime<Utc>,
+) -> Result<(), HarmonyError> {
+    let actions = rollout.step(&StoreFleet { tx, now }, now);
+    carry_out(tx, key, &actions, now)?;
+    tx.put_rollout(rollout)?;
+    Ok(())
+}
+
+/// Gives each named data plane its release: re-renders every deployment on
+/// it and moves its desired revision, so its agent picks the change up.
+fn carry_out(
+    tx: &Tx<'_>,
+    key: &render::SecretKey,
+    actions: &[Action],
+    now: DateTime<Utc>,
+) -> Result<(), HarmonyError> {
+    for Action::SetRelease { plane, release } in actions {
+        tx.set_plane_release(plane, release)?;
+        let data_plane = tx.data_plane(plane)?.ok_or_else(|| not_found("data plane", plane))?;
+        for existing in tx.deployments_on(plane)? {
+            let input_hash = render::input_hash(key, existing.id, &existing.spec, &data_plane);
+            if input_hash == existing.input_hash {
+                continue;
+            }
+            let stored = StoredDeployment {
+                input_hash,
+                revision: existing.revision + 1,
+                updated_at: now,
+                ..existing
+            };
+            tx.put_deployment(&stored)?;
+            insert_revision(tx, key, &stored, &data_plane, now)?;
+        }
+        let desired = tx.bump_desired_revision(plane)?;
+        tx.set_release_revision(plane, desired)?;
+    }
+    Ok(())
+}
+
+fn plane_infos(tx: &Tx<'_>) -> Result<Vec<PlaneInfo>, HarmonyError> {
+    let mut runtimes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = tx.deployments_after(after, crate::app::MAX_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for d in page {
+            let list = runtimes.entry(d.spec.data_plane_id.clone()).or_default();
+            if !list.contains(&d.spec.runtime_version) {
+                list.push(d.spec.runtime_version);
+            }
+        }
+    }
+    let mut planes = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = tx.data_planes_after(after.as_deref(), crate::app::MAX_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        for p in page {
+            planes.push(PlaneInfo {
+                runtimes: runtimes.remove(&p.id).unwrap_or_default(),
+                id: p.id,
+                labels: p.labels,
+                kubernetes_version: p.kubernetes_version,
+                release: p.platform_release,
+            });
+        }
+    }
+    Ok(planes)
+}
+
+/// The fleet as the store knows it: agents' heartbeats, applied revisions
+/// and health reports.
+struct StoreFleet<'a> {
+    tx: &'a Tx<'a>,
+    now: DateTime<Utc>,
+}
+
+impl Fleet for StoreFleet<'_> {
+    fn observe(&self, plane: &str) -> Observation {
+        // A data plane that cannot be read is treated as unreachable: it is
+        // never moved and never passes a gate.
+        let Ok(Some(view)) = self.tx.plane_rollout_view(plane) else {
+            return Observation::Unreachable;
+        };
+        if view.last_heartbeat.is_none_or(|beat| self.now - beat > crate::app::HEARTBEAT_TIMEOUT) {
+            return Observation::Unreachable;
+        }
+        if view.applied < view.release_revision {
+            return Observation::Converging;
+        }
+        let health: Vec<Option<&str>> = view.health.iter().map(|(h, _)| h.as_deref()).collect();
+        if health.contains(&Some("UNHEALTHY")) {
+            Observation::Unhealthy
+        } else if health.iter().all(|h| *h == Some("HEALTHY")) {
+            Observation::Healthy
+        } else {
+            Observation::Converging
+        }
+    }
+
+    /// `unhealthy_deployment_ratio`: unhealthy deployments over all
+    /// deployments on the data planes whose agents reported within the
+    /// window. No such report means no data.
+    fn metric(&self, _name: &str, planes: &[&str], window: Duration) -> Option<f64> {
+        let since = self.now - window;
+        let (mut reported, mut unhealthy, mut total) = (false, 0u64, 0u64);
+        for plane in planes {
+            let Ok(Some(view)) = self.tx.plane_rollout_view(plane) else { continue };
+            if view.last_heartbeat.is_none_or(|beat| beat < since) {
+                continue;
+            }
+            reported = true;
+            for (health, at) in &view.health {
+                if at.is_some_and(|at| at >= since) {
+                    total += 1;
+                    unhealthy += u64::from(health.as_deref() == Some("UNHEALTHY"));
+                }
+            }
+        }
+        reported.then(|| if total == 0 { 0.0 } else { unhealthy as f64 / total as f64 })
+    }
+}
+
+fn to_api_release(r: PlatformRelease, created_at: DateTime<Utc>) -> api::PlatformRelease {
+    api::PlatformRelease {
+        version: r.version,
+        kubernetes_min: r.kubernetes_min,
+        kubernetes_max: r.kubernetes_max,
+        runtimes: r.runtimes,
+        created_at,
+    }
+}
+
+fn plane_state(state: PlaneState) -> api::RolloutDataPlaneState {
+    match state {
+        PlaneState::Waiting => api::RolloutDataPlaneState::Waiting,
+        PlaneState::HeldBack => api::RolloutDataPlaneState::HeldBack,
+        PlaneState::Updating => api::RolloutDataPlaneState::Updating,
+        PlaneState::Updated => api::RolloutDataPlaneState::Updated,
+        PlaneState::Failed => api::RolloutDataPlaneState::Failed,
+        PlaneState::Restored => api::RolloutDataPlaneState::Restored,
+    }
+}
+
+fn rollout_state(state: rollout::RolloutState) -> api::RolloutState {
+    use rollout::RolloutState as S;
+    match state {
+        S::Pending => api::RolloutState::Pending,
+        S::Progressing => api::RolloutState::Progressing,
+        S::Baking => api::RolloutState::Baking,
+        S::Paused => api::RolloutState::Paused,
+        S::Succeeded => api::RolloutState::Succeeded,
+        S::Aborted => api::RolloutState::Aborted,
+        S::RolledBack => api::RolloutState::RolledBack,
+    }
+}
+
+fn decision_kind(kind: rollout::DecisionKind) -> api::RolloutDecisionKind {
+    use api::RolloutDecisionKind as W;
+    use rollout::DecisionKind as K;
+    match kind {
+        K::Started => W::Started,
+        K::Moved => W::Moved,
+        K::Stalled => W::Stalled,
+        K::WaveUpdated => W::WaveUpdated,
+        K::GatePassed => W::GatePassed,
+        K::GateFailed => W::GateFailed,
+        K::GateInconclusive => W::GateInconclusive,
+        K::AwaitingApproval => W::AwaitingApproval,
+        K::WavePassed => W::WavePassed,
+        K::Failed => W::Failed,
+        K::Paused => W::Paused,
+        K::Resumed => W::Resumed,
+        K::Approved => W::Approved,
+        K::Bypassed => W::Bypassed,
+        K::Aborted => W::Aborted,
+        K::RolledBack => W::RolledBack,
+        K::Succeeded => W::Succeeded,
+    }
+}
+
+pub fn to_api_rollout(r: &Rollout) -> api::Rollout {
+    let waves = r
+        .policy
+        .waves
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let c = r.wave_counts(i);
+            api::RolloutWave {
+                name: w.name.clone(),
+                max_parallel: w.max_parallel.to_string(),
+                max_unavailable: w.max_unavailable.to_string(),
+                bake_seconds: w.bake_seconds,
+                gates: w
+                    .gates
+                    .iter()
+                    .map(|g| match g {
+                        rollout::policy::Gate::Health => api::GateKind::Health,
+                        rollout::policy::Gate::Metric { .. } => api::GateKind::Metric,
+                        rollout::policy::Gate::ManualApproval => api::GateKind::ManualApproval,
+                    })
+                    .collect(),
+                targets: c.targets as u64,
+                waiting: c.waiting as u64,
+                updating: c.updating as u64,
+                updated: c.updated as u64,
+                failed: c.failed as u64,
+                held_back: c.held_back as u64,
+                restored: c.restored as u64,
+            }
+        })
+        .collect();
+    api::Rollout {
+        id: r.id,
+        environment: r.policy.environment.clone(),
+        from_release: r.from_release.clone(),
+        to_release: r.to_release.version.clone(),
+        policy_hash: r.policy_hash.clone(),
+        state: rollout_state(r.state),
+        current_wave: r.policy.waves[r.current_wave].name.clone(),
+        reason: r.reason.clone(),
+        bake_until: r.bake_until,
+        waves,
+        decisions: r
+            .decisions
+            .iter()
+            .map(|d| api::RolloutDecision {
+                at: d.at,
+                kind: decision_kind(d.kind),
+                wave: d.wave.clone(),
+                reason: d.reason.clone(),
+                actor: d.actor.clone(),
+            })
+            .collect(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}

@@ -1,0 +1,356 @@
+//! Rollouts in Harmony: the controller against the real store, with agents'
+//! reports driving it (manual clock), and the 3.0.0 HTTP surface through
+//! the generated client.
+
+use crate::common::{TestHarmony, failure, hybrid_spec, registration};
+use chrono::{DateTime, Duration, Utc};
+use harmony_api::latest as api;
+use harmony_client::{v2, v3};
+use harmony_server::app::{Clock, Harmony};
+use harmony_server::rollout::policy::{Amount, Gate, OnFailure, RolloutPolicy, Wave};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+const FROM: &str = "2026.11.0";
+const TO: &str = "2026.12.0";
+
+struct Manual(Mutex<DateTime<Utc>>);
+
+impl Clock for Manual {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct Fixture {
+    app: Harmony,
+    clock: Arc<Manual>,
+    /// Data plane → its deployment.
+    deployments: BTreeMap<String, Uuid>,
+    _data: tempfile::TempDir,
+}
+
+fn policy() -> RolloutPolicy {
+    let wave = |name: &str, selector: &[(&str, &str)]| Wave {
+        name: name.to_owned(),
+        selector: selector.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        remainder: selector.is_empty(),
+        max_parallel: Amount::Count(1),
+        max_unavailable: Amount::Count(0),
+        bake_seconds: 60,
+        gates: vec![Gate::Health],
+    };
+    RolloutPolicy {
+        environment: "test".to_owned(),
+        waves: vec![wave("canary", &[("ring", "canary")]), wave("rest", &[])],
+        on_failure: OnFailure::Rollback,
+        progress_deadline_seconds: 3600,
+    }
+}
+
+impl Fixture {
+    /// Three Hybrid data planes on FROM (one canary), a deployment on each,
+    /// release TO registered, every agent reporting healthy.
+    fn new() -> Fixture {
+        let data = tempfile::tempdir().unwrap();
+        let key = harmony_server::render::SecretKey::development();
+        let store = harmony_server::store::Store::open(data.path(), &key).unwrap();
+        let clock = Arc::new(Manual(Mutex::new(Utc::now())));
+        let app = Harmony::new(store, clock.clone(), key).with_rollout_policy(policy());
+        let mut deployments = BTreeMap::new();
+        for (plane, ring) in [("c1", Some("canary")), ("r1", None), ("r2", None)] {
+            let mut reg: api::DataPlaneRegistration =
+                convert(&registration(v2::types::DataPlaneKind::Hybrid));
+            reg.platform_release = FROM.to_owned();
+            if let Some(ring) = ring {
+                reg.labels.insert("ring".to_owned(), ring.to_owned());
+            }
+            app.register_data_plane(plane, reg).unwrap();
+            let id = Uuid::new_v4();
+            app.put_deployment(id, convert(&hybrid_spec(plane, 1))).unwrap();
+            deployments.insert(plane.to_owned(), id);
+        }
+        app.put_platform_release(
+            TO,
+            api::PlatformReleaseSpec {
+                kubernetes_min: "1.29".into(),
+                kubernetes_max: "1.33".into(),
+                runtimes: vec![],
+            },
+        )
+        .unwrap();
+        let fixture = Fixture { app, clock, deployments, _data: data };
+        for plane in ["c1", "r1", "r2"] {
+            fixture.agent(plane, "HEALTHY");
+        }
+        fixture
+    }
+
+    /// One round of a simulated agent: fetch the desired state, "apply" it,
+    /// report every deployment with `health`.
+    fn agent(&self, plane: &str, health: &str) {
+        let state = self.app.desired_state(plane, 0).unwrap();
+        let deployments: Vec<serde_json::Value> = state
+            .deployments
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "deployment_id": d.deployment_id,
+                    "manifest_revision": d.manifest_revision,
+                    "health": health,
+                })
+            })
+            .collect();
+        let report = serde_json::from_value(serde_json::json!({
+            "applied_revision": state.revision,
+            "agent_version": "test",
+            "deployments": deployments,
+        }))
+        .unwrap();
+        self.app.record_agent_status(plane, report).unwrap();
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.clock.0.lock().unwrap() += by;
+    }
+
+    fn release_of(&self, plane: &str) -> String {
+        self.app.data_plane(plane).unwrap().platform_release
+    }
+
+    fn revision_of(&self, plane: &str) -> u64 {
+        self.app.deployment(self.deployments[plane]).unwrap().revision
+    }
+
+    fn manifest_release(&self, plane: &str) -> String {
+        self.app.manifests(self.deployments[plane], None).unwrap().platform_release
+    }
+}
+
+fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(value: &T) -> U {
+    serde_json::from_value(serde_json::to_value(value).unwrap()).unwrap()
+}
+
+fn start(f: &Fixture) -> api::Rollout {
+    f.app
+        .create_rollout(api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() })
+        .unwrap()
+}
+
+#[test]
+fn agents_reports_carry_a_rollout_through_every_wave() {
+    let f = Fixture::new();
+    let rollout = start(&f);
+    assert_eq!(rollout.state, api::RolloutState::Progressing);
+    // The canary got the release at once: re-rendered, new revision.
+    assert_eq!(f.release_of("c1"), TO);
+    assert_eq!(f.revision_of("c1"), 2);
+    assert_eq!(f.manifest_release("c1"), TO);
+    assert_eq!(f.release_of("r1"), FROM);
+
+    // Until its agent applies the new state, the canary is converging.
+    f.advance(Duration::seconds(30));
+    f.app.rollout_tick().unwrap();
+    assert_eq!(f.app.rollout(rollout.id).unwrap().state, api::RolloutState::Progressing);
+
+    f.agent("c1", "HEALTHY");
+    f.app.rollout_tick().unwrap();
+    let baking = f.app.rollout(rollout.id).unwrap();
+    assert_eq!(baking.state, api::RolloutState::Baking);
+    assert_eq!(f.release_of("r1"), FROM, "the next wave waits for the bake");
+
+    // Agents keep reporting (heartbeats); after the bake the rest moves,
+    // one data plane at a time.
+    let mut rounds = 0;
+    while f.app.rollout(rollout.id).unwrap().state != api::RolloutState::Succeeded {
+        rounds += 1;
+        assert!(rounds < 50, "stuck: {:?}", f.app.rollout(rollout.id).unwrap().reason);
+        f.advance(Duration::seconds(30));
+        for plane in ["c1", "r1", "r2"] {
+            f.agent(plane, "HEALTHY");
+        }
+        f.app.rollout_tick().unwrap();
+        let moved = [f.release_of("r1"), f.release_of("r2")].iter().filter(|r| *r == TO).count();
+        let updating = f.app.rollout(rollout.id).unwrap().waves[1].updating;
+        assert!(updating <= 1, "max_parallel 1: {updating} updating");
+        assert!(moved <= 2);
+    }
+    for plane in ["c1", "r1", "r2"] {
+        assert_eq!(f.release_of(plane), TO);
+        assert_eq!(f.revision_of(plane), 2, "{plane} was moved exactly once");
+        assert_eq!(f.manifest_release(plane), TO);
+    }
+    let done = f.app.rollout(rollout.id).unwrap();
+    let kinds: Vec<_> = done.decisions.iter().map(|d| d.kind).collect();
+    assert_eq!(kinds.first(), Some(&api::RolloutDecisionKind::Started));
+    assert_eq!(kinds.last(), Some(&api::RolloutDecisionKind::Succeeded));
+    assert_eq!(done.waves.iter().map(|w| w.updated).sum::<u64>(), 3);
+}
+
+#[test]
+fn an_unhealthy_canary_rolls_back_and_re_renders_the_previous_release() {
+    let f = Fixture::new();
+    let rollout = start(&f);
+    f.agent("c1", "UNHEALTHY");
+    f.app.rollout_tick().unwrap();
+    let stopped = f.app.rollout(rollout.id).unwrap();
+    assert_eq!(stopped.state, api::RolloutState::RolledBack, "{}", stopped.reason);
+    assert!(stopped.reason.contains("c1"), "{}", stopped.reason);
+    assert_eq!(f.release_of("c1"), FROM);
+    assert_eq!(f.revision_of("c1"), 3, "restoring renders a new revision");
+    assert_eq!(f.manifest_release("c1"), FROM);
+    for plane in ["r1", "r2"] {
+        assert_eq!(f.release_of(plane), FROM);
+        assert_eq!(f.revision_of(plane), 1, "{plane} was never touched");
+    }
+    // Stopped for good: later ticks move nothing.
+    f.advance(Duration::hours(1));
+    f.app.rollout_tick().unwrap();
+    assert_eq!(f.revision_of("c1"), 3);
+}
+
+#[test]
+fn a_silent_agent_stalls_the_wave_with_a_reason() {
+    let f = Fixture::new();
+    let rollout = start(&f);
+    f.agent("c1", "HEALTHY");
+    f.app.rollout_tick().unwrap();
+    // The canary bakes while r1's agent falls silent.
+    f.advance(Duration::seconds(100));
+    for plane in ["c1", "r2"] {
+        f.agent(plane, "HEALTHY");
+    }
+    f.app.rollout_tick().unwrap();
+    f.advance(Duration::seconds(10));
+    f.app.rollout_tick().unwrap();
+    let stalled = f.app.rollout(rollout.id).unwrap();
+    assert_eq!(stalled.current_wave, "rest");
+    assert!(stalled.reason.contains("unreachable: r1"), "{}", stalled.reason);
+    assert_eq!(f.release_of("r1"), FROM, "never moved while unreachable");
+    let planes = f.app.rollout_data_planes(rollout.id, None, 10).unwrap();
+    let r1 = planes.iter().find(|p| p.data_plane_id == "r1").unwrap();
+    assert_eq!(r1.state, api::RolloutDataPlaneState::Waiting);
+}
+
+#[tokio::test]
+async fn served_as_api_3_0_0() {
+    let h = TestHarmony::start();
+    let client = v3::Client::new(&h.url);
+    let old = h.v2();
+    for (plane, ring) in [("canary-1", Some("canary")), ("main-1", None)] {
+        let mut reg = registration(v2::types::DataPlaneKind::Hybrid);
+        reg.platform_release = FROM.into();
+        if let Some(ring) = ring {
+            reg.labels.insert("astronomer.io/rollout-ring".into(), ring.into());
+        }
+        old.data_plane_put(plane, &reg).await.unwrap();
+        old.deployment_put(&Uuid::new_v4(), &hybrid_spec(plane, 1)).await.unwrap();
+    }
+
+    // Releases: validated field by field, immutable.
+    let bad = v3::types::PlatformReleaseSpec {
+        kubernetes_min: "latest".into(),
+        kubernetes_max: "1.20".into(),
+        runtimes: vec!["3.1-1".into(), "3.1-1".into()],
+    };
+    let err = client.platform_release_put("2026.12.0", &bad).await.unwrap_err();
+    let message = err.to_string();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{message}");
+    let body = match err {
+        harmony_client::Error::ErrorResponse(rv) => rv.into_inner().message,
+        other => panic!("{other}"),
+    };
+    assert!(body.contains("kubernetes_min: must be MAJOR.MINOR"), "{body}");
+    assert!(body.contains("runtimes[1]: \"3.1-1\" is listed twice"), "{body}");
+    let spec = v3::types::PlatformReleaseSpec {
+        kubernetes_min: "1.29".into(),
+        kubernetes_max: "1.33".into(),
+        runtimes: vec![],
+    };
+    let release = client.platform_release_put(TO, &spec).await.unwrap().into_inner();
+    assert_eq!(release.version, TO);
+    client.platform_release_put(TO, &spec).await.expect("the same again is a no-op");
+    let other = v3::types::PlatformReleaseSpec { kubernetes_max: "1.34".into(), ..spec.clone() };
+    let err = client.platform_release_put(TO, &other).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
+    assert_eq!(client.platform_release_list().await.unwrap().into_inner().len(), 1);
+
+    // Rollouts.
+    let create =
+        |to: &str| v3::types::RolloutCreate { from_release: FROM.into(), to_release: to.into() };
+    let err = client.rollout_create(&create("1999.1.0")).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    let rollout = client.rollout_create(&create(TO)).await.unwrap().into_inner();
+    assert_eq!(rollout.state, v3::types::RolloutState::Progressing);
+    assert_eq!(rollout.environment, "local");
+    assert_eq!(rollout.waves.len(), 4);
+    assert_eq!(rollout.waves[0].targets, 1);
+    // The 2.0.0 client sees the canary's new release.
+    assert_eq!(old.data_plane_get("canary-1").await.unwrap().platform_release, TO);
+    assert_eq!(old.data_plane_get("main-1").await.unwrap().platform_release, FROM);
+
+    let err = client.rollout_create(&create(TO)).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409), "one rollout at a time");
+    let listed = client.rollout_list(Some("main-1")).await.unwrap().into_inner();
+    assert_eq!(listed.len(), 1);
+    assert!(client.rollout_list(Some("nowhere")).await.unwrap().into_inner().is_empty());
+    let planes =
+        client.rollout_data_plane_list(&rollout.id, None, None).await.unwrap().into_inner();
+    let waves: Vec<(&str, &str)> =
+        planes.items.iter().map(|p| (p.data_plane_id.as_str(), p.wave.as_str())).collect();
+    assert_eq!(waves, [("canary-1", "canary"), ("main-1", "rest")]);
+
+    // Commands: abort restores; nothing promotes an aborted rollout.
+    let command = |action, reason: Option<&str>| v3::types::RolloutCommand {
+        action,
+        actor: "oncall@example.com".into(),
+        reason: reason.map(str::to_owned),
+    };
+    let aborted = client
+        .rollout_command(&rollout.id, &command(v3::types::RolloutAction::Abort, Some("bad canary")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(aborted.state, v3::types::RolloutState::Aborted);
+    let last = aborted.decisions.last().unwrap();
+    assert_eq!(last.actor.as_deref(), Some("oncall@example.com"));
+    assert!(last.reason.contains("bad canary"));
+    assert_eq!(old.data_plane_get("canary-1").await.unwrap().platform_release, FROM);
+    let (status, code, message) = failure(
+        client
+            .rollout_command(&rollout.id, &command(v3::types::RolloutAction::Approve, None))
+            .await
+            .map_err(convert_error),
+    );
+    assert_eq!((status, code.as_str()), (409, "RolloutStateConflict"), "{message}");
+    let got = client.rollout_get(&rollout.id).await.unwrap().into_inner();
+    assert_eq!(got.state, v3::types::RolloutState::Aborted);
+    assert_eq!(got.decisions, aborted.decisions);
+
+    // A 2.0.0 request has no rollouts.
+    let raw = reqwest::Client::new()
+        .get(format!("{}/rollouts", h.url))
+        .header("api-version", "2.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 404);
+}
+
+fn convert_error(
+    e: harmony_client::Error<v3::types::Error>,
+) -> harmony_client::Error<v2::types::Error> {
+    match e {
+        harmony_client::Error::ErrorResponse(rv) => {
+            let status = rv.status();
+            let headers = rv.headers().clone();
+            harmony_client::Error::ErrorResponse(harmony_client::ResponseValue::new(
+                convert(&rv.into_inner()),
+                status,
+                headers,
+            ))
+        }
+        other => panic!("{other}"),
+    }
+}
