@@ -116,6 +116,16 @@ impl Principal {
         }
     }
 
+    /// Platform information (rollouts across the organization's data planes).
+    pub fn may_see_platform(&self) -> Result<(), Failure> {
+        match self.role {
+            Role::Owner => Ok(()),
+            Role::WorkspaceMember | Role::ReadOnly => Err(Failure::Forbidden(
+                "only an organization owner's token may read platform rollouts".to_owned(),
+            )),
+        }
+    }
+
     /// Workspaces and tokens.
     pub fn may_administer(&self) -> Result<(), Failure> {
         match self.role {

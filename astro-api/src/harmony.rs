@@ -14,6 +14,7 @@
 //! a 500), an answer this astro-api cannot decode [`Failure::HarmonyFailed`].
 
 use crate::failure::Failure;
+use astro_public_api::types as pub_types;
 use futures::TryStreamExt;
 use harmony_client::negotiate::{ErrorBody, NOT_VISIBLE_AT_VERSION};
 use harmony_client::v2::types as h;
@@ -232,6 +233,35 @@ impl Cells {
         }
     }
 
+    /// Rollouts in `cell` that target any of `planes` (running, or finished
+    /// within a week), with those planes' current releases. A cell that
+    /// cannot say is an `Err` describing why, never a failed request.
+    pub async fn rollouts(
+        &self,
+        cell: &str,
+        planes: &[String],
+    ) -> Result<Vec<pub_types::PlatformRollout>, pub_types::PlatformRolloutsUnavailable> {
+        let unavailable = |failure: Failure| {
+            let version_gap = match &failure {
+                Failure::HarmonyVersionUnsupported { cell, required, available } => {
+                    Some(astro_public_api::VersionGap {
+                        cell: cell.clone(),
+                        required: required.clone(),
+                        available: available.clone(),
+                    })
+                }
+                _ => None,
+            };
+            pub_types::PlatformRolloutsUnavailable {
+                cell: cell.to_owned(),
+                reason: failure.to_string(),
+                version_gap,
+            }
+        };
+        let cell = self.cell(cell).map_err(unavailable)?;
+        cell.rollouts(planes).await.map_err(unavailable)
+    }
+
     pub async fn put_deployment(
         &self,
         cell: &str,
@@ -396,6 +426,74 @@ impl Cell {
                 c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
             }
         }
+    }
+}
+
+impl Cell {
+    async fn rollouts(
+        &self,
+        planes: &[String],
+    ) -> Result<Vec<pub_types::PlatformRollout>, Failure> {
+        use harmony_client::v3::types as r;
+        let versions = [ROLLOUT_API];
+        let c = match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+            Speaking::V3(c) => c,
+            other => return Err(self.gap(versions.to_vec(), vec![other.version()])),
+        };
+        let recent = chrono::Utc::now() - chrono::Duration::days(7);
+        let mut found: Vec<(r::Rollout, Vec<String>)> = Vec::new();
+        for plane in planes {
+            let rollouts = c.rollout_list(Some(plane)).await.map_err(|e| self.map(e))?.into_inner();
+            for rollout in rollouts {
+                let finished = matches!(
+                    rollout.state,
+                    r::RolloutState::Succeeded
+                        | r::RolloutState::Aborted
+                        | r::RolloutState::RolledBack
+                );
+                if finished && rollout.updated_at < recent {
+                    continue;
+                }
+                match found.iter_mut().find(|(f, _)| f.id == rollout.id) {
+                    Some((_, ours)) => ours.push(plane.clone()),
+                    None => found.push((rollout, vec![plane.clone()])),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (rollout, ours) in found {
+            let mut data_planes = Vec::new();
+            for plane in ours {
+                let current = c.data_plane_get(&plane).await.map_err(|e| self.map(e))?;
+                data_planes.push(pub_types::PlatformRolloutDataPlane {
+                    data_plane_id: plane,
+                    platform_release: current.platform_release.clone(),
+                });
+            }
+            // Only what concerns this organization: a rollout's reason and
+            // decisions name other organizations' data planes, so they stay
+            // inside Harmony.
+            out.push(pub_types::PlatformRollout {
+                cell: self.name.clone(),
+                id: rollout.id,
+                from_release: rollout.from_release,
+                to_release: rollout.to_release,
+                state: match rollout.state {
+                    r::RolloutState::Pending => pub_types::PlatformRolloutState::Pending,
+                    r::RolloutState::Progressing => pub_types::PlatformRolloutState::Progressing,
+                    r::RolloutState::Baking => pub_types::PlatformRolloutState::Baking,
+                    r::RolloutState::Paused => pub_types::PlatformRolloutState::Paused,
+                    r::RolloutState::Succeeded => pub_types::PlatformRolloutState::Succeeded,
+                    r::RolloutState::Aborted => pub_types::PlatformRolloutState::Aborted,
+                    r::RolloutState::RolledBack => pub_types::PlatformRolloutState::RolledBack,
+                },
+                current_wave: rollout.current_wave,
+                data_planes,
+                created_at: rollout.created_at,
+                updated_at: rollout.updated_at,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -8,8 +8,8 @@ use crate::failure::Failure;
 use astro_public_api::types::{
     ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
     DeploymentInput, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
-    IdPageSelector, Organization, OrganizationPath, Readiness, TokenInput, TokenPath,
-    UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
+    IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
+    TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
 use astro_public_api::{AstroApi, AstroError};
 use dropshot::{
@@ -84,6 +84,15 @@ impl AstroApi for AstroImpl {
     ) -> Result<HttpResponseOk<DeploymentOptions>, AstroError> {
         caller(&rqctx, &path.into_inner().organization_id).await?;
         Ok(HttpResponseOk(crate::validate::options()))
+    }
+
+    async fn platform_rollouts(
+        rqctx: RequestContext<Context>,
+        path: Path<OrganizationPath>,
+    ) -> Result<HttpResponseOk<PlatformRollouts>, AstroError> {
+        let who = caller(&rqctx, &path.into_inner().organization_id).await?;
+        let answer = rqctx.context().platform_rollouts(&who).await.map_err(public(&rqctx))?;
+        Ok(HttpResponseOk(answer))
     }
 
     async fn organization_get(

@@ -307,6 +307,23 @@ impl Store {
         })
     }
 
+    /// The (cell, data plane) pairs an organization's deployments run on.
+    pub fn data_planes_of(
+        &self,
+        organization_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT DISTINCT cell, json_extract(record, '$.data_plane_id') FROM deployments
+                 WHERE organization_id = ?1 ORDER BY 1, 2",
+            )?;
+            let pairs = stmt
+                .query_map([organization_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(pairs)
+        })
+    }
+
     /// A deployment, the Harmony cell it lives in and its handoff.
     pub fn get(&self, organization_id: &str, id: Uuid) -> Result<Option<Row>, StoreError> {
         let raw = self.db.read(|tx| {

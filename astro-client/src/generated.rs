@@ -719,6 +719,117 @@ pub mod types {
         pub id: ::std::string::String,
         pub name: ::std::string::String,
     }
+    ///A rollout of a platform release that targets data planes this organization's deployments run on. Running ones, and those finished in the last 7 days.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PlatformRollout {
+        pub cell: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The wave in progress (the last one once finished).
+        pub current_wave: ::std::string::String,
+        ///The organization's data planes among its targets.
+        pub data_planes: ::std::vec::Vec<PlatformRolloutDataPlane>,
+        pub from_release: ::std::string::String,
+        pub id: ::uuid::Uuid,
+        pub state: PlatformRolloutState,
+        pub to_release: ::std::string::String,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    ///One of the organization's data planes a rollout targets, and the platform release it is on now.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PlatformRolloutDataPlane {
+        pub data_plane_id: ::std::string::String,
+        pub platform_release: ::std::string::String,
+    }
+    ///Where a platform rollout is.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PlatformRolloutState {
+        #[serde(rename = "PENDING")]
+        Pending,
+        #[serde(rename = "PROGRESSING")]
+        Progressing,
+        #[serde(rename = "BAKING")]
+        Baking,
+        #[serde(rename = "PAUSED")]
+        Paused,
+        #[serde(rename = "SUCCEEDED")]
+        Succeeded,
+        #[serde(rename = "ABORTED")]
+        Aborted,
+        #[serde(rename = "ROLLED_BACK")]
+        RolledBack,
+    }
+    impl ::std::fmt::Display for PlatformRolloutState {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("PENDING"),
+                Self::Progressing => f.write_str("PROGRESSING"),
+                Self::Baking => f.write_str("BAKING"),
+                Self::Paused => f.write_str("PAUSED"),
+                Self::Succeeded => f.write_str("SUCCEEDED"),
+                Self::Aborted => f.write_str("ABORTED"),
+                Self::RolledBack => f.write_str("ROLLED_BACK"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PlatformRolloutState {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "PENDING" => Ok(Self::Pending),
+                "PROGRESSING" => Ok(Self::Progressing),
+                "BAKING" => Ok(Self::Baking),
+                "PAUSED" => Ok(Self::Paused),
+                "SUCCEEDED" => Ok(Self::Succeeded),
+                "ABORTED" => Ok(Self::Aborted),
+                "ROLLED_BACK" => Ok(Self::RolledBack),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PlatformRolloutState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PlatformRolloutState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Platform rollouts touching this organization's data planes. A cell that cannot say (down, or too old) is listed under `unavailable`; the answer is still a 200.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PlatformRollouts {
+        pub rollouts: ::std::vec::Vec<PlatformRollout>,
+        pub unavailable: ::std::vec::Vec<PlatformRolloutsUnavailable>,
+    }
+    ///A Harmony cell whose rollouts could not be read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PlatformRolloutsUnavailable {
+        pub cell: ::std::string::String,
+        pub reason: ::std::string::String,
+        ///Set when the cell runs a Harmony too old to report rollouts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version_gap: ::std::option::Option<VersionGap>,
+    }
     ///An inclusive range.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Range {
@@ -1579,6 +1690,55 @@ Sends a `POST` request to `/organizations/{organization_id}/deployments/{deploym
             .build()?;
         let info = OperationInfo {
             operation_id: "deploy_finalize",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            500u16..=599u16 => {
+                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
+            }
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Platform upgrades rolling across the data planes this organization's
+
+deployments run on (owners; read-only).
+
+Sends a `GET` request to `/organizations/{organization_id}/platform-rollouts`
+
+*/
+    pub async fn platform_rollouts<'a>(
+        &'a self,
+        organization_id: &'a str,
+    ) -> Result<ResponseValue<types::PlatformRollouts>, Error<types::AstroError>> {
+        let url = format!(
+            "{}/organizations/{}/platform-rollouts", self.baseurl, encode_path(&
+            organization_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "platform_rollouts",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

@@ -26,8 +26,8 @@ use dropshot::{
 use types::{
     ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
     DeploymentInput, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
-    IdPageSelector, Organization, OrganizationPath, Readiness, TokenInput, TokenPath,
-    UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
+    IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
+    TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
 
 /// The public API's version (lockstep: one at a time).
@@ -110,6 +110,14 @@ pub trait AstroApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
     ) -> Result<HttpResponseOk<DeploymentOptions>, AstroError>;
+
+    /// Platform upgrades rolling across the data planes this organization's
+    /// deployments run on (owners; read-only).
+    #[endpoint { method = GET, path = "/organizations/{organization_id}/platform-rollouts" }]
+    async fn platform_rollouts(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<OrganizationPath>,
+    ) -> Result<HttpResponseOk<PlatformRollouts>, AstroError>;
 
     /// Create a deployment.
     #[endpoint { method = POST, path = "/organizations/{organization_id}/deployments" }]

@@ -480,3 +480,60 @@ pub struct CreatedToken {
 pub struct IdPageSelector {
     pub last_seen: String,
 }
+
+/// Where a platform rollout is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlatformRolloutState {
+    Pending,
+    Progressing,
+    Baking,
+    Paused,
+    Succeeded,
+    Aborted,
+    RolledBack,
+}
+
+/// One of the organization's data planes a rollout targets, and the
+/// platform release it is on now.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct PlatformRolloutDataPlane {
+    pub data_plane_id: String,
+    pub platform_release: String,
+}
+
+/// A rollout of a platform release that targets data planes this
+/// organization's deployments run on. Running ones, and those finished in
+/// the last 7 days.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct PlatformRollout {
+    pub cell: String,
+    pub id: Uuid,
+    pub from_release: String,
+    pub to_release: String,
+    pub state: PlatformRolloutState,
+    /// The wave in progress (the last one once finished).
+    pub current_wave: String,
+    /// The organization's data planes among its targets.
+    pub data_planes: Vec<PlatformRolloutDataPlane>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A Harmony cell whose rollouts could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct PlatformRolloutsUnavailable {
+    pub cell: String,
+    pub reason: String,
+    /// Set when the cell runs a Harmony too old to report rollouts.
+    pub version_gap: Option<crate::VersionGap>,
+}
+
+/// Platform rollouts touching this organization's data planes. A cell that
+/// cannot say (down, or too old) is listed under `unavailable`; the answer
+/// is still a 200.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct PlatformRollouts {
+    pub rollouts: Vec<PlatformRollout>,
+    pub unavailable: Vec<PlatformRolloutsUnavailable>,
+}
