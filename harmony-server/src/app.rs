@@ -119,16 +119,30 @@ impl Harmony {
         let now = self.clock.now();
         let id = id.to_owned();
         self.store.write(move |tx| {
-            if let Some(existing) = tx.data_plane(&id)?
-                && existing.kind != registration.kind
-            {
-                return Err(HarmonyError::Conflict {
-                    code: "DataPlaneKindChanged",
-                    message: format!(
-                        "data plane {id} is registered as {:?}; its kind cannot change",
-                        existing.kind
-                    ),
-                });
+            if let Some(existing) = tx.data_plane(&id)? {
+                if existing.kind != registration.kind {
+                    return Err(HarmonyError::Conflict {
+                        code: "DataPlaneKindChanged",
+                        message: format!(
+                            "data plane {id} is registered as {:?}; its kind cannot change",
+                            existing.kind
+                        ),
+                    });
+                }
+                // A registration names the release a data plane starts on;
+                // after that only rollouts move it (and re-render its
+                // deployments), so a re-registration cannot quietly undo one.
+                if existing.platform_release != registration.platform_release {
+                    return Err(HarmonyError::Conflict {
+                        code: "PlatformReleaseManagedByRollouts",
+                        message: format!(
+                            "data plane {id} is on platform release {}; a registration cannot \
+                             change it (send {} again, and change releases with a rollout, \
+                             API 3.0.0)",
+                            existing.platform_release, existing.platform_release
+                        ),
+                    });
+                }
             }
             Ok(tx.upsert_data_plane(&id, &registration, now)?)
         })

@@ -108,6 +108,10 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     let harmony = open(config)?;
     if config.dev_seed {
         for (id, registration) in dev_data_planes() {
+            // Registered once: after that, a local rollout may have moved it.
+            if harmony.data_plane(id).is_ok() {
+                continue;
+            }
             harmony
                 .register_data_plane(id, registration)
                 .with_context(|| format!("registering example data plane {id}"))?;

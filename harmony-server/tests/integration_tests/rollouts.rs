@@ -354,3 +354,17 @@ fn convert_error(
         other => panic!("{other}"),
     }
 }
+
+#[tokio::test]
+async fn a_registration_cannot_quietly_undo_a_rollout() {
+    let h = TestHarmony::start();
+    let client = h.v2();
+    let mut reg = registration(v2::types::DataPlaneKind::Hybrid);
+    client.data_plane_put("p1", &reg).await.unwrap();
+    client.data_plane_put("p1", &reg).await.expect("the same registration again is fine");
+    reg.platform_release = "2027.1.0".into();
+    let (status, code, message) = failure(client.data_plane_put("p1", &reg).await);
+    assert_eq!((status, code.as_str()), (409, "PlatformReleaseManagedByRollouts"), "{message}");
+    assert!(message.contains("is on platform release 2026.11.0"), "{message}");
+    assert_eq!(client.data_plane_get("p1").await.unwrap().platform_release, "2026.11.0");
+}
