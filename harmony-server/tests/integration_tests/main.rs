@@ -9,4 +9,5 @@ mod negotiation;
 mod old_clients;
 mod rollout_controller;
 mod rollouts;
+mod schemathesis;
 mod versions;

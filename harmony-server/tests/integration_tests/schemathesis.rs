@@ -1,0 +1,99 @@
+//! schemathesis (from PyPI) against a running Harmony, once per served API
+//! version with that version's committed document and `api-version` header:
+//! at least 1,000 generated cases per document, no server error, every
+//! response conforming to the document of the version asked for.
+//!
+//! `.ci/run` installs schemathesis and sets `REQUIRE_SCHEMATHESIS=1`, so CI
+//! fails when it cannot run. Elsewhere, without the tool, the test says so
+//! loudly and does nothing else (`pip install schemathesis` to run it).
+
+use crate::common::TestHarmony;
+use serde_json::Value;
+use std::process::Command;
+
+const MINIMUM_CASES: u64 = 1000;
+
+fn schemathesis_available() -> bool {
+    let found =
+        Command::new("schemathesis").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("REQUIRE_SCHEMATHESIS").is_none(),
+            "REQUIRE_SCHEMATHESIS is set but `schemathesis` is not on PATH"
+        );
+        eprintln!(
+            "\n*** schemathesis is not installed: the Harmony conformance runs are SKIPPED ***\n\
+             *** (pip install schemathesis; CI sets REQUIRE_SCHEMATHESIS=1)                ***\n"
+        );
+    }
+    found
+}
+
+/// The committed document of one version.
+fn document(version: &semver::Version) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/harmony");
+    let prefix = format!("harmony-{version}-");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no document for {version} in {}", dir.display()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_no_server_error_at_any_served_version() {
+    if !schemathesis_available() {
+        return;
+    }
+    let h = TestHarmony::start_with(|c| c.dev_seed = true);
+    let mut summary = Vec::new();
+    for version in harmony_api::supported_versions().iter().map(|v| v.semver().clone()) {
+        let doc = document(&version);
+        let text: Value = serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
+        let operations: usize =
+            text["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        // Enough per operation that the document gets its 1,000 cases.
+        let per_operation = (MINIMUM_CASES as usize).div_ceil(operations) + 20;
+        let work = tempfile::tempdir().unwrap();
+        let config = work.path().join("schemathesis.toml");
+        // Known data planes, so the deployment operations get past "no
+        // such data plane" sometimes; everything else is generated.
+        std::fs::write(&config, "[parameters]\ndata_plane_id = \"hybrid-example\"\n").unwrap();
+        let report = work.path().join("report.json");
+        let seed = std::env::var("SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".to_owned());
+        let mut command = Command::new("schemathesis");
+        command
+            .current_dir(work.path())
+            .arg("--config-file")
+            .arg(&config)
+            .arg("run")
+            .arg(&doc)
+            .args(["--url", &h.url])
+            .args(["--header", &format!("api-version: {version}")])
+            // Everything but "schema-valid data is accepted": the domain
+            // rules (DNS labels, ranges, ...) are stricter than the schema.
+            .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
+            .args(["--max-examples", &per_operation.to_string()])
+            .args(["--seed", &seed, "--generation-database", "none", "--no-color"])
+            .args(["--workers", "2", "--report", "json", "--report-json-path"])
+            .arg(&report);
+        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_else(|e| {
+                panic!(
+                    "{version}: no schemathesis report ({e}):\n{stdout}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            }))
+            .unwrap();
+        let cases = report["test_cases"]["generated"].as_u64().unwrap();
+        let count = |v: &Value| v.as_u64().or_else(|| v.as_array().map(|a| a.len() as u64));
+        let failures = count(&report["failures"]).unwrap_or_else(|| panic!("{}", report["failures"]));
+        let errors = count(&report["errors"]).unwrap_or_else(|| panic!("{}", report["errors"]));
+        summary.push(format!("{version}: {cases} cases, {failures} failures, {errors} errors"));
+        assert!(output.status.success() && failures == 0 && errors == 0, "{version}:\n{stdout}");
+        assert!(cases >= MINIMUM_CASES, "{version}: only {cases} cases generated:\n{stdout}");
+    }
+    eprintln!("schemathesis against Harmony: {}", summary.join("; "));
+}
