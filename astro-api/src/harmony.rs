@@ -104,11 +104,19 @@ pub struct CellStatus {
 }
 
 impl Cells {
-    pub fn new(configs: &[CellConfig], timeout: Duration, ttl: Duration) -> anyhow::Result<Cells> {
-        let http = reqwest::Client::builder()
+    pub fn new(
+        configs: &[CellConfig],
+        timeout: Duration,
+        ttl: Duration,
+        token: Option<&str>,
+    ) -> anyhow::Result<Cells> {
+        let builder = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(2)))
-            .timeout(timeout)
-            .build()?;
+            .timeout(timeout);
+        let http = match token {
+            Some(token) => harmony_client::with_service_token(builder, token)?,
+            None => builder.build()?,
+        };
         anyhow::ensure!(!configs.is_empty(), "at least one Harmony cell is needed");
         Ok(Cells {
             planes: Default::default(),
@@ -576,6 +584,12 @@ fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
             let message = body.message().to_owned();
             match status {
                 503 => Failure::HarmonyUnavailable(format!("cell {cell}: {message}")),
+                // An operator's fix (the credential); the outbox keeps the
+                // change and retries meanwhile.
+                401 | 403 => Failure::HarmonyUnavailable(format!(
+                    "cell {cell} refused astro-api's service credential \
+                     (--harmony-token-file): {message}"
+                )),
                 409 => Failure::Conflict { message, field_errors: Vec::new() },
                 404 => Failure::NotFound(message),
                 400 => Failure::HarmonyFailed(format!(

@@ -47,6 +47,9 @@ pub struct Config {
     pub handoff_wait: Duration,
     /// Ceiling of the delivery worker's retry backoff.
     pub handoff_max_backoff: Duration,
+    /// The service credential Harmony's main API requires (sent as
+    /// `Authorization: Bearer` to every cell); `None` for a local Harmony.
+    pub harmony_token: Option<String>,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             negotiation_ttl: Duration::from_secs(30),
             handoff_wait: Duration::from_secs(3),
             handoff_max_backoff: Duration::from_secs(30),
+            harmony_token: None,
         }
     }
 }
@@ -75,6 +79,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         &config.cells,
         config.harmony_timeout,
         config.negotiation_ttl,
+        config.harmony_token.as_deref(),
     )?);
     let handoff = handoff::Handoff::start(
         store.clone(),

@@ -8,12 +8,14 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel};
 
 const USAGE: &str = "\
 usage: astro-api [--bind ADDR] [--data-dir DIR] [--harmony URL | --harmony-cell NAME=URL ...]
+                 [--harmony-token-file PATH]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
   --data-dir DIR            where astro.sqlite3 lives (default ./data/astro)
   --harmony URL             one Harmony, as cell \"default\" (default http://127.0.0.1:12220)
   --harmony-cell NAME=URL   a Harmony cell; repeat for several
+  --harmony-token-file PATH the service credential Harmony requires (sent to every cell)
   --bootstrap ORG[/WS]      create organization ORG (with workspace WS, default \"default\")
                             and an owner API token, if ORG does not exist yet; the
                             token is printed once (or written to the file below)
@@ -114,6 +116,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
                 });
             }
             "--bootstrap-token-file" => token_file = Some(value()?.into()),
+            "--harmony-token-file" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the Harmony credential from {path}"))?;
+                config.harmony_token = Some(text.trim().to_owned());
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

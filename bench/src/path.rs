@@ -74,16 +74,18 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
     let mut harmony_config =
         harmony_server::Config::new("127.0.0.1:0".parse()?, harmony_data.path().to_path_buf());
     harmony_config.dev_seed = true;
+    // As in production: astro-api presents its service credential.
+    let credential = "bench-service-credential-0123456789abcdef".to_owned();
+    harmony_config.service_token = Some(credential.clone());
     let harmony = harmony_server::start(&harmony_config, &quiet)?;
     let astro_data = tempfile::tempdir()?;
-    let astro = astro_api::start(
-        &astro_api::Config::new(
-            "127.0.0.1:0".parse()?,
-            astro_data.path().to_path_buf(),
-            format!("http://{}", harmony.local_addr()),
-        ),
-        &quiet,
-    )?;
+    let mut astro_config = astro_api::Config::new(
+        "127.0.0.1:0".parse()?,
+        astro_data.path().to_path_buf(),
+        format!("http://{}", harmony.local_addr()),
+    );
+    astro_config.harmony_token = Some(credential);
+    let astro = astro_api::start(&astro_config, &quiet)?;
     let astro_url = format!("http://{}", astro.local_addr());
     let token = astro
         .app_private()

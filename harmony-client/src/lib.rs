@@ -92,5 +92,21 @@ pub mod latest {
 
 pub mod negotiate;
 
+/// An HTTP client that presents `token`, the service credential Harmony's
+/// main API requires, on every request (marked sensitive, so reqwest never
+/// prints it). Hand it to [`Harmony::new`] or a generated
+/// `Client::new_with_client`.
+pub fn with_service_token(
+    builder: reqwest::ClientBuilder,
+    token: &str,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Bearer invalid"));
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    builder.default_headers(headers).build()
+}
+
 pub use negotiate::{Harmony, Negotiated, NegotiationError, Speaking, VersionGap};
 pub use progenitor_client::{ClientInfo, Error, ResponseValue};

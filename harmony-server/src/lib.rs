@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod app;
 pub mod crypto;
+pub mod gate;
 pub mod http;
 pub mod k8s;
 pub mod releases;
@@ -49,6 +50,9 @@ pub struct Config {
     pub environment: String,
     /// The policy file (default: the committed `rollout-policy.toml`).
     pub rollout_policy_file: Option<PathBuf>,
+    /// The credential callers of the main API (astro-api) must send as
+    /// `Authorization: Bearer`. Required, except with `dev_seed`.
+    pub service_token: Option<String>,
     /// How often running rollouts are stepped (`None`: never on their own;
     /// tests step them by hand).
     pub rollout_tick: Option<std::time::Duration>,
@@ -65,6 +69,7 @@ impl Config {
             secret_key: None,
             environment: "local".to_owned(),
             rollout_policy_file: None,
+            service_token: None,
             rollout_tick: Some(std::time::Duration::from_secs(10)),
         }
     }
@@ -123,14 +128,30 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     if let Some(every) = config.rollout_tick {
         spawn_rollout_ticker(harmony.clone(), every, log.new(slog::o!("task" => "rollouts")));
     }
+    let service_token_sha256 = match (&config.service_token, config.dev_seed) {
+        (Some(token), _) => {
+            use sha2::Digest;
+            anyhow::ensure!(
+                token.trim().len() >= 32,
+                "the service credential must be at least 32 characters"
+            );
+            Some(sha2::Sha256::digest(token.trim().as_bytes()).into())
+        }
+        (None, true) => None,
+        (None, false) => anyhow::bail!(
+            "a service credential is required (--service-token-file PATH): callers of the \
+             main API must present it; only a local run (--dev-seed) goes without"
+        ),
+    };
     let state = Arc::new(http::ServerState { harmony, served: served.versions().to_vec() });
+    let gate = gate::Gate { versions: served, credential_sha256: service_token_sha256 };
     let server = ServerBuilder::new(api(), state, log.clone())
         .config(ConfigDropshot {
             bind_address: config.bind,
             default_request_body_max_bytes: config.request_body_max_bytes,
             ..Default::default()
         })
-        .version_policy(VersionPolicy::Dynamic(Box::new(served)))
+        .version_policy(VersionPolicy::Dynamic(Box::new(gate)))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     Ok(server)

@@ -9,7 +9,7 @@ const USAGE: &str = "\
 usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR]
                       [--max-api-version VERSION] [--secret-key-file PATH | --dev-seed]
                       [--environment NAME] [--rollout-policy-file PATH]
-                      [--rollout-tick-seconds N]
+                      [--rollout-tick-seconds N] [--service-token-file PATH]
        harmony-server agent-credential --data-plane ID [--data-dir DIR]
                       [--secret-key-file PATH | --dev-seed]
 
@@ -27,6 +27,9 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR]
   --rollout-policy-file PATH  the rollout policy (default: the committed
                               rollout-policy.toml compiled in)
   --rollout-tick-seconds N    how often running rollouts are stepped (default 10)
+  --service-token-file PATH   the credential callers of the main API (astro-api)
+                              send as `Authorization: Bearer`; required except
+                              with --dev-seed (GET /api-versions stays open)
 
 agent-credential issues (or replaces) a data plane's agent credential and
 prints it once; only a hash of it is kept.";
@@ -88,6 +91,12 @@ fn parse_args(
             }
             "--dev-seed" => config.dev_seed = true,
             "--environment" => config.environment = value()?,
+            "--service-token-file" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the service credential from {path}"))?;
+                config.service_token = Some(text.trim().to_owned());
+            }
             "--rollout-policy-file" => config.rollout_policy_file = Some(value()?.into()),
             "--rollout-tick-seconds" => {
                 let seconds: u64 = value()?.parse().context("--rollout-tick-seconds")?;

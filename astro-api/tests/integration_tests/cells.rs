@@ -36,6 +36,7 @@ fn harmony(
     let mut config = harmony_server::Config::new(bind, data.to_path_buf());
     config.max_api_version = max;
     config.secret_key = Some(harmony_server::render::SecretKey::development());
+    config.service_token = Some(HARMONY_TOKEN.to_owned());
     let server = harmony_server::start(&config, &log()).unwrap();
     // Each cell owns the example data plane of its kind, registered as its
     // agent would have registered it.
@@ -68,6 +69,7 @@ impl TwoCells {
             astro_data.path().to_path_buf(),
             String::new(),
         );
+        config.harmony_token = Some(HARMONY_TOKEN.to_owned());
         config.cells = vec![
             astro_api::harmony::CellConfig {
                 name: "hybrid".into(),
@@ -106,6 +108,7 @@ impl TwoCells {
             harmony_server::Config::new(self.hybrid_addr, self.hybrid_data.path().to_path_buf());
         config.max_api_version = None;
         config.secret_key = Some(harmony_server::render::SecretKey::development());
+        config.service_token = Some(HARMONY_TOKEN.to_owned());
         self.hybrid = Some(harmony_server::start(&config, &log()).unwrap());
     }
 }
@@ -294,6 +297,7 @@ async fn contract_matrix_over_the_live_window() {
             let astro_data = tempfile::tempdir().unwrap();
             let mut config =
                 astro_api::Config::new(local, astro_data.path().to_path_buf(), String::new());
+            config.harmony_token = Some(HARMONY_TOKEN.to_owned());
             config.cells = vec![
                 astro_api::harmony::CellConfig {
                     name: "hybrid".into(),

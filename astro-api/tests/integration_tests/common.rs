@@ -81,6 +81,14 @@ fn file_log(path: &std::path::Path) -> slog::Logger {
     .expect("file logger")
 }
 
+/// The service credential the tests' Harmonies require and astro-api sends.
+pub const HARMONY_TOKEN: &str = "astro-api-test-service-credential-0123456789";
+
+/// A client presenting [`HARMONY_TOKEN`], for reading Harmony directly.
+pub fn harmony_http() -> reqwest::Client {
+    harmony_client::with_service_token(reqwest::Client::builder(), HARMONY_TOKEN).unwrap()
+}
+
 pub fn start_harmony(
     data: &std::path::Path,
     bind: std::net::SocketAddr,
@@ -97,6 +105,7 @@ fn start_harmony_logging(
 ) -> HttpServer<harmony_server::http::Context> {
     let mut config = harmony_server::Config::new(bind, data.to_path_buf());
     config.dev_seed = true;
+    config.service_token = Some(HARMONY_TOKEN.to_owned());
     config.max_api_version = max;
     harmony_server::start(&config, log).expect("harmony starts")
 }
@@ -140,6 +149,7 @@ impl Stack {
         config.negotiation_ttl = Duration::from_millis(200);
         config.handoff_wait = Duration::from_secs(2);
         config.handoff_max_backoff = Duration::from_millis(200);
+        config.harmony_token = Some(HARMONY_TOKEN.to_owned());
         let astro = astro_api::start(&config, &astro_log).expect("astro-api starts");
         let url = format!("http://{}", astro.local_addr());
         let token = bootstrap(&astro, "org-1", "ws-1").await;
@@ -227,7 +237,8 @@ impl Stack {
         &self,
         id: &str,
     ) -> Option<harmony_client::latest::types::Deployment> {
-        let client = harmony_client::latest::Client::new(&self.harmony_url);
+        let client =
+            harmony_client::latest::Client::new_with_client(&self.harmony_url, harmony_http());
         client.deployment_get(&id.parse().unwrap()).await.ok().map(|r| r.into_inner())
     }
 }
@@ -275,7 +286,7 @@ impl Stack {
         &self,
         id: &str,
     ) -> Option<harmony_client::v1::types::Deployment> {
-        let client = harmony_client::v1::Client::new(&self.harmony_url);
+        let client = harmony_client::v1::Client::new_with_client(&self.harmony_url, harmony_http());
         client.deployment_get(&id.parse().unwrap()).await.ok().map(|r| r.into_inner())
     }
 }

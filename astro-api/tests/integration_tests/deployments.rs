@@ -73,7 +73,8 @@ async fn secrets_never_come_back() {
         assert!(body.contains("API_TOKEN"));
     }
     // Harmony's manifests for astro-api carry no secret either.
-    let client = harmony_client::latest::Client::new(&stack.harmony_url);
+    let client =
+        harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
     let manifests = client.deployment_manifests_get(&id.parse().unwrap(), None).await.unwrap();
     assert!(!serde_json::to_string(&*manifests).unwrap().contains("correct-horse"));
 }

@@ -178,11 +178,14 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     // A new client: the old one's pooled connection died with the process.
     let client = authorized(&token);
     wait_delivered(&client, &path, 2).await;
-    let at_harmony = harmony_client::latest::Client::new(&format!("http://{harmony_addr}"))
-        .deployment_get(&id.parse().unwrap())
-        .await
-        .unwrap()
-        .into_inner();
+    let at_harmony = harmony_client::latest::Client::new_with_client(
+        &format!("http://{harmony_addr}"),
+        harmony_http(),
+    )
+    .deployment_get(&id.parse().unwrap())
+    .await
+    .unwrap()
+    .into_inner();
     assert_eq!((at_harmony.generation, at_harmony.worker_queues[0].max_worker_count), (2, 7));
     process.kill().unwrap();
     process.wait().unwrap();
@@ -199,8 +202,12 @@ fn spawn_astro(
     harmony: &str,
     data: &std::path::Path,
 ) -> std::process::Child {
+    let credential = data.join("harmony-credential");
+    std::fs::write(&credential, HARMONY_TOKEN).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
         .args(["--bind", &addr.to_string(), "--harmony", &format!("http://{harmony}")])
+        .arg("--harmony-token-file")
+        .arg(&credential)
         .args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"])
         .arg(data.join("token"))
         .arg("--data-dir")
@@ -240,4 +247,37 @@ async fn an_old_harmony_does_hybrid_work_through_1_0_0_and_names_the_gap_for_the
     let (_, ready) = stack.call(Method::GET, "/readyz", None).await;
     assert_eq!(ready["cells"][0]["api_version"], "1.0.0");
     assert_eq!(ready["cells"][0]["degraded"], true);
+}
+
+/// Harmony refusing astro-api's service credential is an operator's fix:
+/// a clear 503 naming it (astro-api cannot even place the deployment), never
+/// a 500, nothing half-written, and the credential never echoed.
+#[tokio::test]
+async fn a_refused_service_credential_is_a_clear_503_and_writes_nothing() {
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony = start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
+    let astro_data = tempfile::tempdir().unwrap();
+    let mut config = astro_api::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        astro_data.path().to_path_buf(),
+        format!("http://{}", harmony.local_addr()),
+    );
+    config.harmony_token = Some("not-the-credential-harmony-wants-0123456789".to_owned());
+    let log = slog::Logger::root(slog::Discard, slog::o!());
+    let astro = astro_api::start(&config, &log).unwrap();
+    let token = bootstrap(&astro, "org-1", "ws-1").await;
+    let client = authorized(&token);
+    let url = format!("http://{}", astro.local_addr());
+    let deployments = format!("{url}/organizations/org-1/deployments");
+    let response = client.post(&deployments).json(&hybrid()).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((status, body["error_code"].as_str()), (503, Some("HarmonyUnavailable")), "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("refused astro-api's service credential"), "{body}");
+    assert!(!body.to_string().contains("not-the-credential"), "never echoed: {body}");
+    let listed: Value = client.get(&deployments).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["items"], json!([]), "nothing written");
+    astro.close().await.unwrap();
+    harmony.close().await.unwrap();
 }

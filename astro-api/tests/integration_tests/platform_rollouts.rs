@@ -11,7 +11,7 @@ const PATH: &str = "/organizations/org-1/platform-rollouts";
 /// through Harmony's own 3.0.0 client (as an operator would).
 async fn start_rollout(stack: &Stack) -> uuid::Uuid {
     use harmony_client::v3;
-    let harmony = v3::Client::new(&stack.harmony_url);
+    let harmony = v3::Client::new_with_client(&stack.harmony_url, harmony_http());
     let spec = v3::types::PlatformReleaseSpec {
         kubernetes_min: "1.29".into(),
         kubernetes_max: "1.33".into(),

@@ -52,7 +52,8 @@ async fn secret_values_appear_in_no_response_log_or_configmap() {
 
     // Harmony kept the newest value (it renders it into the Secret object,
     // which is never returned), and its manifests show no value at all.
-    let client = harmony_client::latest::Client::new(&stack.harmony_url);
+    let client =
+        harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
     let manifests =
         client.deployment_manifests_get(&id.parse().unwrap(), None).await.unwrap().into_inner();
     let manifests = serde_json::to_value(&manifests).unwrap();

@@ -13,6 +13,14 @@ pub struct TestHarmony {
     pub data: tempfile::TempDir,
 }
 
+/// The service credential test Harmonies require.
+pub const SERVICE_TOKEN: &str = "test-service-credential-0123456789abcdef";
+
+/// An HTTP client presenting [`SERVICE_TOKEN`].
+pub fn http() -> reqwest::Client {
+    harmony_client::with_service_token(reqwest::Client::builder(), SERVICE_TOKEN).unwrap()
+}
+
 pub fn log() -> slog::Logger {
     ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Warn }
         .to_logger("test")
@@ -34,6 +42,7 @@ impl TestHarmony {
     fn start_configured(adjust: impl FnOnce(&mut Config)) -> TestHarmony {
         let data = tempfile::tempdir().expect("tempdir");
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+        config.service_token = Some(SERVICE_TOKEN.to_owned());
         adjust(&mut config);
         let server = harmony_server::start(&config, &log()).expect("harmony starts");
         let url = format!("http://{}", server.local_addr());
@@ -45,11 +54,15 @@ impl TestHarmony {
     }
 
     pub fn v1(&self) -> v1::Client {
-        v1::Client::new(&self.url)
+        v1::Client::new_with_client(&self.url, http())
     }
 
     pub fn v2(&self) -> v2::Client {
-        v2::Client::new(&self.url)
+        v2::Client::new_with_client(&self.url, http())
+    }
+
+    pub fn v3(&self) -> harmony_client::v3::Client {
+        harmony_client::v3::Client::new_with_client(&self.url, http())
     }
 
     pub async fn stop(&mut self) {

@@ -100,7 +100,7 @@ async fn secrets_are_write_only() {
 
     // Neither the deployment nor the manifests carry the value, raw.
     for path in [format!("/deployments/{d}"), format!("/deployments/{d}/manifests")] {
-        let body = reqwest::Client::new()
+        let body = http()
             .get(format!("{}{path}", h.url))
             .header("api-version", "2.0.0")
             .send()

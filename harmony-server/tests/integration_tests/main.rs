@@ -10,4 +10,5 @@ mod old_clients;
 mod rollout_controller;
 mod rollouts;
 mod schemathesis;
+mod security;
 mod versions;

@@ -8,7 +8,7 @@ use semver::Version;
 use std::time::Duration;
 
 fn link(url: &str, ttl: Duration) -> Harmony {
-    Harmony::new(url, reqwest::Client::new(), ttl)
+    Harmony::new(url, http(), ttl)
 }
 
 #[tokio::test]
@@ -105,5 +105,5 @@ async fn upgrades_and_rollbacks_underneath_are_noticed() {
 }
 
 fn h2(url: &str) -> harmony_client::v2::Client {
-    harmony_client::v2::Client::new(url)
+    harmony_client::v2::Client::new_with_client(url, http())
 }

@@ -236,7 +236,7 @@ fn a_silent_agent_stalls_the_wave_with_a_reason() {
 #[tokio::test]
 async fn served_as_api_3_0_0() {
     let h = TestHarmony::start();
-    let client = v3::Client::new(&h.url);
+    let client = h.v3();
     let old = h.v2();
     for (plane, ring) in [("canary-1", Some("canary")), ("main-1", None)] {
         let mut reg = registration(v2::types::DataPlaneKind::Hybrid);
@@ -329,7 +329,7 @@ async fn served_as_api_3_0_0() {
     assert_eq!(got.decisions, aborted.decisions);
 
     // A 2.0.0 request has no rollouts.
-    let raw = reqwest::Client::new()
+    let raw = crate::common::http()
         .get(format!("{}/rollouts", h.url))
         .header("api-version", "2.0.0")
         .send()

@@ -70,6 +70,7 @@ async fn schemathesis_finds_no_server_error_at_any_served_version() {
             .arg(&doc)
             .args(["--url", &h.url])
             .args(["--header", &format!("api-version: {version}")])
+            .args(["--header", &format!("Authorization: Bearer {}", crate::common::SERVICE_TOKEN)])
             // Everything but "schema-valid data is accepted": the domain
             // rules (DNS labels, ranges, ...) are stricter than the schema.
             .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
@@ -89,7 +90,8 @@ async fn schemathesis_finds_no_server_error_at_any_served_version() {
             .unwrap();
         let cases = report["test_cases"]["generated"].as_u64().unwrap();
         let count = |v: &Value| v.as_u64().or_else(|| v.as_array().map(|a| a.len() as u64));
-        let failures = count(&report["failures"]).unwrap_or_else(|| panic!("{}", report["failures"]));
+        let failures =
+            count(&report["failures"]).unwrap_or_else(|| panic!("{}", report["failures"]));
         let errors = count(&report["errors"]).unwrap_or_else(|| panic!("{}", report["errors"]));
         summary.push(format!("{version}: {cases} cases, {failures} failures, {errors} errors"));
         assert!(output.status.success() && failures == 0 && errors == 0, "{version}:\n{stdout}");

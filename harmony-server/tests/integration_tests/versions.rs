@@ -4,7 +4,7 @@ use crate::common::*;
 use harmony_client::v2::types::DataPlaneKind;
 
 async fn raw_get(url: &str, version: Option<&str>) -> (u16, Option<String>, serde_json::Value) {
-    let mut request = reqwest::Client::new().get(url);
+    let mut request = http().get(url);
     if let Some(version) = version {
         request = request.header("api-version", version);
     }
@@ -38,7 +38,7 @@ async fn discovery_answers_without_a_version() {
     // Through every generated client too.
     assert_eq!(h.v1().api_versions_get().await.unwrap().served, all);
     assert_eq!(h.v2().api_versions_get().await.unwrap().served, all);
-    let v3 = harmony_client::v3::Client::new(&h.url);
+    let v3 = h.v3();
     assert_eq!(v3.api_versions_get().await.unwrap().served, all);
 }
 

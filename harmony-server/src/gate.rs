@@ -1,0 +1,61 @@
+//! The gate every request to the main API passes before dropshot routes it
+//! or reads its body: the service credential, then the API version.
+//!
+//! dropshot asks its version policy for a request's version before anything
+//! else runs, so that is where the credential is checked too: a caller
+//! without it learns nothing (not even whether its body would parse). Only
+//! discovery (`GET /api-versions`) is open, so a client can learn what is
+//! served before anything else. Credentials are compared as SHA-256 digests
+//! in constant time; the value given is never echoed or logged.
+
+use crate::versions::ServedVersions;
+use dropshot::{ClientErrorStatusCode, DynamicVersionPolicy, HttpError};
+use semver::Version;
+
+#[derive(Debug)]
+pub struct Gate {
+    pub versions: ServedVersions,
+    /// SHA-256 of the credential callers must send; `None` in a local run.
+    pub credential_sha256: Option<[u8; 32]>,
+}
+
+impl Gate {
+    fn authorize(&self, request: &http::Request<dropshot::Body>) -> Result<(), HttpError> {
+        use sha2::Digest;
+        let Some(expected) = &self.credential_sha256 else {
+            return Ok(());
+        };
+        let given = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+            .map(|token| sha2::Sha256::digest(token.trim().as_bytes()));
+        let matches = given.is_some_and(|given| {
+            given.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        });
+        if matches {
+            return Ok(());
+        }
+        Err(HttpError::for_client_error(
+            Some("Unauthenticated".to_owned()),
+            ClientErrorStatusCode::UNAUTHORIZED,
+            "send the service credential as `Authorization: Bearer <token>` (only \
+             GET /api-versions is open)"
+                .to_owned(),
+        ))
+    }
+}
+
+impl DynamicVersionPolicy for Gate {
+    fn request_extract_version(
+        &self,
+        request: &http::Request<dropshot::Body>,
+        log: &slog::Logger,
+    ) -> Result<Version, HttpError> {
+        if request.uri().path() != harmony_api::API_VERSIONS_PATH {
+            self.authorize(request)?;
+        }
+        self.versions.request_extract_version(request, log)
+    }
+}
