@@ -3,6 +3,7 @@
 //! generated clients.
 
 mod common;
+mod crash;
 mod deployments;
 mod golden;
 mod negotiation;
