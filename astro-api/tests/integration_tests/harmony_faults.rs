@@ -281,3 +281,71 @@ async fn a_refused_service_credential_is_a_clear_503_and_writes_nothing() {
     astro.close().await.unwrap();
     harmony.close().await.unwrap();
 }
+
+/// A Harmony that answers slower than astro-api's deadline: astro-api
+/// answers within its own deadline, clearly (the change is accepted and
+/// pending, naming the timeout), and delivers it once Harmony is quick
+/// again; nothing is lost.
+#[tokio::test]
+async fn a_slow_harmony_gets_a_clear_answer_within_the_deadline_and_loses_nothing() {
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony = start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
+    let proxy = SlowProxy::start(harmony.local_addr()).await;
+    let astro_data = tempfile::tempdir().unwrap();
+    let mut config = astro_api::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        astro_data.path().to_path_buf(),
+        proxy.url.clone(),
+    );
+    config.harmony_token = Some(HARMONY_TOKEN.to_owned());
+    config.harmony_timeout = Duration::from_millis(800);
+    config.handoff_wait = Duration::from_millis(1500);
+    config.handoff_max_backoff = Duration::from_millis(200);
+    let log = slog::Logger::root(slog::Discard, slog::o!());
+    let astro = astro_api::start(&config, &log).unwrap();
+    let client = authorized(&bootstrap(&astro, "org-1", "ws-1").await);
+    let url = format!("http://{}", astro.local_addr());
+    let created: Value = client
+        .post(format!("{url}/organizations/org-1/deployments"))
+        .json(&hybrid())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["delivered_generation"], 1, "{created}");
+    let path = format!("{url}/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
+
+    proxy.set_delay(Duration::from_secs(5));
+    let mut update = hybrid();
+    update["image_tag"] = json!("slow-v2");
+    let started = std::time::Instant::now();
+    let response = client.post(&path).json(&update).send().await.unwrap();
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(took < Duration::from_secs(3), "answered after {took:?}, past its own deadline");
+    assert_eq!(
+        (body["generation"].as_u64(), body["delivered_generation"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(body["status"], "DEPLOYING", "{body}");
+    assert!(body["status_reason"].as_str().unwrap_or_default().contains("timed out"), "{body}");
+
+    proxy.set_delay(Duration::ZERO);
+    let delivered = wait_delivered(&client, &path, 2).await;
+    assert_eq!(delivered["image_tag"], "slow-v2");
+    let at_harmony = harmony_client::latest::Client::new_with_client(
+        &format!("http://{}", harmony.local_addr()),
+        harmony_http(),
+    )
+    .deployment_get(&created["id"].as_str().unwrap().parse().unwrap())
+    .await
+    .unwrap()
+    .into_inner();
+    assert_eq!((at_harmony.generation, at_harmony.image_tag.as_str()), (2, "slow-v2"));
+    astro.close().await.unwrap();
+    harmony.close().await.unwrap();
+}
