@@ -401,3 +401,82 @@ fn status_follows_reports_and_heartbeats() {
     ahead.applied_revision = 99;
     assert!(app.record_agent_status("hybrid-example", ahead).is_err());
 }
+
+/// Whatever names a desired state carries, nothing is written outside the
+/// apply directory, and a state with one bad object changes nothing at all.
+#[test]
+fn hostile_names_never_leave_the_apply_directory() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("tree");
+    let dir = ApplyDir::new(&root);
+    let state = |objects: Vec<serde_json::Value>| -> harmony_client::agent::types::DesiredState {
+        serde_json::from_value(serde_json::json!({
+            "data_plane_id": "p", "revision": 1, "changed": true,
+            "deployments": [{
+                "deployment_id": uuid::Uuid::nil(), "manifest_revision": 1,
+                "namespace": "ns", "objects": objects,
+            }],
+        }))
+        .unwrap()
+    };
+    let good = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "ok", "namespace": "ns"}});
+    dir.apply(&state(vec![good.clone()])).unwrap();
+    let before = list(&root);
+    for (what, object) in [
+        (
+            "name ..",
+            serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "../../escape", "namespace": "ns"}}),
+        ),
+        (
+            "absolute name",
+            serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "/etc/passwd", "namespace": "ns"}}),
+        ),
+        (
+            "namespace ..",
+            serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "x", "namespace": ".."}}),
+        ),
+        (
+            "namespace with a slash",
+            serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "a/b"}}),
+        ),
+        (
+            "kind with a slash",
+            serde_json::json!({"kind": "Config/../../Map", "metadata": {"name": "x", "namespace": "ns"}}),
+        ),
+        ("no name", serde_json::json!({"kind": "ConfigMap", "metadata": {"namespace": "ns"}})),
+        (
+            "upper case",
+            serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "X", "namespace": "ns"}}),
+        ),
+        (
+            "NUL",
+            serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "a\u{0}b", "namespace": "ns"}}),
+        ),
+    ] {
+        let error = dir.apply(&state(vec![good.clone(), object])).unwrap_err();
+        assert!(format!("{error:#}").contains("refusing"), "{what}: {error:#}");
+        assert_eq!(list(&root), before, "{what}: the tree changed");
+    }
+    let outside: Vec<_> =
+        std::fs::read_dir(outer.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(outside, ["tree"], "nothing written beside the tree");
+}
+
+/// Every file under `root`, with its content.
+fn list(root: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -78,3 +78,28 @@ fn harmony_does_not_start_without_a_service_credential() {
     let refused = harmony_server::start(&config, &log()).err().expect("refused");
     assert!(format!("{refused:#}").contains("at least 32 characters"), "{refused:#}");
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_and_nothing_is_stored() {
+    let h = TestHarmony::start();
+    two_planes(&h).await;
+    let id = uuid::Uuid::new_v4();
+    let mut spec = serde_json::to_value(hybrid_spec("hybrid-1", 1)).unwrap();
+    // 2 MiB of environment: over the 1 MiB limit.
+    spec["environment_variables"] = serde_json::json!([{
+        "key": "HUGE", "value": "x".repeat(2 * 1024 * 1024), "is_secret": false
+    }]);
+    let response = http()
+        .put(format!("{}/deployments/{id}", h.url))
+        .header("api-version", "2.0.0")
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert!((400..500).contains(&status), "{status}: {body}");
+    assert!(body["message"].as_str().unwrap().contains("exceeded maximum size"), "{body}");
+    let (status, code, _) = failure(h.v2().deployment_get(&id).await);
+    assert_eq!((status, code.as_str()), (404, "NotFound"), "nothing stored");
+}
