@@ -97,6 +97,18 @@ pub fn start_harmony(
     start_harmony_logging(data, bind, max, &log())
 }
 
+/// A local-run Harmony that requires no service credential: what a Harmony
+/// must look like while astro-apis that predate the credential are live
+/// (credentials roll out consumer first; see docs/versioning.md).
+#[allow(dead_code)] // used by the skew suite only
+pub fn start_harmony_without_credential(
+    data: &std::path::Path,
+) -> HttpServer<harmony_server::http::Context> {
+    let mut config = harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), data.into());
+    config.dev_seed = true;
+    harmony_server::start(&config, &log()).expect("harmony starts")
+}
+
 fn start_harmony_logging(
     data: &std::path::Path,
     bind: std::net::SocketAddr,

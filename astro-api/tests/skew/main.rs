@@ -167,8 +167,16 @@ async fn the_base_astro_api_against_this_harmony() {
     let log = dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
         .to_logger("skew")
         .unwrap();
-    let harmony = common::start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
     let astro_data = tempfile::tempdir().unwrap();
+    // A base that can present Harmony's service credential meets a Harmony
+    // that requires it; an older one meets a Harmony as it must run while
+    // such astro-apis are live: without the requirement.
+    let sends_credential = supports(&astro_bin, "--harmony-token-file");
+    let harmony = if sends_credential {
+        common::start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None)
+    } else {
+        common::start_harmony_without_credential(harmony_data.path())
+    };
     let addr = free_addr();
     let mut args = vec![
         "--bind".into(),
@@ -178,6 +186,11 @@ async fn the_base_astro_api_against_this_harmony() {
         "--data-dir".into(),
         astro_data.path().display().to_string(),
     ];
+    if sends_credential {
+        let credential = astro_data.path().join("harmony-credential");
+        std::fs::write(&credential, common::HARMONY_TOKEN).unwrap();
+        args.extend(["--harmony-token-file".into(), credential.display().to_string()]);
+    }
     // A base from before API tokens takes no bootstrap and checks no token.
     let token_file = astro_data.path().join("token");
     let with_tokens = supports(&astro_bin, "--bootstrap");
