@@ -73,6 +73,15 @@ pub enum DeploymentStatus {
     Unknown,
 }
 
+/// The committed policy's `local` environment, resolved once per process.
+static DEFAULT_POLICY: std::sync::LazyLock<Arc<crate::rollout::policy::RolloutPolicy>> =
+    std::sync::LazyLock::new(|| {
+        Arc::new(
+            crate::rollout::policy::RolloutPolicy::committed("local")
+                .expect("the committed rollout policy resolves (tested)"),
+        )
+    });
+
 /// Upper bound on a page of results.
 pub const MAX_PAGE: usize = 1000;
 
@@ -83,10 +92,7 @@ impl Harmony {
             clock,
             key: Arc::new(key),
             changes: Arc::new(tokio::sync::Notify::new()),
-            policy: Arc::new(
-                crate::rollout::policy::RolloutPolicy::committed("local")
-                    .expect("the committed rollout policy resolves (tested)"),
-            ),
+            policy: DEFAULT_POLICY.clone(),
         }
     }
 
@@ -301,7 +307,6 @@ impl Harmony {
 
     /// The data plane an `Authorization` header's credential belongs to.
     pub fn authenticate_agent(&self, header: Option<&str>) -> Result<String, HarmonyError> {
-        use sha2::Digest;
         let refused = || {
             HarmonyError::Unauthenticated(
                 "send the data plane's agent credential as `Authorization: Bearer <credential>`"
@@ -314,15 +319,8 @@ impl Harmony {
             .ok_or_else(refused)?;
         let (plane, secret) = credential.rsplit_once('.').ok_or_else(refused)?;
         let stored = self.store.read(|tx| Ok::<_, HarmonyError>(tx.agent_credential(plane)?))?;
-        let given = sha2::Sha256::digest(secret.as_bytes());
         match stored {
-            Some(stored)
-                if stored.len() == given.len()
-                    && stored.iter().zip(given.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                        == 0 =>
-            {
-                Ok(plane.to_owned())
-            }
+            Some(stored) if crate::crypto::sha256_matches(secret, &stored) => Ok(plane.to_owned()),
             _ => Err(refused()),
         }
     }

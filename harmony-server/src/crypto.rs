@@ -65,6 +65,15 @@ impl SecretKey {
     }
 }
 
+/// Whether the SHA-256 of `secret` is `expected`, compared in constant
+/// time: how every credential Harmony keeps (as a digest) is checked.
+pub fn sha256_matches(secret: &str, expected: &[u8]) -> bool {
+    use sha2::Digest;
+    let given = Sha256::digest(secret.as_bytes());
+    given.len() == expected.len()
+        && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

@@ -21,19 +21,15 @@ pub struct Gate {
 
 impl Gate {
     fn authorize(&self, request: &http::Request<dropshot::Body>) -> Result<(), HttpError> {
-        use sha2::Digest;
         let Some(expected) = &self.credential_sha256 else {
             return Ok(());
         };
-        let given = request
+        let matches = request
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().strip_prefix("Bearer "))
-            .map(|token| sha2::Sha256::digest(token.trim().as_bytes()));
-        let matches = given.is_some_and(|given| {
-            given.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-        });
+            .is_some_and(|token| crate::crypto::sha256_matches(token.trim(), expected));
         if matches {
             return Ok(());
         }

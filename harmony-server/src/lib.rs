@@ -87,16 +87,19 @@ fn open(config: &Config) -> Result<app::Harmony> {
              only a local run (--dev-seed) goes without, on a fixed development key"
         ),
     };
+    let store = store::Store::open(&config.data_dir, &key)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    Ok(app::Harmony::new(store, Arc::new(app::SystemClock), key))
+}
+
+/// The rollout policy `config` names, for its environment.
+fn rollout_policy(config: &Config) -> Result<rollout::policy::RolloutPolicy> {
     let text = match &config.rollout_policy_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the rollout policy {}", path.display()))?,
         None => rollout::policy::COMMITTED.to_owned(),
     };
-    let policy = rollout::policy::RolloutPolicy::load(&text, &config.environment)
-        .map_err(anyhow::Error::msg)?;
-    let store = store::Store::open(&config.data_dir, &key)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    Ok(app::Harmony::new(store, Arc::new(app::SystemClock), key).with_rollout_policy(policy))
+    rollout::policy::RolloutPolicy::load(&text, &config.environment).map_err(anyhow::Error::msg)
 }
 
 /// Issues a data plane's agent credential against `config`'s data (the
@@ -110,7 +113,7 @@ pub fn issue_agent_credential(config: &Config, data_plane_id: &str) -> Result<St
 /// Starts a Harmony; it runs until the returned server is closed. The agent
 /// API is started beside it with [`start_agent_api`].
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
-    let harmony = open(config)?;
+    let harmony = open(config)?.with_rollout_policy(rollout_policy(config)?);
     if config.dev_seed {
         for (id, registration) in dev_data_planes() {
             // Registered once: after that, a local rollout may have moved it.

@@ -226,14 +226,11 @@ impl Harmony {
         let (stepped, moved) = self.store.write(move |tx| {
             let mut moved = false;
             let active = tx.rollouts(true)?;
-            for mut rollout in active.iter().cloned() {
-                let before = rollout.planes.iter().filter(|p| p.moved_at.is_some()).count();
-                let restored = rollout.state;
-                step(tx, &key, &mut rollout, now)?;
-                moved |= before != rollout.planes.iter().filter(|p| p.moved_at.is_some()).count()
-                    || restored != rollout.state;
+            let stepped = active.len();
+            for mut rollout in active {
+                moved |= step(tx, &key, &mut rollout, now)?;
             }
-            Ok::<_, HarmonyError>((active.len(), moved))
+            Ok::<_, HarmonyError>((stepped, moved))
         })?;
         if moved {
             self.changes.notify_waiters();
@@ -242,17 +239,18 @@ impl Harmony {
     }
 }
 
-/// Steps `rollout`, carries out its actions, and stores it.
+/// Steps `rollout`, carries out its actions, and stores it. Returns whether
+/// any data plane was given a release (its agent has something to pull).
 fn step(
     tx: &Tx<'_>,
     key: &render::SecretKey,
     rollout: &mut Rollout,
     now: DateTime<Utc>,
-) -> Result<(), HarmonyError> {
+) -> Result<bool, HarmonyError> {
     let actions = rollout.step(&StoreFleet { tx, now }, now);
     carry_out(tx, key, &actions, now)?;
     tx.put_rollout(rollout)?;
-    Ok(())
+    Ok(!actions.is_empty())
 }
 
 /// Gives each named data plane its release: re-renders every deployment on

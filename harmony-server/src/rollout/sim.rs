@@ -17,9 +17,7 @@ pub struct SimPlane {
     pub info: PlaneInfo,
     pub deployments: u32,
     pub reachable: bool,
-    /// The release it was last given.
-    pub desired: String,
-    /// When it was given `desired`.
+    /// When it was given its release (`info.release`).
     pub given_at: DateTime<Utc>,
 }
 
@@ -72,7 +70,6 @@ impl SimFleet {
                     },
                     deployments,
                     reachable: true,
-                    desired: release.to_owned(),
                     given_at: now - Duration::days(1),
                 }
             })
@@ -102,7 +99,6 @@ impl SimFleet {
         for Action::SetRelease { plane, release } in actions {
             let now = self.now;
             let p = self.plane_mut(plane);
-            p.desired.clone_from(release);
             p.info.release.clone_from(release);
             p.given_at = now;
             self.moves.push((plane.clone(), release.clone()));
@@ -110,7 +106,7 @@ impl SimFleet {
     }
 
     fn unhealthy_deployments(&self, p: &SimPlane) -> u32 {
-        match self.bad.get(&p.desired) {
+        match self.bad.get(&p.info.release) {
             Some(share) if unit_hash(&p.info.id) < *share => p.deployments.div_ceil(2),
             _ => 0,
         }

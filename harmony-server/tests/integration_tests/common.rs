@@ -13,6 +13,17 @@ pub struct TestHarmony {
     pub data: tempfile::TempDir,
 }
 
+/// The committed OpenAPI document of one Harmony API version.
+pub fn document(version: &semver::Version) -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/harmony");
+    let prefix = format!("harmony-{version}-");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no document for {version} in {}", dir.display()))
+}
+
 /// The service credential test Harmonies require.
 pub const SERVICE_TOKEN: &str = "test-service-credential-0123456789abcdef";
 

@@ -68,7 +68,6 @@ fn plane(id: &str, ring: Option<&str>) -> SimPlane {
         },
         deployments: 5,
         reachable: true,
-        desired: FROM.to_owned(),
         given_at: t0() - Duration::days(1),
     }
 }
@@ -167,13 +166,13 @@ fn abort_restores_the_previous_release_and_stops_for_good() {
     let mut rollout = plan(&sim, policy(OnFailure::Rollback));
     let actions = rollout.step(&sim, sim.now);
     sim.apply(&actions);
-    assert_eq!(sim.plane("a").desired, TO);
+    assert_eq!(sim.plane("a").info.release, TO);
 
     let actions = rollout.command(Command::Abort, "oncall@example.com", None, sim.now).unwrap();
     assert_eq!(actions, vec![Action::SetRelease { plane: "a".into(), release: FROM.into() }]);
     sim.apply(&actions);
     assert_eq!(rollout.state, RolloutState::Aborted);
-    assert_eq!(sim.plane("a").desired, FROM);
+    assert_eq!(sim.plane("a").info.release, FROM);
     assert_eq!(state_of(&rollout, "a"), PlaneState::Restored);
     let last = rollout.decisions.last().unwrap();
     assert_eq!(last.actor.as_deref(), Some("oncall@example.com"));
@@ -199,8 +198,8 @@ fn abort_during_bake_never_promotes_when_the_bake_ends() {
     sim.now = bake_until + Duration::hours(1);
     assert!(rollout.step(&sim, sim.now).is_empty());
     assert_eq!(rollout.state, RolloutState::Aborted);
-    assert_eq!(sim.plane("a").desired, FROM);
-    assert_eq!(sim.plane("b").desired, FROM, "the next wave never started");
+    assert_eq!(sim.plane("a").info.release, FROM);
+    assert_eq!(sim.plane("b").info.release, FROM, "the next wave never started");
     assert!(rollout.reason.contains("bad canary"), "{}", rollout.reason);
 }
 
@@ -242,7 +241,7 @@ fn an_inconclusive_gate_pauses_and_never_passes() {
         "{}",
         rollout.reason
     );
-    assert_eq!(sim.plane("b").desired, FROM, "paused means the next wave waits");
+    assert_eq!(sim.plane("b").info.release, FROM, "paused means the next wave waits");
 
     // Resuming while still blind pauses again; with data it passes.
     rollout.command(Command::Resume, "sre", None, sim.now).unwrap();
@@ -275,7 +274,7 @@ fn an_unreachable_data_plane_stalls_its_wave_then_the_deadline_applies_on_failur
     assert_eq!(state, RolloutState::Paused);
     assert!(rollout.reason.contains("progress deadline"), "{}", rollout.reason);
     assert!(rollout.reason.contains("gone"), "{}", rollout.reason);
-    assert_eq!(sim.plane("c").desired, FROM);
+    assert_eq!(sim.plane("c").info.release, FROM);
 
     // Back online, a person resumes: it completes.
     sim.plane_mut("gone").reachable = true;
@@ -307,9 +306,9 @@ fn data_planes_outside_the_release_range_are_held_back_with_a_reason() {
     assert!(held.reason.as_deref().unwrap().contains("Astro Runtime 2.0-1"), "{:?}", held.reason);
 
     assert_eq!(sim.run(&mut rollout, tick(), Duration::days(1)), RolloutState::Succeeded);
-    assert_eq!(sim.plane("old-k8s").desired, FROM);
-    assert_eq!(sim.plane("old-runtime").desired, FROM);
-    assert_eq!(sim.plane("d").desired, TO);
+    assert_eq!(sim.plane("old-k8s").info.release, FROM);
+    assert_eq!(sim.plane("old-runtime").info.release, FROM);
+    assert_eq!(sim.plane("d").info.release, TO);
     assert!(rollout.reason.contains("2 held back"), "{}", rollout.reason);
 }
 
@@ -326,8 +325,12 @@ fn a_failure_over_budget_applies_on_failure() {
         assert_eq!(sim.run(&mut rollout, tick(), Duration::days(1)), expected);
         assert!(rollout.reason.contains("unhealthy"), "{}", rollout.reason);
         let restored = expected != RolloutState::Paused;
-        assert_eq!(sim.plane("a").desired == FROM, restored, "{on_failure:?}");
-        assert_eq!(sim.plane("b").desired, FROM, "{on_failure:?}: the next wave never started");
+        assert_eq!(sim.plane("a").info.release == FROM, restored, "{on_failure:?}");
+        assert_eq!(
+            sim.plane("b").info.release,
+            FROM,
+            "{on_failure:?}: the next wave never started"
+        );
     }
 }
 
@@ -340,13 +343,13 @@ fn manual_approval_waits_for_a_person_and_bypass_is_audited() {
     let mut rollout = plan(&sim, p);
     assert_eq!(sim.run(&mut rollout, tick(), Duration::days(1)), RolloutState::Paused);
     assert_eq!(rollout.decisions.last().unwrap().kind, DecisionKind::AwaitingApproval);
-    assert_eq!(sim.plane("b").desired, FROM);
+    assert_eq!(sim.plane("b").info.release, FROM);
 
     rollout.command(Command::Approve, "release-captain", None, sim.now).unwrap();
     assert_eq!(rollout.state, RolloutState::Baking);
     let actions = rollout.step(&sim, sim.now);
     sim.apply(&actions);
-    assert_eq!(sim.plane("b").desired, TO);
+    assert_eq!(sim.plane("b").info.release, TO);
 
     // The rest bakes for a day; an emergency bypass needs a reason, is
     // recorded with who and why, and skips the bake.

@@ -7,7 +7,7 @@
 //! fails when it cannot run. Elsewhere, without the tool, the test says so
 //! loudly and does nothing else (`pip install schemathesis` to run it).
 
-use crate::common::TestHarmony;
+use crate::common::{TestHarmony, document};
 use serde_json::Value;
 use std::process::Command;
 
@@ -27,17 +27,6 @@ fn schemathesis_available() -> bool {
         );
     }
     found
-}
-
-/// The committed document of one version.
-fn document(version: &semver::Version) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/harmony");
-    let prefix = format!("harmony-{version}-");
-    std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no document for {version} in {}", dir.display()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,17 +10,10 @@ async fn every_operation_at_every_version_needs_the_service_credential() {
     let h = TestHarmony::start();
     two_planes(&h).await;
     let before = h.v2().data_plane_list(None, None).await.unwrap().into_inner().items;
-    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/harmony");
     let mut checked = 0;
     for version in harmony_api::supported_versions().iter().map(|v| v.semver().to_string()) {
-        let doc = std::fs::read_dir(&docs)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name().unwrap().to_string_lossy().starts_with(&format!("harmony-{version}-"))
-            })
-            .unwrap();
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(doc).unwrap()).unwrap();
+        let file = document(&version.parse().unwrap());
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         for (path, operations) in doc["paths"].as_object().unwrap() {
             // Existing ids where a path names one, so only the credential
             // stands between the request and an answer.
