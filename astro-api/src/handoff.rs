@@ -35,6 +35,11 @@ const PARALLEL: usize = 64;
 /// How long an idle worker sleeps before looking again without being woken
 /// (covers entries written by another process on the same database).
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long a round's entries stay claimed by this worker: longer than a
+/// round of deliveries takes (each call has its own deadline), so no other
+/// replica delivers them meanwhile; a worker that dies releases them by
+/// expiry.
+const CLAIM: Duration = Duration::from_secs(60);
 /// First retry delay; doubled per attempt up to the configured ceiling.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -114,7 +119,8 @@ impl Handoff {
     async fn round(&self) -> Result<Option<Duration>, StoreError> {
         let now = now_ms();
         let store = self.store.clone();
-        let due = blocking(move || store.outbox_due(now, ROUND)).await?;
+        let claim_until = now + CLAIM.as_millis() as i64;
+        let due = blocking(move || store.outbox_claim(now, claim_until, ROUND)).await?;
         if due.is_empty() {
             let store = self.store.clone();
             let next = blocking(move || store.outbox_next_due()).await?;

@@ -33,8 +33,11 @@ pub fn api() -> ApiDescription<http::Context> {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
-    /// Holds `astro.sqlite3`; created if missing.
+    /// Holds `astro.sqlite3`; created if missing. Unused with
+    /// `database_url`.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://…`) instead of SQLite.
+    pub database_url: Option<String>,
     /// The Harmony cells this astro-api forwards to.
     pub cells: Vec<harmony::CellConfig>,
     /// Deadline for one call to Harmony.
@@ -58,6 +61,7 @@ impl Config {
         Config {
             bind,
             data_dir,
+            database_url: None,
             cells: vec![harmony::CellConfig { name: "default".to_owned(), url: harmony_url }],
             harmony_timeout: Duration::from_secs(10),
             negotiation_ttl: Duration::from_secs(30),
@@ -71,10 +75,13 @@ impl Config {
 /// Starts the server and the outbox delivery worker. Must be called within
 /// a Tokio runtime; the worker stops when the server is closed.
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let store = store::Store::open(&config.data_dir)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let location = sql_store::Location::choose(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        "astro.sqlite3",
+    )?;
+    let store = store::Store::open(&location)
+        .with_context(|| format!("opening the store in {}", location.describe()))?;
     let cells = Arc::new(harmony::Cells::new(
         &config.cells,
         config.harmony_timeout,

@@ -7,12 +7,16 @@ use astro_api::harmony::CellConfig;
 use dropshot::{ConfigLogging, ConfigLoggingLevel};
 
 const USAGE: &str = "\
-usage: astro-api [--bind ADDR] [--data-dir DIR] [--harmony URL | --harmony-cell NAME=URL ...]
+usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
+                 [--harmony URL | --harmony-cell NAME=URL ...]
                  [--harmony-token-file PATH]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
   --data-dir DIR            where astro.sqlite3 lives (default ./data/astro)
+  --database-url URL        PostgreSQL instead (postgres://user@host:port/db); also
+                            read from ASTRO_DATABASE_URL (keeps a password off the
+                            command line)
   --harmony URL             one Harmony, as cell \"default\" (default http://127.0.0.1:12220)
   --harmony-cell NAME=URL   a Harmony cell; repeat for several
   --harmony-token-file PATH the service credential Harmony requires (sent to every cell)
@@ -93,11 +97,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
     let mut cells = Vec::new();
     let mut bootstrap: Option<Bootstrap> = None;
     let mut token_file = None;
+    config.database_url = std::env::var("ASTRO_DATABASE_URL").ok().filter(|u| !u.is_empty());
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
             "--bind" => config.bind = value()?.parse().context("--bind")?,
             "--data-dir" => config.data_dir = value()?.into(),
+            "--database-url" => config.database_url = Some(value()?),
             "--harmony" => config.cells[0].url = value()?,
             "--harmony-cell" => {
                 let spec = value()?;

@@ -357,7 +357,11 @@ fn status_follows_reports_and_heartbeats() {
     }
     let data = tempfile::tempdir().unwrap();
     let key = harmony_server::render::SecretKey::development();
-    let store = harmony_server::store::Store::open(data.path(), &key).unwrap();
+    let store = harmony_server::store::Store::open(
+        &harmony_server::store::Location::Sqlite(data.path().join("harmony.sqlite3")),
+        &key,
+    )
+    .unwrap();
     let clock = Arc::new(Manual(Mutex::new(chrono::Utc::now())));
     let app = App::new(store, clock.clone(), key);
     for (id, registration) in harmony_server::dev_data_planes() {

@@ -55,6 +55,11 @@ pub struct Harmony {
     pub(crate) changes: Arc<tokio::sync::Notify>,
     /// The rollout policy of this Harmony's environment.
     pub(crate) policy: Arc<crate::rollout::policy::RolloutPolicy>,
+    /// This replica's name in leases on shared background work.
+    pub(crate) replica: Arc<str>,
+    /// How long a lease on background work lasts unrenewed: how soon
+    /// another replica takes over the work of one that died.
+    pub(crate) lease: chrono::Duration,
 }
 
 /// An agent whose last report is older than this has its data plane shown
@@ -93,7 +98,15 @@ impl Harmony {
             key: Arc::new(key),
             changes: Arc::new(tokio::sync::Notify::new()),
             policy: DEFAULT_POLICY.clone(),
+            replica: Uuid::new_v4().to_string().into(),
+            lease: chrono::Duration::seconds(30),
         }
+    }
+
+    /// Holds leases on shared background work for `lease` at a time.
+    pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = chrono::Duration::from_std(lease).unwrap_or(self.lease);
+        self
     }
 
     /// Runs rollouts under `policy` (by default the committed policy's

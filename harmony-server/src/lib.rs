@@ -35,8 +35,12 @@ pub fn api() -> ApiDescription<http::Context> {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
-    /// Holds `harmony.sqlite3`; created if missing.
+    /// Holds `harmony.sqlite3`; created if missing. Unused with
+    /// `database_url`.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://…`) instead of SQLite: what
+    /// several replicas share.
+    pub database_url: Option<String>,
     /// Serve no API version newer than this, as an older release would.
     pub max_api_version: Option<semver::Version>,
     /// Largest request body accepted, in bytes.
@@ -63,6 +67,7 @@ impl Config {
         Config {
             bind,
             data_dir,
+            database_url: None,
             max_api_version: None,
             request_body_max_bytes: 1024 * 1024,
             dev_seed: false,
@@ -75,10 +80,13 @@ impl Config {
     }
 }
 
-/// The application over `config`'s data directory and key.
+/// The application over `config`'s database and key.
 fn open(config: &Config) -> Result<app::Harmony> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let location = sql_store::Location::choose(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        "harmony.sqlite3",
+    )?;
     let key = match (&config.secret_key, config.dev_seed) {
         (Some(key), _) => key.clone(),
         (None, true) => render::SecretKey::development(),
@@ -87,9 +95,14 @@ fn open(config: &Config) -> Result<app::Harmony> {
              only a local run (--dev-seed) goes without, on a fixed development key"
         ),
     };
-    let store = store::Store::open(&config.data_dir, &key)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    Ok(app::Harmony::new(store, Arc::new(app::SystemClock), key))
+    let store = store::Store::open(&location, &key)
+        .with_context(|| format!("opening the store in {}", location.describe()))?;
+    let mut harmony = app::Harmony::new(store, Arc::new(app::SystemClock), key);
+    if let Some(tick) = config.rollout_tick {
+        // Renewed every tick; lost only after three missed ones.
+        harmony = harmony.with_lease(tick * 3);
+    }
+    Ok(harmony)
 }
 
 /// The rollout policy `config` names, for its environment.

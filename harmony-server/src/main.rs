@@ -6,16 +6,20 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel};
 use harmony_server::Config;
 
 const USAGE: &str = "\
-usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR]
+usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --database-url URL]
                       [--max-api-version VERSION] [--secret-key-file PATH | --dev-seed]
                       [--environment NAME] [--rollout-policy-file PATH]
                       [--rollout-tick-seconds N] [--service-token-file PATH]
-       harmony-server agent-credential --data-plane ID [--data-dir DIR]
+       harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
                       [--secret-key-file PATH | --dev-seed]
 
   --bind ADDR                 listen address (default 127.0.0.1:12220)
   --agent-bind ADDR           the agent API's listen address (default 127.0.0.1:12221)
   --data-dir DIR              where harmony.sqlite3 lives (default ./data/harmony)
+  --database-url URL          PostgreSQL instead (postgres://user@host:port/db), what
+                              several replicas share; also read from
+                              HARMONY_DATABASE_URL (keeps a password off the
+                              command line)
   --max-api-version VERSION   serve no API version newer than VERSION, as an
                               older Harmony release would
   --secret-key-file PATH      the 32-byte key (64 hex characters) generated
@@ -79,6 +83,7 @@ fn parse_args(
     let mut agent_bind: std::net::SocketAddr =
         "127.0.0.1:12221".parse().context("default agent address")?;
     let mut data_plane = None;
+    config.database_url = std::env::var("HARMONY_DATABASE_URL").ok().filter(|u| !u.is_empty());
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
@@ -86,6 +91,7 @@ fn parse_args(
             "--agent-bind" => agent_bind = value()?.parse().context("--agent-bind")?,
             "--data-plane" => data_plane = Some(value()?),
             "--data-dir" => config.data_dir = value()?.into(),
+            "--database-url" => config.database_url = Some(value()?),
             "--max-api-version" => {
                 config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
             }

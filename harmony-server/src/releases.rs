@@ -220,10 +220,19 @@ impl Harmony {
     }
 
     /// Steps every running rollout once; returns how many there were.
+    ///
+    /// Replicas on one database share the work through the
+    /// `rollout-controller` lease: only its holder steps (others return 0),
+    /// each tick renews it, and when the holder dies another replica takes
+    /// over once the lease has expired. Each step is one serialized write,
+    /// so a rollout's progress is never acted on twice.
     pub fn rollout_tick(&self) -> Result<usize, HarmonyError> {
         let now = self.clock.now();
-        let key = self.key.clone();
+        let (key, replica, until) = (self.key.clone(), self.replica.clone(), now + self.lease);
         let (stepped, moved) = self.store.write(move |tx| {
+            if !tx.claim_lease("rollout-controller", &replica, now, until)? {
+                return Ok((0, false));
+            }
             let mut moved = false;
             let active = tx.rollouts(true)?;
             let stepped = active.len();

@@ -1,9 +1,12 @@
-//! Harmony's SQLite store. Only this module writes SQL.
+//! Harmony's store, on SQLite (a file in the data directory, the default)
+//! or PostgreSQL (`--database-url`, shared by several replicas). Only this
+//! module writes SQL.
 //!
-//! Built on [`sqlite_store::Database`]: WAL with `synchronous=FULL`, so an
-//! acknowledged write survives a crash of the process or the machine; writes
-//! are committed in groups by one writer thread, reads use their own
-//! connection. Every change is one closure ([`Store::write`]): the deployment
+//! Built on [`sql_store::Database`]: a write is acknowledged only once its
+//! commit is durable (SQLite: WAL with `synchronous=FULL`; PostgreSQL: its
+//! WAL), so it survives a crash of the process or the machine; writes are
+//! committed in groups, serialized across replicas, and reads use their own
+//! connections. Every change is one closure ([`Store::write`]): the deployment
 //! row and its new manifest revision are written together or not at all.
 //! Calls block; the HTTP layer runs them on tokio's blocking pool.
 //!
@@ -18,14 +21,16 @@ use harmony_api::latest::{
     DataPlane, DataPlaneKind, DataPlaneRegistration, DataPlaneStatus, DeploymentSpec,
     ManifestObject,
 };
-use rusqlite::{OptionalExtension, Transaction, params};
-use sqlite_store::{Database, DbError};
-use std::path::Path;
+pub use sql_store::Location;
+use sql_store::{Database, DbError, Migrations, Row};
 use uuid::Uuid;
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how
-/// many have run. Append only: a released migration never changes.
-const MIGRATIONS: &[&str] = &[
+/// Schema migrations per backend, applied in order. Append only: a
+/// released migration never changes.
+const MIGRATIONS: Migrations =
+    Migrations { store: "harmony", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
+
+const SQLITE_MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE data_planes (
     id TEXT PRIMARY KEY NOT NULL,
@@ -107,13 +112,93 @@ CREATE TABLE rollouts (
 CREATE INDEX rollouts_by_state ON rollouts (state);
 ALTER TABLE data_planes ADD COLUMN release_revision INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Leases on background work shared by replicas (the rollout
+    // controller): one holder at a time, until it expires.
+    r#"
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY NOT NULL,
+    holder TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) STRICT;
+"#,
 ];
+
+/// The same schema on PostgreSQL, which started at SQLite's fifth
+/// migration.
+const POSTGRES_MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE data_planes (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    registration TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_heartbeat TIMESTAMPTZ,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    desired_revision BIGINT NOT NULL DEFAULT 0,
+    applied_revision BIGINT NOT NULL DEFAULT 0,
+    release_revision BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE deployments (
+    id TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL,
+    spec TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    data_plane_id TEXT
+);
+CREATE INDEX deployments_by_data_plane ON deployments (data_plane_id, id);
+CREATE TABLE manifest_sets (
+    deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+    revision BIGINT NOT NULL,
+    generation BIGINT NOT NULL,
+    platform_release TEXT NOT NULL,
+    input_hash TEXT NOT NULL,
+    objects TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (deployment_id, revision)
+);
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE agent_credentials (
+    data_plane_id TEXT PRIMARY KEY REFERENCES data_planes (id),
+    secret_sha256 BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE deployment_health (
+    deployment_id TEXT PRIMARY KEY,
+    data_plane_id TEXT NOT NULL,
+    manifest_revision BIGINT NOT NULL,
+    health TEXT NOT NULL,
+    message TEXT,
+    reported_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE platform_releases (
+    version TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX rollouts_by_state ON rollouts (state);
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+"#];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database unavailable")]
+    #[error("database error: {0}")]
     Db(#[from] DbError),
     #[error("stored record could not be decoded")]
     Decode(#[from] serde_json::Error),
@@ -202,24 +287,23 @@ impl<E> From<DbError> for Wrap<E> {
 }
 
 impl Store {
-    /// Opens (creating if needed) `harmony.sqlite3` in `data_dir` and brings
-    /// its schema up to date.
+    /// Opens (creating if needed) the database and brings its schema up to
+    /// date.
     /// Refuses data sealed with another key: better not to start than to
     /// fail every read of a secret later.
-    pub fn open(data_dir: &Path, key: &SecretKey) -> Result<Store, StoreError> {
-        let db = Database::open(&data_dir.join("harmony.sqlite3"), MIGRATIONS)?;
+    pub fn open(location: &Location, key: &SecretKey) -> Result<Store, StoreError> {
+        let db = Database::open(location, &MIGRATIONS)?;
         let fingerprint = key.mac_hex(&[b"harmony/key-fingerprint"]);
         let recorded: String = db.write(move |tx| {
             tx.execute(
                 "INSERT INTO meta (name, value) VALUES ('key_fingerprint', ?1)
                  ON CONFLICT (name) DO NOTHING",
-                [&fingerprint],
+                &[&fingerprint],
             )?;
-            Ok::<_, StoreError>(tx.query_row(
-                "SELECT value FROM meta WHERE name = 'key_fingerprint'",
-                [],
-                |r| r.get(0),
-            )?)
+            Ok::<_, StoreError>(
+                tx.query_one("SELECT value FROM meta WHERE name = 'key_fingerprint'", &[])?
+                    .get(0)?,
+            )
         })?;
         if recorded != key.mac_hex(&[b"harmony/key-fingerprint"]) {
             return Err(StoreError::WrongKey);
@@ -256,7 +340,7 @@ impl Store {
 
 /// Statements available inside a transaction, sealing secret values on the
 /// way in and opening them on the way out.
-pub struct Tx<'a>(&'a Transaction<'a>, &'a Sealer);
+pub struct Tx<'a>(&'a sql_store::Tx<'a>, &'a Sealer);
 
 /// Where a secret environment variable's sealed value belongs.
 fn env_context(deployment: &str, key: &str) -> Vec<u8> {
@@ -370,12 +454,12 @@ impl Tx<'_> {
                  status = excluded.status,
                  last_heartbeat = excluded.last_heartbeat,
                  updated_at = excluded.updated_at",
-            params![
-                id,
-                kind_str(registration.kind),
-                serde_json::to_string(registration)?,
-                enum_to_str(&DataPlaneStatus::Ready)?,
-                now,
+            &[
+                &id,
+                &kind_str(registration.kind),
+                &serde_json::to_string(registration)?,
+                &enum_to_str(&DataPlaneStatus::Ready)?,
+                &now,
             ],
         )?;
         self.data_plane(id)?.ok_or_else(|| StoreError::Invalid(format!("data plane {id} vanished")))
@@ -383,14 +467,12 @@ impl Tx<'_> {
 
     pub fn data_plane(&self, id: &str) -> Result<Option<DataPlane>, StoreError> {
         self.0
-            .query_row(
+            .query_opt(
                 "SELECT id, registration, status, last_heartbeat, created_at, updated_at
                  FROM data_planes WHERE id = ?1",
-                [id],
-                DataPlaneRow::from_row,
-            )
-            .optional()?
-            .map(DataPlaneRow::into_data_plane)
+                &[&id],
+            )?
+            .map(|row| data_plane_of(&row))
             .transpose()
     }
 
@@ -399,26 +481,25 @@ impl Tx<'_> {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DataPlane>, StoreError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, registration, status, last_heartbeat, created_at, updated_at
-             FROM data_planes WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt
-            .query_map(params![after.unwrap_or(""), limit as i64], DataPlaneRow::from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(DataPlaneRow::into_data_plane).collect()
+        self.0
+            .query(
+                "SELECT id, registration, status, last_heartbeat, created_at, updated_at
+                 FROM data_planes WHERE id > ?1 ORDER BY id LIMIT ?2",
+                &[&after.unwrap_or(""), &(limit as i64)],
+            )?
+            .iter()
+            .map(data_plane_of)
+            .collect()
     }
 
     pub fn deployment(&self, id: Uuid) -> Result<Option<StoredDeployment>, StoreError> {
         self.0
-            .query_row(
+            .query_opt(
                 "SELECT id, spec, input_hash, revision, created_at, updated_at
                  FROM deployments WHERE id = ?1",
-                [id.to_string()],
-                DeploymentRow::from_row,
-            )
-            .optional()?
-            .map(|row| row.into_stored(self))
+                &[&id.to_string()],
+            )?
+            .map(|row| self.stored_deployment(&row))
             .transpose()
     }
 
@@ -427,15 +508,16 @@ impl Tx<'_> {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<StoredDeployment>, StoreError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, spec, input_hash, revision, created_at, updated_at
-             FROM deployments WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
         let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let rows = stmt
-            .query_map(params![after, limit as i64], DeploymentRow::from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(|row| row.into_stored(self)).collect()
+        self.0
+            .query(
+                "SELECT id, spec, input_hash, revision, created_at, updated_at
+                 FROM deployments WHERE id > ?1 ORDER BY id LIMIT ?2",
+                &[&after, &(limit as i64)],
+            )?
+            .iter()
+            .map(|row| self.stored_deployment(row))
+            .collect()
     }
 
     /// Inserts or replaces a deployment row.
@@ -451,15 +533,15 @@ impl Tx<'_> {
                  input_hash = excluded.input_hash,
                  revision = excluded.revision,
                  updated_at = excluded.updated_at",
-            params![
-                d.id.to_string(),
-                d.spec.generation as i64,
-                self.sealed_spec(&d.id.to_string(), &d.spec)?,
-                d.input_hash,
-                d.revision as i64,
-                d.created_at,
-                d.updated_at,
-                d.spec.data_plane_id,
+            &[
+                &d.id.to_string(),
+                &(d.spec.generation as i64),
+                &self.sealed_spec(&d.id.to_string(), &d.spec)?,
+                &d.input_hash,
+                &(d.revision as i64),
+                &d.created_at,
+                &d.updated_at,
+                &d.spec.data_plane_id,
             ],
         )?;
         Ok(())
@@ -467,21 +549,30 @@ impl Tx<'_> {
 
     /// Moves a data plane's desired revision forward; returns the new one.
     pub fn bump_desired_revision(&self, data_plane_id: &str) -> Result<u64, StoreError> {
-        Ok(self.0.query_row(
-            "UPDATE data_planes SET desired_revision = desired_revision + 1 WHERE id = ?1
-             RETURNING desired_revision",
-            [data_plane_id],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+        Ok(self
+            .0
+            .query_one(
+                "UPDATE data_planes SET desired_revision = desired_revision + 1 WHERE id = ?1
+                 RETURNING desired_revision",
+                &[&data_plane_id],
+            )?
+            .get(0)?)
     }
 
     /// Gives a data plane another platform release (its deployments must be
     /// re-rendered by the caller in the same transaction).
     pub fn set_plane_release(&self, data_plane_id: &str, release: &str) -> Result<(), StoreError> {
+        let Some(row) = self
+            .0
+            .query_opt("SELECT registration FROM data_planes WHERE id = ?1", &[&data_plane_id])?
+        else {
+            return Ok(());
+        };
+        let mut registration: DataPlaneRegistration = serde_json::from_str(&row.get::<String>(0)?)?;
+        registration.platform_release = release.to_owned();
         self.0.execute(
-            "UPDATE data_planes SET registration = json_set(registration, '$.platform_release', ?2)
-             WHERE id = ?1",
-            params![data_plane_id, release],
+            "UPDATE data_planes SET registration = ?2 WHERE id = ?1",
+            &[&data_plane_id, &serde_json::to_string(&registration)?],
         )?;
         Ok(())
     }
@@ -495,7 +586,7 @@ impl Tx<'_> {
     ) -> Result<(), StoreError> {
         self.0.execute(
             "UPDATE data_planes SET release_revision = ?2 WHERE id = ?1",
-            params![data_plane_id, revision as i64],
+            &[&data_plane_id, &(revision as i64)],
         )?;
         Ok(())
     }
@@ -504,52 +595,47 @@ impl Tx<'_> {
     /// revision its agent applied, the revision its release was handed out
     /// at, and its deployments' health reports (health, reported at).
     pub fn plane_rollout_view(&self, data_plane_id: &str) -> Result<Option<PlaneView>, StoreError> {
-        let Some((last_heartbeat, applied, release_revision)) = self
-            .0
-            .query_row(
-                "SELECT last_heartbeat, applied_revision, release_revision
-                 FROM data_planes WHERE id = ?1",
-                [data_plane_id],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<DateTime<Utc>>>(0)?,
-                        r.get::<_, i64>(1)? as u64,
-                        r.get::<_, i64>(2)? as u64,
-                    ))
-                },
-            )
-            .optional()?
+        let Some(plane) = self.0.query_opt(
+            "SELECT last_heartbeat, applied_revision, release_revision
+             FROM data_planes WHERE id = ?1",
+            &[&data_plane_id],
+        )?
         else {
             return Ok(None);
         };
-        let mut stmt = self.0.prepare_cached(
-            // A report about an older revision says nothing about this one.
-            "SELECT d.id,
-                    CASE WHEN h.manifest_revision = d.revision THEN h.health END,
-                    h.reported_at
-             FROM deployments d LEFT JOIN deployment_health h ON h.deployment_id = d.id
-             WHERE d.data_plane_id = ?1",
-        )?;
-        let health = stmt
-            .query_map([data_plane_id], |r| {
-                Ok((r.get::<_, Option<String>>(1)?, r.get::<_, Option<DateTime<Utc>>>(2)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(PlaneView { last_heartbeat, applied, release_revision, health }))
+        let health = self
+            .0
+            .query(
+                // A report about an older revision says nothing about this one.
+                "SELECT d.id,
+                        CASE WHEN h.manifest_revision = d.revision THEN h.health END,
+                        h.reported_at
+                 FROM deployments d LEFT JOIN deployment_health h ON h.deployment_id = d.id
+                 WHERE d.data_plane_id = ?1",
+                &[&data_plane_id],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(1)?, r.get(2)?)))
+            .collect::<Result<Vec<_>, DbError>>()?;
+        Ok(Some(PlaneView {
+            last_heartbeat: plane.get(0)?,
+            applied: plane.get(1)?,
+            release_revision: plane.get(2)?,
+            health,
+        }))
     }
 
     pub fn platform_release(
         &self,
         version: &str,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
-        Ok(self
-            .0
-            .query_row(
+        self.0
+            .query_opt(
                 "SELECT body, created_at FROM platform_releases WHERE version = ?1",
-                [version],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+                &[&version],
+            )?
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .transpose()
     }
 
     pub fn insert_platform_release(
@@ -560,16 +646,17 @@ impl Tx<'_> {
     ) -> Result<(), StoreError> {
         self.0.execute(
             "INSERT INTO platform_releases (version, body, created_at) VALUES (?1, ?2, ?3)",
-            params![version, body, now],
+            &[&version, &body, &now],
         )?;
         Ok(())
     }
 
     pub fn platform_releases(&self) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT body, created_at FROM platform_releases ORDER BY version")?;
-        Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?)
+        self.0
+            .query("SELECT body, created_at FROM platform_releases ORDER BY version", &[])?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
     }
 
     /// Inserts or rewrites a rollout's state.
@@ -579,23 +666,22 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO UPDATE SET
                  state = excluded.state, body = excluded.body, updated_at = excluded.updated_at",
-            params![
-                rollout.id.to_string(),
-                enum_to_str(&rollout.state)?,
-                serde_json::to_string(rollout)?,
-                rollout.created_at,
-                rollout.updated_at,
+            &[
+                &rollout.id.to_string(),
+                &enum_to_str(&rollout.state)?,
+                &serde_json::to_string(rollout)?,
+                &rollout.created_at,
+                &rollout.updated_at,
             ],
         )?;
         Ok(())
     }
 
     pub fn rollout(&self, id: Uuid) -> Result<Option<crate::rollout::Rollout>, StoreError> {
-        let body: Option<String> = self
-            .0
-            .query_row("SELECT body FROM rollouts WHERE id = ?1", [id.to_string()], |r| r.get(0))
-            .optional()?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        self.0
+            .query_opt("SELECT body FROM rollouts WHERE id = ?1", &[&id.to_string()])?
+            .map(|r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
+            .transpose()
     }
 
     /// Rollouts, newest first; only those still running when `active`.
@@ -607,34 +693,35 @@ impl Tx<'_> {
         } else {
             "SELECT body FROM rollouts ORDER BY created_at DESC, id"
         };
-        let mut stmt = self.0.prepare_cached(sql)?;
-        let bodies =
-            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-        Ok(bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<_, _>>()?)
+        self.0
+            .query(sql, &[])?
+            .iter()
+            .map(|r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
+            .collect()
     }
 
     /// A data plane's desired and applied revisions.
     pub fn plane_revisions(&self, data_plane_id: &str) -> Result<Option<(u64, u64)>, StoreError> {
-        Ok(self
-            .0
-            .query_row(
+        self.0
+            .query_opt(
                 "SELECT desired_revision, applied_revision FROM data_planes WHERE id = ?1",
-                [data_plane_id],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-            )
-            .optional()?)
+                &[&data_plane_id],
+            )?
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .transpose()
     }
 
     /// Every deployment on a data plane, secrets opened.
     pub fn deployments_on(&self, data_plane_id: &str) -> Result<Vec<StoredDeployment>, StoreError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, spec, input_hash, revision, created_at, updated_at
-             FROM deployments WHERE data_plane_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt
-            .query_map([data_plane_id], DeploymentRow::from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(|row| row.into_stored(self)).collect()
+        self.0
+            .query(
+                "SELECT id, spec, input_hash, revision, created_at, updated_at
+                 FROM deployments WHERE data_plane_id = ?1 ORDER BY id",
+                &[&data_plane_id],
+            )?
+            .iter()
+            .map(|row| self.stored_deployment(row))
+            .collect()
     }
 
     /// Replaces a data plane's agent credential (only its digest is kept).
@@ -649,20 +736,19 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3)
              ON CONFLICT (data_plane_id) DO UPDATE SET
                  secret_sha256 = excluded.secret_sha256, created_at = excluded.created_at",
-            params![data_plane_id, secret_sha256, now],
+            &[&data_plane_id, &secret_sha256, &now],
         )?;
         Ok(())
     }
 
     pub fn agent_credential(&self, data_plane_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .0
-            .query_row(
+        self.0
+            .query_opt(
                 "SELECT secret_sha256 FROM agent_credentials WHERE data_plane_id = ?1",
-                [data_plane_id],
-                |r| r.get(0),
-            )
-            .optional()?)
+                &[&data_plane_id],
+            )?
+            .map(|r| Ok(r.get(0)?))
+            .transpose()
     }
 
     /// An agent's report: the applied revision, a heartbeat, and each
@@ -679,27 +765,30 @@ impl Tx<'_> {
             "UPDATE data_planes
              SET applied_revision = ?2, last_heartbeat = ?3, status = 'READY'
              WHERE id = ?1",
-            params![data_plane_id, applied_revision as i64, now],
+            &[&data_plane_id, &(applied_revision as i64), &now],
         )?;
         for (deployment_id, revision, health, message) in reports {
+            let id = deployment_id.to_string();
+            let on_plane = self
+                .0
+                .query_opt(
+                    "SELECT 1 FROM deployments WHERE id = ?1 AND data_plane_id = ?2",
+                    &[&id, &data_plane_id],
+                )?
+                .is_some();
+            if !on_plane {
+                continue;
+            }
             self.0.execute(
                 "INSERT INTO deployment_health
                      (deployment_id, data_plane_id, manifest_revision, health, message,
                       reported_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                 WHERE EXISTS (SELECT 1 FROM deployments WHERE id = ?1 AND data_plane_id = ?2)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (deployment_id) DO UPDATE SET
                      manifest_revision = excluded.manifest_revision,
                      health = excluded.health, message = excluded.message,
                      reported_at = excluded.reported_at",
-                params![
-                    deployment_id.to_string(),
-                    data_plane_id,
-                    *revision as i64,
-                    health,
-                    message,
-                    now
-                ],
+                &[&id, &data_plane_id, &(*revision as i64), health, message, &now],
             )?;
         }
         Ok(())
@@ -711,20 +800,19 @@ impl Tx<'_> {
         &self,
         deployment_id: Uuid,
     ) -> Result<Option<(u64, String, Option<String>)>, StoreError> {
-        Ok(self
-            .0
-            .query_row(
+        self.0
+            .query_opt(
                 "SELECT manifest_revision, health, message FROM deployment_health
                  WHERE deployment_id = ?1",
-                [deployment_id.to_string()],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
+                &[&deployment_id.to_string()],
+            )?
+            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .transpose()
     }
 
     /// Deletes a deployment and its revisions; false when there was none.
     pub fn delete_deployment(&self, id: Uuid) -> Result<bool, StoreError> {
-        Ok(self.0.execute("DELETE FROM deployments WHERE id = ?1", [id.to_string()])? > 0)
+        Ok(self.0.execute("DELETE FROM deployments WHERE id = ?1", &[&id.to_string()])? > 0)
     }
 
     /// Writes a new manifest revision. Revisions are immutable: writing an
@@ -735,14 +823,14 @@ impl Tx<'_> {
                  (deployment_id, revision, generation, platform_release, input_hash,
                   objects, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                set.deployment_id.to_string(),
-                set.revision as i64,
-                set.generation as i64,
-                set.platform_release,
-                set.input_hash,
-                self.sealed_objects(set)?,
-                set.created_at,
+            &[
+                &set.deployment_id.to_string(),
+                &(set.revision as i64),
+                &(set.generation as i64),
+                &set.platform_release,
+                &set.input_hash,
+                &self.sealed_objects(set)?,
+                &set.created_at,
             ],
         )?;
         Ok(())
@@ -753,117 +841,89 @@ impl Tx<'_> {
         deployment_id: Uuid,
         revision: u64,
     ) -> Result<Option<StoredManifestSet>, StoreError> {
-        let row = self
-            .0
-            .query_row(
-                "SELECT revision, generation, platform_release, input_hash, objects, created_at
-                 FROM manifest_sets WHERE deployment_id = ?1 AND revision = ?2",
-                params![deployment_id.to_string(), revision as i64],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, DateTime<Utc>>(5)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((revision, generation, platform_release, input_hash, objects, created_at)) = row
+        let Some(row) = self.0.query_opt(
+            "SELECT revision, generation, platform_release, input_hash, objects, created_at
+             FROM manifest_sets WHERE deployment_id = ?1 AND revision = ?2",
+            &[&deployment_id.to_string(), &(revision as i64)],
+        )?
         else {
             return Ok(None);
         };
+        let revision: u64 = row.get(0)?;
         Ok(Some(StoredManifestSet {
             deployment_id,
-            revision: revision as u64,
-            generation: generation as u64,
-            platform_release,
-            input_hash,
-            objects: self.opened_objects(deployment_id, revision as u64, &objects)?,
-            created_at,
+            revision,
+            generation: row.get(1)?,
+            platform_release: row.get(2)?,
+            input_hash: row.get(3)?,
+            objects: self.opened_objects(deployment_id, revision, &row.get::<String>(4)?)?,
+            created_at: row.get(5)?,
         }))
     }
-}
 
-struct DataPlaneRow {
-    id: String,
-    registration: String,
-    status: String,
-    last_heartbeat: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl DataPlaneRow {
-    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(DataPlaneRow {
-            id: row.get(0)?,
-            registration: row.get(1)?,
-            status: row.get(2)?,
-            last_heartbeat: row.get(3)?,
-            created_at: row.get(4)?,
-            updated_at: row.get(5)?,
-        })
-    }
-
-    fn into_data_plane(self) -> Result<DataPlane, StoreError> {
-        let DataPlaneRegistration {
-            kind,
-            cloud_provider,
-            region,
-            labels,
-            kubernetes_version,
-            agent_version,
-            platform_release,
-        } = serde_json::from_str(&self.registration)?;
-        Ok(DataPlane {
-            id: self.id,
-            kind,
-            cloud_provider,
-            region,
-            labels,
-            kubernetes_version,
-            agent_version,
-            platform_release,
-            status: enum_from_str(&self.status)?,
-            last_heartbeat: self.last_heartbeat,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
+    /// Takes or keeps the lease `name` for `holder` until `until`: true
+    /// when `holder` has it (it was free, expired at `now`, or already
+    /// `holder`'s). Replicas share background work through leases: one
+    /// holder at a time, and a holder that dies is replaced once its lease
+    /// expires.
+    pub fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.0.execute(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?4)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                 expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3",
+            &[&name, &holder, &now, &until],
+        )?;
+        let current: String =
+            self.0.query_one("SELECT holder FROM leases WHERE name = ?1", &[&name])?.get(0)?;
+        Ok(current == holder)
     }
 }
 
-struct DeploymentRow {
-    id: String,
-    spec: String,
-    input_hash: String,
-    revision: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+fn data_plane_of(row: &Row) -> Result<DataPlane, StoreError> {
+    let DataPlaneRegistration {
+        kind,
+        cloud_provider,
+        region,
+        labels,
+        kubernetes_version,
+        agent_version,
+        platform_release,
+    } = serde_json::from_str(&row.get::<String>(1)?)?;
+    Ok(DataPlane {
+        id: row.get(0)?,
+        kind,
+        cloud_provider,
+        region,
+        labels,
+        kubernetes_version,
+        agent_version,
+        platform_release,
+        status: enum_from_str(&row.get::<String>(2)?)?,
+        last_heartbeat: row.get(3)?,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+    })
 }
 
-impl DeploymentRow {
-    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(DeploymentRow {
-            id: row.get(0)?,
-            spec: row.get(1)?,
+impl Tx<'_> {
+    /// A deployment from `id, spec, input_hash, revision, created_at,
+    /// updated_at`, secrets opened.
+    fn stored_deployment(&self, row: &Row) -> Result<StoredDeployment, StoreError> {
+        let id: String = row.get(0)?;
+        Ok(StoredDeployment {
+            id: id.parse().map_err(|_| StoreError::Invalid(format!("bad id {id}")))?,
+            spec: self.opened_spec(&id, &row.get::<String>(1)?)?,
             input_hash: row.get(2)?,
             revision: row.get(3)?,
             created_at: row.get(4)?,
             updated_at: row.get(5)?,
-        })
-    }
-
-    fn into_stored(self, tx: &Tx<'_>) -> Result<StoredDeployment, StoreError> {
-        Ok(StoredDeployment {
-            id: self.id.parse().map_err(|_| StoreError::Invalid(format!("bad id {}", self.id)))?,
-            spec: tx.opened_spec(&self.id, &self.spec)?,
-            input_hash: self.input_hash,
-            revision: self.revision as u64,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
         })
     }
 }

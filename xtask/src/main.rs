@@ -464,7 +464,7 @@ mod tidy {
             .into_iter()
             .filter(|p| {
                 let exempt = |c: std::path::Component<'_>| {
-                    c.as_os_str() == "tests" || c.as_os_str() == "sqlite-store"
+                    c.as_os_str() == "tests" || c.as_os_str() == "sql-store"
                 };
                 !p.ends_with("store.rs") && !p.components().any(exempt)
             })

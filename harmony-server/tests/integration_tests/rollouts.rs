@@ -55,7 +55,11 @@ impl Fixture {
     fn new() -> Fixture {
         let data = tempfile::tempdir().unwrap();
         let key = harmony_server::render::SecretKey::development();
-        let store = harmony_server::store::Store::open(data.path(), &key).unwrap();
+        let store = harmony_server::store::Store::open(
+            &harmony_server::store::Location::Sqlite(data.path().join("harmony.sqlite3")),
+            &key,
+        )
+        .unwrap();
         let clock = Arc::new(Manual(Mutex::new(Utc::now())));
         let app = Harmony::new(store, clock.clone(), key).with_rollout_policy(policy());
         let mut deployments = BTreeMap::new();

@@ -1,0 +1,351 @@
+//! The services' database: SQLite (one file, the embedded default) or
+//! PostgreSQL (what several replicas share), behind one statement API.
+//!
+//! Stores write their SQL once, with `?1`-style placeholders, in the
+//! dialect both backends understand (`ON CONFLICT`, `RETURNING`, explicit
+//! `CAST`s where PostgreSQL cannot infer a parameter's type); only their
+//! migrations are written per backend ([`Migrations`]).
+//!
+//! Writes: a write is a closure run on a writer thread inside a transaction.
+//! While one group commits, further writes queue; the next group takes every
+//! queued write (up to [`MAX_GROUP`]), runs each in its own savepoint (a
+//! failing write is rolled back alone) and commits once, so one durable
+//! commit serves the whole group. A caller is answered only after the commit
+//! that contains its write is durable: nothing is acknowledged early.
+//!
+//! Writes are serializable on both backends: SQLite has one writer; on
+//! PostgreSQL each group first takes a transaction-scoped advisory lock
+//! named after the store and its schema, so groups from every replica on the
+//! database run one after another and a write never sees a half-done one.
+//! Reads run in snapshot transactions of their own and never wait for
+//! writes.
+
+mod pg;
+mod sqlite;
+pub mod testing;
+mod value;
+
+pub use value::{FromValue, Row, ToValue, Value};
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+/// Most writes committed together.
+pub const MAX_GROUP: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("column {index}: {message}")]
+    Column { index: usize, message: String },
+    #[error("the query returned no row")]
+    NoRow,
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+    #[error(
+        "the write was not completed: it failed inside the database writer, or the writer stopped"
+    )]
+    WriterGone,
+    #[error("database schema version {found} is newer than this binary knows ({known})")]
+    TooNew { found: usize, known: usize },
+    #[error("{0}")]
+    Config(String),
+}
+
+impl DbError {
+    /// Whether the statement broke a UNIQUE or PRIMARY KEY constraint.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+                f.code == rusqlite::ErrorCode::ConstraintViolation
+                    && matches!(
+                        f.extended_code,
+                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    )
+            }
+            DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
+            _ => false,
+        }
+    }
+}
+
+/// Which database a store lives in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://user@host:port/db`; a
+    /// schema other than `public` with `?options=-csearch_path%3Dname`).
+    Postgres(String),
+}
+
+impl Location {
+    /// A service's database: PostgreSQL at `database_url` when given, else
+    /// the SQLite file `file` in `data_dir` (created if missing). Errors
+    /// never repeat the URL, which may hold a password.
+    pub fn choose(
+        database_url: Option<&str>,
+        data_dir: &std::path::Path,
+        file: &str,
+    ) -> Result<Location, DbError> {
+        match database_url {
+            Some(url) => Location::postgres(url),
+            None => {
+                std::fs::create_dir_all(data_dir).map_err(|e| {
+                    DbError::Config(format!("creating data directory {}: {e}", data_dir.display()))
+                })?;
+                Ok(Location::Sqlite(data_dir.join(file)))
+            }
+        }
+    }
+
+    /// Where it is, for messages (never the URL, which may hold a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(_) => "PostgreSQL".to_owned(),
+        }
+    }
+
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is
+    /// refused (a SQLite file is given as a data directory, not a URL).
+    pub fn postgres(url: &str) -> Result<Location, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url.parse::<postgres::Config>()
+                .map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+            Ok(Location::Postgres(url.to_owned()))
+        } else {
+            Err(DbError::Config(
+                "a database URL must start with postgres:// or postgresql://".to_owned(),
+            ))
+        }
+    }
+}
+
+/// A store's schema, per backend. Append only: a released migration never
+/// changes; SQLite counts applied ones in `PRAGMA user_version`, PostgreSQL
+/// in a `schema_migrations` table.
+#[derive(Clone, Copy, Debug)]
+pub struct Migrations {
+    /// Names the store's write lock on a shared PostgreSQL server.
+    pub store: &'static str,
+    pub sqlite: &'static [&'static str],
+    pub postgres: &'static [&'static str],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Statements inside a transaction. Placeholders are `?1`, `?2`, …
+pub struct Tx<'a>(TxInner<'a>);
+
+enum TxInner<'a> {
+    Sqlite(&'a rusqlite::Connection),
+    Postgres(&'a RefCell<pg::Conn>),
+}
+
+/// Parameters for a statement: `&[&a, &b]`.
+pub type Params<'p> = &'p [&'p dyn ToValue];
+
+impl Tx<'_> {
+    pub fn backend(&self) -> Backend {
+        match self.0 {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
+        let values: Vec<Value> = params.iter().map(|p| p.to_value()).collect();
+        match &self.0 {
+            TxInner::Sqlite(conn) => sqlite::execute(conn, sql, &values),
+            TxInner::Postgres(conn) => conn.borrow_mut().execute(sql, &values),
+        }
+    }
+
+    /// Runs a query; returns every row.
+    pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, DbError> {
+        let values: Vec<Value> = params.iter().map(|p| p.to_value()).collect();
+        match &self.0 {
+            TxInner::Sqlite(conn) => sqlite::query(conn, sql, &values),
+            TxInner::Postgres(conn) => conn.borrow_mut().query(sql, &values),
+        }
+    }
+
+    /// The first row, if any.
+    pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// The first row; [`DbError::NoRow`] when there is none.
+    pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, DbError> {
+        self.query_opt(sql, params)?.ok_or(DbError::NoRow)
+    }
+}
+
+/// What a queued write reports back to the writer: whether to keep its
+/// savepoint, and how to hand its result to the caller once the commit is
+/// known.
+pub(crate) struct Ran {
+    keep: bool,
+    deliver: Box<dyn FnOnce(Result<(), String>) + Send>,
+}
+
+pub(crate) type Job = Box<dyn FnOnce(&Tx<'_>) -> Ran + Send>;
+
+/// The connection a writer thread commits groups on.
+pub(crate) trait WriterConn: Send + 'static {
+    /// Starts a group's transaction (and, on PostgreSQL, takes the write
+    /// lock).
+    fn begin(&mut self) -> Result<(), DbError>;
+    fn batch(&mut self, sql: &str) -> Result<(), DbError>;
+    fn tx(&mut self) -> Tx<'_>;
+    /// Gives up the group's transaction after a failure.
+    fn abandon(&mut self);
+}
+
+/// The reading side of a backend.
+enum Readers {
+    Sqlite(sqlite::Reader),
+    Postgres(pg::Pool),
+}
+
+#[derive(Clone)]
+pub struct Database {
+    writer: mpsc::Sender<Job>,
+    readers: std::sync::Arc<Readers>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database, applies the migrations it
+    /// has not seen, and starts its writer thread.
+    pub fn open(location: &Location, migrations: &Migrations) -> Result<Database, DbError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let readers = match location {
+            Location::Sqlite(path) => {
+                let conn = sqlite::open_writer(path, migrations.sqlite)?;
+                spawn_writer(conn, rx)?;
+                Readers::Sqlite(sqlite::Reader::open(path)?)
+            }
+            Location::Postgres(url) => {
+                let conn = pg::Writer::open(url, migrations)?;
+                spawn_writer(conn, rx)?;
+                Readers::Postgres(pg::Pool::new(url))
+            }
+        };
+        Ok(Database { writer: tx, readers: std::sync::Arc::new(readers) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match *self.readers {
+            Readers::Sqlite(_) => Backend::Sqlite,
+            Readers::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs `f` in a write transaction on the writer thread and waits until
+    /// the group it was committed in is durable. An error from `f` rolls back
+    /// `f`'s changes only.
+    pub fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (answer_tx, answer_rx) = mpsc::sync_channel::<Result<T, E>>(1);
+        let job: Job = Box::new(move |tx| {
+            let result = f(tx);
+            Ran {
+                keep: result.is_ok(),
+                deliver: Box::new(move |commit| {
+                    let answer = match (commit, result) {
+                        (Ok(()), result) => result,
+                        (Err(message), Ok(_)) => Err(E::from(DbError::CommitFailed(message))),
+                        // The write had failed anyway; its own error says more.
+                        (Err(_), Err(e)) => Err(e),
+                    };
+                    let _ = answer_tx.send(answer);
+                }),
+            }
+        });
+        self.writer.send(job).map_err(|_| E::from(DbError::WriterGone))?;
+        answer_rx.recv().map_err(|_| E::from(DbError::WriterGone))?
+    }
+
+    /// Runs `f` against a consistent snapshot, which never waits for the
+    /// writer. Writes made inside `f` are refused by PostgreSQL (the
+    /// transaction is read-only) and rolled back on SQLite.
+    pub fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<DbError>,
+        F: FnOnce(&Tx<'_>) -> Result<T, E>,
+    {
+        match &*self.readers {
+            Readers::Sqlite(reader) => reader.read(f),
+            Readers::Postgres(pool) => pool.read(f),
+        }
+    }
+}
+
+fn spawn_writer<C: WriterConn>(conn: C, jobs: mpsc::Receiver<Job>) -> Result<(), DbError> {
+    std::thread::Builder::new()
+        .name("db-writer".to_owned())
+        .spawn(move || writer(conn, jobs))
+        .map_err(|e| DbError::CommitFailed(format!("starting the writer thread: {e}")))?;
+    Ok(())
+}
+
+fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut delivers = Vec::with_capacity(group.len());
+        let outcome = (|| -> Result<(), DbError> {
+            conn.begin()?;
+            for job in group.drain(..) {
+                conn.batch("SAVEPOINT write")?;
+                // A write that panics is rolled back alone and its caller
+                // told; the writer thread, and every other write, carry on.
+                let ran = {
+                    let tx = conn.tx();
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)))
+                        .unwrap_or_else(|_| Ran { keep: false, deliver: Box::new(|_| {}) })
+                };
+                if ran.keep {
+                    conn.batch("RELEASE SAVEPOINT write")?;
+                } else {
+                    conn.batch("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write")?;
+                }
+                delivers.push(ran.deliver);
+            }
+            conn.batch("COMMIT")
+        })();
+        if outcome.is_err() {
+            conn.abandon();
+        }
+        let commit = outcome.map_err(|e| e.to_string());
+        for deliver in delivers {
+            deliver(commit.clone());
+        }
+        // Jobs not yet run when the transaction failed to start are
+        // answered too (dropping them closes their answer channels).
+        drop(group);
+    }
+}
+
+#[cfg(test)]
+mod tests;

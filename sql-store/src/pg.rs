@@ -1,0 +1,270 @@
+//! PostgreSQL: a writer connection that serializes groups across replicas
+//! with a transaction-scoped advisory lock, a pool of reader connections in
+//! `REPEATABLE READ READ ONLY` snapshots, and prepared statements cached per
+//! connection. Connections lost (a restart of the server, a network cut) are
+//! replaced at the next use; the write in flight is reported failed, never
+//! acknowledged.
+
+use crate::{DbError, Migrations, Row, Tx, TxInner, Value, WriterConn};
+use bytes::BytesMut;
+use chrono::{DateTime, Utc};
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls, Statement};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql_checked(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql_checked(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql_checked(ty, out),
+                Type::BOOL => (*i != 0).to_sql_checked(ty, out),
+                _ => Err(format!("an integer cannot be bound to a {ty} parameter").into()),
+            },
+            Value::Text(s) => s.as_str().to_sql_checked(ty, out),
+            Value::Blob(b) => b.as_slice().to_sql_checked(ty, out),
+            Value::Time(t) => t.to_sql_checked(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Checked per value in `to_sql`, which names what did not fit.
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// `?N` placeholders as PostgreSQL's `$N`, outside quoted text.
+pub(crate) fn dollar_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    for c in sql.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '?') => {
+                out.push('$');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn value_of(row: &postgres::Row, index: usize) -> Result<Value, DbError> {
+    let column = &row.columns()[index];
+    let v = match *column.type_() {
+        Type::INT8 => row.try_get::<_, Option<i64>>(index)?.map(Value::Int),
+        Type::INT4 => row.try_get::<_, Option<i32>>(index)?.map(|i| Value::Int(i.into())),
+        Type::INT2 => row.try_get::<_, Option<i16>>(index)?.map(|i| Value::Int(i.into())),
+        Type::BOOL => row.try_get::<_, Option<bool>>(index)?.map(|b| Value::Int(b.into())),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            row.try_get::<_, Option<String>>(index)?.map(Value::Text)
+        }
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(index)?.map(Value::Blob),
+        Type::TIMESTAMPTZ => row.try_get::<_, Option<DateTime<Utc>>>(index)?.map(Value::Time),
+        ref other => {
+            return Err(DbError::Column {
+                index,
+                message: format!(
+                    "column {} has type {other}, which stores do not use",
+                    column.name()
+                ),
+            });
+        }
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+/// A connection with its prepared statements.
+pub(crate) struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn connect(url: &str) -> Result<Conn, DbError> {
+        Ok(Conn { client: Client::connect(url, NoTls)?, statements: HashMap::new() })
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let statement = self.client.prepare(&dollar_placeholders(sql))?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, DbError> {
+        let statement = self.statement(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        Ok(self.client.execute(&statement, &params)?)
+    }
+
+    pub(crate) fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>, DbError> {
+        let statement = self.statement(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        self.client
+            .query(&statement, &params)?
+            .iter()
+            .map(|row| (0..row.len()).map(|i| value_of(row, i)).collect::<Result<_, _>>().map(Row))
+            .collect()
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+}
+
+/// Serializes write groups of one store (in one schema) across every
+/// replica: held until the group's transaction ends.
+const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(?1 || '/' || current_schema()))";
+
+pub(crate) struct Writer {
+    url: String,
+    store: &'static str,
+    conn: Option<RefCell<Conn>>,
+}
+
+impl Writer {
+    pub(crate) fn open(url: &str, migrations: &Migrations) -> Result<Writer, DbError> {
+        let mut conn = Conn::connect(url)?;
+        migrate(&mut conn, migrations)?;
+        Ok(Writer { url: url.to_owned(), store: migrations.store, conn: Some(RefCell::new(conn)) })
+    }
+
+    fn conn(&mut self) -> Result<&mut Conn, DbError> {
+        if self.conn.as_mut().is_none_or(|c| c.get_mut().client.is_closed()) {
+            self.conn = Some(RefCell::new(Conn::connect(&self.url)?));
+        }
+        Ok(self.conn.as_mut().expect("connected above").get_mut())
+    }
+}
+
+fn migrate(conn: &mut Conn, migrations: &Migrations) -> Result<(), DbError> {
+    conn.batch("BEGIN")?;
+    let result = (|| {
+        conn.execute(WRITE_LOCK, &[Value::Text(migrations.store.to_owned())])?;
+        conn.batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )?;
+        let applied: i64 = conn
+            .query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?
+            .first()
+            .ok_or(DbError::NoRow)?
+            .get(0)?;
+        let applied = applied as usize;
+        if applied > migrations.postgres.len() {
+            return Err(DbError::TooNew { found: applied, known: migrations.postgres.len() });
+        }
+        for (index, sql) in migrations.postgres.iter().enumerate().skip(applied) {
+            conn.batch(sql)?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                &[Value::Int(index as i64 + 1)],
+            )?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+impl WriterConn for Writer {
+    fn begin(&mut self) -> Result<(), DbError> {
+        let store = self.store;
+        let conn = self.conn()?;
+        conn.batch("BEGIN")?;
+        conn.execute(WRITE_LOCK, &[Value::Text(store.to_owned())])?;
+        Ok(())
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn()?.batch(sql)
+    }
+
+    fn tx(&mut self) -> Tx<'_> {
+        Tx(TxInner::Postgres(self.conn.as_ref().expect("begin connected")))
+    }
+
+    fn abandon(&mut self) {
+        if let Some(conn) = &mut self.conn
+            && conn.get_mut().batch("ROLLBACK").is_err()
+        {
+            // Whatever state it is in, the next group starts on a new one.
+            self.conn = None;
+        }
+    }
+}
+
+/// Most idle reader connections kept.
+const IDLE_READERS: usize = 8;
+
+pub(crate) struct Pool {
+    url: String,
+    idle: Mutex<Vec<Conn>>,
+}
+
+impl Pool {
+    pub(crate) fn new(url: &str) -> Pool {
+        Pool { url: url.to_owned(), idle: Mutex::new(Vec::new()) }
+    }
+
+    pub(crate) fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<DbError>,
+        F: FnOnce(&Tx<'_>) -> Result<T, E>,
+    {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match idle {
+            Some(c) if !c.client.is_closed() => c,
+            _ => Conn::connect(&self.url)?,
+        };
+        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        let cell = RefCell::new(conn);
+        let result = f(&Tx(TxInner::Postgres(&cell)));
+        let mut conn = cell.into_inner();
+        // Read only: nothing to keep, so always roll back (also clears a
+        // failed statement's aborted state).
+        if conn.batch("ROLLBACK").is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dollar_placeholders;
+
+    #[test]
+    fn placeholders_outside_quotes_become_dollars() {
+        assert_eq!(
+            dollar_placeholders("SELECT '?1', \"a?\" FROM t WHERE a = ?1 AND b = ?12"),
+            "SELECT '?1', \"a?\" FROM t WHERE a = $1 AND b = $12"
+        );
+    }
+}

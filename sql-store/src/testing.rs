@@ -1,0 +1,101 @@
+//! PostgreSQL for tests: each test gets a schema of its own on the server
+//! named by `STORE_TEST_POSTGRES` (default: the local server on
+//! 127.0.0.1:5432, database `store_tests`, created when missing).
+//!
+//! When no server answers, the PostgreSQL tests are skipped and say so on
+//! the terminal (not captured by the test harness); with
+//! `REQUIRE_POSTGRES=1` (CI) they fail instead.
+
+use crate::Location;
+use postgres::{Client, NoTls};
+use std::io::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+const DATABASE: &str = "store_tests";
+
+fn server() -> String {
+    std::env::var("STORE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_SERVER.to_owned())
+}
+
+/// The test database's URL, or `None` (after saying so loudly) when no
+/// server answers and none is required.
+pub fn postgres_url() -> Option<String> {
+    static URL: OnceLock<Result<String, String>> = OnceLock::new();
+    let found = URL.get_or_init(|| {
+        let server = server();
+        let mut admin = Client::connect(&format!("{server}/postgres"), NoTls)
+            .map_err(|e| format!("no PostgreSQL server at {server}: {e}"))?;
+        let exists = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&DATABASE])
+            .map_err(|e| e.to_string())?
+            .is_some();
+        if !exists {
+            // Two test processes may race here; the loser's error is harmless.
+            let _ = admin.batch_execute(&format!("CREATE DATABASE {DATABASE}"));
+        }
+        Ok(format!("{server}/{DATABASE}"))
+    });
+    match found {
+        Ok(url) => Some(url.clone()),
+        Err(why) if std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            panic!("REQUIRE_POSTGRES=1 but {why}")
+        }
+        Err(why) => {
+            static SAID: OnceLock<()> = OnceLock::new();
+            SAID.get_or_init(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n*** PostgreSQL suite SKIPPED: {why}.\n*** Start PostgreSQL \
+                     (see README) or set STORE_TEST_POSTGRES; CI sets REQUIRE_POSTGRES=1.\n"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// A schema of its own on the test database, dropped with the value.
+pub struct TestSchema {
+    url: String,
+    name: String,
+}
+
+impl TestSchema {
+    /// A fresh, empty schema, or `None` when PostgreSQL tests are skipped.
+    pub fn create() -> Option<TestSchema> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let url = postgres_url()?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let name = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            nanos,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = Client::connect(&url, NoTls).expect("connecting to the test database");
+        client.batch_execute(&format!("CREATE SCHEMA {name}")).expect("creating a test schema");
+        Some(TestSchema { url, name })
+    }
+
+    /// A URL whose connections use only this schema.
+    pub fn url(&self) -> String {
+        format!("{}?options=-csearch_path%3D{}", self.url, self.name)
+    }
+
+    pub fn location(&self) -> Location {
+        Location::Postgres(self.url())
+    }
+}
+
+impl Drop for TestSchema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = Client::connect(&self.url, NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
