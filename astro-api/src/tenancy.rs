@@ -78,7 +78,7 @@ impl Astro {
                 )]));
             }
         }
-        let now = Utc::now();
+        let now = sql_store::now();
         let organization = Organization {
             id: organization_id.to_owned(),
             name: organization_id.to_owned(),
@@ -133,7 +133,7 @@ impl Astro {
             organization_id: who.organization_id.clone(),
             name: input.name,
             description: input.description,
-            created_at: Utc::now(),
+            created_at: sql_store::now(),
         };
         let stored = workspace.clone();
         self.db(move |s| s.insert_workspace(&stored)).await?;
@@ -217,7 +217,7 @@ impl Astro {
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
-        let now = Utc::now();
+        let now = sql_store::now();
         let minted = auth::mint();
         let api_token = ApiToken {
             id: minted.id,

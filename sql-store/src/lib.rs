@@ -31,6 +31,13 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+/// The current time at the precision every backend keeps (microseconds:
+/// PostgreSQL's), so a time written and read back compares equal.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// Most writes committed together.
 pub const MAX_GROUP: usize = 256;
 
@@ -39,7 +46,7 @@ pub enum DbError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database error: {0}")]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] tokio_postgres::Error),
     #[error("column {index}: {message}")]
     Column { index: usize, message: String },
     #[error("the query returned no row")]
@@ -68,7 +75,9 @@ impl DbError {
                             | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
                     )
             }
-            DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
+            DbError::Postgres(e) => {
+                e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
             _ => false,
         }
     }
@@ -116,7 +125,7 @@ impl Location {
     /// refused (a SQLite file is given as a data directory, not a URL).
     pub fn postgres(url: &str) -> Result<Location, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            url.parse::<postgres::Config>()
+            url.parse::<tokio_postgres::Config>()
                 .map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
             Ok(Location::Postgres(url.to_owned()))
         } else {

@@ -4,15 +4,21 @@
 //! connection. Connections lost (a restart of the server, a network cut) are
 //! replaced at the next use; the write in flight is reported failed, never
 //! acknowledged.
+//!
+//! Calls block their thread, from any thread: connections are driven by
+//! one I/O thread of this crate's own, and a call waits for its answer
+//! with a plain (non-tokio) executor, so it works on tokio's blocking pool,
+//! on a worker thread (e.g. at start-up, in an async `main`), or anywhere
+//! else.
 
 use crate::{DbError, Migrations, Row, Tx, TxInner, Value, WriterConn};
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Statement};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
@@ -60,7 +66,7 @@ pub(crate) fn dollar_placeholders(sql: &str) -> String {
     out
 }
 
-fn value_of(row: &postgres::Row, index: usize) -> Result<Value, DbError> {
+fn value_of(row: &tokio_postgres::Row, index: usize) -> Result<Value, DbError> {
     let column = &row.columns()[index];
     let v = match *column.type_() {
         Type::INT8 => row.try_get::<_, Option<i64>>(index)?.map(Value::Int),
@@ -91,16 +97,54 @@ pub(crate) struct Conn {
     statements: HashMap<String, Statement>,
 }
 
+/// The runtime that drives every connection's I/O.
+fn io() -> &'static tokio::runtime::Runtime {
+    static IO: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres-io")
+            .enable_all()
+            .build()
+            .expect("starting the PostgreSQL I/O thread")
+    })
+}
+
+/// Waits for `f` on the calling thread.
+pub(crate) fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
+    futures::executor::block_on(f)
+}
+
+/// Opens a client whose connection runs on the I/O thread.
+pub(crate) fn connect(url: &str) -> Result<Client, DbError> {
+    let url = url.to_owned();
+    let connecting = io().spawn(async move {
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await?;
+        // Ends when the client is dropped or the server goes away; the
+        // client then reports itself closed and is replaced.
+        tokio::spawn(connection);
+        Ok::<_, tokio_postgres::Error>(client)
+    });
+    wait(connecting)
+        .map_err(|e| DbError::Config(format!("the PostgreSQL connection task failed: {e}")))?
+        .map_err(DbError::from)
+}
+
+/// Runs a batch of statements (no parameters) on `client`.
+pub(crate) fn batch_execute(client: &Client, sql: &str) -> Result<(), DbError> {
+    Ok(wait(client.batch_execute(sql))?)
+}
+
 impl Conn {
     fn connect(url: &str) -> Result<Conn, DbError> {
-        Ok(Conn { client: Client::connect(url, NoTls)?, statements: HashMap::new() })
+        Ok(Conn { client: connect(url)?, statements: HashMap::new() })
     }
 
     fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let statement = self.client.prepare(&dollar_placeholders(sql))?;
+        let statement = wait(self.client.prepare(&dollar_placeholders(sql)))?;
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
@@ -109,22 +153,21 @@ impl Conn {
         let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        Ok(self.client.execute(&statement, &params)?)
+        Ok(wait(self.client.execute(&statement, &params))?)
     }
 
     pub(crate) fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>, DbError> {
         let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.client
-            .query(&statement, &params)?
+        wait(self.client.query(&statement, &params))?
             .iter()
             .map(|row| (0..row.len()).map(|i| value_of(row, i)).collect::<Result<_, _>>().map(Row))
             .collect()
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        Ok(self.client.batch_execute(sql)?)
+        batch_execute(&self.client, sql)
     }
 }
 

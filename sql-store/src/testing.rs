@@ -7,7 +7,7 @@
 //! `REQUIRE_POSTGRES=1` (CI) they fail instead.
 
 use crate::Location;
-use postgres::{Client, NoTls};
+use crate::pg::{batch_execute, connect};
 use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,16 +25,11 @@ pub fn postgres_url() -> Option<String> {
     static URL: OnceLock<Result<String, String>> = OnceLock::new();
     let found = URL.get_or_init(|| {
         let server = server();
-        let mut admin = Client::connect(&format!("{server}/postgres"), NoTls)
+        let admin = connect(&format!("{server}/postgres"))
             .map_err(|e| format!("no PostgreSQL server at {server}: {e}"))?;
-        let exists = admin
-            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&DATABASE])
-            .map_err(|e| e.to_string())?
-            .is_some();
-        if !exists {
-            // Two test processes may race here; the loser's error is harmless.
-            let _ = admin.batch_execute(&format!("CREATE DATABASE {DATABASE}"));
-        }
+        // Exists already, or made by a test process racing this one: either
+        // way it is there now.
+        let _ = batch_execute(&admin, &format!("CREATE DATABASE {DATABASE}"));
         Ok(format!("{server}/{DATABASE}"))
     });
     match found {
@@ -77,8 +72,8 @@ impl TestSchema {
             nanos,
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut client = Client::connect(&url, NoTls).expect("connecting to the test database");
-        client.batch_execute(&format!("CREATE SCHEMA {name}")).expect("creating a test schema");
+        let client = connect(&url).expect("connecting to the test database");
+        batch_execute(&client, &format!("CREATE SCHEMA {name}")).expect("creating a test schema");
         Some(TestSchema { url, name })
     }
 
@@ -94,8 +89,34 @@ impl TestSchema {
 
 impl Drop for TestSchema {
     fn drop(&mut self) {
-        if let Ok(mut client) = Client::connect(&self.url, NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        if let Ok(client) = connect(&self.url) {
+            let _ = batch_execute(&client, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
         }
+    }
+}
+
+impl TestSchema {
+    /// Every row of every table in the schema as text: what a look at the
+    /// database's content would find (tests check secrets are absent).
+    pub fn dump(&self) -> String {
+        let client = connect(&self.url).expect("connecting to the test database");
+        let tables = crate::pg::wait(client.query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
+            &[&self.name],
+        ))
+        .expect("listing the schema's tables");
+        let mut out = String::new();
+        for table in tables {
+            let table: String = table.get(0);
+            let rows = crate::pg::wait(
+                client.query(&format!("SELECT t::text FROM {}.\"{table}\" t", self.name), &[]),
+            )
+            .expect("reading a table");
+            for row in rows {
+                out.push_str(&row.get::<_, String>(0));
+                out.push('\n');
+            }
+        }
+        out
     }
 }

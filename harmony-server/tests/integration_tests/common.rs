@@ -4,14 +4,89 @@ use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
 use harmony_client::{v1, v2};
 use harmony_server::Config;
 use std::path::PathBuf;
+use std::sync::Arc;
 use uuid::Uuid;
 
-/// A running Harmony on a port of its own, with its own data directory.
+/// A running Harmony on a port of its own, with its own data directory
+/// (and, on PostgreSQL, a schema of its own).
 pub struct TestHarmony {
     pub server: Option<HttpServer<harmony_server::http::Context>>,
     pub url: String,
-    pub data: tempfile::TempDir,
+    pub place: Arc<Place>,
 }
+
+/// Which store a test Harmony runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a test Harmony keeps its data: a temporary directory, and on
+/// PostgreSQL a schema of its own on the test server.
+pub struct Place {
+    pub dir: tempfile::TempDir,
+    pub schema: Option<sql_store::testing::TestSchema>,
+}
+
+impl Place {
+    /// `None` when PostgreSQL is asked for and no server answers (the
+    /// test is skipped, loudly; CI requires the server).
+    pub fn new(backend: Backend) -> Option<Arc<Place>> {
+        let schema = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(sql_store::testing::TestSchema::create()?),
+        };
+        Some(Arc::new(Place { dir: tempfile::tempdir().expect("tempdir"), schema }))
+    }
+
+    /// Points `config` here.
+    pub fn apply(&self, config: &mut Config) {
+        config.data_dir = self.dir.path().to_path_buf();
+        config.database_url = self.schema.as_ref().map(|s| s.url());
+    }
+
+    /// The arguments that point a harmony-server process here.
+    pub fn args(&self) -> Vec<String> {
+        match &self.schema {
+            Some(schema) => vec!["--database-url".into(), schema.url()],
+            None => vec!["--data-dir".into(), self.dir.path().display().to_string()],
+        }
+    }
+
+    /// Whether `needle` appears anywhere in what is stored: the SQLite
+    /// files' bytes, or every row of the PostgreSQL schema.
+    pub fn holds(&self, needle: &str) -> bool {
+        if let Some(schema) = &self.schema {
+            return schema.dump().contains(needle);
+        }
+        std::fs::read_dir(self.dir.path()).unwrap().any(|file| {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+    }
+}
+
+/// Runs each `async fn name(backend: Backend)` twice, as `sqlite::name`
+/// and `postgres::name` (skipped, loudly, without a PostgreSQL server;
+/// required in CI).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(crate::common::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(crate::common::Backend::Postgres).await
+            })*
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 /// The committed OpenAPI document of one Harmony API version.
 pub fn document(version: &semver::Version) -> PathBuf {
@@ -51,17 +126,44 @@ impl TestHarmony {
     }
 
     fn start_configured(adjust: impl FnOnce(&mut Config)) -> TestHarmony {
-        let data = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+        Self::start_at(Place::new(Backend::Sqlite).expect("SQLite is always there"), adjust)
+    }
+
+    /// A Harmony on `backend`; `None` when that is PostgreSQL and no server
+    /// answers.
+    pub fn on(backend: Backend) -> Option<TestHarmony> {
+        Self::on_with(backend, |_| {})
+    }
+
+    pub fn on_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestHarmony> {
+        let place = Place::new(backend)?;
+        Some(Self::start_at(place, |config| {
+            config.secret_key = Some(harmony_server::render::SecretKey::development());
+            adjust(config);
+        }))
+    }
+
+    /// Another Harmony on this one's data (after this one stopped, or
+    /// beside it, as a replica).
+    pub fn again(&self, adjust: impl FnOnce(&mut Config)) -> TestHarmony {
+        Self::start_at(self.place.clone(), |config| {
+            config.secret_key = Some(harmony_server::render::SecretKey::development());
+            adjust(config);
+        })
+    }
+
+    fn start_at(place: Arc<Place>, adjust: impl FnOnce(&mut Config)) -> TestHarmony {
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), PathBuf::new());
+        place.apply(&mut config);
         config.service_token = Some(SERVICE_TOKEN.to_owned());
         adjust(&mut config);
         let server = harmony_server::start(&config, &log()).expect("harmony starts");
         let url = format!("http://{}", server.local_addr());
-        TestHarmony { server: Some(server), url, data }
+        TestHarmony { server: Some(server), url, place }
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.data.path().to_path_buf()
+        self.place.dir.path().to_path_buf()
     }
 
     pub fn v1(&self) -> v1::Client {

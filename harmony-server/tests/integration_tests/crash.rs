@@ -1,9 +1,10 @@
 //! `kill -9` of a harmony-server process in the middle of a stream of
 //! writes: every write it acknowledged is there after a restart, intact
 //! (so nothing is acknowledged before its commit), with its manifest
-//! revision (the deployment and its revision commit together).
+//! revision (the deployment and its revision commit together). On SQLite
+//! and on PostgreSQL.
 
-use crate::common::hybrid_spec;
+use crate::common::{Backend, Place, hybrid_spec, on_both_backends};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,11 @@ use uuid::Uuid;
 
 /// Starts the harmony-server binary on an OS-chosen port; returns it and
 /// its URL (read from what it prints once listening).
-fn spawn(data: &std::path::Path) -> (Child, String) {
+pub fn spawn(place: &Place, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_harmony-server"))
         .args(["--dev-seed", "--bind", "127.0.0.1:0", "--agent-bind", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(data)
+        .args(place.args())
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -31,10 +32,11 @@ fn spawn(data: &std::path::Path) -> (Child, String) {
     (child, url)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_acknowledged_write_survives_kill_9() {
-    let data = tempfile::tempdir().unwrap();
-    let (mut child, url) = spawn(data.path());
+on_both_backends!(every_acknowledged_write_survives_kill_9);
+
+async fn every_acknowledged_write_survives_kill_9(backend: Backend) {
+    let Some(place) = Place::new(backend) else { return };
+    let (mut child, url) = spawn(&place, &[]);
     let acked: Arc<Mutex<Vec<(Uuid, u64)>>> = Arc::default();
     let mut writers = Vec::new();
     for worker in 0..8 {
@@ -63,7 +65,7 @@ async fn every_acknowledged_write_survives_kill_9() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 50, "only {} writes acknowledged before the kill", acked.len());
 
-    let (mut child, url) = spawn(data.path());
+    let (mut child, url) = spawn(&place, &[]);
     let client = harmony_client::v2::Client::new(&url);
     let mut newest: std::collections::BTreeMap<Uuid, u64> = Default::default();
     for (id, generation) in &acked {
@@ -81,7 +83,8 @@ async fn every_acknowledged_write_survives_kill_9() {
         assert_eq!(manifests.revision, stored.revision, "{id}: its manifest revision is there");
     }
     eprintln!(
-        "kill -9: {} writes acknowledged over {} deployments, all present after restart",
+        "kill -9 ({backend:?}): {} writes acknowledged over {} deployments, all present after \
+         restart",
         acked.len(),
         newest.len()
     );
