@@ -59,6 +59,7 @@ impl HarmonyAgentApi for AgentImpl {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
         let changes = rqctx.context().changes();
+        let recheck = rqctx.context().recheck_every();
         loop {
             // Registered before reading, so a change in between still wakes us.
             let notified = changes.notified();
@@ -69,9 +70,14 @@ impl HarmonyAgentApi for AgentImpl {
             if state.changed || tokio::time::Instant::now() >= deadline {
                 return Ok(HttpResponseOk(state));
             }
-            // Woken or timed out: read again (past the deadline, that read
-            // is the answer).
-            let _ = tokio::time::timeout_at(deadline, notified).await;
+            // Woken, due to look again (replicas sharing the store), or
+            // timed out: read again (past the deadline, that read is the
+            // answer).
+            let until = match recheck {
+                Some(every) => deadline.min(tokio::time::Instant::now() + every),
+                None => deadline,
+            };
+            let _ = tokio::time::timeout_at(until, notified).await;
         }
     }
 

@@ -339,9 +339,20 @@ impl Harmony {
         }
     }
 
-    /// What `notified()` on this waits for: any change to desired state.
+    /// What `notified()` on this waits for: any change to desired state
+    /// made through this process.
     pub fn changes(&self) -> Arc<tokio::sync::Notify> {
         self.changes.clone()
+    }
+
+    /// How often a long poll must look at the store again on its own:
+    /// `Some` when other replicas share the store (their changes wake no
+    /// waiter here), `None` when every change comes through this process.
+    pub fn recheck_every(&self) -> Option<std::time::Duration> {
+        match self.store.backend() {
+            sql_store::Backend::Postgres => Some(std::time::Duration::from_secs(1)),
+            sql_store::Backend::Sqlite => None,
+        }
     }
 
     /// A data plane's desired state: every deployment on it at its newest

@@ -326,6 +326,10 @@ impl Store {
         })
     }
 
+    pub fn backend(&self) -> sql_store::Backend {
+        self.db.backend()
+    }
+
     /// Runs `f` against a consistent read snapshot.
     pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where

@@ -120,3 +120,15 @@ impl TestSchema {
         out
     }
 }
+
+impl TestSchema {
+    /// The rows of `sql` (run in this schema), each as text.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        let client = connect(&self.url()).expect("connecting to the test database");
+        crate::pg::wait(client.query(&format!("SELECT t::text FROM ({sql}) t"), &[]))
+            .expect("querying the test schema")
+            .iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect()
+    }
+}

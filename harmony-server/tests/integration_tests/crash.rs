@@ -14,6 +14,12 @@ use uuid::Uuid;
 /// Starts the harmony-server binary on an OS-chosen port; returns it and
 /// its URL (read from what it prints once listening).
 pub fn spawn(place: &Place, extra: &[&str]) -> (Child, String) {
+    let (child, url, _) = spawn_with_agents(place, extra);
+    (child, url)
+}
+
+/// [`spawn`], also returning the agent API's URL.
+pub fn spawn_with_agents(place: &Place, extra: &[&str]) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_harmony-server"))
         .args(["--dev-seed", "--bind", "127.0.0.1:0", "--agent-bind", "127.0.0.1:0"])
         .args(place.args())
@@ -24,12 +30,15 @@ pub fn spawn(place: &Place, extra: &[&str]) -> (Child, String) {
         .expect("harmony-server starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, url)
+    let mut urls = line
+        .split(|c: char| c.is_whitespace() || c == ')')
+        .filter(|w| w.starts_with("http://"))
+        .map(str::to_owned);
+    let (url, agents) = (urls.next(), urls.next());
+    match (url, agents) {
+        (Some(url), Some(agents)) => (child, url, agents),
+        _ => panic!("no addresses in {line:?}"),
+    }
 }
 
 on_both_backends!(every_acknowledged_write_survives_kill_9);

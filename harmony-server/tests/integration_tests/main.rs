@@ -8,6 +8,7 @@ mod deployments;
 mod golden;
 mod negotiation;
 mod old_clients;
+mod replicas;
 mod rollout_controller;
 mod rollouts;
 mod schemathesis;
