@@ -178,7 +178,7 @@ pub enum StoreError {
     NameTaken,
     #[error("a workspace of this organization already has the name")]
     WorkspaceNameTaken,
-    #[error("database error: {0}")]
+    #[error("{0}")]
     Db(#[from] DbError),
     #[error("stored id {0:?} is not a UUID")]
     BadId(String),

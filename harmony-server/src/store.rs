@@ -198,7 +198,7 @@ CREATE TABLE leases (
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
+    #[error("{0}")]
     Db(#[from] DbError),
     #[error("stored record could not be decoded")]
     Decode(#[from] serde_json::Error),

@@ -45,7 +45,7 @@ pub const MAX_GROUP: usize = 256;
 pub enum DbError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("column {index}: {message}")]
     Column { index: usize, message: String },
@@ -61,6 +61,18 @@ pub enum DbError {
     TooNew { found: usize, known: usize },
     #[error("{0}")]
     Config(String),
+}
+
+/// What the server said (its message, detail and code), not only "db
+/// error".
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
+            format!("{}{detail} [{}]", db.message(), db.code().code())
+        }
+        None => e.to_string(),
+    }
 }
 
 impl DbError {

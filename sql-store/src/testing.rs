@@ -132,3 +132,26 @@ impl TestSchema {
             .collect()
     }
 }
+
+/// Runs each `async fn name(backend: sql_store::Backend)` of the calling
+/// module twice, as `sqlite::name` and `postgres::name`, each on a
+/// multi-threaded runtime. A test given `Backend::Postgres` creates its
+/// place with [`TestSchema::create`] and returns early on `None` (no
+/// server: skipped, loudly; CI requires one).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::Backend::Postgres).await
+            })*
+        }
+    };
+}

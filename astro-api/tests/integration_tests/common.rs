@@ -11,6 +11,10 @@ pub struct Stack {
     pub astro: HttpServer<astro_api::http::Context>,
     pub url: String,
     pub astro_data: tempfile::TempDir,
+    /// astro-api's database: a SQLite file in `astro_data`, or a schema of
+    /// its own on the PostgreSQL test server (kept for the test's length).
+    pub astro_location: astro_api::store::Location,
+    _astro_schema: Option<sql_store::testing::TestSchema>,
     /// The owner token of organization `org-1` (workspace `ws-1`).
     pub token: String,
     harmony_log: slog::Logger,
@@ -127,18 +131,32 @@ impl Stack {
         Self::start_with_harmony_version(None).await
     }
 
+    /// A stack whose astro-api stores on `backend`; `None` when that is
+    /// PostgreSQL and no server answers.
+    pub async fn on(backend: sql_store::Backend) -> Option<Stack> {
+        let schema = match backend {
+            sql_store::Backend::Sqlite => None,
+            sql_store::Backend::Postgres => Some(sql_store::testing::TestSchema::create()?),
+        };
+        Some(Self::start_inner(None, None, schema).await)
+    }
+
     /// A stack whose servers log everything (debug level) into
     /// `logs/harmony.log` and `logs/astro-api.log`.
     pub async fn start_logging_to(logs: &std::path::Path) -> Stack {
-        Self::start_inner(None, Some(logs.to_path_buf())).await
+        Self::start_inner(None, Some(logs.to_path_buf()), None).await
     }
 
     /// A stack whose Harmony serves no version newer than `max`.
     pub async fn start_with_harmony_version(max: Option<semver::Version>) -> Stack {
-        Self::start_inner(max, None).await
+        Self::start_inner(max, None, None).await
     }
 
-    async fn start_inner(max: Option<semver::Version>, logs: Option<std::path::PathBuf>) -> Stack {
+    async fn start_inner(
+        max: Option<semver::Version>,
+        logs: Option<std::path::PathBuf>,
+        astro_schema: Option<sql_store::testing::TestSchema>,
+    ) -> Stack {
         let (harmony_log, astro_log) = match &logs {
             Some(dir) => (file_log(&dir.join("harmony.log")), file_log(&dir.join("astro-api.log"))),
             None => (log(), log()),
@@ -162,6 +180,11 @@ impl Stack {
         config.handoff_wait = Duration::from_secs(2);
         config.handoff_max_backoff = Duration::from_millis(200);
         config.harmony_token = Some(HARMONY_TOKEN.to_owned());
+        config.database_url = astro_schema.as_ref().map(|s| s.url());
+        let astro_location = match &astro_schema {
+            Some(schema) => schema.location(),
+            None => astro_api::store::Location::Sqlite(astro_data.path().join("astro.sqlite3")),
+        };
         let astro = astro_api::start(&config, &astro_log).expect("astro-api starts");
         let url = format!("http://{}", astro.local_addr());
         let token = bootstrap(&astro, "org-1", "ws-1").await;
@@ -172,6 +195,8 @@ impl Stack {
             astro,
             url,
             astro_data,
+            astro_location,
+            _astro_schema: astro_schema,
             http: authorized(&token),
             token,
             harmony_log,

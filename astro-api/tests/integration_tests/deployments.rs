@@ -4,9 +4,20 @@ use crate::common::*;
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn create_get_list_update_delete() {
-    let stack = Stack::start().await;
+use sql_store::{Backend, on_both_backends};
+
+on_both_backends!(
+    create_get_list_update_delete,
+    secrets_never_come_back,
+    names_are_unique_in_a_workspace,
+    immutable_fields_are_refused_on_update,
+    readiness_reports_harmony,
+    options_list_exactly_what_validation_accepts,
+    list_filters_by_name_and_pages_keep_the_filter,
+);
+
+async fn create_get_list_update_delete(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (status, created) = stack.create(&standard()).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -59,9 +70,8 @@ async fn create_get_list_update_delete() {
     assert!(stack.harmony_deployment(&id).await.is_none(), "deleted at Harmony too");
 }
 
-#[tokio::test]
-async fn secrets_never_come_back() {
-    let stack = Stack::start().await;
+async fn secrets_never_come_back(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (status, created) = stack.create(&standard()).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
@@ -79,9 +89,8 @@ async fn secrets_never_come_back() {
     assert!(!serde_json::to_string(&*manifests).unwrap().contains("correct-horse"));
 }
 
-#[tokio::test]
-async fn names_are_unique_in_a_workspace() {
-    let stack = Stack::start().await;
+async fn names_are_unique_in_a_workspace(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     assert_eq!(stack.create(&standard()).await.0, 201);
     let (status, body) = stack.create(&standard()).await;
     assert_eq!(status, 409, "{body}");
@@ -103,9 +112,8 @@ async fn names_are_unique_in_a_workspace() {
     assert_eq!(fields(&body), ["name", "workspace_id"]);
 }
 
-#[tokio::test]
-async fn immutable_fields_are_refused_on_update() {
-    let stack = Stack::start().await;
+async fn immutable_fields_are_refused_on_update(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (_, created) = stack.create(&hybrid()).await;
     let path = format!("/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
     let mut update = hybrid();
@@ -124,9 +132,8 @@ async fn immutable_fields_are_refused_on_update() {
     assert_eq!(unchanged, created, "nothing half-written");
 }
 
-#[tokio::test]
-async fn readiness_reports_harmony() {
-    let mut stack = Stack::start().await;
+async fn readiness_reports_harmony(backend: Backend) {
+    let Some(mut stack) = Stack::on(backend).await else { return };
     let (status, ready) = stack.call(Method::GET, "/readyz", None).await;
     assert_eq!(status, 200);
     assert_eq!(ready["ready"], true);
@@ -144,9 +151,8 @@ async fn readiness_reports_harmony() {
     assert!(ready["cells"][0]["detail"].as_str().unwrap().contains("could not learn"), "{ready}");
 }
 
-#[tokio::test]
-async fn options_list_exactly_what_validation_accepts() {
-    let stack = Stack::start().await;
+async fn options_list_exactly_what_validation_accepts(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (status, options) =
         stack.call(Method::GET, "/organizations/org-1/deployment-options", None).await;
     assert_eq!(status, 200, "{options}");
@@ -173,9 +179,8 @@ async fn options_list_exactly_what_validation_accepts() {
     assert_eq!(fields(&stack.create(&body).await.1), ["worker_queues[0].worker_concurrency"]);
 }
 
-#[tokio::test]
-async fn list_filters_by_name_and_pages_keep_the_filter() {
-    let stack = Stack::start().await;
+async fn list_filters_by_name_and_pages_keep_the_filter(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     for name in ["alpha", "beta", "gamma"] {
         let mut body = hybrid();
         body["name"] = json!(name);

@@ -5,6 +5,14 @@ use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use sql_store::{Backend, on_both_backends};
+
+on_both_backends!(
+    finalize_moves_the_deployment_once,
+    deploy_rules_name_the_field,
+    finalize_after_delete_is_404_and_with_harmony_down_is_delivered_later,
+);
+
 async fn deployment(stack: &Stack, body: Value) -> String {
     let (status, created) = stack.create(&body).await;
     assert_eq!(status, 201, "{created}");
@@ -15,9 +23,8 @@ fn deploys(id: &str) -> String {
     format!("/organizations/org-1/deployments/{id}/deploys")
 }
 
-#[tokio::test]
-async fn finalize_moves_the_deployment_once() {
-    let stack = Stack::start().await;
+async fn finalize_moves_the_deployment_once(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let id = deployment(&stack, hybrid()).await;
     let (status, deploy) = stack
         .call(Method::POST, &deploys(&id), Some(&json!({"type": "IMAGE_AND_DAG", "image_tag": "v2.1", "dag_tarball_version": "bundle-7"})))
@@ -63,9 +70,8 @@ async fn finalize_moves_the_deployment_once() {
     );
 }
 
-#[tokio::test]
-async fn deploy_rules_name_the_field() {
-    let stack = Stack::start().await;
+async fn deploy_rules_name_the_field(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let mut body = hybrid();
     body["is_dag_deploy_enabled"] = json!(false);
     let id = deployment(&stack, body).await;
@@ -90,9 +96,8 @@ async fn deploy_rules_name_the_field() {
     }
 }
 
-#[tokio::test]
-async fn finalize_after_delete_is_404_and_with_harmony_down_is_delivered_later() {
-    let mut stack = Stack::start().await;
+async fn finalize_after_delete_is_404_and_with_harmony_down_is_delivered_later(backend: Backend) {
+    let Some(mut stack) = Stack::on(backend).await else { return };
     let id = deployment(&stack, hybrid()).await;
     let (_, deploy) = stack
         .call(Method::POST, &deploys(&id), Some(&json!({"type": "IMAGE_ONLY", "image_tag": "v3"})))

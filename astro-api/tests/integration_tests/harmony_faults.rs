@@ -7,9 +7,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-#[tokio::test]
-async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing() {
-    let mut stack = Stack::start().await;
+use sql_store::{Backend, on_both_backends};
+
+on_both_backends!(
+    a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing,
+    changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back,
+);
+
+async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing(backend: Backend) {
+    let Some(mut stack) = Stack::on(backend).await else { return };
     stack.stop_harmony().await;
     // A fresh astro-api has never seen a shared cluster in this region, and
     // Harmony cannot be asked: nowhere to put it.
@@ -31,9 +37,10 @@ async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing() 
     assert_eq!(body["status"], "DEPLOYING");
 }
 
-#[tokio::test]
-async fn changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back() {
-    let mut stack = Stack::start().await;
+async fn changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back(
+    backend: Backend,
+) {
+    let Some(mut stack) = Stack::on(backend).await else { return };
     let (_, first) = stack.create(&standard()).await;
     let first_id = first["id"].as_str().unwrap().to_owned();
     let (_, second) = stack.create(&hybrid()).await;

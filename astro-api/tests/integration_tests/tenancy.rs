@@ -7,6 +7,14 @@ use astro_public_api::types::{ApiToken, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use sql_store::{Backend, on_both_backends};
+
+on_both_backends!(
+    every_operation_refuses_missing_malformed_foreign_and_expired_tokens,
+    roles_limit_what_a_token_may_do,
+    token_values_are_shown_once_and_never_stored,
+);
+
 /// Every operation of `openapi/astro.json`: (method, path template,
 /// operation id).
 fn operations() -> Vec<(Method, String, String)> {
@@ -37,10 +45,7 @@ fn body_for(operation: &str) -> Option<Value> {
 /// A token of org-1 that expired a minute ago, written as time would have
 /// left it.
 fn expired_token(stack: &Stack) -> String {
-    let store = astro_api::store::Store::open(&astro_api::store::Location::Sqlite(
-        stack.astro_data.path().join("astro.sqlite3"),
-    ))
-    .unwrap();
+    let store = astro_api::store::Store::open(&stack.astro_location).unwrap();
     let minted = astro_api::auth::mint();
     let now = chrono::Utc::now();
     let token = ApiToken {
@@ -67,9 +72,8 @@ fn client_with(authorization: Option<&str>) -> reqwest::Client {
     }
 }
 
-#[tokio::test]
-async fn every_operation_refuses_missing_malformed_foreign_and_expired_tokens() {
-    let stack = Stack::start().await;
+async fn every_operation_refuses_missing_malformed_foreign_and_expired_tokens(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (_, deployment) = stack.create(&standard()).await;
     let deployment_id = deployment["id"].as_str().unwrap().to_owned();
     let (_, deploy) = stack
@@ -137,9 +141,8 @@ async fn every_operation_refuses_missing_malformed_foreign_and_expired_tokens() 
     assert_eq!(workspaces["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn roles_limit_what_a_token_may_do() {
-    let stack = Stack::start().await;
+async fn roles_limit_what_a_token_may_do(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (_, other_ws) = stack
         .call(Method::POST, "/organizations/org-1/workspaces", Some(&json!({"name": "other"})))
         .await;
@@ -233,9 +236,8 @@ async fn roles_limit_what_a_token_may_do() {
     assert_eq!(stack.call_as(&member, Method::GET, &mine_path, None).await.0, 401);
 }
 
-#[tokio::test]
-async fn token_values_are_shown_once_and_never_stored() {
-    let stack = Stack::start().await;
+async fn token_values_are_shown_once_and_never_stored(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
     let (status, created) = stack
         .call(
             Method::POST,

@@ -15,12 +15,7 @@ pub struct TestHarmony {
     pub place: Arc<Place>,
 }
 
-/// Which store a test Harmony runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use sql_store::{Backend, on_both_backends};
 
 /// Where a test Harmony keeps its data: a temporary directory, and on
 /// PostgreSQL a schema of its own on the test server.
@@ -66,27 +61,6 @@ impl Place {
         })
     }
 }
-
-/// Runs each `async fn name(backend: Backend)` twice, as `sqlite::name`
-/// and `postgres::name` (skipped, loudly, without a PostgreSQL server;
-/// required in CI).
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(crate::common::Backend::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(crate::common::Backend::Postgres).await
-            })*
-        }
-    };
-}
-pub(crate) use on_both_backends;
 
 /// The committed OpenAPI document of one Harmony API version.
 pub fn document(version: &semver::Version) -> PathBuf {
