@@ -71,7 +71,10 @@ fn postgres_message(e: &tokio_postgres::Error) -> String {
             let detail = db.detail().map(|d| format!(" ({d})")).unwrap_or_default();
             format!("{}{detail} [{}]", db.message(), db.code().code())
         }
-        None => e.to_string(),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
