@@ -169,6 +169,12 @@ impl Harmony {
     }
 
     pub fn data_plane(&self, id: &str) -> Result<DataPlane, HarmonyError> {
+        // Registration admits only DNS labels: anything else names no data
+        // plane (and is not sent to the database, which may not be able to
+        // hold it: PostgreSQL text cannot contain NUL).
+        if !is_dns_label(id) {
+            return Err(not_found("data plane", id));
+        }
         self.store
             .read(|tx| Ok::<_, HarmonyError>(tx.data_plane(id)?))?
             .map(|plane| self.with_liveness(plane))
@@ -191,6 +197,13 @@ impl Harmony {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DataPlane>, HarmonyError> {
+        if let Some(after) = after
+            && !is_dns_label(after)
+        {
+            return Err(HarmonyError::Invalid(vec![format!(
+                "page_token: names no data plane ({after:?})"
+            )]));
+        }
         let planes = self
             .store
             .read(|tx| Ok::<_, HarmonyError>(tx.data_planes_after(after, limit.min(MAX_PAGE))?))?;
@@ -211,7 +224,11 @@ impl Harmony {
         let now = self.clock.now();
         let key = self.key.clone();
         let result = self.store.write(move |tx| {
-            let plane = tx.data_plane(&spec.data_plane_id)?;
+            // Only a DNS label can name a data plane (validation says so).
+            let plane = match is_dns_label(&spec.data_plane_id) {
+                true => tx.data_plane(&spec.data_plane_id)?,
+                false => None,
+            };
             let existing = tx.deployment(id)?;
             merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
             validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
@@ -592,6 +609,7 @@ fn validate_spec(
         p.push("generation: must be at least 1".to_owned());
     }
     check_len(p, "name", &spec.name, 1, 63);
+    check_dns_label(p, "data_plane_id", &spec.data_plane_id);
     check_non_empty(p, "organization_id", &spec.organization_id);
     check_non_empty(p, "workspace_id", &spec.workspace_id);
     check_non_empty(p, "runtime_version", &spec.runtime_version);
@@ -725,13 +743,16 @@ fn check_len(p: &mut Vec<String>, field: &str, value: &str, min: usize, max: usi
 
 /// Kubernetes names: lowercase alphanumerics and '-', 1 to 63 characters,
 /// starting and ending with an alphanumeric.
-pub(crate) fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
-    let ok = !value.is_empty()
+pub(crate) fn is_dns_label(value: &str) -> bool {
+    !value.is_empty()
         && value.len() <= 63
         && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
-        && !value.ends_with('-');
-    if !ok {
+        && !value.ends_with('-')
+}
+
+pub(crate) fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
+    if !is_dns_label(value) {
         p.push(format!(
             "{field}: must be 1 to 63 lowercase letters, digits or '-', \
              starting and ending with a letter or digit; got {value:?}"

@@ -8,6 +8,7 @@
 
 use crate::common::*;
 use serde_json::Value;
+use sql_store::{Backend, on_both_backends};
 use std::process::Command;
 
 /// Cases asked per operation; the document has 17, so well over 1,000.
@@ -30,12 +31,13 @@ fn schemathesis_available() -> bool {
     found
 }
 
-#[tokio::test]
-async fn schemathesis_finds_no_server_error_and_no_nonconforming_response() {
+on_both_backends!(schemathesis_finds_no_server_error_and_no_nonconforming_response);
+
+async fn schemathesis_finds_no_server_error_and_no_nonconforming_response(backend: Backend) {
     if !schemathesis_available() {
         return;
     }
-    let stack = Stack::start().await;
+    let Some(stack) = Stack::on(backend).await else { return };
     // The organization and workspace are fixed; deployments, deploys and
     // tokens come from the stateful phase, which links what a create
     // returns into the calls that use it. (Fixing those ids too would make
@@ -60,7 +62,11 @@ async fn schemathesis_finds_no_server_error_and_no_nonconforming_response() {
         // (name lengths, AU ranges, ...) are stricter than JSON Schema says.
         .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
         .args(["--max-examples", &EXAMPLES_PER_OPERATION.to_string()])
-        .args(["--seed", &seed, "--generation-database", "none", "--no-color", "--workers", "2"])
+        // One worker: with two, CPython 3.11's AST constructor (which
+        // hypothesis uses to describe strategies) races on its recursion
+        // counter and schemathesis reports a spurious runtime error
+        // ("AST constructor recursion depth mismatch").
+        .args(["--seed", &seed, "--generation-database", "none", "--no-color", "--workers", "1"])
         .args(["--report", "json", "--report-json-path"])
         .arg(&report);
     // The servers run on this test's runtime: wait without blocking it.
@@ -79,7 +85,8 @@ async fn schemathesis_finds_no_server_error_and_no_nonconforming_response() {
     let failures = count(&report["failures"]).unwrap_or_else(|| panic!("{}", report["failures"]));
     let errors = count(&report["errors"]).unwrap_or_else(|| panic!("{}", report["errors"]));
     eprintln!(
-        "schemathesis against astro-api: {cases} cases, {failures} failures, {errors} errors"
+        "schemathesis against astro-api ({backend:?}): {cases} cases, {failures} failures, \
+         {errors} errors"
     );
     assert!(output.status.success() && failures == 0 && errors == 0, "{stdout}");
     assert!(cases >= MINIMUM_CASES, "only {cases} cases generated:\n{stdout}");

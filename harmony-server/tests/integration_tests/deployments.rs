@@ -196,6 +196,13 @@ async fn bad_specs_name_every_field(backend: Backend) {
     // Unknown data plane.
     let (status, _, message) = failure(c.deployment_put(&d, &hybrid_spec("nowhere", 1)).await);
     assert_eq!(status, 404, "{message}");
+    // An id no data plane can have (with NUL, which PostgreSQL text cannot
+    // even hold): a 400 naming the field, or a 404, never a database error.
+    let (status, _, message) = failure(c.deployment_put(&d, &hybrid_spec("a\0b", 1)).await);
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("data_plane_id"), "{message}");
+    let (status, _, _) = failure(c.data_plane_get("a\0b").await);
+    assert_eq!(status, 404);
     let (status, _, _) = failure(c.deployment_get(&d).await);
     assert_eq!(status, 404, "nothing was written");
 }

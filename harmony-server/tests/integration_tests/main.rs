@@ -1,7 +1,6 @@
 //! harmony-server's integration tests: one binary, real servers on loopback
 //! port 0, each with its own temporary data directory (and, on PostgreSQL,
-//! a schema of its own), talking through the
-//! generated clients.
+//! a schema of its own), talking through the generated clients.
 
 mod common;
 mod crash;

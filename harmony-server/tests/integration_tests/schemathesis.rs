@@ -1,13 +1,14 @@
 //! schemathesis (from PyPI) against a running Harmony, once per served API
 //! version with that version's committed document and `api-version` header:
 //! at least 1,000 generated cases per document, no server error, every
-//! response conforming to the document of the version asked for.
+//! response conforming to the document of the version asked for. On each
+//! store backend.
 //!
 //! `.ci/run` installs schemathesis and sets `REQUIRE_SCHEMATHESIS=1`, so CI
 //! fails when it cannot run. Elsewhere, without the tool, the test says so
 //! loudly and does nothing else (`pip install schemathesis` to run it).
 
-use crate::common::{TestHarmony, document};
+use crate::common::{Backend, TestHarmony, document, on_both_backends};
 use serde_json::Value;
 use std::process::Command;
 
@@ -29,12 +30,13 @@ fn schemathesis_available() -> bool {
     found
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn schemathesis_finds_no_server_error_at_any_served_version() {
+on_both_backends!(schemathesis_finds_no_server_error_at_any_served_version);
+
+async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backend) {
     if !schemathesis_available() {
         return;
     }
-    let h = TestHarmony::start_with(|c| c.dev_seed = true);
+    let Some(h) = TestHarmony::on_with(backend, |c| c.dev_seed = true) else { return };
     let mut summary = Vec::new();
     for version in harmony_api::supported_versions().iter().map(|v| v.semver().clone()) {
         let doc = document(&version);
@@ -65,7 +67,11 @@ async fn schemathesis_finds_no_server_error_at_any_served_version() {
             .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
             .args(["--max-examples", &per_operation.to_string()])
             .args(["--seed", &seed, "--generation-database", "none", "--no-color"])
-            .args(["--workers", "2", "--report", "json", "--report-json-path"])
+            // One worker: with two, CPython 3.11's AST constructor (which
+            // hypothesis uses to describe strategies) races on its
+            // recursion counter and schemathesis reports a spurious runtime
+            // error ("AST constructor recursion depth mismatch").
+            .args(["--workers", "1", "--report", "json", "--report-json-path"])
             .arg(&report);
         let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -86,5 +92,5 @@ async fn schemathesis_finds_no_server_error_at_any_served_version() {
         assert!(output.status.success() && failures == 0 && errors == 0, "{version}:\n{stdout}");
         assert!(cases >= MINIMUM_CASES, "{version}: only {cases} cases generated:\n{stdout}");
     }
-    eprintln!("schemathesis against Harmony: {}", summary.join("; "));
+    eprintln!("schemathesis against Harmony ({backend:?}): {}", summary.join("; "));
 }
