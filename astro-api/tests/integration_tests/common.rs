@@ -15,6 +15,8 @@ pub struct Stack {
     /// its own on the PostgreSQL test server (kept for the test's length).
     pub astro_location: astro_api::store::Location,
     _astro_schema: Option<sql_store::testing::TestSchema>,
+    /// How astro-api was started: another one with it is a replica.
+    pub astro_config: astro_api::Config,
     /// The owner token of organization `org-1` (workspace `ws-1`).
     pub token: String,
     harmony_log: slog::Logger,
@@ -134,11 +136,32 @@ impl Stack {
     /// A stack whose astro-api stores on `backend`; `None` when that is
     /// PostgreSQL and no server answers.
     pub async fn on(backend: sql_store::Backend) -> Option<Stack> {
+        Self::on_inner(backend, None).await
+    }
+
+    async fn on_inner(
+        backend: sql_store::Backend,
+        logs: Option<std::path::PathBuf>,
+    ) -> Option<Stack> {
         let schema = match backend {
             sql_store::Backend::Sqlite => None,
             sql_store::Backend::Postgres => Some(sql_store::testing::TestSchema::create()?),
         };
-        Some(Self::start_inner(None, None, schema).await)
+        Some(Self::start_inner(None, logs, schema).await)
+    }
+
+    /// [`Stack::on`], logging everything into `logs/harmony.log` and
+    /// `logs/astro-api.log`.
+    pub async fn on_logging_to(
+        backend: sql_store::Backend,
+        logs: &std::path::Path,
+    ) -> Option<Stack> {
+        Self::on_inner(backend, Some(logs.to_path_buf())).await
+    }
+
+    /// Another astro-api on this one's database and Harmony: a replica.
+    pub fn replica(&self) -> HttpServer<astro_api::http::Context> {
+        astro_api::start(&self.astro_config, &log()).expect("a second astro-api starts")
     }
 
     /// A stack whose servers log everything (debug level) into
@@ -197,6 +220,7 @@ impl Stack {
             astro_data,
             astro_location,
             _astro_schema: astro_schema,
+            astro_config: config,
             http: authorized(&token),
             token,
             harmony_log,

@@ -12,7 +12,73 @@ use sql_store::{Backend, on_both_backends};
 on_both_backends!(
     a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing,
     changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back,
+    two_replicas_deliver_each_change_once,
 );
+
+/// Two astro-api replicas on one database: changes accepted by either while
+/// Harmony is down are each delivered once when it is back, whichever
+/// replica's worker takes them (outbox entries are claimed). Counted from
+/// Harmony's own request log: one successful PUT per deployment.
+async fn two_replicas_deliver_each_change_once(backend: Backend) {
+    let logs = tempfile::tempdir().unwrap();
+    let Some(mut stack) = Stack::on_logging_to(backend, logs.path()).await else { return };
+    let replica = stack.replica();
+    let replica_url = format!("http://{}", replica.local_addr());
+    let client = authorized(&stack.token);
+    // Each replica places a deployment once, so it knows the shared
+    // cluster while Harmony is down.
+    for base in [&stack.url, &replica_url] {
+        let url = format!("{base}/organizations/org-1/deployments");
+        let seed: serde_json::Value =
+            client.post(&url).json(&standard()).send().await.unwrap().json().await.unwrap();
+        let seed_url = format!("{url}/{}", seed["id"].as_str().unwrap());
+        assert_eq!(client.delete(&seed_url).send().await.unwrap().status(), 204);
+    }
+    stack.wait_until_delivered().await;
+    stack.stop_harmony().await;
+
+    let mut ids = Vec::new();
+    for d in 0..40 {
+        let mut body = standard();
+        body["name"] = json!(format!("etl-{d}"));
+        // Half through each replica.
+        let base = if d % 2 == 0 { &stack.url } else { &replica_url };
+        let response = client
+            .post(format!("{base}/organizations/org-1/deployments"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let created: serde_json::Value = response.json().await.unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    stack.restart_harmony();
+    let all = stack.wait_until_delivered().await;
+    assert_eq!(all.len(), ids.len());
+
+    let log = std::fs::read_to_string(logs.path().join("harmony.log")).unwrap();
+    let mut puts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for line in log.lines() {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let uri = entry["uri"].as_str().unwrap_or_default();
+        if entry["method"] == "PUT"
+            && entry["response_code"] == 200
+            && let Some(id) = ids.iter().find(|i| uri == format!("/deployments/{i}"))
+        {
+            *puts.entry(id.as_str()).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = puts.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(puts.len(), ids.len(), "every change reached Harmony: {puts:?}");
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    eprintln!(
+        "two astro-api replicas ({backend:?}): {} changes, {} deliveries, none twice",
+        ids.len(),
+        puts.values().sum::<usize>()
+    );
+    replica.close().await.unwrap();
+}
 
 async fn a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing(backend: Backend) {
     let Some(mut stack) = Stack::on(backend).await else { return };
