@@ -1,5 +1,6 @@
 //! The control-plane path: create-deployment through astro-api to Harmony on
-//! SQLite, over loopback, against the two-hop echo under the same load.
+//! SQLite, over loopback, against the two-hop echo under the same load; and
+//! the same path on PostgreSQL against SQLite.
 
 use crate::load::{self, Outcome};
 use crate::{Line, echo};
@@ -68,12 +69,29 @@ fn summary(outcomes: &[Outcome]) -> (f64, f64, f64, usize) {
     (throughput, p50, p99, errors)
 }
 
-pub async fn run() -> anyhow::Result<Vec<Line>> {
+/// A Harmony and an astro-api wired as in production (service credential),
+/// on SQLite under temporary directories or, with `postgres`, each in a
+/// schema of its own on the local PostgreSQL server. Returns astro-api's
+/// URL, an owner token, and what must stay alive for the servers to run.
+async fn start_path(
+    postgres: bool,
+) -> anyhow::Result<Option<(String, String, Box<dyn std::any::Any>)>> {
     let quiet = slog::Logger::root(slog::Discard, slog::o!());
+    let schemas = if postgres {
+        let (Some(h), Some(a)) =
+            (sql_store::testing::TestSchema::create(), sql_store::testing::TestSchema::create())
+        else {
+            return Ok(None);
+        };
+        Some((h, a))
+    } else {
+        None
+    };
     let harmony_data = tempfile::tempdir()?;
     let mut harmony_config =
         harmony_server::Config::new("127.0.0.1:0".parse()?, harmony_data.path().to_path_buf());
     harmony_config.dev_seed = true;
+    harmony_config.database_url = schemas.as_ref().map(|(h, _)| h.url());
     // As in production: astro-api presents its service credential.
     let credential = "bench-service-credential-0123456789abcdef".to_owned();
     harmony_config.service_token = Some(credential.clone());
@@ -85,6 +103,7 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
         format!("http://{}", harmony.local_addr()),
     );
     astro_config.harmony_token = Some(credential);
+    astro_config.database_url = schemas.as_ref().map(|(_, a)| a.url());
     let astro = astro_api::start(&astro_config, &quiet)?;
     let astro_url = format!("http://{}", astro.local_addr());
     let token = astro
@@ -93,12 +112,21 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?
         .ok_or_else(|| anyhow::anyhow!("bench-org existed"))?;
+    Ok(Some((astro_url, token, Box::new((harmony, astro, harmony_data, astro_data, schemas)))))
+}
+
+pub async fn run() -> anyhow::Result<Vec<Line>> {
+    let (astro_url, token, _servers) = start_path(false).await?.expect("SQLite is always there");
     let (echo_url, _front, _back) = echo::start()?;
 
     let mut lines = Vec::new();
+    let mut sqlite_at_64 = None;
     for workers in CONCURRENCY {
         let real = summary(&measure(&astro_url, workers, &token).await);
         let base = summary(&measure(&echo_url, workers, &token).await);
+        if workers == 64 {
+            sqlite_at_64 = Some(real);
+        }
         let note = format!(
             "{} failed requests on the real path, {} on the echo ({REPETITIONS} runs of {}s, medians)",
             real.3,
@@ -129,6 +157,32 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
             base.2,
             "",
         ));
+    }
+    drop(_servers);
+
+    // Both services on PostgreSQL (local server, a schema each), against the
+    // SQLite path measured above in this run.
+    match (start_path(true).await?, sqlite_at_64) {
+        (Some((url, token, _servers)), Some(sqlite)) => {
+            let pg = summary(&measure(&url, 64, &token).await);
+            lines.push(Line::new(
+                "create-deployment on PostgreSQL, 64 clients: throughput",
+                pg.0,
+                "req/s",
+                "the same on SQLite, this run",
+                sqlite.0,
+                format!("{} failed requests; local server, a schema per service", pg.3),
+            ));
+            lines.push(Line::new(
+                "create-deployment on PostgreSQL, 64 clients: p99",
+                pg.2,
+                "ms",
+                "the same on SQLite p99",
+                sqlite.2,
+                "",
+            ));
+        }
+        _ => eprintln!("no PostgreSQL server: the PostgreSQL path lines are left out"),
     }
     Ok(lines)
 }

@@ -229,8 +229,9 @@ pub(crate) type Job = Box<dyn FnOnce(&Tx<'_>) -> Ran + Send>;
 /// The connection a writer thread commits groups on.
 pub(crate) trait WriterConn: Send + 'static {
     /// Starts a group's transaction (and, on PostgreSQL, takes the write
-    /// lock).
-    fn begin(&mut self) -> Result<(), DbError>;
+    /// lock), then runs `then` (the first write's savepoint), in one round
+    /// trip where the backend allows.
+    fn begin(&mut self, then: &str) -> Result<(), DbError>;
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
     fn tx(&mut self) -> Tx<'_>;
     /// Gives up the group's transaction after a failure.
@@ -338,10 +339,13 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
             }
         }
         let mut delivers = Vec::with_capacity(group.len());
+        // Each write runs in a savepoint of its own. The statements between
+        // writes go as one batch (end this savepoint, start the next, or
+        // commit), which saves round trips to a server.
         let outcome = (|| -> Result<(), DbError> {
-            conn.begin()?;
-            for job in group.drain(..) {
-                conn.batch("SAVEPOINT write")?;
+            conn.begin("SAVEPOINT write")?;
+            let count = group.len();
+            for (index, job) in group.drain(..).enumerate() {
                 // A write that panics is rolled back alone and its caller
                 // told; the writer thread, and every other write, carry on.
                 let ran = {
@@ -349,14 +353,15 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)))
                         .unwrap_or_else(|_| Ran { keep: false, deliver: Box::new(|_| {}) })
                 };
-                if ran.keep {
-                    conn.batch("RELEASE SAVEPOINT write")?;
-                } else {
-                    conn.batch("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write")?;
-                }
+                let end = match ran.keep {
+                    true => "RELEASE SAVEPOINT write",
+                    false => "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write",
+                };
+                let next = if index + 1 == count { "COMMIT" } else { "SAVEPOINT write" };
                 delivers.push(ran.deliver);
+                conn.batch(&format!("{end}; {next}"))?;
             }
-            conn.batch("COMMIT")
+            Ok(())
         })();
         if outcome.is_err() {
             conn.abandon();

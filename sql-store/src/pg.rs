@@ -234,12 +234,14 @@ fn migrate(conn: &mut Conn, migrations: &Migrations) -> Result<(), DbError> {
 }
 
 impl WriterConn for Writer {
-    fn begin(&mut self) -> Result<(), DbError> {
-        let store = self.store;
+    fn begin(&mut self, then: &str) -> Result<(), DbError> {
+        // WRITE_LOCK with the store's name as a literal: one round trip.
+        let store = self.store.replace('\'', "''");
         let conn = self.conn()?;
-        conn.batch("BEGIN")?;
-        conn.execute(WRITE_LOCK, &[Value::Text(store.to_owned())])?;
-        Ok(())
+        conn.batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('{store}' || '/' || current_schema())); \
+             {then}"
+        ))
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -261,7 +263,7 @@ impl WriterConn for Writer {
 }
 
 /// Most idle reader connections kept.
-const IDLE_READERS: usize = 8;
+const IDLE_READERS: usize = 64;
 
 pub(crate) struct Pool {
     url: String,

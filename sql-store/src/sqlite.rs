@@ -90,8 +90,8 @@ pub(crate) fn open_writer(path: &Path, migrations: &[&str]) -> Result<Writer, Db
 }
 
 impl WriterConn for Writer {
-    fn begin(&mut self) -> Result<(), DbError> {
-        Ok(self.0.execute_batch("BEGIN IMMEDIATE")?)
+    fn begin(&mut self, then: &str) -> Result<(), DbError> {
+        Ok(self.0.execute_batch(&format!("BEGIN IMMEDIATE; {then}"))?)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
