@@ -35,8 +35,12 @@ pub fn document(value: &Value, out: &mut String) {
 }
 
 fn pad(indent: usize, out: &mut String) {
-    for _ in 0..indent {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
     }
 }
 
@@ -126,9 +130,33 @@ fn literal_block_fits(s: &str) -> bool {
         && s.split('\n').all(|line| !line.ends_with(' '))
 }
 
+/// `s` as a JSON string, which is a valid YAML double-quoted scalar
+/// (escaped exactly as `serde_json` escapes, written in place).
 fn quoted(s: &str, out: &mut String) {
-    // A JSON string is a valid YAML double-quoted scalar.
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Keys as Kubernetes writes them (`app.kubernetes.io/name`) stay plain;
@@ -137,10 +165,9 @@ fn key(k: &str, out: &mut String) {
     let plain = !k.is_empty()
         && k.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'_' | b'-'))
         && k.as_bytes()[0].is_ascii_alphabetic()
-        && !matches!(
-            k.to_ascii_lowercase().as_str(),
-            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-        );
+        && !["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+            .iter()
+            .any(|word| k.eq_ignore_ascii_case(word));
     if plain { out.push_str(k) } else { quoted(k, out) }
 }
 
@@ -188,5 +215,22 @@ spec:
   ok: true
 "#;
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn quoting_escapes_as_serde_json_does() {
+        for s in [
+            "plain",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\tcr\rnl\nbell\u{7}\u{0}\u{1f}",
+            "ünï ☃",
+            "\u{8}\u{c}",
+            "",
+        ] {
+            let mut out = String::new();
+            quoted(s, &mut out);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 }
