@@ -25,6 +25,7 @@ mod sqlite;
 pub mod testing;
 mod value;
 
+pub use pg::MAX_READERS;
 pub use value::{FromValue, Row, ToValue, Value};
 
 use std::cell::RefCell;

@@ -16,7 +16,7 @@ use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Statement};
 
@@ -115,11 +115,16 @@ pub(crate) fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
     futures::executor::block_on(f)
 }
 
-/// Opens a client whose connection runs on the I/O thread.
+/// Opens a client whose connection runs on the I/O thread. Connections say
+/// `application_name=sql-store` unless the URL names another.
 pub(crate) fn connect(url: &str) -> Result<Client, DbError> {
-    let url = url.to_owned();
+    let mut config: tokio_postgres::Config =
+        url.parse().map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("sql-store");
+    }
     let connecting = io().spawn(async move {
-        let (client, connection) = tokio_postgres::connect(&url, NoTls).await?;
+        let (client, connection) = config.connect(NoTls).await?;
         // Ends when the client is dropped or the server goes away; the
         // client then reports itself closed and is replaced.
         tokio::spawn(connection);
@@ -262,17 +267,65 @@ impl WriterConn for Writer {
     }
 }
 
-/// Most idle reader connections kept.
-const IDLE_READERS: usize = 64;
+/// Most reader connections one store opens in one process; further reads
+/// wait for one to be free. Kept open once opened (a new PostgreSQL
+/// connection forks a server process), so a replica holds at most this
+/// many plus its writer: size `max_connections` for replicas × stores × 17.
+pub const MAX_READERS: usize = 16;
+
+/// Reader connections: the idle ones, and how many are open in all.
+struct Slots {
+    idle: Vec<Conn>,
+    open: usize,
+}
 
 pub(crate) struct Pool {
     url: String,
-    idle: Mutex<Vec<Conn>>,
+    slots: Mutex<Slots>,
+    freed: Condvar,
 }
 
 impl Pool {
     pub(crate) fn new(url: &str) -> Pool {
-        Pool { url: url.to_owned(), idle: Mutex::new(Vec::new()) }
+        Pool {
+            url: url.to_owned(),
+            slots: Mutex::new(Slots { idle: Vec::new(), open: 0 }),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle connection, a new one while fewer than [`MAX_READERS`] are
+    /// open, or the next one given back.
+    fn checkout(&self) -> Result<Conn, DbError> {
+        let mut slots = self.slots();
+        loop {
+            while let Some(conn) = slots.idle.pop() {
+                if !conn.client.is_closed() {
+                    return Ok(conn);
+                }
+                slots.open -= 1;
+            }
+            if slots.open < MAX_READERS {
+                slots.open += 1;
+                drop(slots);
+                return Conn::connect(&self.url).inspect_err(|_| self.checkin(None));
+            }
+            slots = self.freed.wait(slots).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Gives a connection back (`None`: it is broken and was dropped).
+    fn checkin(&self, conn: Option<Conn>) {
+        let mut slots = self.slots();
+        match conn {
+            Some(conn) => slots.idle.push(conn),
+            None => slots.open -= 1,
+        }
+        self.freed.notify_one();
     }
 
     pub(crate) fn read<T, E, F>(&self, f: F) -> Result<T, E>
@@ -280,23 +333,18 @@ impl Pool {
         E: From<DbError>,
         F: FnOnce(&Tx<'_>) -> Result<T, E>,
     {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut conn = match idle {
-            Some(c) if !c.client.is_closed() => c,
-            _ => Conn::connect(&self.url)?,
-        };
-        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        let mut conn = self.checkout()?;
+        if let Err(e) = conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") {
+            self.checkin(None);
+            return Err(e.into());
+        }
         let cell = RefCell::new(conn);
         let result = f(&Tx(TxInner::Postgres(&cell)));
         let mut conn = cell.into_inner();
         // Read only: nothing to keep, so always roll back (also clears a
         // failed statement's aborted state).
-        if conn.batch("ROLLBACK").is_ok() {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            if idle.len() < IDLE_READERS {
-                idle.push(conn);
-            }
-        }
+        let healthy = conn.batch("ROLLBACK").is_ok();
+        self.checkin(healthy.then_some(conn));
         result
     }
 }

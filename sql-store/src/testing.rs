@@ -77,9 +77,15 @@ impl TestSchema {
         Some(TestSchema { url, name })
     }
 
-    /// A URL whose connections use only this schema.
+    /// A URL whose connections use only this schema (and are named after
+    /// it in `pg_stat_activity`).
     pub fn url(&self) -> String {
-        format!("{}?options=-csearch_path%3D{}", self.url, self.name)
+        format!("{}?options=-csearch_path%3D{}&application_name={}", self.url, self.name, self.name)
+    }
+
+    /// The schema's name (also its connections' `application_name`).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn location(&self) -> Location {

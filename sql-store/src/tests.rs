@@ -200,3 +200,35 @@ fn two_replicas_never_lose_an_update(place: Place) {
     let v: String = a.read(|tx| tx.query_one("SELECT v FROM t WHERE k = 0", &[])?.get(0)).unwrap();
     assert_eq!(v, "40");
 }
+
+/// Many concurrent reads on PostgreSQL share at most `MAX_READERS`
+/// connections (plus the writer's): a burst cannot exhaust the server's
+/// `max_connections`, and every read still completes.
+#[test]
+fn postgres_readers_are_capped_and_every_read_completes() {
+    let Some(schema) = TestSchema::create() else { return };
+    let db = Database::open(&schema.location(), &SCHEMA).unwrap();
+    let name = schema.name().to_owned();
+    let handles: Vec<_> = (0..3 * crate::MAX_READERS)
+        .map(|_| {
+            let (db, name) = (db.clone(), name.clone());
+            std::thread::spawn(move || {
+                db.read(|tx| {
+                    let open: i64 = tx
+                        .query_one(
+                            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?1",
+                            &[&name],
+                        )?
+                        .get(0)?;
+                    // Hold the connection a while, so the reads overlap.
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    Ok::<_, DbError>(open)
+                })
+            })
+        })
+        .collect();
+    let seen: Vec<i64> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    let most = *seen.iter().max().unwrap();
+    assert!(most <= crate::MAX_READERS as i64 + 1, "{most} connections open at once");
+    assert!(most > 2, "the reads did overlap ({most} connections at most)");
+}
