@@ -68,7 +68,7 @@ pub fn minimum_version(kind: h::DataPlaneKind) -> semver::Version {
 pub const SHARED_LABEL: &str = "astronomer.io/shared";
 
 /// What astro-api reads of a data plane.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plane {
     pub cell: String,
     pub id: String,
@@ -94,6 +94,9 @@ pub struct Cells {
     /// changes; entries expire after `ttl` in case one moves between cells.
     planes: std::sync::Mutex<std::collections::HashMap<String, (Plane, std::time::Instant)>>,
     ttl: Duration,
+    /// Where placements are also written, so every replica sharing the
+    /// database can fall back on what any of them found.
+    store: Option<crate::store::Store>,
 }
 
 /// One cell's state, for readiness.
@@ -121,6 +124,7 @@ impl Cells {
         Ok(Cells {
             planes: Default::default(),
             ttl,
+            store: None,
             cells: configs
                 .iter()
                 .map(|c| Cell {
@@ -149,6 +153,13 @@ impl Cells {
         out
     }
 
+    /// Also keeps placements in `store` (shared by the replicas on its
+    /// database).
+    pub fn with_store(mut self, store: crate::store::Store) -> Cells {
+        self.store = Some(store);
+        self
+    }
+
     /// The placement remembered under `key`: fresh (within the TTL), or any
     /// age when the cells cannot be asked.
     fn remembered(&self, key: &str, any_age: bool) -> Option<Plane> {
@@ -157,11 +168,36 @@ impl Cells {
         (any_age || at.elapsed() < self.ttl).then(|| plane.clone())
     }
 
+    /// When no cell can be asked: the placement this process remembers, or
+    /// else the one any replica recorded in the store.
+    async fn recalled(&self, key: &str) -> Option<Plane> {
+        if let Some(plane) = self.remembered(key, true) {
+            return Some(plane);
+        }
+        let store = self.store.clone()?;
+        let key = key.to_owned();
+        let found = tokio::task::spawn_blocking(move || store.placement(&key)).await.ok()?;
+        let (cell, id, kind) = found.ok()??;
+        Some(Plane { cell, id, kind })
+    }
+
     fn remember(&self, key: String, plane: &Plane) {
-        self.planes
+        let previous = self
+            .planes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, (plane.clone(), std::time::Instant::now()));
+            .insert(key.clone(), (plane.clone(), std::time::Instant::now()));
+        // Written through when new or changed (not at every refresh). A
+        // hint for later fallbacks, not an acknowledged change: a failed
+        // write only means another replica cannot use it.
+        if let Some(store) = self.store.clone()
+            && previous.is_none_or(|(p, _)| p != *plane)
+        {
+            let plane = plane.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = store.remember_placement(&key, &plane.cell, &plane.id, plane.kind);
+            });
+        }
     }
 
     /// The cell and data plane named `id`. A cell that cannot be asked only
@@ -185,7 +221,7 @@ impl Cells {
         }
         match unreachable {
             Some(failure @ Failure::HarmonyUnavailable(_)) => {
-                self.remembered(id, true).map(Some).ok_or(failure)
+                self.recalled(id).await.map(Some).ok_or(failure)
             }
             Some(failure) => Err(failure),
             None => Ok(None),
@@ -222,7 +258,7 @@ impl Cells {
         }
         match unanswered {
             Some(failure @ Failure::HarmonyUnavailable(_)) => {
-                self.remembered(&key, true).map(Some).ok_or(failure)
+                self.recalled(&key).await.map(Some).ok_or(failure)
             }
             Some(failure) => Err(failure),
             None => Ok(None),

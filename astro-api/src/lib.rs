@@ -82,12 +82,15 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     )?;
     let store = store::Store::open(&location)
         .with_context(|| format!("opening the store in {}", location.describe()))?;
-    let cells = Arc::new(harmony::Cells::new(
-        &config.cells,
-        config.harmony_timeout,
-        config.negotiation_ttl,
-        config.harmony_token.as_deref(),
-    )?);
+    let cells = Arc::new(
+        harmony::Cells::new(
+            &config.cells,
+            config.harmony_timeout,
+            config.negotiation_ttl,
+            config.harmony_token.as_deref(),
+        )?
+        .with_store(store.clone()),
+    );
     let handoff = handoff::Handoff::start(
         store.clone(),
         cells.clone(),

@@ -104,11 +104,23 @@ CREATE INDEX api_tokens_by_organization ON api_tokens (organization_id, id);
     r#"
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Where data planes were last found (which cell, which kind): what
+    // every replica falls back on when no cell can be asked.
+    r#"
+CREATE TABLE placements (
+    key TEXT PRIMARY KEY NOT NULL,
+    cell TEXT NOT NULL,
+    data_plane_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
+    seen_at TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's sixth
 /// migration.
-const POSTGRES_MIGRATIONS: &[&str] = &[r#"
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE deployments (
     id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL,
@@ -168,7 +180,17 @@ CREATE TABLE api_tokens (
     created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX api_tokens_by_organization ON api_tokens (organization_id, id);
-"#];
+"#,
+    r#"
+CREATE TABLE placements (
+    key TEXT PRIMARY KEY,
+    cell TEXT NOT NULL,
+    data_plane_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
+    seen_at TIMESTAMPTZ NOT NULL
+);
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -469,6 +491,51 @@ impl Store {
             enqueue(tx, &change)?;
             Ok(true)
         })
+    }
+}
+
+/// Placements: where a data plane (or a region's shared one) was last found.
+impl Store {
+    /// Records that `key` was found as data plane `id` of `kind` in `cell`.
+    pub fn remember_placement(
+        &self,
+        key: &str,
+        cell: &str,
+        id: &str,
+        kind: h::DataPlaneKind,
+    ) -> Result<(), StoreError> {
+        let (key, cell, id, now) =
+            (key.to_owned(), cell.to_owned(), id.to_owned(), sql_store::now());
+        self.db.write(move |tx| {
+            tx.execute(
+                "INSERT INTO placements (key, cell, data_plane_id, kind, seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO UPDATE SET cell = excluded.cell,
+                     data_plane_id = excluded.data_plane_id, kind = excluded.kind,
+                     seen_at = excluded.seen_at",
+                &[&key, &cell, &id, &kind_name(kind), &now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Where `key` was last found: (cell, data plane, kind).
+    pub fn placement(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, String, h::DataPlaneKind)>, StoreError> {
+        let row = self.db.read(|tx| {
+            tx.query_opt("SELECT cell, data_plane_id, kind FROM placements WHERE key = ?1", &[&key])
+        })?;
+        row.map(|r| {
+            let kind = if r.get::<String>(2)? == "HOSTED" {
+                h::DataPlaneKind::Hosted
+            } else {
+                h::DataPlaneKind::Hybrid
+            };
+            Ok((r.get(0)?, r.get(1)?, kind))
+        })
+        .transpose()
     }
 }
 

@@ -12,28 +12,27 @@ use sql_store::{Backend, on_both_backends};
 on_both_backends!(
     a_create_whose_placement_cannot_be_found_is_a_503_and_writes_nothing,
     changes_made_while_harmony_is_down_are_accepted_and_delivered_when_it_is_back,
-    two_replicas_deliver_each_change_once,
+    two_replicas_share_placements_and_deliver_each_change_once,
 );
 
-/// Two astro-api replicas on one database: changes accepted by either while
-/// Harmony is down are each delivered once when it is back, whichever
-/// replica's worker takes them (outbox entries are claimed). Counted from
-/// Harmony's own request log: one successful PUT per deployment.
-async fn two_replicas_deliver_each_change_once(backend: Backend) {
+/// Two astro-api replicas on one database: a replica that has not placed
+/// anything yet can still accept creates while Harmony is down (placements
+/// are shared through the database), and changes accepted by either are
+/// each delivered once when Harmony is back, whichever replica's worker
+/// takes them (outbox entries are claimed). Counted from Harmony's own
+/// request log: one successful PUT per deployment.
+async fn two_replicas_share_placements_and_deliver_each_change_once(backend: Backend) {
     let logs = tempfile::tempdir().unwrap();
     let Some(mut stack) = Stack::on_logging_to(backend, logs.path()).await else { return };
     let replica = stack.replica();
     let replica_url = format!("http://{}", replica.local_addr());
     let client = authorized(&stack.token);
-    // Each replica places a deployment once, so it knows the shared
-    // cluster while Harmony is down.
-    for base in [&stack.url, &replica_url] {
-        let url = format!("{base}/organizations/org-1/deployments");
-        let seed: serde_json::Value =
-            client.post(&url).json(&standard()).send().await.unwrap().json().await.unwrap();
-        let seed_url = format!("{url}/{}", seed["id"].as_str().unwrap());
-        assert_eq!(client.delete(&seed_url).send().await.unwrap().status(), 204);
-    }
+    // Only the first replica has placed a deployment on the shared cluster;
+    // the second, asked while Harmony is down, finds that placement in the
+    // database they share.
+    let (_, seed) = stack.create(&standard()).await;
+    let seed_path = format!("/organizations/org-1/deployments/{}", seed["id"].as_str().unwrap());
+    stack.call(Method::DELETE, &seed_path, None).await;
     stack.wait_until_delivered().await;
     stack.stop_harmony().await;
 
