@@ -347,7 +347,8 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn status_follows_reports_and_heartbeats() {
-    use harmony_server::app::{Clock, DeploymentStatus, HEARTBEAT_TIMEOUT, Harmony as App};
+    use harmony_api::latest::DeploymentState;
+    use harmony_server::app::{Clock, HEARTBEAT_TIMEOUT, Harmony as App};
     use std::sync::{Arc, Mutex};
     struct Manual(Mutex<chrono::DateTime<chrono::Utc>>);
     impl Clock for Manual {
@@ -379,7 +380,7 @@ fn status_follows_reports_and_heartbeats() {
     )
     .unwrap();
     let stored = app.put_deployment(id, spec).unwrap();
-    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Deploying);
+    assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Deploying);
     let report = |health: &str| -> harmony_agent_api::StatusReport {
         serde_json::from_value(serde_json::json!({
             "applied_revision": 1,
@@ -389,9 +390,9 @@ fn status_follows_reports_and_heartbeats() {
         .unwrap()
     };
     app.record_agent_status("hybrid-example", report("HEALTHY")).unwrap();
-    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Healthy);
+    assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Healthy);
     app.record_agent_status("hybrid-example", report("UNHEALTHY")).unwrap();
-    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Unhealthy);
+    assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Unhealthy);
     // No heartbeat for longer than the timeout: the data plane is
     // UNREACHABLE and its deployments UNKNOWN.
     *clock.0.lock().unwrap() += HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1);
@@ -399,7 +400,7 @@ fn status_follows_reports_and_heartbeats() {
         app.data_plane("hybrid-example").unwrap().status,
         harmony_api::latest::DataPlaneStatus::Unreachable
     );
-    assert_eq!(app.deployment_status(id).unwrap(), DeploymentStatus::Unknown);
+    assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Unknown);
     // A report ahead of the desired revision is refused.
     let mut ahead = report("HEALTHY");
     ahead.applied_revision = 99;

@@ -15,6 +15,7 @@
 //!
 //! | version | label     | what it is |
 //! |---------|-----------|------------|
+//! | 4.0.0   | `STATUS`  | a deployment's status on its data plane, from its agent's reports |
 //! | 3.0.0   | `ROLLOUTS` | platform releases and their rollouts across data planes |
 //! | 2.0.0   | `UNIFIED` | Hosted and Hybrid data planes behind one Harmony |
 //! | 1.0.0   | `INITIAL` | the original Harmony, Hybrid data planes only |
@@ -39,19 +40,20 @@
 pub mod v1;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 
 /// The newest wire types, re-exported explicitly so a new version is a
 /// deliberate change of this list.
 pub mod latest {
-    pub use crate::v3::{
+    pub use crate::v4::{
         ApiVersions, AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
         DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
-        DeploymentPath, DeploymentSpec, EnvironmentVariable, Executor, GateKind, HybridScheduler,
-        ManifestObject, ManifestQuery, ManifestSet, PlatformRelease, PlatformReleasePath,
-        PlatformReleaseSpec, Rollout, RolloutAction, RolloutCommand, RolloutCreate,
-        RolloutDataPlane, RolloutDataPlanePageSelector, RolloutDataPlaneState, RolloutDecision,
-        RolloutDecisionKind, RolloutListQuery, RolloutPath, RolloutState, RolloutWave,
-        SchedulerSize, WorkerQueue,
+        DeploymentPath, DeploymentSpec, DeploymentState, DeploymentStatus, EnvironmentVariable,
+        Executor, GateKind, HybridScheduler, ManifestObject, ManifestQuery, ManifestSet,
+        PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout, RolloutAction,
+        RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
+        RolloutDataPlaneState, RolloutDecision, RolloutDecisionKind, RolloutListQuery, RolloutPath,
+        RolloutState, RolloutWave, SchedulerSize, WorkerQueue,
     };
 }
 
@@ -61,7 +63,7 @@ use dropshot::{
 };
 use dropshot_api_manager_types::api_versions;
 
-api_versions!([(3, ROLLOUTS), (2, UNIFIED), (1, INITIAL)]);
+api_versions!([(4, STATUS), (3, ROLLOUTS), (2, UNIFIED), (1, INITIAL)]);
 
 /// The header a client names its API version in.
 pub const VERSION_HEADER: &str = "api-version";
@@ -291,6 +293,19 @@ pub trait HarmonyApi {
         path: Path<v1::DeploymentPath>,
         query: Query<v1::ManifestQuery>,
     ) -> Result<HttpResponseOk<v1::ManifestSet>, HttpError>;
+
+    /// A deployment's status on its data plane: DEPLOYING until the agent
+    /// reports its newest manifest revision, then HEALTHY or UNHEALTHY as
+    /// reported; UNKNOWN while the data plane's agent is not reporting.
+    #[endpoint {
+        method = GET,
+        path = "/deployments/{deployment_id}/status",
+        versions = VERSION_STATUS..,
+    }]
+    async fn deployment_status_get(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<v4::DeploymentPath>,
+    ) -> Result<HttpResponseOk<v4::DeploymentStatus>, HttpError>;
 
     /// Register a platform release (a version of the manifest templates and
     /// what it supports). Immutable: the same content again is a no-op,

@@ -41,7 +41,9 @@
 //!         }
 //!     },
 //!     Speaking::V1(client) => client.data_plane_list(None, None).await?.items.len(),
-//!     Speaking::V3(_) => unreachable!("speak hands out only a version it was given"),
+//!     Speaking::V3(_) | Speaking::V4(_) => {
+//!         unreachable!("speak hands out only a version it was given")
+//!     }
 //! };
 //! println!("{count} data planes");
 //!
@@ -78,6 +80,11 @@ pub mod v2;
 #[path = "generated/v3.rs"]
 pub mod v3;
 
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs)]
+#[path = "generated/v4.rs"]
+pub mod v4;
+
 /// The agent API (`openapi/harmony-agent/`), which data-plane agents speak:
 /// fetch the desired state, report what was applied. Version 1.0.0.
 #[rustfmt::skip]
@@ -87,7 +94,7 @@ pub mod agent;
 
 /// The newest API version's generated client and types.
 pub mod latest {
-    pub use crate::v3::{Client, types};
+    pub use crate::v4::{Client, types};
 }
 
 pub mod negotiate;

@@ -15,14 +15,14 @@
 //! required and what is available, which the consumer can turn into a clear
 //! answer (astro-api: a 503 naming the gap) or a fallback.
 
-use crate::{v1, v2, v3};
+use crate::{v1, v2, v3, v4};
 use semver::Version;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The versions this crate can speak, oldest first: one per generated module.
 pub fn spoken_versions() -> Vec<Version> {
-    vec![Version::new(1, 0, 0), Version::new(2, 0, 0), Version::new(3, 0, 0)]
+    vec![Version::new(1, 0, 0), Version::new(2, 0, 0), Version::new(3, 0, 0), Version::new(4, 0, 0)]
 }
 
 /// Error code a Harmony answers when it refuses a version.
@@ -38,6 +38,7 @@ pub enum Speaking {
     V1(v1::Client),
     V2(v2::Client),
     V3(v3::Client),
+    V4(v4::Client),
 }
 
 impl Speaking {
@@ -46,6 +47,7 @@ impl Speaking {
             Speaking::V1(_) => Version::new(1, 0, 0),
             Speaking::V2(_) => Version::new(2, 0, 0),
             Speaking::V3(_) => Version::new(3, 0, 0),
+            Speaking::V4(_) => Version::new(4, 0, 0),
         }
     }
 }
@@ -198,7 +200,8 @@ impl Harmony {
         match version.major {
             0 | 1 => Speaking::V1(v1::Client::new_with_client(url, http)),
             2 => Speaking::V2(v2::Client::new_with_client(url, http)),
-            _ => Speaking::V3(v3::Client::new_with_client(url, http)),
+            3 => Speaking::V3(v3::Client::new_with_client(url, http)),
+            _ => Speaking::V4(v4::Client::new_with_client(url, http)),
         }
     }
 
@@ -228,6 +231,16 @@ pub trait ErrorBody {
 }
 
 impl ErrorBody for v1::types::Error {
+    fn error_code(&self) -> Option<&str> {
+        self.error_code.as_deref()
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl ErrorBody for v4::types::Error {
     fn error_code(&self) -> Option<&str> {
         self.error_code.as_deref()
     }

@@ -8,8 +8,8 @@ use crate::render;
 use crate::store::{Store, StoreError, StoredDeployment, StoredManifestSet};
 use chrono::{DateTime, Utc};
 use harmony_api::latest::{
-    DataPlane, DataPlaneKind, DataPlaneRegistration, Deployment, DeploymentSpec,
-    EnvironmentVariable, Executor, ManifestObject, ManifestSet,
+    DataPlane, DataPlaneKind, DataPlaneRegistration, Deployment, DeploymentSpec, DeploymentState,
+    DeploymentStatus, EnvironmentVariable, Executor, ManifestObject, ManifestSet,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -69,15 +69,6 @@ pub const HEARTBEAT_TIMEOUT: chrono::Duration = chrono::Duration::seconds(90);
 
 /// Prefix of an agent credential: `hagent.<data plane>.<secret>`.
 const AGENT_CREDENTIAL_PREFIX: &str = "hagent.";
-
-/// A deployment's status on its data plane, derived from agent reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeploymentStatus {
-    Deploying,
-    Healthy,
-    Unhealthy,
-    Unknown,
-}
 
 /// The committed policy's `local` environment, resolved once per process.
 static DEFAULT_POLICY: std::sync::LazyLock<Arc<crate::rollout::policy::RolloutPolicy>> =
@@ -453,23 +444,31 @@ impl Harmony {
     /// revision, then HEALTHY or UNHEALTHY as reported; UNKNOWN when the
     /// data plane stopped reporting.
     pub fn deployment_status(&self, id: Uuid) -> Result<DeploymentStatus, HarmonyError> {
-        let (deployment, health, plane) = self.store.read(|tx| {
+        let (deployment, report, plane) = self.store.read(|tx| {
             let d = tx.deployment(id)?.ok_or_else(|| not_found("deployment", &id.to_string()))?;
             let plane = tx.data_plane(&d.spec.data_plane_id)?;
-            Ok::<_, HarmonyError>((d, tx.deployment_health(id)?, plane))
+            Ok::<_, HarmonyError>((d, tx.deployment_report(id)?, plane))
         })?;
         let reachable = plane
             .map(|p| self.with_liveness(p).status)
             .is_some_and(|s| s != harmony_api::latest::DataPlaneStatus::Unreachable);
-        Ok(match health {
-            _ if !reachable => DeploymentStatus::Unknown,
-            Some((revision, health, _)) if revision == deployment.revision => match health.as_str()
-            {
-                "HEALTHY" => DeploymentStatus::Healthy,
-                "UNHEALTHY" => DeploymentStatus::Unhealthy,
-                _ => DeploymentStatus::Deploying,
+        let state = match &report {
+            _ if !reachable => DeploymentState::Unknown,
+            Some(r) if r.revision == deployment.revision => match r.health.as_str() {
+                "HEALTHY" => DeploymentState::Healthy,
+                "UNHEALTHY" => DeploymentState::Unhealthy,
+                _ => DeploymentState::Deploying,
             },
-            _ => DeploymentStatus::Deploying,
+            _ => DeploymentState::Deploying,
+        };
+        Ok(DeploymentStatus {
+            deployment_id: id,
+            generation: deployment.spec.generation,
+            revision: deployment.revision,
+            state,
+            reported_revision: report.as_ref().map(|r| r.revision),
+            reported_at: report.as_ref().map(|r| r.at),
+            message: report.and_then(|r| r.message),
         })
     }
 

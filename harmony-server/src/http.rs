@@ -10,9 +10,10 @@ use dropshot::{
 use harmony_api::HarmonyApi;
 use harmony_api::latest::{
     ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration,
-    Deployment, DeploymentPageSelector, DeploymentPath, DeploymentSpec, ManifestQuery, ManifestSet,
-    PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout, RolloutCommand,
-    RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector, RolloutListQuery, RolloutPath,
+    Deployment, DeploymentPageSelector, DeploymentPath, DeploymentSpec, DeploymentStatus,
+    ManifestQuery, ManifestSet, PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout,
+    RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
+    RolloutListQuery, RolloutPath,
 };
 use std::sync::Arc;
 
@@ -166,6 +167,14 @@ impl HarmonyApi for HarmonyImpl {
         let id = path.into_inner().deployment_id;
         let revision = query.into_inner().revision;
         Ok(HttpResponseOk(blocking(&rqctx, move |h| h.manifests(id, revision)).await?))
+    }
+
+    async fn deployment_status_get(
+        rqctx: RequestContext<Context>,
+        path: Path<DeploymentPath>,
+    ) -> Result<HttpResponseOk<DeploymentStatus>, HttpError> {
+        let id = path.into_inner().deployment_id;
+        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.deployment_status(id)).await?))
     }
 
     async fn platform_release_put(

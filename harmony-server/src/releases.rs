@@ -33,6 +33,18 @@ impl From<RolloutError> for HarmonyError {
     }
 }
 
+/// A platform release version: 1-63 letters, digits, '.' and '-'.
+fn check_release_version(problems: &mut Vec<String>, field: &str, version: &str) {
+    if version.is_empty()
+        || version.len() > 63
+        || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        problems.push(format!(
+            "{field}: must be 1-63 characters of letters, digits, '.' and '-', got {version:?}"
+        ));
+    }
+}
+
 impl Harmony {
     /// Registers a platform release; the same content again is a no-op.
     pub fn put_platform_release(
@@ -41,14 +53,7 @@ impl Harmony {
         spec: api::PlatformReleaseSpec,
     ) -> Result<api::PlatformRelease, HarmonyError> {
         let mut problems = Vec::new();
-        if version.is_empty()
-            || version.len() > 63
-            || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        {
-            problems.push(format!(
-                "version: must be 1-63 characters of letters, digits, '.' and '-', got {version:?}"
-            ));
-        }
+        check_release_version(&mut problems, "version", version);
         for (field, value) in
             [("kubernetes_min", &spec.kubernetes_min), ("kubernetes_max", &spec.kubernetes_max)]
         {
@@ -115,8 +120,10 @@ impl Harmony {
     /// Plans and starts a rollout (its first step runs at once).
     pub fn create_rollout(&self, create: api::RolloutCreate) -> Result<api::Rollout, HarmonyError> {
         let mut problems = Vec::new();
-        check_non_empty(&mut problems, "from_release", &create.from_release);
-        check_non_empty(&mut problems, "to_release", &create.to_release);
+        // Checked before any lookup: only such names can be registered (and
+        // PostgreSQL text cannot even hold some others, such as NUL).
+        check_release_version(&mut problems, "from_release", &create.from_release);
+        check_release_version(&mut problems, "to_release", &create.to_release);
         if !problems.is_empty() {
             return Err(HarmonyError::Invalid(problems));
         }

@@ -221,6 +221,17 @@ pub struct PlaneView {
     pub health: Vec<(Option<String>, Option<DateTime<Utc>>)>,
 }
 
+/// An agent's last report on a deployment.
+#[derive(Clone, Debug)]
+pub struct HealthReport {
+    /// The manifest revision it reported on.
+    pub revision: u64,
+    /// HEALTHY, UNHEALTHY or UNKNOWN, as the agent said.
+    pub health: String,
+    pub message: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// A deployment as stored, secret values included.
 #[derive(Clone, Debug)]
 pub struct StoredDeployment {
@@ -798,19 +809,25 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The last health report of a deployment: (manifest revision, health,
-    /// message).
-    pub fn deployment_health(
+    /// The last health report of a deployment.
+    pub fn deployment_report(
         &self,
         deployment_id: Uuid,
-    ) -> Result<Option<(u64, String, Option<String>)>, StoreError> {
+    ) -> Result<Option<HealthReport>, StoreError> {
         self.0
             .query_opt(
-                "SELECT manifest_revision, health, message FROM deployment_health
+                "SELECT manifest_revision, health, message, reported_at FROM deployment_health
                  WHERE deployment_id = ?1",
                 &[&deployment_id.to_string()],
             )?
-            .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map(|r| {
+                Ok(HealthReport {
+                    revision: r.get(0)?,
+                    health: r.get(1)?,
+                    message: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })
             .transpose()
     }
 

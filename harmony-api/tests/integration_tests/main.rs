@@ -8,10 +8,11 @@
 //! regenerated: a change that breaks one is a change that breaks a live
 //! client or a stored record.
 
-use harmony_api::{v1, v2, v3};
+use harmony_api::{v1, v2, v3, v4};
 use harmony_client::v1::types as c1;
 use harmony_client::v2::types as c2;
 use harmony_client::v3::types as c3;
+use harmony_client::v4::types as c4;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -130,6 +131,24 @@ fn version_3_0_0_payloads_still_decode() {
     assert!(!page.items.is_empty());
     let error: c3::Error = decode(v, &load(v, "error.rollout_state_conflict.response.json"));
     assert_eq!(error.error_code.as_deref(), Some("RolloutStateConflict"));
+}
+
+#[test]
+fn version_4_0_0_payloads_still_decode() {
+    let v = "4.0.0";
+    request::<v4::DeploymentSpec, c4::DeploymentSpec>(v, "deployment_spec.request.json");
+    response::<v4::Deployment, c4::Deployment>(v, "deployment.response.json");
+    response::<v4::DeploymentStatus, c4::DeploymentStatus>(
+        v,
+        "deployment_status.deploying.response.json",
+    );
+    response::<v4::DeploymentStatus, c4::DeploymentStatus>(
+        v,
+        "deployment_status.healthy.response.json",
+    );
+    response::<v4::ApiVersions, c4::ApiVersions>(v, "api_versions.response.json");
+    let error: c4::Error = decode(v, &load(v, "error.not_found.response.json"));
+    assert_eq!(error.error_code.as_deref(), Some("NotFound"));
 }
 
 /// What HEAD writes at 2.0.0 reaches a 1.0.0 client only through the

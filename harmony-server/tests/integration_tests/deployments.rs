@@ -14,7 +14,56 @@ on_both_backends!(
     state_survives_a_restart,
     executor_switch_changes_the_object_set,
     concurrent_changes_to_one_deployment_stay_ordered,
+    status_comes_from_the_agents_reports_at_4_0_0,
 );
+
+/// 4.0.0's `GET /deployments/{id}/status`: DEPLOYING until the agent
+/// reports the newest revision, then what it reported; not part of 3.0.0.
+async fn status_comes_from_the_agents_reports_at_4_0_0(backend: Backend) {
+    use harmony_client::v4::types::DeploymentState;
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let d = id();
+    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let v4 = harmony_client::v4::Client::new_with_client(&h.url, http());
+    let status = v4.deployment_status_get(&d).await.unwrap().into_inner();
+    assert_eq!(
+        (status.state, status.revision, status.reported_revision),
+        (DeploymentState::Deploying, 1, None)
+    );
+
+    let app = &h.server.as_ref().unwrap().app_private().harmony;
+    let report = serde_json::from_value(serde_json::json!({
+        "applied_revision": 1,
+        "agent_version": "test",
+        "deployments": [{"deployment_id": d, "manifest_revision": 1, "health": "UNHEALTHY",
+                         "message": "scheduler 0/1 ready"}],
+    }))
+    .unwrap();
+    app.record_agent_status("hybrid-1", report).unwrap();
+    let status = v4.deployment_status_get(&d).await.unwrap().into_inner();
+    assert_eq!(status.state, DeploymentState::Unhealthy);
+    assert_eq!(status.reported_revision, Some(1));
+    assert_eq!(status.message.as_deref(), Some("scheduler 0/1 ready"));
+
+    // A change makes revision 2: the report about revision 1 no longer says
+    // anything about it.
+    let mut changed = hybrid_spec("hybrid-1", 2);
+    changed.worker_queues[0].worker_concurrency = 32;
+    h.v2().deployment_put(&d, &changed).await.unwrap();
+    let status = v4.deployment_status_get(&d).await.unwrap().into_inner();
+    assert_eq!((status.state, status.revision), (DeploymentState::Deploying, 2));
+
+    let at = |version: &'static str| {
+        http()
+            .get(format!("{}/deployments/{d}/status", h.url))
+            .header("api-version", version)
+            .send()
+    };
+    assert_eq!(at("3.0.0").await.unwrap().status().as_u16(), 404, "not part of 3.0.0");
+    let unknown = v4.deployment_status_get(&id()).await;
+    assert!(matches!(unknown, Err(harmony_client::Error::ErrorResponse(r)) if r.status() == 404));
+}
 
 async fn put_get_list_delete(backend: Backend) {
     let Some(h) = TestHarmony::on(backend) else { return };
@@ -203,6 +252,18 @@ async fn bad_specs_name_every_field(backend: Backend) {
     assert!(message.contains("data_plane_id"), "{message}");
     let (status, _, _) = failure(c.data_plane_get("a\0b").await);
     assert_eq!(status, 404);
+    // Likewise a platform release no release can be named.
+    let create = harmony_client::v3::types::RolloutCreate {
+        from_release: "2026.11.0".into(),
+        to_release: "a\0b".into(),
+    };
+    match h.v3().rollout_create(&create).await {
+        Err(harmony_client::Error::ErrorResponse(rv)) => {
+            assert_eq!(rv.status().as_u16(), 400);
+            assert!(rv.into_inner().message.contains("to_release"));
+        }
+        other => panic!("expected a 400, got {other:?}"),
+    }
     let (status, _, _) = failure(c.deployment_get(&d).await);
     assert_eq!(status, 404, "nothing was written");
 }

@@ -16,12 +16,17 @@ async fn picks_the_newest_common_version() {
     let h = TestHarmony::start();
     let harmony = link(&h.url, Duration::from_secs(60));
     let negotiated = harmony.negotiated().await.unwrap();
-    assert_eq!(negotiated.version, Version::new(3, 0, 0));
+    assert_eq!(negotiated.version, Version::new(4, 0, 0));
     assert_eq!(
         negotiated.served,
-        [Version::new(1, 0, 0), Version::new(2, 0, 0), Version::new(3, 0, 0)]
+        [
+            Version::new(1, 0, 0),
+            Version::new(2, 0, 0),
+            Version::new(3, 0, 0),
+            Version::new(4, 0, 0)
+        ]
     );
-    assert!(matches!(harmony.client().await.unwrap(), Speaking::V3(_)));
+    assert!(matches!(harmony.client().await.unwrap(), Speaking::V4(_)));
 }
 
 /// A consumer whose code for some work stops at 2.0.0 keeps speaking 2.0.0
@@ -55,9 +60,15 @@ async fn an_old_harmony_gets_the_old_client_or_a_typed_gap() {
     assert!(matches!(harmony.client().await.unwrap(), Speaking::V1(_)));
     match harmony.require(&Version::new(2, 0, 0)).await {
         Err(NegotiationError::Gap(gap)) => {
-            assert_eq!(gap.required, [Version::new(2, 0, 0), Version::new(3, 0, 0)]);
+            assert_eq!(
+                gap.required,
+                [Version::new(2, 0, 0), Version::new(3, 0, 0), Version::new(4, 0, 0)]
+            );
             assert_eq!(gap.available, [Version::new(1, 0, 0)]);
-            assert_eq!(gap.to_string(), "needs API version 2.0.0, 3.0.0 but Harmony serves 1.0.0");
+            assert_eq!(
+                gap.to_string(),
+                "needs API version 2.0.0, 3.0.0, 4.0.0 but Harmony serves 1.0.0"
+            );
         }
         other => panic!("expected a version gap, got {other:?}"),
     }
@@ -87,7 +98,7 @@ async fn upgrades_and_rollbacks_underneath_are_noticed() {
         c.data_dir = dir.clone();
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(harmony.negotiated().await.unwrap().version, Version::new(3, 0, 0));
+    assert_eq!(harmony.negotiated().await.unwrap().version, Version::new(4, 0, 0));
 
     // Rolled back: the first refusal drops the negotiated version at once.
     new.stop().await;

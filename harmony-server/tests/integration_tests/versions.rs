@@ -20,11 +20,11 @@ async fn raw_get(url: &str, version: Option<&str>) -> (u16, Option<String>, serd
 #[tokio::test]
 async fn unsupported_versions_are_refused_with_what_is_served() {
     let h = TestHarmony::start();
-    for version in [None, Some("4.0.0"), Some("1.5.0"), Some("banana")] {
+    for version in [None, Some("5.0.0"), Some("1.5.0"), Some("banana")] {
         let (status, served, body) = raw_get(&format!("{}/deployments", h.url), version).await;
         assert_eq!(status, 400, "{version:?}: {body}");
         assert_eq!(body["error_code"], "UnsupportedApiVersion", "{version:?}");
-        assert_eq!(served.as_deref(), Some("1.0.0, 2.0.0, 3.0.0"), "{version:?}");
+        assert_eq!(served.as_deref(), Some("1.0.0, 2.0.0, 3.0.0, 4.0.0"), "{version:?}");
     }
 }
 
@@ -33,13 +33,15 @@ async fn discovery_answers_without_a_version() {
     let h = TestHarmony::start();
     let (status, _, body) = raw_get(&format!("{}/api-versions", h.url), None).await;
     assert_eq!(status, 200);
-    let all = ["1.0.0", "2.0.0", "3.0.0"];
+    let all = ["1.0.0", "2.0.0", "3.0.0", "4.0.0"];
     assert_eq!(body["served"], serde_json::json!(all));
     // Through every generated client too.
     assert_eq!(h.v1().api_versions_get().await.unwrap().served, all);
     assert_eq!(h.v2().api_versions_get().await.unwrap().served, all);
     let v3 = h.v3();
     assert_eq!(v3.api_versions_get().await.unwrap().served, all);
+    let v4 = harmony_client::v4::Client::new_with_client(&h.url, http());
+    assert_eq!(v4.api_versions_get().await.unwrap().served, all);
 }
 
 #[tokio::test]
