@@ -258,8 +258,22 @@ impl Astro {
         Ok(self.settle(ticket, record, handoff.delivered_generation).await)
     }
 
+    /// A deployment. Once Harmony has its newest generation, the status is
+    /// what the data plane's agent reports (through Harmony 4.0.0); a cell
+    /// that does not serve that yet, or cannot answer within
+    /// [`STATUS_WAIT`], leaves the status as the handoff tells it.
     pub async fn get(&self, who: &Principal, id: Uuid) -> Result<Deployment, Failure> {
-        Ok(with_status(self.row(who, id).await?))
+        let row = self.row(who, id).await?;
+        let cell = row.cell.clone();
+        let delivered = row.handoff.delivered_generation >= row.deployment.generation;
+        let mut deployment = with_status(row);
+        if delivered {
+            let asked = self.cells.deployment_status(&cell, id);
+            if let Ok(Ok(reported)) = tokio::time::timeout(STATUS_WAIT, asked).await {
+                set_reported_status(&mut deployment, &reported);
+            }
+        }
+        Ok(deployment)
     }
 
     /// A deployment the caller may see (404 for one it may not, as for one
@@ -679,6 +693,41 @@ fn put(id: Uuid, plane: &Plane, spec: h::DeploymentSpec) -> Outgoing {
         generation: spec.generation,
         op: Op::Put(Box::new(spec)),
     }
+}
+
+/// How long a read waits for Harmony's view of a deployment's status
+/// before answering with what astro-api knows itself.
+pub const STATUS_WAIT: Duration = Duration::from_secs(1);
+
+/// The status as the data plane reports it, for the generation Harmony has
+/// (a report about an older generation changes nothing).
+fn set_reported_status(d: &mut Deployment, reported: &harmony_client::v4::types::DeploymentStatus) {
+    use harmony_client::v4::types::DeploymentState as S;
+    if reported.generation < d.generation {
+        return;
+    }
+    let said = reported.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+    let (status, reason) = match reported.state {
+        S::Healthy => (
+            DeploymentStatus::Healthy,
+            format!(
+                "the data plane runs revision {} and reports it healthy{said}",
+                reported.revision
+            ),
+        ),
+        S::Unhealthy => (
+            DeploymentStatus::Unhealthy,
+            format!("the data plane reports revision {} unhealthy{said}", reported.revision),
+        ),
+        S::Unknown => (
+            DeploymentStatus::Unknown,
+            "the data plane's agent is not reporting; its state is unknown".to_owned(),
+        ),
+        // What the handoff already says: waiting for the data plane.
+        S::Deploying => return,
+    };
+    d.status = status;
+    d.status_reason = Some(reason);
 }
 
 fn with_status(row: Row) -> Deployment {

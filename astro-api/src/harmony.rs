@@ -45,6 +45,11 @@ pub const DEPLOYMENT_API: semver::Version = semver::Version::new(2, 0, 0);
 /// not serve it shows as "unavailable" in the answer, never as an error.
 pub const ROLLOUT_API: semver::Version = semver::Version::new(3, 0, 0);
 
+/// The Harmony API version a deployment's status on its data plane is read
+/// through. A cell that does not serve it leaves the status as the handoff
+/// tells it (never an error).
+pub const STATUS_API: semver::Version = semver::Version::new(4, 0, 0);
+
 /// The versions work on a data plane of `kind` can go through, oldest first.
 pub fn deployment_versions(kind: h::DataPlaneKind) -> Vec<semver::Version> {
     harmony_client::negotiate::spoken_versions()
@@ -306,6 +311,16 @@ impl Cells {
         cell.rollouts(planes).await.map_err(unavailable)
     }
 
+    /// A deployment's status on its data plane, from its agent's reports
+    /// (through [`STATUS_API`]).
+    pub async fn deployment_status(
+        &self,
+        cell: &str,
+        id: Uuid,
+    ) -> Result<harmony_client::v4::types::DeploymentStatus, Failure> {
+        self.cell(cell)?.deployment_status(id).await
+    }
+
     pub async fn put_deployment(
         &self,
         cell: &str,
@@ -474,6 +489,24 @@ impl Cell {
 }
 
 impl Cell {
+    async fn deployment_status(
+        &self,
+        id: Uuid,
+    ) -> Result<harmony_client::v4::types::DeploymentStatus, Failure> {
+        let versions = [STATUS_API];
+        let c = match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+            Speaking::V4(c) => c,
+            other => return Err(self.gap(versions.to_vec(), vec![other.version()])),
+        };
+        match c.deployment_status_get(&id).await {
+            Ok(status) => Ok(status.into_inner()),
+            Err(error) => {
+                self.link.observe(&error);
+                Err(self.map(error))
+            }
+        }
+    }
+
     async fn rollouts(
         &self,
         planes: &[String],

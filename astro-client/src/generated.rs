@@ -491,7 +491,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next_page: ::std::option::Option<::std::string::String>,
     }
-    ///Where a deployment stands. `CREATING`: astro-api has it, Harmony not yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to the data plane). `UNKNOWN`: Harmony refused the last change (see `status_reason`); sending the deployment again retries.
+    ///Where a deployment stands. `CREATING`: astro-api has it, Harmony not yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to the data plane). `HEALTHY` / `UNHEALTHY`: what the data plane reports for the newest change (on a single deployment's `GET`, where its Harmony can say). `UNKNOWN`: Harmony refused the last change, or the data plane stopped reporting (see `status_reason`); sending the deployment again retries a refused change.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,

@@ -194,8 +194,11 @@ fn yes() -> bool {
 
 /// Where a deployment stands. `CREATING`: astro-api has it, Harmony not
 /// yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to
-/// the data plane). `UNKNOWN`: Harmony refused the last change (see
-/// `status_reason`); sending the deployment again retries.
+/// the data plane). `HEALTHY` / `UNHEALTHY`: what the data plane reports
+/// for the newest change (on a single deployment's `GET`, where its
+/// Harmony can say). `UNKNOWN`: Harmony refused the last change, or the
+/// data plane stopped reporting (see `status_reason`); sending the
+/// deployment again retries a refused change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeploymentStatus {

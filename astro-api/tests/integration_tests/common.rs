@@ -300,7 +300,11 @@ impl Stack {
     ) -> Option<harmony_client::latest::types::Deployment> {
         let client =
             harmony_client::latest::Client::new_with_client(&self.harmony_url, harmony_http());
-        client.deployment_get(&id.parse().unwrap()).await.ok().map(|r| r.into_inner())
+        match client.deployment_get(&id.parse().unwrap()).await {
+            Ok(r) => Some(r.into_inner()),
+            Err(harmony_client::Error::ErrorResponse(r)) if r.status() == 404 => None,
+            Err(other) => panic!("reading {id} from Harmony: {other}"),
+        }
     }
 }
 

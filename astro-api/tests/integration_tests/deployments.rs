@@ -14,7 +14,57 @@ on_both_backends!(
     readiness_reports_harmony,
     options_list_exactly_what_validation_accepts,
     list_filters_by_name_and_pages_keep_the_filter,
+    status_is_what_the_data_plane_reports_once_harmony_can_say,
 );
+
+/// Tells Harmony, as the data plane's agent would, that the deployment runs
+/// its newest revision with `health`.
+async fn agent_reports(stack: &Stack, id: &str, health: &str) {
+    let harmony = &stack.harmony.as_ref().unwrap().app_private().harmony;
+    let revision = harmony.deployment(id.parse().unwrap()).expect("Harmony has it").revision;
+    let report = serde_json::from_value(json!({
+        "applied_revision": 1,
+        "agent_version": "test",
+        "deployments": [{"deployment_id": id, "manifest_revision": revision, "health": health,
+                         "message": "scheduler 1/1 ready"}],
+    }))
+    .unwrap();
+    harmony.record_agent_status("hybrid-example", report).unwrap();
+}
+
+/// Once Harmony has the newest generation, a deployment's status is what its
+/// data plane reports, read through Harmony 4.0.0; a Harmony that does not
+/// serve 4.0.0 yet leaves it DEPLOYING (never an error, never a 500).
+async fn status_is_what_the_data_plane_reports_once_harmony_can_say(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
+    let (_, created) = stack.create(&hybrid()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    stack.wait_until_delivered().await;
+    let path = format!("/organizations/org-1/deployments/{id}");
+    let (status, body) = stack.call(Method::GET, &path, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("DEPLOYING")), "{body}");
+
+    agent_reports(&stack, &id, "HEALTHY").await;
+    let (_, body) = stack.call(Method::GET, &path, None).await;
+    assert_eq!(body["status"], "HEALTHY", "{body}");
+    let reason = body["status_reason"].as_str().unwrap();
+    assert!(reason.contains("healthy") && reason.contains("scheduler 1/1 ready"), "{reason}");
+
+    agent_reports(&stack, &id, "UNHEALTHY").await;
+    let (_, body) = stack.call(Method::GET, &path, None).await;
+    assert_eq!(body["status"], "UNHEALTHY", "{body}");
+
+    // The same against a Harmony that serves no 4.0.0: what the handoff
+    // knows, and nothing worse.
+    let old = Stack::start_with_harmony_version(Some(semver::Version::new(3, 0, 0))).await;
+    let (_, created) = old.create(&hybrid()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    old.wait_until_delivered().await;
+    agent_reports(&old, &id, "HEALTHY").await;
+    let (status, body) =
+        old.call(Method::GET, &format!("/organizations/org-1/deployments/{id}"), None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("DEPLOYING")), "{body}");
+}
 
 async fn create_get_list_update_delete(backend: Backend) {
     let Some(stack) = Stack::on(backend).await else { return };
