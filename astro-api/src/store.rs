@@ -290,6 +290,11 @@ fn kind_name(kind: h::DataPlaneKind) -> &'static str {
     }
 }
 
+/// The kind [`kind_name`] wrote (the columns' CHECK admits nothing else).
+fn kind_of(name: &str) -> h::DataPlaneKind {
+    if name == "HOSTED" { h::DataPlaneKind::Hosted } else { h::DataPlaneKind::Hybrid }
+}
+
 /// Queues `change` in the transaction that stores what it is about, and
 /// starts the deployment's handoff over.
 fn enqueue(tx: &Tx<'_>, change: &Outgoing) -> Result<(), StoreError> {
@@ -527,15 +532,7 @@ impl Store {
         let row = self.db.read(|tx| {
             tx.query_opt("SELECT cell, data_plane_id, kind FROM placements WHERE key = ?1", &[&key])
         })?;
-        row.map(|r| {
-            let kind = if r.get::<String>(2)? == "HOSTED" {
-                h::DataPlaneKind::Hosted
-            } else {
-                h::DataPlaneKind::Hybrid
-            };
-            Ok((r.get(0)?, r.get(1)?, kind))
-        })
-        .transpose()
+        row.map(|r| Ok((r.get(0)?, r.get(1)?, kind_of(&r.get::<String>(2)?)))).transpose()
     }
 }
 
@@ -585,11 +582,7 @@ impl Store {
                     change: Outgoing {
                         deployment_id: id.parse().map_err(|_| StoreError::BadId(id))?,
                         cell: r.get(2)?,
-                        kind: if r.get::<String>(3)? == "HOSTED" {
-                            h::DataPlaneKind::Hosted
-                        } else {
-                            h::DataPlaneKind::Hybrid
-                        },
+                        kind: kind_of(&r.get::<String>(3)?),
                         generation: r.get(4)?,
                         op,
                     },

@@ -181,13 +181,6 @@ enum TxInner<'a> {
 pub type Params<'p> = &'p [&'p dyn ToValue];
 
 impl Tx<'_> {
-    pub fn backend(&self) -> Backend {
-        match self.0 {
-            TxInner::Sqlite(_) => Backend::Sqlite,
-            TxInner::Postgres(_) => Backend::Postgres,
-        }
-    }
-
     /// Runs a statement; returns the number of rows it changed.
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
         let values: Vec<Value> = params.iter().map(|p| p.to_value()).collect();

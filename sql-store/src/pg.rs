@@ -176,9 +176,16 @@ impl Conn {
     }
 }
 
-/// Serializes write groups of one store (in one schema) across every
-/// replica: held until the group's transaction ends.
-const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(?1 || '/' || current_schema()))";
+/// `BEGIN`, then the lock that serializes write groups of one store (in
+/// one schema) across every replica, held until the transaction ends, then
+/// `then`: one round trip. The store's name goes in as a literal.
+fn begin_locked(conn: &mut Conn, store: &str, then: &str) -> Result<(), DbError> {
+    let store = store.replace('\'', "''");
+    conn.batch(&format!(
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtext('{store}' || '/' || current_schema())); \
+         {then}"
+    ))
+}
 
 pub(crate) struct Writer {
     url: String,
@@ -202,15 +209,15 @@ impl Writer {
 }
 
 fn migrate(conn: &mut Conn, migrations: &Migrations) -> Result<(), DbError> {
-    conn.batch("BEGIN")?;
+    begin_locked(
+        conn,
+        migrations.store,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
     let result = (|| {
-        conn.execute(WRITE_LOCK, &[Value::Text(migrations.store.to_owned())])?;
-        conn.batch(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version BIGINT PRIMARY KEY,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )?;
         let applied: i64 = conn
             .query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?
             .first()
@@ -240,13 +247,8 @@ fn migrate(conn: &mut Conn, migrations: &Migrations) -> Result<(), DbError> {
 
 impl WriterConn for Writer {
     fn begin(&mut self, then: &str) -> Result<(), DbError> {
-        // WRITE_LOCK with the store's name as a literal: one round trip.
-        let store = self.store.replace('\'', "''");
-        let conn = self.conn()?;
-        conn.batch(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('{store}' || '/' || current_schema())); \
-             {then}"
-        ))
+        let store = self.store;
+        begin_locked(self.conn()?, store, then)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
