@@ -4,7 +4,10 @@
 //!
 //! Arguments select parts: `all` (default), `path`, `render`, `rollout`,
 //! `compat`, `devloop`; `compat-child OLD NEW` and `rollout-child` run one
-//! measurement in a fresh process so its peak memory can be read.
+//! measurement in a fresh process so its peak memory can be read;
+//! `path-hold [CLIENTS] [SECONDS]` keeps the SQLite path under load (64
+//! clients, 30 s by default) for a profiler to attach to, and prints what it
+//! served.
 
 mod compat;
 mod devloop;
@@ -13,6 +16,7 @@ mod load;
 mod path;
 mod render;
 mod rollout;
+mod usage;
 
 use serde::Serialize;
 use std::path::PathBuf;
@@ -68,8 +72,13 @@ fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("rollout-child") {
         return rollout::child();
     }
-    let selected = |name: &str| args.is_empty() || args.iter().any(|a| a == name || a == "all");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if args.first().map(String::as_str) == Some("path-hold") {
+        let number =
+            |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+        return runtime.block_on(path::hold(number(1, 64) as usize, number(2, 30)));
+    }
+    let selected = |name: &str| args.is_empty() || args.iter().any(|a| a == name || a == "all");
     let mut lines = Vec::new();
     if selected("path") {
         lines.extend(runtime.block_on(path::run())?);

@@ -3,6 +3,7 @@
 //! the same path on PostgreSQL against SQLite.
 
 use crate::load::{self, Outcome};
+use crate::usage::Usage;
 use crate::{Line, echo};
 use serde_json::json;
 use std::time::Duration;
@@ -35,38 +36,60 @@ fn body(run: &str, worker: usize, n: usize) -> serde_json::Value {
     })
 }
 
-async fn measure(url: &str, workers: usize, token: &str) -> Vec<Outcome> {
-    // The echo ignores the token; both paths carry the same header.
+/// An HTTP client presenting `token` (the echo ignores it; both paths carry
+/// the same header).
+fn client(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
-        .default_headers(headers)
-        .build()
-        .unwrap();
-    let target = format!("{url}/organizations/bench-org/deployments");
-    let mut outcomes = Vec::new();
-    for rep in 0..=REPETITIONS {
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-        let (http, target) = (http.clone(), target.clone());
-        let outcome = load::run(workers, if rep == 0 { WARM_UP } else { DURATION }, move |w, n| {
-            let request = http.post(&target).json(&body(&run, w, n));
-            async move { matches!(request.send().await, Ok(r) if r.status().as_u16() == 201) }
-        })
-        .await;
-        if rep > 0 {
-            outcomes.push(outcome);
-        }
-    }
-    outcomes
+    reqwest::Client::builder().pool_max_idle_per_host(128).default_headers(headers).build().unwrap()
 }
 
-fn summary(outcomes: &[Outcome]) -> (f64, f64, f64, usize) {
-    let throughput = load::median(outcomes.iter().map(Outcome::throughput).collect());
-    let p50 = load::median(outcomes.iter().map(|o| o.percentile(0.50)).collect());
-    let p99 = load::median(outcomes.iter().map(|o| o.percentile(0.99)).collect());
-    let errors = outcomes.iter().map(|o| o.errors).sum();
-    (throughput, p50, p99, errors)
+/// Creates of deployments with names no other run uses, counted as served
+/// when answered 201.
+fn creates(
+    http: reqwest::Client,
+    url: &str,
+) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Clone + Send + 'static
+{
+    let target = format!("{url}/organizations/bench-org/deployments");
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    move |w, n| {
+        let request = http.post(&target).json(&body(&run, w, n));
+        Box::pin(async move { matches!(request.send().await, Ok(r) if r.status().as_u16() == 201) })
+    }
+}
+
+/// Medians over the repetitions of one load.
+#[derive(Clone, Copy)]
+struct Summary {
+    throughput: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
+    /// CPU time of the whole process (load generator included) per request
+    /// served, microseconds.
+    cpu_per_request: f64,
+}
+
+async fn measure(url: &str, workers: usize, token: &str) -> Summary {
+    let http = client(token);
+    let mut runs: Vec<(Outcome, Usage)> = Vec::new();
+    for rep in 0..=REPETITIONS {
+        let duration = if rep == 0 { WARM_UP } else { DURATION };
+        let before = Usage::now();
+        let outcome = load::run(workers, duration, creates(http.clone(), url)).await;
+        if rep > 0 {
+            runs.push((outcome, Usage::now().since(before)));
+        }
+    }
+    let median = |f: &dyn Fn(&(Outcome, Usage)) -> f64| load::median(runs.iter().map(f).collect());
+    Summary {
+        throughput: median(&|(o, _)| o.throughput()),
+        p50: median(&|(o, _)| o.percentile(0.50)),
+        p99: median(&|(o, _)| o.percentile(0.99)),
+        errors: runs.iter().map(|(o, _)| o.errors).sum(),
+        cpu_per_request: median(&|(o, u)| u.cpu_seconds * 1e6 / o.requests.max(1) as f64),
+    }
 }
 
 /// A Harmony and an astro-api wired as in production (service credential),
@@ -115,6 +138,28 @@ async fn start_path(
     Ok(Some((astro_url, token, Box::new((harmony, astro, harmony_data, astro_data, schemas)))))
 }
 
+/// Keeps the SQLite path under load for `seconds` (for `perf record -p`),
+/// then prints the throughput and latencies.
+pub async fn hold(workers: usize, seconds: u64) -> anyhow::Result<()> {
+    let (astro_url, token, _servers) = start_path(false).await?.expect("SQLite is always there");
+    eprintln!("pid {}: {workers} clients for {seconds} s", std::process::id());
+    let http = client(&token);
+    let before = Usage::now();
+    let outcome = load::run(workers, Duration::from_secs(seconds), creates(http, &astro_url)).await;
+    let used = Usage::now().since(before);
+    let requests = outcome.requests as f64;
+    println!(
+        "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} failed; per request: {:.0} µs CPU, {:.1} KB to disk",
+        outcome.throughput(),
+        outcome.percentile(0.50),
+        outcome.percentile(0.99),
+        outcome.errors,
+        used.cpu_seconds * 1e6 / requests,
+        used.disk_bytes as f64 / 1024.0 / requests,
+    );
+    Ok(())
+}
+
 pub async fn run() -> anyhow::Result<Vec<Line>> {
     let (astro_url, token, _servers) = start_path(false).await?.expect("SQLite is always there");
     let (echo_url, _front, _back) = echo::start()?;
@@ -122,40 +167,48 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
     let mut lines = Vec::new();
     let mut sqlite_at_64 = None;
     for workers in CONCURRENCY {
-        let real = summary(&measure(&astro_url, workers, &token).await);
-        let base = summary(&measure(&echo_url, workers, &token).await);
+        let real = measure(&astro_url, workers, &token).await;
+        let base = measure(&echo_url, workers, &token).await;
         if workers == 64 {
             sqlite_at_64 = Some(real);
         }
         let note = format!(
             "{} failed requests on the real path, {} on the echo ({REPETITIONS} runs of {}s, medians)",
-            real.3,
-            base.3,
+            real.errors,
+            base.errors,
             DURATION.as_secs()
         );
         lines.push(Line::new(
             format!("create-deployment, {workers} clients: throughput"),
-            real.0,
+            real.throughput,
             "req/s",
             "two-hop echo, same load",
-            base.0,
+            base.throughput,
             note,
         ));
         lines.push(Line::new(
             format!("create-deployment, {workers} clients: p50"),
-            real.1,
+            real.p50,
             "ms",
             "two-hop echo p50",
-            base.1,
+            base.p50,
             "",
         ));
         lines.push(Line::new(
             format!("create-deployment, {workers} clients: p99"),
-            real.2,
+            real.p99,
             "ms",
             "two-hop echo p99",
-            base.2,
+            base.p99,
             "",
+        ));
+        lines.push(Line::new(
+            format!("create-deployment, {workers} clients: CPU per request"),
+            real.cpu_per_request,
+            "µs",
+            "two-hop echo CPU per request",
+            base.cpu_per_request,
+            "whole process: both services (or both echo servers) and the load generator",
         ));
     }
     drop(_servers);
@@ -164,21 +217,21 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
     // SQLite path measured above in this run.
     match (start_path(true).await?, sqlite_at_64) {
         (Some((url, token, _servers)), Some(sqlite)) => {
-            let pg = summary(&measure(&url, 64, &token).await);
+            let pg = measure(&url, 64, &token).await;
             lines.push(Line::new(
                 "create-deployment on PostgreSQL, 64 clients: throughput",
-                pg.0,
+                pg.throughput,
                 "req/s",
                 "the same on SQLite, this run",
-                sqlite.0,
-                format!("{} failed requests; local server, a schema per service", pg.3),
+                sqlite.throughput,
+                format!("{} failed requests; local server, a schema per service", pg.errors),
             ));
             lines.push(Line::new(
                 "create-deployment on PostgreSQL, 64 clients: p99",
-                pg.2,
+                pg.p99,
                 "ms",
                 "the same on SQLite p99",
-                sqlite.2,
+                sqlite.p99,
                 "",
             ));
         }
