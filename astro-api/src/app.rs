@@ -2,7 +2,7 @@
 //! to Harmony.
 //!
 //! Every accepted change is committed with an outbox entry in one
-//! transaction, then delivered by the worker of [`crate::handoff`]; the
+//! transaction, then delivered through [`crate::handoff`]; the
 //! request waits a moment for the delivery so that, with Harmony up, its
 //! answer already says Harmony has the change. With Harmony down, the change
 //! is still accepted (201 or 200, `status` CREATING or DEPLOYING,
@@ -195,7 +195,10 @@ impl Astro {
         }
         let plane = self.resolve_plane(&input).await?;
         self.cells.accepts(&plane.cell, plane.kind).await?;
-        let id = Uuid::new_v4();
+        // Time-ordered: new deployments land at the end of every index keyed
+        // by id (here and at Harmony) instead of on a random page each, which
+        // is most of what a commit writes.
+        let id = Uuid::now_v7();
         let generation = 1;
         let artifacts = Artifacts { image_tag: image_tag(&input, None), dag_bundle_version: None };
         let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
@@ -205,8 +208,8 @@ impl Astro {
         let cell = plane.cell.clone();
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
         let ticket = self.handoff.expect(id, generation);
-        let stored = record.clone();
-        self.db(move |s| s.insert(&stored, &cell, change)).await?;
+        let enqueued = self.store.insert(&record, &cell, change).await?;
+        self.handoff.submit(enqueued);
         Ok(self.settle(ticket, record, 0).await)
     }
 
@@ -243,14 +246,13 @@ impl Astro {
         let stamp = Stamp { generation, created_at: current.created_at, updated_at: Utc::now() };
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
         let ticket = self.handoff.expect(id, generation);
-        let (stored, expected) = (record.clone(), current.generation);
-        if !self.db(move |s| s.update(&stored, expected, change)).await? {
+        let Some(enqueued) = self.store.update(&record, current.generation, change).await? else {
             return Err(changed_meanwhile(id));
-        }
+        };
+        self.handoff.submit(enqueued);
         if handoff.delivered_generation < current.generation && handoff.error.is_some() {
             // Queued behind a change that is already waiting for Harmony:
             // it cannot arrive sooner, so there is nothing to wait for.
-            self.handoff.kick();
             let mut record = record;
             set_status(&mut record, &handoff);
             return Ok(record);
@@ -320,9 +322,10 @@ impl Astro {
         let generation = current.generation + 1;
         let change = Outgoing { deployment_id: id, cell, kind, generation, op: Op::Delete };
         let ticket = self.handoff.expect(id, generation);
-        if !self.db(move |s| s.delete(&org, id, change)).await? {
+        let Some(enqueued) = self.store.delete(&org, id, change).await? else {
             return Err(Failure::NotFound(format!("deployment {id}")));
-        }
+        };
+        self.handoff.submit(enqueued);
         let _ = self.handoff.wait(ticket, self.handoff_wait).await;
         Ok(())
     }
@@ -414,8 +417,10 @@ impl Astro {
             let finalized =
                 Deploy { status: DeployStatus::Deployed, updated_at: next.updated_at, ..deploy };
             let ticket = self.handoff.expect(deployment_id, next.generation);
-            let (f, n, expected) = (finalized.clone(), next, current.generation);
-            if self.db(move |s| s.finalize_deploy(&f, &n, expected, change)).await? {
+            if let Some(enqueued) =
+                self.store.finalize_deploy(&finalized, &next, current.generation, change).await?
+            {
+                self.handoff.submit(enqueued);
                 // As for updates: with Harmony up, it has the change when
                 // the finalize is answered; the deployment says if not.
                 let _ = self.handoff.wait(ticket, self.handoff_wait).await;

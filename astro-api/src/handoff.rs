@@ -1,10 +1,17 @@
 //! The durable handoff to Harmony: a delivery worker that drains the outbox.
 //!
 //! A public request commits astro-api's record and an outbox entry in one
-//! transaction ([`crate::store`]), wakes the worker, and waits a moment
-//! ([`Handoff::wait`]) for the outcome so that, when Harmony is up, the
-//! answer already says Harmony has the change. When it is not, the request
-//! is answered anyway with the pending status, and the worker keeps trying:
+//! transaction ([`crate::store`]), hands it over ([`Handoff::submit`]) and
+//! waits a moment ([`Handoff::wait`]) for the outcome so that, when Harmony
+//! is up, the answer already says Harmony has the change. When it is not,
+//! the request is answered anyway with the pending status, and the worker
+//! keeps trying.
+//!
+//! The common case takes no worker: a change that is its deployment's only
+//! queued one is claimed in the commit that queues it and delivered at once
+//! by a task of its own, which records the outcome (so each request costs
+//! two commits here, not a round of the worker's). The worker takes what is
+//! left: changes queued behind another, retries, claims that expired.
 //!
 //! - In order per deployment: only the oldest entry of a deployment is ever
 //!   in flight, so generations arrive at Harmony in the order accepted.
@@ -20,7 +27,7 @@
 
 use crate::failure::Failure;
 use crate::harmony::Cells;
-use crate::store::{Delivery, Op, Queued, Store, StoreError};
+use crate::store::{CLAIM, Delivery, Enqueued, Op, Queued, Store, StoreError, now_ms};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -35,11 +42,6 @@ const PARALLEL: usize = 64;
 /// How long an idle worker sleeps before looking again without being woken
 /// (covers entries written by another process on the same database).
 const IDLE_POLL: Duration = Duration::from_secs(1);
-/// How long a round's entries stay claimed by this worker: longer than a
-/// round of deliveries takes (each call has its own deadline), so no other
-/// replica delivers them meanwhile; a worker that dies releases them by
-/// expiry.
-const CLAIM: Duration = Duration::from_secs(60);
 /// First retry delay; doubled per attempt up to the configured ceiling.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -96,10 +98,42 @@ impl Handoff {
         Ticket(rx)
     }
 
-    /// Wakes the worker (a change was committed) and waits up to `within`
-    /// for the first outcome of the ticket's change.
+    /// Hands over a change just committed: delivers it at once when it was
+    /// claimed for this request (in a task of its own, which a request that
+    /// goes away does not stop), else wakes the worker.
+    pub fn submit(self: &Arc<Self>, enqueued: Enqueued) {
+        match enqueued {
+            Enqueued::Behind => self.kick(),
+            Enqueued::Claimed(entry) => {
+                let handoff = Arc::clone(self);
+                tokio::spawn(async move { handoff.deliver_claimed(entry).await });
+            }
+        }
+    }
+
+    /// Delivers an entry claimed for a request, records the outcome and
+    /// tells those waiting; the worker is woken when the deployment has
+    /// more queued (or this one is to be retried).
+    async fn deliver_claimed(&self, entry: Queued) {
+        let generation = entry.change.generation;
+        let result = self.deliver(entry).await;
+        match self.store.record_delivery(result.clone()).await {
+            Ok(more) => {
+                self.tell(vec![(generation, result)]);
+                if more {
+                    self.kick();
+                }
+            }
+            Err(e) => {
+                // Not recorded: the claim expires and the worker delivers
+                // the entry again (Harmony takes a repeat as a no-op).
+                slog::error!(self.log, "recording a delivery failed"; "error" => %e);
+            }
+        }
+    }
+
+    /// Waits up to `within` for the first outcome of the ticket's change.
     pub async fn wait(&self, ticket: Ticket, within: Duration) -> Outcome {
-        self.wake.notify_one();
         match tokio::time::timeout(within, ticket.0).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) | Err(_) => Outcome::Pending("queued for Harmony".to_owned()),
@@ -107,7 +141,7 @@ impl Handoff {
     }
 
     /// Wakes the worker without waiting.
-    pub fn kick(&self) {
+    fn kick(&self) {
         self.wake.notify_one();
     }
 
@@ -118,9 +152,8 @@ impl Handoff {
     /// One round: deliver what is due; returns how long to sleep when idle.
     async fn round(&self) -> Result<Option<Duration>, StoreError> {
         let now = now_ms();
-        let store = self.store.clone();
         let claim_until = now + CLAIM.as_millis() as i64;
-        let due = blocking(move || store.outbox_claim(now, claim_until, ROUND)).await?;
+        let due = self.store.outbox_claim(now, claim_until, ROUND).await?;
         if due.is_empty() {
             let store = self.store.clone();
             let next = blocking(move || store.outbox_next_due()).await?;
@@ -138,9 +171,13 @@ impl Handoff {
             .collect()
             .await;
         let records = results.iter().map(|(_, d)| d.clone()).collect();
-        let store = self.store.clone();
-        blocking(move || store.record_deliveries(records)).await?;
-        // Told only once the outcome is durable.
+        self.store.record_deliveries(records).await?;
+        self.tell(results);
+        Ok(None)
+    }
+
+    /// Tells those waiting for these outcomes; only once they are durable.
+    fn tell(&self, results: Vec<(u64, Delivery)>) {
         let mut waiters = self.waiters();
         for (generation, result) in results {
             let id = result.deployment_id();
@@ -165,7 +202,6 @@ impl Handoff {
             }
         }
         waiters.retain(|_, senders| senders.iter().any(|s| !s.is_closed()));
-        Ok(None)
     }
 
     async fn deliver(&self, entry: Queued) -> Delivery {
@@ -261,12 +297,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

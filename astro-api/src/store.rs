@@ -234,6 +234,18 @@ pub enum Op {
     Delete,
 }
 
+/// Where a change just queued stands.
+#[derive(Debug)]
+pub enum Enqueued {
+    /// It was its deployment's only entry: claimed, in the commit that
+    /// queued it, for the request that made it, which delivers it at once
+    /// ([`crate::handoff::Handoff::submit`]).
+    Claimed(Queued),
+    /// An older change of the deployment is still queued: the delivery
+    /// worker takes this one after it.
+    Behind,
+}
+
 /// An outbox entry waiting for delivery.
 #[derive(Clone, Debug)]
 pub struct Queued {
@@ -296,29 +308,56 @@ fn kind_of(name: &str) -> h::DataPlaneKind {
 }
 
 /// Queues `change` in the transaction that stores what it is about, and
-/// starts the deployment's handoff over.
-fn enqueue(tx: &Tx<'_>, change: &Outgoing) -> Result<(), StoreError> {
+/// starts the deployment's handoff over. When no older change of the
+/// deployment is queued, the entry is claimed (as the delivery worker
+/// claims, until [`CLAIM`] from now) for the caller to deliver: no worker,
+/// here or on another replica, takes it meanwhile, and should the caller
+/// die, the claim expires and a worker does.
+fn enqueue(tx: &Tx<'_>, change: Outgoing) -> Result<Enqueued, StoreError> {
     let (op, spec) = match &change.op {
         Op::Put(spec) => ("PUT", Some(serde_json::to_string(spec)?)),
         Op::Delete => ("DELETE", None),
     };
-    tx.execute(
-        "INSERT INTO outbox (deployment_id, cell, kind, generation, op, spec)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[
-            &change.deployment_id.to_string(),
-            &change.cell,
-            &kind_name(change.kind),
-            &(change.generation as i64),
-            &op,
-            &spec,
-        ],
-    )?;
+    let id = change.deployment_id.to_string();
+    let behind = tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&id])?.is_some();
+    let claimed_until = if behind { 0 } else { now_ms() + CLAIM.as_millis() as i64 };
+    let seq: i64 = tx
+        .query_one(
+            "INSERT INTO outbox (deployment_id, cell, kind, generation, op, spec, claimed_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+            &[
+                &id,
+                &change.cell,
+                &kind_name(change.kind),
+                &(change.generation as i64),
+                &op,
+                &spec,
+                &claimed_until,
+            ],
+        )?
+        .get(0)?;
     tx.execute(
         "UPDATE deployments SET handoff_error = NULL, handoff_refused = 0 WHERE id = ?1",
-        &[&change.deployment_id.to_string()],
+        &[&id],
     )?;
-    Ok(())
+    Ok(if behind {
+        Enqueued::Behind
+    } else {
+        Enqueued::Claimed(Queued { seq, attempts: 0, change })
+    })
+}
+
+/// How long a claimed entry stays with the worker or request that claimed
+/// it: longer than a delivery takes (each call has its own deadline), so no
+/// other replica delivers it meanwhile; one that dies releases its claims
+/// by expiry.
+pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Unix milliseconds, the outbox's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 const ROW_COLUMNS: &str = "record, cell, delivered_generation, handoff_error, handoff_refused";
@@ -338,58 +377,66 @@ impl Store {
 
     /// Inserts a new deployment, recording the Harmony cell it lives in,
     /// with its outbox entry: both or neither.
-    pub fn insert(&self, d: &Deployment, cell: &str, change: Outgoing) -> Result<(), StoreError> {
+    pub async fn insert(
+        &self,
+        d: &Deployment,
+        cell: &str,
+        change: Outgoing,
+    ) -> Result<Enqueued, StoreError> {
         let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
-        self.db.write(move |tx| {
-            tx.execute(
-                "INSERT INTO deployments
+        self.db
+            .write_async(move |tx| {
+                tx.execute(
+                    "INSERT INTO deployments
                      (id, organization_id, workspace_id, name, generation, record, cell)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                &[
-                    &d.id.to_string(),
-                    &d.organization_id,
-                    &d.workspace_id,
-                    &d.name,
-                    &(d.generation as i64),
-                    &record,
-                    &cell,
-                ],
-            )
-            .map_err(constraint_to_name_taken)?;
-            enqueue(tx, &change)
-        })
+                    &[
+                        &d.id.to_string(),
+                        &d.organization_id,
+                        &d.workspace_id,
+                        &d.name,
+                        &(d.generation as i64),
+                        &record,
+                        &cell,
+                    ],
+                )
+                .map_err(constraint_to_name_taken)?;
+                enqueue(tx, change)
+            })
+            .await
     }
 
     /// Replaces a deployment if it is still at `expected_generation`, with
-    /// its outbox entry; false when someone else changed it first.
-    pub fn update(
+    /// its outbox entry; `None` when someone else changed it first.
+    pub async fn update(
         &self,
         d: &Deployment,
         expected_generation: u64,
         change: Outgoing,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Enqueued>, StoreError> {
         let (record, d) = (serde_json::to_string(d)?, d.clone());
-        self.db.write(move |tx| {
-            let n = tx
-                .execute(
-                    "UPDATE deployments SET name = ?3, generation = ?4, record = ?5
+        self.db
+            .write_async(move |tx| {
+                let n = tx
+                    .execute(
+                        "UPDATE deployments SET name = ?3, generation = ?4, record = ?5
                      WHERE id = ?1 AND organization_id = ?2 AND generation = ?6",
-                    &[
-                        &d.id.to_string(),
-                        &d.organization_id,
-                        &d.name,
-                        &(d.generation as i64),
-                        &record,
-                        &(expected_generation as i64),
-                    ],
-                )
-                .map_err(constraint_to_name_taken)?;
-            if n != 1 {
-                return Ok(false);
-            }
-            enqueue(tx, &change)?;
-            Ok(true)
-        })
+                        &[
+                            &d.id.to_string(),
+                            &d.organization_id,
+                            &d.name,
+                            &(d.generation as i64),
+                            &record,
+                            &(expected_generation as i64),
+                        ],
+                    )
+                    .map_err(constraint_to_name_taken)?;
+                if n != 1 {
+                    return Ok(None);
+                }
+                enqueue(tx, change).map(Some)
+            })
+            .await
     }
 
     /// The (cell, data plane) pairs an organization's deployments run on.
@@ -476,26 +523,27 @@ impl Store {
             .collect()
     }
 
-    /// Deletes a deployment and queues its deletion at Harmony; false (and
+    /// Deletes a deployment and queues its deletion at Harmony; `None` (and
     /// nothing queued) when there was no such deployment.
-    pub fn delete(
+    pub async fn delete(
         &self,
         organization_id: &str,
         id: Uuid,
         change: Outgoing,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Enqueued>, StoreError> {
         let organization_id = organization_id.to_owned();
-        self.db.write(move |tx| {
-            let n = tx.execute(
-                "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
-                &[&id.to_string(), &organization_id],
-            )?;
-            if n != 1 {
-                return Ok(false);
-            }
-            enqueue(tx, &change)?;
-            Ok(true)
-        })
+        self.db
+            .write_async(move |tx| {
+                let n = tx.execute(
+                    "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
+                    &[&id.to_string(), &organization_id],
+                )?;
+                if n != 1 {
+                    return Ok(None);
+                }
+                enqueue(tx, change).map(Some)
+            })
+            .await
     }
 }
 
@@ -544,31 +592,34 @@ impl Store {
     /// Harmony in the order they were accepted, and one worker per entry
     /// when several replicas share the database. A worker that dies leaves
     /// its claims to expire; another takes them up then.
-    pub fn outbox_claim(
+    pub async fn outbox_claim(
         &self,
         now_ms: i64,
         claim_until_ms: i64,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        let rows = self.db.write(move |tx| {
-            let rows = tx.query(
-                "SELECT o.seq, o.deployment_id, o.cell, o.kind, o.generation, o.op, o.spec,
+        let rows = self
+            .db
+            .write_async(move |tx| {
+                let rows = tx.query(
+                    "SELECT o.seq, o.deployment_id, o.cell, o.kind, o.generation, o.op, o.spec,
                         o.attempts
                  FROM outbox o
                  WHERE o.next_attempt_at <= ?1 AND o.claimed_until <= ?1
                    AND o.seq = (SELECT MIN(i.seq) FROM outbox i
                                 WHERE i.deployment_id = o.deployment_id)
                  ORDER BY o.seq LIMIT ?2",
-                &[&now_ms, &(limit as i64)],
-            )?;
-            for r in &rows {
-                tx.execute(
-                    "UPDATE outbox SET claimed_until = ?2 WHERE seq = ?1",
-                    &[&r.get::<i64>(0)?, &claim_until_ms],
+                    &[&now_ms, &(limit as i64)],
                 )?;
-            }
-            Ok::<_, StoreError>(rows)
-        })?;
+                for r in &rows {
+                    tx.execute(
+                        "UPDATE outbox SET claimed_until = ?2 WHERE seq = ?1",
+                        &[&r.get::<i64>(0)?, &claim_until_ms],
+                    )?;
+                }
+                Ok::<_, StoreError>(rows)
+            })
+            .await?;
         rows.iter()
             .map(|r| {
                 let id: String = r.get(1)?;
@@ -604,48 +655,62 @@ impl Store {
         })?)
     }
 
-    /// Records a round of delivery attempts in one commit (a retried entry's
-    /// claim ends with it).
-    pub fn record_deliveries(&self, results: Vec<Delivery>) -> Result<(), StoreError> {
-        self.db.write(move |tx| {
-            for result in &results {
-                match result {
-                    Delivery::Delivered { seq, deployment_id, generation } => {
-                        tx.execute("DELETE FROM outbox WHERE seq = ?1", &[seq])?;
-                        tx.execute(
-                            "UPDATE deployments
-                             SET delivered_generation = ?2, handoff_error = NULL,
-                                 handoff_refused = 0
-                             WHERE id = ?1 AND delivered_generation < ?2",
-                            &[&deployment_id.to_string(), &(*generation as i64)],
-                        )?;
-                    }
-                    Delivery::Retry { seq, deployment_id, error, next_attempt_at } => {
-                        tx.execute(
-                            "UPDATE outbox
-                             SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
-                                 claimed_until = 0
-                             WHERE seq = ?1",
-                            &[seq, next_attempt_at, error],
-                        )?;
-                        tx.execute(
-                            "UPDATE deployments SET handoff_error = ?2 WHERE id = ?1",
-                            &[&deployment_id.to_string(), error],
-                        )?;
-                    }
-                    Delivery::Refused { seq, deployment_id, error } => {
-                        tx.execute("DELETE FROM outbox WHERE seq = ?1", &[seq])?;
-                        tx.execute(
-                            "UPDATE deployments SET handoff_error = ?2, handoff_refused = 1
-                             WHERE id = ?1",
-                            &[&deployment_id.to_string(), error],
-                        )?;
-                    }
-                }
-            }
-            Ok(())
-        })
+    /// Records a round of delivery attempts in one commit (a retried
+    /// entry's claim ends with it).
+    pub async fn record_deliveries(&self, results: Vec<Delivery>) -> Result<(), StoreError> {
+        self.db
+            .write_async(move |tx| results.iter().try_for_each(|result| record(tx, result)))
+            .await
     }
+
+    /// Records one delivery attempt; returns whether its deployment still
+    /// has an entry queued (a later change, or the retried one).
+    pub async fn record_delivery(&self, result: Delivery) -> Result<bool, StoreError> {
+        self.db
+            .write_async(move |tx| {
+                record(tx, &result)?;
+                let id = result.deployment_id().to_string();
+                Ok(tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&id])?.is_some())
+            })
+            .await
+    }
+}
+
+fn record(tx: &Tx<'_>, result: &Delivery) -> Result<(), StoreError> {
+    match result {
+        Delivery::Delivered { seq, deployment_id, generation } => {
+            tx.execute("DELETE FROM outbox WHERE seq = ?1", &[seq])?;
+            tx.execute(
+                "UPDATE deployments
+                 SET delivered_generation = ?2, handoff_error = NULL,
+                     handoff_refused = 0
+                 WHERE id = ?1 AND delivered_generation < ?2",
+                &[&deployment_id.to_string(), &(*generation as i64)],
+            )?;
+        }
+        Delivery::Retry { seq, deployment_id, error, next_attempt_at } => {
+            tx.execute(
+                "UPDATE outbox
+                 SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
+                     claimed_until = 0
+                 WHERE seq = ?1",
+                &[seq, next_attempt_at, error],
+            )?;
+            tx.execute(
+                "UPDATE deployments SET handoff_error = ?2 WHERE id = ?1",
+                &[&deployment_id.to_string(), error],
+            )?;
+        }
+        Delivery::Refused { seq, deployment_id, error } => {
+            tx.execute("DELETE FROM outbox WHERE seq = ?1", &[seq])?;
+            tx.execute(
+                "UPDATE deployments SET handoff_error = ?2, handoff_refused = 1
+                 WHERE id = ?1",
+                &[&deployment_id.to_string(), error],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -683,40 +748,41 @@ impl Store {
     }
 
     /// Marks a deploy finalized and stores the deployment it changed, with
-    /// the deployment's outbox entry: all or nothing; false when the
+    /// the deployment's outbox entry: all or nothing; `None` when the
     /// deployment moved past `expected_generation`.
-    pub fn finalize_deploy(
+    pub async fn finalize_deploy(
         &self,
         deploy: &Deploy,
         deployment: &Deployment,
         expected_generation: u64,
         change: Outgoing,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Enqueued>, StoreError> {
         let deploy_record = serde_json::to_string(deploy)?;
         let deployment_record = serde_json::to_string(deployment)?;
         let (deploy_id, d) = (deploy.id, deployment.clone());
-        self.db.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE deployments SET generation = ?3, record = ?4
+        self.db
+            .write_async(move |tx| {
+                let n = tx.execute(
+                    "UPDATE deployments SET generation = ?3, record = ?4
                  WHERE id = ?1 AND organization_id = ?2 AND generation = ?5",
-                &[
-                    &d.id.to_string(),
-                    &d.organization_id,
-                    &(d.generation as i64),
-                    &deployment_record,
-                    &(expected_generation as i64),
-                ],
-            )?;
-            if n != 1 {
-                return Ok(false);
-            }
-            tx.execute(
-                "UPDATE deploys SET record = ?2 WHERE id = ?1",
-                &[&deploy_id.to_string(), &deploy_record],
-            )?;
-            enqueue(tx, &change)?;
-            Ok(true)
-        })
+                    &[
+                        &d.id.to_string(),
+                        &d.organization_id,
+                        &(d.generation as i64),
+                        &deployment_record,
+                        &(expected_generation as i64),
+                    ],
+                )?;
+                if n != 1 {
+                    return Ok(None);
+                }
+                tx.execute(
+                    "UPDATE deploys SET record = ?2 WHERE id = ?1",
+                    &[&deploy_id.to_string(), &deploy_record],
+                )?;
+                enqueue(tx, change).map(Some)
+            })
+            .await
     }
 }
 

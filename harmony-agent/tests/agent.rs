@@ -345,8 +345,8 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn status_follows_reports_and_heartbeats() {
+#[tokio::test]
+async fn status_follows_reports_and_heartbeats() {
     use harmony_api::latest::DeploymentState;
     use harmony_server::app::{Clock, HEARTBEAT_TIMEOUT, Harmony as App};
     use std::sync::{Arc, Mutex};
@@ -379,7 +379,7 @@ fn status_follows_reports_and_heartbeats() {
         .unwrap(),
     )
     .unwrap();
-    let stored = app.put_deployment(id, spec).unwrap();
+    let stored = app.put_deployment(id, spec).await.unwrap();
     assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Deploying);
     let report = |health: &str| -> harmony_agent_api::StatusReport {
         serde_json::from_value(serde_json::json!({

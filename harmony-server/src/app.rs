@@ -207,71 +207,79 @@ impl Harmony {
     /// stored generation with the same spec is an idempotent no-op (a retry);
     /// the stored generation with another spec is a conflict. A new manifest
     /// revision is written only when the rendering input changed.
-    pub fn put_deployment(
+    ///
+    /// Everything, rendering included, runs in the write: the task waits
+    /// for the commit without holding a thread. (Validating and rendering
+    /// against a snapshot first, re-checked in the write, was measured: it
+    /// costs more CPU per request than it takes off the writer.)
+    pub async fn put_deployment(
         &self,
         id: Uuid,
         mut spec: DeploymentSpec,
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
         let key = self.key.clone();
-        let result = self.store.write(move |tx| {
-            // Only a DNS label can name a data plane (validation says so).
-            let plane = match is_dns_label(&spec.data_plane_id) {
-                true => tx.data_plane(&spec.data_plane_id)?,
-                false => None,
-            };
-            let existing = tx.deployment(id)?;
-            merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
-            validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
-            let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
+        let result = self
+            .store
+            .write_async(move |tx| {
+                // Only a DNS label can name a data plane (validation says so).
+                let plane = match is_dns_label(&spec.data_plane_id) {
+                    true => tx.data_plane(&spec.data_plane_id)?,
+                    false => None,
+                };
+                let existing = tx.deployment(id)?;
+                merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
+                validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
+                let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
 
-            if let Some(existing) = &existing {
-                let stored = existing.spec.generation;
-                if spec.generation < stored {
-                    return Err(HarmonyError::Conflict {
-                        code: "StaleGeneration",
-                        message: format!(
-                            "generation {} is older than the stored generation {stored}",
-                            spec.generation
-                        ),
-                    });
-                }
-                if spec.generation == stored {
-                    if spec == existing.spec {
-                        return Ok(to_api(existing.clone()));
+                if let Some(existing) = &existing {
+                    let stored = existing.spec.generation;
+                    if spec.generation < stored {
+                        return Err(HarmonyError::Conflict {
+                            code: "StaleGeneration",
+                            message: format!(
+                                "generation {} is older than the stored generation {stored}",
+                                spec.generation
+                            ),
+                        });
                     }
-                    return Err(HarmonyError::Conflict {
-                        code: "GenerationConflict",
-                        message: format!(
-                            "generation {stored} was already accepted with a different spec; \
+                    if spec.generation == stored {
+                        if spec == existing.spec {
+                            return Ok(to_api(existing.clone()));
+                        }
+                        return Err(HarmonyError::Conflict {
+                            code: "GenerationConflict",
+                            message: format!(
+                                "generation {stored} was already accepted with a different spec; \
                              send generation {} for a change",
-                            stored + 1
-                        ),
-                    });
+                                stored + 1
+                            ),
+                        });
+                    }
                 }
-            }
 
-            let input_hash = render::input_hash(&key, id, &spec, &plane);
-            let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
-            let unchanged = existing.as_ref().is_some_and(|e| e.input_hash == input_hash);
-            let revision = if unchanged { previous_revision } else { previous_revision + 1 };
-            let stored = StoredDeployment {
-                id,
-                spec,
-                input_hash,
-                revision,
-                created_at: existing.as_ref().map_or(now, |e| e.created_at),
-                updated_at: now,
-            };
-            // The deployment row must exist before its first manifest set
-            // references it; SQLite checks foreign keys at each statement.
-            tx.put_deployment(&stored)?;
-            if !unchanged {
-                tx.bump_desired_revision(&plane.id)?;
-                insert_revision(tx, &key, &stored, &plane, now)?;
-            }
-            Ok(to_api(stored))
-        });
+                let input_hash = render::input_hash(&key, id, &spec, &plane);
+                let previous_revision = existing.as_ref().map_or(0, |e| e.revision);
+                let unchanged = existing.as_ref().is_some_and(|e| e.input_hash == input_hash);
+                let revision = if unchanged { previous_revision } else { previous_revision + 1 };
+                let stored = StoredDeployment {
+                    id,
+                    spec,
+                    input_hash,
+                    revision,
+                    created_at: existing.as_ref().map_or(now, |e| e.created_at),
+                    updated_at: now,
+                };
+                // The deployment row must exist before its first manifest set
+                // references it; SQLite checks foreign keys at each statement.
+                tx.put_deployment(&stored)?;
+                if !unchanged {
+                    tx.bump_desired_revision(&plane.id)?;
+                    insert_revision(tx, &key, &stored, &plane, now)?;
+                }
+                Ok(to_api(stored))
+            })
+            .await;
         if result.is_ok() {
             self.changes.notify_waiters();
         }

@@ -123,7 +123,7 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<Deployment>, HttpError> {
         let id = path.into_inner().deployment_id;
         let spec = body.into_inner();
-        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.put_deployment(id, spec)).await?))
+        Ok(HttpResponseOk(rqctx.context().harmony.put_deployment(id, spec).await?))
     }
 
     async fn deployment_get(

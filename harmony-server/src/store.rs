@@ -337,6 +337,21 @@ impl Store {
         })
     }
 
+    /// [`Store::write`] for async callers, without a blocking thread.
+    pub async fn write_async<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let sealer = self.sealer.clone();
+        let written = self.db.write_async(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).await;
+        written.map_err(|w| match w {
+            Wrap::Own(e) => e,
+            Wrap::Db(e) => E::from(StoreError::Db(e)),
+        })
+    }
+
     pub fn backend(&self) -> sql_store::Backend {
         self.db.backend()
     }

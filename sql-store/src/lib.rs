@@ -281,23 +281,56 @@ impl Database {
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let (answer_tx, answer_rx) = mpsc::sync_channel::<Result<T, E>>(1);
+        self.queue(f, move |answer| {
+            let _ = answer_tx.send(answer);
+        })?;
+        answer_rx.recv().map_err(|_| E::from(DbError::WriterGone))?
+    }
+
+    /// [`Database::write`] for async callers: the task waits for the commit
+    /// without holding a thread (no trip through a blocking pool, whose
+    /// hand-offs cost more than a small write).
+    pub async fn write_async<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (answer_tx, answer_rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        self.queue(f, move |answer| {
+            let _ = answer_tx.send(answer);
+        })?;
+        answer_rx.await.map_err(|_| E::from(DbError::WriterGone))?
+    }
+
+    /// Queues `f` for the writer; `answer` gets its result once the group
+    /// it ran in is committed (or failed).
+    fn queue<T, E, F>(
+        &self,
+        f: F,
+        answer: impl FnOnce(Result<T, E>) + Send + 'static,
+    ) -> Result<(), E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
         let job: Job = Box::new(move |tx| {
             let result = f(tx);
             Ran {
                 keep: result.is_ok(),
                 deliver: Box::new(move |commit| {
-                    let answer = match (commit, result) {
+                    let answer_of = match (commit, result) {
                         (Ok(()), result) => result,
                         (Err(message), Ok(_)) => Err(E::from(DbError::CommitFailed(message))),
                         // The write had failed anyway; its own error says more.
                         (Err(_), Err(e)) => Err(e),
                     };
-                    let _ = answer_tx.send(answer);
+                    answer(answer_of);
                 }),
             }
         });
-        self.writer.send(job).map_err(|_| E::from(DbError::WriterGone))?;
-        answer_rx.recv().map_err(|_| E::from(DbError::WriterGone))?
+        self.writer.send(job).map_err(|_| E::from(DbError::WriterGone))
     }
 
     /// Runs `f` against a consistent snapshot, which never waits for the

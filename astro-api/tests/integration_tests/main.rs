@@ -8,6 +8,7 @@ mod deploys;
 mod generated_client;
 mod harmony_faults;
 mod needs;
+mod outbox;
 mod platform_rollouts;
 mod schemathesis;
 mod secrets;

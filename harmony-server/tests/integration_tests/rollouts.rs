@@ -72,7 +72,8 @@ impl Fixture {
             }
             app.register_data_plane(plane, reg).unwrap();
             let id = Uuid::new_v4();
-            app.put_deployment(id, convert(&hybrid_spec(plane, 1))).unwrap();
+            futures::executor::block_on(app.put_deployment(id, convert(&hybrid_spec(plane, 1))))
+                .unwrap();
             deployments.insert(plane.to_owned(), id);
         }
         app.put_platform_release(

@@ -1,0 +1,80 @@
+//! The outbox's claims, at the store: a change that is its deployment's
+//! only queued one is claimed for the request that made it (and so is
+//! invisible to every delivery worker until delivered or expired); one
+//! queued behind it waits for the worker, in order.
+
+use astro_api::store::{CLAIM, Delivery, Enqueued, Location, Op, Outgoing, Store, now_ms};
+use astro_public_api::types::Deployment;
+use harmony_client::v2::types as h;
+use serde_json::json;
+use sql_store::{Backend, on_both_backends};
+use uuid::Uuid;
+
+on_both_backends!(a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it);
+
+fn deployment(id: Uuid, generation: u64) -> Deployment {
+    serde_json::from_value(json!({
+        "id": id, "organization_id": "org-1", "workspace_id": "ws-1",
+        "name": format!("etl-{id}"), "type": "HYBRID", "cluster_id": "hybrid-example",
+        "runtime_version": "13.1.0", "executor": "CELERY",
+        "is_high_availability": false, "is_development_mode": false,
+        "is_cicd_enforced": false, "is_dag_deploy_enabled": false,
+        "worker_queues": [], "environment_variables": [], "image_tag": "13.1.0",
+        "status": "CREATING", "data_plane_id": "hybrid-example",
+        "generation": generation, "delivered_generation": 0,
+        "created_at": "2026-11-26T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
+    }))
+    .unwrap()
+}
+
+fn change(id: Uuid, generation: u64) -> Outgoing {
+    Outgoing {
+        deployment_id: id,
+        cell: "default".to_owned(),
+        kind: h::DataPlaneKind::Hybrid,
+        generation,
+        op: Op::Delete,
+    }
+}
+
+async fn a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let schema;
+    let location = match backend {
+        Backend::Sqlite => Location::Sqlite(dir.path().join("astro.sqlite3")),
+        Backend::Postgres => {
+            let Some(s) = sql_store::testing::TestSchema::create() else { return };
+            schema = s;
+            Location::Postgres(schema.url())
+        }
+    };
+    let store = Store::open(&location).unwrap();
+    let id = Uuid::now_v7();
+
+    let first = store.insert(&deployment(id, 1), "default", change(id, 1)).await.unwrap();
+    let Enqueued::Claimed(claimed) = first else { panic!("a lone change is claimed: {first:?}") };
+    assert_eq!(claimed.change.generation, 1);
+    // No worker sees it while the claim lasts, here or on another replica.
+    let now = now_ms();
+    assert!(store.outbox_claim(now, now + 1000, 16).await.unwrap().is_empty());
+
+    // A second change of the deployment queues behind the claimed one.
+    let second = store.update(&deployment(id, 2), 1, change(id, 2)).await.unwrap();
+    assert!(matches!(second, Some(Enqueued::Behind)), "{second:?}");
+    assert!(store.outbox_claim(now, now + 1000, 16).await.unwrap().is_empty());
+
+    // Once the first is delivered, the worker takes the second, and says so.
+    let delivered = Delivery::Delivered { seq: claimed.seq, deployment_id: id, generation: 1 };
+    assert!(store.record_delivery(delivered).await.unwrap(), "the second is still queued");
+    let due = store.outbox_claim(now_ms(), now_ms() + 1000, 16).await.unwrap();
+    assert_eq!(due.iter().map(|q| q.change.generation).collect::<Vec<_>>(), vec![2]);
+
+    // A claim that is never settled (its process died) expires, and a
+    // worker takes the change then.
+    let other = Uuid::now_v7();
+    let lost = store.insert(&deployment(other, 1), "default", change(other, 1)).await.unwrap();
+    assert!(matches!(lost, Enqueued::Claimed(_)));
+    let after_expiry = now_ms() + CLAIM.as_millis() as i64 + 1;
+    let due = store.outbox_claim(after_expiry, after_expiry + 1000, 16).await.unwrap();
+    assert!(due.iter().any(|q| q.change.deployment_id == other), "{due:?}");
+}
