@@ -89,6 +89,21 @@ impl Astro {
             .map_err(Failure::from)
     }
 
+    /// A read of one row by its key. On SQLite that is answered from the
+    /// page cache in microseconds, less than a hand-off to the blocking pool
+    /// and back costs, so it runs on the calling task; on PostgreSQL it is
+    /// a round trip to the server and goes to the blocking pool like any
+    /// other store call.
+    pub(crate) async fn lookup<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Failure> {
+        match self.store.backend() {
+            sql_store::Backend::Sqlite => f(&self.store).map_err(Failure::from),
+            sql_store::Backend::Postgres => self.db(f).await,
+        }
+    }
+
     /// Platform rollouts across the data planes the organization's
     /// deployments run on, cell by cell; a cell that cannot say is listed
     /// as unavailable.

@@ -375,6 +375,10 @@ impl Store {
         Ok(Store { db: Database::open(location, &MIGRATIONS)? })
     }
 
+    pub fn backend(&self) -> sql_store::Backend {
+        self.db.backend()
+    }
+
     /// Inserts a new deployment, recording the Harmony cell it lives in,
     /// with its outbox entry: both or neither.
     pub async fn insert(

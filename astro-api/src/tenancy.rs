@@ -43,7 +43,7 @@ impl Astro {
     ) -> Result<Principal, Failure> {
         let (id, secret) = auth::parse(header)?;
         let (token, stored) =
-            self.db(move |s| s.token(id)).await?.ok_or_else(auth::invalid_token)?;
+            self.lookup(move |s| s.token(id)).await?.ok_or_else(auth::invalid_token)?;
         if !auth::same_digest(&auth::digest(&secret), &stored) {
             return Err(auth::invalid_token());
         }
@@ -151,7 +151,7 @@ impl Astro {
             return Ok(false);
         }
         let (org, id) = (who.organization_id.clone(), workspace_id.to_owned());
-        Ok(self.db(move |s| s.workspace(&org, &id)).await?.is_some())
+        Ok(self.lookup(move |s| s.workspace(&org, &id)).await?.is_some())
     }
 
     pub async fn workspace(&self, who: &Principal, id: String) -> Result<Workspace, Failure> {
