@@ -1,4 +1,6 @@
-//! The durable handoff to Harmony: a delivery worker that drains the outbox.
+//! The durable handoff to Harmony: each change delivered by its own request's
+//! task when it can be, and a delivery worker that drains the rest of the
+//! outbox.
 //!
 //! A public request commits astro-api's record and an outbox entry in one
 //! transaction ([`crate::store`]), hands it over ([`Handoff::submit`]) and
