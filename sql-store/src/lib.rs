@@ -26,6 +26,7 @@ pub mod testing;
 mod value;
 
 pub use pg::MAX_READERS;
+pub use sqlite::SQLITE_READERS;
 pub use value::{FromValue, Row, ToValue, Value};
 
 use std::cell::RefCell;

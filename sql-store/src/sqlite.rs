@@ -1,11 +1,12 @@
 //! SQLite: one file in WAL mode with `synchronous=FULL`, migrations by
-//! `PRAGMA user_version`, a writer connection and a reader connection.
+//! `PRAGMA user_version`, a writer connection and a few reader connections.
 
 use crate::{DbError, Row, Tx, TxInner, Value, WriterConn};
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 impl rusqlite::ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -109,11 +110,36 @@ impl WriterConn for Writer {
     }
 }
 
-pub(crate) struct Reader(Mutex<Connection>);
+/// Reader connections per database: enough that a point read (some run on
+/// async tasks) seldom waits behind a long one; each is a file handle and a
+/// page cache, so not many.
+pub const SQLITE_READERS: usize = 4;
+
+/// Reader connections, each used by one read at a time.
+pub(crate) struct Reader {
+    connections: Vec<Mutex<Connection>>,
+    /// Where a read that finds every connection busy queues.
+    next: AtomicUsize,
+}
 
 impl Reader {
     pub(crate) fn open(path: &Path) -> Result<Reader, DbError> {
-        Ok(Reader(Mutex::new(connect(path)?)))
+        let connections =
+            (0..SQLITE_READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<_, _>>()?;
+        Ok(Reader { connections, next: AtomicUsize::new(0) })
+    }
+
+    /// A free connection, or else the next one in turn once it is free.
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        for conn in &self.connections {
+            match conn.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        self.connections[turn].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn read<T, E, F>(&self, f: F) -> Result<T, E>
@@ -121,7 +147,7 @@ impl Reader {
         E: From<DbError>,
         F: FnOnce(&Tx<'_>) -> Result<T, E>,
     {
-        let mut conn = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.connection();
         // Dropped unfinished: rolled back, so nothing a read wrote stays.
         let tx = conn.transaction().map_err(|e| E::from(DbError::Sqlite(e)))?;
         f(&Tx(TxInner::Sqlite(&tx)))

@@ -63,7 +63,41 @@ on_both!(
     values_round_trip,
     a_unique_violation_is_recognised,
     two_replicas_never_lose_an_update,
+    a_read_does_not_wait_for_another_read,
 );
+
+/// A read in progress (here: one that will not end until told) does not
+/// hold up another read: each gets a connection of its own.
+fn a_read_does_not_wait_for_another_read(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    db.write(|tx| tx.execute("INSERT INTO t (k, v) VALUES (1, 'x')", &[])).unwrap();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
+    let long = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.read(|tx| {
+                let n: i64 = tx.query_one("SELECT COUNT(*) FROM t", &[])?.get(0)?;
+                started_tx.send(()).unwrap();
+                finish_rx.recv().unwrap();
+                Ok::<_, DbError>(n)
+            })
+        })
+    };
+    started.recv().unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let short = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            done_tx.send(count(&db, "SELECT COUNT(*) FROM t")).unwrap();
+        })
+    };
+    let answered = done.recv_timeout(std::time::Duration::from_secs(5));
+    finish.send(()).unwrap();
+    assert_eq!(answered, Ok(1), "the second read waited for the first");
+    assert_eq!(long.join().unwrap().unwrap(), 1);
+    short.join().unwrap();
+}
 
 fn count(db: &Database, sql: &str) -> i64 {
     db.read(|tx| tx.query_one(sql, &[])?.get(0)).unwrap()
