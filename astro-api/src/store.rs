@@ -319,7 +319,7 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing) -> Result<Enqueued, StoreError> {
         Op::Delete => ("DELETE", None),
     };
     let id = change.deployment_id.to_string();
-    let behind = tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&id])?.is_some();
+    let behind = has_queued(tx, &id)?;
     let claimed_until = if behind { 0 } else { now_ms() + CLAIM.as_millis() as i64 };
     let seq: i64 = tx
         .query_one(
@@ -345,6 +345,11 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing) -> Result<Enqueued, StoreError> {
     } else {
         Enqueued::Claimed(Queued { seq, attempts: 0, change })
     })
+}
+
+/// Whether the deployment has an outbox entry.
+fn has_queued(tx: &Tx<'_>, deployment_id: &str) -> Result<bool, StoreError> {
+    Ok(tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&deployment_id])?.is_some())
 }
 
 /// How long a claimed entry stays with the worker or request that claimed
@@ -392,8 +397,8 @@ impl Store {
             .write_async(move |tx| {
                 tx.execute(
                     "INSERT INTO deployments
-                     (id, organization_id, workspace_id, name, generation, record, cell)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                         (id, organization_id, workspace_id, name, generation, record, cell)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     &[
                         &d.id.to_string(),
                         &d.organization_id,
@@ -424,7 +429,7 @@ impl Store {
                 let n = tx
                     .execute(
                         "UPDATE deployments SET name = ?3, generation = ?4, record = ?5
-                     WHERE id = ?1 AND organization_id = ?2 AND generation = ?6",
+                         WHERE id = ?1 AND organization_id = ?2 AND generation = ?6",
                         &[
                             &d.id.to_string(),
                             &d.organization_id,
@@ -607,12 +612,12 @@ impl Store {
             .write_async(move |tx| {
                 let rows = tx.query(
                     "SELECT o.seq, o.deployment_id, o.cell, o.kind, o.generation, o.op, o.spec,
-                        o.attempts
-                 FROM outbox o
-                 WHERE o.next_attempt_at <= ?1 AND o.claimed_until <= ?1
-                   AND o.seq = (SELECT MIN(i.seq) FROM outbox i
-                                WHERE i.deployment_id = o.deployment_id)
-                 ORDER BY o.seq LIMIT ?2",
+                            o.attempts
+                     FROM outbox o
+                     WHERE o.next_attempt_at <= ?1 AND o.claimed_until <= ?1
+                       AND o.seq = (SELECT MIN(i.seq) FROM outbox i
+                                    WHERE i.deployment_id = o.deployment_id)
+                     ORDER BY o.seq LIMIT ?2",
                     &[&now_ms, &(limit as i64)],
                 )?;
                 for r in &rows {
@@ -673,8 +678,7 @@ impl Store {
         self.db
             .write_async(move |tx| {
                 record(tx, &result)?;
-                let id = result.deployment_id().to_string();
-                Ok(tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&id])?.is_some())
+                has_queued(tx, &result.deployment_id().to_string())
             })
             .await
     }
@@ -768,7 +772,7 @@ impl Store {
             .write_async(move |tx| {
                 let n = tx.execute(
                     "UPDATE deployments SET generation = ?3, record = ?4
-                 WHERE id = ?1 AND organization_id = ?2 AND generation = ?5",
+                     WHERE id = ?1 AND organization_id = ?2 AND generation = ?5",
                     &[
                         &d.id.to_string(),
                         &d.organization_id,

@@ -297,6 +297,15 @@ impl<E> From<DbError> for Wrap<E> {
     }
 }
 
+impl<E: From<StoreError>> Wrap<E> {
+    fn into_error(self) -> E {
+        match self {
+            Wrap::Own(e) => e,
+            Wrap::Db(e) => E::from(StoreError::Db(e)),
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database and brings its schema up to
     /// date.
@@ -331,10 +340,7 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let sealer = self.sealer.clone();
-        self.db.write(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).map_err(|w| match w {
-            Wrap::Own(e) => e,
-            Wrap::Db(e) => E::from(StoreError::Db(e)),
-        })
+        self.db.write(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).map_err(Wrap::into_error)
     }
 
     /// [`Store::write`] for async callers, without a blocking thread.
@@ -346,10 +352,7 @@ impl Store {
     {
         let sealer = self.sealer.clone();
         let written = self.db.write_async(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).await;
-        written.map_err(|w| match w {
-            Wrap::Own(e) => e,
-            Wrap::Db(e) => E::from(StoreError::Db(e)),
-        })
+        written.map_err(Wrap::into_error)
     }
 
     pub fn backend(&self) -> sql_store::Backend {
@@ -361,10 +364,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        self.db.read(|tx| f(&Tx(tx, &self.sealer)).map_err(Wrap::Own)).map_err(|w| match w {
-            Wrap::Own(e) => e,
-            Wrap::Db(e) => E::from(StoreError::Db(e)),
-        })
+        self.db.read(|tx| f(&Tx(tx, &self.sealer)).map_err(Wrap::Own)).map_err(Wrap::into_error)
     }
 }
 

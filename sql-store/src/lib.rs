@@ -304,12 +304,12 @@ impl Database {
         answer_rx.await.map_err(|_| E::from(DbError::WriterGone))?
     }
 
-    /// Queues `f` for the writer; `answer` gets its result once the group
+    /// Queues `f` for the writer; `tell` gets its result once the group
     /// it ran in is committed (or failed).
     fn queue<T, E, F>(
         &self,
         f: F,
-        answer: impl FnOnce(Result<T, E>) + Send + 'static,
+        tell: impl FnOnce(Result<T, E>) + Send + 'static,
     ) -> Result<(), E>
     where
         T: Send + 'static,
@@ -321,13 +321,13 @@ impl Database {
             Ran {
                 keep: result.is_ok(),
                 deliver: Box::new(move |commit| {
-                    let answer_of = match (commit, result) {
+                    let answer = match (commit, result) {
                         (Ok(()), result) => result,
                         (Err(message), Ok(_)) => Err(E::from(DbError::CommitFailed(message))),
                         // The write had failed anyway; its own error says more.
                         (Err(_), Err(e)) => Err(e),
                     };
-                    answer(answer_of);
+                    tell(answer);
                 }),
             }
         });
