@@ -231,6 +231,8 @@ pub(crate) trait WriterConn: Send + 'static {
     fn tx(&mut self) -> Tx<'_>;
     /// Gives up the group's transaction after a failure.
     fn abandon(&mut self);
+    /// Called after each group's commit (SQLite wakes its checkpointer).
+    fn committed(&mut self) {}
 }
 
 /// The reading side of a backend.
@@ -391,8 +393,9 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
             }
             Ok(())
         })();
-        if outcome.is_err() {
-            conn.abandon();
+        match outcome {
+            Ok(()) => conn.committed(),
+            Err(_) => conn.abandon(),
         }
         let commit = outcome.map_err(|e| e.to_string());
         for deliver in delivers {

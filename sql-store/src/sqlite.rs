@@ -1,12 +1,39 @@
 //! SQLite: one file in WAL mode with `synchronous=FULL`, migrations by
-//! `PRAGMA user_version`, a writer connection and a few reader connections.
+//! `PRAGMA user_version`, a writer connection, a few reader connections and
+//! a checkpointer.
+//!
+//! Checkpoints (copying committed pages from the WAL into the database file
+//! and syncing it) run on a thread of their own instead of inside the
+//! commit that crosses SQLite's threshold: the writer is the one serial
+//! part of a store, and a checkpoint there held every queued write behind
+//! a second copy of each page and a second `fsync`. The writer's automatic
+//! checkpoints are off; after a commit the checkpointer copies what is
+//! committed (`PASSIVE`: it never blocks the writer or readers), at most
+//! every [`CHECKPOINT_EVERY`]. The log only starts again from its beginning
+//! when a write begins with every frame copied, which under constant writes
+//! never happens by itself, and a checkpointer waiting for the write lock
+//! would starve (the writer takes it again at once). So once the WAL holds
+//! [`RESTART_AFTER`] frames the checkpointer asks the writer, which after
+//! its next commit runs a `RESTART` checkpoint itself: only the frames
+//! committed since the last passive one are left to copy, and the log
+//! restarts. Durability does not change: a commit is durable in the WAL,
+//! whichever connection copies it later.
 
 use crate::{DbError, Row, Tx, TxInner, Value, WriterConn};
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError, mpsc};
+use std::time::{Duration, Instant};
+
+/// Most often the checkpointer runs while writes keep coming.
+pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// WAL frames (pages) after which a checkpoint also restarts the log, so
+/// the WAL file stays near `RESTART_AFTER` × 4 KiB under constant writes.
+pub(crate) const RESTART_AFTER: i64 = 4096;
 
 impl rusqlite::ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -82,31 +109,103 @@ fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), DbError> {
     Ok(())
 }
 
-pub(crate) struct Writer(Connection);
+pub(crate) struct Writer {
+    conn: Connection,
+    /// Wakes the checkpointer (a full channel means it is already due).
+    /// Dropped with the writer, which stops the checkpointer.
+    checkpoint: mpsc::SyncSender<()>,
+    /// Set by the checkpointer when the log should restart.
+    restart: Arc<AtomicBool>,
+}
 
 pub(crate) fn open_writer(path: &Path, migrations: &[&str]) -> Result<Writer, DbError> {
     let mut conn = connect(path)?;
     migrate(&mut conn, migrations)?;
-    Ok(Writer(conn))
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let checkpointer = connect(path)?;
+    let (checkpoint, commits) = mpsc::sync_channel(1);
+    let restart = Arc::new(AtomicBool::new(false));
+    let checkpointer = Checkpointer {
+        conn: checkpointer,
+        name: path.display().to_string(),
+        restart: restart.clone(),
+    };
+    std::thread::Builder::new()
+        .name("db-checkpoint".to_owned())
+        .spawn(move || checkpointer.run(&commits))
+        .map_err(|e| DbError::Config(format!("starting the checkpointer thread: {e}")))?;
+    Ok(Writer { conn, checkpoint, restart })
+}
+
+struct Checkpointer {
+    conn: Connection,
+    /// The file, for messages.
+    name: String,
+    restart: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    /// After commits, at most every [`CHECKPOINT_EVERY`]: copy what is
+    /// committed, and ask for a restart once the log is long. Ends when
+    /// the writer is gone.
+    fn run(&self, commits: &mpsc::Receiver<()>) {
+        let mut failing = false;
+        while commits.recv().is_ok() {
+            let started = Instant::now();
+            match checkpoint(&self.conn, "PASSIVE") {
+                Ok(frames) => {
+                    failing = false;
+                    if frames >= RESTART_AFTER {
+                        self.restart.store(true, Ordering::Relaxed);
+                    }
+                }
+                // Loses nothing (the pages stay in the WAL); the next
+                // commit retries. Said once per run of failures.
+                Err(e) if !failing => {
+                    failing = true;
+                    eprintln!(
+                        "sql-store: checkpointing {} failed (the WAL keeps the pages; retrying after the next commit): {e}",
+                        self.name
+                    );
+                }
+                Err(_) => {}
+            }
+            std::thread::sleep(CHECKPOINT_EVERY.saturating_sub(started.elapsed()));
+        }
+    }
+}
+
+/// Runs one checkpoint in `mode`; returns the frames in the WAL.
+fn checkpoint(conn: &Connection, mode: &str) -> Result<i64, DbError> {
+    Ok(conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| row.get(1))?)
 }
 
 impl WriterConn for Writer {
     fn begin(&mut self, then: &str) -> Result<(), DbError> {
-        Ok(self.0.execute_batch(&format!("BEGIN IMMEDIATE; {then}"))?)
+        Ok(self.conn.execute_batch(&format!("BEGIN IMMEDIATE; {then}"))?)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        Ok(self.0.execute_batch(sql)?)
+        Ok(self.conn.execute_batch(sql)?)
     }
 
     fn tx(&mut self) -> Tx<'_> {
-        Tx(TxInner::Sqlite(&self.0))
+        Tx(TxInner::Sqlite(&self.conn))
     }
 
     fn abandon(&mut self) {
-        if !self.0.is_autocommit() {
-            let _ = self.0.execute_batch("ROLLBACK");
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+
+    fn committed(&mut self) {
+        // A restart that fails (a reader held its snapshot past the busy
+        // timeout) is asked for again by the next passive checkpoint.
+        if self.restart.swap(false, Ordering::Relaxed) {
+            let _ = checkpoint(&self.conn, "RESTART");
+        }
+        let _ = self.checkpoint.try_send(());
     }
 }
 
