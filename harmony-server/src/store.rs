@@ -121,11 +121,17 @@ CREATE TABLE leases (
     expires_at TEXT NOT NULL
 ) STRICT;
 "#,
+    // Manifest sets compressed (see `pack`): new rows keep `objects` empty
+    // and the compressed JSON in `packed`; older rows keep their text.
+    r#"
+ALTER TABLE manifest_sets ADD COLUMN packed BLOB;
+"#,
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's fifth
 /// migration.
-const POSTGRES_MIGRATIONS: &[&str] = &[r#"
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE data_planes (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -194,7 +200,11 @@ CREATE TABLE leases (
     holder TEXT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE manifest_sets ADD COLUMN packed BYTEA;
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -410,18 +420,26 @@ impl Tx<'_> {
 
     /// Objects as stored: each Secret's body sealed whole.
     fn sealed_objects(&self, set: &StoredManifestSet) -> Result<String, StoreError> {
+        /// A [`StoredObject`] as written, borrowing what is not sealed.
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            meta: &'a ManifestObject,
+            body: std::borrow::Cow<'a, serde_json::value::RawValue>,
+        }
         let id = set.deployment_id.to_string();
         let objects = set
             .objects
             .iter()
             .map(|o| {
-                if o.meta.kind != "Secret" {
-                    return Ok(o.clone());
-                }
-                let context = object_context(&id, set.revision, &o.meta.name);
-                let sealed = SealedBody { sealed: self.1.seal(o.body.get(), &context) };
-                let body = serde_json::value::to_raw_value(&sealed)?;
-                Ok(StoredObject { meta: o.meta.clone(), body })
+                let body = match o.meta.kind == "Secret" {
+                    false => std::borrow::Cow::Borrowed(&*o.body),
+                    true => {
+                        let context = object_context(&id, set.revision, &o.meta.name);
+                        let sealed = SealedBody { sealed: self.1.seal(o.body.get(), &context) };
+                        std::borrow::Cow::Owned(serde_json::value::to_raw_value(&sealed)?)
+                    }
+                };
+                Ok(Row { meta: &o.meta, body })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(serde_json::to_string(&objects)?)
@@ -447,6 +465,33 @@ impl Tx<'_> {
         }
         Ok(objects)
     }
+}
+
+/// A manifest set's stored JSON, compressed (LZ4 block, its length first):
+/// a set is tens of KB of JSON that compresses about sevenfold, and every
+/// byte stored is written twice (the log, then the database file).
+/// Sealed Secret bodies are ciphertext and do not compress; the rest does.
+pub fn pack(text: &str) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(text.as_bytes())
+}
+
+/// Most a packed set may claim to expand to: a corrupt length must not
+/// make a read allocate gigabytes.
+const MAX_UNPACKED: usize = 64 << 20;
+
+/// The JSON of a packed manifest set.
+pub fn unpack(packed: &[u8]) -> Result<String, StoreError> {
+    let bad = |why: String| StoreError::Invalid(format!("a stored manifest set is damaged: {why}"));
+    let claimed = packed
+        .first_chunk::<4>()
+        .map(|len| u32::from_le_bytes(*len) as usize)
+        .ok_or_else(|| bad("shorter than its length".to_owned()))?;
+    if claimed > MAX_UNPACKED {
+        return Err(bad(format!("claims {claimed} bytes")));
+    }
+    let bytes =
+        lz4_flex::block::decompress_size_prepended(packed).map_err(|e| bad(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| bad(e.to_string()))
 }
 
 fn kind_str(kind: DataPlaneKind) -> &'static str {
@@ -857,15 +902,15 @@ impl Tx<'_> {
         self.0.execute(
             "INSERT INTO manifest_sets
                  (deployment_id, revision, generation, platform_release, input_hash,
-                  objects, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  objects, packed, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7)",
             &[
                 &set.deployment_id.to_string(),
                 &(set.revision as i64),
                 &(set.generation as i64),
                 &set.platform_release,
                 &set.input_hash,
-                &self.sealed_objects(set)?,
+                &pack(&self.sealed_objects(set)?),
                 &set.created_at,
             ],
         )?;
@@ -878,7 +923,8 @@ impl Tx<'_> {
         revision: u64,
     ) -> Result<Option<StoredManifestSet>, StoreError> {
         let Some(row) = self.0.query_opt(
-            "SELECT revision, generation, platform_release, input_hash, objects, created_at
+            "SELECT revision, generation, platform_release, input_hash, objects, created_at,
+                    packed
              FROM manifest_sets WHERE deployment_id = ?1 AND revision = ?2",
             &[&deployment_id.to_string(), &(revision as i64)],
         )?
@@ -886,13 +932,17 @@ impl Tx<'_> {
             return Ok(None);
         };
         let revision: u64 = row.get(0)?;
+        let text = match row.get::<Option<Vec<u8>>>(6)? {
+            Some(packed) => unpack(&packed)?,
+            None => row.get::<String>(4)?,
+        };
         Ok(Some(StoredManifestSet {
             deployment_id,
             revision,
             generation: row.get(1)?,
             platform_release: row.get(2)?,
             input_hash: row.get(3)?,
-            objects: self.opened_objects(deployment_id, revision, &row.get::<String>(4)?)?,
+            objects: self.opened_objects(deployment_id, revision, &text)?,
             created_at: row.get(5)?,
         }))
     }
@@ -961,5 +1011,36 @@ impl Tx<'_> {
             created_at: row.get(4)?,
             updated_at: row.get(5)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_set_unpacks_to_its_text() {
+        let text = r#"[{"meta":{"kind":"ConfigMap"},"body":{"data":"ünïcode"}}]"#.repeat(50);
+        let packed = pack(&text);
+        assert!(packed.len() < text.len() / 5, "{} bytes from {}", packed.len(), text.len());
+        assert_eq!(unpack(&packed).unwrap(), text);
+    }
+
+    #[test]
+    fn a_damaged_set_is_an_error_not_a_panic_or_a_huge_allocation() {
+        let packed = pack(&"manifest ".repeat(100));
+        let cases: [(&str, Vec<u8>); 4] = [
+            ("empty", vec![]),
+            ("truncated", packed[..packed.len() / 2].to_vec()),
+            ("huge length", [&u32::MAX.to_le_bytes()[..], &packed[4..]].concat()),
+            (
+                "not UTF-8",
+                pack("\u{e9}").iter().map(|b| if *b == 0xc3 { 0xff } else { *b }).collect(),
+            ),
+        ];
+        for (case, bytes) in cases {
+            let e = unpack(&bytes).expect_err(case).to_string();
+            assert!(e.contains("damaged"), "{case}: {e}");
+        }
     }
 }

@@ -51,14 +51,36 @@ impl Place {
 
     /// Whether `needle` appears anywhere in what is stored: the SQLite
     /// files' bytes, or every row of the PostgreSQL schema.
+    /// Manifest sets are stored compressed, so those are searched unpacked.
     pub fn holds(&self, needle: &str) -> bool {
+        let in_sets = |packed: Vec<Vec<u8>>| {
+            packed.iter().any(|p| harmony_server::store::unpack(p).unwrap().contains(needle))
+        };
         if let Some(schema) = &self.schema {
-            return schema.dump().contains(needle);
+            let packed = schema
+                .rows("SELECT encode(packed, 'hex') FROM manifest_sets WHERE packed IS NOT NULL")
+                .iter()
+                .map(|row| unhex(row.trim_matches(|c| matches!(c, '(' | ')' | '"'))))
+                .collect();
+            return schema.dump().contains(needle) || in_sets(packed);
         }
-        std::fs::read_dir(self.dir.path()).unwrap().any(|file| {
+        let raw = std::fs::read_dir(self.dir.path()).unwrap().any(|file| {
             let bytes = std::fs::read(file.unwrap().path()).unwrap();
             bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-        })
+        });
+        let db = rusqlite::Connection::open_with_flags(
+            self.dir.path().join("harmony.sqlite3"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let packed = db
+            .prepare("SELECT packed FROM manifest_sets WHERE packed IS NOT NULL")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        raw || in_sets(packed)
     }
 }
 
@@ -261,4 +283,11 @@ pub fn failure<T: std::fmt::Debug>(
         }
         other => panic!("expected an error response, got {other:?}"),
     }
+}
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from PostgreSQL"))
+        .collect()
 }

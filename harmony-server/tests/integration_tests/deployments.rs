@@ -195,6 +195,7 @@ async fn secrets_are_write_only(backend: Backend) {
     // At rest, the value is sealed: not in the database (files, or rows),
     // in the spec or in the stored Secret object.
     assert!(h.place.holds("API_TOKEN"), "the check looks where the data is");
+    assert!(h.place.holds("app.kubernetes.io/managed-by"), "the check reads manifest sets");
     assert!(!h.place.holds("hunter2"), "a secret value is stored in plain text");
 }
 
@@ -357,4 +358,35 @@ async fn concurrent_changes_to_one_deployment_stay_ordered(backend: Backend) {
         last_generation = set.generation;
     }
     assert_eq!(stored.revision as usize, accepted.len() + 1, "one revision per accepted change");
+}
+
+/// Manifest sets are stored compressed; a set stored before that (its
+/// JSON in `objects`, nothing in `packed`) reads back the same.
+#[tokio::test]
+async fn sets_stored_before_compression_still_read() {
+    let Some(h) = TestHarmony::on(Backend::Sqlite) else { return };
+    two_planes(&h).await;
+    let d = id();
+    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let packed = h.v2().deployment_manifests_get(&d, None).await.unwrap().into_inner();
+
+    let db = rusqlite::Connection::open(h.place.dir.path().join("harmony.sqlite3")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let stored: Vec<u8> = db
+        .query_row(
+            "SELECT packed FROM manifest_sets WHERE deployment_id = ?1",
+            [d.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let text = harmony_server::store::unpack(&stored).unwrap();
+    assert!(stored.len() * 3 < text.len(), "{} bytes packed from {}", stored.len(), text.len());
+    db.execute(
+        "UPDATE manifest_sets SET objects = ?1, packed = NULL WHERE deployment_id = ?2",
+        [text, d.to_string()],
+    )
+    .unwrap();
+
+    let plain = h.v2().deployment_manifests_get(&d, None).await.unwrap().into_inner();
+    assert_eq!(serde_json::to_value(&plain).unwrap(), serde_json::to_value(&packed).unwrap());
 }
