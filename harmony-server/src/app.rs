@@ -519,14 +519,14 @@ pub(crate) fn insert_revision(
     plane: &DataPlane,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rendered = render::render(key, stored.id, &stored.spec, plane);
+    // `stored.input_hash` is `render::input_hash` of the same input.
     tx.insert_manifest_set(&StoredManifestSet {
         deployment_id: stored.id,
         revision: stored.revision,
         generation: stored.spec.generation,
         platform_release: plane.platform_release.clone(),
-        input_hash: rendered.input_hash,
-        objects: rendered.objects,
+        input_hash: stored.input_hash.clone(),
+        objects: render::objects(key, stored.id, &stored.spec, plane),
         created_at: now,
     })
 }

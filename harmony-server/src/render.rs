@@ -187,6 +187,19 @@ fn push<T: Serialize>(objects: &mut Objects<'_>, object: Object<T>) {
 }
 
 pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
+    Rendered {
+        input_hash: input_hash(key, id, spec, plane),
+        objects: objects(key, id, spec, plane),
+    }
+}
+
+/// [`render`]'s objects alone, for a caller that has the input hash.
+pub fn objects(
+    key: &SecretKey,
+    id: Uuid,
+    spec: &DeploymentSpec,
+    plane: &DataPlane,
+) -> Vec<StoredObject> {
     let labels: Map = [
         ("app.kubernetes.io/part-of", "airflow".to_owned()),
         ("app.kubernetes.io/managed-by", "harmony".to_owned()),
@@ -247,7 +260,7 @@ pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlan
     migration_job(&cx, o);
     workloads(&cx, o);
 
-    Rendered { input_hash: input_hash(key, id, spec, plane), objects: objects.list }
+    objects.list
 }
 
 fn secret(cx: &Context<'_>, name: &str, data: Map) -> Object<k8s::Secret> {
