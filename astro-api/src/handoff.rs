@@ -118,7 +118,7 @@ impl Handoff {
     /// more queued (or this one is to be retried).
     async fn deliver_claimed(&self, entry: Queued) {
         let generation = entry.change.generation;
-        let result = self.deliver(entry).await;
+        let result = self.holding(vec![entry.seq], self.deliver(entry)).await;
         match self.store.record_delivery(result.clone()).await {
             Ok(more) => {
                 self.tell(vec![(generation, result)]);
@@ -164,18 +164,46 @@ impl Handoff {
             });
             return Ok(Some(wait));
         }
-        let results: Vec<(u64, Delivery)> = futures::stream::iter(due)
+        let seqs = due.iter().map(|entry| entry.seq).collect();
+        let deliveries = futures::stream::iter(due)
             .map(|entry| async move {
                 let generation = entry.change.generation;
                 (generation, self.deliver(entry).await)
             })
             .buffer_unordered(PARALLEL)
-            .collect()
-            .await;
+            .collect();
+        let results: Vec<(u64, Delivery)> = self.holding(seqs, deliveries).await;
         let records = results.iter().map(|(_, d)| d.clone()).collect();
         self.store.record_deliveries(records).await?;
         self.tell(results);
         Ok(None)
+    }
+
+    /// Runs `work` (deliveries of the entries `seqs`, claimed by this
+    /// process) while renewing their claims every third of [`CLAIM`]: a
+    /// slow Harmony does not let the claims run out under a live delivery,
+    /// and a process that dies holds them at most [`CLAIM`] longer.
+    async fn holding<T>(&self, seqs: Vec<i64>, work: impl Future<Output = T>) -> T {
+        let renew = async {
+            let mut every = tokio::time::interval(CLAIM / 3);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await; // the first tick is at once; the claim is new
+            loop {
+                every.tick().await;
+                let now = now_ms();
+                let until = now + CLAIM.as_millis() as i64;
+                // Should renewing fail, the claims run out and another
+                // worker delivers the entries again: Harmony takes a
+                // repeat as a no-op.
+                if let Err(e) = self.store.outbox_renew(seqs.clone(), now, until).await {
+                    slog::warn!(self.log, "renewing outbox claims failed"; "error" => %e);
+                }
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            () = renew => unreachable!("renewing never ends"),
+        }
     }
 
     /// Tells those waiting for these outcomes; only once they are durable.

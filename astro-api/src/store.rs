@@ -352,11 +352,13 @@ fn has_queued(tx: &Tx<'_>, deployment_id: &str) -> Result<bool, StoreError> {
     Ok(tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&deployment_id])?.is_some())
 }
 
-/// How long a claimed entry stays with the worker or request that claimed
-/// it: longer than a delivery takes (each call has its own deadline), so no
-/// other replica delivers it meanwhile; one that dies releases its claims
-/// by expiry.
-pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a claim on an entry lasts unrenewed. The worker or request
+/// that holds it renews it every third of that while its delivery lasts
+/// (`Handoff::holding`), so no other replica delivers the entry meanwhile
+/// however slow Harmony is; a process that dies stops renewing, and the
+/// entry is delivered by another worker (or the restarted process) once
+/// the claim runs out.
+pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Unix milliseconds, the outbox's clock.
 pub fn now_ms() -> i64 {
@@ -666,6 +668,27 @@ impl Store {
 
     /// Records a round of delivery attempts in one commit (a retried
     /// entry's claim ends with it).
+    /// Extends the claims on `seqs` to `until_ms`, those still held at
+    /// `now_ms` (an entry settled or whose claim ran out is left alone).
+    pub async fn outbox_renew(
+        &self,
+        seqs: Vec<i64>,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.db
+            .write_async(move |tx| {
+                for seq in &seqs {
+                    tx.execute(
+                        "UPDATE outbox SET claimed_until = ?2 WHERE seq = ?1 AND claimed_until > ?3",
+                        &[seq, &until_ms, &now_ms],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     pub async fn record_deliveries(&self, results: Vec<Delivery>) -> Result<(), StoreError> {
         self.db
             .write_async(move |tx| results.iter().try_for_each(|result| record(tx, result)))

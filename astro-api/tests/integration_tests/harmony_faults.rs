@@ -270,6 +270,68 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     harmony.close().await.unwrap();
 }
 
+/// astro-api killed (SIGKILL) while it is delivering a change (Harmony
+/// accepted the connection and has not answered): the change stays
+/// claimed by the dead process only until its claim runs out, a few
+/// seconds, and the restarted process delivers it then.
+#[tokio::test]
+async fn a_change_in_flight_when_astro_api_is_killed_is_delivered_soon_after_restart() {
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony_addr = free_addr();
+    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
+    let astro_data = tempfile::tempdir().unwrap();
+    let astro_addr = free_addr();
+    let url = format!("http://{astro_addr}");
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    let client = authorized(&read_token_file(&astro_data.path().join("token")));
+    let created: Value = client
+        .post(format!("{url}/organizations/org-1/deployments"))
+        .json(&standard())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["delivered_generation"], 1, "{created}");
+
+    // A Harmony that takes connections and never answers.
+    harmony.close().await.unwrap();
+    let silent = tokio::net::TcpListener::bind(harmony_addr).await.unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            open.push(connection);
+        }
+    });
+    let mut update = standard();
+    update["worker_queues"][0]["max_worker_count"] = json!(7);
+    let path = format!("{url}/organizations/org-1/deployments/{id}");
+    let request = tokio::spawn(client.post(&path).json(&update).send());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    process.kill().unwrap();
+    process.wait().unwrap();
+    let _ = request.await;
+    held.abort(); // closes the listener and the connections it held
+    let _ = held.await;
+
+    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
+    let started = std::time::Instant::now();
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    let client = authorized(&read_token_file(&astro_data.path().join("token")));
+    wait_delivered(&client, &path, 2).await;
+    assert!(
+        started.elapsed() < astro_api::store::CLAIM * 2,
+        "delivered {:?} after the restart; a dead process's claim lasts {:?}",
+        started.elapsed(),
+        astro_api::store::CLAIM
+    );
+    process.kill().unwrap();
+    process.wait().unwrap();
+    harmony.close().await.unwrap();
+}
+
 fn free_addr() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }

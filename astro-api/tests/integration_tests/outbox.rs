@@ -10,7 +10,10 @@ use serde_json::json;
 use sql_store::{Backend, on_both_backends};
 use uuid::Uuid;
 
-on_both_backends!(a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it);
+on_both_backends!(
+    a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it,
+    a_renewed_claim_outlasts_its_first_expiry_and_an_expired_one_is_not_revived,
+);
 
 fn deployment(id: Uuid, generation: u64) -> Deployment {
     serde_json::from_value(json!({
@@ -77,4 +80,43 @@ async fn a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it(
     let after_expiry = now_ms() + CLAIM.as_millis() as i64 + 1;
     let due = store.outbox_claim(after_expiry, after_expiry + 1000, 16).await.unwrap();
     assert!(due.iter().any(|q| q.change.deployment_id == other), "{due:?}");
+}
+
+/// A delivery that lasts renews its claim (every third of `CLAIM`), so a
+/// worker does not take the entry when the first claim would have run
+/// out; renewing a claim that already ran out does nothing (another
+/// worker may hold the entry by then).
+async fn a_renewed_claim_outlasts_its_first_expiry_and_an_expired_one_is_not_revived(
+    backend: Backend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let schema;
+    let location = match backend {
+        Backend::Sqlite => Location::Sqlite(dir.path().join("astro.sqlite3")),
+        Backend::Postgres => {
+            let Some(s) = sql_store::testing::TestSchema::create() else { return };
+            schema = s;
+            Location::Postgres(schema.url())
+        }
+    };
+    let store = Store::open(&location).unwrap();
+    let claim = CLAIM.as_millis() as i64;
+    let id = Uuid::now_v7();
+    let Enqueued::Claimed(held) =
+        store.insert(&deployment(id, 1), "default", change(id, 1)).await.unwrap()
+    else {
+        panic!("a lone change is claimed")
+    };
+
+    // Renewed two thirds of the way through its claim, for another CLAIM.
+    let renewed_at = now_ms() + 2 * claim / 3;
+    store.outbox_renew(vec![held.seq], renewed_at, renewed_at + claim).await.unwrap();
+    let first_expiry = now_ms() + claim + 1;
+    assert!(store.outbox_claim(first_expiry, first_expiry + claim, 16).await.unwrap().is_empty());
+
+    // Once that runs out too, renewing late does not bring it back.
+    let too_late = renewed_at + claim + 1;
+    store.outbox_renew(vec![held.seq], too_late, too_late + claim).await.unwrap();
+    let due = store.outbox_claim(too_late, too_late + claim, 16).await.unwrap();
+    assert_eq!(due.iter().map(|q| q.seq).collect::<Vec<_>>(), vec![held.seq]);
 }
