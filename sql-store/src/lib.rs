@@ -393,10 +393,10 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
             }
             Ok(())
         })();
-        match outcome {
-            Ok(()) => conn.committed(),
-            Err(_) => conn.abandon(),
+        if outcome.is_err() {
+            conn.abandon();
         }
+        let committed = outcome.is_ok();
         let commit = outcome.map_err(|e| e.to_string());
         for deliver in delivers {
             deliver(commit.clone());
@@ -404,6 +404,10 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
         // Jobs not yet run when the transaction failed to start are
         // answered too (dropping them closes their answer channels).
         drop(group);
+        // After the answers: nothing done here delays them.
+        if committed {
+            conn.committed();
+        }
     }
 }
 

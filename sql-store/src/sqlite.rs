@@ -14,9 +14,12 @@
 //! never happens by itself, and a checkpointer waiting for the write lock
 //! would starve (the writer takes it again at once). So once the WAL holds
 //! [`RESTART_AFTER`] frames the checkpointer asks the writer, which after
-//! its next commit runs a `RESTART` checkpoint itself: only the frames
-//! committed since the last passive one are left to copy, and the log
-//! restarts. Durability does not change: a commit is durable in the WAL,
+//! its next commit (and its answers) runs a `RESTART` checkpoint itself:
+//! only the frames committed since the last passive one are left to copy,
+//! and the log restarts. A restart also waits for readers to leave the
+//! log; the writer waits at most [`RESTART_WAIT`] for that (a long read
+//! must not hold writes up) and is asked again after the next passive
+//! checkpoint. Durability does not change: a commit is durable in the WAL,
 //! whichever connection copies it later.
 
 use crate::{DbError, Row, Tx, TxInner, Value, WriterConn};
@@ -30,6 +33,13 @@ use std::time::{Duration, Instant};
 
 /// Most often the checkpointer runs while writes keep coming.
 pub(crate) const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// How long a statement waits for a lock another connection holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Longest the writer waits for readers to leave the log when restarting
+/// it (writes queue meanwhile).
+const RESTART_WAIT: Duration = Duration::from_millis(20);
 
 /// WAL frames (pages) after which a checkpoint also restarts the log, so
 /// the WAL file stays near `RESTART_AFTER` × 4 KiB under constant writes.
@@ -91,7 +101,7 @@ fn connect(path: &Path) -> Result<Connection, DbError> {
     // Deleted rows may have held secrets (astro-api's delivered outbox
     // entries): overwrite their content instead of leaving it in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
 
@@ -200,10 +210,14 @@ impl WriterConn for Writer {
     }
 
     fn committed(&mut self) {
-        // A restart that fails (a reader held its snapshot past the busy
-        // timeout) is asked for again by the next passive checkpoint.
         if self.restart.swap(false, Ordering::Relaxed) {
+            // A restart waits for readers to leave the log; writes wait
+            // meanwhile, so not long. One that does not finish (a read
+            // held its snapshot) is asked for again by the next passive
+            // checkpoint.
+            let _ = self.conn.busy_timeout(RESTART_WAIT);
             let _ = checkpoint(&self.conn, "RESTART");
+            let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
         }
         let _ = self.checkpoint.try_send(());
     }

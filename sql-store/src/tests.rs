@@ -343,3 +343,52 @@ fn sqlite_the_wal_stays_bounded_under_constant_writes() {
     // between two checkpoints; far less than everything, in any case.
     assert!(largest <= written / 2, "the WAL grew to {largest} of {written} bytes written");
 }
+
+/// SQLite: a read that keeps its snapshot open (so the log cannot restart)
+/// does not hold writes up: the writer's restart waits for readers only
+/// briefly and is tried again later.
+#[test]
+fn sqlite_a_long_read_does_not_hold_up_writes_past_the_restart_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&Location::Sqlite(dir.path().join("t.sqlite3")), &BLOBS).unwrap();
+    db.write(|tx| tx.execute("INSERT INTO b (k, v) VALUES (0, x'00')", &[])).unwrap();
+    let (reading, started) = std::sync::mpsc::channel();
+    let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
+    let reader = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.read(|tx| {
+                tx.query_one("SELECT COUNT(*) FROM b", &[])?;
+                reading.send(()).unwrap();
+                finish_rx.recv().unwrap();
+                Ok::<_, DbError>(())
+            })
+        })
+    };
+    started.recv().unwrap();
+    // Three times the restart threshold, 256 KiB a write.
+    let (done, writes_done) = std::sync::mpsc::channel();
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let writes = 3 * crate::sqlite::RESTART_AFTER / 64;
+            for round in 0..writes {
+                let blob = vec![round as u8; 1 << 18];
+                db.write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO b (k, v) VALUES (1, ?1)
+                         ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                        &[&blob],
+                    )
+                })
+                .unwrap();
+            }
+            done.send(()).unwrap();
+        })
+    };
+    let finished = writes_done.recv_timeout(std::time::Duration::from_secs(30));
+    finish.send(()).unwrap();
+    reader.join().unwrap().unwrap();
+    writer.join().unwrap();
+    assert!(finished.is_ok(), "the writes waited for the open read");
+}
