@@ -77,7 +77,7 @@ fn log() -> slog::Logger {
 }
 
 /// Everything a server logs, down to debug, appended to `path`.
-fn file_log(path: &std::path::Path) -> slog::Logger {
+pub fn file_log(path: &std::path::Path) -> slog::Logger {
     ConfigLogging::File {
         level: ConfigLoggingLevel::Debug,
         path: path.display().to_string().into(),
@@ -115,7 +115,7 @@ pub fn start_harmony_without_credential(
     harmony_server::start(&config, &log()).expect("harmony starts")
 }
 
-fn start_harmony_logging(
+pub fn start_harmony_logging(
     data: &std::path::Path,
     bind: std::net::SocketAddr,
     max: Option<semver::Version>,

@@ -489,3 +489,74 @@ async fn a_slow_harmony_gets_a_clear_answer_within_the_deadline_and_loses_nothin
     astro.close().await.unwrap();
     harmony.close().await.unwrap();
 }
+
+/// A delivery slower than a claim lasts: the process delivering it keeps
+/// renewing its claim, so a second replica's worker (polling every second)
+/// does not take the entry and deliver it again. Counted from Harmony's
+/// request log: one PUT of the change.
+#[tokio::test]
+async fn a_delivery_slower_than_a_claim_keeps_it_and_is_not_repeated_by_a_replica() {
+    let logs = tempfile::tempdir().unwrap();
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony = start_harmony_logging(
+        harmony_data.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        &file_log(&logs.path().join("harmony.log")),
+    );
+    let proxy = SlowProxy::start(harmony.local_addr()).await;
+    let astro_data = tempfile::tempdir().unwrap();
+    let mut config = astro_api::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        astro_data.path().to_path_buf(),
+        proxy.url.clone(),
+    );
+    config.harmony_token = Some(HARMONY_TOKEN.to_owned());
+    let slow = astro_api::store::CLAIM + Duration::from_secs(2);
+    config.harmony_timeout = slow * 2;
+    config.negotiation_ttl = slow * 4;
+    config.handoff_wait = Duration::from_millis(500);
+    let log = slog::Logger::root(slog::Discard, slog::o!());
+    let astro = astro_api::start(&config, &log).unwrap();
+    let replica = astro_api::start(&config, &log).unwrap();
+    let client = authorized(&bootstrap(&astro, "org-1", "ws-1").await);
+    let url = format!("http://{}", astro.local_addr());
+    let created: Value = client
+        .post(format!("{url}/organizations/org-1/deployments"))
+        .json(&hybrid())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["delivered_generation"], 1, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("{url}/organizations/org-1/deployments/{id}");
+
+    proxy.set_delay(slow);
+    let mut update = hybrid();
+    update["image_tag"] = json!("slow-v2");
+    let response: Value =
+        client.post(&path).json(&update).send().await.unwrap().json().await.unwrap();
+    assert_eq!(response["delivered_generation"], 1, "answered before the delivery: {response}");
+    let delivered = wait_delivered(&client, &path, 2).await;
+    assert_eq!(delivered["image_tag"], "slow-v2");
+    // Long enough for a repeat by the replica to have reached Harmony.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let log = std::fs::read_to_string(logs.path().join("harmony.log")).unwrap();
+    let puts = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| {
+            entry["method"] == "PUT"
+                && entry["response_code"] == 200
+                && entry["uri"] == format!("/deployments/{id}")
+        })
+        .count();
+    assert_eq!(puts, 2, "the create and the update, each once: {puts}");
+    replica.close().await.unwrap();
+    astro.close().await.unwrap();
+    harmony.close().await.unwrap();
+}
