@@ -5,9 +5,9 @@
 //! Arguments select parts: `all` (default), `path`, `render`, `rollout`,
 //! `compat`, `devloop`; `compat-child OLD NEW` and `rollout-child` run one
 //! measurement in a fresh process so its peak memory can be read;
-//! `path-hold [CLIENTS] [SECONDS]` keeps the SQLite path under load (64
-//! clients, 30 s by default) for a profiler to attach to, and prints what it
-//! served.
+//! `path-hold [CLIENTS] [SECONDS] [postgres]` keeps the path under load
+//! (64 clients, 30 s, SQLite by default) for a profiler to attach to, and
+//! prints what it served.
 
 mod compat;
 mod devloop;
@@ -76,7 +76,8 @@ fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("path-hold") {
         let number =
             |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-        return runtime.block_on(path::hold(number(1, 64) as usize, number(2, 30)));
+        let postgres = args.get(3).map(String::as_str) == Some("postgres");
+        return runtime.block_on(path::hold(number(1, 64) as usize, number(2, 30), postgres));
     }
     let selected = |name: &str| args.is_empty() || args.iter().any(|a| a == name || a == "all");
     let mut lines = Vec::new();

@@ -140,8 +140,10 @@ async fn start_path(
 
 /// Keeps the SQLite path under load for `seconds` (for `perf record -p`),
 /// then prints the throughput and latencies.
-pub async fn hold(workers: usize, seconds: u64) -> anyhow::Result<()> {
-    let (astro_url, token, _servers) = start_path(false).await?.expect("SQLite is always there");
+pub async fn hold(workers: usize, seconds: u64, postgres: bool) -> anyhow::Result<()> {
+    let Some((astro_url, token, _servers)) = start_path(postgres).await? else {
+        anyhow::bail!("no PostgreSQL server answers on 127.0.0.1:5432");
+    };
     eprintln!("pid {}: {workers} clients for {seconds} s", std::process::id());
     let http = client(&token);
     let before = Usage::now();

@@ -5,11 +5,15 @@
 //! replaced at the next use; the write in flight is reported failed, never
 //! acknowledged.
 //!
-//! Calls block their thread, from any thread: connections are driven by
-//! one I/O thread of this crate's own, and a call waits for its answer
-//! with a plain (non-tokio) executor, so it works on tokio's blocking pool,
-//! on a worker thread (e.g. at start-up, in an async `main`), or anywhere
-//! else.
+//! Calls block their thread, from any thread: reader connections are
+//! driven by one I/O thread of this crate's own, and a call waits for its
+//! answer with a plain (non-tokio) executor, so it works on tokio's
+//! blocking pool, on a worker thread (e.g. at start-up, in an async
+//! `main`), or anywhere else. The writer's connection is driven by the
+//! writer thread itself (a runtime of its own, run while a statement
+//! waits): every statement of a write group is a round trip, and handing
+//! each to the I/O thread and back cost two thread wake-ups per statement
+//! on the one serial path of a store.
 
 use crate::{DbError, Migrations, Row, Tx, TxInner, Value, WriterConn};
 use bytes::BytesMut;
@@ -95,6 +99,9 @@ fn value_of(row: &tokio_postgres::Row, index: usize) -> Result<Value, DbError> {
 pub(crate) struct Conn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Drives the connection: the shared I/O thread, or (the writer's) a
+    /// runtime of its own, run by the calling thread.
+    own: Option<tokio::runtime::Runtime>,
 }
 
 /// The runtime that drives every connection's I/O.
@@ -118,21 +125,28 @@ pub(crate) fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
 /// Opens a client whose connection runs on the I/O thread. Connections say
 /// `application_name=sql-store` unless the URL names another.
 pub(crate) fn connect(url: &str) -> Result<Client, DbError> {
+    let connecting = io().spawn(connecting(config(url)?));
+    wait(connecting)
+        .map_err(|e| DbError::Config(format!("the PostgreSQL connection task failed: {e}")))?
+        .map_err(DbError::from)
+}
+
+fn config(url: &str) -> Result<tokio_postgres::Config, DbError> {
     let mut config: tokio_postgres::Config =
         url.parse().map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
     if config.get_application_name().is_none() {
         config.application_name("sql-store");
     }
-    let connecting = io().spawn(async move {
-        let (client, connection) = config.connect(NoTls).await?;
-        // Ends when the client is dropped or the server goes away; the
-        // client then reports itself closed and is replaced.
-        tokio::spawn(connection);
-        Ok::<_, tokio_postgres::Error>(client)
-    });
-    wait(connecting)
-        .map_err(|e| DbError::Config(format!("the PostgreSQL connection task failed: {e}")))?
-        .map_err(DbError::from)
+    Ok(config)
+}
+
+/// Connects, leaving the connection's task on the runtime this runs on.
+async fn connecting(config: tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    // Ends when the client is dropped or the server goes away; the client
+    // then reports itself closed and is replaced.
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 /// Runs a batch of statements (no parameters) on `client`.
@@ -142,14 +156,33 @@ pub(crate) fn batch_execute(client: &Client, sql: &str) -> Result<(), DbError> {
 
 impl Conn {
     fn connect(url: &str) -> Result<Conn, DbError> {
-        Ok(Conn { client: connect(url)?, statements: HashMap::new() })
+        Ok(Conn { client: connect(url)?, statements: HashMap::new(), own: None })
+    }
+
+    /// A connection driven by the calling thread (which must not be a
+    /// tokio worker): the writer's.
+    fn connect_here(url: &str) -> Result<Conn, DbError> {
+        let own = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::Config(format!("starting the writer's runtime: {e}")))?;
+        let client = own.block_on(connecting(config(url)?))?;
+        Ok(Conn { client, statements: HashMap::new(), own: Some(own) })
+    }
+
+    /// Waits for `f`, driving the connection if it is this thread's.
+    fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        match &self.own {
+            Some(runtime) => runtime.block_on(f),
+            None => wait(f),
+        }
     }
 
     fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let statement = wait(self.client.prepare(&dollar_placeholders(sql)))?;
+        let statement = self.run(self.client.prepare(&dollar_placeholders(sql)))?;
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
@@ -158,21 +191,21 @@ impl Conn {
         let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        Ok(wait(self.client.execute(&statement, &params))?)
+        Ok(self.run(self.client.execute(&statement, &params))?)
     }
 
     pub(crate) fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>, DbError> {
         let statement = self.statement(sql)?;
         let params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        wait(self.client.query(&statement, &params))?
+        self.run(self.client.query(&statement, &params))?
             .iter()
             .map(|row| (0..row.len()).map(|i| value_of(row, i)).collect::<Result<_, _>>().map(Row))
             .collect()
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        batch_execute(&self.client, sql)
+        Ok(self.run(self.client.batch_execute(sql))?)
     }
 }
 
@@ -194,15 +227,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// Migrates on a connection of the I/O thread (this may run on an
+    /// async task); the writer thread opens its own at its first group.
     pub(crate) fn open(url: &str, migrations: &Migrations) -> Result<Writer, DbError> {
-        let mut conn = Conn::connect(url)?;
-        migrate(&mut conn, migrations)?;
-        Ok(Writer { url: url.to_owned(), store: migrations.store, conn: Some(RefCell::new(conn)) })
+        migrate(&mut Conn::connect(url)?, migrations)?;
+        Ok(Writer { url: url.to_owned(), store: migrations.store, conn: None })
     }
 
     fn conn(&mut self) -> Result<&mut Conn, DbError> {
         if self.conn.as_mut().is_none_or(|c| c.get_mut().client.is_closed()) {
-            self.conn = Some(RefCell::new(Conn::connect(&self.url)?));
+            self.conn = Some(RefCell::new(Conn::connect_here(&self.url)?));
         }
         Ok(self.conn.as_mut().expect("connected above").get_mut())
     }

@@ -29,8 +29,9 @@ cargo xtask <task>
   bench [all|path|render|rollout|compat|devloop]
                            release-build benchmarks, each against a baseline measured
                            in the same run; table also in target/bench/report.json
-  bench path-hold [CLIENTS] [SECONDS]
+  bench path-hold [CLIENTS] [SECONDS] [postgres]
                            keep the control-plane path under load for a profiler
+                           (SQLite, or both services on the local PostgreSQL)
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
