@@ -29,7 +29,7 @@
 
 use crate::failure::Failure;
 use crate::harmony::Cells;
-use crate::store::{CLAIM, Delivery, Enqueued, Op, Queued, Store, StoreError, now_ms};
+use crate::store::{CLAIM, Delivery, Enqueued, Op, Queued, Store, StoreError, claim_until, now_ms};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -158,8 +158,7 @@ impl Handoff {
     /// One round: deliver what is due; returns how long to sleep when idle.
     async fn round(&self) -> Result<Option<Duration>, StoreError> {
         let now = now_ms();
-        let claim_until = now + CLAIM.as_millis() as i64;
-        let due = self.store.outbox_claim(now, claim_until, ROUND).await?;
+        let due = self.store.outbox_claim(now, claim_until(now), ROUND).await?;
         if due.is_empty() {
             let store = self.store.clone();
             let next = blocking(move || store.outbox_next_due()).await?;
@@ -317,8 +316,7 @@ async fn renew(handoff: Weak<Handoff>) {
         let now = now_ms();
         // Should renewing fail, the claims run out and another worker
         // delivers the entries again: Harmony takes a repeat as a no-op.
-        if let Err(e) = handoff.store.outbox_renew(seqs, now, now + CLAIM.as_millis() as i64).await
-        {
+        if let Err(e) = handoff.store.outbox_renew(seqs, now, claim_until(now)).await {
             slog::warn!(handoff.log, "renewing outbox claims failed"; "error" => %e);
         }
     }

@@ -320,7 +320,7 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing) -> Result<Enqueued, StoreError> {
     };
     let id = change.deployment_id.to_string();
     let behind = has_queued(tx, &id)?;
-    let claimed_until = if behind { 0 } else { now_ms() + CLAIM.as_millis() as i64 };
+    let claimed_until = if behind { 0 } else { claim_until(now_ms()) };
     let seq: i64 = tx
         .query_one(
             "INSERT INTO outbox (deployment_id, cell, kind, generation, op, spec, claimed_until)
@@ -352,13 +352,18 @@ fn has_queued(tx: &Tx<'_>, deployment_id: &str) -> Result<bool, StoreError> {
     Ok(tx.query_opt("SELECT 1 FROM outbox WHERE deployment_id = ?1", &[&deployment_id])?.is_some())
 }
 
-/// How long a claim on an entry lasts unrenewed. The worker or request
-/// that holds it renews it every third of that while its delivery lasts
-/// (`Handoff::holding`), so no other replica delivers the entry meanwhile
+/// How long a claim on an entry lasts unrenewed. While the worker or
+/// request that holds it is delivering it, the process renews it every
+/// third of that (`Handoff::holding`), so no other replica delivers the entry meanwhile
 /// however slow Harmony is; a process that dies stops renewing, and the
 /// entry is delivered by another worker (or the restarted process) once
 /// the claim runs out.
 pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// When a claim taken or renewed at `now_ms` runs out.
+pub fn claim_until(now_ms: i64) -> i64 {
+    now_ms + CLAIM.as_millis() as i64
+}
 
 /// Unix milliseconds, the outbox's clock.
 pub fn now_ms() -> i64 {

@@ -422,7 +422,7 @@ impl Tx<'_> {
     fn sealed_objects(&self, set: &StoredManifestSet) -> Result<String, StoreError> {
         /// A [`StoredObject`] as written, borrowing what is not sealed.
         #[derive(serde::Serialize)]
-        struct Row<'a> {
+        struct Written<'a> {
             meta: &'a ManifestObject,
             body: std::borrow::Cow<'a, serde_json::value::RawValue>,
         }
@@ -439,7 +439,7 @@ impl Tx<'_> {
                         std::borrow::Cow::Owned(serde_json::value::to_raw_value(&sealed)?)
                     }
                 };
-                Ok(Row { meta: &o.meta, body })
+                Ok(Written { meta: &o.meta, body })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(serde_json::to_string(&objects)?)

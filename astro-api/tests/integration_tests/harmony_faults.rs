@@ -226,17 +226,8 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
     let token = read_token_file(&astro_data.path().join("token"));
     let client = authorized(&token);
-    let created: Value = client
-        .post(format!("{url}/organizations/org-1/deployments"))
-        .json(&standard())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = created_and_delivered(&client, &url, &standard()).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(created["delivered_generation"], 1, "{created}");
 
     harmony.close().await.unwrap();
     let mut update = standard();
@@ -284,17 +275,8 @@ async fn a_change_in_flight_when_astro_api_is_killed_is_delivered_soon_after_res
     let url = format!("http://{astro_addr}");
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
     let client = authorized(&read_token_file(&astro_data.path().join("token")));
-    let created: Value = client
-        .post(format!("{url}/organizations/org-1/deployments"))
-        .json(&standard())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = created_and_delivered(&client, &url, &standard()).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    assert_eq!(created["delivered_generation"], 1, "{created}");
 
     // A Harmony that takes connections and never answers.
     harmony.close().await.unwrap();
@@ -330,6 +312,22 @@ async fn a_change_in_flight_when_astro_api_is_killed_is_delivered_soon_after_res
     process.kill().unwrap();
     process.wait().unwrap();
     harmony.close().await.unwrap();
+}
+
+/// Creates a deployment through astro-api at `url` and checks it reached
+/// Harmony in the same request.
+async fn created_and_delivered(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    let created: Value = client
+        .post(format!("{url}/organizations/org-1/deployments"))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["delivered_generation"], 1, "{created}");
+    created
 }
 
 fn free_addr() -> std::net::SocketAddr {
@@ -445,16 +443,7 @@ async fn a_slow_harmony_gets_a_clear_answer_within_the_deadline_and_loses_nothin
     let astro = astro_api::start(&config, &log).unwrap();
     let client = authorized(&bootstrap(&astro, "org-1", "ws-1").await);
     let url = format!("http://{}", astro.local_addr());
-    let created: Value = client
-        .post(format!("{url}/organizations/org-1/deployments"))
-        .json(&hybrid())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(created["delivered_generation"], 1, "{created}");
+    let created = created_and_delivered(&client, &url, &hybrid()).await;
     let path = format!("{url}/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
 
     proxy.set_delay(Duration::from_secs(5));
@@ -521,16 +510,7 @@ async fn a_delivery_slower_than_a_claim_keeps_it_and_is_not_repeated_by_a_replic
     let replica = astro_api::start(&config, &log).unwrap();
     let client = authorized(&bootstrap(&astro, "org-1", "ws-1").await);
     let url = format!("http://{}", astro.local_addr());
-    let created: Value = client
-        .post(format!("{url}/organizations/org-1/deployments"))
-        .json(&hybrid())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(created["delivered_generation"], 1, "{created}");
+    let created = created_and_delivered(&client, &url, &hybrid()).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("{url}/organizations/org-1/deployments/{id}");
 

@@ -40,18 +40,24 @@ fn change(id: Uuid, generation: u64) -> Outgoing {
     }
 }
 
-async fn a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it(backend: Backend) {
+/// A store on `backend` and where it lives (kept for the test's length);
+/// `None` when PostgreSQL is asked for and no server answers.
+fn store_on(
+    backend: Backend,
+) -> Option<(Store, (tempfile::TempDir, Option<sql_store::testing::TestSchema>))> {
     let dir = tempfile::tempdir().unwrap();
-    let schema;
-    let location = match backend {
-        Backend::Sqlite => Location::Sqlite(dir.path().join("astro.sqlite3")),
+    let (location, schema) = match backend {
+        Backend::Sqlite => (Location::Sqlite(dir.path().join("astro.sqlite3")), None),
         Backend::Postgres => {
-            let Some(s) = sql_store::testing::TestSchema::create() else { return };
-            schema = s;
-            Location::Postgres(schema.url())
+            let schema = sql_store::testing::TestSchema::create()?;
+            (Location::Postgres(schema.url()), Some(schema))
         }
     };
-    let store = Store::open(&location).unwrap();
+    Some((Store::open(&location).unwrap(), (dir, schema)))
+}
+
+async fn a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it(backend: Backend) {
+    let Some((store, _place)) = store_on(backend) else { return };
     let id = Uuid::now_v7();
 
     let first = store.insert(&deployment(id, 1), "default", change(id, 1)).await.unwrap();
@@ -89,17 +95,7 @@ async fn a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it(
 async fn a_renewed_claim_outlasts_its_first_expiry_and_an_expired_one_is_not_revived(
     backend: Backend,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let schema;
-    let location = match backend {
-        Backend::Sqlite => Location::Sqlite(dir.path().join("astro.sqlite3")),
-        Backend::Postgres => {
-            let Some(s) = sql_store::testing::TestSchema::create() else { return };
-            schema = s;
-            Location::Postgres(schema.url())
-        }
-    };
-    let store = Store::open(&location).unwrap();
+    let Some((store, _place)) = store_on(backend) else { return };
     let claim = CLAIM.as_millis() as i64;
     let id = Uuid::now_v7();
     let Enqueued::Claimed(held) =
