@@ -60,7 +60,7 @@ fn creates(
 }
 
 /// Medians over the repetitions of one load.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Summary {
     throughput: f64,
     p50: f64,
@@ -69,6 +69,21 @@ struct Summary {
     /// CPU time of the whole process (load generator included) per request
     /// served, microseconds.
     cpu_per_request: f64,
+    /// Where that CPU time went: microseconds per request by thread name,
+    /// over all repetitions.
+    threads: Vec<(String, f64)>,
+}
+
+/// Microseconds of CPU per request by thread name, most first.
+fn split(used: &Usage, requests: usize) -> Vec<(String, f64)> {
+    let mut split: Vec<(String, f64)> = used
+        .threads
+        .iter()
+        .map(|(name, seconds)| (name.clone(), seconds * 1e6 / requests.max(1) as f64))
+        .filter(|(_, micros)| *micros >= 1.0)
+        .collect();
+    split.sort_by(|a, b| b.1.total_cmp(&a.1));
+    split
 }
 
 async fn measure(url: &str, workers: usize, token: &str) -> Summary {
@@ -79,11 +94,19 @@ async fn measure(url: &str, workers: usize, token: &str) -> Summary {
         let before = Usage::now();
         let outcome = load::run(workers, duration, creates(http.clone(), url)).await;
         if rep > 0 {
-            runs.push((outcome, Usage::now().since(before)));
+            runs.push((outcome, Usage::now().since(&before)));
         }
     }
     let median = |f: &dyn Fn(&(Outcome, Usage)) -> f64| load::median(runs.iter().map(f).collect());
+    let mut total = runs[0].1.clone();
+    for (_, used) in &runs[1..] {
+        for (name, seconds) in &used.threads {
+            *total.threads.entry(name.clone()).or_default() += seconds;
+        }
+    }
+    let requests = runs.iter().map(|(o, _)| o.requests).sum();
     Summary {
+        threads: split(&total, requests),
         throughput: median(&|(o, _)| o.throughput()),
         p50: median(&|(o, _)| o.percentile(0.50)),
         p99: median(&|(o, _)| o.percentile(0.99)),
@@ -148,7 +171,7 @@ pub async fn hold(workers: usize, seconds: u64, postgres: bool) -> anyhow::Resul
     let http = client(&token);
     let before = Usage::now();
     let outcome = load::run(workers, Duration::from_secs(seconds), creates(http, &astro_url)).await;
-    let used = Usage::now().since(before);
+    let used = Usage::now().since(&before);
     let requests = outcome.requests as f64;
     println!(
         "{:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} failed; per request: {:.0} µs CPU, {:.1} KB to disk",
@@ -159,6 +182,9 @@ pub async fn hold(workers: usize, seconds: u64, postgres: bool) -> anyhow::Resul
         used.cpu_seconds * 1e6 / requests,
         used.disk_bytes as f64 / 1024.0 / requests,
     );
+    for (thread, micros) in split(&used, outcome.requests) {
+        println!("  {thread:<16} {micros:>6.0} µs CPU per request");
+    }
     Ok(())
 }
 
@@ -172,7 +198,7 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
         let real = measure(&astro_url, workers, &token).await;
         let base = measure(&echo_url, workers, &token).await;
         if workers == 64 {
-            sqlite_at_64 = Some(real);
+            sqlite_at_64 = Some(real.clone());
         }
         let note = format!(
             "{} failed requests on the real path, {} on the echo ({REPETITIONS} runs of {}s, medians)",
@@ -212,6 +238,19 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
             base.cpu_per_request,
             "whole process: both services (or both echo servers) and the load generator",
         ));
+        if workers == 64 {
+            // Where the path's CPU goes, each part against the whole echo.
+            for (thread, micros) in &real.threads {
+                lines.push(Line::new(
+                    format!("create-deployment, 64 clients: CPU per request, {thread}"),
+                    *micros,
+                    "µs",
+                    "two-hop echo CPU per request (all threads)",
+                    base.cpu_per_request,
+                    "",
+                ));
+            }
+        }
     }
     drop(_servers);
 

@@ -128,9 +128,9 @@ pub(crate) struct Writer {
     restart: Arc<AtomicBool>,
 }
 
-pub(crate) fn open_writer(path: &Path, migrations: &[&str]) -> Result<Writer, DbError> {
+pub(crate) fn open_writer(path: &Path, migrations: &crate::Migrations) -> Result<Writer, DbError> {
     let mut conn = connect(path)?;
-    migrate(&mut conn, migrations)?;
+    migrate(&mut conn, migrations.sqlite)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let checkpointer = connect(path)?;
     let (checkpoint, commits) = mpsc::sync_channel(1);
@@ -141,7 +141,7 @@ pub(crate) fn open_writer(path: &Path, migrations: &[&str]) -> Result<Writer, Db
         restart: restart.clone(),
     };
     std::thread::Builder::new()
-        .name("db-checkpoint".to_owned())
+        .name(crate::thread_name(migrations.store, "ckpt"))
         .spawn(move || checkpointer.run(&commits))
         .map_err(|e| DbError::Config(format!("starting the checkpointer thread: {e}")))?;
     Ok(Writer { conn, checkpoint, restart })
