@@ -694,17 +694,22 @@ impl Store {
             .await
     }
 
+    /// Records delivery attempts. Redoable writes (see `sql_store`): a record
+    /// lost to a power failure leaves its entry queued, so the change is
+    /// delivered again and Harmony takes the repeat as a no-op; whoever
+    /// was told of the outcome was told the truth.
     pub async fn record_deliveries(&self, results: Vec<Delivery>) -> Result<(), StoreError> {
         self.db
-            .write_async(move |tx| results.iter().try_for_each(|result| record(tx, result)))
+            .write_redoable(move |tx| results.iter().try_for_each(|result| record(tx, result)))
             .await
     }
 
-    /// Records one delivery attempt; returns whether its deployment still
-    /// has an entry queued (a later change, or the retried one).
+    /// Records one delivery attempt (redoable, as above); returns whether
+    /// its deployment still has an entry queued (a later change, or the
+    /// retried one).
     pub async fn record_delivery(&self, result: Delivery) -> Result<bool, StoreError> {
         self.db
-            .write_async(move |tx| {
+            .write_redoable(move |tx| {
                 record(tx, &result)?;
                 has_queued(tx, &result.deployment_id().to_string())
             })

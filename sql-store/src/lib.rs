@@ -13,6 +13,17 @@
 //! commit serves the whole group. A caller is answered only after the commit
 //! that contains its write is durable: nothing is acknowledged early.
 //!
+//! The one exception is asked for by name: a *redoable* write
+//! ([`Database::write_redoable`]) is one whose loss its caller redoes by
+//! itself (astro-api's delivery outcomes and claims: a lost outcome only
+//! means the change is delivered again, which Harmony takes as a no-op). A
+//! group made only of redoable writes commits without waiting for the disk
+//! (SQLite `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`); it
+//! is durable with the next durable commit or checkpoint, and a power loss
+//! before that loses it, never anything committed before it or a later
+//! durable write (both logs are written in order). A process that dies
+//! loses nothing either way: the commit is in the operating system's hands.
+//!
 //! Writes are serializable on both backends: SQLite has one writer; on
 //! PostgreSQL each group first takes a transaction-scoped advisory lock
 //! named after the store and its schema, so groups from every replica on the
@@ -219,14 +230,20 @@ pub(crate) struct Ran {
     deliver: Box<dyn FnOnce(Result<(), String>) + Send>,
 }
 
-pub(crate) type Job = Box<dyn FnOnce(&Tx<'_>) -> Ran + Send>;
+pub(crate) struct Job {
+    /// Whether the caller waits for the disk ([`Database::write_redoable`]
+    /// says why some need not).
+    durable: bool,
+    run: Box<dyn FnOnce(&Tx<'_>) -> Ran + Send>,
+}
 
 /// The connection a writer thread commits groups on.
 pub(crate) trait WriterConn: Send + 'static {
     /// Starts a group's transaction (and, on PostgreSQL, takes the write
     /// lock), then runs `then` (the first write's savepoint), in one round
-    /// trip where the backend allows.
-    fn begin(&mut self, then: &str) -> Result<(), DbError>;
+    /// trip where the backend allows. Its commit waits for the disk when
+    /// `durable`.
+    fn begin(&mut self, then: &str, durable: bool) -> Result<(), DbError>;
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
     fn tx(&mut self) -> Tx<'_>;
     /// Gives up the group's transaction after a failure.
@@ -284,7 +301,7 @@ impl Database {
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let (answer_tx, answer_rx) = mpsc::sync_channel::<Result<T, E>>(1);
-        self.queue(f, move |answer| {
+        self.queue(f, true, move |answer| {
             let _ = answer_tx.send(answer);
         })?;
         answer_rx.recv().map_err(|_| E::from(DbError::WriterGone))?
@@ -299,8 +316,31 @@ impl Database {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
+        self.write_answered(f, true).await
+    }
+
+    /// [`Database::write_async`] for a write whose loss in a power failure
+    /// its caller redoes by itself: answered once committed, before the
+    /// disk has it. Its group waits for the disk all the same when another
+    /// write in it is durable. Only for writes that are redone (a delivery
+    /// outcome, a claim), never for what a caller has been promised.
+    pub async fn write_redoable<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        self.write_answered(f, false).await
+    }
+
+    async fn write_answered<T, E, F>(&self, f: F, durable: bool) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
         let (answer_tx, answer_rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        self.queue(f, move |answer| {
+        self.queue(f, durable, move |answer| {
             let _ = answer_tx.send(answer);
         })?;
         answer_rx.await.map_err(|_| E::from(DbError::WriterGone))?
@@ -311,6 +351,7 @@ impl Database {
     fn queue<T, E, F>(
         &self,
         f: F,
+        durable: bool,
         tell: impl FnOnce(Result<T, E>) + Send + 'static,
     ) -> Result<(), E>
     where
@@ -318,7 +359,7 @@ impl Database {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let job: Job = Box::new(move |tx| {
+        let run = Box::new(move |tx: &Tx<'_>| {
             let result = f(tx);
             Ran {
                 keep: result.is_ok(),
@@ -333,7 +374,7 @@ impl Database {
                 }),
             }
         });
-        self.writer.send(job).map_err(|_| E::from(DbError::WriterGone))
+        self.writer.send(Job { durable, run }).map_err(|_| E::from(DbError::WriterGone))
     }
 
     /// Runs `f` against a consistent snapshot, which never waits for the
@@ -384,15 +425,16 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
         // Each write runs in a savepoint of its own. The statements between
         // writes go as one batch (end this savepoint, start the next, or
         // commit), which saves round trips to a server.
+        let durable = group.iter().any(|job| job.durable);
         let outcome = (|| -> Result<(), DbError> {
-            conn.begin("SAVEPOINT write")?;
+            conn.begin("SAVEPOINT write", durable)?;
             let count = group.len();
             for (index, job) in group.drain(..).enumerate() {
                 // A write that panics is rolled back alone and its caller
                 // told; the writer thread, and every other write, carry on.
                 let ran = {
                     let tx = conn.tx();
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)))
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&tx)))
                         .unwrap_or_else(|_| Ran { keep: false, deliver: Box::new(|_| {}) })
                 };
                 let end = match ran.keep {

@@ -220,6 +220,10 @@ fn begin_locked(conn: &mut Conn, store: &str, then: &str) -> Result<(), DbError>
     ))
 }
 
+/// What a group that need not wait for the disk adds to its transaction
+/// (`SET LOCAL` ends with it).
+const NOT_DURABLE: &str = "SET LOCAL synchronous_commit TO OFF; ";
+
 pub(crate) struct Writer {
     url: String,
     store: &'static str,
@@ -280,9 +284,12 @@ fn migrate(conn: &mut Conn, migrations: &Migrations) -> Result<(), DbError> {
 }
 
 impl WriterConn for Writer {
-    fn begin(&mut self, then: &str) -> Result<(), DbError> {
+    fn begin(&mut self, then: &str, durable: bool) -> Result<(), DbError> {
         let store = self.store;
-        begin_locked(self.conn()?, store, then)
+        match durable {
+            true => begin_locked(self.conn()?, store, then),
+            false => begin_locked(self.conn()?, store, &format!("{NOT_DURABLE}{then}")),
+        }
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {

@@ -1,4 +1,5 @@
-//! SQLite: one file in WAL mode with `synchronous=FULL`, migrations by
+//! SQLite: one file in WAL mode with `synchronous=FULL` (`NORMAL` for a
+//! group of redoable writes only), migrations by
 //! `PRAGMA user_version`, a writer connection, a few reader connections and
 //! a checkpointer.
 //!
@@ -126,6 +127,9 @@ pub(crate) struct Writer {
     checkpoint: mpsc::SyncSender<()>,
     /// Set by the checkpointer when the log should restart.
     restart: Arc<AtomicBool>,
+    /// Whether commits wait for the disk now (`synchronous=FULL`), as the
+    /// last group asked; `NORMAL` otherwise.
+    durable: bool,
 }
 
 pub(crate) fn open_writer(path: &Path, migrations: &crate::Migrations) -> Result<Writer, DbError> {
@@ -144,7 +148,7 @@ pub(crate) fn open_writer(path: &Path, migrations: &crate::Migrations) -> Result
         .name(crate::thread_name(migrations.store, "ckpt"))
         .spawn(move || checkpointer.run(&commits))
         .map_err(|e| DbError::Config(format!("starting the checkpointer thread: {e}")))?;
-    Ok(Writer { conn, checkpoint, restart })
+    Ok(Writer { conn, checkpoint, restart, durable: true })
 }
 
 struct Checkpointer {
@@ -191,7 +195,15 @@ fn checkpoint(conn: &Connection, mode: &str) -> Result<i64, DbError> {
 }
 
 impl WriterConn for Writer {
-    fn begin(&mut self, then: &str) -> Result<(), DbError> {
+    fn begin(&mut self, then: &str, durable: bool) -> Result<(), DbError> {
+        if durable != self.durable {
+            // Read at each commit; set between transactions. In WAL mode
+            // NORMAL commits without syncing the log, which stays ordered:
+            // the next FULL commit's sync (or a checkpoint) covers it.
+            let level = if durable { "FULL" } else { "NORMAL" };
+            self.conn.pragma_update(None, "synchronous", level)?;
+            self.durable = durable;
+        }
         Ok(self.conn.execute_batch(&format!("BEGIN IMMEDIATE; {then}"))?)
     }
 

@@ -5,6 +5,9 @@
 //! When no server answers, the PostgreSQL tests are skipped and say so on
 //! the terminal (not captured by the test harness); with
 //! `REQUIRE_POSTGRES=1` (CI) they fail instead.
+//!
+//! Also [`durable_commit_millis`], the disk's part of a write, for
+//! benchmarks to hold their figures against.
 
 use crate::Location;
 use crate::pg::{batch_execute, connect};
@@ -160,4 +163,28 @@ macro_rules! on_both_backends {
             })*
         }
     };
+}
+
+/// Latencies in milliseconds of `count` durable writes, one after another
+/// (one small row each, nothing else queued), to a new SQLite database in
+/// `dir`, after a few to warm up: what one commit waits for on this disk.
+pub fn durable_commit_millis(
+    dir: &std::path::Path,
+    count: usize,
+) -> Result<Vec<f64>, crate::DbError> {
+    const TABLE: crate::Migrations = crate::Migrations {
+        store: "probe",
+        sqlite: &["CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT;"],
+        postgres: &[],
+    };
+    let db = crate::Database::open(&Location::Sqlite(dir.join("commits.sqlite3")), &TABLE)?;
+    let mut millis = Vec::with_capacity(count);
+    for k in 0..(count + 20) as i64 {
+        let started = std::time::Instant::now();
+        db.write(move |tx| tx.execute("INSERT INTO t (k, v) VALUES (?1, zeroblob(1024))", &[&k]))?;
+        if k >= 20 {
+            millis.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(millis)
 }

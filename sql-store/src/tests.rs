@@ -64,7 +64,56 @@ on_both!(
     a_unique_violation_is_recognised,
     two_replicas_never_lose_an_update,
     a_read_does_not_wait_for_another_read,
+    only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk,
 );
+
+/// Whether the write `tx` belongs to will wait for the disk at commit, as
+/// the backend itself says.
+fn commit_waits_for_disk(tx: &Tx<'_>) -> Result<bool, DbError> {
+    match tx.0 {
+        // 2 is FULL, 1 NORMAL.
+        TxInner::Sqlite(_) => Ok(tx.query_one("PRAGMA synchronous", &[])?.get::<i64>(0)? == 2),
+        TxInner::Postgres(_) => {
+            Ok(tx.query_one("SHOW synchronous_commit", &[])?.get::<String>(0)? == "on")
+        }
+    }
+}
+
+/// A redoable write alone commits without waiting for the disk; queued
+/// with a durable one, their group waits; a durable write after it waits
+/// again.
+fn only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert!(db.write(commit_waits_for_disk).unwrap(), "a write waits for the disk");
+    let redoable = runtime.block_on(db.write_redoable(commit_waits_for_disk)).unwrap();
+    assert!(!redoable, "a redoable write alone does not");
+    assert!(db.write(commit_waits_for_disk).unwrap(), "the next durable write waits again");
+
+    // Hold the writer in one write while a redoable and a durable write
+    // queue behind it: they commit as one group, which waits.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (entered, writer_busy) = std::sync::mpsc::channel::<()>();
+    let blocker = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.write(move |_| {
+                entered.send(()).unwrap();
+                held.recv().unwrap();
+                Ok::<_, DbError>(())
+            })
+        })
+    };
+    writer_busy.recv().unwrap();
+    let (told_redoable, redoable) = std::sync::mpsc::channel();
+    db.queue(commit_waits_for_disk, false, move |r| told_redoable.send(r).unwrap()).unwrap();
+    let (told_durable, durable) = std::sync::mpsc::channel();
+    db.queue(commit_waits_for_disk, true, move |r| told_durable.send(r).unwrap()).unwrap();
+    release.send(()).unwrap();
+    blocker.join().unwrap().unwrap();
+    assert!(redoable.recv().unwrap().unwrap(), "in a group with a durable write it waits");
+    assert!(durable.recv().unwrap().unwrap());
+}
 
 /// A read in progress (here: one that will not end until told) does not
 /// hold up another read: each gets a connection of its own.

@@ -261,6 +261,87 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
     harmony.close().await.unwrap();
 }
 
+/// The database files of an astro-api data directory (`astro.sqlite3` and
+/// its log), copied from `from` to `to`; a file `from` lacks is removed
+/// from `to`.
+fn copy_database(from: &std::path::Path, to: &std::path::Path) {
+    for name in ["astro.sqlite3", "astro.sqlite3-wal", "astro.sqlite3-shm"] {
+        let (source, target) = (from.join(name), to.join(name));
+        match source.exists() {
+            true => {
+                std::fs::copy(&source, &target).unwrap();
+            }
+            false => {
+                let _ = std::fs::remove_file(&target);
+            }
+        }
+    }
+}
+
+/// A delivery outcome is a redoable write (committed without waiting for
+/// the disk): a power failure can lose it after Harmony has the change.
+/// Shown here by putting back astro-api's database as it was before the
+/// outcome was recorded: the restarted process delivers the change again,
+/// Harmony takes the repeat as a no-op (no new revision), and the outcome
+/// ends recorded, with no error.
+#[tokio::test]
+async fn a_delivery_outcome_lost_after_harmony_took_the_change_is_redone_without_effect() {
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony_addr = free_addr();
+    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
+    let astro_data = tempfile::tempdir().unwrap();
+    let astro_addr = free_addr();
+    let url = format!("http://{astro_addr}");
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    let token = read_token_file(&astro_data.path().join("token"));
+    let client = authorized(&token);
+    let created = created_and_delivered(&client, &url, &standard()).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // A change queued while Harmony is down, and the database as it is then.
+    harmony.close().await.unwrap();
+    let mut update = standard();
+    update["worker_queues"][0]["max_worker_count"] = json!(7);
+    let path = format!("{url}/organizations/org-1/deployments/{id}");
+    let response = client.post(&path).json(&update).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    process.kill().unwrap();
+    process.wait().unwrap();
+    let before_outcome = tempfile::tempdir().unwrap();
+    copy_database(astro_data.path(), before_outcome.path());
+
+    // Delivered and recorded; then the record is lost.
+    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    wait_delivered(&authorized(&token), &path, 2).await;
+    let at_harmony = harmony_client::latest::Client::new_with_client(
+        &format!("http://{harmony_addr}"),
+        harmony_http(),
+    );
+    let first = at_harmony.deployment_get(&id.parse().unwrap()).await.unwrap().into_inner();
+    assert_eq!((first.generation, first.revision), (2, 2));
+    process.kill().unwrap();
+    process.wait().unwrap();
+    copy_database(before_outcome.path(), astro_data.path());
+
+    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    let client = authorized(&token);
+    let now = client.get(&path).send().await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(now["delivered_generation"], 1, "the outcome is lost: {now}");
+    let now = wait_delivered(&client, &path, 2).await;
+    let reason = now["status_reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("Harmony has generation 2"), "no error left: {now}");
+    let again = at_harmony.deployment_get(&id.parse().unwrap()).await.unwrap().into_inner();
+    assert_eq!(
+        (again.generation, again.revision, again.updated_at),
+        (2, 2, first.updated_at),
+        "the repeat changed nothing at Harmony"
+    );
+    process.kill().unwrap();
+    process.wait().unwrap();
+    harmony.close().await.unwrap();
+}
+
 /// astro-api killed (SIGKILL) while it is delivering a change (Harmony
 /// accepted the connection and has not answered): the change stays
 /// claimed by the dead process only until its claim runs out, a few
