@@ -188,6 +188,14 @@ pub async fn hold(workers: usize, seconds: u64, postgres: bool) -> anyhow::Resul
     Ok(())
 }
 
+/// Median latency of one durable commit on this disk, in milliseconds:
+/// what every create waits for at least twice in a row (astro-api's outbox
+/// entry, then Harmony's revision).
+fn durable_commit_ms() -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    Ok(load::median(sql_store::testing::durable_commit_millis(dir.path(), 250)?))
+}
+
 pub async fn run() -> anyhow::Result<Vec<Line>> {
     let (astro_url, token, _servers) = start_path(false).await?.expect("SQLite is always there");
     let (echo_url, _front, _back) = echo::start()?;
@@ -238,6 +246,17 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
             base.cpu_per_request,
             "whole process: both services (or both echo servers) and the load generator",
         ));
+        if workers == 1 {
+            let commit = tokio::task::spawn_blocking(durable_commit_ms).await??;
+            lines.push(Line::new(
+                "create-deployment, 1 client: p50 in durable commits",
+                real.p50,
+                "ms",
+                "one durable SQLite commit on this disk, p50",
+                commit,
+                "the ratio: how many commits' waits a create takes (at least two in a row)",
+            ));
+        }
         if workers == 64 {
             // Where the path's CPU goes, each part against the whole echo.
             for (thread, micros) in &real.threads {
