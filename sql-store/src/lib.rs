@@ -15,14 +15,14 @@
 //!
 //! The one exception is asked for by name: a *redoable* write
 //! ([`Database::write_redoable`]) is one whose loss its caller redoes by
-//! itself (astro-api's delivery outcomes and claims: a lost outcome only
-//! means the change is delivered again, which Harmony takes as a no-op). A
+//! itself (astro-api's delivery outcomes: a lost outcome only means the
+//! change is delivered again, which Harmony takes as a no-op). A
 //! group made only of redoable writes commits without waiting for the disk
 //! (SQLite `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`); it
 //! is durable with the next durable commit or checkpoint, and a power loss
 //! before that loses it, never anything committed before it or a later
-//! durable write (both logs are written in order). A process that dies
-//! loses nothing either way: the commit is in the operating system's hands.
+//! durable write (both logs are written in order). The calling process
+//! dying loses nothing either way: the commit has left it.
 //!
 //! Writes are serializable on both backends: SQLite has one writer; on
 //! PostgreSQL each group first takes a transaction-scoped advisory lock
@@ -323,7 +323,7 @@ impl Database {
     /// its caller redoes by itself: answered once committed, before the
     /// disk has it. Its group waits for the disk all the same when another
     /// write in it is durable. Only for writes that are redone (a delivery
-    /// outcome, a claim), never for what a caller has been promised.
+    /// outcome), never for what a caller has been promised.
     pub async fn write_redoable<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
