@@ -213,10 +213,45 @@ async fn two_hundred_changes_accepted_while_harmony_is_down_arrive_once_and_in_o
     }
 }
 
-/// astro-api killed (SIGKILL) after committing a change Harmony has not
-/// received: the restarted process delivers it.
-#[tokio::test]
-async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restart() {
+/// Where [`killed_with_a_change_queued`] left things: both services
+/// stopped, and astro-api's database holding generation 2 of deployment
+/// `id`, committed and not yet delivered (generation 1 was).
+struct KilledWithAChangeQueued {
+    harmony_data: tempfile::TempDir,
+    harmony_addr: std::net::SocketAddr,
+    astro_data: tempfile::TempDir,
+    astro_addr: std::net::SocketAddr,
+    token: String,
+    id: String,
+    /// The deployment's URL at astro-api.
+    path: String,
+}
+
+impl KilledWithAChangeQueued {
+    fn start_harmony(&self) -> dropshot::HttpServer<harmony_server::http::Context> {
+        start_harmony(self.harmony_data.path(), self.harmony_addr, None)
+    }
+
+    fn spawn_astro(&self) -> std::process::Child {
+        spawn_astro(self.astro_addr, &self.harmony_addr.to_string(), self.astro_data.path())
+    }
+
+    /// The deployment as Harmony has it.
+    async fn at_harmony(&self) -> harmony_client::latest::types::Deployment {
+        harmony_client::latest::Client::new_with_client(
+            &format!("http://{}", self.harmony_addr),
+            harmony_http(),
+        )
+        .deployment_get(&self.id.parse().unwrap())
+        .await
+        .unwrap()
+        .into_inner()
+    }
+}
+
+/// A deployment created and delivered, then an update (max_worker_count 7)
+/// accepted while Harmony is down, then astro-api killed (SIGKILL).
+async fn killed_with_a_change_queued() -> KilledWithAChangeQueued {
     let harmony_data = tempfile::tempdir().unwrap();
     let harmony_addr = free_addr();
     let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
@@ -239,22 +274,21 @@ async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restar
         (updated["generation"].as_u64(), updated["delivered_generation"].as_u64()),
         (Some(2), Some(1))
     );
-
     process.kill().unwrap();
     process.wait().unwrap();
-    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
-    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
+    KilledWithAChangeQueued { harmony_data, harmony_addr, astro_data, astro_addr, token, id, path }
+}
+
+/// astro-api killed (SIGKILL) after committing a change Harmony has not
+/// received: the restarted process delivers it.
+#[tokio::test]
+async fn a_change_committed_before_astro_api_is_killed_is_delivered_after_restart() {
+    let queued = killed_with_a_change_queued().await;
+    let harmony = queued.start_harmony();
+    let mut process = queued.spawn_astro();
     // A new client: the old one's pooled connection died with the process.
-    let client = authorized(&token);
-    wait_delivered(&client, &path, 2).await;
-    let at_harmony = harmony_client::latest::Client::new_with_client(
-        &format!("http://{harmony_addr}"),
-        harmony_http(),
-    )
-    .deployment_get(&id.parse().unwrap())
-    .await
-    .unwrap()
-    .into_inner();
+    wait_delivered(&authorized(&queued.token), &queued.path, 2).await;
+    let at_harmony = queued.at_harmony().await;
     assert_eq!((at_harmony.generation, at_harmony.worker_queues[0].max_worker_count), (2, 7));
     process.kill().unwrap();
     process.wait().unwrap();
@@ -286,52 +320,28 @@ fn copy_database(from: &std::path::Path, to: &std::path::Path) {
 /// ends recorded, with no error.
 #[tokio::test]
 async fn a_delivery_outcome_lost_after_harmony_took_the_change_is_redone_without_effect() {
-    let harmony_data = tempfile::tempdir().unwrap();
-    let harmony_addr = free_addr();
-    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
-    let astro_data = tempfile::tempdir().unwrap();
-    let astro_addr = free_addr();
-    let url = format!("http://{astro_addr}");
-    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
-    let token = read_token_file(&astro_data.path().join("token"));
-    let client = authorized(&token);
-    let created = created_and_delivered(&client, &url, &standard()).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-
-    // A change queued while Harmony is down, and the database as it is then.
-    harmony.close().await.unwrap();
-    let mut update = standard();
-    update["worker_queues"][0]["max_worker_count"] = json!(7);
-    let path = format!("{url}/organizations/org-1/deployments/{id}");
-    let response = client.post(&path).json(&update).send().await.unwrap();
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
-    process.kill().unwrap();
-    process.wait().unwrap();
+    let queued = killed_with_a_change_queued().await;
     let before_outcome = tempfile::tempdir().unwrap();
-    copy_database(astro_data.path(), before_outcome.path());
+    copy_database(queued.astro_data.path(), before_outcome.path());
 
     // Delivered and recorded; then the record is lost.
-    let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
-    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
-    wait_delivered(&authorized(&token), &path, 2).await;
-    let at_harmony = harmony_client::latest::Client::new_with_client(
-        &format!("http://{harmony_addr}"),
-        harmony_http(),
-    );
-    let first = at_harmony.deployment_get(&id.parse().unwrap()).await.unwrap().into_inner();
+    let harmony = queued.start_harmony();
+    let mut process = queued.spawn_astro();
+    wait_delivered(&authorized(&queued.token), &queued.path, 2).await;
+    let first = queued.at_harmony().await;
     assert_eq!((first.generation, first.revision), (2, 2));
     process.kill().unwrap();
     process.wait().unwrap();
-    copy_database(before_outcome.path(), astro_data.path());
+    copy_database(before_outcome.path(), queued.astro_data.path());
 
-    let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
-    let client = authorized(&token);
-    let now = client.get(&path).send().await.unwrap().json::<Value>().await.unwrap();
+    let mut process = queued.spawn_astro();
+    let client = authorized(&queued.token);
+    let now = client.get(&queued.path).send().await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(now["delivered_generation"], 1, "the outcome is lost: {now}");
-    let now = wait_delivered(&client, &path, 2).await;
+    let now = wait_delivered(&client, &queued.path, 2).await;
     let reason = now["status_reason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("Harmony has generation 2"), "no error left: {now}");
-    let again = at_harmony.deployment_get(&id.parse().unwrap()).await.unwrap().into_inner();
+    let again = queued.at_harmony().await;
     assert_eq!(
         (again.generation, again.revision, again.updated_at),
         (2, 2, first.updated_at),
