@@ -207,7 +207,9 @@ impl Handoff {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Tells those waiting for these outcomes; only once they are durable.
+    /// Tells those waiting for these outcomes; only once they are recorded
+    /// (committed: a record lost before it is durable is redone by delivering
+    /// again).
     fn tell(&self, results: Vec<(u64, Delivery)>) {
         let mut waiters = self.waiters();
         for (generation, result) in results {

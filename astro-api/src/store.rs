@@ -671,8 +671,6 @@ impl Store {
         })?)
     }
 
-    /// Records a round of delivery attempts in one commit (a retried
-    /// entry's claim ends with it).
     /// Extends the claims on `seqs` to `until_ms`, those still held at
     /// `now_ms` (an entry settled or whose claim ran out is left alone).
     pub async fn outbox_renew(
@@ -694,7 +692,8 @@ impl Store {
             .await
     }
 
-    /// Records delivery attempts. Redoable writes (see `sql_store`): a record
+    /// Records a round of delivery attempts in one commit (a retried
+    /// entry's claim ends with it). Redoable writes (see `sql_store`): a record
     /// lost to a power failure leaves its entry queued, so the change is
     /// delivered again and Harmony takes the repeat as a no-op; whoever
     /// was told of the outcome was told the truth.

@@ -236,17 +236,21 @@ impl KilledWithAChangeQueued {
         spawn_astro(self.astro_addr, &self.harmony_addr.to_string(), self.astro_data.path())
     }
 
-    /// The deployment as Harmony has it.
     async fn at_harmony(&self) -> harmony_client::latest::types::Deployment {
-        harmony_client::latest::Client::new_with_client(
-            &format!("http://{}", self.harmony_addr),
-            harmony_http(),
-        )
-        .deployment_get(&self.id.parse().unwrap())
+        at_harmony(self.harmony_addr, &self.id).await
+    }
+}
+
+/// Deployment `id` as the Harmony at `addr` has it.
+async fn at_harmony(
+    addr: std::net::SocketAddr,
+    id: &str,
+) -> harmony_client::latest::types::Deployment {
+    harmony_client::latest::Client::new_with_client(&format!("http://{addr}"), harmony_http())
+        .deployment_get(&id.parse().unwrap())
         .await
         .unwrap()
         .into_inner()
-    }
 }
 
 /// A deployment created and delivered, then an update (max_worker_count 7)
@@ -521,12 +525,7 @@ async fn a_slow_harmony_gets_a_clear_answer_within_the_deadline_and_loses_nothin
     let harmony = start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
     let proxy = SlowProxy::start(harmony.local_addr()).await;
     let astro_data = tempfile::tempdir().unwrap();
-    let mut config = astro_api::Config::new(
-        "127.0.0.1:0".parse().unwrap(),
-        astro_data.path().to_path_buf(),
-        proxy.url.clone(),
-    );
-    config.harmony_token = Some(HARMONY_TOKEN.to_owned());
+    let mut config = config_behind(&proxy, astro_data.path());
     config.harmony_timeout = Duration::from_millis(800);
     config.handoff_wait = Duration::from_millis(1500);
     config.handoff_max_backoff = Duration::from_millis(200);
@@ -557,17 +556,22 @@ async fn a_slow_harmony_gets_a_clear_answer_within_the_deadline_and_loses_nothin
     proxy.set_delay(Duration::ZERO);
     let delivered = wait_delivered(&client, &path, 2).await;
     assert_eq!(delivered["image_tag"], "slow-v2");
-    let at_harmony = harmony_client::latest::Client::new_with_client(
-        &format!("http://{}", harmony.local_addr()),
-        harmony_http(),
-    )
-    .deployment_get(&created["id"].as_str().unwrap().parse().unwrap())
-    .await
-    .unwrap()
-    .into_inner();
+    let at_harmony = at_harmony(harmony.local_addr(), created["id"].as_str().unwrap()).await;
     assert_eq!((at_harmony.generation, at_harmony.image_tag.as_str()), (2, "slow-v2"));
     astro.close().await.unwrap();
     harmony.close().await.unwrap();
+}
+
+/// An in-process astro-api's configuration (data in `data`, the service
+/// credential) reaching Harmony through `proxy`.
+fn config_behind(proxy: &SlowProxy, data: &std::path::Path) -> astro_api::Config {
+    let mut config = astro_api::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        data.to_path_buf(),
+        proxy.url.clone(),
+    );
+    config.harmony_token = Some(HARMONY_TOKEN.to_owned());
+    config
 }
 
 /// A delivery slower than a claim lasts: the process delivering it keeps
@@ -586,12 +590,7 @@ async fn a_delivery_slower_than_a_claim_keeps_it_and_is_not_repeated_by_a_replic
     );
     let proxy = SlowProxy::start(harmony.local_addr()).await;
     let astro_data = tempfile::tempdir().unwrap();
-    let mut config = astro_api::Config::new(
-        "127.0.0.1:0".parse().unwrap(),
-        astro_data.path().to_path_buf(),
-        proxy.url.clone(),
-    );
-    config.harmony_token = Some(HARMONY_TOKEN.to_owned());
+    let mut config = config_behind(&proxy, astro_data.path());
     let slow = astro_api::store::CLAIM + Duration::from_secs(2);
     config.harmony_timeout = slow * 2;
     config.negotiation_ttl = slow * 4;
