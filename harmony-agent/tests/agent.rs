@@ -8,10 +8,10 @@ use harmony_client::v2::types as h;
 use std::path::Path;
 use std::time::Duration;
 
+/// A server's logger: its lines show in the output of the test that
+/// started it, and only when that test fails.
 fn log() -> slog::Logger {
-    dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
-        .to_logger("test")
-        .unwrap()
+    test_support::logger(slog::Level::Info)
 }
 
 struct Harmony {

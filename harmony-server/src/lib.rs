@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod gate;
 pub mod http;
 pub mod k8s;
+pub mod logging;
 pub mod releases;
 pub mod render;
 pub mod rollout;
@@ -161,7 +162,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
     };
     let state = Arc::new(http::ServerState { harmony, served: served.versions().to_vec() });
     let gate = gate::Gate { versions: served, credential_sha256: service_token_sha256 };
-    let server = ServerBuilder::new(api(), state, log.clone())
+    let server = ServerBuilder::new(api(), state, logging::refusals_are_not_errors(log))
         .config(ConfigDropshot {
             bind_address: config.bind,
             default_request_body_max_bytes: config.request_body_max_bytes,
@@ -205,7 +206,8 @@ pub fn start_agent_api(
         ::http::HeaderName::from_static("api-version"),
         newest,
     );
-    ServerBuilder::new(api, Arc::new(harmony.clone()), log.new(slog::o!("api" => "agent")))
+    let log = logging::refusals_are_not_errors(&log.new(slog::o!("api" => "agent")));
+    ServerBuilder::new(api, Arc::new(harmony.clone()), log)
         .config(ConfigDropshot {
             bind_address: bind,
             default_request_body_max_bytes: 1024 * 1024,

@@ -5,6 +5,8 @@
 //! servers for `run`). Paths are found from `CARGO_MANIFEST_DIR`, so it works
 //! from any directory of the checkout.
 
+mod repeat;
+
 use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -32,6 +34,9 @@ cargo xtask <task>
   bench path-hold [CLIENTS] [SECONDS] [postgres]
                            keep the control-plane path under load for a profiler
                            (SQLite, or both services on the local PostgreSQL)
+  repeat [N] [--only SUBSTRING]
+                           run every test binary N times in a row (default 20), both
+                           store backends, and list the tests that failed even once
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench(&args[1..]),
         Some("run") => run_local(),
+        Some("repeat") => repeat::repeat(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)

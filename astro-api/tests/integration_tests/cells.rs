@@ -21,12 +21,6 @@ struct TwoCells {
     http: reqwest::Client,
 }
 
-fn log() -> slog::Logger {
-    dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Error }
-        .to_logger("test")
-        .unwrap()
-}
-
 fn harmony(
     data: &std::path::Path,
     bind: std::net::SocketAddr,

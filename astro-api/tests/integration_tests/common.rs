@@ -1,6 +1,6 @@
 //! A Harmony and an astro-api wired together for a test.
 
-use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
+use dropshot::HttpServer;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -70,21 +70,16 @@ pub async fn bootstrap(
     astro.app_private().bootstrap(org, workspace).await.expect("bootstrap").expect("a new org")
 }
 
-fn log() -> slog::Logger {
-    ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Warn }
-        .to_logger("test")
-        .expect("logger")
+/// A server's logger: its lines show in the output of the test that
+/// started it, and only when that test fails.
+pub fn log() -> slog::Logger {
+    test_support::logger(slog::Level::Info)
 }
 
-/// Everything a server logs, down to debug, appended to `path`.
+/// Everything a server logs, down to debug, appended to `path` as JSON
+/// lines.
 pub fn file_log(path: &std::path::Path) -> slog::Logger {
-    ConfigLogging::File {
-        level: ConfigLoggingLevel::Debug,
-        path: path.display().to_string().into(),
-        if_exists: dropshot::ConfigLoggingIfExists::Append,
-    }
-    .to_logger("test")
-    .expect("file logger")
+    test_support::file_logger(path)
 }
 
 /// The service credential the tests' Harmonies require and astro-api sends.

@@ -143,9 +143,7 @@ async fn this_astro_api_against_the_base_harmony() {
         astro_data.path().to_path_buf(),
         format!("http://{addr}"),
     );
-    let log = dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
-        .to_logger("skew")
-        .unwrap();
+    let log = test_support::logger(slog::Level::Info);
     let astro = astro_api::start(&config, &log).unwrap();
     let token = common::bootstrap(&astro, "org-1", "ws-1").await;
     let url = format!("http://{}", astro.local_addr());
@@ -164,9 +162,7 @@ async fn this_astro_api_against_the_base_harmony() {
 async fn the_base_astro_api_against_this_harmony() {
     let astro_bin = base_binary("SKEW_BASE_ASTRO");
     let harmony_data = tempfile::tempdir().unwrap();
-    let log = dropshot::ConfigLogging::StderrTerminal { level: dropshot::ConfigLoggingLevel::Warn }
-        .to_logger("skew")
-        .unwrap();
+    let log = test_support::logger(slog::Level::Info);
     let astro_data = tempfile::tempdir().unwrap();
     // A base that can present Harmony's service credential meets a Harmony
     // that requires it; an older one meets a Harmony as it must run while

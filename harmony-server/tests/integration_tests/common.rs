@@ -1,6 +1,6 @@
 //! Starting and stopping a real Harmony for a test.
 
-use dropshot::{ConfigLogging, ConfigLoggingLevel, HttpServer};
+use dropshot::HttpServer;
 use harmony_client::{v1, v2};
 use harmony_server::Config;
 use std::path::PathBuf;
@@ -103,10 +103,10 @@ pub fn http() -> reqwest::Client {
     harmony_client::with_service_token(reqwest::Client::builder(), SERVICE_TOKEN).unwrap()
 }
 
+/// A server's logger: its lines show in the output of the test that
+/// started it, and only when that test fails.
 pub fn log() -> slog::Logger {
-    ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Warn }
-        .to_logger("test")
-        .expect("logger")
+    test_support::logger(slog::Level::Info)
 }
 
 impl TestHarmony {

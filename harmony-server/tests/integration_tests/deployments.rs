@@ -333,11 +333,15 @@ async fn concurrent_changes_to_one_deployment_stay_ordered(backend: Backend) {
     let d = id();
     h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
     let mut tasks = Vec::new();
+    let first = hybrid_spec("hybrid-1", 1).worker_queues[0].worker_concurrency;
     for generation in 2..=33u64 {
         let client = h.v2();
         tasks.push(tokio::spawn(async move {
+            // Every change renders something no other change renders (the
+            // first one's concurrency included): a change equal to an
+            // earlier one would rightly make no revision of its own.
             let mut spec = hybrid_spec("hybrid-1", generation);
-            spec.worker_queues[0].worker_concurrency = generation as u32;
+            spec.worker_queues[0].worker_concurrency = first + generation as u32;
             (generation, client.deployment_put(&d, &spec).await.map(|r| r.into_inner()))
         }));
     }

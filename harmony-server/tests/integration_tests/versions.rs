@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use harmony_client::v2::types::DataPlaneKind;
+use std::path::PathBuf;
 
 async fn raw_get(url: &str, version: Option<&str>) -> (u16, Option<String>, serde_json::Value) {
     let mut request = http().get(url);
@@ -26,6 +27,46 @@ async fn unsupported_versions_are_refused_with_what_is_served() {
         assert_eq!(body["error_code"], "UnsupportedApiVersion", "{version:?}");
         assert_eq!(served.as_deref(), Some("1.0.0, 2.0.0, 3.0.0, 4.0.0"), "{version:?}");
     }
+}
+
+/// A request refused for its version or its credential is the caller's
+/// mistake: Harmony logs it at INFO with the status and the reason, never
+/// at ERROR (an older consumer negotiating makes such refusals by design).
+#[tokio::test]
+async fn refusals_are_the_callers_errors_in_the_log() {
+    let place = Place::new(Backend::Sqlite).unwrap();
+    let log_path = place.dir.path().join("harmony.log");
+    let mut config = harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), PathBuf::new());
+    place.apply(&mut config);
+    config.secret_key = Some(harmony_server::render::SecretKey::development());
+    config.service_token = Some(SERVICE_TOKEN.to_owned());
+    let server = harmony_server::start(&config, &test_support::file_logger(&log_path)).unwrap();
+    let url = format!("http://{}/deployments", server.local_addr());
+    for version in [None, Some("9.0.0")] {
+        let (status, _, _) = raw_get(&url, version).await;
+        assert_eq!(status, 400);
+    }
+    let no_credential = reqwest::Client::new().get(&url).header("api-version", "2.0.0");
+    assert_eq!(no_credential.send().await.unwrap().status(), 401);
+    server.close().await.unwrap();
+
+    // bunyan levels: 20 debug, 30 info, 50 error.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let errors: Vec<_> = lines.iter().filter(|l| l["level"].as_u64() >= Some(50)).collect();
+    assert!(errors.is_empty(), "refusals logged as errors: {errors:?}");
+    let completed: Vec<_> = lines
+        .iter()
+        .filter(|l| l["msg"] == "request completed")
+        .map(|l| (l["level"].as_u64(), l["response_code"].as_u64()))
+        .collect();
+    assert_eq!(completed, [(Some(30), Some(400)), (Some(30), Some(400)), (Some(30), Some(401))]);
+    let reasons: Vec<_> =
+        lines.iter().filter_map(|l| l["error_message_external"].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("9.0.0")), "the reason is logged: {reasons:?}");
 }
 
 #[tokio::test]

@@ -1,0 +1,95 @@
+//! What the workspace's integration tests share.
+//!
+//! Tests start real servers, and a server logs. Written straight to the
+//! process's stderr (as dropshot's terminal logger does), every server's
+//! lines land in every test's output, so a failure is buried under other
+//! tests' expected refusals. Here, an in-process server's lines go through
+//! `eprint!`, which the test harness captures per test (threads a test
+//! spawns, its runtime's workers and blocking pool included, inherit the
+//! capture) and shows only when that test fails, or with `--nocapture`.
+//! A server run as a child process writes to a [`ProcessLog`] file, which
+//! is printed when the test fails.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use slog::Drain;
+
+/// A logger whose lines appear in the output of the test that made it,
+/// and only when it fails. `level` is the lowest level kept.
+pub fn logger(level: slog::Level) -> slog::Logger {
+    let decorator = slog_term::PlainSyncDecorator::new(TestOutput);
+    let drain = slog_term::FullFormat::new(decorator).build().filter_level(level).fuse();
+    slog::Logger::root(drain, slog::o!())
+}
+
+/// A logger writing everything, down to DEBUG, as bunyan JSON lines (what
+/// dropshot's file logging writes) appended to `path`: for tests that read
+/// a server's log. Unlike dropshot's, it announces nothing on stderr.
+pub fn file_logger(path: &Path) -> slog::Logger {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+    let drain = slog_bunyan::with_name("test", file).build();
+    slog::Logger::root(std::sync::Mutex::new(drain).fuse(), slog::o!())
+}
+
+/// Writes through `eprint!`, so the test harness captures what is written.
+/// `PlainSyncDecorator` hands over one whole record per write.
+struct TestOutput;
+
+impl Write for TestOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        eprint!("{}", String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log file of a server a test runs as a child process: hand
+/// [`ProcessLog::stdio`] to the child's stderr. When the test fails (the
+/// value is dropped while the test panics), the file is printed into the
+/// test's output under a header naming it.
+pub struct ProcessLog {
+    path: PathBuf,
+}
+
+impl ProcessLog {
+    /// A log at `path` (created, or appended to: a restarted process keeps
+    /// writing after its predecessor).
+    pub fn at(path: &Path) -> ProcessLog {
+        ProcessLog { path: path.to_owned() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A handle for a child's stdout or stderr, appending to the log.
+    pub fn stdio(&self) -> std::process::Stdio {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .unwrap_or_else(|e| panic!("opening {}: {e}", self.path.display()))
+            .into()
+    }
+}
+
+impl Drop for ProcessLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+            eprintln!(
+                "---- {} ----\n{text}---- end of {} ----",
+                self.path.display(),
+                self.path.display()
+            );
+        }
+    }
+}
