@@ -208,7 +208,7 @@ impl Astro {
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
-        let plane = self.resolve_plane(&input).await?;
+        let plane = self.resolve_plane(&org, &input).await?;
         self.cells.accepts(&plane.cell, plane.kind).await?;
         // Time-ordered: new deployments land at the end of every index keyed
         // by id (here and at Harmony) instead of on a random page each, which
@@ -249,7 +249,13 @@ impl Astro {
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
-        let plane = Plane { cell, id: current.data_plane_id.clone(), kind: plane_kind(&input) };
+        // Placed at creation, when its owner was checked.
+        let plane = Plane {
+            cell,
+            id: current.data_plane_id.clone(),
+            kind: plane_kind(&input),
+            owner: None,
+        };
         self.cells.accepts(&plane.cell, plane.kind).await?;
         let generation = current.generation + 1;
         let artifacts = Artifacts {
@@ -417,10 +423,12 @@ impl Astro {
             next.generation = current.generation + 1;
             next.updated_at = Utc::now();
             let input = input_of(&current);
+            // Placed at creation, when its owner was checked.
             let plane = Plane {
                 cell: cell.clone(),
                 id: current.data_plane_id.clone(),
                 kind: plane_kind(&input),
+                owner: None,
             };
             self.cells.accepts(&plane.cell, plane.kind).await?;
             let artifacts = Artifacts {
@@ -450,9 +458,17 @@ impl Astro {
         })
     }
 
-    /// The data plane a new deployment goes to, or field errors saying why
-    /// there is none.
-    async fn resolve_plane(&self, input: &DeploymentInput) -> Result<Plane, Failure> {
+    /// The data plane a new deployment of `organization_id` goes to, or
+    /// field errors saying why there is none. A cluster named by id must
+    /// belong to the organization: another organization's cluster, or one
+    /// registered without an owner, is answered exactly as a cluster that
+    /// does not exist (nothing tells an outsider which ids exist, or their
+    /// kind).
+    async fn resolve_plane(
+        &self,
+        organization_id: &str,
+        input: &DeploymentInput,
+    ) -> Result<Plane, Failure> {
         let want = plane_kind(input);
         match (input.deployment_type, &input.cluster_id, input.cloud_provider, &input.region) {
             (DeploymentType::Standard, _, Some(cloud), Some(region)) => {
@@ -465,7 +481,9 @@ impl Astro {
                 })
             }
             (_, Some(cluster_id), _, _) => {
-                let Some(plane) = self.cells.data_plane(cluster_id).await? else {
+                let found = self.cells.data_plane(cluster_id).await?;
+                let owned = found.filter(|p| p.owner.as_deref() == Some(organization_id));
+                let Some(plane) = owned else {
                     return Err(Failure::Invalid(vec![field_error(
                         "cluster_id",
                         "not_found",
@@ -726,7 +744,13 @@ fn set_reported_status(d: &mut Deployment, reported: &harmony_client::v4::types:
     if reported.generation < d.generation {
         return;
     }
-    let said = reported.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+    // The agent's words, bounded and without controls: an agent is not
+    // trusted to write into a user's view.
+    let said = reported
+        .message
+        .as_deref()
+        .map(|m| format!(": {}", deployment_rules::shown(m, crate::harmony::MAX_SHOWN)))
+        .unwrap_or_default();
     let (status, reason) = match reported.state {
         S::Healthy => (
             DeploymentStatus::Healthy,

@@ -36,6 +36,10 @@ pub enum Failure {
     /// Harmony failed, or answered in a form this astro-api cannot read.
     #[error("Harmony failed: {0}")]
     HarmonyFailed(String),
+    /// Harmony refused the request itself (a 4xx no retry can change):
+    /// astro-api accepted something a live Harmony does not take.
+    #[error("Harmony refused the change: {0}")]
+    HarmonyRefused(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -63,6 +67,7 @@ impl Failure {
                 (503, "HarmonyVersionUnsupported", Vec::new(), Some(RETRY_AFTER_SECONDS))
             }
             Failure::HarmonyFailed(_) => (502, "HarmonyFailed", Vec::new(), None),
+            Failure::HarmonyRefused(_) => (502, "HarmonyRefused", Vec::new(), None),
             Failure::Internal(_) => (500, "Internal", Vec::new(), None),
         };
         let message = match &self {

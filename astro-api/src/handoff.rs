@@ -289,6 +289,7 @@ fn retryable(failure: &Failure) -> bool {
         | Failure::HarmonyFailed(_)
         | Failure::Internal(_) => true,
         Failure::Invalid(_)
+        | Failure::HarmonyRefused(_)
         | Failure::Unauthenticated(_)
         | Failure::Forbidden(_)
         | Failure::NotFound(_)

@@ -78,7 +78,16 @@ pub struct Plane {
     pub cell: String,
     pub id: String,
     pub kind: h::DataPlaneKind,
+    /// The organization a Hybrid or Dedicated data plane belongs to (its
+    /// [`OWNER_LABEL`]); `None` for a shared one, or one registered
+    /// without an owner, which no organization may place on by id.
+    pub owner: Option<String>,
 }
+
+/// The label that records, at registration, which organization a Hybrid or
+/// Dedicated data plane belongs to. Only that organization may place
+/// deployments on it; to every other it does not exist.
+pub const OWNER_LABEL: &str = "astronomer.io/organization";
 
 /// How one cell is configured.
 #[derive(Clone, Debug)]
@@ -182,8 +191,7 @@ impl Cells {
         let store = self.store.clone()?;
         let key = key.to_owned();
         let found = tokio::task::spawn_blocking(move || store.placement(&key)).await.ok()?;
-        let (cell, id, kind) = found.ok()??;
-        Some(Plane { cell, id, kind })
+        found.ok()?
     }
 
     fn remember(&self, key: String, plane: &Plane) {
@@ -200,7 +208,7 @@ impl Cells {
         {
             let plane = plane.clone();
             tokio::task::spawn_blocking(move || {
-                let _ = store.remember_placement(&key, &plane.cell, &plane.id, plane.kind);
+                let _ = store.remember_placement(&key, &plane);
             });
         }
     }
@@ -394,13 +402,15 @@ impl Cell {
     }
 
     async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
-        let kind = match self.client().await? {
+        let found = match self.client().await? {
             Deployments::V2(c) => match c.data_plane_get(id).await {
-                Ok(plane) => Some(plane.kind),
+                Ok(plane) => Some((plane.kind, plane.labels.get(OWNER_LABEL).cloned())),
                 Err(e) => self.not_found_or(e).map(|()| None)?,
             },
             Deployments::V1(c) => match c.data_plane_get(id).await {
-                Ok(_) => Some(h::DataPlaneKind::Hybrid),
+                Ok(plane) => {
+                    Some((h::DataPlaneKind::Hybrid, plane.labels.get(OWNER_LABEL).cloned()))
+                }
                 Err(e) if is_not_visible(&e) => {
                     // A Hosted data plane, hidden from 1.0.0 clients.
                     return Err(self.gap_to_v2().await);
@@ -408,7 +418,12 @@ impl Cell {
                 Err(e) => self.not_found_or(e).map(|()| None)?,
             },
         };
-        Ok(kind.map(|kind| Plane { cell: self.name.clone(), id: id.to_owned(), kind }))
+        Ok(found.map(|(kind, owner)| Plane {
+            cell: self.name.clone(),
+            id: id.to_owned(),
+            kind,
+            owner,
+        }))
     }
 
     /// The gap of a cell that serves nothing from 2.0.0 on.
@@ -453,7 +468,7 @@ impl Cell {
                     && p.region == region
                     && p.labels.get(SHARED_LABEL).is_some_and(|v| v == "true")
             })
-            .map(|p| Plane { cell: self.name.clone(), id: p.id, kind: p.kind }))
+            .map(|p| Plane { cell: self.name.clone(), id: p.id, kind: p.kind, owner: None }))
     }
 
     async fn put_deployment(&self, id: Uuid, spec: &h::DeploymentSpec) -> Result<(), Failure> {
@@ -631,6 +646,9 @@ fn is_not_visible<E: ErrorBody>(error: &harmony_client::Error<E>) -> bool {
     }
 }
 
+/// Longest text from Harmony or an agent a user is shown.
+pub const MAX_SHOWN: usize = 300;
+
 /// Maps a Harmony client error to astro-api's failure, case by case.
 fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
     use harmony_client::Error as E;
@@ -650,7 +668,9 @@ fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
         E::ErrorResponse(response) => {
             let status = response.status().as_u16();
             let body = response.into_inner();
-            let message = body.message().to_owned();
+            // Harmony's words reach a user (a status reason, an error):
+            // bounded, and nothing in them a terminal or log would act on.
+            let message = deployment_rules::shown(body.message(), MAX_SHOWN);
             match status {
                 503 => Failure::HarmonyUnavailable(format!("cell {cell}: {message}")),
                 // An operator's fix (the credential); the outbox keeps the
@@ -661,8 +681,11 @@ fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
                 )),
                 409 => Failure::Conflict { message, field_errors: Vec::new() },
                 404 => Failure::NotFound(message),
-                400 => Failure::HarmonyFailed(format!(
-                    "Harmony refused a request astro-api considered valid: {message}"
+                // Busy or throttled: another try can succeed.
+                408 | 429 => Failure::HarmonyUnavailable(format!("cell {cell} answered {status}")),
+                // The request itself: sending it again changes nothing.
+                400..=499 => Failure::HarmonyRefused(format!(
+                    "cell {cell} refused a request astro-api considered valid ({status}): {message}"
                 )),
                 code => Failure::HarmonyFailed(format!("Harmony answered {code}")),
             }

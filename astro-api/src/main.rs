@@ -77,14 +77,27 @@ impl Bootstrap {
     }
 }
 
+/// Writes a secret to `path`: a new file created 0600, or an existing one
+/// only when nobody but its owner can read it (an existing 0644 file would
+/// keep its mode, and the token would be readable by anyone).
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if let Ok(metadata) = std::fs::metadata(path) {
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} exists with mode {mode:o}; a token file must be 0600 \
+                     (chmod 600 it, or name a new file)",
+                    path.display()
+                ),
+            ));
+        }
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
+    options.write(true).create(true).truncate(true).mode(0o600);
     options.open(path)?.write_all(content.as_bytes())
 }
 

@@ -115,6 +115,12 @@ CREATE TABLE placements (
     seen_at TEXT NOT NULL
 ) STRICT;
 "#,
+    // The organization a placed data plane belongs to, so a fallback
+    // placement (no cell can be asked) is checked for its owner too.
+    // Nullable: binaries that predate it keep writing rows without one.
+    r#"
+ALTER TABLE placements ADD COLUMN owner TEXT;
+"#,
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's sixth
@@ -189,6 +195,9 @@ CREATE TABLE placements (
     kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
     seen_at TIMESTAMPTZ NOT NULL
 );
+"#,
+    r#"
+ALTER TABLE placements ADD COLUMN owner TEXT;
 "#,
 ];
 
@@ -565,38 +574,52 @@ impl Store {
 
 /// Placements: where a data plane (or a region's shared one) was last found.
 impl Store {
-    /// Records that `key` was found as data plane `id` of `kind` in `cell`.
+    /// Records that `key` was found as `plane`.
     pub fn remember_placement(
         &self,
         key: &str,
-        cell: &str,
-        id: &str,
-        kind: h::DataPlaneKind,
+        plane: &crate::harmony::Plane,
     ) -> Result<(), StoreError> {
-        let (key, cell, id, now) =
-            (key.to_owned(), cell.to_owned(), id.to_owned(), sql_store::now());
+        let (key, cell, id, owner, now) = (
+            key.to_owned(),
+            plane.cell.clone(),
+            plane.id.clone(),
+            plane.owner.clone(),
+            sql_store::now(),
+        );
+        let kind = kind_name(plane.kind);
         self.db.write(move |tx| {
             tx.execute(
-                "INSERT INTO placements (key, cell, data_plane_id, kind, seen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO placements (key, cell, data_plane_id, kind, seen_at, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (key) DO UPDATE SET cell = excluded.cell,
                      data_plane_id = excluded.data_plane_id, kind = excluded.kind,
-                     seen_at = excluded.seen_at",
-                &[&key, &cell, &id, &kind_name(kind), &now],
+                     seen_at = excluded.seen_at, owner = excluded.owner",
+                &[&key, &cell, &id, &kind, &now, &owner],
             )?;
             Ok(())
         })
     }
 
-    /// Where `key` was last found: (cell, data plane, kind).
-    pub fn placement(
-        &self,
-        key: &str,
-    ) -> Result<Option<(String, String, h::DataPlaneKind)>, StoreError> {
+    /// Where `key` was last found. A row written before owners were
+    /// recorded has none, so it places nothing by id until a cell is asked
+    /// again.
+    pub fn placement(&self, key: &str) -> Result<Option<crate::harmony::Plane>, StoreError> {
         let row = self.db.read(|tx| {
-            tx.query_opt("SELECT cell, data_plane_id, kind FROM placements WHERE key = ?1", &[&key])
+            tx.query_opt(
+                "SELECT cell, data_plane_id, kind, owner FROM placements WHERE key = ?1",
+                &[&key],
+            )
         })?;
-        row.map(|r| Ok((r.get(0)?, r.get(1)?, kind_of(&r.get::<String>(2)?)))).transpose()
+        row.map(|r| {
+            Ok(crate::harmony::Plane {
+                cell: r.get(0)?,
+                id: r.get(1)?,
+                kind: kind_of(&r.get::<String>(2)?),
+                owner: r.get(3)?,
+            })
+        })
+        .transpose()
     }
 }
 

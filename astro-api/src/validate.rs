@@ -4,6 +4,7 @@
 use crate::failure::field_error;
 use astro_public_api::FieldError;
 use astro_public_api::types::{Deployment, DeploymentInput, DeploymentType, Executor};
+use deployment_rules as rules;
 use std::collections::BTreeSet;
 
 /// Astro Runtime versions a deployment may run.
@@ -180,6 +181,22 @@ impl Errors {
         self.0.push(field_error(field, code, message));
     }
 
+    /// A rule of `deployment_rules`, with its sentence as the message.
+    fn rule(&mut self, field: impl Into<String>, checked: Result<(), &str>) {
+        if let Err(rule) = checked {
+            self.add(field, "format", rule);
+        }
+    }
+
+    fn description(&mut self, description: Option<&str>) {
+        if let Some(d) = description {
+            if d.chars().count() > rules::MAX_DESCRIPTION {
+                self.add("description", "length", "must be at most 1000 characters");
+            }
+            self.rule("description", rules::free_text(d));
+        }
+    }
+
     fn length(&mut self, field: &str, value: &str, max: usize) {
         let len = value.chars().count();
         if len == 0 || len > max {
@@ -197,8 +214,21 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
 
     e.length("workspace_id", &input.workspace_id, 63);
     e.length("name", &input.name, MAX_NAME as usize);
-    if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
-        e.add("description", "length", "must be at most 1000 characters");
+    e.rule("name", rules::free_text(&input.name));
+    e.description(input.description.as_deref());
+    if let Some(tag) = &input.image_tag {
+        e.rule("image_tag", rules::image_tag(tag));
+    }
+    if input.worker_queues.len() > rules::MAX_WORKER_QUEUES {
+        e.add(
+            "worker_queues",
+            "count",
+            format!(
+                "at most {} queues, got {}",
+                rules::MAX_WORKER_QUEUES,
+                input.worker_queues.len()
+            ),
+        );
     }
 
     match input.deployment_type {
@@ -347,8 +377,11 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
                 e.add(f("node_pool_id"), "forbidden", "HYBRID queues only");
             }
         } else {
-            if q.node_pool_id.as_deref().is_none_or(str::is_empty) {
-                e.add(f("node_pool_id"), "required", "required on HYBRID queues");
+            match q.node_pool_id.as_deref() {
+                None | Some("") => {
+                    e.add(f("node_pool_id"), "required", "required on HYBRID queues")
+                }
+                Some(pool) => e.rule(f("node_pool_id"), rules::node_pool_id(pool)),
             }
             if q.astro_machine.is_some() {
                 e.add(f("astro_machine"), "forbidden", "Hosted queues only");
@@ -357,14 +390,19 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     }
 
     let mut keys = BTreeSet::new();
+    let sizes = input
+        .environment_variables
+        .iter()
+        .map(|v| (v.key.as_str(), v.value.as_deref().map_or(0, str::len)));
+    for (i, problem) in rules::environment_sizes(sizes) {
+        match i {
+            Some(i) => e.add(format!("environment_variables[{i}].value"), "length", problem),
+            None => e.add("environment_variables", "length", problem),
+        }
+    }
     for (i, var) in input.environment_variables.iter().enumerate() {
         let f = |name: &str| format!("environment_variables[{i}].{name}");
-        let mut bytes = var.key.bytes();
-        let well_formed = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !well_formed {
-            e.add(f("key"), "format", "must match [A-Za-z_][A-Za-z0-9_]*");
-        }
+        e.rule(f("key"), rules::environment_key(&var.key));
         if !keys.insert(var.key.as_str()) {
             e.add(f("key"), "unique", format!("key {:?} is used twice", var.key));
         }
@@ -423,15 +461,7 @@ pub fn deploy(
         (Some(_), false) => {
             e.add("image_tag", "forbidden", "a DAG_ONLY deploy keeps the current image")
         }
-        (Some(tag), true) => {
-            let mut bytes = tag.bytes();
-            let ok = tag.len() <= 128
-                && matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
-                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
-            if !ok {
-                e.add("image_tag", "format", "must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
-            }
-        }
+        (Some(tag), true) => e.rule("image_tag", rules::image_tag(tag)),
         (None, false) => {}
     }
     match (&input.dag_tarball_version, wants_dags) {
@@ -443,15 +473,13 @@ pub fn deploy(
         (Some(_), false) => {
             e.add("dag_tarball_version", "forbidden", "an IMAGE_ONLY deploy carries no DAGs")
         }
-        (Some(version), true) => e.length("dag_tarball_version", version, 128),
+        (Some(version), true) => e.rule("dag_tarball_version", rules::bundle_version(version)),
         (None, false) => {}
     }
     if input.deploy_type == DeployType::DagOnly && !deployment.is_dag_deploy_enabled {
         e.add("type", "forbidden", "DAG_ONLY deploys need DAG deploys enabled on the deployment");
     }
-    if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
-        e.add("description", "length", "must be at most 1000 characters");
-    }
+    e.description(input.description.as_deref());
     e.0
 }
 

@@ -137,6 +137,7 @@ async fn start_path(
     let mut harmony_config =
         harmony_server::Config::new("127.0.0.1:0".parse()?, harmony_data.path().to_path_buf());
     harmony_config.dev_seed = true;
+    harmony_config.dev_organization = "bench-org".to_owned();
     harmony_config.database_url = schemas.as_ref().map(|(h, _)| h.url());
     // As in production: astro-api presents its service credential.
     let credential = "bench-service-credential-0123456789abcdef".to_owned();

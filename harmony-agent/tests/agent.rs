@@ -26,6 +26,7 @@ impl Harmony {
     fn start(data: &Path, bind: &str, agent_bind: &str) -> Harmony {
         let mut config = harmony_server::Config::new(bind.parse().unwrap(), data.to_path_buf());
         config.dev_seed = true;
+        config.dev_organization = "org-1".to_owned();
         let api = harmony_server::start(&config, &log()).unwrap();
         let agents = harmony_server::start_agent_api(
             agent_bind.parse().unwrap(),
@@ -59,6 +60,7 @@ impl Harmony {
         let mut config =
             harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), self.data.clone());
         config.dev_seed = true;
+        config.dev_organization = "org-1".to_owned();
         harmony_server::issue_agent_credential(&config, plane).unwrap()
     }
 
@@ -365,7 +367,7 @@ async fn status_follows_reports_and_heartbeats() {
     .unwrap();
     let clock = Arc::new(Manual(Mutex::new(chrono::Utc::now())));
     let app = App::new(store, clock.clone(), key);
-    for (id, registration) in harmony_server::dev_data_planes() {
+    for (id, registration) in harmony_server::dev_data_planes("org-1") {
         app.register_data_plane(id, registration).unwrap();
     }
     let id = uuid::Uuid::new_v4();

@@ -411,7 +411,9 @@ impl Harmony {
     }
 
     /// Records an agent's report: its applied revision, its heartbeat, and
-    /// each deployment's health.
+    /// each deployment's health. Reports about deployments that are not on
+    /// the agent's own data plane are ignored; messages are cut to
+    /// [`MAX_AGENT_MESSAGE`] characters with control characters replaced.
     pub fn record_agent_status(
         &self,
         data_plane_id: &str,
@@ -419,6 +421,11 @@ impl Harmony {
     ) -> Result<(), HarmonyError> {
         let mut problems = Vec::new();
         check_non_empty(&mut problems, "agent_version", &report.agent_version);
+        for (i, d) in report.deployments.iter().enumerate() {
+            if d.manifest_revision > i64::MAX as u64 {
+                problems.push(format!("deployments[{i}].manifest_revision: at most {}", i64::MAX));
+            }
+        }
         if !problems.is_empty() {
             return Err(HarmonyError::Invalid(problems));
         }
@@ -430,7 +437,10 @@ impl Harmony {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                (d.deployment_id, d.manifest_revision, health, d.message.clone())
+                // An agent's words reach users: kept bounded and printable.
+                let message =
+                    d.message.as_deref().map(|m| deployment_rules::shown(m, MAX_AGENT_MESSAGE));
+                (d.deployment_id, d.manifest_revision, health, message)
             })
             .collect();
         let (id, now) = (data_plane_id.to_owned(), self.clock.now());
@@ -511,24 +521,35 @@ impl Harmony {
 }
 
 /// Renders `stored` for `plane` and writes it as manifest revision
-/// `stored.revision` (the deployment row must already say so).
+/// `stored.revision` (the deployment row must already say so). A set larger
+/// than `deployment_rules::MAX_RENDERED_SET_BYTES` is refused (400) and
+/// nothing is written, so every set stored can be handed to its agent.
 pub(crate) fn insert_revision(
     tx: &crate::store::Tx<'_>,
     key: &render::SecretKey,
     stored: &StoredDeployment,
     plane: &DataPlane,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<(), HarmonyError> {
+    let objects = render::objects(key, stored.id, &stored.spec, plane);
+    let size: usize = objects.iter().map(|o| o.body.get().len()).sum();
+    if size > deployment_rules::MAX_RENDERED_SET_BYTES {
+        return Err(HarmonyError::Invalid(vec![format!(
+            "environment_variables: the rendered manifest set would be {size} bytes, more than \
+             the {} a data plane is served; fewer or smaller variables, or fewer worker queues",
+            deployment_rules::MAX_RENDERED_SET_BYTES
+        )]));
+    }
     // `stored.input_hash` is `render::input_hash` of the same input.
-    tx.insert_manifest_set(&StoredManifestSet {
+    Ok(tx.insert_manifest_set(&StoredManifestSet {
         deployment_id: stored.id,
         revision: stored.revision,
         generation: stored.spec.generation,
         platform_release: plane.platform_release.clone(),
         input_hash: stored.input_hash.clone(),
-        objects: render::objects(key, stored.id, &stored.spec, plane),
+        objects,
         created_at: now,
-    })
+    })?)
 }
 
 pub(crate) fn not_found(what: &'static str, id: &str) -> HarmonyError {
@@ -605,6 +626,13 @@ fn merge_secrets(
     if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
 }
 
+/// The label recording, at registration, the organization a Hybrid or
+/// Dedicated data plane belongs to (docs/security.md).
+pub const OWNER_LABEL: &str = "astronomer.io/organization";
+
+/// Longest message of an agent's report that is kept.
+pub const MAX_AGENT_MESSAGE: usize = 1000;
+
 fn validate_spec(
     spec: &DeploymentSpec,
     plane: Option<&DataPlane>,
@@ -612,22 +640,49 @@ fn validate_spec(
 ) -> Result<(), HarmonyError> {
     let mut problems = Vec::new();
     let p = &mut problems;
-    if spec.generation == 0 {
-        p.push("generation: must be at least 1".to_owned());
+    use deployment_rules as rules;
+    let mut rule = |field: &str, checked: Result<(), &str>| {
+        if let Err(rule) = checked {
+            p.push(format!("{field}: {rule}"));
+        }
+    };
+    rule("name", rules::free_text(&spec.name));
+    rule("organization_id", rules::free_text(&spec.organization_id));
+    rule("workspace_id", rules::free_text(&spec.workspace_id));
+    rule("runtime_version", rules::free_text(&spec.runtime_version));
+    rule("image_tag", rules::image_tag(&spec.image_tag));
+    if let Some(version) = &spec.dag_bundle_version {
+        rule("dag_bundle_version", rules::bundle_version(version));
+    }
+    if spec.generation == 0 || spec.generation > rules::MAX_GENERATION {
+        p.push(format!("generation: must be 1 to {}", rules::MAX_GENERATION));
     }
     check_len(p, "name", &spec.name, 1, 63);
     check_dns_label(p, "data_plane_id", &spec.data_plane_id);
     check_non_empty(p, "organization_id", &spec.organization_id);
     check_non_empty(p, "workspace_id", &spec.workspace_id);
     check_non_empty(p, "runtime_version", &spec.runtime_version);
-    check_non_empty(p, "image_tag", &spec.image_tag);
+    if spec.worker_queues.len() > rules::MAX_WORKER_QUEUES {
+        p.push(format!("worker_queues: at most {} queues", rules::MAX_WORKER_QUEUES));
+    }
     match plane {
         None => {}
         Some(plane) if plane.kind != spec.kind => p.push(format!(
             "kind: {:?} deployment cannot run on {:?} data plane {}",
             spec.kind, plane.kind, plane.id
         )),
-        Some(_) => {}
+        Some(plane) => {
+            // A data plane registered with an owner takes only its owner's
+            // deployments, whatever a caller says (astro-api checks first).
+            if let Some(owner) = plane.labels.get(OWNER_LABEL)
+                && *owner != spec.organization_id
+            {
+                p.push(format!(
+                    "organization_id: data plane {} belongs to another organization",
+                    plane.id
+                ));
+            }
+        }
     }
     if let Some(previous) = previous {
         for (field, old, new) in [
@@ -711,8 +766,15 @@ fn validate_spec(
                 }
             }
             DataPlaneKind::Hybrid => {
-                if q.node_pool_id.as_deref().is_none_or(str::is_empty) {
-                    p.push(format!("{field}.node_pool_id: required on HYBRID queues"));
+                match q.node_pool_id.as_deref() {
+                    None | Some("") => {
+                        p.push(format!("{field}.node_pool_id: required on HYBRID queues"))
+                    }
+                    Some(pool) => {
+                        if let Err(rule) = rules::node_pool_id(pool) {
+                            p.push(format!("{field}.node_pool_id: {rule}"));
+                        }
+                    }
                 }
                 if q.astro_machine.is_some() {
                     p.push(format!("{field}.astro_machine: HOSTED queues only"));
@@ -721,12 +783,19 @@ fn validate_spec(
         }
     }
     let mut keys = BTreeSet::new();
+    let sizes = spec
+        .environment_variables
+        .iter()
+        .map(|v| (v.key.as_str(), v.value.as_deref().map_or(0, str::len)));
+    for (i, problem) in rules::environment_sizes(sizes) {
+        match i {
+            Some(i) => p.push(format!("environment_variables[{i}].{problem}")),
+            None => p.push(format!("environment_variables: {problem}")),
+        }
+    }
     for (i, var) in spec.environment_variables.iter().enumerate() {
-        if !is_env_key(&var.key) {
-            p.push(format!(
-                "environment_variables[{i}].key: must match [A-Za-z_][A-Za-z0-9_]*, got {:?}",
-                var.key
-            ));
+        if let Err(rule) = rules::environment_key(&var.key) {
+            p.push(format!("environment_variables[{i}].key: {rule}"));
         }
         if !keys.insert(var.key.as_str()) {
             p.push(format!("environment_variables[{i}].key: duplicate key {:?}", var.key));
@@ -765,12 +834,6 @@ pub(crate) fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
              starting and ending with a letter or digit; got {value:?}"
         ));
     }
-}
-
-fn is_env_key(key: &str) -> bool {
-    let mut bytes = key.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 pub(crate) fn is_kubernetes_version(v: &str) -> bool {

@@ -48,6 +48,9 @@ pub struct Config {
     pub request_body_max_bytes: usize,
     /// Register two example data planes at start (for local runs).
     pub dev_seed: bool,
+    /// The organization the example Hybrid data plane belongs to (default
+    /// `local`, the organization `cargo xtask run` bootstraps).
+    pub dev_organization: String,
     /// What generated secrets and hashes are derived from. Required, except
     /// with `dev_seed`, which uses [`render::SecretKey::development`].
     pub secret_key: Option<render::SecretKey>,
@@ -72,6 +75,7 @@ impl Config {
             max_api_version: None,
             request_body_max_bytes: 1024 * 1024,
             dev_seed: false,
+            dev_organization: "local".to_owned(),
             secret_key: None,
             environment: "local".to_owned(),
             rollout_policy_file: None,
@@ -129,7 +133,7 @@ pub fn issue_agent_credential(config: &Config, data_plane_id: &str) -> Result<St
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
     let harmony = open(config)?.with_rollout_policy(rollout_policy(config)?);
     if config.dev_seed {
-        for (id, registration) in dev_data_planes() {
+        for (id, registration) in dev_data_planes(&config.dev_organization) {
             // Registered once: after that, a local rollout may have moved it.
             if harmony.data_plane(id).is_ok() {
                 continue;
@@ -221,7 +225,9 @@ pub fn start_agent_api(
 /// The data planes a local run starts with: a shared Hosted cluster that
 /// STANDARD deployments in AWS us-east-1 land on, and a customer's Hybrid
 /// cluster.
-pub fn dev_data_planes() -> Vec<(&'static str, harmony_api::latest::DataPlaneRegistration)> {
+pub fn dev_data_planes(
+    organization: &str,
+) -> Vec<(&'static str, harmony_api::latest::DataPlaneRegistration)> {
     use harmony_api::latest::{CloudProvider, DataPlaneKind, DataPlaneRegistration};
     let plane = |kind, shared: bool| DataPlaneRegistration {
         kind,
@@ -230,7 +236,7 @@ pub fn dev_data_planes() -> Vec<(&'static str, harmony_api::latest::DataPlaneReg
         labels: if shared {
             [("astronomer.io/shared".to_owned(), "true".to_owned())].into()
         } else {
-            Default::default()
+            [(app::OWNER_LABEL.to_owned(), organization.to_owned())].into()
         },
         kubernetes_version: "1.31".to_owned(),
         agent_version: "dev".to_owned(),

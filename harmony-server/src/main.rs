@@ -8,6 +8,7 @@ use harmony_server::Config;
 const USAGE: &str = "\
 usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --database-url URL]
                       [--max-api-version VERSION] [--secret-key-file PATH | --dev-seed]
+                      [--dev-organization ORG]
                       [--environment NAME] [--rollout-policy-file PATH]
                       [--rollout-tick-seconds N] [--service-token-file PATH]
        harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
@@ -22,6 +23,8 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
                               command line)
   --max-api-version VERSION   serve no API version newer than VERSION, as an
                               older Harmony release would
+  --dev-organization ORG      with --dev-seed: the organization the example Hybrid
+                              data plane belongs to (default local)
   --secret-key-file PATH      the 32-byte key (64 hex characters) generated
                               secrets and hashes derive from; required
   --dev-seed                  a local run: two example data planes, and a fixed
@@ -96,6 +99,7 @@ fn parse_args(
                 config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
             }
             "--dev-seed" => config.dev_seed = true,
+            "--dev-organization" => config.dev_organization = value()?,
             "--environment" => config.environment = value()?,
             "--service-token-file" => {
                 let path = value()?;

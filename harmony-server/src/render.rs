@@ -855,7 +855,7 @@ fn airflow_cfg(spec: &DeploymentSpec, namespace: &str) -> String {
     if let Some(version) = &spec.dag_bundle_version {
         let _ = writeln!(cfg);
         let _ = writeln!(cfg, "[dag_processor]");
-        let _ = writeln!(cfg, "bundle_version = {version}");
+        let _ = writeln!(cfg, "bundle_version = {}", ini_value(version));
     }
     if spec.executor != Executor::Kubernetes {
         let default = spec.worker_queues.iter().find(|q| q.is_default);
@@ -863,15 +863,37 @@ fn airflow_cfg(spec: &DeploymentSpec, namespace: &str) -> String {
         let _ = writeln!(cfg, "[celery]");
         let _ = writeln!(cfg, "broker_url_secret = airflow-broker");
         if let Some(queue) = default {
-            let _ = writeln!(cfg, "default_queue = {}", queue.name);
+            let _ = writeln!(cfg, "default_queue = {}", ini_value(&queue.name));
             let _ = writeln!(cfg, "worker_concurrency = {}", queue.worker_concurrency);
         }
     } else {
         let _ = writeln!(cfg);
         let _ = writeln!(cfg, "[kubernetes_executor]");
-        let _ = writeln!(cfg, "namespace = {namespace}");
+        let _ = writeln!(cfg, "namespace = {}", ini_value(namespace));
     }
     cfg
+}
+
+/// `value` as one `airflow.cfg` value, as Airflow's `configparser` (with
+/// its `%` interpolation) reads it back: `%` doubled, and every character
+/// Python could read as a line break or that is no text (controls, U+2028,
+/// U+2029, the byte-order mark) replaced by U+FFFD, so no value can end
+/// its line and start a section or key of its own. Validation already
+/// refuses such values (`deployment_rules`); this keeps the file sound
+/// whatever reaches the renderer. Leading and trailing spaces, which
+/// `configparser` strips, are kept out by the same rules.
+fn ini_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '%' => out.push_str("%%"),
+            c if deployment_rules::is_control(c) || matches!(c, '\u{1c}'..='\u{1e}') => {
+                out.push('\u{fffd}')
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn scheduler_resources(spec: &DeploymentSpec) -> (String, String) {
@@ -964,6 +986,72 @@ mod tests {
             image_tag: "v1".into(),
             dag_bundle_version: None,
             generation: 1,
+        }
+    }
+
+    /// `airflow.cfg` read by Python's `configparser` (what Airflow reads it
+    /// with, interpolation on) for a bundle version of arbitrary text: the
+    /// sections and keys are always exactly the rendered ones, and a
+    /// version the grammar admits reads back as itself. Skipped, loudly,
+    /// without python3.
+    #[test]
+    fn airflow_cfg_holds_its_structure_for_arbitrary_values() {
+        use proptest::strategy::{Strategy as _, ValueTree as _};
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let hostile = proptest::collection::vec(
+            proptest::sample::select(vec![
+                '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+                '\u{2029}', '%', '[', ']', '=', ':', ';', '#', ' ', 'a', '\u{feff}', '\u{0}',
+            ]),
+            0..16,
+        )
+        .prop_map(|chars| chars.into_iter().collect::<String>());
+        let mut versions: Vec<String> = vec!["2026-12-02T01:02:03Z".into(), "sha256:ab+1".into()];
+        for _ in 0..200 {
+            versions.push(
+                proptest::arbitrary::any::<String>().new_tree(&mut runner).unwrap().current(),
+            );
+            versions.push(hostile.new_tree(&mut runner).unwrap().current());
+        }
+        let files: Vec<String> = versions
+            .iter()
+            .map(|v| {
+                airflow_cfg(&DeploymentSpec { dag_bundle_version: Some(v.clone()), ..spec() }, "ns")
+            })
+            .collect();
+        let script = "import sys, json, configparser\n\
+            out = []\n\
+            for text in json.load(sys.stdin):\n\
+            \x20   p = configparser.ConfigParser()\n\
+            \x20   p.read_string(text)\n\
+            \x20   out.append({s: {k: p.get(s, k) for k in p[s]} for s in p.sections()})\n\
+            print(json.dumps(out))\n";
+        let Ok(mut child) = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("*** airflow.cfg round trip SKIPPED: no python3");
+            return;
+        };
+        use std::io::Write as _;
+        let input = serde_json::to_vec(&files).unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let read: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_slice(&out.stdout).unwrap();
+        let sections = ["celery", "core", "dag_processor", "scheduler"]; // sorted, as read
+        for (version, cfg) in versions.iter().zip(&read) {
+            assert_eq!(cfg.keys().collect::<Vec<_>>(), sections, "{version:?}");
+            let bundle = cfg["dag_processor"].as_object().unwrap();
+            assert_eq!(bundle.keys().collect::<Vec<_>>(), ["bundle_version"], "{version:?}");
+            if deployment_rules::bundle_version(version).is_ok() {
+                assert_eq!(bundle["bundle_version"], *version.as_str());
+            }
+            assert_eq!(cfg["celery"]["default_queue"], spec().worker_queues[0].name.as_str());
         }
     }
 

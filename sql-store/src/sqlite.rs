@@ -94,6 +94,37 @@ pub(crate) fn query(conn: &Connection, sql: &str, values: &[Value]) -> Result<Ve
     Ok(out)
 }
 
+/// The database file and its log readable by its owner only (0600): they
+/// hold tokens' digests and, until delivered, sealed changes. SQLite
+/// creates the `-wal` and `-shm` files with the database file's mode, so
+/// the file is created 0600 before SQLite opens it; files an older
+/// version left readable to others are narrowed.
+fn private_files(path: &Path) -> Result<(), DbError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let failed =
+            |e: std::io::Error| DbError::Config(format!("securing {}: {e}", path.display()));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(failed)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(failed)?
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 fn connect(path: &Path) -> Result<Connection, DbError> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -133,6 +164,7 @@ pub(crate) struct Writer {
 }
 
 pub(crate) fn open_writer(path: &Path, migrations: &crate::Migrations) -> Result<Writer, DbError> {
+    private_files(path)?;
     let mut conn = connect(path)?;
     migrate(&mut conn, migrations.sqlite)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;

@@ -35,7 +35,7 @@ fn harmony(
     // Each cell owns the example data plane of its kind, registered as its
     // agent would have registered it.
     let (id, registration) =
-        harmony_server::dev_data_planes().into_iter().find(|(_, r)| r.kind == kind).unwrap();
+        harmony_server::dev_data_planes("org-1").into_iter().find(|(_, r)| r.kind == kind).unwrap();
     server.app_private().harmony.register_data_plane(id, registration).unwrap();
     server
 }

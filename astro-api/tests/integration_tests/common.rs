@@ -107,6 +107,7 @@ pub fn start_harmony_without_credential(
 ) -> HttpServer<harmony_server::http::Context> {
     let mut config = harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), data.into());
     config.dev_seed = true;
+    config.dev_organization = "org-1".to_owned();
     harmony_server::start(&config, &log()).expect("harmony starts")
 }
 
@@ -118,6 +119,7 @@ pub fn start_harmony_logging(
 ) -> HttpServer<harmony_server::http::Context> {
     let mut config = harmony_server::Config::new(bind, data.to_path_buf());
     config.dev_seed = true;
+    config.dev_organization = "org-1".to_owned();
     config.service_token = Some(HARMONY_TOKEN.to_owned());
     config.max_api_version = max;
     harmony_server::start(&config, log).expect("harmony starts")

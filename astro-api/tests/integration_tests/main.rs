@@ -12,5 +12,6 @@ mod outbox;
 mod platform_rollouts;
 mod schemathesis;
 mod secrets;
+mod security;
 mod tenancy;
 mod validation;

@@ -21,7 +21,8 @@ pub fn spawn(place: &Place, extra: &[&str]) -> (Child, String) {
 /// [`spawn`], also returning the agent API's URL.
 pub fn spawn_with_agents(place: &Place, extra: &[&str]) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_harmony-server"))
-        .args(["--dev-seed", "--bind", "127.0.0.1:0", "--agent-bind", "127.0.0.1:0"])
+        .args(["--dev-seed", "--dev-organization", "org-1"])
+        .args(["--bind", "127.0.0.1:0", "--agent-bind", "127.0.0.1:0"])
         .args(place.args())
         .args(extra)
         .stdout(Stdio::piped())

@@ -211,3 +211,43 @@ fn golden_manifests_validate_against_two_kubernetes_versions() {
         assert!(valid > 60, "kubernetes-validate checked too little:\n{report}");
     }
 }
+
+/// The committed YAML, read by PyYAML (a YAML 1.1 parser, as kubectl's and
+/// most tools' are), is exactly the committed JSON: no string of a
+/// manifest reads as anything else. Needs python3 with PyYAML, which
+/// kubernetes-validate brings (so it runs where that runs).
+#[test]
+fn golden_yaml_reads_back_as_the_json_with_pyyaml() {
+    let script = "import sys, json, yaml\n\
+        for name in sys.argv[1:]:\n\
+        \x20   docs = list(yaml.safe_load_all(open(name + '.yaml', encoding='utf-8')))\n\
+        \x20   want = json.load(open(name + '.json', encoding='utf-8'))\n\
+        \x20   assert docs == want, name\n\
+        \x20   print(name, len(docs))\n";
+    let names: Vec<String> = cases()
+        .into_iter()
+        .map(|(name, _, _)| golden_dir().join(name).display().to_string())
+        .collect();
+    let output = match Command::new("python3").arg("-c").arg(script).args(&names).output() {
+        Ok(output) => output,
+        Err(e) => {
+            assert!(
+                std::env::var_os("REQUIRE_KUBERNETES_VALIDATE").is_none(),
+                "REQUIRE_KUBERNETES_VALIDATE is set but python3 cannot run: {e}"
+            );
+            eprintln!("\n*** python3 is not installed: the PyYAML reading is SKIPPED ***\n");
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("No module named 'yaml'") {
+        assert!(
+            std::env::var_os("REQUIRE_KUBERNETES_VALIDATE").is_none(),
+            "REQUIRE_KUBERNETES_VALIDATE is set but python3 has no PyYAML"
+        );
+        eprintln!("\n*** PyYAML is not installed: the PyYAML reading is SKIPPED ***\n");
+        return;
+    }
+    assert!(output.status.success(), "PyYAML reads the golden YAML differently: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), names.len());
+}

@@ -96,3 +96,124 @@ async fn an_oversized_body_is_refused_and_nothing_is_stored() {
     let (status, code, _) = failure(h.v2().deployment_get(&id).await);
     assert_eq!((status, code.as_str()), (404, "NotFound"), "nothing stored");
 }
+
+on_both_backends!(
+    a_generation_past_what_is_stored_is_refused,
+    sizes_that_would_break_a_shared_data_plane_are_refused_and_nothing_is_stored,
+    values_with_a_grammar_are_held_to_it,
+);
+
+/// The message of a 400, or a panic.
+fn refusal(error: harmony_client::Error<harmony_client::v2::types::Error>) -> String {
+    match error {
+        harmony_client::Error::ErrorResponse(r) if r.status() == 400 => r.into_inner().message,
+        other => panic!("expected a 400, got {other:?}"),
+    }
+}
+
+/// `generation` is stored as a signed 64-bit integer: 2^64-1 used to be
+/// accepted and stored as -1, after which the deployment's manifests and
+/// its whole data plane's desired state answered 500.
+async fn a_generation_past_what_is_stored_is_refused(backend: Backend) {
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let id = uuid::Uuid::new_v4();
+    for generation in [u64::MAX, i64::MAX as u64 + 1] {
+        let message = refusal(
+            h.v2().deployment_put(&id, &hybrid_spec("hybrid-1", generation)).await.unwrap_err(),
+        );
+        assert!(message.contains("generation: must be 1 to 9223372036854775807"), "{message}");
+    }
+    let top = h.v2().deployment_put(&id, &hybrid_spec("hybrid-1", i64::MAX as u64)).await.unwrap();
+    assert_eq!(top.into_inner().generation, i64::MAX as u64);
+    h.v2().deployment_manifests_get(&id, None).await.unwrap();
+}
+
+/// The probe's shape: 800 queues and 6,000 variables (a 258 KB request
+/// rendering a 136 MB set, which then broke the shared plane's desired
+/// state for every agent). Refused, naming each limit; nothing stored.
+async fn sizes_that_would_break_a_shared_data_plane_are_refused_and_nothing_is_stored(
+    backend: Backend,
+) {
+    use harmony_client::v2::types::EnvironmentVariable;
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let mut spec = hybrid_spec("hybrid-1", 1);
+    let queue = spec.worker_queues[0].clone();
+    spec.worker_queues = (0..800)
+        .map(|i| harmony_client::v2::types::WorkerQueue {
+            name: if i == 0 { "default".into() } else { format!("q{i}") },
+            is_default: i == 0,
+            ..queue.clone()
+        })
+        .collect();
+    spec.environment_variables = (0..6000)
+        .map(|i| EnvironmentVariable {
+            key: format!("VAR_{i}"),
+            value: Some("x".repeat(20)),
+            is_secret: false,
+        })
+        .collect();
+    let id = uuid::Uuid::new_v4();
+    let message = refusal(h.v2().deployment_put(&id, &spec).await.unwrap_err());
+    for limit in
+        ["worker_queues: at most 32 queues", "environment_variables: at most 256 variables"]
+    {
+        assert!(message.contains(limit), "{limit}: {message}");
+    }
+    // One value past its limit, and all of them together past theirs.
+    let mut spec = hybrid_spec("hybrid-1", 1);
+    spec.environment_variables = (0..5)
+        .map(|i| EnvironmentVariable {
+            key: format!("BIG_{i}"),
+            value: Some("x".repeat(16 * 1024 + i)),
+            is_secret: i % 2 == 0,
+        })
+        .collect();
+    let message = refusal(h.v2().deployment_put(&id, &spec).await.unwrap_err());
+    assert!(message.contains("environment_variables[1].value: at most 16384 bytes"), "{message}");
+    assert!(message.contains("keys and values together at most 65536 bytes"), "{message}");
+    let missing = h.v2().deployment_get(&id).await.unwrap_err();
+    assert_eq!(missing.status().map(|s| s.as_u16()), Some(404), "nothing was stored");
+}
+
+/// Fields Harmony writes into YAML, `airflow.cfg` or a label are held to
+/// their grammar: the probe's payloads (a U+2028 line separator, a
+/// newline) are a 400 naming the field.
+async fn values_with_a_grammar_are_held_to_it(backend: Backend) {
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let id = uuid::Uuid::new_v4();
+    let injected = "v1\u{2028}  hostPID: true";
+    type Change = Box<dyn Fn(&mut harmony_client::v2::types::DeploymentSpec)>;
+    let cases: Vec<(&str, Change)> = vec![
+        ("image_tag", Box::new(|s| s.image_tag = injected.into())),
+        ("image_tag", Box::new(|s| s.image_tag = String::new())),
+        (
+            "worker_queues[0].node_pool_id",
+            Box::new(|s| s.worker_queues[0].node_pool_id = Some("pool\nprivileged: true".into())),
+        ),
+        (
+            "dag_bundle_version",
+            Box::new(|s| {
+                s.dag_bundle_version = Some("1\n[webserver]\nexpose_config = True".into())
+            }),
+        ),
+        ("name", Box::new(|s| s.name = "etl\u{1b}[2J".into())),
+        (
+            "environment_variables[0].key",
+            Box::new(|s| s.environment_variables[0].key = "K".repeat(100 * 1024)),
+        ),
+    ];
+    for (field, change) in cases {
+        let mut spec = hybrid_spec("hybrid-1", 1);
+        change(&mut spec);
+        let message = refusal(h.v2().deployment_put(&id, &spec).await.unwrap_err());
+        assert!(message.contains(&format!("{field}: ")), "{field}: {message}");
+    }
+    // The same text in a variable's value is data, not a grammar: taken,
+    // and escaped wherever it is written.
+    let mut spec = hybrid_spec("hybrid-1", 1);
+    spec.environment_variables[0].value = Some(injected.into());
+    h.v2().deployment_put(&id, &spec).await.unwrap();
+}

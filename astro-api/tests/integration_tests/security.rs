@@ -1,0 +1,189 @@
+//! Tenant isolation of clusters: a Hybrid or Dedicated cluster belongs to
+//! one organization (its owner label, recorded at registration), and to
+//! every other organization it does not exist: placing a deployment there
+//! is answered exactly as for a cluster id nobody registered. Also the
+//! probes of docs/security.md that go through astro-api.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Registers a data plane at the stack's Harmony, as its operator would.
+async fn register(stack: &Stack, id: &str, kind: &str, owner: Option<&str>) {
+    let mut labels = serde_json::Map::new();
+    if let Some(owner) = owner {
+        labels.insert("astronomer.io/organization".into(), json!(owner));
+    }
+    let registration = serde_json::from_value(json!({
+        "kind": kind, "cloud_provider": "AWS", "region": "us-east-1", "labels": labels,
+        "kubernetes_version": "1.31", "agent_version": "1", "platform_release": "2026.11.0",
+    }))
+    .unwrap();
+    let client =
+        harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
+    client.data_plane_put(id, &registration).await.unwrap();
+}
+
+fn dedicated(cluster: &str) -> Value {
+    let mut body = standard();
+    let fields = body.as_object_mut().unwrap();
+    fields.remove("cloud_provider");
+    fields.remove("region");
+    fields.insert("type".into(), json!("DEDICATED"));
+    fields.insert("cluster_id".into(), json!(cluster));
+    body
+}
+
+fn on_hybrid(cluster: &str) -> Value {
+    let mut body = hybrid();
+    body["cluster_id"] = json!(cluster);
+    body
+}
+
+/// Every organization x cluster x kind of placement: only the owner
+/// places, on a cluster of the right kind; everyone else gets, byte for
+/// byte but the id, what a cluster that does not exist gets.
+#[tokio::test]
+async fn clusters_belong_to_one_organization() {
+    let stack = Stack::start().await;
+    let org2_token = bootstrap(&stack.astro, "org-2", "ws-2").await;
+    // hybrid-example belongs to org-1 (the test Harmony's example plane).
+    register(&stack, "hybrid-b", "HYBRID", Some("org-2")).await;
+    register(&stack, "dedicated-a", "HOSTED", Some("org-1")).await;
+    register(&stack, "dedicated-b", "HOSTED", Some("org-2")).await;
+    register(&stack, "hybrid-nobody", "HYBRID", None).await;
+    let clusters = [
+        ("hybrid-example", "HYBRID", Some("org-1")),
+        ("hybrid-b", "HYBRID", Some("org-2")),
+        ("dedicated-a", "HOSTED", Some("org-1")),
+        ("dedicated-b", "HOSTED", Some("org-2")),
+        ("hybrid-nobody", "HYBRID", None),
+        // The shared Hosted plane: STANDARD deployments only, never by id.
+        ("hosted-aws-us-east-1", "HOSTED", None),
+        ("no-such-cluster", "", None),
+    ];
+    let orgs =
+        [("org-1", "ws-1", authorized(&stack.token)), ("org-2", "ws-2", authorized(&org2_token))];
+    let mut checked = 0;
+    for (org, workspace, client) in &orgs {
+        let path = format!("/organizations/{org}/deployments");
+        // What a cluster nobody registered gets, per kind of deployment.
+        let mut absent = std::collections::BTreeMap::new();
+        for kind in ["HYBRID", "DEDICATED"] {
+            let mut body = if kind == "HYBRID" { on_hybrid("ghost") } else { dedicated("ghost") };
+            body["workspace_id"] = json!(workspace);
+            let (status, answer) = stack.call_as(client, Method::POST, &path, Some(&body)).await;
+            assert_eq!(status, 400, "{answer}");
+            absent.insert(kind, answer["field_errors"].to_string());
+        }
+        for (n, (cluster, plane_kind, owner)) in clusters.iter().enumerate() {
+            for kind in ["HYBRID", "DEDICATED"] {
+                let mut body =
+                    if kind == "HYBRID" { on_hybrid(cluster) } else { dedicated(cluster) };
+                body["name"] = json!(format!("d-{n}-{}", kind.to_lowercase()));
+                body["workspace_id"] = json!(workspace);
+                let (status, answer) =
+                    stack.call_as(client, Method::POST, &path, Some(&body)).await;
+                let wants = if kind == "HYBRID" { "HYBRID" } else { "HOSTED" };
+                let case = format!("{org} creating {kind} on {cluster}: {status} {answer}");
+                checked += 1;
+                if *owner == Some(*org) && *plane_kind == wants {
+                    assert_eq!(status, 201, "{case}");
+                    assert_eq!(answer["data_plane_id"], *cluster, "{case}");
+                } else if *owner == Some(*org) {
+                    assert_eq!(
+                        (status, fields(&answer)),
+                        (400, vec!["cluster_id".into()]),
+                        "{case}"
+                    );
+                } else {
+                    assert_eq!(status, 400, "{case}");
+                    let same = absent[kind].replace("ghost", cluster);
+                    assert_eq!(answer["field_errors"].to_string(), same, "{case}");
+                }
+            }
+        }
+    }
+    eprintln!("cluster ownership: {checked} organization x cluster x kind cases");
+
+    // Nothing of org-1's reached org-2's planes, and the reverse.
+    let all = harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http())
+        .deployment_list(None, None)
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    for d in &all {
+        let owner = clusters.iter().find(|(c, _, _)| *c == d.data_plane_id).unwrap().2;
+        assert_eq!(owner, Some(d.organization_id.as_str()), "{} on {}", d.id, d.data_plane_id);
+    }
+    assert_eq!(all.len(), 4, "each organization placed on its own two clusters");
+}
+
+/// Harmony itself takes on an owned data plane only its owner's
+/// deployments, whatever its caller says.
+#[tokio::test]
+async fn harmony_refuses_another_organizations_deployment_on_an_owned_plane() {
+    let stack = Stack::start().await;
+    let spec = serde_json::from_value(json!({
+        "kind": "HYBRID", "organization_id": "org-2", "workspace_id": "ws-1",
+        "data_plane_id": "hybrid-example", "name": "intruder", "runtime_version": "13.0.0",
+        "executor": "KUBERNETES", "scheduler": {"au": 10, "replicas": 1},
+        "is_high_availability": false,
+        "worker_queues": [{"name": "default", "is_default": true, "min_worker_count": 0,
+                           "max_worker_count": 1, "worker_concurrency": 1, "node_pool_id": "p"}],
+        "environment_variables": [], "image_tag": "v1", "generation": 1,
+    }))
+    .unwrap();
+    let client = harmony_client::v2::Client::new_with_client(&stack.harmony_url, harmony_http());
+    let refused = client.deployment_put(&uuid::Uuid::new_v4(), &spec).await.unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(400), "{refused:?}");
+    assert!(format!("{refused:?}").contains("belongs to another organization"), "{refused:?}");
+}
+
+sql_store::on_both_backends!(a_refusal_leaves_the_outbox_and_a_later_delete_goes_through);
+
+/// A change Harmony refuses (here: the cluster was given to another
+/// organization after the deployment was placed) is no use retrying: it
+/// leaves the outbox at once, the deployment says it was refused and why,
+/// and the deployment's later DELETE is delivered instead of queueing
+/// behind it for ever.
+async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sql_store::Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
+    let (status, created) = stack.create(&hybrid()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/organizations/org-1/deployments/{id}");
+    wait_delivered(&authorized(&stack.token), &format!("{}{path}", stack.url), 1).await;
+
+    register(&stack, "hybrid-example", "HYBRID", Some("org-2")).await;
+    let mut update = hybrid();
+    update["worker_queues"][0]["worker_concurrency"] = json!(12);
+    let (status, updated) = stack.call(Method::POST, &path, Some(&update)).await;
+    assert_eq!(status, 200, "{updated}");
+    let store = astro_api::store::Store::open(&stack.astro_location).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let (_, now) = stack.call(Method::GET, &path, None).await;
+        let reason = now["status_reason"].as_str().unwrap_or_default().to_owned();
+        if reason.contains("refused") && store.outbox_next_due().unwrap().is_none() {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "still retrying: {now}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused["delivered_generation"], 1, "{refused}");
+    assert!(
+        refused["status_reason"].as_str().unwrap().contains("another organization"),
+        "{refused}"
+    );
+
+    let (status, _) = stack.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stack.harmony_deployment(&id).await.is_some() {
+        assert!(std::time::Instant::now() < deadline, "the DELETE never reached Harmony");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(store.outbox_next_due().unwrap().is_none(), "nothing left queued");
+}

@@ -1,0 +1,265 @@
+//! The grammars and limits both services enforce on a deployment, written
+//! once.
+//!
+//! astro-api checks a change against them before it accepts it, and
+//! Harmony checks again before it renders or stores anything, so a value
+//! that could change the meaning of what is rendered (a line break in a
+//! YAML or `airflow.cfg` value, a size that makes a data plane's desired
+//! state too large to serve) is refused at the door with a 400 naming the
+//! field and the rule, at both services. Pure functions, no dependencies:
+//! astro-api reaches Harmony only through its generated client and must not
+//! depend on Harmony's crates, and Harmony's API crate stays free of
+//! implementation.
+//!
+//! Each check returns `Err(rule)`, a sentence saying what the value must
+//! be, for the caller to attach to the field's name.
+
+/// Most worker queues one deployment may have. Every queue is a worker
+/// Deployment carrying every environment variable, so this bounds the
+/// rendered set with [`MAX_ENVIRONMENT_BYTES`].
+pub const MAX_WORKER_QUEUES: usize = 32;
+/// Most environment variables one deployment may have.
+pub const MAX_ENVIRONMENT_VARIABLES: usize = 256;
+/// Longest environment variable key, in bytes.
+pub const MAX_ENVIRONMENT_KEY: usize = 255;
+/// Longest environment variable value, in bytes.
+pub const MAX_ENVIRONMENT_VALUE: usize = 16 * 1024;
+/// Most bytes of keys and values of all environment variables together.
+pub const MAX_ENVIRONMENT_BYTES: usize = 64 * 1024;
+/// Largest rendered manifest set Harmony stores (its JSON), so that every
+/// data plane's desired state can always be served: a change rendering
+/// more is refused before anything is stored. What the limits above allow
+/// renders well below it (33 workloads x 64 KiB of variables ~ 2.1 MiB).
+pub const MAX_RENDERED_SET_BYTES: usize = 4 * 1024 * 1024;
+/// Highest generation: what a signed 64-bit column stores.
+pub const MAX_GENERATION: u64 = i64::MAX as u64;
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 1000;
+
+/// An image tag as the OCI distribution specification defines one:
+/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+pub fn image_tag(tag: &str) -> Result<(), &'static str> {
+    let mut bytes = tag.bytes();
+    let first = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let rest = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    match first && rest && tag.len() <= 128 {
+        true => Ok(()),
+        false => Err("must be an OCI image tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+    }
+}
+
+/// An image repository as the OCI distribution specification defines its
+/// name: path components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`,
+/// optionally after a registry host (`host[:port]/`), 255 characters at
+/// most.
+pub fn image_repository(name: &str) -> Result<(), &'static str> {
+    const RULE: &str = "must be an OCI repository name: lowercase path components \
+                        ([a-z0-9] separated by '.', '_', '__' or '-') joined by '/', \
+                        optionally after a registry host[:port], 255 characters at most";
+    if name.is_empty() || name.len() > 255 {
+        return Err(RULE);
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // A first part with a '.' or ':' (or `localhost`) names a registry.
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let host = parts.remove(0);
+        let (domain, port) = host.split_once(':').unwrap_or((host, ""));
+        let domain_ok = domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+        let port_ok = !host.contains(':')
+            || (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()));
+        if !domain_ok || !port_ok {
+            return Err(RULE);
+        }
+    }
+    match parts.iter().all(|p| path_component(p)) {
+        true => Ok(()),
+        false => Err(RULE),
+    }
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+fn path_component(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let (mut i, mut after_separator) = (0, true);
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            after_separator = false;
+            i += 1;
+            continue;
+        }
+        if after_separator {
+            return false;
+        }
+        let separator = match bytes[i] {
+            b'.' => 1,
+            b'_' if bytes.get(i + 1) == Some(&b'_') => 2,
+            b'_' => 1,
+            b'-' => bytes[i..].iter().take_while(|b| **b == b'-').count(),
+            _ => return false,
+        };
+        i += separator;
+        after_separator = true;
+    }
+    !after_separator
+}
+
+/// A node pool id, which Harmony writes as a Kubernetes label value (the
+/// workers' node selector): 1 to 63 of `[A-Za-z0-9._-]`, starting and
+/// ending with a letter or digit.
+pub fn node_pool_id(id: &str) -> Result<(), &'static str> {
+    match label_value(id) && !id.is_empty() {
+        true => Ok(()),
+        false => Err("must be 1 to 63 letters, digits, '.', '_' or '-', \
+                      starting and ending with a letter or digit"),
+    }
+}
+
+fn label_value(v: &str) -> bool {
+    let edge = |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_alphanumeric());
+    v.len() <= 63
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && edge(v.as_bytes().first())
+        && edge(v.as_bytes().last())
+}
+
+/// A DAG bundle (tarball) version, which Harmony writes into
+/// `airflow.cfg`: 1 to 128 of `[A-Za-z0-9._:+-]`, starting with a letter
+/// or digit.
+pub fn bundle_version(version: &str) -> Result<(), &'static str> {
+    let mut bytes = version.bytes();
+    let first = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let rest =
+        bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'+' | b'-'));
+    match first && rest && version.len() <= 128 {
+        true => Ok(()),
+        false => Err("must be 1 to 128 of [A-Za-z0-9._:+-], starting with a letter or digit"),
+    }
+}
+
+/// An environment variable key: `[A-Za-z_][A-Za-z0-9_]*`, at most
+/// [`MAX_ENVIRONMENT_KEY`] bytes.
+pub fn environment_key(key: &str) -> Result<(), &'static str> {
+    let mut bytes = key.bytes();
+    let first = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    let rest = bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    match first && rest && key.len() <= MAX_ENVIRONMENT_KEY {
+        true => Ok(()),
+        false => Err("must match [A-Za-z_][A-Za-z0-9_]* and be at most 255 bytes"),
+    }
+}
+
+/// Free text shown to people (names, descriptions): no control characters
+/// (C0, DEL, C1), no line or paragraph separators, no byte-order mark.
+pub fn free_text(text: &str) -> Result<(), &'static str> {
+    match text.chars().any(is_control) {
+        false => Ok(()),
+        true => Err("must not contain control characters or line breaks"),
+    }
+}
+
+/// Characters no free text may hold: what a log line, a YAML scalar or a
+/// terminal would read as something other than text.
+pub fn is_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// Text from elsewhere (another service, an agent) made fit to show a
+/// user: control characters replaced by a space, cut to at most `max`
+/// characters (an ellipsis marks a cut).
+pub fn shown(text: &str, max: usize) -> String {
+    let mut out: String =
+        text.chars().take(max).map(|c| if is_control(c) { ' ' } else { c }).collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// The environment limits: count, each key and value, and the total.
+/// `variables` yields (key, value bytes); returns (field, rule) for each
+/// broken limit, the field relative to `environment_variables`.
+pub fn environment_sizes<'a>(
+    variables: impl ExactSizeIterator<Item = (&'a str, usize)>,
+) -> Vec<(Option<usize>, String)> {
+    let mut problems = Vec::new();
+    if variables.len() > MAX_ENVIRONMENT_VARIABLES {
+        problems.push((None, format!("at most {MAX_ENVIRONMENT_VARIABLES} variables")));
+    }
+    let mut total = 0;
+    for (i, (key, value)) in variables.enumerate() {
+        total += key.len() + value;
+        if value > MAX_ENVIRONMENT_VALUE {
+            problems.push((Some(i), format!("value: at most {MAX_ENVIRONMENT_VALUE} bytes")));
+        }
+    }
+    if total > MAX_ENVIRONMENT_BYTES {
+        problems.push((
+            None,
+            format!("keys and values together at most {MAX_ENVIRONMENT_BYTES} bytes, got {total}"),
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammars() {
+        for ok in ["v1", "_x", "2026.11.0-rc_1", &"a".repeat(128)] {
+            assert!(image_tag(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".v1", "-v1", "v1\u{2028}x", "v 1", "v1\n", &"a".repeat(129)] {
+            assert!(image_tag(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["airflow", "quay.io/astronomer/ap-airflow", "localhost:5000/a__b/c-d", "a.b/c"] {
+            assert!(image_repository(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Airflow", "a//b", "a-/b", "a_/b", "a___b", "host:x/a", "a/b\n", "/a"] {
+            assert!(image_repository(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["pool-1", "Pool_A.b", "p"] {
+            assert!(node_pool_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-p", "p-", "p\u{2028}", "p q", &"p".repeat(64)] {
+            assert!(node_pool_id(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["2026-12-02T01:02:03.123Z", "sha256:abc", "1+build"] {
+            assert!(bundle_version(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "v1\n[core]", ".x", "x y", "x%y"] {
+            assert!(bundle_version(bad).is_err(), "{bad:?}");
+        }
+        assert!(environment_key(&"K".repeat(255)).is_ok());
+        assert!(environment_key(&"K".repeat(256)).is_err());
+        for bad in ["a\nb", "a\u{85}", "a\u{2029}", "\u{feff}a", "a\u{7f}", "a\tb"] {
+            assert!(free_text(bad).is_err(), "{bad:?}");
+        }
+        assert!(free_text("Ünïcode ☃ text").is_ok());
+    }
+
+    #[test]
+    fn shown_text_is_bounded_and_printable() {
+        assert_eq!(shown("a\nb\u{1b}[31m", 100), "a b [31m");
+        assert_eq!(shown(&"x".repeat(10), 4), "xxxx…");
+        assert_eq!(shown("ok", 2), "ok");
+    }
+
+    #[test]
+    fn environment_limits() {
+        let big = vec![("K", MAX_ENVIRONMENT_VALUE + 1)];
+        assert_eq!(environment_sizes(big.into_iter()).len(), 1, "the value");
+        let large: Vec<_> = (0..5).map(|_| ("K", MAX_ENVIRONMENT_VALUE)).collect();
+        assert_eq!(environment_sizes(large.into_iter()).len(), 1, "the total");
+        let many: Vec<_> = (0..MAX_ENVIRONMENT_VARIABLES + 1).map(|_| ("K", 1)).collect();
+        assert_eq!(environment_sizes(many.into_iter()).len(), 1);
+        assert!(environment_sizes([("K", 10)].into_iter()).is_empty());
+    }
+}
