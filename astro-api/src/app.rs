@@ -142,7 +142,6 @@ impl Astro {
             .map(|cell| match cell.negotiated {
                 Ok(n) => CellStatus {
                     name: cell.name,
-                    url: cell.url,
                     reachable: true,
                     degraded: Some(&n.version) != newest.as_ref(),
                     api_version: Some(n.version.to_string()),
@@ -151,7 +150,6 @@ impl Astro {
                 },
                 Err(detail) => CellStatus {
                     name: cell.name,
-                    url: cell.url,
                     reachable: false,
                     degraded: true,
                     api_version: None,

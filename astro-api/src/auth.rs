@@ -27,6 +27,8 @@ pub struct Principal {
     pub role: Role,
     /// WORKSPACE_MEMBER: the one workspace it may see and change.
     pub workspace_id: Option<String>,
+    /// When the token runs out; a token it creates may not outlive it.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A new token: its id, the value shown once, and the digest to store.

@@ -113,10 +113,10 @@ pub struct Cells {
     store: Option<crate::store::Store>,
 }
 
-/// One cell's state, for readiness.
+/// One cell's state, for readiness. No URL and no downstream text: the
+/// answer is open to callers without a token.
 pub struct CellStatus {
     pub name: String,
-    pub url: String,
     pub negotiated: Result<harmony_client::Negotiated, String>,
 }
 
@@ -158,11 +158,14 @@ impl Cells {
     pub async fn status(&self) -> Vec<CellStatus> {
         let mut out = Vec::new();
         for cell in &self.cells {
-            out.push(CellStatus {
-                name: cell.name.clone(),
-                url: cell.link.base_url().to_owned(),
-                negotiated: cell.link.negotiated().await.map_err(|e| e.to_string()),
+            let negotiated = cell.link.negotiated().await.map_err(|e| match e {
+                // The client's words name the URL and the transport error.
+                harmony_client::NegotiationError::Unreachable(_) => {
+                    "unreachable: its API versions could not be learned".to_owned()
+                }
+                gap @ harmony_client::NegotiationError::Gap(_) => gap.to_string(),
             });
+            out.push(CellStatus { name: cell.name.clone(), negotiated });
         }
         out
     }
@@ -373,9 +376,11 @@ impl Cell {
 
     fn negotiation_failure(&self, error: NegotiationError) -> Failure {
         match error {
-            NegotiationError::Unreachable(detail) => {
-                Failure::HarmonyUnavailable(format!("cell {}: {detail}", self.name))
-            }
+            // The client's detail names the cell's URL: not for callers.
+            NegotiationError::Unreachable(_) => Failure::HarmonyUnavailable(format!(
+                "cell {}: unreachable (its API versions could not be learned)",
+                self.name
+            )),
             NegotiationError::Gap(gap) => self.gap(gap.required, gap.available),
         }
     }

@@ -33,6 +33,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<()> {
     let (config, bootstrap) = parse_args(std::env::args().skip(1))?;
+    // Before anything is created: a token that cannot be written safely
+    // must not be minted (it would be shown nowhere).
+    if let Some(path) = bootstrap.as_ref().and_then(|b| b.token_file.as_deref()) {
+        private_or_absent(path)?;
+    }
     let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
         .to_logger("astro-api")
         .context("setting up logging")?;
@@ -82,7 +87,16 @@ impl Bootstrap {
 /// keep its mode, and the token would be readable by anyone).
 fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    private_or_absent(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true).mode(0o600);
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+/// `Ok` when `path` does not exist or only its owner can read it.
+fn private_or_absent(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
     if let Ok(metadata) = std::fs::metadata(path) {
         let mode = metadata.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
@@ -96,9 +110,7 @@ fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
             ));
         }
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true).mode(0o600);
-    options.open(path)?.write_all(content.as_bytes())
+    Ok(())
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<Bootstrap>)> {

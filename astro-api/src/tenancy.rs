@@ -58,6 +58,7 @@ impl Astro {
             organization_id: token.organization_id,
             role: token.role,
             workspace_id: token.workspace_id,
+            expires_at: token.expires_at,
         })
     }
 
@@ -214,10 +215,31 @@ impl Astro {
                 format!("must be {MIN_TOKEN_SECONDS} to {MAX_TOKEN_SECONDS}"),
             ));
         }
+        let now = sql_store::now();
+        // A token cannot mint one that outlives it: a leaked short-lived
+        // token must not become a permanent one.
+        if let Some(limit) = who.expires_at {
+            let left = (limit - now).num_seconds().max(0) as u64;
+            match input.expires_in_seconds {
+                None => errors.push(field_error(
+                    "expires_in_seconds",
+                    "required",
+                    format!(
+                        "the token making this request expires in {left} s; a token it \
+                         creates must expire no later"
+                    ),
+                )),
+                Some(seconds) if seconds > left => errors.push(field_error(
+                    "expires_in_seconds",
+                    "range",
+                    format!("must be at most {left}: no later than the token making this request"),
+                )),
+                Some(_) => {}
+            }
+        }
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
-        let now = sql_store::now();
         let minted = auth::mint();
         let api_token = ApiToken {
             id: minted.id,

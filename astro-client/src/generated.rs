@@ -129,7 +129,6 @@ pub mod types {
         pub reachable: bool,
         ///Every version the cell serves.
         pub served: ::std::vec::Vec<::std::string::String>,
-        pub url: ::std::string::String,
     }
     ///`CloudProvider`
     #[derive(

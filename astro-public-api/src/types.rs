@@ -267,7 +267,6 @@ pub struct Readiness {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 pub struct CellStatus {
     pub name: String,
-    pub url: String,
     pub reachable: bool,
     /// The Harmony API version requests to this cell use.
     pub api_version: Option<String>,

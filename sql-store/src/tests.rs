@@ -441,3 +441,27 @@ fn sqlite_a_long_read_does_not_hold_up_writes_past_the_restart_threshold() {
     writer.join().unwrap();
     assert!(finished.is_ok(), "the writes waited for the open read");
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// SQLite: the database file and its log are readable by their owner
+/// only, new or left readable by an older version.
+#[test]
+fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let db = Database::open(&Location::Sqlite(path.clone()), &BLOBS).unwrap();
+    db.write(|tx| tx.execute("INSERT INTO b (k, v) VALUES (1, ?1)", &[&vec![1u8]])).unwrap();
+    let log = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+    for file in [path.clone(), log("-wal"), log("-shm")] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    drop(db);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _db = Database::open(&Location::Sqlite(path.clone()), &BLOBS).unwrap();
+    assert_eq!(mode(&path), 0o600, "narrowed when reopened");
+}

@@ -60,6 +60,7 @@ pub fn repeat(args: &[String]) -> Result<ExitCode, String> {
             let text = String::from_utf8_lossy(&out.stdout).into_owned()
                 + &String::from_utf8_lossy(&out.stderr);
             print!("\r{label}: run {run}/{runs}, {failed_runs} failed   ");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
             if !out.status.success() {
                 failed_runs += 1;
                 for name in failures(&text) {

@@ -187,3 +187,104 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
     }
     assert!(store.outbox_next_due().unwrap().is_none(), "nothing left queued");
 }
+
+/// `--bootstrap-token-file` writes the owner token only to a file nobody
+/// else can read: an existing file readable by others is refused (it used
+/// to be written, keeping its mode 0644); a new one is created 0600.
+#[test]
+fn the_bootstrap_token_file_is_private_or_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |token_file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
+            .args(["--bind", "127.0.0.1:0", "--harmony", "http://127.0.0.1:9"])
+            .args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"])
+            .arg(token_file)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let open = dir.path().join("open-token");
+    std::fs::write(&open, "").unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = run(&open);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("must be 0600"), "{said}");
+    assert_eq!(std::fs::read_to_string(&open).unwrap(), "", "nothing written");
+    assert!(!dir.path().join("data/astro.sqlite3").exists(), "refused before anything started");
+
+    let fresh = dir.path().join("new-token");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
+        .args(["--bind", "127.0.0.1:0", "--harmony", "http://127.0.0.1:9"])
+        .args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"])
+        .arg(&fresh)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_to_string(&fresh).unwrap_or_default().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no token written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o600);
+    let db = dir.path().join("data/astro.sqlite3");
+    assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+/// What astro-api says without a token, or when Harmony is down, names
+/// cells and never their addresses: `/readyz` is open, and a 503's body
+/// goes to any caller.
+#[tokio::test]
+async fn nothing_internal_leaks_through_readiness_or_a_503() {
+    let mut stack = Stack::start().await;
+    let address = stack.harmony_url.trim_start_matches("http://").to_owned();
+    let port = address.rsplit(':').next().unwrap().to_owned();
+    let (status, ready) =
+        stack.call_as(&reqwest::Client::new(), Method::GET, "/readyz", None).await;
+    assert_eq!((status, &ready["cells"][0]["name"]), (200, &json!("default")), "{ready}");
+    stack.stop_harmony().await;
+    // A cell that cannot be asked: negotiation fails (its cache is 200 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, down) = stack.call_as(&reqwest::Client::new(), Method::GET, "/readyz", None).await;
+    assert_eq!(down["ready"], false, "{down}");
+    let mut body = standard();
+    body["region"] = json!("eu-north-9"); // not remembered: needs a cell
+    let (status, unavailable) = stack.create(&body).await;
+    assert_eq!(status, 503, "{unavailable}");
+    for answer in [ready, down, unavailable] {
+        let text = answer.to_string();
+        assert!(!text.contains(&address) && !text.contains(&port), "leaks an address: {text}");
+        assert!(!text.contains("http://"), "leaks a URL: {text}");
+    }
+}
+
+/// A token that expires cannot create one that does not, or one that
+/// outlives it: a leaked short-lived token must stay short-lived.
+#[tokio::test]
+async fn a_token_cannot_create_a_token_that_outlives_it() {
+    let stack = Stack::start().await;
+    let path = "/organizations/org-1/tokens";
+    let short = json!({"name": "short", "role": "OWNER", "expires_in_seconds": 120});
+    let (status, created) = stack.call(Method::POST, path, Some(&short)).await;
+    assert_eq!(status, 201, "{created}");
+    let short_lived = authorized(created["token"].as_str().unwrap());
+    for (body, field_code) in [
+        (json!({"name": "forever", "role": "OWNER"}), "required"),
+        (json!({"name": "longer", "role": "OWNER", "expires_in_seconds": 3600}), "range"),
+    ] {
+        let (status, refused) = stack.call_as(&short_lived, Method::POST, path, Some(&body)).await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(fields(&refused), ["expires_in_seconds"], "{refused}");
+        assert_eq!(refused["field_errors"][0]["code"], field_code, "{refused}");
+    }
+    let within = json!({"name": "within", "role": "READ_ONLY", "expires_in_seconds": 60});
+    let (status, created) = stack.call_as(&short_lived, Method::POST, path, Some(&within)).await;
+    assert_eq!(status, 201, "{created}");
+}
