@@ -4,7 +4,6 @@
 use anyhow::{Context, Result, bail};
 use astro_api::Config;
 use astro_api::harmony::CellConfig;
-use dropshot::{ConfigLogging, ConfigLoggingLevel};
 
 const USAGE: &str = "\
 usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
@@ -38,9 +37,7 @@ async fn main() -> Result<()> {
     if let Some(path) = bootstrap.as_ref().and_then(|b| b.token_file.as_deref()) {
         private_or_absent(path)?;
     }
-    let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
-        .to_logger("astro-api")
-        .context("setting up logging")?;
+    let log = service_log::logger("astro-api", slog::Level::Info);
     let server = astro_api::start(&config, &log)?;
     if let Some(bootstrap) = bootstrap {
         bootstrap.run(server.app_private()).await?;

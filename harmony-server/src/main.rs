@@ -2,7 +2,6 @@
 //! and runs until interrupted.
 
 use anyhow::{Context, Result, bail};
-use dropshot::{ConfigLogging, ConfigLoggingLevel};
 use harmony_server::Config;
 
 const USAGE: &str = "\
@@ -60,9 +59,7 @@ async fn main() -> Result<()> {
         println!("{credential}");
         return Ok(());
     }
-    let log = ConfigLogging::StderrTerminal { level: ConfigLoggingLevel::Info }
-        .to_logger("harmony")
-        .context("setting up logging")?;
+    let log = service_log::logger("harmony", slog::Level::Info);
     let server = harmony_server::start(&config, &log)?;
     let agents = harmony_server::start_agent_api(agent_bind, &server.app_private().harmony, &log)?;
     println!(

@@ -1,0 +1,89 @@
+//! The services' logger: one line per record, whatever a logged value holds.
+//!
+//! dropshot's terminal logger writes values as they are, so a request
+//! whose path parameter decodes to a line break (`%0A`), or an error
+//! message quoting a caller's input, could write what reads as a log line
+//! of its own: a forged entry. Here every record is formatted whole
+//! (`slog_term`'s plain decorator hands over one record per write) and
+//! every control character inside it, line breaks included, is written as
+//! an escape (`\n`, `\u{2028}`), so one record is always one line.
+//! Records are formatted on a background thread (`slog_async`), as
+//! dropshot's own logger does, so a request never waits on stderr.
+
+use slog::Drain;
+use std::io::Write;
+
+/// A logger writing records at `level` and above to stderr, one line each.
+pub fn logger(name: &'static str, level: slog::Level) -> slog::Logger {
+    let decorator = slog_term::PlainSyncDecorator::new(OneLine(std::io::stderr()));
+    let drain = slog_term::FullFormat::new(decorator).build().filter_level(level).fuse();
+    let drain = slog_async::Async::new(drain).chan_size(8192).build().fuse();
+    slog::Logger::root(drain, slog::o!("name" => name))
+}
+
+/// Writes each record (one `write` call) on one line: control characters
+/// inside it escaped, one line break at its end.
+pub struct OneLine<W>(pub W);
+
+impl<W: Write> Write for OneLine<W> {
+    fn write(&mut self, record: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(record);
+        let body = text.strip_suffix('\n').unwrap_or(&text);
+        let mut line = String::with_capacity(body.len() + 1);
+        for c in body.chars() {
+            match c {
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                '\t' => line.push_str("\\t"),
+                c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                    line.extend(c.escape_unicode())
+                }
+                c => line.push(c),
+            }
+        }
+        line.push('\n');
+        self.0.write_all(line.as_bytes())?;
+        Ok(record.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A value holding a line break, a line separator or an escape sequence
+    /// cannot start a line of its own.
+    #[test]
+    fn a_record_is_one_line_whatever_its_values_hold() {
+        let out = Shared::default();
+        let decorator = slog_term::PlainSyncDecorator::new(OneLine(out.clone()));
+        let drain = slog_term::FullFormat::new(decorator).build().fuse();
+        let log = slog::Logger::root(drain, slog::o!());
+        let forged = "x\nDec 02 00:00:00.000 INFO admin logged in\u{2028}\r\u{1b}[2J";
+        slog::info!(log, "deployment {} not found", forged; "uri" => forged);
+        slog::warn!(log, "second");
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains("x\\nDec 02") && lines[0].contains("\\u{2028}\\r\\u{1b}[2J"));
+        assert!(lines[1].contains("second"));
+    }
+}
