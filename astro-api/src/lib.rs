@@ -12,6 +12,7 @@ pub mod failure;
 pub mod handoff;
 pub mod harmony;
 pub mod http;
+pub mod seal;
 pub mod store;
 pub mod tenancy;
 pub mod validate;
@@ -53,6 +54,11 @@ pub struct Config {
     /// The service credential Harmony's main API requires (sent as
     /// `Authorization: Bearer` to every cell); `None` for a local Harmony.
     pub harmony_token: Option<String>,
+    /// The key secret values are sealed with at rest ([`seal`]). Required
+    /// with PostgreSQL (every replica must share it); on SQLite, `None`
+    /// uses `astro-secret.key` in the data directory, created (0600) when
+    /// missing.
+    pub secret_key: Option<seal::Sealer>,
 }
 
 impl Config {
@@ -68,8 +74,30 @@ impl Config {
             handoff_wait: Duration::from_secs(3),
             handoff_max_backoff: Duration::from_secs(30),
             harmony_token: None,
+            secret_key: None,
         }
     }
+}
+
+/// The key of a SQLite-only run: `astro-secret.key` in `data_dir`, created
+/// with a new random key (0600) when missing.
+fn local_key(data_dir: &std::path::Path) -> Result<seal::Sealer> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = data_dir.join("astro-secret.key");
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        Ok(mut file) => file
+            .write_all(seal::Sealer::new_key_hex().as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    seal::Sealer::from_hex(&text)
+        .with_context(|| format!("{} must hold 64 hex characters", path.display()))
 }
 
 /// Starts the server and the outbox delivery worker. Must be called within
@@ -80,7 +108,15 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         &config.data_dir,
         "astro.sqlite3",
     )?;
-    let store = store::Store::open(&location)
+    let sealer = match (&config.secret_key, &config.database_url) {
+        (Some(sealer), _) => sealer.clone(),
+        (None, None) => local_key(&config.data_dir)?,
+        (None, Some(_)) => anyhow::bail!(
+            "with PostgreSQL, astro-api needs --secret-key-file (64 hex characters, the same for \
+             every replica): secret values are sealed with it at rest"
+        ),
+    };
+    let store = store::Store::open(&location, sealer)
         .with_context(|| format!("opening the store in {}", location.describe()))?;
     let cells = Arc::new(
         harmony::Cells::new(

@@ -8,7 +8,7 @@ use astro_api::harmony::CellConfig;
 const USAGE: &str = "\
 usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                  [--harmony URL | --harmony-cell NAME=URL ...]
-                 [--harmony-token-file PATH]
+                 [--harmony-token-file PATH] [--secret-key-file PATH]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
@@ -19,6 +19,9 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
   --harmony URL             one Harmony, as cell \"default\" (default http://127.0.0.1:12220)
   --harmony-cell NAME=URL   a Harmony cell; repeat for several
   --harmony-token-file PATH the service credential Harmony requires (sent to every cell)
+  --secret-key-file PATH    the key (64 hex characters) secret values are sealed with at
+                            rest; required with --database-url (the same for every
+                            replica); a SQLite run creates DIR/astro-secret.key
   --bootstrap ORG[/WS]      create organization ORG (with workspace WS, default \"default\")
                             and an owner API token, if ORG does not exist yet; the
                             token is printed once (or written to the file below)
@@ -149,6 +152,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("reading the Harmony credential from {path}"))?;
                 config.harmony_token = Some(text.trim().to_owned());
+            }
+            "--secret-key-file" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading the secret key from {path}"))?;
+                config.secret_key = Some(
+                    astro_api::seal::Sealer::from_hex(&text)
+                        .with_context(|| format!("{path} must hold 64 hex characters"))?,
+                );
             }
             "-h" | "--help" => {
                 println!("{USAGE}");

@@ -213,6 +213,8 @@ pub enum StoreError {
     Db(#[from] DbError),
     #[error("stored id {0:?} is not a UUID")]
     BadId(String),
+    #[error(transparent)]
+    Sealed(#[from] crate::seal::Unopenable),
 }
 
 fn constraint_to_name_taken(e: DbError) -> StoreError {
@@ -222,6 +224,7 @@ fn constraint_to_name_taken(e: DbError) -> StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: Database,
+    sealer: crate::seal::Sealer,
 }
 
 /// A change Harmony must hear of, queued in the outbox with the record it
@@ -322,10 +325,12 @@ fn kind_of(name: &str) -> h::DataPlaneKind {
 /// claims, until [`CLAIM`] from now) for the caller to deliver: no worker,
 /// here or on another replica, takes it meanwhile, and should the caller
 /// die, the claim expires and a worker does.
-fn enqueue(tx: &Tx<'_>, change: Outgoing) -> Result<Enqueued, StoreError> {
-    let (op, spec) = match &change.op {
-        Op::Put(spec) => ("PUT", Some(serde_json::to_string(spec)?)),
-        Op::Delete => ("DELETE", None),
+/// `spec` is the change's spec as stored ([`Store::stored_spec`]: secret
+/// values sealed).
+fn enqueue(tx: &Tx<'_>, change: Outgoing, spec: Option<String>) -> Result<Enqueued, StoreError> {
+    let op = match &change.op {
+        Op::Put(_) => "PUT",
+        Op::Delete => "DELETE",
     };
     let id = change.deployment_id.to_string();
     let behind = has_queued(tx, &id)?;
@@ -392,8 +397,34 @@ fn decode(r: &sql_store::Row) -> Result<Row, StoreError> {
 }
 
 impl Store {
-    pub fn open(location: &Location) -> Result<Store, StoreError> {
-        Ok(Store { db: Database::open(location, &MIGRATIONS)? })
+    /// Opens the store; `sealer` seals secret values before they are
+    /// written (and opens them when an entry is delivered).
+    pub fn open(location: &Location, sealer: crate::seal::Sealer) -> Result<Store, StoreError> {
+        Ok(Store { db: Database::open(location, &MIGRATIONS)?, sealer })
+    }
+
+    /// A change's spec as the outbox keeps it: JSON, every secret value
+    /// sealed for its deployment and variable.
+    fn stored_spec(&self, change: &Outgoing) -> Result<Option<String>, StoreError> {
+        let Op::Put(spec) = &change.op else { return Ok(None) };
+        let mut stored = (**spec).clone();
+        for var in stored.environment_variables.iter_mut().filter(|v| v.is_secret) {
+            if let Some(value) = &var.value {
+                var.value = Some(self.sealer.seal(change.deployment_id, &var.key, value));
+            }
+        }
+        Ok(Some(serde_json::to_string(&stored)?))
+    }
+
+    /// The spec [`Store::stored_spec`] wrote, secret values opened.
+    fn spec_of(&self, deployment_id: Uuid, text: &str) -> Result<h::DeploymentSpec, StoreError> {
+        let mut spec: h::DeploymentSpec = serde_json::from_str(text)?;
+        for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
+            if let Some(value) = &var.value {
+                var.value = Some(self.sealer.open(deployment_id, &var.key, value)?);
+            }
+        }
+        Ok(spec)
     }
 
     pub fn backend(&self) -> sql_store::Backend {
@@ -409,6 +440,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Enqueued, StoreError> {
         let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
+        let spec = self.stored_spec(&change)?;
         self.db
             .write_async(move |tx| {
                 tx.execute(
@@ -426,7 +458,7 @@ impl Store {
                     ],
                 )
                 .map_err(constraint_to_name_taken)?;
-                enqueue(tx, change)
+                enqueue(tx, change, spec)
             })
             .await
     }
@@ -440,6 +472,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Option<Enqueued>, StoreError> {
         let (record, d) = (serde_json::to_string(d)?, d.clone());
+        let spec = self.stored_spec(&change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx
@@ -459,7 +492,7 @@ impl Store {
                 if n != 1 {
                     return Ok(None);
                 }
-                enqueue(tx, change).map(Some)
+                enqueue(tx, change, spec).map(Some)
             })
             .await
     }
@@ -557,6 +590,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Option<Enqueued>, StoreError> {
         let organization_id = organization_id.to_owned();
+        let spec = self.stored_spec(&change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(
@@ -566,7 +600,7 @@ impl Store {
                 if n != 1 {
                     return Ok(None);
                 }
-                enqueue(tx, change).map(Some)
+                enqueue(tx, change, spec).map(Some)
             })
             .await
     }
@@ -662,15 +696,16 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let id: String = r.get(1)?;
+                let deployment_id = id.parse().map_err(|_| StoreError::BadId(id))?;
                 let op = match (r.get::<String>(5)?.as_str(), r.get::<Option<String>>(6)?) {
-                    ("PUT", Some(spec)) => Op::Put(Box::new(serde_json::from_str(&spec)?)),
+                    ("PUT", Some(spec)) => Op::Put(Box::new(self.spec_of(deployment_id, &spec)?)),
                     _ => Op::Delete,
                 };
                 Ok(Queued {
                     seq: r.get(0)?,
                     attempts: r.get(7)?,
                     change: Outgoing {
-                        deployment_id: id.parse().map_err(|_| StoreError::BadId(id))?,
+                        deployment_id,
                         cell: r.get(2)?,
                         kind: kind_of(&r.get::<String>(3)?),
                         generation: r.get(4)?,
@@ -823,6 +858,7 @@ impl Store {
         let deploy_record = serde_json::to_string(deploy)?;
         let deployment_record = serde_json::to_string(deployment)?;
         let (deploy_id, d) = (deploy.id, deployment.clone());
+        let spec = self.stored_spec(&change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(
@@ -843,7 +879,7 @@ impl Store {
                     "UPDATE deploys SET record = ?2 WHERE id = ?1",
                     &[&deploy_id.to_string(), &deploy_record],
                 )?;
-                enqueue(tx, change).map(Some)
+                enqueue(tx, change, spec).map(Some)
             })
             .await
     }

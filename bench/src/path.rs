@@ -151,6 +151,8 @@ async fn start_path(
     );
     astro_config.harmony_token = Some(credential);
     astro_config.database_url = schemas.as_ref().map(|(_, a)| a.url());
+    let key = astro_api::seal::Sealer::new_key_hex();
+    astro_config.secret_key = astro_api::seal::Sealer::from_hex(&key);
     let astro = astro_api::start(&astro_config, &quiet)?;
     let astro_url = format!("http://{}", astro.local_addr());
     let token = astro

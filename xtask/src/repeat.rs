@@ -12,14 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-pub const USAGE: &str = "cargo xtask repeat [N] [--only SUBSTRING]";
+pub const USAGE: &str = "cargo xtask repeat [N] [--only SUBSTRING] [-- TEST-BINARY-ARGS]";
 
 pub fn repeat(args: &[String]) -> Result<ExitCode, String> {
     let mut runs = 20usize;
     let mut only = None;
+    let mut passed = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            // The rest goes to every test binary (`--skip NAME`, a filter).
+            "--" => passed.extend(args.by_ref().cloned()),
             "--only" => only = Some(args.next().ok_or(format!("--only needs a value\n{USAGE}"))?),
             "-h" | "--help" => {
                 println!("{USAGE}\n\nruns every test binary of the workspace N times (default 20)");
@@ -53,6 +56,7 @@ pub fn repeat(args: &[String]) -> Result<ExitCode, String> {
             // Each binary runs from its crate's directory, as `cargo test` does.
             let crate_dir = root.join(label.split('/').next().unwrap_or_default());
             let out = Command::new(executable)
+                .args(&passed)
                 .current_dir(&crate_dir)
                 .env("REQUIRE_POSTGRES", "1")
                 .output()
@@ -74,7 +78,7 @@ pub fn repeat(args: &[String]) -> Result<ExitCode, String> {
         println!();
         table.push((label.clone(), failed_runs, failed_tests, started.elapsed()));
     }
-    println!("\n{runs} runs of each test binary (REQUIRE_POSTGRES=1):");
+    println!("\n{runs} runs of each test binary (REQUIRE_POSTGRES=1) {}:", passed.join(" "));
     let mut any = false;
     for (label, failed, tests, took) in &table {
         any |= *failed > 0;

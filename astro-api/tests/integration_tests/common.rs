@@ -61,6 +61,11 @@ pub async fn wait_delivered(client: &reqwest::Client, url: &str, generation: u64
     }
 }
 
+/// The key test astro-apis seal secret values with.
+pub fn test_sealer() -> astro_api::seal::Sealer {
+    astro_api::seal::Sealer::new(*b"astro-api-test-sealing-key-00000")
+}
+
 /// Creates organization `org` with workspace `workspace`; its owner token.
 pub async fn bootstrap(
     astro: &HttpServer<astro_api::http::Context>,
@@ -201,6 +206,7 @@ impl Stack {
         config.handoff_max_backoff = Duration::from_millis(200);
         config.harmony_token = Some(HARMONY_TOKEN.to_owned());
         config.database_url = astro_schema.as_ref().map(|s| s.url());
+        config.secret_key = Some(test_sealer());
         let astro_location = match &astro_schema {
             Some(schema) => schema.location(),
             None => astro_api::store::Location::Sqlite(astro_data.path().join("astro.sqlite3")),
@@ -222,6 +228,11 @@ impl Stack {
             token,
             harmony_log,
         }
+    }
+
+    /// Every row of astro-api's PostgreSQL schema as text; `None` on SQLite.
+    pub fn astro_dump(&self) -> Option<String> {
+        self._astro_schema.as_ref().map(|schema| schema.dump())
     }
 
     pub async fn stop_harmony(&mut self) {

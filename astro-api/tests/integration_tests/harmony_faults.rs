@@ -341,7 +341,9 @@ async fn a_delivery_outcome_lost_after_harmony_took_the_change_is_redone_without
     // may redeliver before any request of ours is answered.
     let lost = {
         let path = queued.astro_data.path().join("astro.sqlite3");
-        let store = astro_api::store::Store::open(&sql_store::Location::Sqlite(path)).unwrap();
+        let store =
+            astro_api::store::Store::open(&sql_store::Location::Sqlite(path), test_sealer())
+                .unwrap();
         let id = queued.id.parse().unwrap();
         store.get("org-1", id).unwrap().expect("the deployment is stored").handoff
     };

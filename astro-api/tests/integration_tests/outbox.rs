@@ -53,7 +53,7 @@ fn store_on(
             (Location::Postgres(schema.url()), Some(schema))
         }
     };
-    Some((Store::open(&location).unwrap(), (dir, schema)))
+    Some((Store::open(&location, crate::common::test_sealer()).unwrap(), (dir, schema)))
 }
 
 async fn a_lone_change_is_claimed_for_its_request_and_later_ones_wait_behind_it(backend: Backend) {

@@ -84,3 +84,43 @@ async fn secret_values_appear_in_no_response_log_or_configmap() {
     }
     assert!(logged > 20, "the servers logged ({logged} lines)");
 }
+
+sql_store::on_both_backends!(a_secret_value_waiting_in_the_outbox_is_sealed);
+
+/// A secret value waits in astro-api's outbox until Harmony has it (here:
+/// Harmony is down). Nothing astro-api writes holds it in clear: not the
+/// SQLite files (database, log), not a PostgreSQL row, and not after it
+/// was delivered and its entry deleted; the value Harmony finally gets is
+/// the one sent.
+async fn a_secret_value_waiting_in_the_outbox_is_sealed(backend: sql_store::Backend) {
+    let Some(mut stack) = Stack::on(backend).await else { return };
+    // Placed once while Harmony is up, so a create can be queued without it.
+    let (status, _) = stack.create(&with_secret("seed", Some(SECOND))).await;
+    assert_eq!(status, 201);
+    stack.stop_harmony().await;
+    let (status, created) = stack.create(&with_secret("etl", Some(FIRST))).await;
+    assert_eq!(status, 201, "{created}");
+    let on_disk = |stack: &Stack| -> bool {
+        let mut found = false;
+        for file in std::fs::read_dir(stack.astro_data.path()).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            found |= bytes.windows(FIRST.len()).any(|w| w == FIRST.as_bytes());
+        }
+        found || stack.astro_dump().is_some_and(|rows| rows.contains(FIRST))
+    };
+    assert!(!on_disk(&stack), "a secret value in clear while it waits in the outbox");
+    stack.restart_harmony();
+    stack.wait_until_delivered().await;
+    assert!(!on_disk(&stack), "a secret value in clear after its delivery");
+    // Delivered as sent: the Secret Harmony renders for the data plane's
+    // agent holds the value itself, not its sealed form.
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let harmony = &stack.harmony.as_ref().unwrap().app_private().harmony;
+    let state = harmony.desired_state("hosted-aws-us-east-1", 0).unwrap();
+    let objects = &state.deployments.iter().find(|d| d.deployment_id == id).unwrap().objects;
+    let secrets: Vec<_> = objects.iter().filter(|o| o["kind"] == "Secret").collect();
+    assert!(
+        secrets.iter().any(|s| s["stringData"]["DB_PASSWORD"] == FIRST),
+        "the value reached Harmony as sent: {secrets:?}"
+    );
+}

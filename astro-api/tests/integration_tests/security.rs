@@ -161,7 +161,7 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
     update["worker_queues"][0]["worker_concurrency"] = json!(12);
     let (status, updated) = stack.call(Method::POST, &path, Some(&update)).await;
     assert_eq!(status, 200, "{updated}");
-    let store = astro_api::store::Store::open(&stack.astro_location).unwrap();
+    let store = astro_api::store::Store::open(&stack.astro_location, test_sealer()).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let refused = loop {
         let (_, now) = stack.call(Method::GET, &path, None).await;

@@ -45,7 +45,7 @@ fn body_for(operation: &str) -> Option<Value> {
 /// A token of org-1 that expired a minute ago, written as time would have
 /// left it.
 fn expired_token(stack: &Stack) -> String {
-    let store = astro_api::store::Store::open(&stack.astro_location).unwrap();
+    let store = astro_api::store::Store::open(&stack.astro_location, test_sealer()).unwrap();
     let minted = astro_api::auth::mint();
     let now = chrono::Utc::now();
     let token = ApiToken {
