@@ -217,3 +217,40 @@ async fn values_with_a_grammar_are_held_to_it(backend: Backend) {
     spec.environment_variables[0].value = Some(injected.into());
     h.v2().deployment_put(&id, &spec).await.unwrap();
 }
+
+/// An agent's report names deployments; one that is not on the agent's own
+/// data plane is ignored, and an agent's message is kept bounded and
+/// printable.
+#[tokio::test]
+async fn an_agent_reports_only_on_its_own_planes_deployments() {
+    use harmony_client::v4::types::DeploymentState;
+    let h = TestHarmony::start();
+    two_planes(&h).await;
+    let other = registration(harmony_client::v2::types::DataPlaneKind::Hybrid);
+    h.v2().data_plane_put("hybrid-2", &other).await.unwrap();
+    let d = uuid::Uuid::new_v4();
+    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let app = &h.server.as_ref().unwrap().app_private().harmony;
+    let report = |message: &str| {
+        serde_json::from_value(serde_json::json!({
+            "applied_revision": 0, "agent_version": "test",
+            "deployments": [{"deployment_id": d, "manifest_revision": 1, "health": "UNHEALTHY",
+                             "message": message}],
+        }))
+        .unwrap()
+    };
+    app.record_agent_status("hybrid-2", report("forged by another plane")).unwrap();
+    let v4 = harmony_client::v4::Client::new_with_client(&h.url, http());
+    let status = v4.deployment_status_get(&d).await.unwrap().into_inner();
+    assert_eq!((status.state, status.message), (DeploymentState::Deploying, None));
+
+    let long = format!("line\nbreak\u{1b}[2J{}", "x".repeat(900_000));
+    app.record_agent_status("hybrid-1", report(&long)).unwrap();
+    let status = v4.deployment_status_get(&d).await.unwrap().into_inner();
+    let message = status.message.unwrap();
+    assert!(
+        message.starts_with("line break [2J") && message.chars().count() <= 1001,
+        "{}",
+        &message[..40]
+    );
+}
