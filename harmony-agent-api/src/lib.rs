@@ -60,7 +60,15 @@ pub struct DesiredDeployment {
     pub manifest_revision: u64,
     pub namespace: String,
     /// Complete Kubernetes objects, Secrets included, in apply order.
+    /// Empty when `unavailable` is set.
     pub objects: Vec<serde_json::Value>,
+    /// Set when Harmony cannot serve this deployment's objects now (its
+    /// stored set cannot be read): the agent keeps whatever it applied for
+    /// the deployment, prunes none of it, and reports it unhealthy with
+    /// this reason. The other deployments of the data plane are served as
+    /// usual: one broken deployment never stops a plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -87,10 +87,22 @@ impl ApplyDir {
                 files.push((self.path_of(object)?, object));
             }
         }
-        let wanted: BTreeSet<&PathBuf> = files.iter().map(|(p, _)| p).collect();
+        let mut wanted: BTreeSet<&PathBuf> = files.iter().map(|(p, _)| p).collect();
         if wanted.len() != files.len() {
             bail!("two desired objects map to one file");
         }
+        // A deployment Harmony cannot serve now keeps what was applied for
+        // it: nothing in its namespace is pruned.
+        let mut kept = Vec::new();
+        for deployment in state.deployments.iter().filter(|d| d.unavailable.is_some()) {
+            let dir = self.root.join(safe_component("namespace", &deployment.namespace)?);
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries {
+                    kept.push(entry?.path());
+                }
+            }
+        }
+        wanted.extend(kept.iter());
         std::fs::create_dir_all(&self.root)?;
         for (path, object) in &files {
             let mut content = String::new();
@@ -113,12 +125,20 @@ impl ApplyDir {
         Ok(state
             .deployments
             .iter()
-            .map(|d| DeploymentReport {
-                deployment_id: d.deployment_id,
-                manifest_revision: d.manifest_revision,
-                // Files say nothing about pods; whoever syncs them knows.
-                health: Health::Unknown,
-                message: Some(format!("written to {}", self.root.display())),
+            .map(|d| match &d.unavailable {
+                Some(why) => DeploymentReport {
+                    deployment_id: d.deployment_id,
+                    manifest_revision: d.manifest_revision,
+                    health: Health::Unhealthy,
+                    message: Some(format!("kept what was applied before: {why}")),
+                },
+                None => DeploymentReport {
+                    deployment_id: d.deployment_id,
+                    manifest_revision: d.manifest_revision,
+                    // Files say nothing about pods; whoever syncs them knows.
+                    health: Health::Unknown,
+                    message: Some(format!("written to {}", self.root.display())),
+                },
             })
             .collect())
     }

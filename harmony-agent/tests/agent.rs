@@ -487,3 +487,58 @@ fn list(root: &Path) -> Vec<(std::path::PathBuf, String)> {
     out.sort();
     out
 }
+
+/// A deployment Harmony cannot serve for now arrives without objects and
+/// with the reason: the agent keeps every file it applied for it, prunes
+/// nothing of it, and reports it unhealthy with the reason; the plane's
+/// other deployments are applied as usual.
+#[test]
+fn an_unavailable_deployment_keeps_what_was_applied() {
+    use harmony_client::agent::types::{DesiredDeployment, DesiredState, Health};
+    let root = tempfile::tempdir().unwrap();
+    let apply = ApplyDir::new(root.path());
+    let object = |ns: &str, name: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}})
+    };
+    let deployment = |n: u128, ns: &str, objects, unavailable: Option<&str>| DesiredDeployment {
+        deployment_id: uuid::Uuid::from_u128(n),
+        manifest_revision: 1,
+        namespace: ns.into(),
+        objects,
+        unavailable: unavailable.map(str::to_owned),
+    };
+    let first = DesiredState {
+        data_plane_id: "p".into(),
+        revision: 1,
+        changed: true,
+        deployments: vec![
+            deployment(1, "airflow-a", vec![object("airflow-a", "cfg")], None),
+            deployment(2, "airflow-b", vec![object("airflow-b", "cfg")], None),
+        ],
+    };
+    apply.apply(&first).unwrap();
+    let before = tree(root.path());
+    let second = DesiredState {
+        revision: 2,
+        deployments: vec![
+            deployment(1, "airflow-a", vec![], Some("Harmony cannot serve this deployment")),
+            deployment(2, "airflow-b", vec![object("airflow-b", "other")], None),
+        ],
+        ..first
+    };
+    let reports = apply.apply(&second).unwrap();
+    let after = tree(root.path());
+    assert!(
+        after.iter().any(|f| f.contains("airflow-a") && f.contains("configmap-cfg")),
+        "{after:?}"
+    );
+    assert!(after.iter().any(|f| f.contains("configmap-other")), "{after:?}");
+    assert!(
+        !after.iter().any(|f| f.contains("airflow-b") && f.contains("configmap-cfg")),
+        "pruned"
+    );
+    assert_ne!(before, after);
+    assert_eq!(reports[0].health, Health::Unhealthy);
+    assert!(reports[0].message.as_deref().unwrap().contains("kept what was applied"));
+}

@@ -61,6 +61,9 @@ pub struct Harmony {
     /// How long a lease on background work lasts unrenewed: how soon
     /// another replica takes over the work of one that died.
     pub(crate) lease: chrono::Duration,
+    /// Where the application layer reports what no caller hears of (a
+    /// deployment whose set cannot be served).
+    pub(crate) log: slog::Logger,
 }
 
 /// An agent whose last report is older than this has its data plane shown
@@ -92,7 +95,14 @@ impl Harmony {
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
+            log: slog::Logger::root(slog::Discard, slog::o!()),
         }
+    }
+
+    /// Logs to `log` (by default nowhere).
+    pub fn with_log(mut self, log: slog::Logger) -> Self {
+        self.log = log;
+        self
     }
 
     /// Holds leases on shared background work for `lease` at a time.
@@ -387,17 +397,23 @@ impl Harmony {
             let changed = revision != known_revision;
             if changed {
                 for d in tx.deployments_on(data_plane_id)? {
-                    let set = tx.manifest_set(d.id, d.revision)?.ok_or_else(|| {
-                        HarmonyError::Store(StoreError::Invalid(format!(
-                            "deployment {} has no manifest revision {}",
-                            d.id, d.revision
-                        )))
-                    })?;
+                    // One set that cannot be read fails its own deployment
+                    // (the agent keeps what it applied), never the plane.
+                    let (objects, unavailable) = match tx.manifest_set(d.id, d.revision) {
+                        Ok(Some(set)) => (set.objects.iter().map(|o| o.value()).collect(), None),
+                        Ok(None) => (Vec::new(), Some(format!("revision {} is missing", d.revision))),
+                        Err(e) => (Vec::new(), Some(format!("revision {} cannot be read: {e}", d.revision))),
+                    };
+                    if let Some(why) = &unavailable {
+                        slog::error!(self.log, "a deployment's desired state cannot be served";
+                            "deployment_id" => %d.id, "data_plane_id" => data_plane_id, "reason" => why);
+                    }
                     deployments.push(harmony_agent_api::DesiredDeployment {
                         deployment_id: d.id,
                         manifest_revision: d.revision,
                         namespace: render::namespace(d.id),
-                        objects: set.objects.iter().map(|o| o.value()).collect(),
+                        objects,
+                        unavailable: unavailable.map(|why| format!("Harmony cannot serve this deployment: {why}")),
                     });
                 }
             }

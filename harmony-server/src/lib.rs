@@ -131,7 +131,9 @@ pub fn issue_agent_credential(config: &Config, data_plane_id: &str) -> Result<St
 /// Starts a Harmony; it runs until the returned server is closed. The agent
 /// API is started beside it with [`start_agent_api`].
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
-    let harmony = open(config)?.with_rollout_policy(rollout_policy(config)?);
+    let harmony = open(config)?
+        .with_rollout_policy(rollout_policy(config)?)
+        .with_log(log.new(slog::o!("component" => "app")));
     if config.dev_seed {
         for (id, registration) in dev_data_planes(&config.dev_organization) {
             // Registered once: after that, a local rollout may have moved it.

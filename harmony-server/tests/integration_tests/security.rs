@@ -254,3 +254,37 @@ async fn an_agent_reports_only_on_its_own_planes_deployments() {
         &message[..40]
     );
 }
+
+/// A deployment whose stored set cannot be read (damaged here) fails alone
+/// in its data plane's desired state: the plane's other deployments are
+/// served, and the damaged one says why with no objects (its agent keeps
+/// what it applied). It used to make the whole plane's desired state fail
+/// for every agent.
+#[tokio::test]
+async fn one_unservable_deployment_never_fails_its_whole_data_plane() {
+    let h = TestHarmony::start();
+    two_planes(&h).await;
+    let (broken, fine) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for d in [broken, fine] {
+        h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    }
+    let db = rusqlite::Connection::open(h.data_dir().join("harmony.sqlite3")).unwrap();
+    let damaged = db
+        .execute(
+            "UPDATE manifest_sets SET packed = x'00ff00ff' WHERE deployment_id = ?1",
+            [broken.to_string()],
+        )
+        .unwrap();
+    assert_eq!(damaged, 1);
+    drop(db);
+    let app = &h.server.as_ref().unwrap().app_private().harmony;
+    let state = app.desired_state("hybrid-1", 0).expect("the plane is still served");
+    let of = |id| state.deployments.iter().find(|d| d.deployment_id == id).unwrap();
+    assert!(of(broken).objects.is_empty());
+    assert!(
+        of(broken).unavailable.as_deref().unwrap().contains("cannot be read"),
+        "{:?}",
+        of(broken).unavailable
+    );
+    assert!(!of(fine).objects.is_empty() && of(fine).unavailable.is_none());
+}
