@@ -163,12 +163,15 @@ impl Astro {
 
     /// Waits (briefly) for a committed change to reach Harmony and says
     /// where the deployment stands.
+    /// A change Harmony refused while the request waited is answered 502
+    /// naming the refusal (it is recorded, and the deployment says so): the
+    /// caller must not read a 201 as "it will arrive".
     async fn settle(
         &self,
         ticket: crate::handoff::Ticket,
         mut deployment: Deployment,
         delivered_before: u64,
-    ) -> Deployment {
+    ) -> Result<Deployment, Failure> {
         let handoff = match self.handoff.wait(ticket, self.handoff_wait).await {
             Outcome::Delivered => {
                 store::Handoff { delivered_generation: deployment.generation, ..Default::default() }
@@ -178,14 +181,10 @@ impl Astro {
                 error: Some(error),
                 refused: false,
             },
-            Outcome::Refused(error) => store::Handoff {
-                delivered_generation: delivered_before,
-                error: Some(error),
-                refused: true,
-            },
+            Outcome::Refused(error) => return Err(Failure::HarmonyRefused(error)),
         };
         set_status(&mut deployment, &handoff);
-        deployment
+        Ok(deployment)
     }
 
     pub async fn create(
@@ -223,7 +222,7 @@ impl Astro {
         let ticket = self.handoff.expect(id, generation);
         let enqueued = self.store.insert(&record, &cell, change).await?;
         self.handoff.submit(enqueued);
-        Ok(self.settle(ticket, record, 0).await)
+        self.settle(ticket, record, 0).await
     }
 
     pub async fn update(
@@ -276,7 +275,7 @@ impl Astro {
             set_status(&mut record, &handoff);
             return Ok(record);
         }
-        Ok(self.settle(ticket, record, handoff.delivered_generation).await)
+        self.settle(ticket, record, handoff.delivered_generation).await
     }
 
     /// A deployment. Once Harmony has its newest generation, the status is

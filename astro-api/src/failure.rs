@@ -38,7 +38,7 @@ pub enum Failure {
     HarmonyFailed(String),
     /// Harmony refused the request itself (a 4xx no retry can change):
     /// astro-api accepted something a live Harmony does not take.
-    #[error("Harmony refused the change: {0}")]
+    #[error("{0}")]
     HarmonyRefused(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),

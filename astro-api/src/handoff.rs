@@ -267,8 +267,11 @@ impl Handoff {
                         next_attempt_at: now_ms() + delay.as_millis() as i64,
                     }
                 } else {
-                    slog::error!(self.log, "Harmony refused a change; it is dropped from the outbox";
-                        "deployment_id" => %id, "seq" => seq, "error" => %failure);
+                    // astro-api accepted what a live Harmony does not take:
+                    // a contract gap an operator must hear of at once.
+                    slog::error!(self.log, "Harmony refused a change astro-api accepted; it is dropped from the outbox";
+                        "cell" => &change.cell, "deployment_id" => %id, "seq" => seq,
+                        "generation" => change.generation, "reason" => %failure);
                     Delivery::Refused {
                         seq,
                         deployment_id: id,

@@ -479,7 +479,7 @@ impl Cell {
     async fn put_deployment(&self, id: Uuid, spec: &h::DeploymentSpec) -> Result<(), Failure> {
         match self.client_for(spec.kind).await? {
             Deployments::V2(c) => {
-                c.deployment_put(&id, spec).await.map_err(|e| self.map(e))?;
+                c.deployment_put(&id, spec).await.map_err(|e| at("2.0.0", self.map(e)))?;
             }
             Deployments::V1(c) => {
                 let Some(old) = to_v1(spec) else {
@@ -487,7 +487,7 @@ impl Cell {
                         self.link.negotiated().await.map_err(|e| self.negotiation_failure(e))?;
                     return Err(self.gap(vec![semver::Version::new(2, 0, 0)], negotiated.served));
                 };
-                c.deployment_put(&id, &old).await.map_err(|e| self.map(e))?;
+                c.deployment_put(&id, &old).await.map_err(|e| at("1.0.0", self.map(e)))?;
             }
         }
         Ok(())
@@ -648,6 +648,15 @@ fn is_not_visible<E: ErrorBody>(error: &harmony_client::Error<E>) -> bool {
             rv.status().as_u16() == 404 && rv.error_code() == Some(NOT_VISIBLE_AT_VERSION)
         }
         _ => false,
+    }
+}
+
+/// A refusal names the API version the request was made at: a refusal is
+/// what a live Harmony does not take, and its version says which.
+fn at(version: &str, failure: Failure) -> Failure {
+    match failure {
+        Failure::HarmonyRefused(why) => Failure::HarmonyRefused(format!("{why} (API {version})")),
+        other => other,
     }
 }
 

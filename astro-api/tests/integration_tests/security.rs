@@ -159,8 +159,12 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
     register(&stack, "hybrid-example", "HYBRID", Some("org-2")).await;
     let mut update = hybrid();
     update["worker_queues"][0]["worker_concurrency"] = json!(12);
-    let (status, updated) = stack.call(Method::POST, &path, Some(&update)).await;
-    assert_eq!(status, 200, "{updated}");
+    // The request waits for its delivery, so it hears of the refusal: a
+    // 502 naming it, not a 200 that reads as "it will arrive".
+    let (status, refused) = stack.call(Method::POST, &path, Some(&update)).await;
+    assert_eq!((status, &refused["error_code"]), (502, &json!("HarmonyRefused")), "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("another organization") && message.contains("API 2.0.0"), "{message}");
     let store = astro_api::store::Store::open(&stack.astro_location, test_sealer()).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let refused = loop {
