@@ -170,9 +170,11 @@ fn quotas(e: &mut Errors, input: &DeploymentInput) {
 }
 
 /// Hybrid scheduler Astro Units and replicas, inclusive.
-const SCHEDULER_AU: (u8, u8) = (5, 24);
-const SCHEDULER_REPLICAS: (u8, u8) = (1, 4);
-const MAX_NAME: u32 = 63;
+// What Harmony enforces, from the one list both services read.
+const SCHEDULER_AU: (u8, u8) = (rules::SCHEDULER_AU.min as u8, rules::SCHEDULER_AU.max as u8);
+const SCHEDULER_REPLICAS: (u8, u8) =
+    (rules::SCHEDULER_REPLICAS.min as u8, rules::SCHEDULER_REPLICAS.max as u8);
+const MAX_NAME: u32 = rules::NAME_LENGTH.max as u32;
 
 struct Errors(Vec<FieldError>);
 
@@ -486,6 +488,34 @@ pub fn deploy(
 #[cfg(test)]
 mod tests {
     use super::quantity;
+
+    /// astro-api's public limits are never wider than what Harmony takes
+    /// (the one list Harmony's validation runs): what astro-api accepts,
+    /// every live Harmony accepts.
+    #[test]
+    fn public_limits_are_never_wider_than_harmonys() {
+        use deployment_rules as rules;
+        let public = super::options();
+        let within = |bound: rules::Bound, min: u64, max: u64| {
+            assert!(
+                bound.min <= min && max <= bound.max,
+                "{}: {min}..={max} vs {bound:?}",
+                bound.field
+            );
+        };
+        within(rules::SCHEDULER_AU, public.scheduler_au.min.into(), public.scheduler_au.max.into());
+        within(
+            rules::SCHEDULER_REPLICAS,
+            public.scheduler_replicas.min.into(),
+            public.scheduler_replicas.max.into(),
+        );
+        within(
+            rules::WORKER_CONCURRENCY,
+            public.worker_concurrency.min.into(),
+            public.worker_concurrency.max.into(),
+        );
+        within(rules::NAME_LENGTH, 1, public.max_name_length.into());
+    }
 
     #[test]
     fn kubernetes_quantities() {

@@ -36,6 +36,63 @@ pub const MAX_GENERATION: u64 = i64::MAX as u64;
 /// Longest description.
 pub const MAX_DESCRIPTION: usize = 1000;
 
+/// A numeric bound on a field of a deployment's spec, as Harmony enforces
+/// it. One list ([`BOUNDS`]) is what Harmony's validation runs, what
+/// astro-api's narrower public limits are checked against, and what the
+/// boundary contract tests send at and just past.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The field, as Harmony names it in a refusal (`[]` for each item).
+    pub field: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Bound {
+    /// `Err(rule)` when `value` is outside the bound.
+    pub fn check(&self, value: u64) -> Result<(), String> {
+        match (self.min..=self.max).contains(&value) {
+            true => Ok(()),
+            false if self.max == u64::from(u32::MAX) => {
+                Err(format!("must be at least {}, got {value}", self.min))
+            }
+            false => Err(format!("must be {} to {}, got {value}", self.min, self.max)),
+        }
+    }
+}
+
+/// A Hybrid scheduler's size in Astro Units.
+pub const SCHEDULER_AU: Bound = Bound { field: "scheduler.au", min: 5, max: 24 };
+/// A Hybrid scheduler's replicas.
+pub const SCHEDULER_REPLICAS: Bound = Bound { field: "scheduler.replicas", min: 1, max: 4 };
+/// A queue's most workers.
+pub const MAX_WORKER_COUNT: Bound =
+    Bound { field: "worker_queues[].max_worker_count", min: 1, max: u32::MAX as u64 };
+/// A queue's fewest workers (also at most its `max_worker_count`).
+pub const MIN_WORKER_COUNT: Bound =
+    Bound { field: "worker_queues[].min_worker_count", min: 0, max: u32::MAX as u64 };
+/// Tasks one worker runs at once.
+pub const WORKER_CONCURRENCY: Bound =
+    Bound { field: "worker_queues[].worker_concurrency", min: 1, max: u32::MAX as u64 };
+/// A deployment's name, in characters.
+pub const NAME_LENGTH: Bound = Bound { field: "name", min: 1, max: 63 };
+/// Worker queues of one deployment.
+pub const WORKER_QUEUES: Bound =
+    Bound { field: "worker_queues", min: 1, max: MAX_WORKER_QUEUES as u64 };
+
+/// Every numeric bound Harmony enforces on a deployment's spec, at every
+/// API version that carries a deployment (1.0.0 to 4.0.0 enforce the same;
+/// a version that changes one gets a list of its own here).
+pub const BOUNDS: &[Bound] = &[
+    SCHEDULER_AU,
+    SCHEDULER_REPLICAS,
+    MAX_WORKER_COUNT,
+    MIN_WORKER_COUNT,
+    WORKER_CONCURRENCY,
+    NAME_LENGTH,
+    WORKER_QUEUES,
+];
+
 /// An image tag as the OCI distribution specification defines one:
 /// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
 pub fn image_tag(tag: &str) -> Result<(), &'static str> {

@@ -673,7 +673,9 @@ fn validate_spec(
     if spec.generation == 0 || spec.generation > rules::MAX_GENERATION {
         p.push(format!("generation: must be 1 to {}", rules::MAX_GENERATION));
     }
-    check_len(p, "name", &spec.name, 1, 63);
+    if let Err(rule) = rules::NAME_LENGTH.check(spec.name.chars().count() as u64) {
+        p.push(format!("name: {rule} characters"));
+    }
     check_dns_label(p, "data_plane_id", &spec.data_plane_id);
     check_non_empty(p, "organization_id", &spec.organization_id);
     check_non_empty(p, "workspace_id", &spec.workspace_id);
@@ -722,11 +724,12 @@ fn validate_spec(
             match spec.scheduler {
                 None => p.push("scheduler: required for HYBRID deployments".to_owned()),
                 Some(s) => {
-                    if !(5..=24).contains(&s.au) {
-                        p.push(format!("scheduler.au: must be 5 to 24, got {}", s.au));
-                    }
-                    if !(1..=4).contains(&s.replicas) {
-                        p.push(format!("scheduler.replicas: must be 1 to 4, got {}", s.replicas));
+                    for (bound, value) in
+                        [(rules::SCHEDULER_AU, s.au), (rules::SCHEDULER_REPLICAS, s.replicas)]
+                    {
+                        if let Err(rule) = bound.check(value.into()) {
+                            p.push(format!("{}: {rule}", bound.field));
+                        }
                     }
                 }
             }
@@ -763,14 +766,17 @@ fn validate_spec(
         if q.is_default && q.name != "default" {
             p.push(format!("{field}.name: the default queue must be named \"default\""));
         }
-        if q.max_worker_count < 1 {
-            p.push(format!("{field}.max_worker_count: must be at least 1"));
+        for (bound, name, value) in [
+            (rules::MAX_WORKER_COUNT, "max_worker_count", q.max_worker_count),
+            (rules::MIN_WORKER_COUNT, "min_worker_count", q.min_worker_count),
+            (rules::WORKER_CONCURRENCY, "worker_concurrency", q.worker_concurrency),
+        ] {
+            if let Err(rule) = bound.check(value.into()) {
+                p.push(format!("{field}.{name}: {rule}"));
+            }
         }
         if q.min_worker_count > q.max_worker_count {
             p.push(format!("{field}.min_worker_count: must not exceed max_worker_count"));
-        }
-        if q.worker_concurrency < 1 {
-            p.push(format!("{field}.worker_concurrency: must be at least 1"));
         }
         match spec.kind {
             DataPlaneKind::Hosted => {
@@ -823,13 +829,6 @@ fn validate_spec(
 pub(crate) fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
     if value.trim().is_empty() {
         p.push(format!("{field}: must not be empty"));
-    }
-}
-
-fn check_len(p: &mut Vec<String>, field: &str, value: &str, min: usize, max: usize) {
-    let len = value.chars().count();
-    if len < min || len > max {
-        p.push(format!("{field}: must be {min} to {max} characters, got {len}"));
     }
 }
 

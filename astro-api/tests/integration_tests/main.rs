@@ -1,6 +1,7 @@
 //! astro-api's integration tests: one binary; a real Harmony and a real
 //! astro-api on loopback port 0, each with its own data directory.
 
+mod boundaries;
 mod cells;
 mod common;
 mod deployments;

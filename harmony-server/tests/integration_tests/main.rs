@@ -2,6 +2,7 @@
 //! port 0, each with its own temporary data directory (and, on PostgreSQL,
 //! a schema of its own), talking through the generated clients.
 
+mod boundaries;
 mod common;
 mod crash;
 mod deployments;
