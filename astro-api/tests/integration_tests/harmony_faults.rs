@@ -384,18 +384,36 @@ async fn a_change_in_flight_when_astro_api_is_killed_is_delivered_soon_after_res
 
     // A Harmony that takes connections and never answers.
     harmony.close().await.unwrap();
+    // It tells when the change's PUT has arrived: astro-api has committed
+    // the change and is delivering it.
     let silent = tokio::net::TcpListener::bind(harmony_addr).await.unwrap();
+    let (put_arrived, arrived) = tokio::sync::mpsc::unbounded_channel::<()>();
     let held = tokio::spawn(async move {
         let mut open = Vec::new();
         while let Ok((connection, _)) = silent.accept().await {
-            open.push(connection);
+            let put_arrived = put_arrived.clone();
+            open.push(tokio::spawn(async move {
+                use tokio::io::AsyncReadExt as _;
+                let mut connection = connection;
+                let mut seen = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while let Ok(n @ 1..) = connection.read(&mut buffer).await {
+                    seen.extend_from_slice(&buffer[..n]);
+                    if seen.windows(17).any(|w| w == b"PUT /deployments/") {
+                        let _ = put_arrived.send(());
+                    }
+                }
+            }));
         }
     });
     let mut update = standard();
     update["worker_queues"][0]["max_worker_count"] = json!(7);
     let path = format!("{url}/organizations/org-1/deployments/{id}");
     let request = tokio::spawn(client.post(&path).json(&update).send());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut arrived = arrived;
+    tokio::time::timeout(Duration::from_secs(60), arrived.recv())
+        .await
+        .expect("the change's delivery reached the silent Harmony");
     process.kill().unwrap();
     process.wait().unwrap();
     let _ = request.await;

@@ -66,7 +66,14 @@ async fn every_acknowledged_write_survives_kill_9(backend: Backend) {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Killed once enough writes were acknowledged (not after a fixed time:
+    // how many fit in a second depends on the machine's load), while the
+    // writers are still going.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while acked.lock().unwrap().len() <= 50 {
+        assert!(std::time::Instant::now() < deadline, "writes stopped being acknowledged");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     for writer in writers {

@@ -135,8 +135,22 @@ async fn three_replicas_one_killed_mid_rollout_the_rollout_completes_moving_each
         let credential = agent_credential(&place, plane);
         agents.push(tokio::spawn(run_agent(agents_b.clone(), credential, stop.clone())));
     }
-    // Every agent has reported once before the rollout starts.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every agent has reported once before the rollout starts (waited for,
+    // not slept: under load a report can take longer than any fixed pause).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = v2::Client::new(&url_b).data_plane_list(None, None).await;
+        let planes_seen = listed.unwrap().into_inner().items;
+        if planes_seen
+            .iter()
+            .filter(|p| planes.contains_key(&p.id))
+            .all(|p| p.last_heartbeat.is_some())
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "agents never reported: {planes_seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let rollout = v3
         .rollout_create(&v3::types::RolloutCreate {
             from_release: FROM.into(),
