@@ -93,3 +93,45 @@ impl Drop for ProcessLog {
         }
     }
 }
+
+/// A server a test runs as a child process: killed when dropped, so a test
+/// that fails midway leaves nothing running (or holding a port); its
+/// stderr goes to a [`ProcessLog`], printed when the test fails.
+pub struct Process {
+    child: std::process::Child,
+    /// Dropped after the kill above, so it prints everything written.
+    _log: ProcessLog,
+}
+
+impl Process {
+    /// Spawns `command` with its stderr appended to `log` (created if
+    /// missing; a restarted process keeps writing after its predecessor).
+    pub fn spawn(command: &mut std::process::Command, log: &Path) -> Process {
+        let log = ProcessLog::at(log);
+        let child = command
+            .stderr(log.stdio())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {:?}: {e}", command.get_program()));
+        Process { child, _log: log }
+    }
+}
+
+impl std::ops::Deref for Process {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.child
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.child
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -232,7 +232,7 @@ impl KilledWithAChangeQueued {
         start_harmony(self.harmony_data.path(), self.harmony_addr, None)
     }
 
-    fn spawn_astro(&self) -> std::process::Child {
+    fn spawn_astro(&self) -> test_support::Process {
         spawn_astro(self.astro_addr, &self.harmony_addr.to_string(), self.astro_data.path())
     }
 
@@ -461,21 +461,21 @@ fn spawn_astro(
     addr: std::net::SocketAddr,
     harmony: &str,
     data: &std::path::Path,
-) -> std::process::Child {
+) -> test_support::Process {
     let credential = data.join("harmony-credential");
     std::fs::write(&credential, HARMONY_TOKEN).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
-        .args(["--bind", &addr.to_string(), "--harmony", &format!("http://{harmony}")])
-        .arg("--harmony-token-file")
-        .arg(&credential)
-        .args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"])
-        .arg(data.join("token"))
-        .arg("--data-dir")
-        .arg(data)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("astro-api starts");
+    let child = test_support::Process::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_astro-api"))
+            .args(["--bind", &addr.to_string(), "--harmony", &format!("http://{harmony}")])
+            .arg("--harmony-token-file")
+            .arg(&credential)
+            .args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"])
+            .arg(data.join("token"))
+            .arg("--data-dir")
+            .arg(data)
+            .stdout(std::process::Stdio::null()),
+        &data.join("astro-api.log"),
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
         assert!(std::time::Instant::now() < deadline, "astro-api did not listen on {addr}");

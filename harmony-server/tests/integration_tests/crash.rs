@@ -6,29 +6,30 @@
 
 use crate::common::{Backend, Place, hybrid_spec, on_both_backends};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use test_support::Process;
 use uuid::Uuid;
 
 /// Starts the harmony-server binary on an OS-chosen port; returns it and
 /// its URL (read from what it prints once listening).
-pub fn spawn(place: &Place, extra: &[&str]) -> (Child, String) {
+pub fn spawn(place: &Place, extra: &[&str]) -> (Process, String) {
     let (child, url, _) = spawn_with_agents(place, extra);
     (child, url)
 }
 
 /// [`spawn`], also returning the agent API's URL.
-pub fn spawn_with_agents(place: &Place, extra: &[&str]) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harmony-server"))
-        .args(["--dev-seed", "--dev-organization", "org-1"])
-        .args(["--bind", "127.0.0.1:0", "--agent-bind", "127.0.0.1:0"])
-        .args(place.args())
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("harmony-server starts");
+pub fn spawn_with_agents(place: &Place, extra: &[&str]) -> (Process, String, String) {
+    let mut child = Process::spawn(
+        Command::new(env!("CARGO_BIN_EXE_harmony-server"))
+            .args(["--dev-seed", "--dev-organization", "org-1"])
+            .args(["--bind", "127.0.0.1:0", "--agent-bind", "127.0.0.1:0"])
+            .args(place.args())
+            .args(extra)
+            .stdout(Stdio::piped()),
+        &place.dir.path().join("harmony-server.log"),
+    );
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let mut urls = line
