@@ -201,8 +201,13 @@ impl Drop for Children {
 }
 
 fn run_local() -> Result<ExitCode, String> {
+    // Not quiet: a first build takes minutes, and cargo's progress is the
+    // only sign of life a newcomer gets meanwhile.
+    println!(
+        "Building harmony-server, astro-api, harmony-agent and the quickstart example (the first build takes a few minutes):"
+    );
     let status = cargo()
-        .args(["build", "--quiet", "-p", "harmony-server", "-p", "astro-api", "-p", "astro-client"])
+        .args(["build", "-p", "harmony-server", "-p", "astro-api", "-p", "astro-client"])
         .args(["-p", "harmony-agent"])
         .args(["--bins", "--example", "quickstart"])
         .status()
@@ -299,7 +304,7 @@ fn run_local() -> Result<ExitCode, String> {
 
     println!(
         r#"
-Harmony    http://{harmony_addr}   (internal; send an api-version header: 1.0.0 or 2.0.0)
+Harmony    http://{harmony_addr}   (internal; serves API 1.0.0 to 4.0.0: GET /api-versions lists them)
 astro-api  http://{astro_addr}     (public)
 State and logs are under {data}.
 
