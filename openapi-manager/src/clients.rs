@@ -4,7 +4,7 @@
 use crate::REGENERATE;
 use anyhow::{Context, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use progenitor::{GenerationSettings, Generator, InterfaceStyle};
+use progenitor_impl::{GenerationSettings, Generator, InterfaceStyle};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
