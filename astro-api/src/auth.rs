@@ -38,9 +38,14 @@ pub struct Minted {
     pub secret_sha256: Vec<u8>,
 }
 
+/// A new token. The secret is 32 bytes from the operating system's RNG
+/// (256 bits, none fixed: a UUID v4 carries 122 random bits), as hex.
 pub fn mint() -> Minted {
+    use chacha20poly1305::aead::rand_core::RngCore as _;
     let id = Uuid::new_v4();
-    let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let mut bytes = [0u8; 32];
+    chacha20poly1305::aead::OsRng.fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
     Minted {
         id,
         value: format!("{PREFIX}{}_{secret}", id.simple()),
@@ -77,7 +82,8 @@ pub fn parse(header: Option<&str>) -> Result<(Uuid, String), Failure> {
 
 /// Equal digests, compared in time independent of where they differ.
 pub fn same_digest(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.ct_eq(b))
 }
 
 pub fn invalid_token() -> Failure {

@@ -335,7 +335,12 @@ impl Harmony {
     /// returns it (shown once: only a SHA-256 of its secret is kept).
     pub fn issue_agent_credential(&self, data_plane_id: &str) -> Result<String, HarmonyError> {
         use sha2::Digest;
-        let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+        // 32 bytes from the operating system's RNG (a UUID v4 has 122
+        // random bits), as hex.
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes)
+            .map_err(|e| HarmonyError::Store(StoreError::Invalid(format!("no randomness: {e}"))))?;
+        let secret = crate::crypto::hex(&bytes);
         let digest = sha2::Sha256::digest(secret.as_bytes()).to_vec();
         let (id, now) = (data_plane_id.to_owned(), self.clock.now());
         self.store.write(move |tx| {

@@ -69,9 +69,9 @@ impl SecretKey {
 /// time: how every credential Harmony keeps (as a digest) is checked.
 pub fn sha256_matches(secret: &str, expected: &[u8]) -> bool {
     use sha2::Digest;
+    use subtle::ConstantTimeEq as _;
     let given = Sha256::digest(secret.as_bytes());
-    given.len() == expected.len()
-        && given.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    bool::from(given.as_slice().ct_eq(expected))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
