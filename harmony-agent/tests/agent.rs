@@ -542,3 +542,78 @@ fn an_unavailable_deployment_keeps_what_was_applied() {
     assert_eq!(reports[0].health, Health::Unhealthy);
     assert!(reports[0].message.as_deref().unwrap().contains("kept what was applied"));
 }
+
+/// The probe, end to end: an environment variable value carrying a YAML
+/// 1.1 line break (U+2028) and what would follow it as YAML structure (a
+/// privileged container with the host's PID and network namespaces).
+/// Every file the agent writes reads back, with PyYAML (the libyaml loader
+/// where it is built, else the pure one), as exactly the object Harmony
+/// rendered: nothing turned into structure. Skipped, loudly, without
+/// python3 and PyYAML (CI has them).
+#[tokio::test]
+async fn a_hostile_value_stays_a_value_in_every_file_the_agent_writes() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let payload = "ok\u{2028}      securityContext: {privileged: true}\u{2028}    hostPID: true\
+                   \u{85}    hostNetwork: true\u{2029}\r\n- image: attacker/evil";
+    let mut hostile = spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1);
+    hostile.environment_variables.push(h::EnvironmentVariable {
+        key: "INJECTED".into(),
+        value: Some(payload.into()),
+        is_secret: false,
+    });
+    harmony.put(&uuid::Uuid::new_v4(), hostile).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::new(
+        &harmony.agent_url,
+        &harmony.credential("hybrid-example"),
+        ApplyDir::new(dir.path()),
+    )
+    .unwrap();
+    agent.round(0).await.unwrap();
+
+    let files: Vec<std::path::PathBuf> =
+        tree(dir.path()).iter().map(|f| dir.path().join(f)).collect();
+    let script = "import sys, json, yaml\n\
+        loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader\n\
+        print(json.dumps([yaml.load(open(f, encoding='utf-8'), Loader=loader) for f in sys.argv[1:]]))\n";
+    let Ok(out) = std::process::Command::new("python3").arg("-c").arg(script).args(&files).output()
+    else {
+        eprintln!("*** PyYAML reading SKIPPED: no python3");
+        return;
+    };
+    if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") {
+        eprintln!("*** PyYAML reading SKIPPED: python3 has no PyYAML");
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let state = harmony_desired(&harmony).await;
+    let mut carried = 0;
+    for (file, object) in files.iter().zip(&read) {
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let kind = object["kind"].as_str().unwrap();
+        let rendered = state
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{} is not what Harmony rendered", file.display()));
+        assert_eq!(object, rendered, "{} reads as something else", file.display());
+        carried += usize::from(object.to_string().contains("attacker/evil"));
+    }
+    assert!(carried > 0, "the value reached the files");
+    assert!(!read.iter().any(|o| o.to_string().contains("\"hostPID\":true")), "structure injected");
+}
+
+/// Every object of hybrid-example's desired state, as Harmony serves it.
+async fn harmony_desired(harmony: &Harmony) -> Vec<serde_json::Value> {
+    let client = harmony_client::agent::Client::new_with_client(
+        &harmony.agent_url,
+        harmony_client::with_service_token(
+            reqwest::Client::builder(),
+            &harmony.credential("hybrid-example"),
+        )
+        .unwrap(),
+    );
+    let state = client.desired_state_get(None, None).await.unwrap().into_inner();
+    state.deployments.into_iter().flat_map(|d| d.objects).collect()
+}
