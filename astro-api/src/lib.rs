@@ -100,6 +100,18 @@ fn local_key(data_dir: &std::path::Path) -> Result<seal::Sealer> {
         .with_context(|| format!("{} must hold 64 hex characters", path.display()))
 }
 
+/// The contract step of a schema change: from now on every binary on
+/// `config`'s database must know every migration this one knows. Returns
+/// how many that was before and is now.
+pub fn contract_schema(config: &Config) -> Result<(usize, usize)> {
+    let location = sql_store::Location::choose(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        "astro.sqlite3",
+    )?;
+    store::contract(&location).with_context(|| format!("contracting {}", location.describe()))
+}
+
 /// Starts the server and the outbox delivery worker. Must be called within
 /// a Tokio runtime; the worker stops when the server is closed.
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {

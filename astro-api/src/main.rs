@@ -10,6 +10,7 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                  [--harmony URL | --harmony-cell NAME=URL ...]
                  [--harmony-token-file PATH] [--secret-key-file PATH]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
+       astro-api contract-schema [--data-dir DIR | --database-url URL]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
   --data-dir DIR            where astro.sqlite3 lives (default ./data/astro)
@@ -25,7 +26,11 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
   --bootstrap ORG[/WS]      create organization ORG (with workspace WS, default \"default\")
                             and an owner API token, if ORG does not exist yet; the
                             token is printed once (or written to the file below)
-  --bootstrap-token-file P  write the bootstrap token to P (mode 0600) instead";
+  --bootstrap-token-file P  write the bootstrap token to P (mode 0600) instead
+
+contract-schema is a schema change's contract step (docs/versioning.md): run it
+once no older astro-api uses the database; binaries that know fewer
+migrations than this one then refuse it.";
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).
@@ -34,7 +39,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let (config, bootstrap) = parse_args(std::env::args().skip(1))?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let contract = args.first().is_some_and(|a| a == "contract-schema");
+    if contract {
+        args.remove(0);
+    }
+    let (config, bootstrap) = parse_args(args.into_iter())?;
+    if contract {
+        let (before, after) = astro_api::contract_schema(&config)?;
+        println!("astro schema contracted: binaries must know {after} migrations (was {before})");
+        return Ok(());
+    }
     // Before anything is created: a token that cannot be written safely
     // must not be minted (it would be shown nowhere).
     if let Some(path) = bootstrap.as_ref().and_then(|b| b.token_file.as_deref()) {

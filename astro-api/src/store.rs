@@ -18,188 +18,38 @@
 use astro_public_api::types::{ApiToken, Deploy, Deployment, Organization, Role, Workspace};
 use harmony_client::v2::types as h;
 pub use sql_store::Location;
-use sql_store::{Database, DbError, Migrations, Tx};
+use sql_store::{Database, DbError, Migrations, Step, Tx, step};
 use uuid::Uuid;
 
 const MIGRATIONS: Migrations =
     Migrations { store: "astro", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
 
-const SQLITE_MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE deployments (
-    id TEXT PRIMARY KEY NOT NULL,
-    organization_id TEXT NOT NULL,
-    workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    UNIQUE (organization_id, workspace_id, name)
-) STRICT;
-CREATE INDEX deployments_by_organization ON deployments (organization_id, id);
-"#,
-    r#"
-ALTER TABLE deployments ADD COLUMN cell TEXT NOT NULL DEFAULT 'default';
-"#,
-    r#"
-CREATE TABLE deploys (
-    id TEXT PRIMARY KEY NOT NULL,
-    deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
-    organization_id TEXT NOT NULL,
-    record TEXT NOT NULL
-) STRICT;
-CREATE INDEX deploys_by_deployment ON deploys (deployment_id);
-"#,
-    // The durable handoff: every change Harmony must hear of is an outbox
-    // entry committed with the record it belongs to. Deployments stored
-    // before it were handed over synchronously, so Harmony has them.
-    r#"
-ALTER TABLE deployments ADD COLUMN delivered_generation INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE deployments ADD COLUMN handoff_error TEXT;
-ALTER TABLE deployments ADD COLUMN handoff_refused INTEGER NOT NULL DEFAULT 0;
-UPDATE deployments SET delivered_generation = generation;
-CREATE TABLE outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    deployment_id TEXT NOT NULL,
-    cell TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
-    generation INTEGER NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('PUT', 'DELETE')),
-    spec TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-) STRICT;
-CREATE INDEX outbox_by_deployment ON outbox (deployment_id, seq);
-"#,
-    // Tenancy: organizations, their workspaces and API tokens (a SHA-256 of
-    // each token's secret, never the secret).
-    r#"
-CREATE TABLE organizations (
-    id TEXT PRIMARY KEY NOT NULL,
-    name TEXT NOT NULL,
-    created_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE workspaces (
-    id TEXT PRIMARY KEY NOT NULL,
-    organization_id TEXT NOT NULL REFERENCES organizations (id),
-    name TEXT NOT NULL,
-    description TEXT,
-    created_at TEXT NOT NULL,
-    UNIQUE (organization_id, name)
-) STRICT;
-CREATE TABLE api_tokens (
-    id TEXT PRIMARY KEY NOT NULL,
-    organization_id TEXT NOT NULL REFERENCES organizations (id),
-    name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('OWNER', 'WORKSPACE_MEMBER', 'READ_ONLY')),
-    workspace_id TEXT REFERENCES workspaces (id),
-    secret_sha256 BLOB NOT NULL,
-    expires_at TEXT,
-    created_at TEXT NOT NULL
-) STRICT;
-CREATE INDEX api_tokens_by_organization ON api_tokens (organization_id, id);
-"#,
-    // Outbox entries are claimed by one delivery worker at a time (several
-    // replicas may share the database): until `claimed_until` (Unix ms).
-    r#"
-ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
-"#,
-    // Where data planes were last found (which cell, which kind): what
-    // every replica falls back on when no cell can be asked.
-    r#"
-CREATE TABLE placements (
-    key TEXT PRIMARY KEY NOT NULL,
-    cell TEXT NOT NULL,
-    data_plane_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
-    seen_at TEXT NOT NULL
-) STRICT;
-"#,
-    // The organization a placed data plane belongs to, so a fallback
-    // placement (no cell can be asked) is checked for its owner too.
-    // Nullable: binaries that predate it keep writing rows without one.
-    r#"
-ALTER TABLE placements ADD COLUMN owner TEXT;
-"#,
+/// Each a file under `migrations/`; its first line says whether binaries
+/// that predate it keep working after it ran (see `sql_store::Step`).
+const SQLITE_MIGRATIONS: &[Step] = &[
+    step!("sqlite/0001-initial.sql"),
+    step!("sqlite/0002-cells.sql"),
+    step!("sqlite/0003-deploys.sql"),
+    step!("sqlite/0004-outbox.sql"),
+    step!("sqlite/0005-tenancy.sql"),
+    step!("sqlite/0006-outbox-claims.sql"),
+    step!("sqlite/0007-placements.sql"),
+    step!("sqlite/0008-placements-owner.sql"),
 ];
 
-/// The same schema on PostgreSQL, which started at SQLite's sixth
-/// migration.
-const POSTGRES_MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE deployments (
-    id TEXT PRIMARY KEY,
-    organization_id TEXT NOT NULL,
-    workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    generation BIGINT NOT NULL,
-    record TEXT NOT NULL,
-    cell TEXT NOT NULL DEFAULT 'default',
-    delivered_generation BIGINT NOT NULL DEFAULT 0,
-    handoff_error TEXT,
-    handoff_refused BIGINT NOT NULL DEFAULT 0,
-    UNIQUE (organization_id, workspace_id, name)
-);
-CREATE INDEX deployments_by_organization ON deployments (organization_id, id);
-CREATE TABLE deploys (
-    id TEXT PRIMARY KEY,
-    deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
-    organization_id TEXT NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX deploys_by_deployment ON deploys (deployment_id);
-CREATE TABLE outbox (
-    seq BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    deployment_id TEXT NOT NULL,
-    cell TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
-    generation BIGINT NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('PUT', 'DELETE')),
-    spec TEXT,
-    attempts BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL DEFAULT 0,
-    last_error TEXT,
-    claimed_until BIGINT NOT NULL DEFAULT 0
-);
-CREATE INDEX outbox_by_deployment ON outbox (deployment_id, seq);
-CREATE TABLE organizations (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE workspaces (
-    id TEXT PRIMARY KEY,
-    organization_id TEXT NOT NULL REFERENCES organizations (id),
-    name TEXT NOT NULL,
-    description TEXT,
-    created_at TIMESTAMPTZ NOT NULL,
-    UNIQUE (organization_id, name)
-);
-CREATE TABLE api_tokens (
-    id TEXT PRIMARY KEY,
-    organization_id TEXT NOT NULL REFERENCES organizations (id),
-    name TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('OWNER', 'WORKSPACE_MEMBER', 'READ_ONLY')),
-    workspace_id TEXT REFERENCES workspaces (id),
-    secret_sha256 BYTEA NOT NULL,
-    expires_at TIMESTAMPTZ,
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX api_tokens_by_organization ON api_tokens (organization_id, id);
-"#,
-    r#"
-CREATE TABLE placements (
-    key TEXT PRIMARY KEY,
-    cell TEXT NOT NULL,
-    data_plane_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('HOSTED', 'HYBRID')),
-    seen_at TIMESTAMPTZ NOT NULL
-);
-"#,
-    r#"
-ALTER TABLE placements ADD COLUMN owner TEXT;
-"#,
+/// The same schema on PostgreSQL, which started at SQLite's migration
+/// 6 (its first file creates what SQLite's first 6 did).
+const POSTGRES_MIGRATIONS: &[Step] = &[
+    step!("postgres/0006-initial.sql"),
+    step!("postgres/0007-placements.sql"),
+    step!("postgres/0008-placements-owner.sql"),
 ];
+
+/// Raises the database's floor to every migration this binary knows (the
+/// contract step, `sql_store::contract`).
+pub fn contract(location: &Location) -> Result<(usize, usize), DbError> {
+    sql_store::contract(location, &MIGRATIONS)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -120,6 +120,18 @@ fn rollout_policy(config: &Config) -> Result<rollout::policy::RolloutPolicy> {
     rollout::policy::RolloutPolicy::load(&text, &config.environment).map_err(anyhow::Error::msg)
 }
 
+/// The contract step of a schema change: from now on every binary on
+/// `config`'s database must know every migration this one knows. Returns
+/// how many that was before and is now.
+pub fn contract_schema(config: &Config) -> Result<(usize, usize)> {
+    let location = sql_store::Location::choose(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        "harmony.sqlite3",
+    )?;
+    store::contract(&location).with_context(|| format!("contracting {}", location.describe()))
+}
+
 /// Issues a data plane's agent credential against `config`'s data (the
 /// server may be running).
 pub fn issue_agent_credential(config: &Config, data_plane_id: &str) -> Result<String> {

@@ -12,6 +12,7 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
                       [--rollout-tick-seconds N] [--service-token-file PATH]
        harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
                       [--secret-key-file PATH | --dev-seed]
+       harmony-server contract-schema [--data-dir DIR | --database-url URL]
 
   --bind ADDR                 listen address (default 127.0.0.1:12220)
   --agent-bind ADDR           the agent API's listen address (default 127.0.0.1:12221)
@@ -38,7 +39,12 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
                               with --dev-seed (GET /api-versions stays open)
 
 agent-credential issues (or replaces) a data plane's agent credential and
-prints it once; only a hash of it is kept.";
+prints it once; only a hash of it is kept.
+
+contract-schema is a schema change's contract step (docs/versioning.md): run it
+once no older harmony-server uses the database. Binaries that know fewer
+migrations than this one then refuse it, and formats only this one's
+migrations read (packed manifest sets) are written from the next start.";
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).
@@ -49,10 +55,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let issue_credential = args.first().is_some_and(|a| a == "agent-credential");
-    if issue_credential {
+    let contract = args.first().is_some_and(|a| a == "contract-schema");
+    if issue_credential || contract {
         args.remove(0);
     }
     let (config, agent_bind, data_plane) = parse_args(args.into_iter())?;
+    if contract {
+        let (before, after) = harmony_server::contract_schema(&config)?;
+        println!("harmony schema contracted: binaries must know {after} migrations (was {before})");
+        return Ok(());
+    }
     if issue_credential {
         let plane = data_plane.context("agent-credential needs --data-plane ID")?;
         let credential = harmony_server::issue_agent_credential(&config, &plane)?;

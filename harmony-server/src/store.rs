@@ -22,7 +22,7 @@ use harmony_api::latest::{
     ManifestObject,
 };
 pub use sql_store::Location;
-use sql_store::{Database, DbError, Migrations, Row};
+use sql_store::{Database, DbError, Migrations, Row, Step, step};
 use uuid::Uuid;
 
 /// Schema migrations per backend, applied in order. Append only: a
@@ -30,181 +30,27 @@ use uuid::Uuid;
 const MIGRATIONS: Migrations =
     Migrations { store: "harmony", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
 
-const SQLITE_MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE data_planes (
-    id TEXT PRIMARY KEY NOT NULL,
-    kind TEXT NOT NULL,
-    registration TEXT NOT NULL,
-    status TEXT NOT NULL,
-    last_heartbeat TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE deployments (
-    id TEXT PRIMARY KEY NOT NULL,
-    generation INTEGER NOT NULL,
-    spec TEXT NOT NULL,
-    input_hash TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE manifest_sets (
-    deployment_id TEXT NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
-    revision INTEGER NOT NULL,
-    generation INTEGER NOT NULL,
-    platform_release TEXT NOT NULL,
-    input_hash TEXT NOT NULL,
-    objects TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (deployment_id, revision)
-) STRICT;
-"#,
-    // Which secret key the data was sealed with (a fingerprint, not the key).
-    r#"
-CREATE TABLE meta (
-    name TEXT PRIMARY KEY NOT NULL,
-    value TEXT NOT NULL
-) STRICT;
-"#,
-    // The agent protocol: a desired and an applied revision per data plane,
-    // agents' credentials (a SHA-256 of the secret), their health reports.
-    r#"
-ALTER TABLE data_planes ADD COLUMN desired_revision INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE data_planes ADD COLUMN applied_revision INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE deployments ADD COLUMN data_plane_id TEXT;
-UPDATE deployments SET data_plane_id = json_extract(spec, '$.data_plane_id');
-CREATE INDEX deployments_by_data_plane ON deployments (data_plane_id, id);
-CREATE TABLE agent_credentials (
-    data_plane_id TEXT PRIMARY KEY NOT NULL REFERENCES data_planes (id),
-    secret_sha256 BLOB NOT NULL,
-    created_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE deployment_health (
-    deployment_id TEXT PRIMARY KEY NOT NULL,
-    data_plane_id TEXT NOT NULL,
-    manifest_revision INTEGER NOT NULL,
-    health TEXT NOT NULL,
-    message TEXT,
-    reported_at TEXT NOT NULL
-) STRICT;
-"#,
-    // Rollouts: platform releases, rollouts (the controller's whole state as
-    // one JSON document, rewritten by each step), and per data plane the
-    // desired revision at which its current release was handed out (an
-    // agent that applied it runs the release).
-    r#"
-CREATE TABLE platform_releases (
-    version TEXT PRIMARY KEY NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE rollouts (
-    id TEXT PRIMARY KEY NOT NULL,
-    state TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-) STRICT;
-CREATE INDEX rollouts_by_state ON rollouts (state);
-ALTER TABLE data_planes ADD COLUMN release_revision INTEGER NOT NULL DEFAULT 0;
-"#,
-    // Leases on background work shared by replicas (the rollout
-    // controller): one holder at a time, until it expires.
-    r#"
-CREATE TABLE leases (
-    name TEXT PRIMARY KEY NOT NULL,
-    holder TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-) STRICT;
-"#,
-    // Manifest sets compressed (see `pack`): new rows keep `objects` empty
-    // and the compressed JSON in `packed`; older rows keep their text.
-    r#"
-ALTER TABLE manifest_sets ADD COLUMN packed BLOB;
-"#,
+/// Each a file under `migrations/`; its first line says whether binaries
+/// that predate it keep working after it ran (see `sql_store::Step`).
+const SQLITE_MIGRATIONS: &[Step] = &[
+    step!("sqlite/0001-initial.sql"),
+    step!("sqlite/0002-meta.sql"),
+    step!("sqlite/0003-agents.sql"),
+    step!("sqlite/0004-rollouts.sql"),
+    step!("sqlite/0005-leases.sql"),
+    step!("sqlite/0006-manifest-sets-packed.sql"),
 ];
 
-/// The same schema on PostgreSQL, which started at SQLite's fifth
-/// migration.
-const POSTGRES_MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE data_planes (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    registration TEXT NOT NULL,
-    status TEXT NOT NULL,
-    last_heartbeat TIMESTAMPTZ,
-    created_at TIMESTAMPTZ NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL,
-    desired_revision BIGINT NOT NULL DEFAULT 0,
-    applied_revision BIGINT NOT NULL DEFAULT 0,
-    release_revision BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE deployments (
-    id TEXT PRIMARY KEY,
-    generation BIGINT NOT NULL,
-    spec TEXT NOT NULL,
-    input_hash TEXT NOT NULL,
-    revision BIGINT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL,
-    data_plane_id TEXT
-);
-CREATE INDEX deployments_by_data_plane ON deployments (data_plane_id, id);
-CREATE TABLE manifest_sets (
-    deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
-    revision BIGINT NOT NULL,
-    generation BIGINT NOT NULL,
-    platform_release TEXT NOT NULL,
-    input_hash TEXT NOT NULL,
-    objects TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (deployment_id, revision)
-);
-CREATE TABLE meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE agent_credentials (
-    data_plane_id TEXT PRIMARY KEY REFERENCES data_planes (id),
-    secret_sha256 BYTEA NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE deployment_health (
-    deployment_id TEXT PRIMARY KEY,
-    data_plane_id TEXT NOT NULL,
-    manifest_revision BIGINT NOT NULL,
-    health TEXT NOT NULL,
-    message TEXT,
-    reported_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE platform_releases (
-    version TEXT PRIMARY KEY,
-    body TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE rollouts (
-    id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX rollouts_by_state ON rollouts (state);
-CREATE TABLE leases (
-    name TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expires_at TIMESTAMPTZ NOT NULL
-);
-"#,
-    r#"
-ALTER TABLE manifest_sets ADD COLUMN packed BYTEA;
-"#,
-];
+/// The same schema on PostgreSQL, which started at SQLite's migration
+/// 5 (its first file creates what SQLite's first 5 did).
+const POSTGRES_MIGRATIONS: &[Step] =
+    &[step!("postgres/0005-initial.sql"), step!("postgres/0006-manifest-sets-packed.sql")];
+
+/// Raises the database's floor to every migration this binary knows (the
+/// contract step, `sql_store::contract`).
+pub fn contract(location: &Location) -> Result<(usize, usize), DbError> {
+    sql_store::contract(location, &MIGRATIONS)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -292,7 +138,17 @@ struct SealedBody {
 #[derive(Clone)]
 pub struct Store {
     db: Database,
-    sealer: std::sync::Arc<Sealer>,
+    codec: std::sync::Arc<Codec>,
+}
+
+/// How rows are encoded: secrets sealed with the key, and manifest sets
+/// packed once every binary on the database reads packed sets.
+struct Codec {
+    sealer: Sealer,
+    /// Whether to write manifest sets packed (LZ4): only after the schema
+    /// was contracted past `manifest-sets-packed`, since binaries from
+    /// before it read only `objects`. Every binary since reads both.
+    pack: bool,
 }
 
 /// A write's own error, or the database's.
@@ -338,7 +194,8 @@ impl Store {
         if recorded != key.mac_hex(&[b"harmony/key-fingerprint"]) {
             return Err(StoreError::WrongKey);
         }
-        Ok(Store { db, sealer: std::sync::Arc::new(key.sealer()) })
+        let pack = db.schema().everyone_knows("manifest-sets-packed");
+        Ok(Store { db, codec: std::sync::Arc::new(Codec { sealer: key.sealer(), pack }) })
     }
 
     /// Runs `f` in a write transaction, kept only if `f` succeeds; returns
@@ -349,8 +206,8 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let sealer = self.sealer.clone();
-        self.db.write(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).map_err(Wrap::into_error)
+        let codec = self.codec.clone();
+        self.db.write(move |tx| f(&Tx(tx, &codec)).map_err(Wrap::Own)).map_err(Wrap::into_error)
     }
 
     /// [`Store::write`] for async callers, without a blocking thread.
@@ -360,8 +217,8 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let sealer = self.sealer.clone();
-        let written = self.db.write_async(move |tx| f(&Tx(tx, &sealer)).map_err(Wrap::Own)).await;
+        let codec = self.codec.clone();
+        let written = self.db.write_async(move |tx| f(&Tx(tx, &codec)).map_err(Wrap::Own)).await;
         written.map_err(Wrap::into_error)
     }
 
@@ -374,13 +231,13 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        self.db.read(|tx| f(&Tx(tx, &self.sealer)).map_err(Wrap::Own)).map_err(Wrap::into_error)
+        self.db.read(|tx| f(&Tx(tx, &self.codec)).map_err(Wrap::Own)).map_err(Wrap::into_error)
     }
 }
 
 /// Statements available inside a transaction, sealing secret values on the
 /// way in and opening them on the way out.
-pub struct Tx<'a>(&'a sql_store::Tx<'a>, &'a Sealer);
+pub struct Tx<'a>(&'a sql_store::Tx<'a>, &'a Codec);
 
 /// Where a secret environment variable's sealed value belongs.
 fn env_context(deployment: &str, key: &str) -> Vec<u8> {
@@ -398,7 +255,7 @@ impl Tx<'_> {
         let mut spec = spec.clone();
         for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
             if let Some(value) = &var.value {
-                var.value = Some(self.1.seal(value, &env_context(id, &var.key)));
+                var.value = Some(self.1.sealer.seal(value, &env_context(id, &var.key)));
             }
         }
         Ok(serde_json::to_string(&spec)?)
@@ -410,6 +267,7 @@ impl Tx<'_> {
             if let Some(value) = &var.value {
                 var.value = Some(
                     self.1
+                        .sealer
                         .open(value, &env_context(id, &var.key))
                         .map_err(|e| StoreError::Invalid(e.to_string()))?,
                 );
@@ -435,7 +293,8 @@ impl Tx<'_> {
                     false => std::borrow::Cow::Borrowed(&*o.body),
                     true => {
                         let context = object_context(&id, set.revision, &o.meta.name);
-                        let sealed = SealedBody { sealed: self.1.seal(o.body.get(), &context) };
+                        let sealed =
+                            SealedBody { sealed: self.1.sealer.seal(o.body.get(), &context) };
                         std::borrow::Cow::Owned(serde_json::value::to_raw_value(&sealed)?)
                     }
                 };
@@ -459,8 +318,11 @@ impl Tx<'_> {
                 continue;
             };
             let context = object_context(&id, revision, &o.meta.name);
-            let plain =
-                self.1.open(&sealed, &context).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let plain = self
+                .1
+                .sealer
+                .open(&sealed, &context)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
             o.body = serde_json::value::RawValue::from_string(plain)?;
         }
         Ok(objects)
@@ -898,19 +760,27 @@ impl Tx<'_> {
 
     /// Writes a new manifest revision. Revisions are immutable: writing an
     /// existing (deployment, revision) pair fails.
+    /// The set is written packed only once every binary on the database
+    /// reads packed sets ([`Codec::pack`]); as JSON text before.
     pub fn insert_manifest_set(&self, set: &StoredManifestSet) -> Result<(), StoreError> {
+        let text = self.sealed_objects(set)?;
+        let (objects, packed) = match self.1.pack {
+            true => (String::new(), Some(pack(&text))),
+            false => (text, None),
+        };
         self.0.execute(
             "INSERT INTO manifest_sets
                  (deployment_id, revision, generation, platform_release, input_hash,
                   objects, packed, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             &[
                 &set.deployment_id.to_string(),
                 &(set.revision as i64),
                 &(set.generation as i64),
                 &set.platform_release,
                 &set.input_hash,
-                &pack(&self.sealed_objects(set)?),
+                &objects,
+                &packed,
                 &set.created_at,
             ],
         )?;

@@ -32,11 +32,13 @@
 //! writes.
 
 mod pg;
+mod schema;
 mod sqlite;
 pub mod testing;
 mod value;
 
 pub use pg::MAX_READERS;
+pub use schema::{Older, Schema, Step, step_name};
 pub use sqlite::SQLITE_READERS;
 pub use value::{FromValue, Row, ToValue, Value};
 
@@ -70,10 +72,36 @@ pub enum DbError {
         "the write was not completed: it failed inside the database writer, or the writer stopped"
     )]
     WriterGone,
-    #[error("database schema version {found} is newer than this binary knows ({known})")]
-    TooNew { found: usize, known: usize },
+    #[error("{}", too_new(store, *found, *known, step, *contracted))]
+    TooNew {
+        store: String,
+        /// The database's floor: how many migrations a binary must know.
+        found: usize,
+        known: usize,
+        /// The migration that raised the floor.
+        step: String,
+        /// Whether an operator raised it ([`contract`]) rather than the
+        /// migration itself.
+        contracted: bool,
+    },
     #[error("{0}")]
     Config(String),
+}
+
+fn too_new(store: &str, found: usize, known: usize, step: &str, contracted: bool) -> String {
+    if contracted {
+        format!(
+            "the {store} database was contracted to binaries that know migration {step} (its \
+             migration {found}); this binary knows {known}: deploy a binary at least as new as \
+             the one that contracted it"
+        )
+    } else {
+        format!(
+            "the {store} database has run migration {step} (its migration {found}), after which \
+             binaries that do not know it must stop; this binary knows {known}: deploy a binary \
+             that knows {step}, or restore the database from before it ran"
+        )
+    }
 }
 
 /// What the server said (its message, detail and code), not only "db
@@ -164,15 +192,27 @@ impl Location {
     }
 }
 
-/// A store's schema, per backend. Append only: a released migration never
-/// changes; SQLite counts applied ones in `PRAGMA user_version`, PostgreSQL
-/// in a `schema_migrations` table.
+/// A store's schema, per backend: its migrations in order ([`step!`] reads
+/// each from a file). Append only: a released migration never changes
+/// (`cargo xtask check` holds them to `versions/migrations.json`). Whether
+/// binaries of different versions can share the database is
+/// [`schema`](crate::schema)'s subject.
 #[derive(Clone, Copy, Debug)]
 pub struct Migrations {
     /// Names the store's write lock on a shared PostgreSQL server.
     pub store: &'static str,
-    pub sqlite: &'static [&'static str],
-    pub postgres: &'static [&'static str],
+    pub sqlite: &'static [Step],
+    pub postgres: &'static [Step],
+}
+
+/// Raises the database's floor to every migration this binary knows
+/// (migrating it first): the contract step of a schema change, taken once
+/// no older binary uses the database. Returns the floor before and after.
+pub fn contract(location: &Location, migrations: &Migrations) -> Result<(usize, usize), DbError> {
+    match location {
+        Location::Sqlite(path) => sqlite::contract(path, migrations),
+        Location::Postgres(url) => pg::contract(url, migrations),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,6 +302,7 @@ enum Readers {
 pub struct Database {
     writer: mpsc::Sender<Job>,
     readers: std::sync::Arc<Readers>,
+    schema: std::sync::Arc<Schema>,
 }
 
 impl Database {
@@ -269,19 +310,29 @@ impl Database {
     /// has not seen, and starts its writer thread.
     pub fn open(location: &Location, migrations: &Migrations) -> Result<Database, DbError> {
         let (tx, rx) = mpsc::channel::<Job>();
-        let readers = match location {
+        let (readers, schema) = match location {
             Location::Sqlite(path) => {
-                let conn = sqlite::open_writer(path, migrations)?;
+                let (conn, schema) = sqlite::open_writer(path, migrations)?;
                 spawn_writer(migrations.store, conn, rx)?;
-                Readers::Sqlite(sqlite::Reader::open(path)?)
+                (Readers::Sqlite(sqlite::Reader::open(path)?), schema)
             }
             Location::Postgres(url) => {
-                let conn = pg::Writer::open(url, migrations)?;
+                let (conn, schema) = pg::Writer::open(url, migrations)?;
                 spawn_writer(migrations.store, conn, rx)?;
-                Readers::Postgres(pg::Pool::new(url))
+                (Readers::Postgres(pg::Pool::new(url)), schema)
             }
         };
-        Ok(Database { writer: tx, readers: std::sync::Arc::new(readers) })
+        Ok(Database {
+            writer: tx,
+            readers: std::sync::Arc::new(readers),
+            schema: std::sync::Arc::new(schema),
+        })
+    }
+
+    /// The schema as it was when this binary opened the database (a
+    /// contract taken since only matters to binaries that open it later).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
     }
 
     pub fn backend(&self) -> Backend {

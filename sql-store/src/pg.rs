@@ -15,6 +15,7 @@
 //! each to the I/O thread and back cost two thread wake-ups per statement
 //! on the one serial path of a store.
 
+use crate::schema::{self, Older, Recorded, Schema};
 use crate::{DbError, Migrations, Row, Tx, TxInner, Value, WriterConn};
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
@@ -233,9 +234,11 @@ pub(crate) struct Writer {
 impl Writer {
     /// Migrates on a connection of the I/O thread (this may run on an
     /// async task); the writer thread opens its own at its first group.
-    pub(crate) fn open(url: &str, migrations: &Migrations) -> Result<Writer, DbError> {
-        migrate(&mut Conn::connect(url)?, migrations)?;
-        Ok(Writer { url: url.to_owned(), store: migrations.store, conn: None })
+    pub(crate) fn open(url: &str, migrations: &Migrations) -> Result<(Writer, Schema), DbError> {
+        let schema = in_book(url, migrations, |book| {
+            schema::migrate(book, migrations.store, migrations.postgres)
+        })?;
+        Ok((Writer { url: url.to_owned(), store: migrations.store, conn: None }, schema))
     }
 
     fn conn(&mut self) -> Result<&mut Conn, DbError> {
@@ -246,36 +249,95 @@ impl Writer {
     }
 }
 
-fn migrate(conn: &mut Conn, migrations: &Migrations) -> Result<(), DbError> {
-    begin_locked(
-        conn,
-        migrations.store,
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version BIGINT PRIMARY KEY,
-             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-         )",
-    )?;
-    let result = (|| {
-        let applied: i64 = conn
+pub(crate) fn contract(url: &str, migrations: &Migrations) -> Result<(usize, usize), DbError> {
+    in_book(url, migrations, |book| schema::contract(book, migrations.store, migrations.postgres))
+}
+
+/// PostgreSQL's bookkeeping: the floor is the highest version in
+/// `schema_migrations` (where binaries from before `schema_steps` looked),
+/// the steps are in `schema_steps`.
+struct Book<'a>(&'a mut Conn);
+
+impl schema::Book for Book<'_> {
+    fn floor(&mut self) -> Result<usize, DbError> {
+        let floor: i64 = self
+            .0
             .query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?
             .first()
             .ok_or(DbError::NoRow)?
             .get(0)?;
-        let applied = applied as usize;
-        if applied > migrations.postgres.len() {
-            return Err(DbError::TooNew { found: applied, known: migrations.postgres.len() });
-        }
-        for (index, sql) in migrations.postgres.iter().enumerate().skip(applied) {
-            conn.batch(sql)?;
-            conn.execute(
+        Ok(floor as usize)
+    }
+
+    fn raise_floor(&mut self, from: usize, to: usize) -> Result<(), DbError> {
+        for version in from + 1..=to {
+            self.0.execute(
                 "INSERT INTO schema_migrations (version) VALUES (?1)",
-                &[Value::Int(index as i64 + 1)],
+                &[Value::Int(version as i64)],
             )?;
         }
         Ok(())
-    })();
-    match result {
-        Ok(()) => conn.batch("COMMIT"),
+    }
+
+    fn recorded(&mut self) -> Result<Vec<Recorded>, DbError> {
+        self.0
+            .query("SELECT version, name, older_binaries FROM schema_steps ORDER BY version", &[])?
+            .iter()
+            .map(|row| {
+                let version: i64 = row.get(0)?;
+                Ok(Recorded { version: version as usize, name: row.get(1)?, older: row.get(2)? })
+            })
+            .collect()
+    }
+
+    fn record(&mut self, version: usize, name: &str, older: Older) -> Result<(), DbError> {
+        let older = match older {
+            Older::KeepWorking => "keep working",
+            Older::MustStop => "must stop",
+        };
+        self.0.execute(
+            "INSERT INTO schema_steps (version, name, older_binaries) VALUES (?1, ?2, ?3)",
+            &[
+                Value::Int(version as i64),
+                Value::Text(name.to_owned()),
+                Value::Text(older.to_owned()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        self.0.batch(sql)
+    }
+}
+
+/// Runs `f` on the store's bookkeeping in one transaction holding the
+/// store's write lock (replicas starting together migrate one at a time).
+fn in_book<T>(
+    url: &str,
+    migrations: &Migrations,
+    f: impl FnOnce(&mut Book<'_>) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let mut conn = Conn::connect(url)?;
+    begin_locked(
+        &mut conn,
+        migrations.store,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         );
+         CREATE TABLE IF NOT EXISTS schema_steps (
+             version BIGINT PRIMARY KEY,
+             name TEXT NOT NULL,
+             older_binaries TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )?;
+    match f(&mut Book(&mut conn)) {
+        Ok(value) => {
+            conn.batch("COMMIT")?;
+            Ok(value)
+        }
         Err(e) => {
             let _ = conn.batch("ROLLBACK");
             Err(e)

@@ -23,6 +23,7 @@
 //! checkpoint. Durability does not change: a commit is durable in the WAL,
 //! whichever connection copies it later.
 
+use crate::schema::{Older, Recorded, Schema};
 use crate::{DbError, Row, Tx, TxInner, Value, WriterConn};
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -137,18 +138,76 @@ fn connect(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), DbError> {
-    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if applied > migrations.len() {
-        return Err(DbError::TooNew { found: applied, known: migrations.len() });
+/// SQLite's bookkeeping: the floor in `user_version` (where binaries from
+/// before `schema_steps` looked), the steps in `schema_steps`.
+struct Book<'a>(&'a rusqlite::Transaction<'a>);
+
+impl crate::schema::Book for Book<'_> {
+    fn floor(&mut self) -> Result<usize, DbError> {
+        Ok(self.0.pragma_query_value(None, "user_version", |row| row.get(0))?)
     }
-    for (index, sql) in migrations.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
+
+    fn raise_floor(&mut self, _from: usize, to: usize) -> Result<(), DbError> {
+        Ok(self.0.pragma_update(None, "user_version", to)?)
     }
-    Ok(())
+
+    fn recorded(&mut self) -> Result<Vec<Recorded>, DbError> {
+        let mut statement = self
+            .0
+            .prepare("SELECT version, name, older_binaries FROM schema_steps ORDER BY version")?;
+        let rows = statement.query_map([], |row| {
+            Ok(Recorded { version: row.get(0)?, name: row.get(1)?, older: row.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record(&mut self, version: usize, name: &str, older: Older) -> Result<(), DbError> {
+        self.0.execute(
+            "INSERT INTO schema_steps (version, name, older_binaries, applied_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![version, name, older_name(older), crate::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+}
+
+fn older_name(older: Older) -> &'static str {
+    match older {
+        Older::KeepWorking => "keep working",
+        Older::MustStop => "must stop",
+    }
+}
+
+const BOOK: &str = "CREATE TABLE IF NOT EXISTS schema_steps (
+    version INTEGER PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    older_binaries TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+) STRICT;";
+
+fn migrate(conn: &mut Connection, migrations: &crate::Migrations) -> Result<Schema, DbError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(BOOK)?;
+    let schema = crate::schema::migrate(&mut Book(&tx), migrations.store, migrations.sqlite)?;
+    tx.commit()?;
+    Ok(schema)
+}
+
+pub(crate) fn contract(
+    path: &Path,
+    migrations: &crate::Migrations,
+) -> Result<(usize, usize), DbError> {
+    private_files(path)?;
+    let mut conn = connect(path)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(BOOK)?;
+    let floors = crate::schema::contract(&mut Book(&tx), migrations.store, migrations.sqlite)?;
+    tx.commit()?;
+    Ok(floors)
 }
 
 pub(crate) struct Writer {
@@ -163,10 +222,13 @@ pub(crate) struct Writer {
     durable: bool,
 }
 
-pub(crate) fn open_writer(path: &Path, migrations: &crate::Migrations) -> Result<Writer, DbError> {
+pub(crate) fn open_writer(
+    path: &Path,
+    migrations: &crate::Migrations,
+) -> Result<(Writer, Schema), DbError> {
     private_files(path)?;
     let mut conn = connect(path)?;
-    migrate(&mut conn, migrations.sqlite)?;
+    let schema = migrate(&mut conn, migrations)?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let checkpointer = connect(path)?;
     let (checkpoint, commits) = mpsc::sync_channel(1);
@@ -180,7 +242,7 @@ pub(crate) fn open_writer(path: &Path, migrations: &crate::Migrations) -> Result
         .name(crate::thread_name(migrations.store, "ckpt"))
         .spawn(move || checkpointer.run(&commits))
         .map_err(|e| DbError::Config(format!("starting the checkpointer thread: {e}")))?;
-    Ok(Writer { conn, checkpoint, restart, durable: true })
+    Ok((Writer { conn, checkpoint, restart, durable: true }, schema))
 }
 
 struct Checkpointer {

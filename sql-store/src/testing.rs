@@ -174,7 +174,11 @@ pub fn durable_commit_millis(
 ) -> Result<Vec<f64>, crate::DbError> {
     const TABLE: crate::Migrations = crate::Migrations {
         store: "probe",
-        sqlite: &["CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT;"],
+        sqlite: &[crate::Step {
+            name: "0001-t",
+            text: "-- older binaries: must stop\n\
+                   CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT;",
+        }],
         postgres: &[],
     };
     let db = crate::Database::open(&Location::Sqlite(dir.join("commits.sqlite3")), &TABLE)?;

@@ -6,22 +6,73 @@ use super::*;
 use crate::testing::TestSchema;
 use chrono::{DateTime, TimeZone, Utc};
 
+/// A migration that older binaries must stop for.
+const fn breaking(name: &'static str, text: &'static str) -> Step {
+    Step { name, text }
+}
+
 const SCHEMA: Migrations = Migrations {
     store: "test",
-    sqlite: &["CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT;"],
-    postgres: &["CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT NOT NULL);"],
+    sqlite: &[breaking(
+        "0001-t",
+        "-- older binaries: must stop\nCREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT;",
+    )],
+    postgres: &[breaking(
+        "0001-t",
+        "-- older binaries: must stop\nCREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT NOT NULL);",
+    )],
 };
 
+/// `SCHEMA` and a second step that binaries knowing only the first must
+/// stop for (it drops a column they write).
 const TWO: Migrations = Migrations {
     store: "test",
-    sqlite: &[SCHEMA.sqlite[0], "CREATE TABLE u (x INTEGER) STRICT;"],
-    postgres: &[SCHEMA.postgres[0], "CREATE TABLE u (x BIGINT);"],
+    sqlite: &[
+        SCHEMA.sqlite[0],
+        Step {
+            name: "0002-drop-v",
+            text: "-- older binaries: must stop\nALTER TABLE t DROP COLUMN v;",
+        },
+    ],
+    postgres: &[
+        SCHEMA.postgres[0],
+        Step {
+            name: "0002-drop-v",
+            text: "-- older binaries: must stop\nALTER TABLE t DROP COLUMN v;",
+        },
+    ],
+};
+
+/// `SCHEMA` and a second step that binaries knowing only the first live
+/// with (a column they do not look at).
+const WIDER: Migrations = Migrations {
+    store: "test",
+    sqlite: &[
+        SCHEMA.sqlite[0],
+        Step {
+            name: "0002-note",
+            text: "-- older binaries: keep working\nALTER TABLE t ADD COLUMN note TEXT;",
+        },
+    ],
+    postgres: &[
+        SCHEMA.postgres[0],
+        Step {
+            name: "0002-note",
+            text: "-- older binaries: keep working\nALTER TABLE t ADD COLUMN note TEXT;",
+        },
+    ],
 };
 
 const TYPES: Migrations = Migrations {
     store: "test",
-    sqlite: &["CREATE TABLE v (i INTEGER, s TEXT, b BLOB, t TEXT) STRICT;"],
-    postgres: &["CREATE TABLE v (i BIGINT, s TEXT, b BYTEA, t TIMESTAMPTZ);"],
+    sqlite: &[breaking(
+        "0001-v",
+        "-- older binaries: must stop\nCREATE TABLE v (i INTEGER, s TEXT, b BLOB, t TEXT) STRICT;",
+    )],
+    postgres: &[breaking(
+        "0001-v",
+        "-- older binaries: must stop\nCREATE TABLE v (i BIGINT, s TEXT, b BYTEA, t TIMESTAMPTZ);",
+    )],
 };
 
 /// Where a test's database lives; kept alive for the test's length.
@@ -60,6 +111,9 @@ on_both!(
     a_panicking_write_fails_alone,
     acknowledged_writes_survive_reopening,
     a_newer_schema_is_refused,
+    binaries_one_migration_apart_share_a_database,
+    a_diverging_history_is_refused,
+    a_database_from_before_steps_were_recorded_is_adopted,
     values_round_trip,
     a_unique_violation_is_recognised,
     two_replicas_never_lose_an_update,
@@ -202,10 +256,99 @@ fn acknowledged_writes_survive_reopening(place: Place) {
 
 fn a_newer_schema_is_refused(place: Place) {
     Database::open(&place.location(), &TWO).unwrap();
-    assert!(matches!(
-        Database::open(&place.location(), &SCHEMA),
-        Err(DbError::TooNew { found: 2, known: 1 })
-    ));
+    let refused = Database::open(&place.location(), &SCHEMA).err().expect("refused");
+    assert!(
+        matches!(&refused, DbError::TooNew { found: 2, known: 1, step, contracted: false, .. } if step == "0002-drop-v"),
+        "{refused:?}"
+    );
+    let said = refused.to_string();
+    assert!(said.contains("0002-drop-v") && said.contains("must stop"), "{said}");
+}
+
+/// A binary that knows N migrations and one that knows N+1 share one
+/// database: when the newer step says older binaries keep working, both
+/// read and write it, in either order of starting, and the older one
+/// restarting on it (a rollback) works; once contracted, the older one is
+/// refused, naming the step.
+fn binaries_one_migration_apart_share_a_database(place: Place) {
+    let newer = Database::open(&place.location(), &WIDER).unwrap();
+    assert_eq!(
+        (newer.schema().applied, newer.schema().floor),
+        (2, 1),
+        "a step older binaries live with leaves the floor"
+    );
+    assert!(!newer.schema().everyone_knows("note"));
+    newer.write(|tx| tx.execute("INSERT INTO t (k, v, note) VALUES (1, 'new', 'n')", &[])).unwrap();
+    let older = Database::open(&place.location(), &SCHEMA).expect("the older binary opens");
+    assert_eq!((older.schema().applied, older.schema().floor), (2, 1));
+    older.write(|tx| tx.execute("INSERT INTO t (k, v) VALUES (2, 'old')", &[])).unwrap();
+    let read = |db: &Database| -> Vec<(i64, String)> {
+        db.read(|tx| {
+            tx.query("SELECT k, v FROM t ORDER BY k", &[])?
+                .iter()
+                .map(|r| Ok::<_, DbError>((r.get(0)?, r.get(1)?)))
+                .collect::<Result<Vec<_>, DbError>>()
+        })
+        .unwrap()
+    };
+    let both = vec![(1, "new".to_owned()), (2, "old".to_owned())];
+    assert_eq!(read(&older), both, "the older binary reads what the newer wrote");
+    assert_eq!(read(&newer), both, "and the newer what the older wrote");
+    drop(older);
+    drop(newer);
+    // Rolled back, then forward: nothing runs twice.
+    Database::open(&place.location(), &SCHEMA).expect("the rollback starts");
+    let newer = Database::open(&place.location(), &WIDER).expect("the roll forward starts");
+    assert_eq!(read(&newer), both);
+
+    assert_eq!(contract(&place.location(), &WIDER).unwrap(), (1, 2));
+    let newer = Database::open(&place.location(), &WIDER).unwrap();
+    assert!(
+        newer.schema().everyone_knows("note"),
+        "after the contract, a new format may be written"
+    );
+    let refused = Database::open(&place.location(), &SCHEMA).err().expect("refused");
+    assert!(
+        matches!(&refused, DbError::TooNew { found: 2, known: 1, step, contracted: true, .. } if step == "0002-note"),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("contracted"), "{refused}");
+}
+
+/// A database migrated by binaries from before steps were recorded (only
+/// a count) is adopted: its steps are the first ones this binary lists.
+fn a_database_from_before_steps_were_recorded_is_adopted(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    db.write(|tx| tx.execute("DELETE FROM schema_steps", &[])).unwrap();
+    drop(db);
+    let db = Database::open(&place.location(), &WIDER).unwrap();
+    assert_eq!((db.schema().applied, db.schema().floor), (2, 1));
+    let steps: Vec<(i64, String, String)> = db
+        .read(|tx| {
+            tx.query(
+                "SELECT version, name, older_binaries FROM schema_steps ORDER BY version",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok::<_, DbError>((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .collect::<Result<Vec<_>, DbError>>()
+        })
+        .unwrap();
+    assert_eq!(
+        steps,
+        [
+            (1, "0001-t".to_owned(), "must stop".to_owned()),
+            (2, "0002-note".to_owned(), "keep working".to_owned())
+        ]
+    );
+}
+
+/// Binaries from two histories (branches that each added a different
+/// second step) never share a database.
+fn a_diverging_history_is_refused(place: Place) {
+    Database::open(&place.location(), &WIDER).unwrap();
+    let refused = Database::open(&place.location(), &TWO).err().expect("refused");
+    assert!(refused.to_string().contains("diverging"), "{refused}");
 }
 
 fn values_round_trip(place: Place) {
@@ -318,8 +461,14 @@ fn postgres_readers_are_capped_and_every_read_completes() {
 
 const BLOBS: Migrations = Migrations {
     store: "test",
-    sqlite: &["CREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT;"],
-    postgres: &["CREATE TABLE b (k BIGINT PRIMARY KEY, v BYTEA NOT NULL);"],
+    sqlite: &[breaking(
+        "0001-b",
+        "-- older binaries: must stop\nCREATE TABLE b (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT;",
+    )],
+    postgres: &[breaking(
+        "0001-b",
+        "-- older binaries: must stop\nCREATE TABLE b (k BIGINT PRIMARY KEY, v BYTEA NOT NULL);",
+    )],
 };
 
 fn file_len(path: &std::path::Path) -> u64 {

@@ -364,33 +364,50 @@ async fn concurrent_changes_to_one_deployment_stay_ordered(backend: Backend) {
     assert_eq!(stored.revision as usize, accepted.len() + 1, "one revision per accepted change");
 }
 
-/// Manifest sets are stored compressed; a set stored before that (its
-/// JSON in `objects`, nothing in `packed`) reads back the same.
+/// Packed (compressed) manifest sets are a format binaries from before
+/// them cannot read, so a set is stored as JSON text in `objects` (what
+/// they read) until the schema is contracted (`contract-schema`), and
+/// packed after; sets of either form read back the same.
 #[tokio::test]
-async fn sets_stored_before_compression_still_read() {
-    let Some(h) = TestHarmony::on(Backend::Sqlite) else { return };
+async fn sets_are_written_packed_only_after_the_schema_is_contracted() {
+    let Some(mut h) = TestHarmony::on(Backend::Sqlite) else { return };
     two_planes(&h).await;
-    let d = id();
-    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
-    let packed = h.v2().deployment_manifests_get(&d, None).await.unwrap().into_inner();
-
-    let db = rusqlite::Connection::open(h.place.dir.path().join("harmony.sqlite3")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    let stored: Vec<u8> = db
-        .query_row(
-            "SELECT packed FROM manifest_sets WHERE deployment_id = ?1",
+    let path = h.place.dir.path().join("harmony.sqlite3");
+    let stored = |d: uuid::Uuid| -> (String, Option<Vec<u8>>) {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        db.query_row(
+            "SELECT objects, packed FROM manifest_sets WHERE deployment_id = ?1",
             [d.to_string()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .unwrap();
-    let text = harmony_server::store::unpack(&stored).unwrap();
-    assert!(stored.len() * 3 < text.len(), "{} bytes packed from {}", stored.len(), text.len());
-    db.execute(
-        "UPDATE manifest_sets SET objects = ?1, packed = NULL WHERE deployment_id = ?2",
-        [text, d.to_string()],
-    )
-    .unwrap();
+        .unwrap()
+    };
+    let before = id();
+    h.v2().deployment_put(&before, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let first = h.v2().deployment_manifests_get(&before, None).await.unwrap().into_inner();
+    let (objects, packed) = stored(before);
+    assert!(packed.is_none(), "not packed before the contract");
+    let objects: serde_json::Value = serde_json::from_str(&objects).expect("JSON text");
+    assert_eq!(objects.as_array().map(Vec::len), Some(first.objects.len()));
 
-    let plain = h.v2().deployment_manifests_get(&d, None).await.unwrap().into_inner();
-    assert_eq!(serde_json::to_value(&plain).unwrap(), serde_json::to_value(&packed).unwrap());
+    h.stop().await;
+    let mut config =
+        harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), Default::default());
+    h.place.apply(&mut config);
+    let (was, now) = harmony_server::contract_schema(&config).unwrap();
+    assert!(now > was, "the contract raised the floor ({was} -> {now})");
+    let h = h.again(|_| {});
+    let after = id();
+    h.v2().deployment_put(&after, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let (objects, packed) = stored(after);
+    let packed = packed.expect("packed after the contract");
+    assert!(objects.is_empty());
+    let text = harmony_server::store::unpack(&packed).unwrap();
+    assert!(packed.len() * 3 < text.len(), "{} bytes packed from {}", packed.len(), text.len());
+
+    let again = h.v2().deployment_manifests_get(&before, None).await.unwrap().into_inner();
+    assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&first).unwrap());
+    let packed_set = h.v2().deployment_manifests_get(&after, None).await.unwrap().into_inner();
+    assert_eq!(packed_set.objects.len(), first.objects.len());
 }

@@ -1,0 +1,2 @@
+-- older binaries: keep working
+ALTER TABLE placements ADD COLUMN owner TEXT;

@@ -1,0 +1,2 @@
+-- older binaries: must stop
+ALTER TABLE deployments ADD COLUMN cell TEXT NOT NULL DEFAULT 'default';
