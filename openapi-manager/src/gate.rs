@@ -11,6 +11,7 @@
 //! - a version's document is the same everywhere: what a cell serves as
 //!   1.0.0 must be the released 1.0.0.
 
+use crate::migrations::{self, Deployed};
 use crate::released::{Record, sha256_hex};
 use anyhow::{Context, Result, bail};
 use camino::Utf8Path;
@@ -30,6 +31,9 @@ struct Environment {
     harmony: Vec<Cell>,
     /// Consumer name to its needs: data-plane kind to versions that do.
     consumers: BTreeMap<String, Needs>,
+    /// Service to the commit it runs (`cargo xtask record-deploy`).
+    #[serde(default)]
+    deployed: BTreeMap<String, Deployed>,
 }
 
 type Needs = BTreeMap<String, Vec<Version>>;
@@ -155,6 +159,12 @@ pub fn can_i_deploy(root: &Utf8Path, service: &str, environment: &str) -> Result
         other => bail!("unknown service {other:?}; expected astro-api or harmony"),
     }
 
+    // The deployed binaries share the database with this checkout's during
+    // the rollout, and after a rollback.
+    for (ok, line) in migrations::judge(root, service, environment, env.deployed.get(service))? {
+        say(ok, line);
+    }
+
     // Whatever is deployed, what is live must be what was released.
     let released = record.hashes("harmony");
     for cell in &env.harmony {
@@ -173,4 +183,94 @@ pub fn can_i_deploy(root: &Utf8Path, service: &str, environment: &str) -> Result
         }
     }
     Ok(verdict)
+}
+
+fn load_live(root: &Utf8Path) -> Result<(camino::Utf8PathBuf, serde_json::Value)> {
+    let path = root.join("versions/live.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let live: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {path}"))?;
+    Ok((path, live))
+}
+
+/// The commit `service` runs in `environment`, as recorded.
+pub fn deployed_commit(root: &Utf8Path, service: &str, environment: &str) -> Result<String> {
+    let (path, live) = load_live(root)?;
+    live["environments"][environment]["deployed"][service]["commit"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| {
+            format!(
+                "{path} records no deployed {service} in {environment:?}; record one with \
+                 `cargo xtask record-deploy {service} --to {environment} --commit REV`"
+            )
+        })
+}
+
+/// Records that `environment` now runs `service` at `commit`: the commit,
+/// how many migrations its binaries know, what it serves (Harmony: every
+/// cell, each version's document hash) or needs (astro-api), and its
+/// migrations as released.
+pub fn record_deploy(
+    root: &Utf8Path,
+    service: &str,
+    environment: &str,
+    commit: &str,
+) -> Result<Vec<String>> {
+    let commit =
+        migrations::git(root, &["rev-parse", "--verify", &format!("{commit}^{{commit}}")])?;
+    let krate = migrations::crate_of(service)?;
+    let found = migrations::load_at(root, &commit, krate)?;
+    if found.values().all(Vec::is_empty) {
+        bail!("{commit} predates migration files ({krate}/migrations/): record its deploy by hand");
+    }
+    let (path, mut live) = load_live(root)?;
+    let Some(env) = live["environments"].get_mut(environment) else {
+        bail!("no environment {environment:?} in {path}");
+    };
+    let mut said = Vec::new();
+    let counts: BTreeMap<String, usize> =
+        found.iter().map(|(backend, m)| (backend.to_string(), m.len())).collect();
+    said.push(format!("{service} in {environment} runs {commit}, knowing migrations {counts:?}"));
+    env["deployed"][service] =
+        serde_json::to_value(Deployed { commit: commit.clone(), migrations: counts })?;
+    match service {
+        "harmony" => {
+            let listing =
+                migrations::git(root, &["ls-tree", "--name-only", &commit, "openapi/harmony/"])?;
+            let mut serves = serde_json::Map::new();
+            for file in listing.lines() {
+                let name = file.rsplit('/').next().unwrap_or(file);
+                let Some(version) = name
+                    .strip_prefix("harmony-")
+                    .and_then(|rest| rest.rsplit_once('-'))
+                    .map(|(version, _)| version)
+                    .filter(|v| semver::Version::parse(v).is_ok())
+                else {
+                    continue;
+                };
+                let bytes = migrations::git_bytes(root, &["show", &format!("{commit}:{file}")])?;
+                serves.insert(version.to_owned(), sha256_hex(&bytes).into());
+            }
+            said.push(format!("every Harmony cell serves {:?}", serves.keys().collect::<Vec<_>>()));
+            for cell in env["harmony"].as_array_mut().into_iter().flatten() {
+                cell["serves"] = serde_json::Value::Object(serves.clone());
+            }
+        }
+        "astro-api" => {
+            let needs = migrations::git(
+                root,
+                &["show", &format!("{commit}:astro-api/harmony-needs.json")],
+            )?;
+            env["consumers"]["astro-api"] =
+                serde_json::from_str(&needs).context("parsing harmony-needs.json")?;
+            said.push(format!("astro-api needs {needs}"));
+        }
+        _ => {}
+    }
+    let mut text = serde_json::to_string_pretty(&live)?;
+    text.push('\n');
+    std::fs::write(&path, text).with_context(|| format!("writing {path}"))?;
+    migrations::Record::load(root)?.add(root, service, &found)?;
+    Ok(said)
 }

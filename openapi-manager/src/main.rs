@@ -17,6 +17,7 @@
 mod apis;
 mod clients;
 mod gate;
+mod migrations;
 mod released;
 
 use anyhow::{Context, Result, bail};
@@ -66,8 +67,29 @@ fn run() -> Result<ExitCode> {
             }
             Ok(if verdict.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        "record-deploy" => {
+            let (service, environment, commit) = match args.rest.as_slice() {
+                [service, environment] => (service, environment, "HEAD"),
+                [service, environment, commit] => (service, environment, commit.as_str()),
+                _ => bail!("usage: record-deploy <astro-api|harmony> <environment> [commit]"),
+            };
+            for line in gate::record_deploy(&root, service, environment, commit)? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        "deployed-commit" => {
+            let [service, environment] = args.rest.as_slice() else {
+                bail!("usage: deployed-commit <astro-api|harmony> <environment>");
+            };
+            println!("{}", gate::deployed_commit(&root, service, environment)?);
+            Ok(ExitCode::SUCCESS)
+        }
         other => {
-            bail!("unknown command {other:?}; expected generate, check, release or can-i-deploy")
+            bail!(
+                "unknown command {other:?}; expected generate, check, release, can-i-deploy, \
+                 record-deploy or deployed-commit"
+            )
         }
     }
 }
@@ -84,6 +106,13 @@ fn generate(root: &Utf8PathBuf) -> Result<ExitCode> {
 }
 
 fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
+    let problems = migrations::check(root)?;
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("migrations: {problem}");
+        }
+        bail!("{} problem(s) with the stores' migrations", problems.len());
+    }
     let record = released::Record::load(root)?;
     record.verify(root)?;
     record.verify_covers_served_versions()?;

@@ -23,9 +23,15 @@ cargo xtask <task>
   can-i-deploy <service> --to <environment>
                            would deploying this checkout's astro-api or harmony keep
                            every live pairing working? (versions/live.json)
-  skew --base REV           build harmony-server and astro-api at REV (a commit, or
+  record-deploy <service> --to <environment> [--commit REV]
+                           record that an environment now runs REV (default HEAD) of
+                           astro-api or harmony: versions/live.json (commit, versions,
+                           migrations known) and its migrations as released
+  skew --base REV           build harmony-server and astro-api at REV (a commit,
                            `last-release`: the last commit that released a Harmony
-                           version) and run this checkout against them, both ways
+                           version, or `deployed:<environment>`: the Harmony recorded
+                           there) and run this checkout against them, both ways and
+                           as replicas sharing one database
   compat OLD NEW [--format text|json|markdown|junit] [--fail-on error|warning]
                            compare two OpenAPI documents as generated clients read them
   bench [all|path|render|rollout|compat|devloop]
@@ -52,7 +58,16 @@ fn main() -> ExitCode {
         Some("can-i-deploy") if args.len() == 4 && args[2] == "--to" => {
             openapi_manager(&["can-i-deploy", args[1].as_str(), args[3].as_str()])
         }
+        Some("record-deploy") if args.len() >= 4 && args[2] == "--to" => {
+            let commit = match &args[4..] {
+                [] => "HEAD",
+                [flag, rev] if flag == "--commit" => rev.as_str(),
+                _ => return usage(),
+            };
+            openapi_manager(&["record-deploy", args[1].as_str(), args[3].as_str(), commit])
+        }
         Some("skew") if args.len() == 3 && args[1] == "--base" => skew(&args[2]),
+        Some("skew") => return usage(),
         Some("compat") if args.len() >= 3 => {
             let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
             run_binary("openapi-compat", &[], &rest)
@@ -73,6 +88,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn usage() -> ExitCode {
+    eprint!("{HELP}");
+    ExitCode::FAILURE
 }
 
 fn root() -> PathBuf {
@@ -133,7 +153,18 @@ fn git(args: &[&str]) -> Result<String, String> {
 
 /// The skew suite: this checkout against the base revision's binaries.
 fn skew(base: &str) -> Result<ExitCode, String> {
-    let rev = if base == "last-release" {
+    let rev = if let Some(environment) = base.strip_prefix("deployed:") {
+        let out = cargo()
+            .args(["run", "--quiet", "-p", "openapi-manager", "--", "deployed-commit", "harmony"])
+            .arg(environment)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("running openapi-manager: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("no deployed commit for {environment}"));
+        }
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    } else if base == "last-release" {
         let rev = git(&["log", "-1", "--format=%H", "--", "versions/released.json"])?;
         if rev.is_empty() {
             return Err(

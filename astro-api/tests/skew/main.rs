@@ -8,12 +8,15 @@
 //! - this astro-api against the base Harmony (new consumer, old provider);
 //! - the base astro-api against this Harmony (old consumer, new provider).
 //!
+//! And replicas of both versions sharing one database ([`replicas`]).
+//!
 //! Every request must succeed or be refused with a clear 4xx/503; a 500, or
 //! work that silently did not happen, fails the suite.
 
 #[allow(dead_code)]
 #[path = "../integration_tests/common.rs"]
 mod common;
+mod replicas;
 
 use reqwest::Method;
 use serde_json::{Value, json};

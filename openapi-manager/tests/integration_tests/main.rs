@@ -43,7 +43,15 @@ fn sandbox() -> tempfile::TempDir {
         dir.path().join("astro-client/src/generated.rs"),
     )
     .unwrap();
-    std::fs::create_dir_all(dir.path().join("astro-api")).unwrap();
+    for krate in ["harmony-server", "astro-api"] {
+        copy_dir(
+            &repo().join(krate).join("migrations"),
+            &dir.path().join(krate).join("migrations"),
+        );
+        std::fs::create_dir_all(dir.path().join(krate).join("src")).unwrap();
+        let store = format!("{krate}/src/store.rs");
+        std::fs::copy(repo().join(&store), dir.path().join(&store)).unwrap();
+    }
     std::fs::copy(
         repo().join("astro-api/harmony-needs.json"),
         dir.path().join("astro-api/harmony-needs.json"),
@@ -283,4 +291,171 @@ fn a_live_document_that_is_not_the_released_one_is_refused() {
         assert_eq!(outcome.code, 1, "{}", outcome.output);
         assert!(outcome.output.contains("not the released 1.0.0"), "{}", outcome.output);
     }
+}
+
+/// A new migration in a sandbox: its file (both backends unless told) and
+/// its line in the store's list.
+fn add_migration(root: &Path, krate: &str, name: &str, header: &str, backends: &[&str]) {
+    for backend in backends {
+        std::fs::write(
+            root.join(format!("{krate}/migrations/{backend}/{name}")),
+            format!("{header}\nALTER TABLE x ADD COLUMN y TEXT;\n"),
+        )
+        .unwrap();
+    }
+    let store = root.join(format!("{krate}/src/store.rs"));
+    let text = std::fs::read_to_string(&store).unwrap();
+    let mut text = text.clone();
+    for backend in backends {
+        let anchor = format!("    step!(\"{backend}/");
+        let at = text.rfind(&anchor).unwrap();
+        let end = at + text[at..].find('\n').unwrap() + 1;
+        text.insert_str(end, &format!("    step!(\"{backend}/{name}\"),\n"));
+    }
+    std::fs::write(&store, text).unwrap();
+}
+
+const KEEP: &str = "-- older binaries: keep working";
+const STOP: &str = "-- older binaries: must stop";
+
+#[test]
+fn a_new_migration_for_both_backends_passes() {
+    let dir = sandbox();
+    add_migration(dir.path(), "harmony-server", "0007-x.sql", KEEP, &["sqlite", "postgres"]);
+    let outcome = check(dir.path());
+    assert_eq!(outcome.code, 0, "{}", outcome.output);
+}
+
+#[test]
+fn an_edited_released_migration_fails() {
+    let dir = sandbox();
+    edit(
+        &dir.path().join("harmony-server/migrations/sqlite/0003-agents.sql"),
+        "health TEXT NOT NULL",
+        "health TEXT",
+    );
+    let outcome = check(dir.path());
+    assert_ne!(outcome.code, 0, "{}", outcome.output);
+    assert!(
+        outcome.output.contains("sqlite/0003-agents.sql is part of a release and was edited"),
+        "{}",
+        outcome.output
+    );
+}
+
+#[test]
+fn a_removed_released_migration_fails() {
+    let dir = sandbox();
+    std::fs::remove_file(dir.path().join("astro-api/migrations/sqlite/0005-tenancy.sql")).unwrap();
+    let outcome = check(dir.path());
+    assert_ne!(outcome.code, 0, "{}", outcome.output);
+    assert!(
+        outcome.output.contains("sqlite/0005-tenancy.sql is part of a release and was removed"),
+        "{}",
+        outcome.output
+    );
+}
+
+#[test]
+fn backends_that_disagree_fail() {
+    let dir = sandbox();
+    add_migration(dir.path(), "astro-api", "0009-x.sql", KEEP, &["sqlite"]);
+    let outcome = check(dir.path());
+    assert_ne!(outcome.code, 0, "{}", outcome.output);
+    assert!(outcome.output.contains("astro-api: the backends disagree"), "{}", outcome.output);
+}
+
+#[test]
+fn a_migration_without_its_answer_or_its_line_fails() {
+    let dir = sandbox();
+    add_migration(dir.path(), "harmony-server", "0007-x.sql", "-- adds y", &["sqlite", "postgres"]);
+    std::fs::write(
+        dir.path().join("harmony-server/migrations/sqlite/0008-y.sql"),
+        format!("{KEEP}\nSELECT 1;\n"),
+    )
+    .unwrap();
+    let outcome = check(dir.path());
+    assert_ne!(outcome.code, 0, "{}", outcome.output);
+    assert!(outcome.output.contains("0007-x.sql: the first line must be"), "{}", outcome.output);
+    assert!(
+        outcome.output.contains("sqlite/0008-y.sql is not listed in harmony-server/src/store.rs"),
+        "{}",
+        outcome.output
+    );
+}
+
+/// Staging runs a Harmony that knows four SQLite migrations: a migration
+/// older binaries live with may ship; one they must stop for may not.
+#[test]
+fn a_migration_the_deployed_binaries_cannot_live_with_is_refused() {
+    let dir = sandbox();
+    add_migration(dir.path(), "harmony-server", "0007-x.sql", KEEP, &["sqlite", "postgres"]);
+    let fine = can_i_deploy(dir.path(), "harmony", "staging");
+    assert_eq!(fine.code, 0, "{}", fine.output);
+    add_migration(dir.path(), "harmony-server", "0008-y.sql", STOP, &["sqlite", "postgres"]);
+    let outcome = can_i_deploy(dir.path(), "harmony", "staging");
+    assert_eq!(outcome.code, 1, "{}", outcome.output);
+    assert!(
+        outcome
+            .output
+            .contains("NO  sqlite: migration sqlite/0008-y.sql says binaries before it must stop"),
+        "{}",
+        outcome.output
+    );
+    // Staging's Harmony predates PostgreSQL: no binary there to stop.
+    assert!(outcome.output.contains("ok  postgres: harmony at"), "{}", outcome.output);
+}
+
+fn run(root: &Path, args: &[&str]) -> Outcome {
+    let out = Command::new(BINARY).args(args).env("OPENAPI_MANAGER_ROOT", root).output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// `record-deploy` writes the commit, what it serves and the migrations it
+/// knows; those migrations become released, so editing one then fails the
+/// check, and the gate judges the next change against them.
+#[test]
+fn a_recorded_deploy_releases_its_migrations_and_moves_the_gate() {
+    let dir = sandbox();
+    add_migration(dir.path(), "harmony-server", "0007-x.sql", STOP, &["sqlite", "postgres"]);
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "x"]);
+    let before = can_i_deploy(dir.path(), "harmony", "staging");
+    assert_eq!(before.code, 1, "{}", before.output);
+
+    let recorded = run(dir.path(), &["record-deploy", "harmony", "staging"]);
+    assert_eq!(recorded.code, 0, "{}", recorded.output);
+    let live: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("versions/live.json")).unwrap(),
+    )
+    .unwrap();
+    let deployed = &live["environments"]["staging"]["deployed"]["harmony"];
+    assert_eq!(deployed["migrations"], serde_json::json!({"sqlite": 7, "postgres": 3}));
+    let serves = live["environments"]["staging"]["harmony"][0]["serves"].as_object().unwrap();
+    assert!(serves.contains_key("4.0.0"), "{serves:?}");
+    let commit = run(dir.path(), &["deployed-commit", "harmony", "staging"]);
+    assert_eq!(commit.output.trim(), deployed["commit"].as_str().unwrap());
+
+    let after = can_i_deploy(dir.path(), "harmony", "staging");
+    assert_eq!(after.code, 0, "the deployed binaries know 0007 now:\n{}", after.output);
+    edit(&dir.path().join("harmony-server/migrations/sqlite/0007-x.sql"), "y TEXT", "z TEXT");
+    let outcome = check(dir.path());
+    assert_ne!(outcome.code, 0, "{}", outcome.output);
+    assert!(outcome.output.contains("sqlite/0007-x.sql is part of a release and was edited"));
 }
