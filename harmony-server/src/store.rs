@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 /// Schema migrations per backend, applied in order. Append only: a
 /// released migration never changes.
-const MIGRATIONS: Migrations =
+pub const MIGRATIONS: Migrations =
     Migrations { store: "harmony", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
 
 /// Each a file under `migrations/`; its first line says whether binaries

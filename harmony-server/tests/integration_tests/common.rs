@@ -131,6 +131,13 @@ impl TestHarmony {
         Self::on_with(backend, |_| {})
     }
 
+    /// A Harmony on data already at `place` (with the development key).
+    pub fn at(place: Arc<Place>) -> TestHarmony {
+        Self::start_at(place, |config| {
+            config.secret_key = Some(harmony_server::render::SecretKey::development());
+        })
+    }
+
     pub fn on_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestHarmony> {
         let place = Place::new(backend)?;
         Some(Self::start_at(place, |config| {

@@ -14,4 +14,5 @@ mod rollout_controller;
 mod rollouts;
 mod schemathesis;
 mod security;
+mod stored_rows;
 mod versions;

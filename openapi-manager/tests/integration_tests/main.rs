@@ -307,10 +307,10 @@ fn add_migration(root: &Path, krate: &str, name: &str, header: &str, backends: &
     let text = std::fs::read_to_string(&store).unwrap();
     let mut text = text.clone();
     for backend in backends {
-        let anchor = format!("    step!(\"{backend}/");
-        let at = text.rfind(&anchor).unwrap();
-        let end = at + text[at..].find('\n').unwrap() + 1;
-        text.insert_str(end, &format!("    step!(\"{backend}/{name}\"),\n"));
+        // After the backend's last step, however the list is formatted.
+        let at = text.rfind(&format!("step!(\"{backend}/")).unwrap();
+        let end = at + text[at..].find(')').unwrap() + 1;
+        text.insert_str(end, &format!(", step!(\"{backend}/{name}\")"));
     }
     std::fs::write(&store, text).unwrap();
 }
