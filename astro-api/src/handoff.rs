@@ -158,7 +158,12 @@ impl Handoff {
     /// One round: deliver what is due; returns how long to sleep when idle.
     async fn round(&self) -> Result<Option<Duration>, StoreError> {
         let now = now_ms();
-        let due = self.store.outbox_claim(now, claim_until(now), ROUND).await?;
+        let claimed = self.store.outbox_claim(now, claim_until(now), ROUND).await?;
+        for e in &claimed.unreadable {
+            slog::warn!(self.log, "an outbox entry cannot be read here; left to a replica that can";
+                "error" => %e);
+        }
+        let due = claimed.due;
         if due.is_empty() {
             let store = self.store.clone();
             let next = blocking(move || store.outbox_next_due()).await?;

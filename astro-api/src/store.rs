@@ -21,7 +21,7 @@ pub use sql_store::Location;
 use sql_store::{Database, DbError, Migrations, Step, Tx, step};
 use uuid::Uuid;
 
-const MIGRATIONS: Migrations =
+pub const MIGRATIONS: Migrations =
     Migrations { store: "astro", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
 
 /// Each a file under `migrations/`; its first line says whether binaries
@@ -51,6 +51,14 @@ pub fn contract(location: &Location) -> Result<(usize, usize), DbError> {
     sql_store::contract(location, &MIGRATIONS)
 }
 
+/// What a worker claimed ([`Store::outbox_claim`]).
+pub struct Claimed {
+    /// Entries to deliver, in order.
+    pub due: Vec<Queued>,
+    /// Entries this binary cannot read, left to a replica that can.
+    pub unreadable: Vec<StoreError>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("stored record could not be decoded")]
@@ -65,6 +73,12 @@ pub enum StoreError {
     BadId(String),
     #[error(transparent)]
     Sealed(#[from] crate::seal::Unopenable),
+    #[error(
+        "outbox entry {seq} holds operation {op:?} (with{} a spec), which this astro-api does \
+         not know: a newer replica queued it; it is left for one that knows it",
+        if *.with_spec { "" } else { "out" }
+    )]
+    UnknownOp { seq: i64, op: String, with_spec: bool },
 }
 
 fn constraint_to_name_taken(e: DbError) -> StoreError {
@@ -535,12 +549,17 @@ impl Store {
     /// Harmony in the order they were accepted, and one worker per entry
     /// when several replicas share the database. A worker that dies leaves
     /// its claims to expire; another takes them up then.
+    ///
+    /// An entry this binary cannot read (an operation or a sealed value a
+    /// newer replica wrote) is returned apart, in `unreadable`: its claim is
+    /// left to expire, so a replica that can read it delivers it, and the
+    /// entries beside it are delivered meanwhile.
     pub async fn outbox_claim(
         &self,
         now_ms: i64,
         claim_until_ms: i64,
         limit: usize,
-    ) -> Result<Vec<Queued>, StoreError> {
+    ) -> Result<Claimed, StoreError> {
         let rows = self
             .db
             .write_async(move |tx| {
@@ -563,27 +582,43 @@ impl Store {
                 Ok::<_, StoreError>(rows)
             })
             .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.get(1)?;
-                let deployment_id = id.parse().map_err(|_| StoreError::BadId(id))?;
-                let op = match (r.get::<String>(5)?.as_str(), r.get::<Option<String>>(6)?) {
-                    ("PUT", Some(spec)) => Op::Put(Box::new(self.spec_of(deployment_id, &spec)?)),
-                    _ => Op::Delete,
-                };
-                Ok(Queued {
-                    seq: r.get(0)?,
-                    attempts: r.get(7)?,
-                    change: Outgoing {
-                        deployment_id,
-                        cell: r.get(2)?,
-                        kind: kind_of(&r.get::<String>(3)?),
-                        generation: r.get(4)?,
+        let mut claimed = Claimed { due: Vec::new(), unreadable: Vec::new() };
+        for read in rows.iter().map(|r| {
+            let id: String = r.get(1)?;
+            let deployment_id = id.parse().map_err(|_| StoreError::BadId(id))?;
+            // Never a catch-all: an operation a newer replica queued
+            // (or a PUT without its spec) must not become a DELETE.
+            let op = match (r.get::<String>(5)?, r.get::<Option<String>>(6)?) {
+                (op, Some(spec)) if op == "PUT" => {
+                    Op::Put(Box::new(self.spec_of(deployment_id, &spec)?))
+                }
+                (op, None) if op == "DELETE" => Op::Delete,
+                (op, spec) => {
+                    return Err(StoreError::UnknownOp {
+                        seq: r.get(0)?,
                         op,
-                    },
-                })
+                        with_spec: spec.is_some(),
+                    });
+                }
+            };
+            Ok(Queued {
+                seq: r.get(0)?,
+                attempts: r.get(7)?,
+                change: Outgoing {
+                    deployment_id,
+                    cell: r.get(2)?,
+                    kind: kind_of(&r.get::<String>(3)?),
+                    generation: r.get(4)?,
+                    op,
+                },
             })
-            .collect()
+        }) {
+            match read {
+                Ok(entry) => claimed.due.push(entry),
+                Err(e) => claimed.unreadable.push(e),
+            }
+        }
+        Ok(claimed)
     }
 
     /// When the next entry can be taken (Unix milliseconds: due, and its

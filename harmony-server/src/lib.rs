@@ -16,6 +16,7 @@ pub mod releases;
 pub mod render;
 pub mod rollout;
 pub mod store;
+pub mod stored;
 pub mod versions;
 
 use anyhow::{Context as _, Result};

@@ -28,6 +28,7 @@
 
 use crate::k8s::{self, EnvVar, Map, Object, ObjectMeta};
 use crate::store::StoredObject;
+use crate::stored::StoredSpec;
 use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
     SchedulerSize, WorkerQueue,
@@ -89,9 +90,10 @@ pub fn input_hash(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &Data
         deployment_id: Uuid,
         data_plane_kind: DataPlaneKind,
         platform_release: &'a str,
-        spec: &'a DeploymentSpec,
+        spec: &'a StoredSpec,
     }
-    let mut spec = spec.clone();
+    // Over the store's own type: a new API version does not move it.
+    let mut spec = StoredSpec::from(spec.clone());
     spec.generation = 0;
     let input = Input {
         renderer: RENDERER,
@@ -987,6 +989,28 @@ mod tests {
             dag_bundle_version: None,
             generation: 1,
         }
+    }
+
+    /// The render's input hash is a stored value: every deployment's row
+    /// holds one, and a change to it re-renders every deployment of the
+    /// fleet at the next write. It is computed over the store's own spec
+    /// type, so a new API version does not move it; this pins its value.
+    #[test]
+    fn the_input_hash_does_not_move() {
+        let id = Uuid::from_u128(0x1234);
+        let hash = input_hash(&SecretKey::development(), id, &spec(), &plane());
+        assert_eq!(hash, "3de66ae646e5356075d3d76b57c13dbc01eca64170340256ad248747eb9972da");
+        let hosted = DeploymentSpec {
+            kind: DataPlaneKind::Hosted,
+            scheduler: None,
+            scheduler_size: Some(harmony_api::latest::SchedulerSize::Medium),
+            dag_bundle_version: Some("b-1".into()),
+            ..spec()
+        };
+        assert_eq!(
+            input_hash(&SecretKey::development(), id, &hosted, &plane()),
+            "bf745a66d0715a9cae82470f92c8a368b6ce83995ccfb33d6aa28859d2cfe526"
+        );
     }
 
     /// `airflow.cfg` read by Python's `configparser` (what Airflow reads it

@@ -25,6 +25,8 @@ pub use sql_store::Location;
 use sql_store::{Database, DbError, Migrations, Row, Step, step};
 use uuid::Uuid;
 
+use crate::stored::StoredSpec;
+
 /// Schema migrations per backend, applied in order. Append only: a
 /// released migration never changes.
 pub const MIGRATIONS: Migrations =
@@ -250,9 +252,10 @@ fn object_context(deployment: &str, revision: u64, name: &str) -> Vec<u8> {
 }
 
 impl Tx<'_> {
-    /// A spec as stored: secret values sealed.
+    /// A spec as stored: the store's own type ([`StoredSpec`]), secret
+    /// values sealed.
     fn sealed_spec(&self, id: &str, spec: &DeploymentSpec) -> Result<String, StoreError> {
-        let mut spec = spec.clone();
+        let mut spec = StoredSpec::from(spec.clone());
         for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
             if let Some(value) = &var.value {
                 var.value = Some(self.1.sealer.seal(value, &env_context(id, &var.key)));
@@ -262,7 +265,7 @@ impl Tx<'_> {
     }
 
     fn opened_spec(&self, id: &str, text: &str) -> Result<DeploymentSpec, StoreError> {
-        let mut spec: DeploymentSpec = serde_json::from_str(text)?;
+        let mut spec: StoredSpec = serde_json::from_str(text)?;
         for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
             if let Some(value) = &var.value {
                 var.value = Some(
@@ -273,7 +276,7 @@ impl Tx<'_> {
                 );
             }
         }
-        Ok(spec)
+        Ok(spec.into())
     }
 
     /// Objects as stored: each Secret's body sealed whole.
