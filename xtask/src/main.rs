@@ -27,7 +27,8 @@ cargo xtask <task>
                            record that an environment now runs REV (default HEAD) of
                            astro-api or harmony: versions/live.json (commit, versions,
                            migrations known) and its migrations as released
-  skew --base REV           build harmony-server and astro-api at REV (a commit,
+  skew --base REV [--base REV ...]
+                           build harmony-server and astro-api at REV (a commit,
                            `last-release`: the last commit that released a Harmony
                            version, or `deployed:<environment>`: the Harmony recorded
                            there) and run this checkout against them, both ways and
@@ -66,7 +67,33 @@ fn main() -> ExitCode {
             };
             openapi_manager(&["record-deploy", args[1].as_str(), args[3].as_str(), commit])
         }
-        Some("skew") if args.len() == 3 && args[1] == "--base" => skew(&args[2]),
+        Some("skew")
+            if args.len() >= 3 && args[1..].chunks(2).all(|p| p[0] == "--base" && p.len() == 2) =>
+        {
+            // Several bases (the last release, what an environment runs)
+            // often name one commit: each commit is run once.
+            let mut done: Vec<String> = Vec::new();
+            let mut code = Ok(ExitCode::SUCCESS);
+            for base in args[1..].chunks(2).map(|p| p[1].as_str()) {
+                match resolve_base(base) {
+                    Ok(rev) if done.contains(&rev) => {
+                        println!("skew base {base} is {}: already run", &rev[..12.min(rev.len())]);
+                    }
+                    Ok(rev) => {
+                        done.push(rev.clone());
+                        code = skew(&rev);
+                        if !matches!(code, Ok(c) if c == ExitCode::SUCCESS) {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        code = Err(e);
+                        break;
+                    }
+                }
+            }
+            code
+        }
         Some("skew") => return usage(),
         Some("compat") if args.len() >= 3 => {
             let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
@@ -152,8 +179,9 @@ fn git(args: &[&str]) -> Result<String, String> {
 }
 
 /// The skew suite: this checkout against the base revision's binaries.
-fn skew(base: &str) -> Result<ExitCode, String> {
-    let rev = if let Some(environment) = base.strip_prefix("deployed:") {
+/// The commit a skew base names.
+fn resolve_base(base: &str) -> Result<String, String> {
+    Ok(if let Some(environment) = base.strip_prefix("deployed:") {
         let out = cargo()
             .args(["run", "--quiet", "-p", "openapi-manager", "--", "deployed-commit", "harmony"])
             .arg(environment)
@@ -174,7 +202,11 @@ fn skew(base: &str) -> Result<ExitCode, String> {
         rev
     } else {
         git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")])?
-    };
+    })
+}
+
+/// The skew suite against the binaries of commit `rev`.
+fn skew(rev: &str) -> Result<ExitCode, String> {
     let short = &rev[..12.min(rev.len())];
     let skew_dir = root().join("target/skew");
     let bin = skew_dir.join(format!("bin-{short}"));
@@ -182,7 +214,7 @@ fn skew(base: &str) -> Result<ExitCode, String> {
         let worktree = skew_dir.join(format!("worktree-{short}"));
         let _ = git(&["worktree", "remove", "--force", &worktree.display().to_string()]);
         let _ = std::fs::remove_dir_all(&worktree);
-        git(&["worktree", "add", "--detach", &worktree.display().to_string(), &rev])?;
+        git(&["worktree", "add", "--detach", &worktree.display().to_string(), rev])?;
         println!("building harmony-server and astro-api at {short}");
         // A target directory of its own: the base's binaries must not
         // replace this checkout's in target/debug.
