@@ -135,3 +135,46 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// A stored-row fixture's rows (`{"tables": {name: [row, ...]}}`, each row
+/// a column-to-value object, a BLOB as `{"blob_hex": "..."}`: rows exactly
+/// as a released binary wrote them) as `INSERT` statements with literal
+/// values, for SQLite or PostgreSQL (`postgres`). Timestamps stay text,
+/// which both parse. Tables named in `parents` come first (others refer to
+/// them).
+pub fn fixture_inserts(
+    fixture: &serde_json::Value,
+    postgres: bool,
+    parents: &[&str],
+) -> Vec<String> {
+    let mut tables: Vec<_> =
+        fixture["tables"].as_object().expect("a fixture has tables").iter().collect();
+    tables.sort_by_key(|(table, _)| !parents.contains(&table.as_str()));
+    let mut statements = Vec::new();
+    for (table, rows) in tables {
+        for row in rows.as_array().expect("a table is a list of rows") {
+            let row = row.as_object().expect("a row is an object");
+            let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+            let values: Vec<String> = row
+                .values()
+                .map(|value| match value {
+                    serde_json::Value::Null => "NULL".to_owned(),
+                    serde_json::Value::Bool(b) => b.to_string(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+                    serde_json::Value::Object(blob) => {
+                        let hex = blob["blob_hex"].as_str().expect("a BLOB");
+                        if postgres { format!("'\\x{hex}'::bytea") } else { format!("X'{hex}'") }
+                    }
+                    other => panic!("unexpected value {other} in {table}"),
+                })
+                .collect();
+            statements.push(format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                columns.join(", "),
+                values.join(", ")
+            ));
+        }
+    }
+    statements
+}

@@ -14,5 +14,6 @@ mod platform_rollouts;
 mod schemathesis;
 mod secrets;
 mod security;
+mod stored_rows;
 mod tenancy;
 mod validation;

@@ -131,10 +131,12 @@ impl TestHarmony {
         Self::on_with(backend, |_| {})
     }
 
-    /// A Harmony on data already at `place` (with the development key).
+    /// A Harmony on data already at `place` (with the development key),
+    /// whose rollouts move only when a test steps them (no ticker).
     pub fn at(place: Arc<Place>) -> TestHarmony {
         Self::start_at(place, |config| {
             config.secret_key = Some(harmony_server::render::SecretKey::development());
+            config.rollout_tick = None;
         })
     }
 

@@ -9,43 +9,6 @@ use sql_store::{Database, Migrations};
 
 on_both_backends!(rows_the_last_release_wrote_are_read_and_changed);
 
-/// The fixture's rows as INSERT statements for `backend`, values written
-/// as literals (timestamps as text, which both backends parse).
-fn inserts(fixture: &serde_json::Value, backend: sql_store::Backend) -> Vec<String> {
-    let mut statements = Vec::new();
-    let mut tables: Vec<_> = fixture["tables"].as_object().expect("tables").iter().collect();
-    // Tables others refer to first.
-    tables.sort_by_key(|(table, _)| !matches!(table.as_str(), "data_planes" | "deployments"));
-    for (table, rows) in tables {
-        for row in rows.as_array().expect("rows") {
-            let row = row.as_object().expect("a row is an object");
-            let columns: Vec<&str> = row.keys().map(String::as_str).collect();
-            let values: Vec<String> = row
-                .values()
-                .map(|value| match value {
-                    serde_json::Value::Null => "NULL".to_owned(),
-                    serde_json::Value::Number(n) => n.to_string(),
-                    serde_json::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
-                    serde_json::Value::Object(blob) => {
-                        let hex = blob["blob_hex"].as_str().expect("a BLOB");
-                        match backend {
-                            sql_store::Backend::Sqlite => format!("X'{hex}'"),
-                            sql_store::Backend::Postgres => format!("'\\x{hex}'::bytea"),
-                        }
-                    }
-                    other => panic!("unexpected value {other}"),
-                })
-                .collect();
-            statements.push(format!(
-                "INSERT INTO {table} ({}) VALUES ({})",
-                columns.join(", "),
-                values.join(", ")
-            ));
-        }
-    }
-    statements
-}
-
 async fn rows_the_last_release_wrote_are_read_and_changed(backend: Backend) {
     let Some(place) = Place::new(backend) else { return };
     let text = std::fs::read_to_string(
@@ -68,7 +31,9 @@ async fn rows_the_last_release_wrote_are_read_and_changed(backend: Backend) {
     };
     {
         let db = Database::open(&location, &released).unwrap();
-        let statements = inserts(&fixture, db.backend());
+        let postgres = db.backend() == sql_store::Backend::Postgres;
+        let statements =
+            test_support::fixture_inserts(&fixture, postgres, &["data_planes", "deployments"]);
         let count = statements.len();
         db.write(move |tx| {
             for sql in &statements {
