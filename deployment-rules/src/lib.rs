@@ -62,23 +62,76 @@ impl Bound {
 }
 
 /// A Hybrid scheduler's size in Astro Units.
-pub const SCHEDULER_AU: Bound = Bound { field: "scheduler.au", min: 5, max: 24 };
+pub const SCHEDULER_AU: Bound =
+    Bound { field: "scheduler.au", min: SCHEDULER_AU_MIN, max: SCHEDULER_AU_MAX };
 /// A Hybrid scheduler's replicas.
-pub const SCHEDULER_REPLICAS: Bound = Bound { field: "scheduler.replicas", min: 1, max: 4 };
+pub const SCHEDULER_REPLICAS: Bound =
+    Bound { field: "scheduler.replicas", min: SCHEDULER_REPLICAS_MIN, max: SCHEDULER_REPLICAS_MAX };
 /// A queue's most workers.
-pub const MAX_WORKER_COUNT: Bound =
-    Bound { field: "worker_queues[].max_worker_count", min: 1, max: u32::MAX as u64 };
+pub const MAX_WORKER_COUNT: Bound = Bound {
+    field: "worker_queues[].max_worker_count",
+    min: MAX_WORKER_COUNT_MIN,
+    max: MAX_WORKER_COUNT_MAX,
+};
 /// A queue's fewest workers (also at most its `max_worker_count`).
-pub const MIN_WORKER_COUNT: Bound =
-    Bound { field: "worker_queues[].min_worker_count", min: 0, max: u32::MAX as u64 };
+pub const MIN_WORKER_COUNT: Bound = Bound {
+    field: "worker_queues[].min_worker_count",
+    min: MIN_WORKER_COUNT_MIN,
+    max: MIN_WORKER_COUNT_MAX,
+};
 /// Tasks one worker runs at once.
-pub const WORKER_CONCURRENCY: Bound =
-    Bound { field: "worker_queues[].worker_concurrency", min: 1, max: u32::MAX as u64 };
+pub const WORKER_CONCURRENCY: Bound = Bound {
+    field: "worker_queues[].worker_concurrency",
+    min: WORKER_CONCURRENCY_MIN,
+    max: WORKER_CONCURRENCY_MAX,
+};
 /// A deployment's name, in characters.
-pub const NAME_LENGTH: Bound = Bound { field: "name", min: 1, max: 63 };
+pub const NAME_LENGTH: Bound = Bound { field: "name", min: 1, max: NAME_MAX };
 /// Worker queues of one deployment.
 pub const WORKER_QUEUES: Bound =
-    Bound { field: "worker_queues", min: 1, max: MAX_WORKER_QUEUES as u64 };
+    Bound { field: "worker_queues", min: WORKER_QUEUES_MIN, max: MAX_WORKER_QUEUES as u64 };
+
+// The bounds' numbers by name, for schema attributes (which take a path):
+// the 4.0.0 document states each, so changing one changes the document.
+pub const SCHEDULER_AU_MIN: u64 = 5;
+pub const SCHEDULER_AU_MAX: u64 = 24;
+pub const SCHEDULER_REPLICAS_MIN: u64 = 1;
+pub const SCHEDULER_REPLICAS_MAX: u64 = 4;
+pub const NAME_MAX: u64 = 63;
+pub const MAX_WORKER_COUNT_MIN: u64 = 1;
+pub const MAX_WORKER_COUNT_MAX: u64 = u32::MAX as u64;
+pub const MIN_WORKER_COUNT_MIN: u64 = 0;
+pub const MIN_WORKER_COUNT_MAX: u64 = u32::MAX as u64;
+pub const WORKER_CONCURRENCY_MIN: u64 = 1;
+pub const WORKER_CONCURRENCY_MAX: u64 = u32::MAX as u64;
+pub const WORKER_QUEUES_MIN: u64 = 1;
+
+/// The grammars below as ECMAScript regular expressions (what OpenAPI
+/// documents and the clients generated from them use), for schemas; a test
+/// holds each to its function.
+pub const IMAGE_TAG_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+pub const NODE_POOL_ID_PATTERN: &str = "^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$";
+pub const BUNDLE_VERSION_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$";
+pub const ENVIRONMENT_KEY_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
+pub const FREE_TEXT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$";
+/// A Kubernetes DNS label (RFC 1123): data plane ids and queue names.
+pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+
+/// Rules Harmony enforces on a deployment's spec that a schema cannot
+/// state (they join fields), as the 4.0.0 document lists them.
+pub const CROSS_FIELD_RULES: &[&str] = &[
+    "kind matches the kind of the data plane data_plane_id names",
+    "a data plane registered with an owner (label astronomer.io/organization) takes only that organization's deployments",
+    "data_plane_id, organization_id, workspace_id and kind never change",
+    "HYBRID: scheduler required; scheduler_size and is_high_availability absent; executor not ASTRO; every queue has a node_pool_id and no astro_machine",
+    "HOSTED: scheduler_size required; scheduler absent; every queue has an astro_machine and no node_pool_id",
+    "exactly one queue is_default, named \"default\"; queue names are unique",
+    "the KUBERNETES executor takes only the default queue",
+    "min_worker_count <= max_worker_count",
+    "environment variable keys are unique; keys and values together at most 65536 bytes, each value at most 16384 bytes",
+    "generation at most 9223372036854775807 and, for an existing deployment, not below its current one",
+    "the rendered manifest set at most 4 MiB",
+];
 
 /// Every numeric bound Harmony enforces on a deployment's spec, at every
 /// API version that carries a deployment (1.0.0 to 4.0.0 enforce the same;
@@ -318,5 +371,64 @@ mod tests {
         let many: Vec<_> = (0..MAX_ENVIRONMENT_VARIABLES + 1).map(|_| ("K", 1)).collect();
         assert_eq!(environment_sizes(many.into_iter()).len(), 1);
         assert!(environment_sizes([("K", 10)].into_iter()).is_empty());
+    }
+    /// Each pattern a schema states accepts exactly what its function does,
+    /// over strings built from the characters each grammar turns on
+    /// (ECMAScript semantics: `regress`, as the generated clients check).
+    #[test]
+    fn every_pattern_is_its_function() {
+        let alphabet: Vec<char> =
+            "aZ09_.-:+/ \u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{2028}\u{2029}\u{feff}é中"
+                .chars()
+                .collect();
+        let mut samples: Vec<String> = vec![
+            String::new(),
+            "a".repeat(63),
+            "a".repeat(64),
+            "a".repeat(128),
+            "a".repeat(129),
+            "a".repeat(255),
+            "_".repeat(256),
+        ];
+        // A deterministic walk over short strings of the alphabet.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 6) as usize;
+            let s: String = (0..len)
+                .map(|i| alphabet[((state >> (8 * i)) % alphabet.len() as u64) as usize])
+                .collect();
+            samples.push(s);
+        }
+        let dns_label = |v: &str| {
+            let edge =
+                |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            !v.is_empty()
+                && v.len() <= 63
+                && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && edge(v.as_bytes().first())
+                && edge(v.as_bytes().last())
+        };
+        type Grammar<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
+        let grammars: [Grammar<'_>; 6] = [
+            (IMAGE_TAG_PATTERN, &|v| image_tag(v).is_ok()),
+            (NODE_POOL_ID_PATTERN, &|v| node_pool_id(v).is_ok()),
+            (BUNDLE_VERSION_PATTERN, &|v| bundle_version(v).is_ok()),
+            (ENVIRONMENT_KEY_PATTERN, &|v| environment_key(v).is_ok()),
+            (FREE_TEXT_PATTERN, &|v| free_text(v).is_ok()),
+            (DNS_LABEL_PATTERN, &dns_label),
+        ];
+        for (pattern, function) in grammars {
+            let regex = regress::Regex::new(pattern).unwrap();
+            for sample in &samples {
+                assert_eq!(
+                    regex.find(sample).is_some(),
+                    function(sample),
+                    "{pattern} and its function disagree on {sample:?}"
+                );
+            }
+        }
     }
 }

@@ -189,16 +189,33 @@ pub trait HarmonyApi {
 
     /// Create or replace a deployment's desired state (idempotent by id and
     /// generation). Renders a new manifest revision when the input changed.
+    /// The body's schema states the rules the spec must meet.
     #[endpoint {
         method = PUT,
         path = "/deployments/{deployment_id}",
-        versions = VERSION_UNIFIED..,
+        versions = VERSION_STATUS..,
     }]
     async fn deployment_put(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DeploymentPath>,
-        body: TypedBody<latest::DeploymentSpec>,
+        body: TypedBody<v4::RuledDeploymentSpec>,
     ) -> Result<HttpResponseOk<latest::Deployment>, HttpError>;
+
+    /// Create or replace a deployment's desired state (idempotent by id and
+    /// generation). Renders a new manifest revision when the input changed.
+    #[endpoint {
+        operation_id = "deployment_put",
+        method = PUT,
+        path = "/deployments/{deployment_id}",
+        versions = VERSION_UNIFIED..VERSION_STATUS,
+    }]
+    async fn deployment_put_v2(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DeploymentPath>,
+        body: TypedBody<latest::DeploymentSpec>,
+    ) -> Result<HttpResponseOk<latest::Deployment>, HttpError> {
+        Self::deployment_put(rqctx, path, body.map(Into::into)).await
+    }
 
     /// Create or replace a (Hybrid) deployment's desired state.
     #[endpoint {
@@ -212,7 +229,8 @@ pub trait HarmonyApi {
         path: Path<v1::DeploymentPath>,
         body: TypedBody<v1::DeploymentSpec>,
     ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
-        let deployment = Self::deployment_put(rqctx, path, body.map(Into::into)).await?.0;
+        let body = body.map(|spec| v4::RuledDeploymentSpec(spec.into()));
+        let deployment = Self::deployment_put(rqctx, path, body).await?.0;
         Ok(HttpResponseOk(deployment.try_into().map_err(not_visible)?))
     }
 

@@ -50,3 +50,163 @@ pub struct DeploymentStatus {
     /// What the agent said with its last report, if anything.
     pub message: Option<String>,
 }
+
+/// A deployment's desired state as 4.0.0 takes it: the 2.0.0 shape on the
+/// wire, with the rules Harmony enforces stated in its schema (bounds,
+/// lengths, patterns, item counts from `deployment_rules`), and the rules
+/// that join fields listed in `x-cross-field-rules`. Tightening a rule is
+/// thereby a change to the document: `cargo xtask check` refuses it for a
+/// released version, and the compatibility checker reports it as breaking
+/// for older clients. Older versions take [`DeploymentSpec`] as released;
+/// their rules are `deployment_rules::BOUNDS` and the grammars there.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct RuledDeploymentSpec(pub DeploymentSpec);
+
+impl From<DeploymentSpec> for RuledDeploymentSpec {
+    fn from(spec: DeploymentSpec) -> Self {
+        RuledDeploymentSpec(spec)
+    }
+}
+
+impl JsonSchema for RuledDeploymentSpec {
+    fn schema_name() -> String {
+        "DeploymentSpec".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        let mut schema = rules::DeploymentSpec::json_schema(generator).into_object();
+        let rules: Vec<serde_json::Value> =
+            deployment_rules::CROSS_FIELD_RULES.iter().map(|r| (*r).into()).collect();
+        schema.extensions.insert("x-cross-field-rules".to_owned(), rules.into());
+        schema.into()
+    }
+}
+
+/// The schemas [`RuledDeploymentSpec`] states: the same fields as
+/// [`DeploymentSpec`] (a test holds them together), each with its rules.
+mod rules {
+    use super::{AstroMachine, DataPlaneKind, Executor, SchedulerSize};
+    use deployment_rules as r;
+    use schemars::JsonSchema;
+
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct DeploymentSpec {
+        pub kind: DataPlaneKind,
+        #[schemars(length(min = 1), regex = "r::FREE_TEXT_PATTERN")]
+        pub organization_id: String,
+        #[schemars(length(min = 1), regex = "r::FREE_TEXT_PATTERN")]
+        pub workspace_id: String,
+        #[schemars(regex = "r::DNS_LABEL_PATTERN")]
+        pub data_plane_id: String,
+        #[schemars(length(min = 1, max = "r::NAME_MAX"), regex = "r::FREE_TEXT_PATTERN")]
+        pub name: String,
+        #[schemars(length(min = 1), regex = "r::FREE_TEXT_PATTERN")]
+        pub runtime_version: String,
+        pub executor: Executor,
+        /// HOSTED only (required there).
+        #[serde(default)]
+        pub scheduler_size: Option<SchedulerSize>,
+        /// HYBRID only (required there).
+        #[serde(default)]
+        pub scheduler: Option<HybridSchedulerSpec>,
+        /// HOSTED only: two scheduler replicas and a disruption budget.
+        #[serde(default)]
+        pub is_high_availability: bool,
+        #[schemars(length(min = "r::WORKER_QUEUES_MIN", max = "r::MAX_WORKER_QUEUES"))]
+        pub worker_queues: Vec<WorkerQueueSpec>,
+        #[serde(default)]
+        #[schemars(length(max = "r::MAX_ENVIRONMENT_VARIABLES"))]
+        pub environment_variables: Vec<EnvironmentVariableSpec>,
+        #[schemars(regex = "r::IMAGE_TAG_PATTERN")]
+        pub image_tag: String,
+        #[serde(default)]
+        #[schemars(regex = "r::BUNDLE_VERSION_PATTERN")]
+        pub dag_bundle_version: Option<String>,
+        /// At most 9223372036854775807 (a signed 64-bit column).
+        #[schemars(range(min = 1))]
+        pub generation: u64,
+    }
+
+    /// Scheduler of a Hybrid deployment, sized in Astro Units.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct HybridSchedulerSpec {
+        #[schemars(range(min = "r::SCHEDULER_AU_MIN", max = "r::SCHEDULER_AU_MAX"))]
+        pub au: u8,
+        #[schemars(range(min = "r::SCHEDULER_REPLICAS_MIN", max = "r::SCHEDULER_REPLICAS_MAX"))]
+        pub replicas: u8,
+    }
+
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct WorkerQueueSpec {
+        #[schemars(regex = "r::DNS_LABEL_PATTERN")]
+        pub name: String,
+        pub is_default: bool,
+        #[schemars(range(min = "r::MIN_WORKER_COUNT_MIN", max = "r::MIN_WORKER_COUNT_MAX"))]
+        pub min_worker_count: u32,
+        #[schemars(range(min = "r::MAX_WORKER_COUNT_MIN", max = "r::MAX_WORKER_COUNT_MAX"))]
+        pub max_worker_count: u32,
+        #[schemars(range(min = "r::WORKER_CONCURRENCY_MIN", max = "r::WORKER_CONCURRENCY_MAX"))]
+        pub worker_concurrency: u32,
+        /// HOSTED queues only (required there).
+        #[serde(default)]
+        pub astro_machine: Option<AstroMachine>,
+        /// HYBRID queues only (required there).
+        #[serde(default)]
+        #[schemars(regex = "r::NODE_POOL_ID_PATTERN")]
+        pub node_pool_id: Option<String>,
+    }
+
+    /// An environment variable. A secret's value is never returned; an
+    /// update that omits it keeps the stored one.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct EnvironmentVariableSpec {
+        #[schemars(regex = "r::ENVIRONMENT_KEY_PATTERN")]
+        pub key: String,
+        /// At most 16384 bytes.
+        #[serde(default)]
+        pub value: Option<String>,
+        pub is_secret: bool,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`RuledDeploymentSpec`]'s schema has exactly the fields (and required
+    /// fields) of [`DeploymentSpec`], at every level: the rules are added,
+    /// the shape is the one on the wire.
+    #[test]
+    fn the_ruled_schema_has_the_shape_of_the_spec() {
+        let mut generator = schemars::r#gen::SchemaSettings::openapi3().into_generator();
+        let ruled = serde_json::to_value(RuledDeploymentSpec::json_schema(&mut generator)).unwrap();
+        let plain = serde_json::to_value(DeploymentSpec::json_schema(&mut generator)).unwrap();
+        let defs = serde_json::to_value(generator.definitions()).unwrap();
+        let shape = |schema: &serde_json::Value| {
+            let mut fields: Vec<String> =
+                schema["properties"].as_object().unwrap().keys().cloned().collect();
+            fields.sort();
+            let mut required: Vec<String> =
+                serde_json::from_value(schema["required"].clone()).unwrap();
+            required.sort();
+            (fields, required)
+        };
+        assert_eq!(shape(&ruled), shape(&plain));
+        for (plain, ruled) in [
+            ("WorkerQueue", "WorkerQueueSpec"),
+            ("HybridScheduler", "HybridSchedulerSpec"),
+            ("EnvironmentVariable", "EnvironmentVariableSpec"),
+        ] {
+            assert_eq!(shape(&defs[ruled]), shape(&defs[plain]), "{ruled} and {plain}");
+        }
+    }
+}

@@ -10,8 +10,8 @@ use dropshot::{
 use harmony_api::HarmonyApi;
 use harmony_api::latest::{
     ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration,
-    Deployment, DeploymentPageSelector, DeploymentPath, DeploymentSpec, DeploymentStatus,
-    ManifestQuery, ManifestSet, PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout,
+    Deployment, DeploymentPageSelector, DeploymentPath, DeploymentStatus, ManifestQuery,
+    ManifestSet, PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout,
     RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
     RolloutListQuery, RolloutPath,
 };
@@ -119,10 +119,10 @@ impl HarmonyApi for HarmonyImpl {
     async fn deployment_put(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
-        body: TypedBody<DeploymentSpec>,
+        body: TypedBody<harmony_api::v4::RuledDeploymentSpec>,
     ) -> Result<HttpResponseOk<Deployment>, HttpError> {
         let id = path.into_inner().deployment_id;
-        let spec = body.into_inner();
+        let spec = body.into_inner().0;
         Ok(HttpResponseOk(rqctx.context().harmony.put_deployment(id, spec).await?))
     }
 

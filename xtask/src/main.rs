@@ -541,7 +541,9 @@ mod tidy {
             .into_iter()
             .filter(|p| {
                 let exempt = |c: std::path::Component<'_>| {
-                    c.as_os_str() == "tests" || c.as_os_str() == "sql-store"
+                    c.as_os_str() == "tests"
+                        || c.as_os_str() == "sql-store"
+                        || c.as_os_str() == "test-support"
                 };
                 !p.ends_with("store.rs") && !p.components().any(exempt)
             })

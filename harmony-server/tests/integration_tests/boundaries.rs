@@ -6,6 +6,12 @@
 //! else (a check in a handler, not in the list) fails here, because a value
 //! the list allows is then refused; a rule loosened fails because a value
 //! past it is taken.
+//!
+//! From 4.0.0 the document states the rules (`v4::RuledDeploymentSpec`):
+//! there a value past a limit cannot even be built with the generated
+//! client, and the same JSON sent without it is still a 400 naming the
+//! field. `every_bound_is_stated_in_the_newest_document` holds the
+//! document to the list.
 
 use crate::common::*;
 use deployment_rules::{BOUNDS, Bound};
@@ -87,8 +93,28 @@ async fn put(h: &TestHarmony, version: &str, id: uuid::Uuid, spec: Value) -> (u1
         }
         "4.0.0" => {
             let c = harmony_client::v4::Client::new_with_client(&h.url, http());
-            let spec = serde_json::from_value(spec).unwrap();
-            answer(c.deployment_put(&id, &spec).await, |e| e.message.clone())
+            match serde_json::from_value(spec.clone()) {
+                Ok(typed) => answer(c.deployment_put(&id, &typed).await, |e| e.message.clone()),
+                Err(refused) => {
+                    // The document states the rule, so the generated client
+                    // cannot build the request; without it, Harmony still
+                    // refuses it.
+                    let response = http()
+                        .put(format!("{}/deployments/{id}", h.url))
+                        .header("api-version", "4.0.0")
+                        .json(&spec)
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status().as_u16();
+                    let body: Value = response.json().await.unwrap();
+                    assert_eq!(
+                        status, 400,
+                        "the 4.0.0 client refused ({refused}), Harmony took it"
+                    );
+                    (status, body["message"].as_str().unwrap_or_default().to_owned())
+                }
+            }
         }
         other => panic!("no client for {other}: add it when a version is added"),
     }
@@ -134,4 +160,63 @@ async fn every_bound_holds_at_its_limits_at_every_served_version() {
         BOUNDS.len(),
         served.len()
     );
+}
+
+/// The newest document states every bound of the list Harmony runs, at
+/// the same numbers: a bound tightened in the list without the document
+/// (or the other way round) fails here or, since the document is generated
+/// from the same constants, in `cargo xtask check`.
+#[test]
+fn every_bound_is_stated_in_the_newest_document() {
+    let newest =
+        harmony_api::supported_versions().iter().map(|v| v.semver().clone()).max().unwrap();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(document(&newest)).unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let resolve = |schema: &Value| -> Value {
+        let mut schema = schema.clone();
+        if let Some(reference) = schema["allOf"][0]["$ref"].as_str().or(schema["$ref"].as_str()) {
+            schema = schemas[reference.rsplit('/').next().unwrap()].clone();
+        }
+        schema
+    };
+    for bound in BOUNDS {
+        // `a.b` is a property of a property; `a[].b` of an item of a list.
+        let mut schema = schemas["DeploymentSpec"].clone();
+        for part in bound.field.split('.') {
+            let (name, list) = match part.strip_suffix("[]") {
+                Some(name) => (name, true),
+                None => (part, false),
+            };
+            schema = resolve(&schema["properties"][name]);
+            if list {
+                schema = resolve(&schema["items"]);
+            }
+        }
+        let (min, max) = match schema["type"].as_str() {
+            Some("array") => ("minItems", "maxItems"),
+            Some("string") => ("minLength", "maxLength"),
+            _ => ("minimum", "maximum"),
+        };
+        let stated = |key: &str| schema[key].as_u64();
+        let type_max = match schema["format"].as_str() {
+            Some("uint8") => Some(u64::from(u8::MAX)),
+            Some("uint32") => Some(u64::from(u32::MAX)),
+            _ => None,
+        };
+        assert_eq!(
+            stated(min).unwrap_or(0),
+            bound.min,
+            "{}: the {newest} document states {min} {:?}: {schema}",
+            bound.field,
+            stated(min)
+        );
+        assert_eq!(
+            stated(max).or(type_max),
+            Some(bound.max),
+            "{}: the {newest} document states {max} {:?}: {schema}",
+            bound.field,
+            stated(max)
+        );
+    }
 }
