@@ -126,10 +126,16 @@ impl Cells {
         timeout: Duration,
         ttl: Duration,
         token: Option<&str>,
+        ca: Option<&[u8]>,
     ) -> anyhow::Result<Cells> {
-        let builder = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .timeout(timeout);
+        if let Some(ca) = ca {
+            builder = harmony_client::trusting(builder, ca).map_err(|e| {
+                anyhow::anyhow!("the Harmony CA bundle is not PEM certificates: {e}")
+            })?;
+        }
         let http = match token {
             Some(token) => harmony_client::with_service_token(builder, token)?,
             None => builder.build()?,

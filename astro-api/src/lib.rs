@@ -59,6 +59,19 @@ pub struct Config {
     /// uses `astro-secret.key` in the data directory, created (0600) when
     /// missing.
     pub secret_key: Option<seal::Sealer>,
+    /// PEM certificates trusted (besides the system's roots) when reaching
+    /// Harmony cells over `https://`: the private CA that signed theirs.
+    pub harmony_ca: Option<Vec<u8>>,
+    /// Serve the public API over TLS with this certificate chain and key.
+    pub tls: Option<Tls>,
+}
+
+/// A server's certificate chain and private key (PEM files; the key
+/// PKCS #8): what the listener serves TLS with.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 impl Config {
@@ -75,6 +88,8 @@ impl Config {
             handoff_max_backoff: Duration::from_secs(30),
             harmony_token: None,
             secret_key: None,
+            harmony_ca: None,
+            tls: None,
         }
     }
 }
@@ -136,6 +151,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
             config.harmony_timeout,
             config.negotiation_ttl,
             config.harmony_token.as_deref(),
+            config.harmony_ca.as_deref(),
         )?
         .with_store(store.clone()),
     );
@@ -152,6 +168,10 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
             default_request_body_max_bytes: 256 * 1024,
             ..Default::default()
         })
+        .tls(config.tls.as_ref().map(|t| dropshot::ConfigTls::AsFile {
+            cert_file: t.cert_file.clone(),
+            key_file: t.key_file.clone(),
+        }))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))
 }

@@ -8,7 +8,8 @@ use astro_api::harmony::CellConfig;
 const USAGE: &str = "\
 usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                  [--harmony URL | --harmony-cell NAME=URL ...]
-                 [--harmony-token-file PATH] [--secret-key-file PATH]
+                 [--harmony-token-file PATH] [--harmony-ca-file PATH] [--secret-key-file PATH]
+                 [--tls-cert PATH --tls-key PATH]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
        astro-api contract-schema [--data-dir DIR | --database-url URL]
 
@@ -20,6 +21,10 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
   --harmony URL             one Harmony, as cell \"default\" (default http://127.0.0.1:12220)
   --harmony-cell NAME=URL   a Harmony cell; repeat for several
   --harmony-token-file PATH the service credential Harmony requires (sent to every cell)
+  --harmony-ca-file PATH    PEM certificates to trust (besides the system's roots) for
+                            https:// cells: the CA that signed Harmony's certificate
+  --tls-cert PATH           serve over TLS with this PEM certificate chain
+  --tls-key PATH            ... and this PEM (PKCS #8) private key
   --secret-key-file PATH    the key (64 hex characters) secret values are sealed with at
                             rest; required with --database-url (the same for every
                             replica); a SQLite run creates DIR/astro-secret.key
@@ -60,7 +65,8 @@ async fn main() -> Result<()> {
     if let Some(bootstrap) = bootstrap {
         bootstrap.run(server.app_private()).await?;
     }
-    println!("astro-api listening on http://{}", server.local_addr());
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    println!("astro-api listening on {scheme}://{}", server.local_addr());
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
         _ = tokio::signal::ctrl_c() => server.close().await.map_err(anyhow::Error::msg)?,
@@ -137,6 +143,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
     let mut cells = Vec::new();
     let mut bootstrap: Option<Bootstrap> = None;
     let mut token_file = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     config.database_url = std::env::var("ASTRO_DATABASE_URL").ok().filter(|u| !u.is_empty());
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -162,6 +169,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
                 });
             }
             "--bootstrap-token-file" => token_file = Some(value()?.into()),
+            "--harmony-ca-file" => {
+                let path = value()?;
+                config.harmony_ca = Some(
+                    std::fs::read(&path)
+                        .with_context(|| format!("reading the Harmony CA bundle {path}"))?,
+                );
+            }
+            "--tls-cert" => tls_cert = Some(std::path::PathBuf::from(value()?)),
+            "--tls-key" => tls_key = Some(std::path::PathBuf::from(value()?)),
             "--harmony-token-file" => {
                 let path = value()?;
                 let text = std::fs::read_to_string(&path)
@@ -187,6 +203,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
     if !cells.is_empty() {
         config.cells = cells;
     }
+    config.tls = match (tls_cert, tls_key) {
+        (Some(cert_file), Some(key_file)) => Some(astro_api::Tls { cert_file, key_file }),
+        (None, None) => None,
+        _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
+    };
     match (&mut bootstrap, token_file) {
         (Some(b), file) => b.token_file = file,
         (None, Some(_)) => bail!("--bootstrap-token-file needs --bootstrap\n{USAGE}"),

@@ -181,16 +181,30 @@ pub enum Round {
 
 impl Agent {
     pub fn new(url: &str, credential: &str, apply: ApplyDir) -> Result<Agent> {
+        Agent::trusting(url, credential, apply, None)
+    }
+
+    /// [`Agent::new`], trusting (besides the system's roots) the PEM
+    /// certificates of `ca`: the CA that signed the agent API's certificate.
+    pub fn trusting(
+        url: &str,
+        credential: &str,
+        apply: ApplyDir,
+        ca: Option<&[u8]>,
+    ) -> Result<Agent> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::AUTHORIZATION,
             format!("Bearer {}", credential.trim()).parse().context("a credential is text")?,
         );
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(u64::from(POLL_SECONDS) + 15))
-            .build()?;
+            .timeout(Duration::from_secs(u64::from(POLL_SECONDS) + 15));
+        if let Some(ca) = ca {
+            builder = harmony_client::trusting(builder, ca).context("the CA bundle")?;
+        }
+        let http = builder.build()?;
         Ok(Agent {
             client: harmony_client::agent::Client::new_with_client(url, http),
             apply,

@@ -6,16 +6,19 @@ use harmony_agent::{Agent, ApplyDir};
 
 const USAGE: &str = "\
 usage: harmony-agent --harmony URL --credential-file PATH --apply-dir DIR [--poll-seconds N]
+                     [--ca-file PATH]
 
   --harmony URL            Harmony's agent API (for example http://127.0.0.1:12221)
   --credential-file PATH   this data plane's credential (harmony-server agent-credential)
   --apply-dir DIR          keep DIR equal to the desired state, one file per object
-  --poll-seconds N         longest wait of one long poll, 1 to 30 (default 20)";
+  --poll-seconds N         longest wait of one long poll, 1 to 30 (default 20)
+  --ca-file PATH           PEM certificates to trust (besides the system's roots) for an
+                           https:// agent API: the CA that signed its certificate";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut url, mut credential, mut dir) = (None, None, None);
+    let (mut url, mut credential, mut dir, mut ca) = (None, None, None, None);
     let mut poll = harmony_agent::POLL_SECONDS;
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -23,6 +26,10 @@ async fn main() -> Result<()> {
             "--harmony" => url = Some(value()?),
             "--credential-file" => credential = Some(value()?),
             "--apply-dir" => dir = Some(value()?),
+            "--ca-file" => {
+                let path = value()?;
+                ca = Some(std::fs::read(&path).with_context(|| format!("reading {path}"))?);
+            }
             "--poll-seconds" => {
                 poll = value()?.parse().context("--poll-seconds")?;
                 if !(1..=30).contains(&poll) {
@@ -41,5 +48,5 @@ async fn main() -> Result<()> {
     };
     let credential = std::fs::read_to_string(&credential)
         .with_context(|| format!("reading the credential from {credential}"))?;
-    Agent::new(&url, &credential, ApplyDir::new(dir))?.run(poll).await
+    Agent::trusting(&url, &credential, ApplyDir::new(dir), ca.as_deref())?.run(poll).await
 }

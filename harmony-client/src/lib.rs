@@ -115,5 +115,20 @@ pub fn with_service_token(
     builder.default_headers(headers).build()
 }
 
+/// `builder` trusting, besides the system's roots, every certificate of
+/// the PEM bundle `ca_pem` (a private CA that signed Harmony's or the agent
+/// API's certificate). A server whose certificate no trusted root signed,
+/// or that names another host, is refused.
+pub fn trusting(
+    builder: reqwest::ClientBuilder,
+    ca_pem: &[u8],
+) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+    let mut builder = builder;
+    for certificate in reqwest::Certificate::from_pem_bundle(ca_pem)? {
+        builder = builder.add_root_certificate(certificate);
+    }
+    Ok(builder)
+}
+
 pub use negotiate::{Harmony, Negotiated, NegotiationError, Speaking, VersionGap};
 pub use progenitor_client::{ClientInfo, Error, ResponseValue};

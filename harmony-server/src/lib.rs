@@ -65,6 +65,26 @@ pub struct Config {
     /// How often running rollouts are stepped (`None`: never on their own;
     /// tests step them by hand).
     pub rollout_tick: Option<std::time::Duration>,
+    /// Serve the main API (and the agent API) over TLS with this
+    /// certificate chain and key.
+    pub tls: Option<Tls>,
+}
+
+/// A server's certificate chain and private key (PEM files; the key
+/// PKCS #8): what a listener serves TLS with.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl Tls {
+    fn dropshot(tls: Option<&Tls>) -> Option<dropshot::ConfigTls> {
+        tls.map(|t| dropshot::ConfigTls::AsFile {
+            cert_file: t.cert_file.clone(),
+            key_file: t.key_file.clone(),
+        })
+    }
 }
 
 impl Config {
@@ -82,6 +102,7 @@ impl Config {
             rollout_policy_file: None,
             service_token: None,
             rollout_tick: Some(std::time::Duration::from_secs(10)),
+            tls: None,
         }
     }
 }
@@ -187,6 +208,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
             default_request_body_max_bytes: config.request_body_max_bytes,
             ..Default::default()
         })
+        .tls(Tls::dropshot(config.tls.as_ref()))
         .version_policy(VersionPolicy::Dynamic(Box::new(gate)))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
@@ -218,6 +240,16 @@ pub fn start_agent_api(
     harmony: &app::Harmony,
     log: &slog::Logger,
 ) -> Result<HttpServer<agent::Context>> {
+    start_agent_api_with(bind, harmony, log, None)
+}
+
+/// [`start_agent_api`], over TLS when `tls` is given.
+pub fn start_agent_api_with(
+    bind: SocketAddr,
+    harmony: &app::Harmony,
+    log: &slog::Logger,
+    tls: Option<&Tls>,
+) -> Result<HttpServer<agent::Context>> {
     let api = harmony_agent_api::harmony_agent_api_mod::api_description::<agent::AgentImpl>()
         .map_err(|e| anyhow::anyhow!("the agent API description is invalid: {e}"))?;
     let newest = harmony_agent_api::latest_version();
@@ -232,6 +264,7 @@ pub fn start_agent_api(
             default_request_body_max_bytes: 1024 * 1024,
             ..Default::default()
         })
+        .tls(Tls::dropshot(tls))
         .version_policy(VersionPolicy::Dynamic(Box::new(policy)))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the agent API server: {e}"))

@@ -10,6 +10,7 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
                       [--dev-organization ORG]
                       [--environment NAME] [--rollout-policy-file PATH]
                       [--rollout-tick-seconds N] [--service-token-file PATH]
+                      [--tls-cert PATH --tls-key PATH]
        harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
                       [--secret-key-file PATH | --dev-seed]
        harmony-server contract-schema [--data-dir DIR | --database-url URL]
@@ -34,6 +35,9 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
   --rollout-policy-file PATH  the rollout policy (default: the committed
                               rollout-policy.toml compiled in)
   --rollout-tick-seconds N    how often running rollouts are stepped (default 10)
+  --tls-cert PATH             serve both APIs over TLS with this PEM certificate
+                              chain (the server's certificate first)
+  --tls-key PATH              ... and this PEM (PKCS #8) private key
   --service-token-file PATH   the credential callers of the main API (astro-api)
                               send as `Authorization: Bearer`; required except
                               with --dev-seed (GET /api-versions stays open)
@@ -73,9 +77,15 @@ async fn main() -> Result<()> {
     }
     let log = service_log::logger("harmony", slog::Level::Info);
     let server = harmony_server::start(&config, &log)?;
-    let agents = harmony_server::start_agent_api(agent_bind, &server.app_private().harmony, &log)?;
+    let agents = harmony_server::start_agent_api_with(
+        agent_bind,
+        &server.app_private().harmony,
+        &log,
+        config.tls.as_ref(),
+    )?;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     println!(
-        "harmony listening on http://{} (agents: http://{})",
+        "harmony listening on {scheme}://{} (agents: {scheme}://{})",
         server.local_addr(),
         agents.local_addr()
     );
@@ -95,6 +105,7 @@ fn parse_args(
     let mut agent_bind: std::net::SocketAddr =
         "127.0.0.1:12221".parse().context("default agent address")?;
     let mut data_plane = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     config.database_url = std::env::var("HARMONY_DATABASE_URL").ok().filter(|u| !u.is_empty());
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
@@ -117,6 +128,8 @@ fn parse_args(
                 config.service_token = Some(text.trim().to_owned());
             }
             "--rollout-policy-file" => config.rollout_policy_file = Some(value()?.into()),
+            "--tls-cert" => tls_cert = Some(std::path::PathBuf::from(value()?)),
+            "--tls-key" => tls_key = Some(std::path::PathBuf::from(value()?)),
             "--rollout-tick-seconds" => {
                 let seconds: u64 = value()?.parse().context("--rollout-tick-seconds")?;
                 if seconds == 0 {
@@ -140,6 +153,11 @@ fn parse_args(
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
+    config.tls = match (tls_cert, tls_key) {
+        (Some(cert_file), Some(key_file)) => Some(harmony_server::Tls { cert_file, key_file }),
+        (None, None) => None,
+        _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
+    };
     Ok((config, agent_bind, data_plane))
 }
 

@@ -16,4 +16,5 @@ mod secrets;
 mod security;
 mod stored_rows;
 mod tenancy;
+mod tls;
 mod validation;
