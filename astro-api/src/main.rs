@@ -25,6 +25,9 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                             https:// cells: the CA that signed Harmony's certificate
   --tls-cert PATH           serve over TLS with this PEM certificate chain
   --tls-key PATH            ... and this PEM (PKCS #8) private key
+  --version                 print the version and exit
+
+SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
   --secret-key-file PATH    the key (64 hex characters) secret values are sealed with at
                             rest; required with --database-url (the same for every
                             replica); a SQLite run creates DIR/astro-secret.key
@@ -69,7 +72,12 @@ async fn main() -> Result<()> {
     println!("astro-api listening on {scheme}://{}", server.local_addr());
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
-        _ = tokio::signal::ctrl_c() => server.close().await.map_err(anyhow::Error::msg)?,
+        signal = service_log::stop_requested() => {
+            slog::info!(log, "stopping: no new requests, finishing those in flight";
+                "signal" => signal);
+            server.close().await.map_err(anyhow::Error::msg)?;
+            slog::info!(log, "stopped");
+        }
     }
     Ok(())
 }
@@ -195,6 +203,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "-V" | "--version" => {
+                println!("astro-api {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}\n{USAGE}"),

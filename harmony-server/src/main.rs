@@ -38,9 +38,12 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
   --tls-cert PATH             serve both APIs over TLS with this PEM certificate
                               chain (the server's certificate first)
   --tls-key PATH              ... and this PEM (PKCS #8) private key
+  --version                   print the version and exit
   --service-token-file PATH   the credential callers of the main API (astro-api)
                               send as `Authorization: Bearer`; required except
                               with --dev-seed (GET /api-versions stays open)
+
+SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
 
 agent-credential issues (or replaces) a data plane's agent credential and
 prints it once; only a hash of it is kept.
@@ -91,9 +94,14 @@ async fn main() -> Result<()> {
     );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
-        _ = tokio::signal::ctrl_c() => server.close().await.map_err(anyhow::Error::msg)?,
+        signal = service_log::stop_requested() => {
+            slog::info!(log, "stopping: no new requests, finishing those in flight";
+                "signal" => signal);
+            server.close().await.map_err(anyhow::Error::msg)?;
+        }
     }
     agents.close().await.map_err(anyhow::Error::msg)?;
+    slog::info!(log, "stopped");
     Ok(())
 }
 
@@ -148,6 +156,10 @@ fn parse_args(
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "-V" | "--version" => {
+                println!("harmony-server {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}\n{USAGE}"),

@@ -9,6 +9,8 @@
 //! an escape (`\n`, `\u{2028}`), so one record is always one line.
 //! Records are formatted on a background thread (`slog_async`), as
 //! dropshot's own logger does, so a request never waits on stderr.
+//!
+//! Also [`stop_requested`]: both service binaries stop the same way.
 
 use slog::Drain;
 use std::io::Write;
@@ -48,6 +50,25 @@ impl<W: Write> Write for OneLine<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
+    }
+}
+
+/// Waits until the process is asked to stop: SIGTERM (what Kubernetes and
+/// other supervisors send before they kill) or SIGINT (Ctrl-C); the
+/// signal's name. A service then stops taking requests, lets the ones in
+/// flight finish, and exits 0.
+pub async fn stop_requested() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        },
+        // No signal handling on this platform: only Ctrl-C.
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
     }
 }
 

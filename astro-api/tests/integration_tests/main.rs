@@ -8,6 +8,7 @@ mod deployments;
 mod deploys;
 mod generated_client;
 mod harmony_faults;
+mod lifecycle;
 mod needs;
 mod outbox;
 mod platform_rollouts;

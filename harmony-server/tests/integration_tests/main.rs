@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod deployments;
 mod golden;
+mod lifecycle;
 mod negotiation;
 mod old_clients;
 mod replicas;
