@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 pub const RUNTIME_VERSIONS: &[&str] = &["12.9.0", "13.0.0", "13.1.0"];
 
 /// Highest `worker_concurrency` a queue may ask for.
-pub const MAX_WORKER_CONCURRENCY: u32 = 256;
+pub use astro_public_api::types::MAX_WORKER_CONCURRENCY;
 
 /// Everything these rules accept, for `GET /deployment-options`.
 pub fn options() -> astro_public_api::types::DeploymentOptions {

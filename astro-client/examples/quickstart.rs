@@ -40,13 +40,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             found
         }
         None => {
+            // The document states the rules, so the generated types check
+            // them: a value outside a rule does not even build.
             let input = types::DeploymentInput {
-                workspace_id: workspace.clone(),
-                name: name.clone(),
-                description: Some("created by the quickstart example".to_owned()),
+                workspace_id: workspace.parse()?,
+                name: name.parse()?,
+                description: Some("created by the quickstart example".parse()?),
                 type_: types::DeploymentType::Standard,
                 cloud_provider: Some(types::CloudProvider::Aws),
-                region: Some("us-east-1".to_owned()),
+                region: Some("us-east-1".parse()?),
                 cluster_id: None,
                 runtime_version: runtime,
                 executor: types::Executor::Celery,
@@ -62,16 +64,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 is_cicd_enforced: false,
                 is_dag_deploy_enabled: true,
                 worker_queues: vec![types::WorkerQueue {
-                    name: "default".to_owned(),
+                    name: "default".parse()?,
                     is_default: true,
                     min_worker_count: 1,
-                    max_worker_count: 10,
-                    worker_concurrency: 16,
+                    max_worker_count: std::num::NonZeroU32::new(10).ok_or("zero")?,
+                    worker_concurrency: std::num::NonZeroU32::new(16).ok_or("zero")?,
                     astro_machine: Some(types::AstroMachine::A5),
                     node_pool_id: None,
                 }],
                 environment_variables: vec![types::EnvironmentVariable {
-                    key: "API_TOKEN".to_owned(),
+                    key: "API_TOKEN".parse()?,
                     value: Some("s3cret".to_owned()),
                     is_secret: true,
                 }],

@@ -2,6 +2,7 @@
 //! public contract must not change when an internal one does.
 
 use chrono::{DateTime, Utc};
+use deployment_rules as rules;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -89,26 +90,40 @@ pub enum AstroMachine {
 #[serde(deny_unknown_fields)]
 pub struct HybridScheduler {
     /// Astro Units, 5 to 24.
+    #[schemars(range(min = "rules::SCHEDULER_AU_MIN", max = "rules::SCHEDULER_AU_MAX"))]
     pub au: u8,
     /// 1 to 4.
+    #[schemars(range(
+        min = "rules::SCHEDULER_REPLICAS_MIN",
+        max = "rules::SCHEDULER_REPLICAS_MAX"
+    ))]
     pub replicas: u8,
 }
+
+/// Most tasks one worker of a queue runs at once (narrower than Harmony's
+/// limit: astro-api's own).
+pub const MAX_WORKER_CONCURRENCY: u32 = 256;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerQueue {
-    /// 1 to 63 characters, unique in the deployment; the default queue is
-    /// named `default`.
+    /// 1 to 63 lowercase letters, digits or '-', unique in the deployment;
+    /// the default queue is named `default`.
+    #[schemars(regex = "rules::DNS_LABEL_PATTERN")]
     pub name: String,
     pub is_default: bool,
+    /// At most `max_worker_count`.
     pub min_worker_count: u32,
+    #[schemars(range(min = 1))]
     pub max_worker_count: u32,
+    #[schemars(range(min = 1, max = "MAX_WORKER_CONCURRENCY"))]
     pub worker_concurrency: u32,
     /// Hosted deployments only.
     #[serde(default)]
     pub astro_machine: Option<AstroMachine>,
     /// Hybrid deployments only.
     #[serde(default)]
+    #[schemars(regex = "rules::NODE_POOL_ID_PATTERN")]
     pub node_pool_id: Option<String>,
 }
 
@@ -117,6 +132,8 @@ pub struct WorkerQueue {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentVariable {
+    /// Unique in the deployment.
+    #[schemars(regex = "rules::ENVIRONMENT_KEY_PATTERN")]
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -128,10 +145,13 @@ pub struct EnvironmentVariable {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentInput {
+    #[schemars(length(min = 1, max = 63))]
     pub workspace_id: String,
     /// 1 to 63 characters, unique in the workspace.
+    #[schemars(length(min = 1, max = "rules::NAME_MAX"), regex = "rules::FREE_TEXT_PATTERN")]
     pub name: String,
     #[serde(default)]
+    #[schemars(length(max = "rules::MAX_DESCRIPTION"), regex = "rules::FREE_TEXT_PATTERN")]
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub deployment_type: DeploymentType,
@@ -140,9 +160,11 @@ pub struct DeploymentInput {
     pub cloud_provider: Option<CloudProvider>,
     /// STANDARD only.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 63))]
     pub region: Option<String>,
     /// DEDICATED and HYBRID: the cluster to run on.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 63))]
     pub cluster_id: Option<String>,
     /// One of the supported Astro Runtime versions.
     pub runtime_version: String,
@@ -180,11 +202,15 @@ pub struct DeploymentInput {
     pub is_cicd_enforced: bool,
     #[serde(default = "yes")]
     pub is_dag_deploy_enabled: bool,
+    /// Exactly one is the default queue.
+    #[schemars(length(min = 1, max = "rules::MAX_WORKER_QUEUES"))]
     pub worker_queues: Vec<WorkerQueue>,
     #[serde(default)]
+    #[schemars(length(max = "rules::MAX_ENVIRONMENT_VARIABLES"))]
     pub environment_variables: Vec<EnvironmentVariable>,
     /// Image to run; the runtime's stock image when absent.
     #[serde(default)]
+    #[schemars(regex = "rules::IMAGE_TAG_PATTERN")]
     pub image_tag: Option<String>,
 }
 
