@@ -62,16 +62,9 @@ pub struct Config {
     /// PEM certificates trusted (besides the system's roots) when reaching
     /// Harmony cells over `https://`: the private CA that signed theirs.
     pub harmony_ca: Option<Vec<u8>>,
-    /// Serve the public API over TLS with this certificate chain and key.
-    pub tls: Option<Tls>,
-}
-
-/// A server's certificate chain and private key (PEM files; the key
-/// PKCS #8): what the listener serves TLS with.
-#[derive(Clone, Debug)]
-pub struct Tls {
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
+    /// Serve the public API over TLS (dropshot's `ConfigTls::AsFile`: a
+    /// PEM certificate chain and PKCS #8 key).
+    pub tls: Option<dropshot::ConfigTls>,
 }
 
 impl Config {
@@ -168,10 +161,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
             default_request_body_max_bytes: 256 * 1024,
             ..Default::default()
         })
-        .tls(config.tls.as_ref().map(|t| dropshot::ConfigTls::AsFile {
-            cert_file: t.cert_file.clone(),
-            key_file: t.key_file.clone(),
-        }))
+        .tls(config.tls.clone())
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))
 }

@@ -216,7 +216,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
         config.cells = cells;
     }
     config.tls = match (tls_cert, tls_key) {
-        (Some(cert_file), Some(key_file)) => Some(astro_api::Tls { cert_file, key_file }),
+        (Some(cert_file), Some(key_file)) => {
+            Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
+        }
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
     };

@@ -65,26 +65,9 @@ pub struct Config {
     /// How often running rollouts are stepped (`None`: never on their own;
     /// tests step them by hand).
     pub rollout_tick: Option<std::time::Duration>,
-    /// Serve the main API (and the agent API) over TLS with this
-    /// certificate chain and key.
-    pub tls: Option<Tls>,
-}
-
-/// A server's certificate chain and private key (PEM files; the key
-/// PKCS #8): what a listener serves TLS with.
-#[derive(Clone, Debug)]
-pub struct Tls {
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
-}
-
-impl Tls {
-    fn dropshot(tls: Option<&Tls>) -> Option<dropshot::ConfigTls> {
-        tls.map(|t| dropshot::ConfigTls::AsFile {
-            cert_file: t.cert_file.clone(),
-            key_file: t.key_file.clone(),
-        })
-    }
+    /// Serve the main API (and the agent API) over TLS (dropshot's
+    /// `ConfigTls::AsFile`: a PEM certificate chain and PKCS #8 key).
+    pub tls: Option<dropshot::ConfigTls>,
 }
 
 impl Config {
@@ -208,7 +191,7 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
             default_request_body_max_bytes: config.request_body_max_bytes,
             ..Default::default()
         })
-        .tls(Tls::dropshot(config.tls.as_ref()))
+        .tls(config.tls.clone())
         .version_policy(VersionPolicy::Dynamic(Box::new(gate)))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
@@ -248,7 +231,7 @@ pub fn start_agent_api_with(
     bind: SocketAddr,
     harmony: &app::Harmony,
     log: &slog::Logger,
-    tls: Option<&Tls>,
+    tls: Option<&dropshot::ConfigTls>,
 ) -> Result<HttpServer<agent::Context>> {
     let api = harmony_agent_api::harmony_agent_api_mod::api_description::<agent::AgentImpl>()
         .map_err(|e| anyhow::anyhow!("the agent API description is invalid: {e}"))?;
@@ -264,7 +247,7 @@ pub fn start_agent_api_with(
             default_request_body_max_bytes: 1024 * 1024,
             ..Default::default()
         })
-        .tls(Tls::dropshot(tls))
+        .tls(tls.cloned())
         .version_policy(VersionPolicy::Dynamic(Box::new(policy)))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the agent API server: {e}"))

@@ -166,7 +166,9 @@ fn parse_args(
         }
     }
     config.tls = match (tls_cert, tls_key) {
-        (Some(cert_file), Some(key_file)) => Some(harmony_server::Tls { cert_file, key_file }),
+        (Some(cert_file), Some(key_file)) => {
+            Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
+        }
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
     };

@@ -291,16 +291,12 @@ impl schema::Book for Book<'_> {
     }
 
     fn record(&mut self, version: usize, name: &str, older: Older) -> Result<(), DbError> {
-        let older = match older {
-            Older::KeepWorking => "keep working",
-            Older::MustStop => "must stop",
-        };
         self.0.execute(
             "INSERT INTO schema_steps (version, name, older_binaries) VALUES (?1, ?2, ?3)",
             &[
                 Value::Int(version as i64),
                 Value::Text(name.to_owned()),
-                Value::Text(older.to_owned()),
+                Value::Text(older.as_str().to_owned()),
             ],
         )?;
         Ok(())

@@ -52,7 +52,8 @@ const KEEP_WORKING: &str = "-- older binaries: keep working";
 const MUST_STOP: &str = "-- older binaries: must stop";
 
 impl Older {
-    fn as_str(self) -> &'static str {
+    /// How `schema_steps` records it.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Older::KeepWorking => "keep working",
             Older::MustStop => "must stop",

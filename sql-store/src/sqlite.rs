@@ -165,20 +165,13 @@ impl crate::schema::Book for Book<'_> {
         self.0.execute(
             "INSERT INTO schema_steps (version, name, older_binaries, applied_at) \
              VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![version, name, older_name(older), crate::now().to_rfc3339()],
+            rusqlite::params![version, name, older.as_str(), crate::now().to_rfc3339()],
         )?;
         Ok(())
     }
 
     fn run(&mut self, sql: &str) -> Result<(), DbError> {
         Ok(self.0.execute_batch(sql)?)
-    }
-}
-
-fn older_name(older: Older) -> &'static str {
-    match older {
-        Older::KeepWorking => "keep working",
-        Older::MustStop => "must stop",
     }
 }
 

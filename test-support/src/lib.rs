@@ -136,6 +136,52 @@ impl Drop for Process {
     }
 }
 
+/// Runs `command` (a service binary, stdout and stderr taken here) until it
+/// listens on every address of `listeners`, sends it SIGTERM, and asserts it
+/// stops cleanly: exit 0 within 20 s, having logged that it was stopping on
+/// SIGTERM, and no longer listening.
+pub fn sigterm_stops_cleanly(
+    mut command: std::process::Command,
+    listeners: &[std::net::SocketAddr],
+) {
+    use std::time::{Duration, Instant};
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for listener in listeners {
+        while std::net::TcpStream::connect_timeout(listener, Duration::from_millis(100)).is_err() {
+            assert!(Instant::now() < deadline, "it never listened on {listener}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "it did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr is piped"), &mut log)
+        .expect("reading its log");
+    assert_eq!(status.code(), Some(0), "SIGTERM ends it with exit 0, not the signal:\n{log}");
+    assert!(log.contains("stopping") && log.contains("SIGTERM"), "{log}");
+    for listener in listeners {
+        assert!(
+            std::net::TcpStream::connect_timeout(listener, Duration::from_millis(200)).is_err()
+        );
+    }
+}
+
 /// A stored-row fixture's rows (`{"tables": {name: [row, ...]}}`, each row
 /// a column-to-value object, a BLOB as `{"blob_hex": "..."}`: rows exactly
 /// as a released binary wrote them) as `INSERT` statements with literal

@@ -39,7 +39,7 @@ fn harmony_over_tls(
     config.dev_seed = true;
     config.dev_organization = "org-1".to_owned();
     config.service_token = Some(HARMONY_TOKEN.to_owned());
-    config.tls = Some(harmony_server::Tls {
+    config.tls = Some(dropshot::ConfigTls::AsFile {
         cert_file: certs.join(format!("{name}.pem")),
         key_file: certs.join(format!("{name}.key")),
     });
@@ -71,7 +71,7 @@ async fn the_create_path_works_over_tls_end_to_end() {
     config.harmony_token = Some(HARMONY_TOKEN.to_owned());
     config.secret_key = Some(test_sealer());
     config.harmony_ca = Some(ca.clone());
-    config.tls = Some(astro_api::Tls {
+    config.tls = Some(dropshot::ConfigTls::AsFile {
         cert_file: certs.path().join("localhost.pem"),
         key_file: certs.path().join("localhost.key"),
     });
@@ -113,7 +113,7 @@ async fn the_create_path_works_over_tls_end_to_end() {
         "127.0.0.1:0".parse().unwrap(),
         &harmony.app_private().harmony,
         &log(),
-        Some(&harmony_server::Tls {
+        Some(&dropshot::ConfigTls::AsFile {
             cert_file: certs.path().join("localhost.pem"),
             key_file: certs.path().join("localhost.key"),
         }),
