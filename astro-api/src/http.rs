@@ -11,11 +11,10 @@ use astro_public_api::types::{
     IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
     TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
-use astro_public_api::{AstroApi, AstroError};
+use astro_public_api::{AstroApi, AstroError, TimedBody};
 use dropshot::{
     EmptyScanParams, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
-    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
-    WhichPage,
+    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, WhichPage,
 };
 use std::sync::Arc;
 
@@ -107,7 +106,7 @@ impl AstroApi for AstroImpl {
     async fn workspace_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
-        body: TypedBody<WorkspaceInput>,
+        body: TimedBody<WorkspaceInput>,
     ) -> Result<HttpResponseCreated<Workspace>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
         let workspace = rqctx
@@ -143,7 +142,7 @@ impl AstroApi for AstroImpl {
     async fn token_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
-        body: TypedBody<TokenInput>,
+        body: TimedBody<TokenInput>,
     ) -> Result<HttpResponseCreated<CreatedToken>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
         let created =
@@ -175,7 +174,7 @@ impl AstroApi for AstroImpl {
     async fn deployment_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
-        body: TypedBody<DeploymentInput>,
+        body: TimedBody<DeploymentInput>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
         let deployment =
@@ -225,7 +224,7 @@ impl AstroApi for AstroImpl {
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
         headers: Header<UpdatePreconditions>,
-        body: TypedBody<DeploymentInput>,
+        body: TimedBody<DeploymentInput>,
     ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>
     {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
@@ -253,7 +252,7 @@ impl AstroApi for AstroImpl {
     async fn deploy_create(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
-        body: TypedBody<DeployInput>,
+        body: TimedBody<DeployInput>,
     ) -> Result<HttpResponseCreated<Deploy>, AstroError> {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let who = caller(&rqctx, &organization_id).await?;

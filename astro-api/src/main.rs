@@ -9,7 +9,7 @@ const USAGE: &str = "\
 usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                  [--harmony URL | --harmony-cell NAME=URL ...]
                  [--harmony-token-file PATH] [--harmony-ca-file PATH] [--secret-key-file PATH]
-                 [--tls-cert PATH --tls-key PATH]
+                 [--tls-cert PATH --tls-key PATH] [--body-read-timeout SECONDS]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
        astro-api contract-schema [--data-dir DIR | --database-url URL]
 
@@ -25,9 +25,10 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                             https:// cells: the CA that signed Harmony's certificate
   --tls-cert PATH           serve over TLS with this PEM certificate chain
   --tls-key PATH            ... and this PEM (PKCS #8) private key
+  --body-read-timeout SECS  a request's body must arrive within this long after its
+                            headers, or it is answered 408 and its connection closed
+                            (default 30; headers have hyper's 30 s)
   --version                 print the version and exit
-
-SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
   --secret-key-file PATH    the key (64 hex characters) secret values are sealed with at
                             rest; required with --database-url (the same for every
                             replica); a SQLite run creates DIR/astro-secret.key
@@ -35,6 +36,8 @@ SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
                             and an owner API token, if ORG does not exist yet; the
                             token is printed once (or written to the file below)
   --bootstrap-token-file P  write the bootstrap token to P (mode 0600) instead
+
+SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
 
 contract-schema is a schema change's contract step (docs/versioning.md): run it
 once no older astro-api uses the database; binaries that know fewer
@@ -186,6 +189,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
             }
             "--tls-cert" => tls_cert = Some(std::path::PathBuf::from(value()?)),
             "--tls-key" => tls_key = Some(std::path::PathBuf::from(value()?)),
+            "--body-read-timeout" => {
+                let seconds: f64 = value()?.parse().context("--body-read-timeout")?;
+                if !(seconds > 0.0 && seconds <= 3600.0) {
+                    bail!("--body-read-timeout must be more than 0 and at most 3600 seconds");
+                }
+                body_deadline::set_read_timeout(std::time::Duration::from_secs_f64(seconds));
+            }
             "--harmony-token-file" => {
                 let path = value()?;
                 let text = std::fs::read_to_string(&path)

@@ -19,9 +19,12 @@ pub mod types;
 
 pub use error::{AstroError, FieldError, VersionGap};
 
+/// Request bodies must arrive within the process's read deadline; an
+/// implementation names the same type.
+pub use body_deadline::TimedBody;
 use dropshot::{
     EmptyScanParams, Header, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
-    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
+    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage,
 };
 use types::{
     ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
@@ -56,7 +59,7 @@ pub trait AstroApi {
     async fn workspace_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
-        body: TypedBody<WorkspaceInput>,
+        body: TimedBody<WorkspaceInput>,
     ) -> Result<HttpResponseCreated<Workspace>, AstroError>;
 
     /// List the workspaces the token can see (a workspace member's token:
@@ -84,7 +87,7 @@ pub trait AstroApi {
     async fn token_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
-        body: TypedBody<TokenInput>,
+        body: TimedBody<TokenInput>,
     ) -> Result<HttpResponseCreated<CreatedToken>, AstroError>;
 
     /// List the organization's API tokens (owners); never their values.
@@ -124,7 +127,7 @@ pub trait AstroApi {
     async fn deployment_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
-        body: TypedBody<DeploymentInput>,
+        body: TimedBody<DeploymentInput>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError>;
 
     /// List an organization's deployments, optionally of one workspace or
@@ -157,7 +160,7 @@ pub trait AstroApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
         headers: Header<UpdatePreconditions>,
-        body: TypedBody<DeploymentInput>,
+        body: TimedBody<DeploymentInput>,
     ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>;
 
     /// Delete a deployment.
@@ -178,7 +181,7 @@ pub trait AstroApi {
     async fn deploy_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
-        body: TypedBody<DeployInput>,
+        body: TimedBody<DeployInput>,
     ) -> Result<HttpResponseCreated<Deploy>, AstroError>;
 
     /// Fetch a deploy.

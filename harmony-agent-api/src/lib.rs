@@ -17,9 +17,10 @@
 //! The agent applies what it got and `POST /status`es the revision it
 //! applied and each deployment's health.
 
-use dropshot::{
-    HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext, TypedBody,
-};
+/// Request bodies must arrive within the process's read deadline; an
+/// implementation names the same type.
+pub use body_deadline::TimedBody;
+use dropshot::{HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext};
 use dropshot_api_manager_types::api_versions;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,6 @@ pub trait HarmonyAgentApi {
     #[endpoint { method = POST, path = "/status" }]
     async fn status_report(
         rqctx: RequestContext<Self::Context>,
-        body: TypedBody<StatusReport>,
+        body: TimedBody<StatusReport>,
     ) -> Result<HttpResponseUpdatedNoContent, HttpError>;
 }

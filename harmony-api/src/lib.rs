@@ -57,9 +57,12 @@ pub mod latest {
     };
 }
 
+/// Request bodies must arrive within the process's read deadline; an
+/// implementation names the same type.
+pub use body_deadline::TimedBody;
 use dropshot::{
     EmptyScanParams, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
-    PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
+    PaginationParams, Path, Query, RequestContext, ResultsPage,
 };
 use dropshot_api_manager_types::api_versions;
 
@@ -112,7 +115,7 @@ pub trait HarmonyApi {
     async fn data_plane_put(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DataPlanePath>,
-        body: TypedBody<latest::DataPlaneRegistration>,
+        body: TimedBody<latest::DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError>;
 
     /// Register a (Hybrid) data plane, or update its registration.
@@ -125,7 +128,7 @@ pub trait HarmonyApi {
     async fn data_plane_put_v1(
         rqctx: RequestContext<Self::Context>,
         path: Path<v1::DataPlanePath>,
-        body: TypedBody<v1::DataPlaneRegistration>,
+        body: TimedBody<v1::DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
         let plane = Self::data_plane_put(rqctx, path, body.map(Into::into)).await?.0;
         Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
@@ -198,7 +201,7 @@ pub trait HarmonyApi {
     async fn deployment_put(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DeploymentPath>,
-        body: TypedBody<v4::RuledDeploymentSpec>,
+        body: TimedBody<v4::RuledDeploymentSpec>,
     ) -> Result<HttpResponseOk<latest::Deployment>, HttpError>;
 
     /// Create or replace a deployment's desired state (idempotent by id and
@@ -212,7 +215,7 @@ pub trait HarmonyApi {
     async fn deployment_put_v2(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DeploymentPath>,
-        body: TypedBody<latest::DeploymentSpec>,
+        body: TimedBody<latest::DeploymentSpec>,
     ) -> Result<HttpResponseOk<latest::Deployment>, HttpError> {
         Self::deployment_put(rqctx, path, body.map(Into::into)).await
     }
@@ -227,7 +230,7 @@ pub trait HarmonyApi {
     async fn deployment_put_v1(
         rqctx: RequestContext<Self::Context>,
         path: Path<v1::DeploymentPath>,
-        body: TypedBody<v1::DeploymentSpec>,
+        body: TimedBody<v1::DeploymentSpec>,
     ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
         let body = body.map(|spec| v4::RuledDeploymentSpec(spec.into()));
         let deployment = Self::deployment_put(rqctx, path, body).await?.0;
@@ -336,7 +339,7 @@ pub trait HarmonyApi {
     async fn platform_release_put(
         rqctx: RequestContext<Self::Context>,
         path: Path<v3::PlatformReleasePath>,
-        body: TypedBody<v3::PlatformReleaseSpec>,
+        body: TimedBody<v3::PlatformReleaseSpec>,
     ) -> Result<HttpResponseOk<v3::PlatformRelease>, HttpError>;
 
     /// Every registered platform release, by version.
@@ -358,7 +361,7 @@ pub trait HarmonyApi {
     }]
     async fn rollout_create(
         rqctx: RequestContext<Self::Context>,
-        body: TypedBody<v3::RolloutCreate>,
+        body: TimedBody<v3::RolloutCreate>,
     ) -> Result<HttpResponseCreated<v3::Rollout>, HttpError>;
 
     /// Rollouts, newest first.
@@ -404,6 +407,6 @@ pub trait HarmonyApi {
     async fn rollout_command(
         rqctx: RequestContext<Self::Context>,
         path: Path<v3::RolloutPath>,
-        body: TypedBody<v3::RolloutCommand>,
+        body: TimedBody<v3::RolloutCommand>,
     ) -> Result<HttpResponseOk<v3::Rollout>, HttpError>;
 }

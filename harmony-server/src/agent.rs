@@ -8,11 +8,9 @@
 //! `wait_seconds` with `changed: false`.
 
 use crate::app::{Harmony, HarmonyError};
-use dropshot::{
-    HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext, TypedBody,
-};
+use dropshot::{HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext};
 use harmony_agent_api::{
-    DesiredState, DesiredStateQuery, HarmonyAgentApi, MAX_WAIT_SECONDS, StatusReport,
+    DesiredState, DesiredStateQuery, HarmonyAgentApi, MAX_WAIT_SECONDS, StatusReport, TimedBody,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +81,7 @@ impl HarmonyAgentApi for AgentImpl {
 
     async fn status_report(
         rqctx: RequestContext<Context>,
-        body: TypedBody<StatusReport>,
+        body: TimedBody<StatusReport>,
     ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
         let plane = agent(&rqctx).await?;
         let report = body.into_inner();

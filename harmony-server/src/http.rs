@@ -4,10 +4,8 @@
 use crate::app::{Harmony, HarmonyError};
 use dropshot::{
     ClientErrorStatusCode, EmptyScanParams, HttpError, HttpResponseCreated, HttpResponseDeleted,
-    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, TypedBody,
-    WhichPage,
+    HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, WhichPage,
 };
-use harmony_api::HarmonyApi;
 use harmony_api::latest::{
     ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration,
     Deployment, DeploymentPageSelector, DeploymentPath, DeploymentStatus, ManifestQuery,
@@ -15,6 +13,7 @@ use harmony_api::latest::{
     RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
     RolloutListQuery, RolloutPath,
 };
+use harmony_api::{HarmonyApi, TimedBody};
 use std::sync::Arc;
 
 /// What handlers see: the application layer, and the versions this process
@@ -84,7 +83,7 @@ impl HarmonyApi for HarmonyImpl {
     async fn data_plane_put(
         rqctx: RequestContext<Context>,
         path: Path<DataPlanePath>,
-        body: TypedBody<DataPlaneRegistration>,
+        body: TimedBody<DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
         let id = path.into_inner().data_plane_id;
         let registration = body.into_inner();
@@ -119,7 +118,7 @@ impl HarmonyApi for HarmonyImpl {
     async fn deployment_put(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
-        body: TypedBody<harmony_api::v4::RuledDeploymentSpec>,
+        body: TimedBody<harmony_api::v4::RuledDeploymentSpec>,
     ) -> Result<HttpResponseOk<Deployment>, HttpError> {
         let id = path.into_inner().deployment_id;
         let spec = body.into_inner().0;
@@ -180,7 +179,7 @@ impl HarmonyApi for HarmonyImpl {
     async fn platform_release_put(
         rqctx: RequestContext<Context>,
         path: Path<PlatformReleasePath>,
-        body: TypedBody<PlatformReleaseSpec>,
+        body: TimedBody<PlatformReleaseSpec>,
     ) -> Result<HttpResponseOk<PlatformRelease>, HttpError> {
         let version = path.into_inner().version;
         let spec = body.into_inner();
@@ -195,7 +194,7 @@ impl HarmonyApi for HarmonyImpl {
 
     async fn rollout_create(
         rqctx: RequestContext<Context>,
-        body: TypedBody<RolloutCreate>,
+        body: TimedBody<RolloutCreate>,
     ) -> Result<HttpResponseCreated<Rollout>, HttpError> {
         let create = body.into_inner();
         Ok(HttpResponseCreated(blocking(&rqctx, move |h| h.create_rollout(create)).await?))
@@ -239,7 +238,7 @@ impl HarmonyApi for HarmonyImpl {
     async fn rollout_command(
         rqctx: RequestContext<Context>,
         path: Path<RolloutPath>,
-        body: TypedBody<RolloutCommand>,
+        body: TimedBody<RolloutCommand>,
     ) -> Result<HttpResponseOk<Rollout>, HttpError> {
         let id = path.into_inner().rollout_id;
         let command = body.into_inner();

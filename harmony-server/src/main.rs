@@ -10,7 +10,7 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
                       [--dev-organization ORG]
                       [--environment NAME] [--rollout-policy-file PATH]
                       [--rollout-tick-seconds N] [--service-token-file PATH]
-                      [--tls-cert PATH --tls-key PATH]
+                      [--tls-cert PATH --tls-key PATH] [--body-read-timeout SECONDS]
        harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
                       [--secret-key-file PATH | --dev-seed]
        harmony-server contract-schema [--data-dir DIR | --database-url URL]
@@ -38,6 +38,10 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
   --tls-cert PATH             serve both APIs over TLS with this PEM certificate
                               chain (the server's certificate first)
   --tls-key PATH              ... and this PEM (PKCS #8) private key
+  --body-read-timeout SECONDS a request's body must arrive within this long after
+                              its headers, or it is answered 408 and its
+                              connection closed (default 30; headers have
+                              hyper's 30 s)
   --version                   print the version and exit
   --service-token-file PATH   the credential callers of the main API (astro-api)
                               send as `Authorization: Bearer`; required except
@@ -138,6 +142,13 @@ fn parse_args(
             "--rollout-policy-file" => config.rollout_policy_file = Some(value()?.into()),
             "--tls-cert" => tls_cert = Some(std::path::PathBuf::from(value()?)),
             "--tls-key" => tls_key = Some(std::path::PathBuf::from(value()?)),
+            "--body-read-timeout" => {
+                let seconds: f64 = value()?.parse().context("--body-read-timeout")?;
+                if !(seconds > 0.0 && seconds <= 3600.0) {
+                    bail!("--body-read-timeout must be more than 0 and at most 3600 seconds");
+                }
+                body_deadline::set_read_timeout(std::time::Duration::from_secs_f64(seconds));
+            }
             "--rollout-tick-seconds" => {
                 let seconds: u64 = value()?.parse().context("--rollout-tick-seconds")?;
                 if seconds == 0 {

@@ -182,6 +182,76 @@ pub fn sigterm_stops_cleanly(
     }
 }
 
+/// Waits (up to 60 s: a debug binary on a loaded machine) until something
+/// accepts connections on `addr`.
+pub fn wait_until_listening(addr: std::net::SocketAddr) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listened on {addr} within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Opens `per_head` connections for each request head of `heads` (a
+/// request line and headers without the blank line; a `Content-Length` of
+/// 4096 is added) and sends the head and the first bytes of a JSON body,
+/// then nothing more, as a stalled (or hostile) client would. While they
+/// stall, `healthy` (a whole request's head) must still be answered with
+/// its status (`healthy_status`): stalled neighbours take nothing from
+/// others. Asserts every stalled connection
+/// is answered `408 Request Timeout` and closed, no sooner than `deadline`
+/// after its head was sent and within `deadline` plus 15 s.
+pub fn stalled_bodies_are_cut_off(
+    addr: std::net::SocketAddr,
+    heads: &[&str],
+    per_head: usize,
+    (healthy, healthy_status): (&str, u16),
+    deadline: std::time::Duration,
+) {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    let mut stalled = Vec::new();
+    for head in heads {
+        for _ in 0..per_head {
+            let mut socket = std::net::TcpStream::connect(addr).expect("connecting");
+            write!(socket, "{head}\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n{{\"name\": \"")
+                .expect("sending a head and part of a body");
+            stalled.push((head, socket));
+        }
+    }
+    let mut socket = std::net::TcpStream::connect(addr).expect("connecting");
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(socket, "{healthy}\r\nconnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("the healthy request is answered");
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {healthy_status}")),
+        "a healthy request beside stalled ones: {answer}"
+    );
+    let give_up = started + deadline + Duration::from_secs(15);
+    for (head, mut socket) in stalled {
+        let left = give_up.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        socket.set_read_timeout(Some(left)).unwrap();
+        let mut answer = Vec::new();
+        let read = socket.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            read.is_ok(),
+            "{head:?}: the stalled connection was still open {:?} after it stalled ({read:?}; \
+             read so far: {answer:?})",
+            started.elapsed()
+        );
+        assert!(answer.starts_with("HTTP/1.1 408"), "{head:?}: {answer}");
+    }
+    assert!(
+        started.elapsed() >= deadline,
+        "the stalled bodies were cut off after {:?}, before their deadline {deadline:?}",
+        started.elapsed()
+    );
+}
+
 /// A stored-row fixture's rows (`{"tables": {name: [row, ...]}}`, each row
 /// a column-to-value object, a BLOB as `{"blob_hex": "..."}`: rows exactly
 /// as a released binary wrote them) as `INSERT` statements with literal
