@@ -13,9 +13,8 @@ use astro_public_api::types::{
 use chrono::Utc;
 use uuid::Uuid;
 
-/// Longest token lifetime: two years.
-pub const MAX_TOKEN_SECONDS: u64 = 2 * 365 * 24 * 3600;
-pub const MIN_TOKEN_SECONDS: u64 = 60;
+/// Token lifetimes (the public document states them).
+pub use astro_public_api::types::{MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS};
 
 /// An identifier chosen by an operator: 1 to 63 letters, digits, `-`, `_`.
 pub fn valid_id(id: &str) -> bool {
@@ -28,8 +27,8 @@ fn check_name(errors: &mut Vec<astro_public_api::FieldError>, name: &str) {
     let length = name.chars().count();
     if !(1..=63).contains(&length) {
         errors.push(field_error("name", "length", "must be 1 to 63 characters"));
-    } else if name.chars().any(char::is_control) {
-        errors.push(field_error("name", "format", "must not contain control characters"));
+    } else if let Err(rule) = deployment_rules::free_text(name) {
+        errors.push(field_error("name", "format", rule));
     }
 }
 
@@ -123,7 +122,12 @@ impl Astro {
         who.may_administer()?;
         let mut errors = Vec::new();
         check_name(&mut errors, &input.name);
-        if input.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+        if let Some(Err(rule)) = input.description.as_deref().map(deployment_rules::free_text) {
+            errors.push(field_error("description", "format", rule));
+        }
+        if input.description.as_ref().is_some_and(|d| {
+            d.chars().count() as u64 > astro_public_api::types::MAX_WORKSPACE_DESCRIPTION
+        }) {
             errors.push(field_error("description", "length", "must be at most 1000 characters"));
         }
         if !errors.is_empty() {

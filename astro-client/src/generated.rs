@@ -405,7 +405,9 @@ pub mod types {
         pub worker_queues: ::std::vec::Vec<WorkerQueue>,
         pub workspace_id: ::std::string::String,
     }
-    ///What a user sends to create a deployment or to replace its settings.
+    /**What a user sends to create a deployment or to replace its settings.
+
+Rules that join fields (the schema states every other one): - `runtime_version` is one of the supported runtimes (`GET .../deployment-options`); - STANDARD: `cloud_provider` and `region` (an offered one), no `cluster_id`; DEDICATED and HYBRID: `cluster_id` naming a cluster of the caller's organization of that kind, no `cloud_provider` or `region`; - HYBRID: `scheduler` required, no `scheduler_size`, executor not ASTRO, every queue has a `node_pool_id` and no `astro_machine`; Hosted (STANDARD, DEDICATED): `scheduler_size` required, no `scheduler`, every queue has an `astro_machine` and no `node_pool_id`; the Hosted-only fields stay unset on HYBRID; - exactly one queue `is_default`, named `default`; queue names unique; the KUBERNETES executor takes only the default queue; `min_worker_count` <= `max_worker_count`; - environment variable keys unique; a new secret has a value; keys and values together at most 64 KiB, each value at most 16 KiB; - `resource_quota_memory` is twice `resource_quota_cpu` in GiB, the task pod defaults likewise and at most the quota; - an update keeps `workspace_id`, `type` and the placement, and cannot switch `is_development_mode` on.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct DeploymentInput {
@@ -1394,7 +1396,9 @@ pub mod types {
             value.parse()
         }
     }
-    ///What an owner sends to create an API token.
+    /**What an owner sends to create an API token.
+
+Rules that join fields: `workspace_id` is given exactly for WORKSPACE_MEMBER tokens and names a workspace of the organization; a token that expires can create only tokens that expire no later.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct TokenInput {
@@ -1402,11 +1406,81 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_in_seconds: ::std::option::Option<u64>,
         ///1 to 63 characters: what the token is for.
-        pub name: ::std::string::String,
+        pub name: TokenInputName,
         pub role: Role,
         ///WORKSPACE_MEMBER only: the workspace it is scoped to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub workspace_id: ::std::option::Option<::std::string::String>,
+    }
+    ///1 to 63 characters: what the token is for.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct TokenInputName(::std::string::String);
+    impl ::std::ops::Deref for TokenInputName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TokenInputName> for ::std::string::String {
+        fn from(value: TokenInputName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for TokenInputName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 63usize {
+                return Err("longer than 63 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TokenInputName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TokenInputName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for TokenInputName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     ///A Harmony cell that does not (yet) serve an API version a request needs.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1571,9 +1645,146 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct WorkspaceInput {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
+        pub description: ::std::option::Option<WorkspaceInputDescription>,
         ///1 to 63 characters, unique in the organization.
-        pub name: ::std::string::String,
+        pub name: WorkspaceInputName,
+    }
+    ///`WorkspaceInputDescription`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WorkspaceInputDescription(::std::string::String);
+    impl ::std::ops::Deref for WorkspaceInputDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WorkspaceInputDescription> for ::std::string::String {
+        fn from(value: WorkspaceInputDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WorkspaceInputDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WorkspaceInputDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WorkspaceInputDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WorkspaceInputDescription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///1 to 63 characters, unique in the organization.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct WorkspaceInputName(::std::string::String);
+    impl ::std::ops::Deref for WorkspaceInputName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<WorkspaceInputName> for ::std::string::String {
+        fn from(value: WorkspaceInputName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for WorkspaceInputName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 63usize {
+                return Err("longer than 63 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WorkspaceInputName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WorkspaceInputName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for WorkspaceInputName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     ///A single page of results
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

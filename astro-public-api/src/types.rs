@@ -113,8 +113,9 @@ pub struct WorkerQueue {
     pub name: String,
     pub is_default: bool,
     /// At most `max_worker_count`.
+    #[schemars(range(min = 0, max = 4294967295u32))]
     pub min_worker_count: u32,
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 4294967295u32))]
     pub max_worker_count: u32,
     #[schemars(range(min = 1, max = "MAX_WORKER_CONCURRENCY"))]
     pub worker_concurrency: u32,
@@ -142,6 +143,25 @@ pub struct EnvironmentVariable {
 }
 
 /// What a user sends to create a deployment or to replace its settings.
+///
+/// Rules that join fields (the schema states every other one):
+/// - `runtime_version` is one of the supported runtimes (`GET .../deployment-options`);
+/// - STANDARD: `cloud_provider` and `region` (an offered one), no `cluster_id`;
+///   DEDICATED and HYBRID: `cluster_id` naming a cluster of the caller's
+///   organization of that kind, no `cloud_provider` or `region`;
+/// - HYBRID: `scheduler` required, no `scheduler_size`, executor not ASTRO,
+///   every queue has a `node_pool_id` and no `astro_machine`; Hosted (STANDARD,
+///   DEDICATED): `scheduler_size` required, no `scheduler`, every queue has an
+///   `astro_machine` and no `node_pool_id`; the Hosted-only fields stay unset on HYBRID;
+/// - exactly one queue `is_default`, named `default`; queue names unique; the
+///   KUBERNETES executor takes only the default queue; `min_worker_count` <=
+///   `max_worker_count`;
+/// - environment variable keys unique; a new secret has a value; keys and
+///   values together at most 64 KiB, each value at most 16 KiB;
+/// - `resource_quota_memory` is twice `resource_quota_cpu` in GiB, the task pod
+///   defaults likewise and at most the quota;
+/// - an update keeps `workspace_id`, `type` and the placement, and cannot
+///   switch `is_development_mode` on.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentInput {
@@ -445,10 +465,19 @@ pub struct Workspace {
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceInput {
     /// 1 to 63 characters, unique in the organization.
+    #[schemars(length(min = 1, max = "rules::NAME_MAX"), regex = "rules::FREE_TEXT_PATTERN")]
     pub name: String,
     #[serde(default)]
+    #[schemars(length(max = "MAX_WORKSPACE_DESCRIPTION"), regex = "rules::FREE_TEXT_PATTERN")]
     pub description: Option<String>,
 }
+
+/// Longest workspace description, in characters.
+pub const MAX_WORKSPACE_DESCRIPTION: u64 = 1000;
+
+/// Shortest and longest lifetime of an expiring API token, in seconds.
+pub const MIN_TOKEN_SECONDS: u64 = 60;
+pub const MAX_TOKEN_SECONDS: u64 = 2 * 365 * 24 * 3600;
 
 /// What an API token may do, always inside its own organization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -469,10 +498,15 @@ pub struct TokenPath {
 }
 
 /// What an owner sends to create an API token.
+///
+/// Rules that join fields: `workspace_id` is given exactly for
+/// WORKSPACE_MEMBER tokens and names a workspace of the organization; a
+/// token that expires can create only tokens that expire no later.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenInput {
     /// 1 to 63 characters: what the token is for.
+    #[schemars(length(min = 1, max = "rules::NAME_MAX"), regex = "rules::FREE_TEXT_PATTERN")]
     pub name: String,
     pub role: Role,
     /// WORKSPACE_MEMBER only: the workspace it is scoped to.
@@ -480,6 +514,7 @@ pub struct TokenInput {
     pub workspace_id: Option<String>,
     /// Lifetime, 60 seconds to 2 years; never expires when absent.
     #[serde(default)]
+    #[schemars(range(min = "MIN_TOKEN_SECONDS", max = "MAX_TOKEN_SECONDS"))]
     pub expires_in_seconds: Option<u64>,
 }
 

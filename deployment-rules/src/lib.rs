@@ -116,6 +116,15 @@ pub const ENVIRONMENT_KEY_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,254}$";
 pub const FREE_TEXT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$";
 /// A Kubernetes DNS label (RFC 1123): data plane ids and queue names.
 pub const DNS_LABEL_PATTERN: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// Free text that says something: at least one character that is not a
+/// space (ECMAScript's `\s`; without the control characters free text
+/// already excludes, that is exactly Rust's `char::is_whitespace`).
+pub const WRITTEN_TEXT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF][^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$";
+/// A platform release's name (`2026.11.0`).
+pub const RELEASE_NAME_PATTERN: &str = "^[A-Za-z0-9.-]{1,63}$";
+/// A Kubernetes version: `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, an optional
+/// leading `v`.
+pub const KUBERNETES_VERSION_PATTERN: &str = "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$";
 
 /// Rules Harmony enforces on a deployment's spec that a schema cannot
 /// state (they join fields), as the 4.0.0 document lists them.
@@ -131,6 +140,26 @@ pub const CROSS_FIELD_RULES: &[&str] = &[
     "environment variable keys are unique; keys and values together at most 65536 bytes, each value at most 16384 bytes",
     "generation at most 9223372036854775807 and, for an existing deployment, not below its current one",
     "the rendered manifest set at most 4 MiB",
+];
+
+/// Rules on a data plane's registration a schema cannot state, as the
+/// 4.0.0 document lists them.
+pub const REGISTRATION_RULES: &[&str] = &[
+    "HYBRID: labels hold astronomer.io/organization, the organization the data plane belongs to (not blank, no control characters)",
+    "a registered data plane's kind, platform_release and astronomer.io/organization label never change (releases change through rollouts)",
+];
+
+/// Rules on a platform release a schema cannot state (4.0.0 document).
+pub const PLATFORM_RELEASE_RULES: &[&str] = &[
+    "kubernetes_min is not newer than kubernetes_max",
+    "a registered release never changes: its version again takes only the same content",
+];
+
+/// Rules on a rollout's start a schema cannot state (4.0.0 document).
+pub const ROLLOUT_RULES: &[&str] = &[
+    "to_release names a registered platform release, other than from_release",
+    "some data plane is on from_release, and the policy's waves select every such data plane",
+    "one rollout at a time: none is running or paused",
 ];
 
 /// Every numeric bound Harmony enforces on a deployment's spec, at every
@@ -273,6 +302,40 @@ pub fn free_text(text: &str) -> Result<(), &'static str> {
     }
 }
 
+/// Free text (see [`free_text`]) with at least one character that is not
+/// white space: what a field that must say something (a region, a version)
+/// takes.
+pub fn written_text(text: &str) -> Result<(), &'static str> {
+    match free_text(text).is_ok() && text.chars().any(|c| !c.is_whitespace()) {
+        true => Ok(()),
+        false => Err("must not be blank or contain control characters or line breaks"),
+    }
+}
+
+/// A platform release's name: 1 to 63 letters, digits, '.' and '-'.
+pub fn release_name(name: &str) -> Result<(), &'static str> {
+    match !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+    {
+        true => Ok(()),
+        false => Err("must be 1 to 63 letters, digits, '.' and '-'"),
+    }
+}
+
+/// A Kubernetes version: `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, digits
+/// only, an optional leading `v`.
+pub fn kubernetes_version(version: &str) -> Result<(), &'static str> {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    let parts: Vec<&str> = v.split('.').collect();
+    match (2..=3).contains(&parts.len())
+        && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    {
+        true => Ok(()),
+        false => Err("must be MAJOR.MINOR or MAJOR.MINOR.PATCH (digits, an optional leading v)"),
+    }
+}
+
 /// Characters no free text may hold: what a log line, a YAML scalar or a
 /// terminal would read as something other than text.
 pub fn is_control(c: char) -> bool {
@@ -378,7 +441,7 @@ mod tests {
     #[test]
     fn every_pattern_is_its_function() {
         let alphabet: Vec<char> =
-            "aZ09_.-:+/ \u{0}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{2028}\u{2029}\u{feff}é中"
+            "aZ09_.-:+/v \u{0}\u{9}\u{1f}\u{7f}\u{85}\u{9f}\u{a0}\u{2000}\u{3000}\u{2028}\u{2029}\u{feff}é中"
                 .chars()
                 .collect();
         let mut samples: Vec<String> = vec![
@@ -389,6 +452,16 @@ mod tests {
             "a".repeat(129),
             "a".repeat(255),
             "_".repeat(256),
+            "1.30".into(),
+            "v1.30.2".into(),
+            "1.30.2.1".into(),
+            "1.30.".into(),
+            "1..3".into(),
+            "V1.30".into(),
+            "2026.11.0".into(),
+            " ".into(),
+            "\u{a0}\u{3000}".into(),
+            " a ".into(),
         ];
         // A deterministic walk over short strings of the alphabet.
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -412,7 +485,10 @@ mod tests {
                 && edge(v.as_bytes().last())
         };
         type Grammar<'a> = (&'a str, &'a dyn Fn(&str) -> bool);
-        let grammars: [Grammar<'_>; 6] = [
+        let grammars: [Grammar<'_>; 9] = [
+            (WRITTEN_TEXT_PATTERN, &|v| written_text(v).is_ok()),
+            (RELEASE_NAME_PATTERN, &|v| release_name(v).is_ok()),
+            (KUBERNETES_VERSION_PATTERN, &|v| kubernetes_version(v).is_ok()),
             (IMAGE_TAG_PATTERN, &|v| image_tag(v).is_ok()),
             (NODE_POOL_ID_PATTERN, &|v| node_pool_id(v).is_ok()),
             (BUNDLE_VERSION_PATTERN, &|v| bundle_version(v).is_ok()),

@@ -107,16 +107,32 @@ pub trait HarmonyApi {
     ) -> Result<HttpResponseOk<v1::ApiVersions>, HttpError>;
 
     /// Register a data plane, or update its registration (idempotent by id).
+    /// The body's schema states the rules the registration must meet.
     #[endpoint {
         method = PUT,
         path = "/data-planes/{data_plane_id}",
-        versions = VERSION_UNIFIED..,
+        versions = VERSION_STATUS..,
     }]
     async fn data_plane_put(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DataPlanePath>,
-        body: TimedBody<latest::DataPlaneRegistration>,
+        body: TimedBody<v4::RuledDataPlaneRegistration>,
     ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError>;
+
+    /// Register a data plane, or update its registration (idempotent by id).
+    #[endpoint {
+        operation_id = "data_plane_put",
+        method = PUT,
+        path = "/data-planes/{data_plane_id}",
+        versions = VERSION_UNIFIED..VERSION_STATUS,
+    }]
+    async fn data_plane_put_v2(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DataPlanePath>,
+        body: TimedBody<latest::DataPlaneRegistration>,
+    ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError> {
+        Self::data_plane_put(rqctx, path, body.map(Into::into)).await
+    }
 
     /// Register a (Hybrid) data plane, or update its registration.
     #[endpoint {
@@ -130,7 +146,8 @@ pub trait HarmonyApi {
         path: Path<v1::DataPlanePath>,
         body: TimedBody<v1::DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
-        let plane = Self::data_plane_put(rqctx, path, body.map(Into::into)).await?.0;
+        let body = body.map(|registration| v4::RuledDataPlaneRegistration(registration.into()));
+        let plane = Self::data_plane_put(rqctx, path, body).await?.0;
         Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
     }
 
@@ -331,16 +348,34 @@ pub trait HarmonyApi {
     /// Register a platform release (a version of the manifest templates and
     /// what it supports). Immutable: the same content again is a no-op,
     /// other content a conflict.
+    /// The path's and the body's schemas state the rules they must meet.
     #[endpoint {
         method = PUT,
         path = "/platform-releases/{version}",
-        versions = VERSION_ROLLOUTS..,
+        versions = VERSION_STATUS..,
     }]
     async fn platform_release_put(
         rqctx: RequestContext<Self::Context>,
+        path: Path<v4::RuledPlatformReleasePath>,
+        body: TimedBody<v4::RuledPlatformReleaseSpec>,
+    ) -> Result<HttpResponseOk<v3::PlatformRelease>, HttpError>;
+
+    /// Register a platform release (a version of the manifest templates and
+    /// what it supports). Immutable: the same content again is a no-op,
+    /// other content a conflict.
+    #[endpoint {
+        operation_id = "platform_release_put",
+        method = PUT,
+        path = "/platform-releases/{version}",
+        versions = VERSION_ROLLOUTS..VERSION_STATUS,
+    }]
+    async fn platform_release_put_v3(
+        rqctx: RequestContext<Self::Context>,
         path: Path<v3::PlatformReleasePath>,
         body: TimedBody<v3::PlatformReleaseSpec>,
-    ) -> Result<HttpResponseOk<v3::PlatformRelease>, HttpError>;
+    ) -> Result<HttpResponseOk<v3::PlatformRelease>, HttpError> {
+        Self::platform_release_put(rqctx, path.map(Into::into), body.map(Into::into)).await
+    }
 
     /// Every registered platform release, by version.
     #[endpoint {
@@ -354,15 +389,31 @@ pub trait HarmonyApi {
 
     /// Start a rollout of a platform release under this Harmony's
     /// environment's policy. At most one rollout runs at a time.
+    /// The body's schema states the rules it must meet.
     #[endpoint {
         method = POST,
         path = "/rollouts",
-        versions = VERSION_ROLLOUTS..,
+        versions = VERSION_STATUS..,
     }]
     async fn rollout_create(
         rqctx: RequestContext<Self::Context>,
-        body: TimedBody<v3::RolloutCreate>,
+        body: TimedBody<v4::RuledRolloutCreate>,
     ) -> Result<HttpResponseCreated<v3::Rollout>, HttpError>;
+
+    /// Start a rollout of a platform release under this Harmony's
+    /// environment's policy. At most one rollout runs at a time.
+    #[endpoint {
+        operation_id = "rollout_create",
+        method = POST,
+        path = "/rollouts",
+        versions = VERSION_ROLLOUTS..VERSION_STATUS,
+    }]
+    async fn rollout_create_v3(
+        rqctx: RequestContext<Self::Context>,
+        body: TimedBody<v3::RolloutCreate>,
+    ) -> Result<HttpResponseCreated<v3::Rollout>, HttpError> {
+        Self::rollout_create(rqctx, body.map(Into::into)).await
+    }
 
     /// Rollouts, newest first.
     #[endpoint {

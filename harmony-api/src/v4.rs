@@ -75,35 +75,169 @@ impl JsonSchema for RuledDeploymentSpec {
     }
 
     fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        let mut schema = rules::DeploymentSpec::json_schema(generator).into_object();
-        let rules: Vec<serde_json::Value> =
-            deployment_rules::CROSS_FIELD_RULES.iter().map(|r| (*r).into()).collect();
-        schema.extensions.insert("x-cross-field-rules".to_owned(), rules.into());
-        schema.into()
+        ruled::<rules::DeploymentSpec>(generator, deployment_rules::CROSS_FIELD_RULES)
+    }
+}
+
+/// The schema of `R` (a body's shape with its rules) with the rules that
+/// join fields, or depend on what is stored, in `x-cross-field-rules`.
+fn ruled<R: JsonSchema>(
+    generator: &mut schemars::r#gen::SchemaGenerator,
+    cross_field: &[&str],
+) -> schemars::schema::Schema {
+    let mut schema = R::json_schema(generator).into_object();
+    let rules: Vec<serde_json::Value> = cross_field.iter().map(|r| (*r).into()).collect();
+    schema.extensions.insert("x-cross-field-rules".to_owned(), rules.into());
+    schema.into()
+}
+
+/// A data plane's registration as 4.0.0 takes it: the 2.0.0 shape, its
+/// rules stated (non-blank text, the Kubernetes version's grammar; the
+/// owner label a HYBRID plane needs in `x-cross-field-rules`).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct RuledDataPlaneRegistration(pub DataPlaneRegistration);
+
+impl From<DataPlaneRegistration> for RuledDataPlaneRegistration {
+    fn from(registration: DataPlaneRegistration) -> Self {
+        RuledDataPlaneRegistration(registration)
+    }
+}
+
+impl JsonSchema for RuledDataPlaneRegistration {
+    fn schema_name() -> String {
+        "DataPlaneRegistration".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        ruled::<rules::DataPlaneRegistration>(generator, deployment_rules::REGISTRATION_RULES)
+    }
+}
+
+/// A platform release as 4.0.0 takes it: the 3.0.0 shape, its rules stated.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct RuledPlatformReleaseSpec(pub PlatformReleaseSpec);
+
+impl From<PlatformReleaseSpec> for RuledPlatformReleaseSpec {
+    fn from(spec: PlatformReleaseSpec) -> Self {
+        RuledPlatformReleaseSpec(spec)
+    }
+}
+
+impl JsonSchema for RuledPlatformReleaseSpec {
+    fn schema_name() -> String {
+        "PlatformReleaseSpec".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        ruled::<rules::PlatformReleaseSpec>(generator, deployment_rules::PLATFORM_RELEASE_RULES)
+    }
+}
+
+/// A rollout's start as 4.0.0 takes it: the 3.0.0 shape, release names'
+/// grammar stated.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct RuledRolloutCreate(pub RolloutCreate);
+
+impl From<RolloutCreate> for RuledRolloutCreate {
+    fn from(create: RolloutCreate) -> Self {
+        RuledRolloutCreate(create)
+    }
+}
+
+impl JsonSchema for RuledRolloutCreate {
+    fn schema_name() -> String {
+        "RolloutCreate".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        ruled::<rules::RolloutCreate>(generator, deployment_rules::ROLLOUT_RULES)
+    }
+}
+
+/// A platform release's path at 4.0.0: the name's grammar stated.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct RuledPlatformReleasePath {
+    /// The release's version, e.g. `2026.11.0`.
+    #[schemars(regex = "deployment_rules::RELEASE_NAME_PATTERN")]
+    pub version: String,
+}
+
+impl From<PlatformReleasePath> for RuledPlatformReleasePath {
+    fn from(path: PlatformReleasePath) -> Self {
+        RuledPlatformReleasePath { version: path.version }
     }
 }
 
 /// The schemas [`RuledDeploymentSpec`] states: the same fields as
 /// [`DeploymentSpec`] (a test holds them together), each with its rules.
 mod rules {
-    use super::{AstroMachine, DataPlaneKind, Executor, SchedulerSize};
+    use super::{AstroMachine, CloudProvider, DataPlaneKind, Executor, SchedulerSize};
     use deployment_rules as r;
     use schemars::JsonSchema;
+    use std::collections::BTreeMap;
+
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct DataPlaneRegistration {
+        pub kind: DataPlaneKind,
+        pub cloud_provider: CloudProvider,
+        #[schemars(regex = "r::WRITTEN_TEXT_PATTERN")]
+        pub region: String,
+        #[serde(default)]
+        pub labels: BTreeMap<String, String>,
+        #[schemars(regex = "r::KUBERNETES_VERSION_PATTERN")]
+        pub kubernetes_version: String,
+        #[schemars(regex = "r::WRITTEN_TEXT_PATTERN")]
+        pub agent_version: String,
+        #[schemars(regex = "r::WRITTEN_TEXT_PATTERN")]
+        pub platform_release: String,
+    }
+
+    /// What a platform release supports. Releases are immutable.
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct PlatformReleaseSpec {
+        /// Oldest supported Kubernetes version.
+        #[schemars(regex = "r::KUBERNETES_VERSION_PATTERN")]
+        pub kubernetes_min: String,
+        /// Newest supported Kubernetes version.
+        #[schemars(regex = "r::KUBERNETES_VERSION_PATTERN")]
+        pub kubernetes_max: String,
+        /// Supported Astro Runtime versions, each once; empty means any.
+        #[serde(default)]
+        #[schemars(inner(regex = "r::WRITTEN_TEXT_PATTERN"))]
+        pub runtimes: std::collections::BTreeSet<String>,
+    }
+
+    #[derive(JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    pub struct RolloutCreate {
+        #[schemars(regex = "r::RELEASE_NAME_PATTERN")]
+        pub from_release: String,
+        #[schemars(regex = "r::RELEASE_NAME_PATTERN")]
+        pub to_release: String,
+    }
 
     #[derive(JsonSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     pub struct DeploymentSpec {
         pub kind: DataPlaneKind,
-        #[schemars(length(min = 1), regex = "r::FREE_TEXT_PATTERN")]
+        #[schemars(regex = "r::WRITTEN_TEXT_PATTERN")]
         pub organization_id: String,
-        #[schemars(length(min = 1), regex = "r::FREE_TEXT_PATTERN")]
+        #[schemars(regex = "r::WRITTEN_TEXT_PATTERN")]
         pub workspace_id: String,
         #[schemars(regex = "r::DNS_LABEL_PATTERN")]
         pub data_plane_id: String,
         #[schemars(length(min = 1, max = "r::NAME_MAX"), regex = "r::FREE_TEXT_PATTERN")]
         pub name: String,
-        #[schemars(length(min = 1), regex = "r::FREE_TEXT_PATTERN")]
+        #[schemars(regex = "r::WRITTEN_TEXT_PATTERN")]
         pub runtime_version: String,
         pub executor: Executor,
         /// HOSTED only (required there).
@@ -182,8 +316,8 @@ mod rules {
 mod tests {
     use super::*;
 
-    /// [`RuledDeploymentSpec`]'s schema has exactly the fields (and required
-    /// fields) of [`DeploymentSpec`], at every level: the rules are added,
+    /// Each ruled schema ([`RuledDeploymentSpec`] and the others) has exactly
+    /// the fields (and required fields) of the type on the wire, at every level: the rules are added,
     /// the shape is the one on the wire.
     #[test]
     fn the_ruled_schema_has_the_shape_of_the_spec() {
@@ -201,6 +335,28 @@ mod tests {
             (fields, required)
         };
         assert_eq!(shape(&ruled), shape(&plain));
+        for (ruled, plain) in [
+            (
+                RuledDataPlaneRegistration::json_schema(&mut generator),
+                DataPlaneRegistration::json_schema(&mut generator),
+            ),
+            (
+                RuledPlatformReleaseSpec::json_schema(&mut generator),
+                PlatformReleaseSpec::json_schema(&mut generator),
+            ),
+            (
+                RuledRolloutCreate::json_schema(&mut generator),
+                RolloutCreate::json_schema(&mut generator),
+            ),
+            (
+                RuledPlatformReleasePath::json_schema(&mut generator),
+                PlatformReleasePath::json_schema(&mut generator),
+            ),
+        ] {
+            let (ruled, plain) =
+                (serde_json::to_value(ruled).unwrap(), serde_json::to_value(plain).unwrap());
+            assert_eq!(shape(&ruled), shape(&plain), "{ruled}");
+        }
         for (plain, ruled) in [
             ("WorkerQueue", "WorkerQueueSpec"),
             ("HybridScheduler", "HybridSchedulerSpec"),

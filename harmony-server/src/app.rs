@@ -125,14 +125,29 @@ impl Harmony {
     ) -> Result<DataPlane, HarmonyError> {
         let mut problems = Vec::new();
         check_dns_label(&mut problems, "data_plane_id", id);
-        check_non_empty(&mut problems, "region", &registration.region);
-        check_non_empty(&mut problems, "agent_version", &registration.agent_version);
-        check_non_empty(&mut problems, "platform_release", &registration.platform_release);
-        if !is_kubernetes_version(&registration.kubernetes_version) {
+        check_written(&mut problems, "region", &registration.region);
+        check_written(&mut problems, "agent_version", &registration.agent_version);
+        check_written(&mut problems, "platform_release", &registration.platform_release);
+        if let Err(rule) = deployment_rules::kubernetes_version(&registration.kubernetes_version) {
             problems.push(format!(
-                "kubernetes_version: must be MAJOR.MINOR or MAJOR.MINOR.PATCH, got {:?}",
+                "kubernetes_version: {rule}, got {:?}",
                 registration.kubernetes_version
             ));
+        }
+        // A Hybrid data plane belongs to one organization, named when it
+        // registers (deployment_rules::REGISTRATION_RULES): without it the
+        // plane could take any organization's deployments.
+        let owner = registration.labels.get(OWNER_LABEL);
+        if registration.kind == harmony_api::latest::DataPlaneKind::Hybrid {
+            match owner {
+                None => problems.push(format!(
+                    "labels: a HYBRID data plane names the organization it belongs to in \
+                     label {OWNER_LABEL}"
+                )),
+                Some(owner) => {
+                    check_written(&mut problems, &format!("labels.{OWNER_LABEL}"), owner)
+                }
+            }
         }
         if !problems.is_empty() {
             return Err(HarmonyError::Invalid(problems));
@@ -153,6 +168,16 @@ impl Harmony {
                 // A registration names the release a data plane starts on;
                 // after that only rollouts move it (and re-render its
                 // deployments), so a re-registration cannot quietly undo one.
+                if existing.labels.get(OWNER_LABEL) != registration.labels.get(OWNER_LABEL) {
+                    return Err(HarmonyError::Conflict {
+                        code: "DataPlaneOwnerChanged",
+                        message: format!(
+                            "data plane {id} belongs to {}; the organization a data plane \
+                             belongs to (label {OWNER_LABEL}) cannot change",
+                            existing.labels.get(OWNER_LABEL).map_or("no organization", |o| o)
+                        ),
+                    });
+                }
                 if existing.platform_release != registration.platform_release {
                     return Err(HarmonyError::Conflict {
                         code: "PlatformReleaseManagedByRollouts",
@@ -441,7 +466,7 @@ impl Harmony {
         report: harmony_agent_api::StatusReport,
     ) -> Result<(), HarmonyError> {
         let mut problems = Vec::new();
-        check_non_empty(&mut problems, "agent_version", &report.agent_version);
+        check_written(&mut problems, "agent_version", &report.agent_version);
         for (i, d) in report.deployments.iter().enumerate() {
             if d.manifest_revision > i64::MAX as u64 {
                 problems.push(format!("deployments[{i}].manifest_revision: at most {}", i64::MAX));
@@ -668,9 +693,6 @@ fn validate_spec(
         }
     };
     rule("name", rules::free_text(&spec.name));
-    rule("organization_id", rules::free_text(&spec.organization_id));
-    rule("workspace_id", rules::free_text(&spec.workspace_id));
-    rule("runtime_version", rules::free_text(&spec.runtime_version));
     rule("image_tag", rules::image_tag(&spec.image_tag));
     if let Some(version) = &spec.dag_bundle_version {
         rule("dag_bundle_version", rules::bundle_version(version));
@@ -682,9 +704,9 @@ fn validate_spec(
         p.push(format!("name: {rule} characters"));
     }
     check_dns_label(p, "data_plane_id", &spec.data_plane_id);
-    check_non_empty(p, "organization_id", &spec.organization_id);
-    check_non_empty(p, "workspace_id", &spec.workspace_id);
-    check_non_empty(p, "runtime_version", &spec.runtime_version);
+    check_written(p, "organization_id", &spec.organization_id);
+    check_written(p, "workspace_id", &spec.workspace_id);
+    check_written(p, "runtime_version", &spec.runtime_version);
     if spec.worker_queues.len() > rules::MAX_WORKER_QUEUES {
         p.push(format!("worker_queues: at most {} queues", rules::MAX_WORKER_QUEUES));
     }
@@ -831,9 +853,11 @@ fn validate_spec(
     if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
 }
 
-pub(crate) fn check_non_empty(p: &mut Vec<String>, field: &str, value: &str) {
-    if value.trim().is_empty() {
-        p.push(format!("{field}: must not be empty"));
+/// Text that must say something: not blank, no control characters
+/// (`deployment_rules::written_text`, which 4.0.0 schemas state).
+pub(crate) fn check_written(p: &mut Vec<String>, field: &str, value: &str) {
+    if let Err(rule) = deployment_rules::written_text(value) {
+        p.push(format!("{field}: {rule}"));
     }
 }
 
@@ -854,11 +878,4 @@ pub(crate) fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
              starting and ending with a letter or digit; got {value:?}"
         ));
     }
-}
-
-pub(crate) fn is_kubernetes_version(v: &str) -> bool {
-    let v = v.strip_prefix('v').unwrap_or(v);
-    let parts: Vec<&str> = v.split('.').collect();
-    (2..=3).contains(&parts.len())
-        && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }

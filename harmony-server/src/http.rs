@@ -7,10 +7,9 @@ use dropshot::{
     HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, WhichPage,
 };
 use harmony_api::latest::{
-    ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, DataPlaneRegistration,
-    Deployment, DeploymentPageSelector, DeploymentPath, DeploymentStatus, ManifestQuery,
-    ManifestSet, PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout,
-    RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
+    ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, Deployment,
+    DeploymentPageSelector, DeploymentPath, DeploymentStatus, ManifestQuery, ManifestSet,
+    PlatformRelease, Rollout, RolloutCommand, RolloutDataPlane, RolloutDataPlanePageSelector,
     RolloutListQuery, RolloutPath,
 };
 use harmony_api::{HarmonyApi, TimedBody};
@@ -83,10 +82,10 @@ impl HarmonyApi for HarmonyImpl {
     async fn data_plane_put(
         rqctx: RequestContext<Context>,
         path: Path<DataPlanePath>,
-        body: TimedBody<DataPlaneRegistration>,
+        body: TimedBody<harmony_api::v4::RuledDataPlaneRegistration>,
     ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
         let id = path.into_inner().data_plane_id;
-        let registration = body.into_inner();
+        let registration = body.into_inner().0;
         let plane = blocking(&rqctx, move |h| h.register_data_plane(&id, registration)).await?;
         Ok(HttpResponseOk(plane))
     }
@@ -178,11 +177,11 @@ impl HarmonyApi for HarmonyImpl {
 
     async fn platform_release_put(
         rqctx: RequestContext<Context>,
-        path: Path<PlatformReleasePath>,
-        body: TimedBody<PlatformReleaseSpec>,
+        path: Path<harmony_api::v4::RuledPlatformReleasePath>,
+        body: TimedBody<harmony_api::v4::RuledPlatformReleaseSpec>,
     ) -> Result<HttpResponseOk<PlatformRelease>, HttpError> {
         let version = path.into_inner().version;
-        let spec = body.into_inner();
+        let spec = body.into_inner().0;
         Ok(HttpResponseOk(blocking(&rqctx, move |h| h.put_platform_release(&version, spec)).await?))
     }
 
@@ -194,9 +193,9 @@ impl HarmonyApi for HarmonyImpl {
 
     async fn rollout_create(
         rqctx: RequestContext<Context>,
-        body: TimedBody<RolloutCreate>,
+        body: TimedBody<harmony_api::v4::RuledRolloutCreate>,
     ) -> Result<HttpResponseCreated<Rollout>, HttpError> {
-        let create = body.into_inner();
+        let create = body.into_inner().0;
         Ok(HttpResponseCreated(blocking(&rqctx, move |h| h.create_rollout(create)).await?))
     }
 

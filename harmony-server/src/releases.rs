@@ -8,9 +8,7 @@
 //! and write the rollout back. So a crash between deciding and doing is
 //! impossible: either both are there or neither.
 
-use crate::app::{
-    Harmony, HarmonyError, check_non_empty, insert_revision, is_kubernetes_version, not_found,
-};
+use crate::app::{Harmony, HarmonyError, check_written, insert_revision, not_found};
 use crate::render;
 use crate::rollout::{
     self, Action, Command, Fleet, Observation, PlaneInfo, PlaneState, PlatformRelease, Rollout,
@@ -33,15 +31,11 @@ impl From<RolloutError> for HarmonyError {
     }
 }
 
-/// A platform release version: 1-63 letters, digits, '.' and '-'.
+/// A platform release's name (`deployment_rules::release_name`, which the
+/// 4.0.0 schemas state).
 fn check_release_version(problems: &mut Vec<String>, field: &str, version: &str) {
-    if version.is_empty()
-        || version.len() > 63
-        || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-    {
-        problems.push(format!(
-            "{field}: must be 1-63 characters of letters, digits, '.' and '-', got {version:?}"
-        ));
+    if let Err(rule) = deployment_rules::release_name(version) {
+        problems.push(format!("{field}: {rule}, got {version:?}"));
     }
 }
 
@@ -57,8 +51,8 @@ impl Harmony {
         for (field, value) in
             [("kubernetes_min", &spec.kubernetes_min), ("kubernetes_max", &spec.kubernetes_max)]
         {
-            if !is_kubernetes_version(value) {
-                problems.push(format!("{field}: must be MAJOR.MINOR, got {value:?}"));
+            if let Err(rule) = deployment_rules::kubernetes_version(value) {
+                problems.push(format!("{field}: {rule}, got {value:?}"));
             }
         }
         if let (Some(min), Some(max)) = (
@@ -69,7 +63,7 @@ impl Harmony {
             problems.push("kubernetes_min: must not be newer than kubernetes_max".to_owned());
         }
         for (i, runtime) in spec.runtimes.iter().enumerate() {
-            check_non_empty(&mut problems, &format!("runtimes[{i}]"), runtime);
+            check_written(&mut problems, &format!("runtimes[{i}]"), runtime);
             if spec.runtimes[..i].contains(runtime) {
                 problems.push(format!("runtimes[{i}]: {runtime:?} is listed twice"));
             }

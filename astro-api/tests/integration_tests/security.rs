@@ -8,20 +8,31 @@ use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Registers a data plane at the stack's Harmony, as its operator would.
-async fn register(stack: &Stack, id: &str, kind: &str, owner: Option<&str>) {
+/// A registration of a data plane, as its operator would send it.
+fn registration(kind: &str, owner: Option<&str>) -> harmony_api::latest::DataPlaneRegistration {
     let mut labels = serde_json::Map::new();
     if let Some(owner) = owner {
         labels.insert("astronomer.io/organization".into(), json!(owner));
     }
-    let registration = serde_json::from_value(json!({
+    serde_json::from_value(json!({
         "kind": kind, "cloud_provider": "AWS", "region": "us-east-1", "labels": labels,
         "kubernetes_version": "1.31", "agent_version": "1", "platform_release": "2026.11.0",
     }))
-    .unwrap();
+    .unwrap()
+}
+
+/// Registers a data plane at the stack's Harmony, as its operator would.
+async fn register(
+    stack: &Stack,
+    id: &str,
+    kind: &str,
+    owner: Option<&str>,
+) -> Result<(), (Option<reqwest::StatusCode>, String)> {
+    let body =
+        serde_json::from_value(serde_json::to_value(registration(kind, owner)).unwrap()).unwrap();
     let client =
         harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
-    client.data_plane_put(id, &registration).await.unwrap();
+    client.data_plane_put(id, &body).await.map(|_| ()).map_err(|e| (e.status(), format!("{e:?}")))
 }
 
 fn dedicated(cluster: &str) -> Value {
@@ -48,16 +59,21 @@ async fn clusters_belong_to_one_organization() {
     let stack = Stack::start().await;
     let org2_token = bootstrap(&stack.astro, "org-2", "ws-2").await;
     // hybrid-example belongs to org-1 (the test Harmony's example plane).
-    register(&stack, "hybrid-b", "HYBRID", Some("org-2")).await;
-    register(&stack, "dedicated-a", "HOSTED", Some("org-1")).await;
-    register(&stack, "dedicated-b", "HOSTED", Some("org-2")).await;
-    register(&stack, "hybrid-nobody", "HYBRID", None).await;
+    register(&stack, "hybrid-b", "HYBRID", Some("org-2")).await.unwrap();
+    register(&stack, "dedicated-a", "HOSTED", Some("org-1")).await.unwrap();
+    register(&stack, "dedicated-b", "HOSTED", Some("org-2")).await.unwrap();
+    // A Hybrid plane without an owner cannot be registered (it could take
+    // any organization's deployments), nor can an owner be changed.
+    let unowned = register(&stack, "hybrid-nobody", "HYBRID", None).await.unwrap_err();
+    assert_eq!(unowned.0, Some(reqwest::StatusCode::BAD_REQUEST), "{unowned:?}");
+    assert!(unowned.1.contains("astronomer.io/organization"), "{unowned:?}");
+    let moved = register(&stack, "hybrid-b", "HYBRID", Some("org-1")).await.unwrap_err();
+    assert_eq!(moved.0, Some(reqwest::StatusCode::CONFLICT), "{moved:?}");
     let clusters = [
         ("hybrid-example", "HYBRID", Some("org-1")),
         ("hybrid-b", "HYBRID", Some("org-2")),
         ("dedicated-a", "HOSTED", Some("org-1")),
         ("dedicated-b", "HOSTED", Some("org-2")),
-        ("hybrid-nobody", "HYBRID", None),
         // The shared Hosted plane: STANDARD deployments only, never by id.
         ("hosted-aws-us-east-1", "HOSTED", None),
         ("no-such-cluster", "", None),
@@ -144,7 +160,8 @@ async fn harmony_refuses_another_organizations_deployment_on_an_owned_plane() {
 sql_store::on_both_backends!(a_refusal_leaves_the_outbox_and_a_later_delete_goes_through);
 
 /// A change Harmony refuses (here: the cluster was given to another
-/// organization after the deployment was placed) is no use retrying: it
+/// organization after the deployment was placed, which only an operator
+/// writing to Harmony's database can do) is no use retrying: it
 /// leaves the outbox at once, the deployment says it was refused and why,
 /// and the deployment's later DELETE is delivered instead of queueing
 /// behind it for ever.
@@ -156,7 +173,15 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
     let path = format!("/organizations/org-1/deployments/{id}");
     wait_delivered(&authorized(&stack.token), &format!("{}{path}", stack.url), 1).await;
 
-    register(&stack, "hybrid-example", "HYBRID", Some("org-2")).await;
+    let harmony = harmony_server::store::Store::open(
+        &sql_store::Location::Sqlite(stack.harmony_data.path().join("harmony.sqlite3")),
+        &harmony_server::render::SecretKey::development(),
+    )
+    .unwrap();
+    let given = registration("HYBRID", Some("org-2"));
+    harmony
+        .write(move |tx| tx.upsert_data_plane("hybrid-example", &given, chrono::Utc::now()))
+        .unwrap();
     let mut update = hybrid();
     update["worker_queues"][0]["worker_concurrency"] = json!(12);
     // The request waits for its delivery, so it hears of the refusal: a

@@ -190,12 +190,20 @@ impl TestHarmony {
     }
 }
 
+/// A registration of `kind`; a Hybrid data plane belongs to `org-1` (what
+/// [`hybrid_spec`] deploys), as every Hybrid plane names its owner.
 pub fn registration(kind: v2::types::DataPlaneKind) -> v2::types::DataPlaneRegistration {
+    let labels = match kind {
+        v2::types::DataPlaneKind::Hybrid => {
+            [("astronomer.io/organization".to_owned(), "org-1".to_owned())].into()
+        }
+        v2::types::DataPlaneKind::Hosted => Default::default(),
+    };
     v2::types::DataPlaneRegistration {
         kind,
         cloud_provider: v2::types::CloudProvider::Aws,
         region: "us-east-1".into(),
-        labels: Default::default(),
+        labels,
         kubernetes_version: "1.31".into(),
         agent_version: "1.0.0".into(),
         platform_release: "2026.11.0".into(),

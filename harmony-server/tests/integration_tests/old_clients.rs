@@ -32,18 +32,22 @@ fn v1_spec(data_plane_id: &str, generation: u64) -> v1::DeploymentSpec {
 async fn v1_client_works_against_the_current_server() {
     let h = TestHarmony::start();
     let old = h.v1();
+    let mut registration = v1::DataPlaneRegistration {
+        cloud_provider: v1::CloudProvider::Gcp,
+        region: "europe-west1".into(),
+        labels: Default::default(),
+        kubernetes_version: "1.29".into(),
+        agent_version: "0.9.0".into(),
+        platform_release: "2026.10.0".into(),
+    };
+    // A Hybrid data plane names the organization it belongs to, at every
+    // version (issue 19: an unowned plane could take anyone's deployments).
+    let refused = old.data_plane_put("hybrid-legacy", &registration).await.unwrap_err();
+    assert_eq!(refused.status(), Some(reqwest::StatusCode::BAD_REQUEST));
+    assert!(format!("{refused:?}").contains("astronomer.io/organization"), "{refused:?}");
+    registration.labels.insert("astronomer.io/organization".into(), "org-1".into());
     let plane = old
-        .data_plane_put(
-            "hybrid-legacy",
-            &v1::DataPlaneRegistration {
-                cloud_provider: v1::CloudProvider::Gcp,
-                region: "europe-west1".into(),
-                labels: Default::default(),
-                kubernetes_version: "1.29".into(),
-                agent_version: "0.9.0".into(),
-                platform_release: "2026.10.0".into(),
-            },
-        )
+        .data_plane_put("hybrid-legacy", &registration)
         .await
         .expect("a 1.0.0 registration is accepted")
         .into_inner();
