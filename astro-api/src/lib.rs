@@ -12,6 +12,7 @@ pub mod failure;
 pub mod handoff;
 pub mod harmony;
 pub mod http;
+pub mod metrics;
 pub mod seal;
 pub mod store;
 pub mod tenancy;

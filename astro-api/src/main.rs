@@ -10,10 +10,16 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
                  [--harmony URL | --harmony-cell NAME=URL ...]
                  [--harmony-token-file PATH] [--harmony-ca-file PATH] [--secret-key-file PATH]
                  [--tls-cert PATH --tls-key PATH] [--body-read-timeout SECONDS]
+                 [--admin-bind ADDR] [--log-format json|text] [--log-level LEVEL]
                  [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
        astro-api contract-schema [--data-dir DIR | --database-url URL]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
+  --admin-bind ADDR         the admin listener: /metrics (Prometheus), /healthz,
+                            /readyz; no credential, so keep it private (none unless
+                            given; docs/operations.md)
+  --log-format FORMAT       json (default: one bunyan object per line) or text
+  --log-level LEVEL         trace, debug, info (default), warning, error, critical
   --data-dir DIR            where astro.sqlite3 lives (default ./data/astro)
   --database-url URL        PostgreSQL instead (postgres://user@host:port/db); also
                             read from ASTRO_DATABASE_URL (keeps a password off the
@@ -55,7 +61,7 @@ async fn main() -> Result<()> {
     if contract {
         args.remove(0);
     }
-    let (config, bootstrap) = parse_args(args.into_iter())?;
+    let (config, bootstrap, ops) = parse_args(args.into_iter())?;
     if contract {
         let (before, after) = astro_api::contract_schema(&config)?;
         println!("astro schema contracted: binaries must know {after} migrations (was {before})");
@@ -66,19 +72,41 @@ async fn main() -> Result<()> {
     if let Some(path) = bootstrap.as_ref().and_then(|b| b.token_file.as_deref()) {
         private_or_absent(path)?;
     }
-    let log = service_log::logger("astro-api", slog::Level::Info);
+    let (mut registry, requests) = astro_api::metrics::registry();
+    let base = service_log::logger_as("astro-api", ops.level, ops.format);
+    let log = requests.logger(base);
     let server = astro_api::start(&config, &log)?;
+    astro_api::metrics::register_outbox(&mut registry, server.app_private().clone());
+    let admin = match ops.admin_bind {
+        Some(bind) => Some(
+            service_admin::start(
+                bind,
+                std::sync::Arc::new(registry),
+                astro_api::metrics::readiness(server.app_private().clone()),
+                &log,
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
     if let Some(bootstrap) = bootstrap {
         bootstrap.run(server.app_private()).await?;
     }
     let scheme = if config.tls.is_some() { "https" } else { "http" };
-    println!("astro-api listening on {scheme}://{}", server.local_addr());
+    println!(
+        "astro-api listening on {scheme}://{} ({})",
+        server.local_addr(),
+        service_admin::describe(admin.as_ref())
+    );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
         signal = service_log::stop_requested() => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
             server.close().await.map_err(anyhow::Error::msg)?;
+            if let Some(admin) = admin {
+                admin.close().await.map_err(anyhow::Error::msg)?;
+            }
             slog::info!(log, "stopped");
         }
     }
@@ -145,7 +173,22 @@ fn private_or_absent(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<Bootstrap>)> {
+/// How the process is run and watched, beside what it serves.
+struct Operations {
+    /// The admin listener's address; none without `--admin-bind`.
+    admin_bind: Option<std::net::SocketAddr>,
+    level: slog::Level,
+    format: service_log::LogFormat,
+}
+
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(Config, Option<Bootstrap>, Operations)> {
+    let mut ops = Operations {
+        admin_bind: None,
+        level: slog::Level::Info,
+        format: service_log::LogFormat::Json,
+    };
     let mut config = Config::new(
         "127.0.0.1:8080".parse().context("default address")?,
         "data/astro".into(),
@@ -160,6 +203,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
         let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
         match flag.as_str() {
             "--bind" => config.bind = value()?.parse().context("--bind")?,
+            "--admin-bind" => ops.admin_bind = Some(value()?.parse().context("--admin-bind")?),
+            "--log-level" => {
+                ops.level = service_log::parse_level(&value()?).map_err(anyhow::Error::msg)?
+            }
+            "--log-format" => ops.format = value()?.parse().map_err(anyhow::Error::msg)?,
             "--data-dir" => config.data_dir = value()?.into(),
             "--database-url" => config.database_url = Some(value()?),
             "--harmony" => config.cells[0].url = value()?,
@@ -237,5 +285,5 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Config, Option<
         (None, Some(_)) => bail!("--bootstrap-token-file needs --bootstrap\n{USAGE}"),
         (None, None) => {}
     }
-    Ok((config, bootstrap))
+    Ok((config, bootstrap, ops))
 }

@@ -24,6 +24,14 @@ use uuid::Uuid;
 pub const MIGRATIONS: Migrations =
     Migrations { store: "astro", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
 
+/// What waits in the outbox ([`Store::outbox_summary`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxSummary {
+    pub entries: i64,
+    pub oldest_queued_ms: Option<i64>,
+    pub most_attempts: i64,
+}
+
 /// Each a file under `migrations/`; its first line says whether binaries
 /// that predate it keep working after it ran (see `sql_store::Step`).
 const SQLITE_MIGRATIONS: &[Step] = &[
@@ -35,6 +43,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0006-outbox-claims.sql"),
     step!("sqlite/0007-placements.sql"),
     step!("sqlite/0008-placements-owner.sql"),
+    step!("sqlite/0009-outbox-queued-at.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -43,6 +52,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0006-initial.sql"),
     step!("postgres/0007-placements.sql"),
     step!("postgres/0008-placements-owner.sql"),
+    step!("postgres/0009-outbox-queued-at.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the
@@ -201,8 +211,9 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing, spec: Option<String>) -> Result<Enqueu
     let claimed_until = if behind { 0 } else { claim_until(now_ms()) };
     let seq: i64 = tx
         .query_one(
-            "INSERT INTO outbox (deployment_id, cell, kind, generation, op, spec, claimed_until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+            "INSERT INTO outbox
+                 (deployment_id, cell, kind, generation, op, spec, claimed_until, queued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
             &[
                 &id,
                 &change.cell,
@@ -211,6 +222,7 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing, spec: Option<String>) -> Result<Enqueu
                 &op,
                 &spec,
                 &claimed_until,
+                &now_ms(),
             ],
         )?
         .get(0)?;
@@ -631,6 +643,25 @@ impl Store {
                 &[],
             )?
             .get(0)
+        })?)
+    }
+
+    /// How much waits to be delivered: the entries, when the oldest of them
+    /// was queued (Unix milliseconds; entries older binaries queued say
+    /// nothing), and the most attempts any has had.
+    pub fn outbox_summary(&self) -> Result<OutboxSummary, StoreError> {
+        Ok(self.db.read(|tx| {
+            let row = tx.query_one(
+                "SELECT COUNT(*), MIN(CASE WHEN queued_at > 0 THEN queued_at END),
+                        CAST(COALESCE(MAX(attempts), 0) AS BIGINT)
+                 FROM outbox",
+                &[],
+            )?;
+            Ok::<_, sql_store::DbError>(OutboxSummary {
+                entries: row.get(0)?,
+                oldest_queued_ms: row.get(1)?,
+                most_attempts: row.get(2)?,
+            })
         })?)
     }
 

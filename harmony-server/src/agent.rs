@@ -65,7 +65,8 @@ impl HarmonyAgentApi for AgentImpl {
             notified.as_mut().enable();
             let p = plane.clone();
             let state = blocking(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
-            if state.changed || tokio::time::Instant::now() >= deadline {
+            let stopping = rqctx.context().is_stopping();
+            if state.changed || stopping || tokio::time::Instant::now() >= deadline {
                 return Ok(HttpResponseOk(state));
             }
             // Woken, due to look again (replicas sharing the store), or

@@ -54,6 +54,9 @@ pub struct Harmony {
     /// Woken after every change to any data plane's desired state (agents'
     /// long polls wait on it).
     pub(crate) changes: Arc<tokio::sync::Notify>,
+    /// Set when the process is stopping: long polls answer at once instead
+    /// of holding the graceful stop for up to their whole wait.
+    pub(crate) stopping: Arc<std::sync::atomic::AtomicBool>,
     /// The rollout policy of this Harmony's environment.
     pub(crate) policy: Arc<crate::rollout::policy::RolloutPolicy>,
     /// This replica's name in leases on shared background work.
@@ -92,6 +95,7 @@ impl Harmony {
             clock,
             key: Arc::new(key),
             changes: Arc::new(tokio::sync::Notify::new()),
+            stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
@@ -399,6 +403,19 @@ impl Harmony {
     /// made through this process.
     pub fn changes(&self) -> Arc<tokio::sync::Notify> {
         self.changes.clone()
+    }
+
+    /// The process is stopping: every long poll answers with what it has
+    /// now (an agent asks again, of a replica that is not stopping),
+    /// instead of holding the graceful stop for up to its whole wait.
+    pub fn end_long_polls(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.changes.notify_waiters();
+    }
+
+    /// Whether [`Harmony::end_long_polls`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// How often a long poll must look at the store again on its own:

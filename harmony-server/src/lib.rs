@@ -12,6 +12,7 @@ pub mod gate;
 pub mod http;
 pub mod k8s;
 pub mod logging;
+pub mod metrics;
 pub mod releases;
 pub mod render;
 pub mod rollout;
@@ -189,6 +190,9 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         .config(ConfigDropshot {
             bind_address: config.bind,
             default_request_body_max_bytes: config.request_body_max_bytes,
+            // In every request's log records, so the request metrics
+            // (`metrics`) count by API version.
+            log_headers: vec![harmony_api::VERSION_HEADER.to_owned()],
             ..Default::default()
         })
         .tls(config.tls.clone())
@@ -245,6 +249,7 @@ pub fn start_agent_api_with(
         .config(ConfigDropshot {
             bind_address: bind,
             default_request_body_max_bytes: 1024 * 1024,
+            log_headers: vec![harmony_api::VERSION_HEADER.to_owned()],
             ..Default::default()
         })
         .tls(tls.cloned())

@@ -11,12 +11,18 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
                       [--environment NAME] [--rollout-policy-file PATH]
                       [--rollout-tick-seconds N] [--service-token-file PATH]
                       [--tls-cert PATH --tls-key PATH] [--body-read-timeout SECONDS]
+                      [--admin-bind ADDR] [--log-format json|text] [--log-level LEVEL]
        harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
                       [--secret-key-file PATH | --dev-seed]
        harmony-server contract-schema [--data-dir DIR | --database-url URL]
 
   --bind ADDR                 listen address (default 127.0.0.1:12220)
   --agent-bind ADDR           the agent API's listen address (default 127.0.0.1:12221)
+  --admin-bind ADDR           the admin listener: /metrics (Prometheus), /healthz,
+                              /readyz; no credential, so keep it private
+                              (none unless given; docs/operations.md)
+  --log-format FORMAT         json (default: one bunyan object per line) or text
+  --log-level LEVEL           trace, debug, info (default), warning, error, critical
   --data-dir DIR              where harmony.sqlite3 lives (default ./data/harmony)
   --database-url URL          PostgreSQL instead (postgres://user@host:port/db), what
                               several replicas share; also read from
@@ -70,7 +76,7 @@ async fn main() -> Result<()> {
     if issue_credential || contract {
         args.remove(0);
     }
-    let (config, agent_bind, data_plane) = parse_args(args.into_iter())?;
+    let (config, agent_bind, data_plane, ops) = parse_args(args.into_iter())?;
     if contract {
         let (before, after) = harmony_server::contract_schema(&config)?;
         println!("harmony schema contracted: binaries must know {after} migrations (was {before})");
@@ -82,7 +88,8 @@ async fn main() -> Result<()> {
         println!("{credential}");
         return Ok(());
     }
-    let log = service_log::logger("harmony", slog::Level::Info);
+    let (mut registry, requests) = harmony_server::metrics::registry();
+    let log = requests.logger(service_log::logger_as("harmony", ops.level, ops.format));
     let server = harmony_server::start(&config, &log)?;
     let agents = harmony_server::start_agent_api_with(
         agent_bind,
@@ -90,28 +97,59 @@ async fn main() -> Result<()> {
         &log,
         config.tls.as_ref(),
     )?;
+    harmony_server::metrics::register_fleet(&mut registry, server.app_private().clone());
+    let admin = match ops.admin_bind {
+        Some(bind) => Some(
+            service_admin::start(
+                bind,
+                std::sync::Arc::new(registry),
+                harmony_server::metrics::readiness(server.app_private().clone()),
+                &log,
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     println!(
-        "harmony listening on {scheme}://{} (agents: {scheme}://{})",
+        "harmony listening on {scheme}://{} (agents: {scheme}://{}) ({})",
         server.local_addr(),
-        agents.local_addr()
+        agents.local_addr(),
+        service_admin::describe(admin.as_ref())
     );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
         signal = service_log::stop_requested() => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
+            server.app_private().harmony.end_long_polls();
             server.close().await.map_err(anyhow::Error::msg)?;
         }
     }
     agents.close().await.map_err(anyhow::Error::msg)?;
+    if let Some(admin) = admin {
+        admin.close().await.map_err(anyhow::Error::msg)?;
+    }
     slog::info!(log, "stopped");
     Ok(())
 }
 
+/// How the process is run and watched, beside what it serves.
+struct Operations {
+    /// The admin listener's address; none without `--admin-bind`.
+    admin_bind: Option<std::net::SocketAddr>,
+    level: slog::Level,
+    format: service_log::LogFormat,
+}
+
 fn parse_args(
     mut args: impl Iterator<Item = String>,
-) -> Result<(Config, std::net::SocketAddr, Option<String>)> {
+) -> Result<(Config, std::net::SocketAddr, Option<String>, Operations)> {
+    let mut ops = Operations {
+        admin_bind: None,
+        level: slog::Level::Info,
+        format: service_log::LogFormat::Json,
+    };
     let mut config =
         Config::new("127.0.0.1:12220".parse().context("default address")?, "data/harmony".into());
     let mut agent_bind: std::net::SocketAddr =
@@ -124,6 +162,11 @@ fn parse_args(
         match flag.as_str() {
             "--bind" => config.bind = value()?.parse().context("--bind")?,
             "--agent-bind" => agent_bind = value()?.parse().context("--agent-bind")?,
+            "--admin-bind" => ops.admin_bind = Some(value()?.parse().context("--admin-bind")?),
+            "--log-level" => {
+                ops.level = service_log::parse_level(&value()?).map_err(anyhow::Error::msg)?
+            }
+            "--log-format" => ops.format = value()?.parse().map_err(anyhow::Error::msg)?,
             "--data-plane" => data_plane = Some(value()?),
             "--data-dir" => config.data_dir = value()?.into(),
             "--database-url" => config.database_url = Some(value()?),
@@ -183,7 +226,7 @@ fn parse_args(
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
     };
-    Ok((config, agent_bind, data_plane))
+    Ok((config, agent_bind, data_plane, ops))
 }
 
 fn parse_key(hex: &str) -> Option<harmony_server::render::SecretKey> {

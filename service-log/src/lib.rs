@@ -15,12 +15,60 @@
 use slog::Drain;
 use std::io::Write;
 
+/// How records are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (bunyan's fields, as dropshot writes them):
+    /// what a log pipeline reads. JSON escapes every control character in
+    /// a string, so a record is one line.
+    Json,
+    /// Text for a person at a terminal (a local run), escaped by [`OneLine`].
+    Text,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<LogFormat, String> {
+        match s {
+            "json" => Ok(LogFormat::Json),
+            "text" => Ok(LogFormat::Text),
+            other => Err(format!("log format must be json or text, got {other:?}")),
+        }
+    }
+}
+
+/// A level named as `--log-level` takes it (`trace` to `critical`).
+pub fn parse_level(s: &str) -> Result<slog::Level, String> {
+    s.parse::<slog::Level>().map_err(|()| {
+        format!("log level must be trace, debug, info, warning, error or critical, got {s:?}")
+    })
+}
+
 /// A logger writing records at `level` and above to stderr, one line each.
 pub fn logger(name: &'static str, level: slog::Level) -> slog::Logger {
-    let decorator = slog_term::PlainSyncDecorator::new(OneLine(std::io::stderr()));
-    let drain = slog_term::FullFormat::new(decorator).build().filter_level(level).fuse();
-    let drain = slog_async::Async::new(drain).chan_size(8192).build().fuse();
-    slog::Logger::root(drain, slog::o!("name" => name))
+    logger_as(name, level, LogFormat::Text)
+}
+
+/// A logger writing records at `level` and above to stderr in `format`,
+/// one line each, formatted off the caller's thread.
+pub fn logger_as(name: &'static str, level: slog::Level, format: LogFormat) -> slog::Logger {
+    let drain = match format {
+        LogFormat::Text => {
+            let decorator = slog_term::PlainSyncDecorator::new(OneLine(std::io::stderr()));
+            let drain = slog_term::FullFormat::new(decorator).build().filter_level(level).fuse();
+            slog_async::Async::new(drain).chan_size(8192).build().fuse()
+        }
+        LogFormat::Json => {
+            let drain = slog_bunyan::with_name(name, std::io::stderr()).build();
+            let drain = std::sync::Mutex::new(drain).filter_level(level).fuse();
+            slog_async::Async::new(drain).chan_size(8192).build().fuse()
+        }
+    };
+    match format {
+        LogFormat::Text => slog::Logger::root(drain, slog::o!("name" => name)),
+        // Bunyan's records carry the name themselves.
+        LogFormat::Json => slog::Logger::root(drain, slog::o!()),
+    }
 }
 
 /// Writes each record (one `write` call) on one line: control characters

@@ -96,6 +96,16 @@ impl TestSchema {
     }
 }
 
+impl TestSchema {
+    /// Drops the schema and everything in it now: what a service sees when
+    /// its database is lost (its queries fail from then on).
+    pub fn drop_now(&self) {
+        let client = connect(&self.url).expect("connecting to the test database");
+        batch_execute(&client, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+            .expect("dropping the test schema");
+    }
+}
+
 impl Drop for TestSchema {
     fn drop(&mut self) {
         if let Ok(client) = connect(&self.url) {

@@ -182,6 +182,102 @@ pub fn sigterm_stops_cleanly(
     }
 }
 
+/// A plain HTTP/1.1 request to `addr` (`head`: the request line and any
+/// headers, without the blank line), read to the end: the status, the
+/// response's head and its body.
+pub fn http(addr: std::net::SocketAddr, head: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(addr).expect("connecting");
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    write!(socket, "{head}\r\nhost: test\r\nconnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("reading the answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    // The admin and API bodies here are small: never chunked in parts that
+    // matter to a test, but decode chunking anyway.
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            out.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        out
+    } else {
+        body.to_owned()
+    };
+    (status, head.to_owned(), body)
+}
+
+/// One sample of a metrics scrape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// `text` read by the Prometheus project's own OpenMetrics parser (Python's
+/// `prometheus_client`, from PyPI; strict: it refuses anything the format
+/// does not allow), as its samples. `None`, said loudly, when the parser
+/// is not installed; `.ci/run` installs it and sets
+/// `REQUIRE_PROMETHEUS_CLIENT=1`, so CI fails instead.
+pub fn parse_openmetrics(text: &str) -> Option<Vec<Sample>> {
+    use std::io::Write;
+    const READ: &str = "import json, sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+        out = []\n\
+        for family in text_string_to_metric_families(sys.stdin.read()):\n\
+        \x20   for s in family.samples:\n\
+        \x20       out.append({'name': s.name, 'labels': s.labels, 'value': s.value})\n\
+        print(json.dumps(out))\n";
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import prometheus_client.openmetrics.parser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("REQUIRE_PROMETHEUS_CLIENT").is_none(),
+            "REQUIRE_PROMETHEUS_CLIENT is set but Python's prometheus_client is not installed"
+        );
+        eprintln!(
+            "\n*** prometheus_client (PyPI) is not installed: the scrape is not parsed ***\n\
+             *** (pip install prometheus-client; CI sets REQUIRE_PROMETHEUS_CLIENT=1) ***\n"
+        );
+        return None;
+    }
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", READ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refused the scrape: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    Some(
+        samples
+            .into_iter()
+            .map(|s| Sample {
+                name: s["name"].as_str().unwrap().to_owned(),
+                labels: serde_json::from_value(s["labels"].clone()).unwrap(),
+                value: s["value"].as_f64().unwrap(),
+            })
+            .collect(),
+    )
+}
+
 /// Waits (up to 60 s: a debug binary on a loaded machine) until something
 /// accepts connections on `addr`.
 pub fn wait_until_listening(addr: std::net::SocketAddr) {

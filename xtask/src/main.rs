@@ -254,12 +254,25 @@ fn bench(selection: &[String]) -> Result<ExitCode, String> {
 /// Children that are killed when this process leaves `run_local`.
 struct Children(Vec<Child>);
 
-impl Drop for Children {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+/// A command for `program` whose process the kernel sends SIGTERM when
+/// xtask's thread that started it ends, however xtask ends: killed by
+/// SIGTERM or SIGKILL (no destructor runs then), its children would keep
+/// running and keep their ports. Linux's `PR_SET_PDEATHSIG`, set by
+/// util-linux's `setpriv` (the workspace forbids `unsafe`, which calling
+/// `prctl` from here would need); without `setpriv`, `program` itself,
+/// and a word about it.
+fn dies_with_xtask(program: PathBuf) -> Command {
+    let setpriv = Command::new("setpriv").arg("--version").output();
+    if setpriv.is_ok_and(|o| o.status.success()) {
+        let mut command = Command::new("setpriv");
+        command.args(["--pdeathsig", "TERM", "--"]).arg(program);
+        command
+    } else {
+        eprintln!(
+            "note: setpriv (util-linux) not found: if xtask is killed, stop {} yourself",
+            program.display()
+        );
+        Command::new(program)
     }
 }
 
@@ -286,7 +299,9 @@ fn run_local() -> Result<ExitCode, String> {
     let harmony_addr: SocketAddr = ([127, 0, 0, 1], 12220).into();
     let astro_addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
     let agent_api_addr: SocketAddr = ([127, 0, 0, 1], 12221).into();
-    for addr in [harmony_addr, astro_addr, agent_api_addr] {
+    let harmony_admin: SocketAddr = ([127, 0, 0, 1], 12222).into();
+    let astro_admin: SocketAddr = ([127, 0, 0, 1], 8081).into();
+    for addr in [harmony_addr, astro_addr, agent_api_addr, harmony_admin, astro_admin] {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Err(format!("{addr} is already in use; stop what is listening there first"));
         }
@@ -294,9 +309,10 @@ fn run_local() -> Result<ExitCode, String> {
 
     let mut children = Children(Vec::new());
     children.0.push(
-        Command::new(bin.join("harmony-server"))
+        dies_with_xtask(bin.join("harmony-server"))
             .args(["--bind", &harmony_addr.to_string(), "--dev-seed", "--data-dir"])
             .arg(data.join("harmony"))
+            .args(["--admin-bind", &harmony_admin.to_string(), "--log-format", "text"])
             .stdout(Stdio::null())
             .stderr(log_file(&data, "harmony.log")?)
             .spawn()
@@ -322,7 +338,7 @@ fn run_local() -> Result<ExitCode, String> {
         .map_err(|e| format!("writing {}: {e}", credential_file.display()))?;
     let agent_tree = data.join("hybrid-example");
     children.0.push(
-        Command::new(bin.join("harmony-agent"))
+        dies_with_xtask(bin.join("harmony-agent"))
             .args(["--harmony", &format!("http://{agent_api_addr}"), "--credential-file"])
             .arg(&credential_file)
             .arg("--apply-dir")
@@ -337,8 +353,9 @@ fn run_local() -> Result<ExitCode, String> {
     // convenience: astro-api itself stores only its hash).
     let token_file = data.join("owner-token");
     children.0.push(
-        Command::new(bin.join("astro-api"))
+        dies_with_xtask(bin.join("astro-api"))
             .args(["--bind", &astro_addr.to_string()])
+            .args(["--admin-bind", &astro_admin.to_string(), "--log-format", "text"])
             .args(["--harmony", &format!("http://{harmony_addr}"), "--data-dir"])
             .arg(data.join("astro"))
             .args(["--bootstrap", "local/default", "--bootstrap-token-file"])
@@ -369,6 +386,8 @@ fn run_local() -> Result<ExitCode, String> {
         r#"
 Harmony    http://{harmony_addr}   (internal; serves API 1.0.0 to 4.0.0: GET /api-versions lists them)
 astro-api  http://{astro_addr}     (public)
+Metrics, health and readiness: http://{harmony_admin}/metrics and http://{astro_admin}/metrics
+  (also /healthz and /readyz; docs/operations.md)
 State and logs are under {data}.
 
 Organization "local" (workspace "default"); its owner API token:

@@ -56,3 +56,108 @@ fn stalled_request_bodies_are_cut_off() {
         std::time::Duration::from_secs(1),
     );
 }
+
+/// The admin listener of the real binary: `/healthz` and `/readyz` answer,
+/// and `/metrics` is OpenMetrics text (read by the Prometheus project's own
+/// parser) counting each request by operation and status, those refused
+/// before a handler ran included, and the outbox's state. Its log is one
+/// JSON object per line, each request's lines carrying its request id.
+#[test]
+fn the_admin_listener_serves_metrics_health_and_readiness() {
+    let data = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (addr, admin) = (free(), free());
+    let mut command = Command::new(BINARY);
+    command
+        .args(["--bind", &addr.to_string(), "--harmony", "http://127.0.0.1:9"])
+        .args(["--admin-bind", &admin.to_string(), "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(std::process::Stdio::null());
+    let log = data.path().join("astro-api.log");
+    let mut server = test_support::Process::spawn(&mut command, &log);
+    test_support::wait_until_listening(addr);
+    test_support::wait_until_listening(admin);
+    let get = |head: &str| test_support::http(addr, head);
+    assert_eq!(get("GET /organizations/o HTTP/1.1").0, 401);
+    assert_eq!(get("GET /organizations/o HTTP/1.1").0, 401);
+    assert_eq!(get("GET /organizations/o/workspaces?limit=x HTTP/1.1").0, 400);
+    assert_eq!(get("GET /no-such-thing HTTP/1.1").0, 404);
+
+    assert_eq!(test_support::http(admin, "GET /healthz HTTP/1.1").0, 200);
+    assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
+    let (status, head, text) = test_support::http(admin, "GET /metrics HTTP/1.1");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
+    let Some(samples) = test_support::parse_openmetrics(&text) else { return };
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
+            .sum::<f64>()
+    };
+    let requests = "astro_http_requests_total";
+    let unauthorized = [("operation", "organization_get"), ("status", "401")];
+    assert_eq!(value(requests, &unauthorized), 2.0, "{text}");
+    assert_eq!(value("astro_http_request_duration_seconds_count", &unauthorized), 2.0, "{text}");
+    let bad_query = [("operation", "workspace_list"), ("status", "400")];
+    assert_eq!(value(requests, &bad_query), 1.0, "{text}");
+    assert_eq!(value(requests, &[("operation", "unknown"), ("status", "404")]), 1.0, "{text}");
+    assert_eq!(value(requests, &[]), 4.0, "the admin listener's own requests are not counted");
+    assert!(samples.iter().any(|s| s.name == "astro_outbox_entries"), "{text}");
+    assert_eq!(value("astro_outbox_entries", &[]), 0.0, "{text}");
+    assert_eq!(value("astro_outbox_oldest_entry_age_seconds", &[]), 0.0, "{text}");
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let mut requests_logged = 0;
+    for line in lines.lines() {
+        let record: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line that is not one JSON object ({e}): {line}"));
+        if record["msg"] == "request completed" {
+            assert!(record["req_id"].is_string(), "{line}");
+            requests_logged += 1;
+        }
+    }
+    assert!(requests_logged >= 4, "{lines}");
+}
+
+/// `/readyz` asks the database: once it is lost (the service's PostgreSQL
+/// schema dropped under it), readiness answers 503 saying so, while
+/// liveness still answers 200 (restarting would not bring it back).
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_lost() {
+    let Some(schema) = sql_store::testing::TestSchema::create() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let mut config = astro_api::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        data.path().to_path_buf(),
+        "http://127.0.0.1:9".to_owned(),
+    );
+    config.database_url = Some(schema.url());
+    config.secret_key = Some(crate::common::test_sealer());
+    let log = crate::common::log();
+    let server = astro_api::start(&config, &log).expect("astro-api starts");
+    let admin = service_admin::start(
+        "127.0.0.1:0".parse().unwrap(),
+        std::sync::Arc::new(prometheus_client::registry::Registry::default()),
+        astro_api::metrics::readiness(server.app_private().clone()),
+        &log,
+    )
+    .unwrap();
+    let at = admin.local_addr();
+    let get = move |path: &'static str| {
+        tokio::task::spawn_blocking(move || test_support::http(at, &format!("GET {path} HTTP/1.1")))
+    };
+    assert_eq!(get("/readyz").await.unwrap().0, 200);
+    schema.drop_now();
+    let (status, _, body) = get("/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not ready: database"), "{body}");
+    assert_eq!(get("/healthz").await.unwrap().0, 200);
+}

@@ -65,3 +65,202 @@ fn stalled_request_bodies_are_cut_off_on_both_listeners() {
         deadline,
     );
 }
+
+/// The admin listener of the real binary: `/healthz` and `/readyz` answer,
+/// and `/metrics` is OpenMetrics text (read by the Prometheus project's own
+/// parser) counting each request by operation, status and API version,
+/// requests refused before any handler ran included, and the fleet as the
+/// store holds it. Its log is one JSON object per line.
+#[test]
+fn the_admin_listener_serves_metrics_health_and_readiness() {
+    let data = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (addr, agents, admin) = (free(), free(), free());
+    let mut command = Command::new(BINARY);
+    command
+        .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
+        .args(["--admin-bind", &admin.to_string(), "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(std::process::Stdio::null());
+    let log = data.path().join("harmony.log");
+    let mut server = test_support::Process::spawn(&mut command, &log);
+    for listener in [addr, agents, admin] {
+        test_support::wait_until_listening(listener);
+    }
+    let get = |head: &str| test_support::http(addr, head);
+    assert_eq!(get("GET /api-versions HTTP/1.1").0, 200);
+    assert_eq!(get("GET /api-versions HTTP/1.1").0, 200);
+    assert_eq!(get("GET /data-planes HTTP/1.1\r\napi-version: 4.0.0").0, 200);
+    assert_eq!(get("GET /data-planes HTTP/1.1\r\napi-version: 9.0.0").0, 400);
+    assert_eq!(get("GET /no-such-thing HTTP/1.1\r\napi-version: 4.0.0").0, 404);
+    assert_eq!(
+        test_support::http(agents, "GET /desired-state HTTP/1.1\r\napi-version: 1.0.0").0,
+        401
+    );
+
+    assert_eq!(test_support::http(admin, "GET /healthz HTTP/1.1").0, 200);
+    assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
+    let (status, head, text) = test_support::http(admin, "GET /metrics HTTP/1.1");
+    assert_eq!(status, 200);
+    assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
+    let Some(samples) = test_support::parse_openmetrics(&text) else { return };
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
+            .sum::<f64>()
+    };
+    let requests = "harmony_http_requests_total";
+    assert_eq!(
+        value(requests, &[("operation", "api_versions_get"), ("status", "200")]),
+        2.0,
+        "{text}"
+    );
+    let listed = [("operation", "data_plane_list"), ("status", "200"), ("api_version", "4.0.0")];
+    assert_eq!(value(requests, &listed), 1.0, "{text}");
+    assert_eq!(value("harmony_http_request_duration_seconds_count", &listed), 1.0, "{text}");
+    // Refused before a handler ran: an unserved version, an unknown path.
+    let unserved = [("operation", "data_plane_list"), ("status", "400"), ("api_version", "9.0.0")];
+    assert_eq!(value(requests, &unserved), 1.0, "{text}");
+    assert_eq!(value(requests, &[("operation", "unknown"), ("status", "404")]), 1.0, "{text}");
+    assert_eq!(
+        value(requests, &[("operation", "desired_state_get"), ("status", "401")]),
+        1.0,
+        "{text}"
+    );
+    // The local run's two example data planes, registered (which counts
+    // as hearing from them) as it started.
+    assert_eq!(value("harmony_data_planes", &[("status", "READY")]), 2.0, "{text}");
+    let age = value("harmony_oldest_agent_heartbeat_age_seconds", &[]);
+    assert!((0.0..600.0).contains(&age), "{text}");
+    assert!(
+        samples.iter().all(|s| s.name != "harmony_http_requests_total"
+            || s.labels["operation"] != "unknown"
+            || s.labels["status"] != "200"),
+        "{text}"
+    );
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let mut requests_logged = 0;
+    for line in lines.lines() {
+        let record: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line that is not one JSON object ({e}): {line}"));
+        if record["msg"] == "request completed" {
+            assert!(record["req_id"].is_string(), "{line}");
+            requests_logged += 1;
+        }
+    }
+    assert!(requests_logged >= 9, "{lines}");
+}
+
+/// `/readyz` asks the database: once it is lost (Harmony's PostgreSQL
+/// schema dropped under it), readiness answers 503 saying so, while
+/// liveness still answers 200.
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_lost() {
+    let Some(schema) = sql_store::testing::TestSchema::create() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let mut config =
+        harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), data.path().to_path_buf());
+    config.database_url = Some(schema.url());
+    config.secret_key = Some(harmony_server::render::SecretKey::development());
+    config.service_token = Some(crate::common::SERVICE_TOKEN.to_owned());
+    let log = crate::common::log();
+    let server = harmony_server::start(&config, &log).expect("harmony starts");
+    let admin = service_admin::start(
+        "127.0.0.1:0".parse().unwrap(),
+        std::sync::Arc::new(prometheus_client::registry::Registry::default()),
+        harmony_server::metrics::readiness(server.app_private().clone()),
+        &log,
+    )
+    .unwrap();
+    let at = admin.local_addr();
+    let get = move |path: &'static str| {
+        tokio::task::spawn_blocking(move || test_support::http(at, &format!("GET {path} HTTP/1.1")))
+    };
+    assert_eq!(get("/readyz").await.unwrap().0, 200);
+    schema.drop_now();
+    let (status, _, body) = get("/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not ready: database"), "{body}");
+    assert_eq!(get("/healthz").await.unwrap().0, 200);
+}
+
+/// SIGTERM does not wait out the agents' long polls: one held open (30 s
+/// asked) when the signal arrives is answered at once, unchanged, and the
+/// process exits 0 well before its wait would have ended (it used to hold
+/// the stop for the whole wait).
+#[test]
+fn sigterm_answers_the_agents_long_polls_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (addr, agents) = (free(), free());
+    let log = data.path().join("harmony.log");
+    let mut command = Command::new(BINARY);
+    command
+        .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
+        .args(["--log-level", "debug", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(std::process::Stdio::null());
+    let mut server = test_support::Process::spawn(&mut command, &log);
+    test_support::wait_until_listening(agents);
+    // Issued as an operator would, once the local run registered the plane.
+    let credential = Command::new(BINARY)
+        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(credential.status.success(), "{}", String::from_utf8_lossy(&credential.stderr));
+    let credential = String::from_utf8(credential.stdout).unwrap().trim().to_owned();
+    let ask = |wait: u32, known: u64| {
+        format!(
+            "GET /desired-state?known_revision={known}&wait_seconds={wait} HTTP/1.1\r\n\
+             api-version: 1.0.0\r\nauthorization: Bearer {credential}"
+        )
+    };
+    let (status, _, body) = test_support::http(agents, &ask(0, 0));
+    assert_eq!(status, 200, "{body}");
+    let revision =
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["revision"].as_u64().unwrap();
+    let poll = std::thread::spawn({
+        let head = ask(30, revision);
+        move || test_support::http(agents, &head)
+    });
+    // The long poll is in flight once dropshot has logged its version (at
+    // DEBUG, as it starts handling it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).unwrap().lines().any(|line| {
+        line.contains("determined request API version") && line.contains("wait_seconds=30")
+    }) {
+        assert!(std::time::Instant::now() < deadline, "the long poll never arrived");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let asked = std::time::Instant::now();
+    let sent =
+        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().expect("kill runs");
+    assert!(sent.success());
+    let (status, _, body) = poll.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["changed"], false);
+    let exited = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(asked.elapsed() < std::time::Duration::from_secs(25), "still running");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(exited.code(), Some(0));
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(15),
+        "the stop waited {:?}: the long poll was waited out",
+        asked.elapsed()
+    );
+}

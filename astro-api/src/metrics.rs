@@ -1,0 +1,72 @@
+//! astro-api's metrics (docs/operations.md): requests by operation, status
+//! and API version (from dropshot's completion records, `service_admin`),
+//! and what waits in the outbox, read from the store at each scrape (so
+//! every replica reports the one shared outbox).
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use service_admin::RequestMetrics;
+use std::sync::Arc;
+
+/// The registry (prefixed `astro`) and its request metrics, which
+/// [`RequestMetrics::drain`] feeds from the service's logger.
+pub fn registry() -> (Registry, RequestMetrics) {
+    let mut registry = Registry::with_prefix("astro");
+    let document: serde_json::Value =
+        serde_json::from_str(include_str!("../../openapi/astro.json"))
+            .expect("the committed document parses");
+    let requests = RequestMetrics::register(&mut registry, &[document]);
+    (registry, requests)
+}
+
+/// Adds the outbox's state, read at each scrape from `astro`'s store.
+pub fn register_outbox(registry: &mut Registry, astro: Arc<crate::app::Astro>) {
+    registry.register_collector(Box::new(Outbox(astro)));
+}
+
+struct Outbox(Arc<crate::app::Astro>);
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Outbox")
+    }
+}
+
+impl Collector for Outbox {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        // A store that does not answer leaves the outbox out of this scrape
+        // (readiness says why); the request metrics are still served.
+        let Ok(summary) = self.0.store.outbox_summary() else { return Ok(()) };
+        let now = sql_store::now().timestamp_millis();
+        let age = summary.oldest_queued_ms.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+        let gauges: [(&str, &str, ConstGauge<f64>); 3] = [
+            (
+                "outbox_entries",
+                "Changes waiting to be delivered to Harmony",
+                ConstGauge::new(summary.entries as f64),
+            ),
+            (
+                "outbox_oldest_entry_age_seconds",
+                "How long the oldest waiting change has waited (0 when none)",
+                ConstGauge::new(age),
+            ),
+            (
+                "outbox_most_attempts",
+                "Most delivery attempts of any waiting change",
+                ConstGauge::new(summary.most_attempts as f64),
+            ),
+        ];
+        for (name, help, gauge) in gauges {
+            let metric = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
+            gauge.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// Readiness: the database answers.
+pub fn readiness(astro: Arc<crate::app::Astro>) -> service_admin::ReadinessCheck {
+    Arc::new(move || astro.store.outbox_summary().map(|_| ()).map_err(|e| format!("database: {e}")))
+}

@@ -1,0 +1,350 @@
+//! The admin listener both services run beside their API: Prometheus
+//! metrics (`GET /metrics`), liveness (`GET /healthz`) and readiness
+//! (`GET /readyz`). It needs no credential and serves nothing else, so it
+//! belongs on an address only the cluster's monitoring and probes reach
+//! (`--admin-bind`; docs/operations.md).
+//!
+//! **Request metrics come from dropshot's own completion records.** Dropshot
+//! has no middleware, and a handler never sees the requests refused before
+//! it runs (a body that does not parse, a stalled body's 408, a version it
+//! does not serve), but dropshot logs every request it completes, with its
+//! method, URI, status and latency, and (with `log_headers`) its
+//! `api-version` header. [`RequestMetrics::drain`] wraps a logger's drain:
+//! each "request completed" record is counted and timed by operation (the
+//! URI matched against the API's path templates, so label values stay
+//! bounded), status and API version, before it goes on to be written. It
+//! sits before the level filter, so `--log-level warn` keeps the metrics.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use dropshot::{
+    ApiDescription, Body, ConfigDropshot, HttpError, HttpServer, RequestContext, ServerBuilder,
+    endpoint,
+};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of the request metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The API operation (`deployment_put`), `unknown` for a path no
+    /// operation has.
+    pub operation: String,
+    pub method: String,
+    pub status: u16,
+    /// The `api-version` the request named; empty when none.
+    pub api_version: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// Request count and latency by operation, status and API version.
+#[derive(Clone)]
+pub struct RequestMetrics {
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    routes: Arc<Routes>,
+}
+
+impl RequestMetrics {
+    /// Registers the two families in `registry` (prefixed as it is), for
+    /// the operations of `documents` (OpenAPI documents of the APIs whose
+    /// requests this counts).
+    pub fn register(registry: &mut Registry, documents: &[serde_json::Value]) -> RequestMetrics {
+        let metrics = RequestMetrics {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            routes: Arc::new(Routes::from_openapi(documents)),
+        };
+        registry.register(
+            "http_requests",
+            "Requests completed, by operation, status and API version",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request's headers to its answer",
+            metrics.latency.clone(),
+        );
+        metrics
+    }
+
+    /// `inner`, counting every request dropshot completes on the way.
+    pub fn drain<D>(&self, inner: D) -> MetricsDrain<D> {
+        MetricsDrain { inner, metrics: self.clone() }
+    }
+
+    /// A logger writing through `base` that counts every request dropshot
+    /// completes: give it to the servers whose requests are measured.
+    pub fn logger(&self, base: slog::Logger) -> slog::Logger {
+        slog::Logger::root(slog::Drain::fuse(self.drain(base)), slog::o!())
+    }
+
+    fn observe(&self, seen: &Completed) {
+        if seen.listener.as_deref() == Some(ADMIN) {
+            return;
+        }
+        let (Some(method), Some(uri), Some(status)) = (&seen.method, &seen.uri, seen.status) else {
+            return;
+        };
+        let labels = RequestLabels {
+            operation: self.routes.operation(method, uri).to_owned(),
+            method: method.clone(),
+            status,
+            api_version: seen.api_version.clone().unwrap_or_default(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        if let Some(micros) = seen.latency_us {
+            self.latency.get_or_create(&labels).observe(micros as f64 / 1e6);
+        }
+    }
+}
+
+/// A drain that counts dropshot's "request completed" records (see the
+/// crate's doc) and passes every record on to `inner`.
+pub struct MetricsDrain<D> {
+    inner: D,
+    metrics: RequestMetrics,
+}
+
+// The metric families sit behind locks that are not `RefUnwindSafe`; a
+// panic while one is held can at worst lose the increment in progress
+// (counters hold no invariant that a half-done update could break), so a
+// logger may carry them across an unwind boundary, as slog requires.
+impl<D: std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for MetricsDrain<D> {}
+impl<D: std::panic::UnwindSafe> std::panic::UnwindSafe for MetricsDrain<D> {}
+
+impl<D: slog::Drain> slog::Drain for MetricsDrain<D> {
+    type Ok = D::Ok;
+    type Err = D::Err;
+
+    fn log(
+        &self,
+        record: &slog::Record<'_>,
+        values: &slog::OwnedKVList,
+    ) -> Result<Self::Ok, Self::Err> {
+        if record.msg().as_str() == Some("request completed") {
+            let mut seen = Completed::default();
+            let _ = slog::KV::serialize(&record.kv(), record, &mut seen);
+            let _ = slog::KV::serialize(values, record, &mut seen);
+            self.metrics.observe(&seen);
+        }
+        self.inner.log(record, values)
+    }
+}
+
+/// What a completion record says about its request.
+#[derive(Default)]
+struct Completed {
+    method: Option<String>,
+    uri: Option<String>,
+    status: Option<u16>,
+    latency_us: Option<u64>,
+    api_version: Option<String>,
+    /// `admin` on the admin listener's own records, which are not counted.
+    listener: Option<String>,
+}
+
+impl slog::Serializer for Completed {
+    fn emit_arguments(&mut self, key: slog::Key, value: &std::fmt::Arguments<'_>) -> slog::Result {
+        let text = || value.to_string();
+        match key.as_ref() {
+            "method" => self.method = Some(text()),
+            "uri" => self.uri = Some(text()),
+            "response_code" => self.status = text().parse().ok(),
+            "latency_us" => self.latency_us = text().parse().ok(),
+            "hdr_api_version" => self.api_version = Some(text()),
+            "listener" => self.listener = Some(text()),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The operations of one or more APIs by method and path template.
+struct Routes(Vec<(String, Vec<Segment>, String)>);
+
+enum Segment {
+    Literal(String),
+    Variable,
+}
+
+impl Routes {
+    fn from_openapi(documents: &[serde_json::Value]) -> Routes {
+        let mut routes = BTreeMap::new();
+        for document in documents {
+            let Some(paths) = document["paths"].as_object() else { continue };
+            for (path, operations) in paths {
+                let Some(operations) = operations.as_object() else { continue };
+                for (method, operation) in operations {
+                    let Some(id) = operation["operationId"].as_str() else { continue };
+                    let segments = path
+                        .split('/')
+                        .filter(|s| !s.is_empty())
+                        .map(|s| match s.starts_with('{') {
+                            true => Segment::Variable,
+                            false => Segment::Literal(s.to_owned()),
+                        })
+                        .collect::<Vec<_>>();
+                    routes
+                        .entry((method.to_uppercase(), path.clone()))
+                        .or_insert((segments, id.to_owned()));
+                }
+            }
+        }
+        Routes(
+            routes
+                .into_iter()
+                .map(|((method, _), (segments, id))| (method, segments, id))
+                .collect(),
+        )
+    }
+
+    /// The operation `method` on `uri` reaches, `unknown` when none. A
+    /// literal segment beats a variable one (`/rollouts/x` vs `/rollouts/{id}`).
+    fn operation(&self, method: &str, uri: &str) -> &str {
+        let path = uri.split(['?', '#']).next().unwrap_or_default();
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let mut best: Option<(usize, &str)> = None;
+        for (m, segments, id) in &self.0 {
+            if m != method || segments.len() != parts.len() {
+                continue;
+            }
+            let mut literals = 0;
+            let matches = segments.iter().zip(&parts).all(|(segment, part)| match segment {
+                Segment::Literal(l) => {
+                    literals += 1;
+                    l == part
+                }
+                Segment::Variable => true,
+            });
+            if matches && best.is_none_or(|(most, _)| literals > most) {
+                best = Some((literals, id));
+            }
+        }
+        best.map_or("unknown", |(_, id)| id)
+    }
+}
+
+/// The admin listener's name in its log records (its own requests are not
+/// counted: a scrape every few seconds would drown the API's).
+const ADMIN: &str = "admin";
+
+/// Whether the service can do its work: `Err(reason)` when not.
+pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// The admin listener's state.
+pub struct Admin {
+    registry: Arc<Registry>,
+    ready: ReadinessCheck,
+}
+
+/// Starts the admin listener on `bind`: `/metrics` encodes `registry`,
+/// `/readyz` runs `ready` (off the async threads: it may ask a database).
+pub fn start(
+    bind: SocketAddr,
+    registry: Arc<Registry>,
+    ready: ReadinessCheck,
+    log: &slog::Logger,
+) -> Result<HttpServer<Admin>, String> {
+    let mut api = ApiDescription::new();
+    api.register(metrics_get).map_err(|e| e.to_string())?;
+    api.register(healthz_get).map_err(|e| e.to_string())?;
+    api.register(readyz_get).map_err(|e| e.to_string())?;
+    let config = ConfigDropshot { bind_address: bind, ..Default::default() };
+    ServerBuilder::new(api, Admin { registry, ready }, log.new(slog::o!("listener" => ADMIN)))
+        .config(config)
+        .start()
+        .map_err(|e| format!("the admin listener on {bind}: {e}"))
+}
+
+/// Where the admin listener is, for a service's start-up line.
+pub fn describe(admin: Option<&HttpServer<Admin>>) -> String {
+    match admin {
+        Some(admin) => format!("metrics, health: http://{}", admin.local_addr()),
+        None => "no admin listener: --admin-bind ADDR serves metrics and health".to_owned(),
+    }
+}
+
+fn text(status: http::StatusCode, content_type: &str, body: String) -> http::Response<Body> {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(body.into())
+        .expect("a status, a content type and a body make a response")
+}
+
+/// Every metric, in the OpenMetrics text format Prometheus scrapes.
+#[endpoint { method = GET, path = "/metrics" }]
+async fn metrics_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &rqctx.context().registry)
+        .map_err(|e| HttpError::for_internal_error(format!("encoding metrics: {e}")))?;
+    Ok(text(
+        http::StatusCode::OK,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        out,
+    ))
+}
+
+/// Liveness: the process answers.
+#[endpoint { method = GET, path = "/healthz" }]
+async fn healthz_get(_rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
+    Ok(text(http::StatusCode::OK, "text/plain; charset=utf-8", "ok\n".to_owned()))
+}
+
+/// Readiness: 200 when the service can do its work (its database answers),
+/// 503 with the reason otherwise.
+#[endpoint { method = GET, path = "/readyz" }]
+async fn readyz_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
+    let ready = rqctx.context().ready.clone();
+    let answer = tokio_blocking(move || ready()).await;
+    Ok(match answer {
+        Ok(()) => text(http::StatusCode::OK, "text/plain; charset=utf-8", "ready\n".to_owned()),
+        Err(reason) => text(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
+            format!("not ready: {reason}\n"),
+        ),
+    })
+}
+
+async fn tokio_blocking(
+    f: impl FnOnce() -> Result<(), String> + Send + 'static,
+) -> Result<(), String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(answer) => answer,
+        Err(e) => Err(format!("the readiness check failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uri_is_counted_under_its_operation() {
+        let doc = serde_json::json!({"paths": {
+            "/rollouts": {"get": {"operationId": "rollout_list"}, "post": {"operationId": "rollout_create"}},
+            "/rollouts/{rollout_id}": {"get": {"operationId": "rollout_get"}},
+            "/rollouts/{rollout_id}/commands": {"post": {"operationId": "rollout_command"}},
+            "/deployments/{id}": {"put": {"operationId": "deployment_put"}},
+        }});
+        let routes = Routes::from_openapi(&[doc]);
+        assert_eq!(routes.operation("GET", "/rollouts?limit=3"), "rollout_list");
+        assert_eq!(routes.operation("POST", "/rollouts"), "rollout_create");
+        assert_eq!(routes.operation("GET", "/rollouts/abc"), "rollout_get");
+        assert_eq!(routes.operation("POST", "/rollouts/abc/commands"), "rollout_command");
+        assert_eq!(routes.operation("PUT", "/deployments/x%0Ay"), "deployment_put");
+        assert_eq!(routes.operation("DELETE", "/deployments/x"), "unknown");
+        assert_eq!(routes.operation("GET", "/no/such/path"), "unknown");
+    }
+}
