@@ -40,6 +40,18 @@ pub struct Astro {
     handoff_wait: Duration,
 }
 
+impl Astro {
+    /// Changes Harmony refused after astro-api accepted them, by cell.
+    pub fn refusals(
+        &self,
+    ) -> prometheus_client::metrics::family::Family<
+        crate::handoff::RefusalLabels,
+        prometheus_client::metrics::counter::Counter,
+    > {
+        self.handoff.refusals()
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
         match error {

@@ -31,6 +31,8 @@ use crate::failure::Failure;
 use crate::harmony::Cells;
 use crate::store::{CLAIM, Delivery, Enqueued, Op, Queued, Store, StoreError, claim_until, now_ms};
 use futures::StreamExt;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -69,6 +71,15 @@ pub struct Handoff {
     in_flight: Mutex<std::collections::BTreeSet<i64>>,
     max_backoff: Duration,
     log: slog::Logger,
+    /// Changes Harmony refused that astro-api had accepted, by cell: each a
+    /// contract gap (docs/operations.md alerts on any).
+    refusals: Family<RefusalLabels, Counter>,
+}
+
+/// Labels of [`Handoff::refusals`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct RefusalLabels {
+    pub cell: String,
 }
 
 /// A request's claim on the outcome of one change.
@@ -90,10 +101,16 @@ impl Handoff {
             in_flight: Mutex::new(Default::default()),
             max_backoff,
             log,
+            refusals: Family::default(),
         });
         tokio::spawn(run(Arc::downgrade(&handoff), handoff.wake.clone()));
         tokio::spawn(renew(Arc::downgrade(&handoff)));
         handoff
+    }
+
+    /// The count of refused changes (for the metrics registry).
+    pub fn refusals(&self) -> Family<RefusalLabels, Counter> {
+        self.refusals.clone()
     }
 
     /// Registers interest in the outcome of `generation` of a deployment.
@@ -277,6 +294,7 @@ impl Handoff {
                     slog::error!(self.log, "Harmony refused a change astro-api accepted; it is dropped from the outbox";
                         "cell" => &change.cell, "deployment_id" => %id, "seq" => seq,
                         "generation" => change.generation, "reason" => %failure);
+                    self.refusals.get_or_create(&RefusalLabels { cell: change.cell.clone() }).inc();
                     Delivery::Refused {
                         seq,
                         deployment_id: id,

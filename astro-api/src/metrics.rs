@@ -21,8 +21,14 @@ pub fn registry() -> (Registry, RequestMetrics) {
     (registry, requests)
 }
 
-/// Adds the outbox's state, read at each scrape from `astro`'s store.
+/// Adds the outbox's state, read at each scrape from `astro`'s store, and
+/// the count of changes Harmony refused after astro-api accepted them.
 pub fn register_outbox(registry: &mut Registry, astro: Arc<crate::app::Astro>) {
+    registry.register(
+        "harmony_refusals",
+        "Changes a Harmony cell refused after astro-api accepted them (a contract gap), by cell",
+        astro.refusals(),
+    );
     registry.register_collector(Box::new(Outbox(astro)));
 }
 

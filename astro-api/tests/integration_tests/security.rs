@@ -202,6 +202,9 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(refused["delivered_generation"], 1, "{refused}");
+    // Counted for operators (astro_harmony_refusals_total), once.
+    let cell = astro_api::handoff::RefusalLabels { cell: "default".to_owned() };
+    assert_eq!(stack.astro.app_private().refusals().get_or_create(&cell).get(), 1);
     assert!(
         refused["status_reason"].as_str().unwrap().contains("another organization"),
         "{refused}"
