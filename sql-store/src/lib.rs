@@ -35,6 +35,7 @@ mod pg;
 mod schema;
 mod sqlite;
 pub mod testing;
+mod tls;
 mod value;
 
 pub use pg::MAX_READERS;
@@ -181,8 +182,9 @@ impl Location {
     /// refused (a SQLite file is given as a data directory, not a URL).
     pub fn postgres(url: &str) -> Result<Location, DbError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            url.parse::<tokio_postgres::Config>()
-                .map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+            // Parsed whole (TLS settings and roots included), so a bad URL
+            // is refused before anything starts.
+            pg::config(url)?;
             Ok(Location::Postgres(url.to_owned()))
         } else {
             Err(DbError::Config(

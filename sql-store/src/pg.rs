@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, OnceLock};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
@@ -126,24 +126,33 @@ pub(crate) fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
 /// Opens a client whose connection runs on the I/O thread. Connections say
 /// `application_name=sql-store` unless the URL names another.
 pub(crate) fn connect(url: &str) -> Result<Client, DbError> {
-    let connecting = io().spawn(connecting(config(url)?));
+    let (config, tls) = config(url)?;
+    let connecting = io().spawn(connecting(config, tls));
     wait(connecting)
         .map_err(|e| DbError::Config(format!("the PostgreSQL connection task failed: {e}")))?
         .map_err(DbError::from)
 }
 
-fn config(url: &str) -> Result<tokio_postgres::Config, DbError> {
+/// What tokio-postgres connects with for `url`, and the TLS its `sslmode`
+/// asks for ([`crate::tls`]).
+pub(crate) fn config(
+    url: &str,
+) -> Result<(tokio_postgres::Config, tokio_postgres_rustls::MakeRustlsConnect), DbError> {
+    let parsed = crate::tls::parse(url)?;
     let mut config: tokio_postgres::Config =
-        url.parse().map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        parsed.url.parse().map_err(|e| DbError::Config(format!("invalid PostgreSQL URL: {e}")))?;
     if config.get_application_name().is_none() {
         config.application_name("sql-store");
     }
-    Ok(config)
+    Ok((config, parsed.tls))
 }
 
 /// Connects, leaving the connection's task on the runtime this runs on.
-async fn connecting(config: tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = config.connect(NoTls).await?;
+async fn connecting(
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(tls).await?;
     // Ends when the client is dropped or the server goes away; the client
     // then reports itself closed and is replaced.
     tokio::spawn(connection);
@@ -167,7 +176,8 @@ impl Conn {
             .enable_all()
             .build()
             .map_err(|e| DbError::Config(format!("starting the writer's runtime: {e}")))?;
-        let client = own.block_on(connecting(config(url)?))?;
+        let (config, tls) = config(url)?;
+        let client = own.block_on(connecting(config, tls))?;
         Ok(Conn { client, statements: HashMap::new(), own: Some(own) })
     }
 

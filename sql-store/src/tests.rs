@@ -614,3 +614,81 @@ fn sqlite_files_are_private() {
     let _db = Database::open(&Location::Sqlite(path.clone()), &BLOBS).unwrap();
     assert_eq!(mode(&path), 0o600, "narrowed when reopened");
 }
+
+/// The CA of this machine's PostgreSQL server certificate
+/// (`STORE_TEST_POSTGRES_CA`, which `.ci/run` sets after turning TLS on
+/// with `.ci/postgres-tls`), or `None`, said loudly, when not given and
+/// not required (`REQUIRE_POSTGRES_TLS=1`).
+fn postgres_ca() -> Option<String> {
+    match std::env::var("STORE_TEST_POSTGRES_CA") {
+        Ok(path) if !path.is_empty() => Some(path),
+        _ => {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES_TLS").is_err(),
+                "REQUIRE_POSTGRES_TLS is set but STORE_TEST_POSTGRES_CA is not"
+            );
+            eprintln!(
+                "\n*** PostgreSQL TLS tests SKIPPED: set STORE_TEST_POSTGRES_CA to the CA of the \
+                 server's certificate (.ci/postgres-tls turns TLS on and prints it) ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// Whether a connection made with `url` is encrypted, as the server sees it.
+fn encrypted(url: &str) -> Result<bool, DbError> {
+    let client = pg::connect(url)?;
+    let row = pg::wait(
+        client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]),
+    )?;
+    Ok(row.get(0))
+}
+
+/// `sslmode` in a database URL means what it means to libpq, against this
+/// machine's server with TLS on: `disable` is plain; `prefer` and `require`
+/// encrypt; `verify-ca` and `verify-full` encrypt and check the server's
+/// certificate against `sslrootcert` (another CA is refused), and
+/// `verify-full` also the host name (a certificate for another name is
+/// refused where `verify-ca` takes it).
+#[test]
+fn postgres_connections_honour_sslmode() {
+    let Some(base) = crate::testing::postgres_url() else { return };
+    let Some(ca) = postgres_ca() else { return };
+    let with = |params: &str| format!("{base}?{params}");
+    assert!(!encrypted(&with("sslmode=disable")).unwrap());
+    assert!(encrypted(&base).unwrap(), "prefer, the default, encrypts when the server can");
+    assert!(encrypted(&with("sslmode=require")).unwrap());
+    assert!(encrypted(&with(&format!("sslmode=verify-ca&sslrootcert={ca}"))).unwrap());
+    assert!(encrypted(&with(&format!("sslmode=verify-full&sslrootcert={ca}"))).unwrap());
+
+    // Another CA: the server's certificate does not chain to it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other = params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap();
+    let other_ca = dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca, other.pem()).unwrap();
+    for mode in ["verify-ca", "verify-full"] {
+        let refused =
+            encrypted(&with(&format!("sslmode={mode}&sslrootcert={}", other_ca.display())));
+        let message = format!("{:?}", refused.expect_err("a server another CA signed for"));
+        assert!(message.to_lowercase().contains("certificate"), "{mode}: {message}");
+    }
+
+    // The right CA, but the host asked for is not the one the certificate
+    // names (the address is the same server's).
+    let (scheme_user, rest) = base.split_once('@').unwrap();
+    let (_, path) = rest.split_once('/').unwrap();
+    let elsewhere = format!("{scheme_user}@db.example.internal:5432/{path}?hostaddr=127.0.0.1");
+    let full = format!("{elsewhere}&sslmode=verify-full&sslrootcert={ca}");
+    let message = format!("{:?}", encrypted(&full).expect_err("a certificate for another name"));
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
+    assert!(encrypted(&format!("{elsewhere}&sslmode=verify-ca&sslrootcert={ca}")).unwrap());
+
+    // Settings that cannot be honoured are refused before any connection.
+    let unknown = Location::postgres(&with("sslmode=sometimes")).unwrap_err().to_string();
+    assert!(unknown.contains("sslmode must be"), "{unknown}");
+    let rootless = Location::postgres(&with("sslmode=verify-full")).unwrap_err().to_string();
+    assert!(rootless.contains("sslrootcert"), "{rootless}");
+}
