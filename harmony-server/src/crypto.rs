@@ -3,14 +3,25 @@
 //! - [`SecretKey::mac`]: HMAC-SHA256, for generated secrets (Fernet key,
 //!   passwords) and for every hash Harmony hands out, so a hash reveals
 //!   nothing about the secrets it covers.
-//! - [`Sealer`]: ChaCha20-Poly1305 with a key derived from the secret key,
-//!   for secret values at rest (secret environment variables in stored specs,
-//!   Secret objects in stored manifest sets). Each sealed value is bound to
-//!   where it belongs (associated data), so one cannot be moved to another
-//!   deployment or key and still open.
+//! - [`Sealer`]: authenticated encryption with a key derived from the secret
+//!   key, for secret values at rest (secret environment variables in stored
+//!   specs, Secret objects in stored manifest sets). Each sealed value is
+//!   bound to where it belongs and, from `sealed:v2:`, to when (the
+//!   generation or revision it was written for), so one cannot be moved to
+//!   another deployment, key or older generation and still open. A stored
+//!   value without a seal is refused, never read as plain text.
+//!
+//! Two formats, both always opened:
+//! - `sealed:v1:` ChaCha20-Poly1305, a 96-bit nonce from the OS, associated
+//!   data the place. Written until every binary can open v2.
+//! - `sealed:v2:` XChaCha20-Poly1305, a 192-bit nonce from the OS (random
+//!   nonces that never need counting), associated data the place and the
+//!   time. Written once the schema is contracted past migration
+//!   `xchacha-seals` (an older replica could not open it before: the
+//!   expand/contract rule of docs/versioning.md).
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -58,10 +69,17 @@ impl SecretKey {
         hex(&self.mac(parts))
     }
 
-    /// The at-rest sealer (its own key, derived from this one).
-    pub fn sealer(&self) -> Sealer {
-        let key = self.mac(&[b"harmony/at-rest/chacha20poly1305/v1"]);
-        Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) }
+    /// The at-rest sealer (its own keys, derived from this one), writing
+    /// `sealed:v2:` when `write_v2` (every binary using the store opens it)
+    /// and `sealed:v1:` otherwise.
+    pub fn sealer(&self, write_v2: bool) -> Sealer {
+        let v1 = self.mac(&[b"harmony/at-rest/chacha20poly1305/v1"]);
+        let v2 = self.mac(&[b"harmony/at-rest/xchacha20poly1305/v2"]);
+        Sealer {
+            v1: ChaCha20Poly1305::new(Key::from_slice(&v1)),
+            v2: XChaCha20Poly1305::new(Key::from_slice(&v2)),
+            write_v2,
+        }
     }
 }
 
@@ -75,73 +93,83 @@ pub fn sha256_matches(secret: &str, expected: &[u8]) -> bool {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[usize::from(byte >> 4)] as char);
-        out.push(DIGITS[usize::from(byte & 0x0f)] as char);
-    }
-    out
+    hex::encode(bytes)
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
-}
-
-/// Marks a sealed value; anything else is legacy plain text (written before
-/// sealing existed) and is read as it is, then sealed at its next write.
-const PREFIX: &str = "sealed:v1:";
+/// Marks a value sealed with ChaCha20-Poly1305 for its place.
+const V1: &str = "sealed:v1:";
+/// Marks a value sealed with XChaCha20-Poly1305 for its place and time.
+const V2: &str = "sealed:v2:";
 
 #[derive(Debug, thiserror::Error)]
-#[error("a sealed value does not open with this key (wrong key, or moved or altered)")]
+#[error(
+    "a stored secret does not open: not sealed, or sealed with another key, or moved, \
+     replayed from another generation or altered"
+)]
 pub struct OpenError;
 
 pub struct Sealer {
-    cipher: ChaCha20Poly1305,
+    v1: ChaCha20Poly1305,
+    v2: XChaCha20Poly1305,
+    write_v2: bool,
 }
 
 impl Sealer {
-    /// Encrypts `plain` for the place `context` names.
-    pub fn seal(&self, plain: &str, context: &[u8]) -> String {
-        let random = uuid::Uuid::new_v4();
-        let nonce = &random.as_bytes()[..12];
-        let sealed = self
-            .cipher
-            .encrypt(Nonce::from_slice(nonce), Payload { msg: plain.as_bytes(), aad: context })
-            // Encryption fails only for inputs beyond 256 GiB.
-            .expect("ChaCha20-Poly1305 encrypts any value this size");
-        let mut out = String::with_capacity(PREFIX.len() + 2 * (12 + sealed.len()));
-        out.push_str(PREFIX);
-        out.push_str(&hex(nonce));
-        out.push_str(&hex(&sealed));
+    /// Encrypts `plain` for the place `context` names, at `when` (the
+    /// generation or revision it is written for).
+    pub fn seal(&self, plain: &str, context: &[u8], when: u64) -> String {
+        let (prefix, nonce, sealed) = if self.write_v2 {
+            let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+            let aad = at(context, when);
+            let sealed = self.v2.encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: &aad });
+            (V2, nonce.to_vec(), sealed)
+        } else {
+            let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+            let sealed = self.v1.encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: context });
+            (V1, nonce.to_vec(), sealed)
+        };
+        // Encryption fails only for inputs beyond 256 GiB.
+        let sealed = sealed.expect("ChaCha20-Poly1305 encrypts any value this size");
+        let mut out = String::with_capacity(prefix.len() + 2 * (nonce.len() + sealed.len()));
+        out.push_str(prefix);
+        out.push_str(&hex::encode(&nonce));
+        out.push_str(&hex::encode(&sealed));
         out
     }
 
-    /// Whether `text` is a sealed value (rather than legacy plain text).
-    pub fn is_sealed(text: &str) -> bool {
-        text.starts_with(PREFIX)
-    }
-
-    /// Decrypts what [`Sealer::seal`] made for the same `context`; legacy
-    /// plain text comes back as it is.
-    pub fn open(&self, text: &str, context: &[u8]) -> Result<String, OpenError> {
-        let Some(rest) = text.strip_prefix(PREFIX) else {
-            return Ok(text.to_owned());
-        };
-        let bytes = unhex(rest).ok_or(OpenError)?;
-        if bytes.len() < 12 {
+    /// Decrypts what [`Sealer::seal`] made for the same `context` and `when`
+    /// (a v1 value, sealed before times were bound, for its place alone).
+    /// Anything else, plain text included, is refused.
+    pub fn open(&self, text: &str, context: &[u8], when: u64) -> Result<String, OpenError> {
+        let plain = if let Some(rest) = text.strip_prefix(V2) {
+            let bytes = hex::decode(rest).map_err(|_| OpenError)?;
+            if bytes.len() < 24 {
+                return Err(OpenError);
+            }
+            let (nonce, sealed) = bytes.split_at(24);
+            let aad = at(context, when);
+            self.v2.decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
+        } else if let Some(rest) = text.strip_prefix(V1) {
+            let bytes = hex::decode(rest).map_err(|_| OpenError)?;
+            if bytes.len() < 12 {
+                return Err(OpenError);
+            }
+            let (nonce, sealed) = bytes.split_at(12);
+            self.v1.decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: context })
+        } else {
             return Err(OpenError);
-        }
-        let (nonce, sealed) = bytes.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: context })
-            .map_err(|_| OpenError)?;
-        String::from_utf8(plain).map_err(|_| OpenError)
+        };
+        String::from_utf8(plain.map_err(|_| OpenError)?).map_err(|_| OpenError)
     }
+}
+
+/// v2's associated data: the place, then the time (fixed width, so the two
+/// cannot run into each other).
+fn at(context: &[u8], when: u64) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(context.len() + 8);
+    aad.extend_from_slice(context);
+    aad.extend_from_slice(&when.to_be_bytes());
+    aad
 }
 
 #[cfg(test)]
@@ -149,19 +177,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sealed_values_open_only_in_their_place_and_with_their_key() {
-        let sealer = SecretKey::development().sealer();
-        let sealed = sealer.seal("hunter2", b"deployment-1/PASSWORD");
-        assert!(Sealer::is_sealed(&sealed) && !sealed.contains("hunter2"));
-        assert_ne!(sealed, sealer.seal("hunter2", b"deployment-1/PASSWORD"), "fresh nonce");
-        assert_eq!(sealer.open(&sealed, b"deployment-1/PASSWORD").unwrap(), "hunter2");
-        assert!(sealer.open(&sealed, b"deployment-2/PASSWORD").is_err(), "moved");
-        let other = SecretKey::new([7; 32]).sealer();
-        assert!(other.open(&sealed, b"deployment-1/PASSWORD").is_err(), "another key");
-        let mut altered = sealed.clone();
-        altered.pop();
-        altered.push('0');
-        assert!(sealer.open(&altered, b"deployment-1/PASSWORD").is_err() || altered == sealed);
-        assert_eq!(sealer.open("legacy", b"x").unwrap(), "legacy");
+    fn sealed_values_open_only_in_their_place_at_their_time_and_with_their_key() {
+        for write_v2 in [false, true] {
+            let sealer = SecretKey::development().sealer(write_v2);
+            let place = b"deployment-1/PASSWORD";
+            let sealed = sealer.seal("hunter2", place, 7);
+            let prefix = if write_v2 { V2 } else { V1 };
+            assert!(sealed.starts_with(prefix) && !sealed.contains("hunter2"));
+            assert_ne!(sealed, sealer.seal("hunter2", place, 7), "fresh nonce");
+            assert_eq!(sealer.open(&sealed, place, 7).unwrap(), "hunter2");
+            assert!(sealer.open(&sealed, b"deployment-2/PASSWORD", 7).is_err(), "moved");
+            let other = SecretKey::new([7; 32]).sealer(write_v2);
+            assert!(other.open(&sealed, place, 7).is_err(), "another key");
+            let mut altered = sealed.clone();
+            let last = altered.pop().unwrap();
+            altered.push(if last == '0' { '1' } else { '0' });
+            assert!(sealer.open(&altered, place, 7).is_err(), "altered");
+            // Plain text is refused, never read as a secret's value.
+            assert!(sealer.open("hunter2", place, 7).is_err());
+            // Either writer opens both formats.
+            let reader = SecretKey::development().sealer(!write_v2);
+            assert_eq!(reader.open(&sealed, place, 7).unwrap(), "hunter2");
+        }
+        // v2 binds the time: a value from another generation does not open.
+        let sealer = SecretKey::development().sealer(true);
+        let sealed = sealer.seal("hunter2", b"d/K", 7);
+        assert!(sealer.open(&sealed, b"d/K", 8).is_err(), "replayed from generation 7 into 8");
+        let nonce_hex = &sealed[V2.len()..V2.len() + 48];
+        assert_eq!(hex::decode(nonce_hex).unwrap().len(), 24, "a 192-bit nonce");
     }
 }

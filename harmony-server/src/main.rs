@@ -229,13 +229,7 @@ fn parse_args(
     Ok((config, agent_bind, data_plane, ops))
 }
 
-fn parse_key(hex: &str) -> Option<harmony_server::render::SecretKey> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
+fn parse_key(text: &str) -> Option<harmony_server::render::SecretKey> {
+    let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
     Some(harmony_server::render::SecretKey::new(bytes))
 }

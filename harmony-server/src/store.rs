@@ -41,12 +41,16 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0004-rollouts.sql"),
     step!("sqlite/0005-leases.sql"),
     step!("sqlite/0006-manifest-sets-packed.sql"),
+    step!("sqlite/0007-xchacha-seals.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
 /// 5 (its first file creates what SQLite's first 5 did).
-const POSTGRES_MIGRATIONS: &[Step] =
-    &[step!("postgres/0005-initial.sql"), step!("postgres/0006-manifest-sets-packed.sql")];
+const POSTGRES_MIGRATIONS: &[Step] = &[
+    step!("postgres/0005-initial.sql"),
+    step!("postgres/0006-manifest-sets-packed.sql"),
+    step!("postgres/0007-xchacha-seals.sql"),
+];
 
 /// Raises the database's floor to every migration this binary knows (the
 /// contract step, `sql_store::contract`).
@@ -197,7 +201,10 @@ impl Store {
             return Err(StoreError::WrongKey);
         }
         let pack = db.schema().everyone_knows("manifest-sets-packed");
-        Ok(Store { db, codec: std::sync::Arc::new(Codec { sealer: key.sealer(), pack }) })
+        // XChaCha20 seals only once no binary that cannot open them uses
+        // the store (crypto.rs).
+        let sealer = key.sealer(db.schema().everyone_knows("xchacha-seals"));
+        Ok(Store { db, codec: std::sync::Arc::new(Codec { sealer, pack }) })
     }
 
     /// Runs `f` in a write transaction, kept only if `f` succeeds; returns
@@ -256,9 +263,10 @@ impl Tx<'_> {
     /// values sealed.
     fn sealed_spec(&self, id: &str, spec: &DeploymentSpec) -> Result<String, StoreError> {
         let mut spec = StoredSpec::from(spec.clone());
+        let generation = spec.generation;
         for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
             if let Some(value) = &var.value {
-                var.value = Some(self.1.sealer.seal(value, &env_context(id, &var.key)));
+                var.value = Some(self.1.sealer.seal(value, &env_context(id, &var.key), generation));
             }
         }
         Ok(serde_json::to_string(&spec)?)
@@ -266,13 +274,14 @@ impl Tx<'_> {
 
     fn opened_spec(&self, id: &str, text: &str) -> Result<DeploymentSpec, StoreError> {
         let mut spec: StoredSpec = serde_json::from_str(text)?;
+        let generation = spec.generation;
         for var in spec.environment_variables.iter_mut().filter(|v| v.is_secret) {
             if let Some(value) = &var.value {
                 var.value = Some(
                     self.1
                         .sealer
-                        .open(value, &env_context(id, &var.key))
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                        .open(value, &env_context(id, &var.key), generation)
+                        .map_err(|e| StoreError::Invalid(format!("{} ({})", e, var.key)))?,
                 );
             }
         }
@@ -296,8 +305,9 @@ impl Tx<'_> {
                     false => std::borrow::Cow::Borrowed(&*o.body),
                     true => {
                         let context = object_context(&id, set.revision, &o.meta.name);
-                        let sealed =
-                            SealedBody { sealed: self.1.sealer.seal(o.body.get(), &context) };
+                        let sealed = SealedBody {
+                            sealed: self.1.sealer.seal(o.body.get(), &context, set.revision),
+                        };
                         std::borrow::Cow::Owned(serde_json::value::to_raw_value(&sealed)?)
                     }
                 };
@@ -316,16 +326,17 @@ impl Tx<'_> {
         let mut objects: Vec<StoredObject> = serde_json::from_str(text)?;
         let id = deployment_id.to_string();
         for o in objects.iter_mut().filter(|o| o.meta.kind == "Secret") {
-            // A Secret stored before sealing existed is its plain body.
-            let Ok(SealedBody { sealed }) = serde_json::from_str(o.body.get()) else {
-                continue;
-            };
+            // Every Secret is stored sealed: a plain body is refused, never
+            // served as a Secret.
+            let SealedBody { sealed } = serde_json::from_str(o.body.get()).map_err(|_| {
+                StoreError::Invalid(format!("Secret {} is stored without a seal", o.meta.name))
+            })?;
             let context = object_context(&id, revision, &o.meta.name);
             let plain = self
                 .1
                 .sealer
-                .open(&sealed, &context)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                .open(&sealed, &context, revision)
+                .map_err(|e| StoreError::Invalid(format!("{e} (Secret {})", o.meta.name)))?;
             o.body = serde_json::value::RawValue::from_string(plain)?;
         }
         Ok(objects)

@@ -15,6 +15,7 @@ on_both_backends!(
     executor_switch_changes_the_object_set,
     concurrent_changes_to_one_deployment_stay_ordered,
     status_comes_from_the_agents_reports_at_4_0_0,
+    seals_are_xchacha_only_after_the_schema_is_contracted,
 );
 
 /// 4.0.0's `GET /deployments/{id}/status`: DEPLOYING until the agent
@@ -410,4 +411,47 @@ async fn sets_are_written_packed_only_after_the_schema_is_contracted() {
     assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&first).unwrap());
     let packed_set = h.v2().deployment_manifests_get(&after, None).await.unwrap().into_inner();
     assert_eq!(packed_set.objects.len(), first.objects.len());
+}
+
+/// Secret values at rest are sealed with ChaCha20-Poly1305 (`sealed:v1:`,
+/// what binaries from before migration `xchacha-seals` open) until the
+/// schema is contracted, and with XChaCha20-Poly1305 (`sealed:v2:`, random
+/// 192-bit nonces, bound to the generation) after. Values of either form
+/// reach the data plane's agent intact, and one kept across the contract
+/// (an update that omits it) moves to the new form.
+async fn seals_are_xchacha_only_after_the_schema_is_contracted(backend: Backend) {
+    let Some(mut h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let before = id();
+    h.v2().deployment_put(&before, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    assert!(h.place.holds("sealed:v1:"), "sealed, the way older binaries open");
+    assert!(!h.place.holds("sealed:v2:"), "nothing older binaries cannot open");
+
+    h.stop().await;
+    let mut config =
+        harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), Default::default());
+    h.place.apply(&mut config);
+    harmony_server::contract_schema(&config).unwrap();
+    let h = h.again(|_| {});
+    let after = id();
+    h.v2().deployment_put(&after, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let mut kept = hybrid_spec("hybrid-1", 2);
+    kept.worker_queues[0].worker_concurrency += 1;
+    kept.environment_variables[1].value = None;
+    h.v2().deployment_put(&before, &kept).await.unwrap();
+    assert!(h.place.holds("sealed:v2:"), "new values sealed with XChaCha20 after the contract");
+    assert!(!h.place.holds("hunter2"));
+
+    let harmony = &h.server.as_ref().unwrap().app_private().harmony;
+    let state = harmony.desired_state("hybrid-1", 0).unwrap();
+    for d in [before, after] {
+        let deployment = state.deployments.iter().find(|x| x.deployment_id == d).unwrap();
+        let secrets: Vec<String> = deployment
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Secret")
+            .map(|o| o.to_string())
+            .collect();
+        assert!(secrets.iter().any(|s| s.contains("hunter2")), "{d}: {secrets:?}");
+    }
 }
