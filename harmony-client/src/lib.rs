@@ -12,6 +12,10 @@
 //!
 //! # Using it from another service
 //!
+//! The crate's README (`harmony-client/README.md`) is the guide: a complete
+//! consumer is `examples/consumer.rs`, which CI runs against a real Harmony
+//! over TLS.
+//!
 //! Depend on the crate (`harmony-client = { path = "../harmony-client" }`),
 //! hold one [`Harmony`] per Harmony endpoint, and let it negotiate: it asks
 //! the endpoint what it serves, speaks the newest version both sides know,
@@ -132,3 +136,9 @@ pub fn trusting(
 
 pub use negotiate::{Harmony, Negotiated, NegotiationError, Speaking, VersionGap};
 pub use progenitor_client::{ClientInfo, Error, ResponseValue};
+/// The HTTP client this crate is built on (with its rustls TLS), so a
+/// consumer builds the `reqwest::Client` it hands in without depending on a
+/// matching reqwest itself.
+pub use reqwest;
+/// Versions, as [`Harmony::require`] and [`Harmony::speak`] take them.
+pub use semver;

@@ -7,28 +7,7 @@
 use crate::common::*;
 use serde_json::Value;
 
-/// A private CA, and files under `dir`: `ca.pem`, and for each name in
-/// `servers` a `<name>.pem` / `<name>.key` pair signed by the CA for
-/// that DNS name (and 127.0.0.1 when the name is `localhost`).
-fn certificates(dir: &std::path::Path, servers: &[&str]) -> Vec<u8> {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    for name in servers {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![(*name).to_owned()]).unwrap();
-        if *name == "localhost" {
-            params.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
-        }
-        let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
-        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-    }
-    ca.pem().into_bytes()
-}
+use test_support::certificates;
 
 fn harmony_over_tls(
     data: &std::path::Path,
