@@ -315,13 +315,25 @@ fn add_migration(root: &Path, krate: &str, name: &str, header: &str, backends: &
     std::fs::write(&store, text).unwrap();
 }
 
+/// The file name of the next migration of `krate` (one past its highest
+/// SQLite number), named `what`.
+fn next_migration(root: &Path, krate: &str, what: &str) -> String {
+    let highest = std::fs::read_dir(root.join(format!("{krate}/migrations/sqlite")))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_string_lossy()[..4].parse::<u32>().ok())
+        .max()
+        .unwrap();
+    format!("{:04}-{what}.sql", highest + 1)
+}
+
 const KEEP: &str = "-- older binaries: keep working";
 const STOP: &str = "-- older binaries: must stop";
 
 #[test]
 fn a_new_migration_for_both_backends_passes() {
     let dir = sandbox();
-    add_migration(dir.path(), "harmony-server", "0007-x.sql", KEEP, &["sqlite", "postgres"]);
+    let x = next_migration(dir.path(), "harmony-server", "x");
+    add_migration(dir.path(), "harmony-server", &x, KEEP, &["sqlite", "postgres"]);
     let outcome = check(dir.path());
     assert_eq!(outcome.code, 0, "{}", outcome.output);
 }
@@ -359,7 +371,8 @@ fn a_removed_released_migration_fails() {
 #[test]
 fn backends_that_disagree_fail() {
     let dir = sandbox();
-    add_migration(dir.path(), "astro-api", "0009-x.sql", KEEP, &["sqlite"]);
+    let x = next_migration(dir.path(), "astro-api", "x");
+    add_migration(dir.path(), "astro-api", &x, KEEP, &["sqlite"]);
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0, "{}", outcome.output);
     assert!(outcome.output.contains("astro-api: the backends disagree"), "{}", outcome.output);
@@ -368,17 +381,21 @@ fn backends_that_disagree_fail() {
 #[test]
 fn a_migration_without_its_answer_or_its_line_fails() {
     let dir = sandbox();
-    add_migration(dir.path(), "harmony-server", "0007-x.sql", "-- adds y", &["sqlite", "postgres"]);
+    let x = next_migration(dir.path(), "harmony-server", "x");
+    add_migration(dir.path(), "harmony-server", &x, "-- adds y", &["sqlite", "postgres"]);
+    let y = next_migration(dir.path(), "harmony-server", "y");
     std::fs::write(
-        dir.path().join("harmony-server/migrations/sqlite/0008-y.sql"),
+        dir.path().join(format!("harmony-server/migrations/sqlite/{y}")),
         format!("{KEEP}\nSELECT 1;\n"),
     )
     .unwrap();
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0, "{}", outcome.output);
-    assert!(outcome.output.contains("0007-x.sql: the first line must be"), "{}", outcome.output);
+    assert!(outcome.output.contains(&format!("{x}: the first line must be")), "{}", outcome.output);
     assert!(
-        outcome.output.contains("sqlite/0008-y.sql is not listed in harmony-server/src/store.rs"),
+        outcome
+            .output
+            .contains(&format!("sqlite/{y} is not listed in harmony-server/src/store.rs")),
         "{}",
         outcome.output
     );
@@ -389,16 +406,18 @@ fn a_migration_without_its_answer_or_its_line_fails() {
 #[test]
 fn a_migration_the_deployed_binaries_cannot_live_with_is_refused() {
     let dir = sandbox();
-    add_migration(dir.path(), "harmony-server", "0007-x.sql", KEEP, &["sqlite", "postgres"]);
+    let x = next_migration(dir.path(), "harmony-server", "x");
+    add_migration(dir.path(), "harmony-server", &x, KEEP, &["sqlite", "postgres"]);
     let fine = can_i_deploy(dir.path(), "harmony", "staging");
     assert_eq!(fine.code, 0, "{}", fine.output);
-    add_migration(dir.path(), "harmony-server", "0008-y.sql", STOP, &["sqlite", "postgres"]);
+    let y = next_migration(dir.path(), "harmony-server", "y");
+    add_migration(dir.path(), "harmony-server", &y, STOP, &["sqlite", "postgres"]);
     let outcome = can_i_deploy(dir.path(), "harmony", "staging");
     assert_eq!(outcome.code, 1, "{}", outcome.output);
     assert!(
-        outcome
-            .output
-            .contains("NO  sqlite: migration sqlite/0008-y.sql says binaries before it must stop"),
+        outcome.output.contains(&format!(
+            "NO  sqlite: migration sqlite/{y} says binaries before it must stop"
+        )),
         "{}",
         outcome.output
     );
@@ -424,7 +443,13 @@ fn run(root: &Path, args: &[&str]) -> Outcome {
 #[test]
 fn a_recorded_deploy_releases_its_migrations_and_moves_the_gate() {
     let dir = sandbox();
-    add_migration(dir.path(), "harmony-server", "0007-x.sql", STOP, &["sqlite", "postgres"]);
+    let x = next_migration(dir.path(), "harmony-server", "x");
+    add_migration(dir.path(), "harmony-server", &x, STOP, &["sqlite", "postgres"]);
+    let count = |backend: &str| {
+        std::fs::read_dir(dir.path().join(format!("harmony-server/migrations/{backend}")))
+            .unwrap()
+            .count()
+    };
     let git = |args: &[&str]| {
         let status = Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
@@ -446,16 +471,19 @@ fn a_recorded_deploy_releases_its_migrations_and_moves_the_gate() {
     )
     .unwrap();
     let deployed = &live["environments"]["staging"]["deployed"]["harmony"];
-    assert_eq!(deployed["migrations"], serde_json::json!({"sqlite": 7, "postgres": 3}));
+    assert_eq!(
+        deployed["migrations"],
+        serde_json::json!({"sqlite": count("sqlite"), "postgres": count("postgres")})
+    );
     let serves = live["environments"]["staging"]["harmony"][0]["serves"].as_object().unwrap();
     assert!(serves.contains_key("4.0.0"), "{serves:?}");
     let commit = run(dir.path(), &["deployed-commit", "harmony", "staging"]);
     assert_eq!(commit.output.trim(), deployed["commit"].as_str().unwrap());
 
     let after = can_i_deploy(dir.path(), "harmony", "staging");
-    assert_eq!(after.code, 0, "the deployed binaries know 0007 now:\n{}", after.output);
-    edit(&dir.path().join("harmony-server/migrations/sqlite/0007-x.sql"), "y TEXT", "z TEXT");
+    assert_eq!(after.code, 0, "the deployed binaries know {x} now:\n{}", after.output);
+    edit(&dir.path().join(format!("harmony-server/migrations/sqlite/{x}")), "y TEXT", "z TEXT");
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0, "{}", outcome.output);
-    assert!(outcome.output.contains("sqlite/0007-x.sql is part of a release and was edited"));
+    assert!(outcome.output.contains(&format!("sqlite/{x} is part of a release and was edited")));
 }
