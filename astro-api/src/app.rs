@@ -350,7 +350,14 @@ impl Astro {
         self.cells.accepts(&cell, kind).await?;
         // The deletion is the deployment's last change.
         let generation = current.generation + 1;
-        let change = Outgoing { deployment_id: id, cell, kind, generation, op: Op::Delete };
+        let change = Outgoing {
+            deployment_id: id,
+            cell,
+            kind,
+            generation,
+            op: Op::Delete,
+            request_id: harmony_client::request_id::current(),
+        };
         let ticket = self.handoff.expect(id, generation);
         let Some(enqueued) = self.store.delete(&org, id, change).await? else {
             return Err(Failure::NotFound(format!("deployment {id}")));
@@ -739,6 +746,8 @@ fn put(id: Uuid, plane: &Plane, spec: h::DeploymentSpec) -> Outgoing {
         kind: plane.kind,
         generation: spec.generation,
         op: Op::Put(Box::new(spec)),
+        // The request being served (http.rs scopes each change's handler).
+        request_id: harmony_client::request_id::current(),
     }
 }
 

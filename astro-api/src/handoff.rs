@@ -262,9 +262,17 @@ impl Handoff {
     async fn deliver(&self, entry: Queued) -> Delivery {
         let Queued { seq, attempts, change } = entry;
         let id = change.deployment_id;
-        let result = match &change.op {
-            Op::Put(spec) => self.cells.put_deployment(&change.cell, id, spec).await,
-            Op::Delete => self.cells.delete_deployment(&change.cell, id, change.kind).await,
+        let call = async {
+            match &change.op {
+                Op::Put(spec) => self.cells.put_deployment(&change.cell, id, spec).await,
+                Op::Delete => self.cells.delete_deployment(&change.cell, id, change.kind).await,
+            }
+        };
+        // Harmony logs the id of the request that made the change, whoever
+        // delivers it (this request, a worker, another replica).
+        let result = match &change.request_id {
+            Some(request) => harmony_client::request_id::scope(request.clone(), call).await,
+            None => call.await,
         };
         match result {
             Ok(()) => Delivery::Delivered { seq, deployment_id: id, generation: change.generation },

@@ -177,8 +177,9 @@ impl AstroApi for AstroImpl {
         body: TimedBody<DeploymentInput>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
-        let deployment =
-            rqctx.context().create(&who, body.into_inner()).await.map_err(public(&rqctx))?;
+        let deployment = traced(&rqctx, rqctx.context().create(&who, body.into_inner()))
+            .await
+            .map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deployment))
     }
 
@@ -215,7 +216,9 @@ impl AstroApi for AstroImpl {
     {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let who = caller(&rqctx, &organization_id).await?;
-        let deployment = rqctx.context().get(&who, deployment_id).await.map_err(public(&rqctx))?;
+        let deployment = traced(&rqctx, rqctx.context().get(&who, deployment_id))
+            .await
+            .map_err(public(&rqctx))?;
         let headers = DeploymentHeaders::of(&deployment);
         Ok(HttpResponseHeaders::new(HttpResponseOk(deployment), headers))
     }
@@ -230,11 +233,8 @@ impl AstroApi for AstroImpl {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let if_match = headers.into_inner().if_match;
         let who = caller(&rqctx, &organization_id).await?;
-        let deployment = rqctx
-            .context()
-            .update(&who, deployment_id, if_match, body.into_inner())
-            .await
-            .map_err(public(&rqctx))?;
+        let update = rqctx.context().update(&who, deployment_id, if_match, body.into_inner());
+        let deployment = traced(&rqctx, update).await.map_err(public(&rqctx))?;
         let headers = DeploymentHeaders::of(&deployment);
         Ok(HttpResponseHeaders::new(HttpResponseOk(deployment), headers))
     }
@@ -245,7 +245,9 @@ impl AstroApi for AstroImpl {
     ) -> Result<HttpResponseDeleted, AstroError> {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let who = caller(&rqctx, &organization_id).await?;
-        rqctx.context().delete(&who, deployment_id).await.map_err(public(&rqctx))?;
+        traced(&rqctx, rqctx.context().delete(&who, deployment_id))
+            .await
+            .map_err(public(&rqctx))?;
         Ok(HttpResponseDeleted())
     }
 
@@ -256,11 +258,8 @@ impl AstroApi for AstroImpl {
     ) -> Result<HttpResponseCreated<Deploy>, AstroError> {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let who = caller(&rqctx, &organization_id).await?;
-        let deploy = rqctx
-            .context()
-            .create_deploy(&who, deployment_id, body.into_inner())
-            .await
-            .map_err(public(&rqctx))?;
+        let create = rqctx.context().create_deploy(&who, deployment_id, body.into_inner());
+        let deploy = traced(&rqctx, create).await.map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deploy))
     }
 
@@ -284,11 +283,19 @@ impl AstroApi for AstroImpl {
     ) -> Result<HttpResponseOk<Deploy>, AstroError> {
         let DeployPath { organization_id, deployment_id, deploy_id } = path.into_inner();
         let who = caller(&rqctx, &organization_id).await?;
-        let deploy = rqctx
-            .context()
-            .finalize_deploy(&who, deployment_id, deploy_id)
-            .await
-            .map_err(public(&rqctx))?;
+        let finalize = rqctx.context().finalize_deploy(&who, deployment_id, deploy_id);
+        let deploy = traced(&rqctx, finalize).await.map_err(public(&rqctx))?;
         Ok(HttpResponseOk(deploy))
     }
+}
+
+/// `work` with this request's id sent to Harmony as `x-request-id` on every
+/// call it makes, and recorded with every change it queues (delivered later
+/// by a worker, the change still carries it): Harmony's log lines for the
+/// change can be found by the id astro-api answered with.
+async fn traced<T>(
+    rqctx: &RequestContext<Context>,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    harmony_client::request_id::scope(rqctx.request_id.clone(), work).await
 }

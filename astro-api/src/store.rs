@@ -44,6 +44,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0007-placements.sql"),
     step!("sqlite/0008-placements-owner.sql"),
     step!("sqlite/0009-outbox-queued-at.sql"),
+    step!("sqlite/0010-outbox-request-id.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -53,6 +54,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0007-placements.sql"),
     step!("postgres/0008-placements-owner.sql"),
     step!("postgres/0009-outbox-queued-at.sql"),
+    step!("postgres/0010-outbox-request-id.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the
@@ -110,6 +112,8 @@ pub struct Outgoing {
     pub kind: h::DataPlaneKind,
     pub generation: u64,
     pub op: Op,
+    /// The id of the request that made the change, sent to Harmony with it.
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -212,8 +216,9 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing, spec: Option<String>) -> Result<Enqueu
     let seq: i64 = tx
         .query_one(
             "INSERT INTO outbox
-                 (deployment_id, cell, kind, generation, op, spec, claimed_until, queued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq",
+                 (deployment_id, cell, kind, generation, op, spec, claimed_until, queued_at,
+                  request_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
             &[
                 &id,
                 &change.cell,
@@ -223,6 +228,7 @@ fn enqueue(tx: &Tx<'_>, change: Outgoing, spec: Option<String>) -> Result<Enqueu
                 &spec,
                 &claimed_until,
                 &now_ms(),
+                &change.request_id,
             ],
         )?
         .get(0)?;
@@ -577,7 +583,7 @@ impl Store {
             .write_async(move |tx| {
                 let rows = tx.query(
                     "SELECT o.seq, o.deployment_id, o.cell, o.kind, o.generation, o.op, o.spec,
-                            o.attempts
+                            o.attempts, o.request_id
                      FROM outbox o
                      WHERE o.next_attempt_at <= ?1 AND o.claimed_until <= ?1
                        AND o.seq = (SELECT MIN(i.seq) FROM outbox i
@@ -622,6 +628,7 @@ impl Store {
                     kind: kind_of(&r.get::<String>(3)?),
                     generation: r.get(4)?,
                     op,
+                    request_id: r.get(8)?,
                 },
             })
         }) {
@@ -1063,22 +1070,18 @@ mod tests {
         // Without variables (the wire form leaves the list out): as it was.
         let mut bare = spec.clone();
         bare.environment_variables.clear();
-        let none = Outgoing {
-            deployment_id: Uuid::new_v4(),
-            cell: "c".into(),
-            kind: h::DataPlaneKind::Hybrid,
-            generation: 1,
-            op: Op::Put(Box::new(bare.clone())),
-        };
-        let stored = store.stored_spec(&none).unwrap().unwrap();
-        assert_eq!(store.spec_of(none.deployment_id, &stored).unwrap(), bare, "{stored}");
-        let change = Outgoing {
+        let outgoing = |spec: &h::DeploymentSpec| Outgoing {
             deployment_id: Uuid::new_v4(),
             cell: "c".into(),
             kind: h::DataPlaneKind::Hybrid,
             generation: 1,
             op: Op::Put(Box::new(spec.clone())),
+            request_id: None,
         };
+        let none = outgoing(&bare);
+        let stored = store.stored_spec(&none).unwrap().unwrap();
+        assert_eq!(store.spec_of(none.deployment_id, &stored).unwrap(), bare, "{stored}");
+        let change = outgoing(&spec);
         let stored = store.stored_spec(&change).unwrap().unwrap();
         assert!(!stored.contains("hunter2") && stored.contains("visible"), "{stored}");
         assert!(

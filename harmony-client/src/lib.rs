@@ -102,6 +102,7 @@ pub mod latest {
 }
 
 pub mod negotiate;
+pub mod request_id;
 
 /// An HTTP client that presents `token`, the service credential Harmony's
 /// main API requires, on every request (marked sensitive, so reqwest never

@@ -192,7 +192,12 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
             default_request_body_max_bytes: config.request_body_max_bytes,
             // In every request's log records, so the request metrics
             // (`metrics`) count by API version.
-            log_headers: vec![harmony_api::VERSION_HEADER.to_owned()],
+            // The caller's request id too (astro-api sends its own), so
+            // a change can be followed from astro-api's log into this one.
+            log_headers: vec![
+                harmony_api::VERSION_HEADER.to_owned(),
+                dropshot::HEADER_REQUEST_ID.to_owned(),
+            ],
             ..Default::default()
         })
         .tls(config.tls.clone())
@@ -249,7 +254,10 @@ pub fn start_agent_api_with(
         .config(ConfigDropshot {
             bind_address: bind,
             default_request_body_max_bytes: 1024 * 1024,
-            log_headers: vec![harmony_api::VERSION_HEADER.to_owned()],
+            log_headers: vec![
+                harmony_api::VERSION_HEADER.to_owned(),
+                dropshot::HEADER_REQUEST_ID.to_owned(),
+            ],
             ..Default::default()
         })
         .tls(tls.cloned())

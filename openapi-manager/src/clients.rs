@@ -33,7 +33,10 @@ pub fn generate_all(root: &Utf8Path, mode: Mode) -> Result<Vec<Utf8PathBuf>> {
     outputs.push((root.join("openapi/astro.json"), root.join("astro-client/src/generated.rs")));
     let mut changed = Vec::new();
     for (doc, path) in outputs {
-        let code = generate(root, &doc)?;
+        // Harmony's clients stamp the caller's request id on every request
+        // (harmony_client::request_id); astro-api's client is for users.
+        let stamp = path.starts_with(&out_dir);
+        let code = generate(root, &doc, stamp)?;
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != code {
             if mode == Mode::Write {
@@ -69,7 +72,7 @@ pub fn find_document(root: &Utf8Path, api: &str, version: &semver::Version) -> R
     }
 }
 
-fn generate(root: &Utf8Path, doc: &Utf8Path) -> Result<String> {
+fn generate(root: &Utf8Path, doc: &Utf8Path, stamp_request_id: bool) -> Result<String> {
     let text = std::fs::read_to_string(doc).with_context(|| format!("reading {doc}"))?;
     let spec: openapiv3::OpenAPI =
         serde_json::from_str(&text).with_context(|| format!("parsing {doc}"))?;
@@ -77,6 +80,12 @@ fn generate(root: &Utf8Path, doc: &Utf8Path) -> Result<String> {
     // Positional methods: a new required parameter is a compile error in
     // every consumer, not a runtime "field was not initialized".
     settings.with_interface(InterfaceStyle::Positional).with_derive("PartialEq");
+    if stamp_request_id {
+        let hook: proc_macro2::TokenStream = "crate::request_id::stamp"
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the request id hook's path: {e}"))?;
+        settings.with_pre_hook(hook);
+    }
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)
         .with_context(|| format!("generating a client from {doc}"))?;

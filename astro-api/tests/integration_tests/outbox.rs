@@ -38,6 +38,7 @@ fn change(id: Uuid, generation: u64) -> Outgoing {
         kind: h::DataPlaneKind::Hybrid,
         generation,
         op: Op::Delete,
+        request_id: Some(format!("request-{generation}")),
     }
 }
 

@@ -247,6 +247,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "desired_state_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -294,6 +295,7 @@ Sends a `POST` request to `/status`
         let info = OperationInfo {
             operation_id: "status_report",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;

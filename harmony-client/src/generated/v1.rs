@@ -469,6 +469,7 @@ Sends a `GET` request to `/api-versions`
         let info = OperationInfo {
             operation_id: "api_versions_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -521,6 +522,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -615,6 +617,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -666,6 +669,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -718,6 +722,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -810,6 +815,7 @@ Sends a `GET` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -858,6 +864,7 @@ Sends a `PUT` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -904,6 +911,7 @@ Sends a `DELETE` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_delete",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -958,6 +966,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_manifests_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;

@@ -679,6 +679,7 @@ Sends a `GET` request to `/api-versions`
         let info = OperationInfo {
             operation_id: "api_versions_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -729,6 +730,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -821,6 +823,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -872,6 +875,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -922,6 +926,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1012,6 +1017,7 @@ Sends a `GET` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1062,6 +1068,7 @@ Sends a `PUT` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1108,6 +1115,7 @@ Sends a `DELETE` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_delete",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1162,6 +1170,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_manifests_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;

@@ -1184,6 +1184,7 @@ Sends a `GET` request to `/api-versions`
         let info = OperationInfo {
             operation_id: "api_versions_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1234,6 +1235,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1326,6 +1328,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1377,6 +1380,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1427,6 +1431,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1517,6 +1522,7 @@ Sends a `GET` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1567,6 +1573,7 @@ Sends a `PUT` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1613,6 +1620,7 @@ Sends a `DELETE` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_delete",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1667,6 +1675,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_manifests_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1713,6 +1722,7 @@ Sends a `GET` request to `/platform-releases`
         let info = OperationInfo {
             operation_id: "platform_release_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1766,6 +1776,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "platform_release_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1813,6 +1824,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "rollout_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1860,6 +1872,7 @@ Sends a `POST` request to `/rollouts`
         let info = OperationInfo {
             operation_id: "rollout_create",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1906,6 +1919,7 @@ Sends a `GET` request to `/rollouts/{rollout_id}`
         let info = OperationInfo {
             operation_id: "rollout_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -1955,6 +1969,7 @@ Sends a `POST` request to `/rollouts/{rollout_id}/commands`
         let info = OperationInfo {
             operation_id: "rollout_command",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2010,6 +2025,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "rollout_data_plane_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;

@@ -2544,6 +2544,7 @@ Sends a `GET` request to `/api-versions`
         let info = OperationInfo {
             operation_id: "api_versions_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2594,6 +2595,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2686,6 +2688,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2739,6 +2742,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "data_plane_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2789,6 +2793,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2879,6 +2884,7 @@ Sends a `GET` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2929,6 +2935,7 @@ Sends a `PUT` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -2975,6 +2982,7 @@ Sends a `DELETE` request to `/deployments/{deployment_id}`
         let info = OperationInfo {
             operation_id: "deployment_delete",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3029,6 +3037,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "deployment_manifests_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3078,6 +3087,7 @@ Sends a `GET` request to `/deployments/{deployment_id}/status`
         let info = OperationInfo {
             operation_id: "deployment_status_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3124,6 +3134,7 @@ Sends a `GET` request to `/platform-releases`
         let info = OperationInfo {
             operation_id: "platform_release_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3177,6 +3188,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "platform_release_put",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3224,6 +3236,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "rollout_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3271,6 +3284,7 @@ Sends a `POST` request to `/rollouts`
         let info = OperationInfo {
             operation_id: "rollout_create",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3317,6 +3331,7 @@ Sends a `GET` request to `/rollouts/{rollout_id}`
         let info = OperationInfo {
             operation_id: "rollout_get",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3366,6 +3381,7 @@ Sends a `POST` request to `/rollouts/{rollout_id}/commands`
         let info = OperationInfo {
             operation_id: "rollout_command",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
@@ -3421,6 +3437,7 @@ Arguments:
         let info = OperationInfo {
             operation_id: "rollout_data_plane_list",
         };
+        (crate::request_id::stamp)(&mut request);
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
         self.post(&result, &info).await?;
