@@ -15,7 +15,7 @@ usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
        astro-api contract-schema [--data-dir DIR | --database-url URL]
 
   --bind ADDR               listen address (default 127.0.0.1:8080)
-  --admin-bind ADDR         the admin listener: /metrics (Prometheus), /healthz,
+  --admin-bind ADDR         the admin listener: /metrics (Prometheus), /livez,
                             /readyz; no credential, so keep it private (none unless
                             given; docs/operations.md)
   --log-format FORMAT       json (default: one bunyan object per line) or text

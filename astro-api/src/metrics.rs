@@ -72,7 +72,30 @@ impl Collector for Outbox {
     }
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and some Harmony cell can be asked
+/// (its API versions learned). Without either, changes could not be taken
+/// or could never be delivered.
 pub fn readiness(astro: Arc<crate::app::Astro>) -> service_admin::ReadinessCheck {
-    Arc::new(move || astro.store.outbox_summary().map(|_| ()).map_err(|e| format!("database: {e}")))
+    Arc::new(move || {
+        let astro = astro.clone();
+        Box::pin(async move {
+            let store = astro.clone();
+            tokio::task::spawn_blocking(move || store.store.outbox_summary())
+                .await
+                .map_err(|e| format!("database: {e}"))?
+                .map_err(|e| format!("database: {e}"))?;
+            let readiness = astro.readiness().await;
+            if readiness.cells.iter().any(|cell| cell.reachable) {
+                return Ok(());
+            }
+            let cells: Vec<String> = readiness
+                .cells
+                .iter()
+                .map(|cell| {
+                    format!("{} ({})", cell.name, cell.detail.as_deref().unwrap_or("unreachable"))
+                })
+                .collect();
+            Err(format!("no Harmony cell can be asked: {}", cells.join(", ")))
+        })
+    })
 }

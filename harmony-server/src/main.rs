@@ -18,7 +18,7 @@ usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --data
 
   --bind ADDR                 listen address (default 127.0.0.1:12220)
   --agent-bind ADDR           the agent API's listen address (default 127.0.0.1:12221)
-  --admin-bind ADDR           the admin listener: /metrics (Prometheus), /healthz,
+  --admin-bind ADDR           the admin listener: /metrics (Prometheus), /livez,
                               /readyz; no credential, so keep it private
                               (none unless given; docs/operations.md)
   --log-format FORMAT         json (default: one bunyan object per line) or text

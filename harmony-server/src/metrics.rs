@@ -102,7 +102,7 @@ impl Collector for Fleet {
 
 /// Readiness: the database answers.
 pub fn readiness(server: crate::http::Context) -> service_admin::ReadinessCheck {
-    std::sync::Arc::new(move || {
+    service_admin::blocking_check(move || {
         server.harmony.data_planes(None, 1).map(|_| ()).map_err(|e| format!("database: {e}"))
     })
 }

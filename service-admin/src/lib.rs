@@ -1,5 +1,5 @@
 //! The admin listener both services run beside their API: Prometheus
-//! metrics (`GET /metrics`), liveness (`GET /healthz`) and readiness
+//! metrics (`GET /metrics`), liveness (`GET /livez`) and readiness
 //! (`GET /readyz`). It needs no credential and serves nothing else, so it
 //! belongs on an address only the cluster's monitoring and probes reach
 //! (`--admin-bind`; docs/operations.md).
@@ -238,8 +238,25 @@ impl Routes {
 /// counted: a scrape every few seconds would drown the API's).
 const ADMIN: &str = "admin";
 
-/// Whether the service can do its work: `Err(reason)` when not.
-pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+/// Whether the service can do its work: `Err(reason)` when not. Asked on
+/// every `/readyz`; it may wait on a database or another service (a check
+/// that blocks runs its blocking part with `spawn_blocking`).
+pub type ReadinessCheck = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A [`ReadinessCheck`] from a blocking one (run off the async threads).
+pub fn blocking_check(
+    check: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+) -> ReadinessCheck {
+    let check = Arc::new(check);
+    Arc::new(move || {
+        let check = check.clone();
+        Box::pin(async move { tokio_blocking(move || check()).await })
+    })
+}
 
 /// The admin listener's state.
 pub struct Admin {
@@ -248,7 +265,7 @@ pub struct Admin {
 }
 
 /// Starts the admin listener on `bind`: `/metrics` encodes `registry`,
-/// `/readyz` runs `ready` (off the async threads: it may ask a database).
+/// `/readyz` runs `ready`.
 pub fn start(
     bind: SocketAddr,
     registry: Arc<Registry>,
@@ -257,7 +274,7 @@ pub fn start(
 ) -> Result<HttpServer<Admin>, String> {
     let mut api = ApiDescription::new();
     api.register(metrics_get).map_err(|e| e.to_string())?;
-    api.register(healthz_get).map_err(|e| e.to_string())?;
+    api.register(livez_get).map_err(|e| e.to_string())?;
     api.register(readyz_get).map_err(|e| e.to_string())?;
     let config = ConfigDropshot { bind_address: bind, ..Default::default() };
     ServerBuilder::new(api, Admin { registry, ready }, log.new(slog::o!("listener" => ADMIN)))
@@ -296,17 +313,17 @@ async fn metrics_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body
 }
 
 /// Liveness: the process answers.
-#[endpoint { method = GET, path = "/healthz" }]
-async fn healthz_get(_rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
+#[endpoint { method = GET, path = "/livez" }]
+async fn livez_get(_rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
     Ok(text(http::StatusCode::OK, "text/plain; charset=utf-8", "ok\n".to_owned()))
 }
 
-/// Readiness: 200 when the service can do its work (its database answers),
-/// 503 with the reason otherwise.
+/// Readiness: 200 when the service can do its work (its database answers;
+/// for astro-api, some Harmony cell can be asked too), 503 with the reason
+/// otherwise.
 #[endpoint { method = GET, path = "/readyz" }]
 async fn readyz_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
-    let ready = rqctx.context().ready.clone();
-    let answer = tokio_blocking(move || ready()).await;
+    let answer = (rqctx.context().ready)().await;
     Ok(match answer {
         Ok(()) => text(http::StatusCode::OK, "text/plain; charset=utf-8", "ready\n".to_owned()),
         Err(reason) => text(

@@ -387,7 +387,7 @@ fn run_local() -> Result<ExitCode, String> {
 Harmony    http://{harmony_addr}   (internal; serves API 1.0.0 to 4.0.0: GET /api-versions lists them)
 astro-api  http://{astro_addr}     (public)
 Metrics, health and readiness: http://{harmony_admin}/metrics and http://{astro_admin}/metrics
-  (also /healthz and /readyz; docs/operations.md)
+  (also /livez and /readyz; docs/operations.md)
 State and logs are under {data}.
 
 Organization "local" (workspace "default"); its owner API token:

@@ -57,7 +57,8 @@ fn stalled_request_bodies_are_cut_off() {
     );
 }
 
-/// The admin listener of the real binary: `/healthz` and `/readyz` answer,
+/// The admin listener of the real binary: `/livez` answers, `/readyz` says
+/// why it is not ready (no Harmony cell answers),
 /// and `/metrics` is OpenMetrics text (read by the Prometheus project's own
 /// parser) counting each request by operation and status, those refused
 /// before a handler ran included, and the outbox's state. Its log is one
@@ -84,8 +85,11 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert_eq!(get("GET /organizations/o/workspaces?limit=x HTTP/1.1").0, 400);
     assert_eq!(get("GET /no-such-thing HTTP/1.1").0, 404);
 
-    assert_eq!(test_support::http(admin, "GET /healthz HTTP/1.1").0, 200);
-    assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
+    assert_eq!(test_support::http(admin, "GET /livez HTTP/1.1").0, 200);
+    // Its one Harmony cell answers nothing (port 9): alive, not ready.
+    let (status, _, body) = test_support::http(admin, "GET /readyz HTTP/1.1");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("no Harmony cell can be asked: default"), "{body}");
     let (status, head, text) = test_support::http(admin, "GET /metrics HTTP/1.1");
     assert_eq!(status, 200);
     assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
@@ -127,18 +131,25 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(requests_logged >= 4, "{lines}");
 }
 
-/// `/readyz` asks the database: once it is lost (the service's PostgreSQL
-/// schema dropped under it), readiness answers 503 saying so, while
-/// liveness still answers 200 (restarting would not bring it back).
-#[tokio::test]
-async fn readiness_fails_when_the_database_is_lost() {
+/// `/readyz` asks the database and the Harmony cells: ready while both
+/// answer; once the database is lost (the service's PostgreSQL schema
+/// dropped under it), or once no cell can be asked (Harmony stopped),
+/// readiness answers 503 saying which, while liveness still answers 200
+/// (restarting would not bring either back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_the_database_or_every_cell_is_lost() {
     let Some(schema) = sql_store::testing::TestSchema::create() else { return };
     let data = tempfile::tempdir().unwrap();
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony =
+        crate::common::start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
     let mut config = astro_api::Config::new(
         "127.0.0.1:0".parse().unwrap(),
         data.path().to_path_buf(),
-        "http://127.0.0.1:9".to_owned(),
+        format!("http://{}", harmony.local_addr()),
     );
+    config.harmony_token = Some(crate::common::HARMONY_TOKEN.to_owned());
+    config.negotiation_ttl = std::time::Duration::from_millis(1);
     config.database_url = Some(schema.url());
     config.secret_key = Some(crate::common::test_sealer());
     let log = crate::common::log();
@@ -154,10 +165,15 @@ async fn readiness_fails_when_the_database_is_lost() {
     let get = move |path: &'static str| {
         tokio::task::spawn_blocking(move || test_support::http(at, &format!("GET {path} HTTP/1.1")))
     };
-    assert_eq!(get("/readyz").await.unwrap().0, 200);
+    let (status, _, body) = get("/readyz").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    harmony.close().await.unwrap();
+    let (status, _, body) = get("/readyz").await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("no Harmony cell can be asked: default"), "{body}");
     schema.drop_now();
     let (status, _, body) = get("/readyz").await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not ready: database"), "{body}");
-    assert_eq!(get("/healthz").await.unwrap().0, 200);
+    assert_eq!(get("/livez").await.unwrap().0, 200);
 }

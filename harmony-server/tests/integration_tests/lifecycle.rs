@@ -66,7 +66,7 @@ fn stalled_request_bodies_are_cut_off_on_both_listeners() {
     );
 }
 
-/// The admin listener of the real binary: `/healthz` and `/readyz` answer,
+/// The admin listener of the real binary: `/livez` and `/readyz` answer,
 /// and `/metrics` is OpenMetrics text (read by the Prometheus project's own
 /// parser) counting each request by operation, status and API version,
 /// requests refused before any handler ran included, and the fleet as the
@@ -99,7 +99,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
         401
     );
 
-    assert_eq!(test_support::http(admin, "GET /healthz HTTP/1.1").0, 200);
+    assert_eq!(test_support::http(admin, "GET /livez HTTP/1.1").0, 200);
     assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
     let (status, head, text) = test_support::http(admin, "GET /metrics HTTP/1.1");
     assert_eq!(status, 200);
@@ -190,7 +190,7 @@ async fn readiness_fails_when_the_database_is_lost() {
     let (status, _, body) = get("/readyz").await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not ready: database"), "{body}");
-    assert_eq!(get("/healthz").await.unwrap().0, 200);
+    assert_eq!(get("/livez").await.unwrap().0, 200);
 }
 
 /// SIGTERM does not wait out the agents' long polls: one held open (30 s
