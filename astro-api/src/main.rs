@@ -1,53 +1,110 @@
 //! The astro-api binary: parses flags, starts [`astro_api::start`], and runs
 //! until interrupted.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use astro_api::Config;
 use astro_api::harmony::CellConfig;
 
-const USAGE: &str = "\
-usage: astro-api [--bind ADDR] [--data-dir DIR | --database-url URL]
-                 [--harmony URL | --harmony-cell NAME=URL ...]
-                 [--harmony-token-file PATH] [--harmony-ca-file PATH] [--secret-key-file PATH]
-                 [--tls-cert PATH --tls-key PATH] [--body-read-timeout SECONDS]
-                 [--admin-bind ADDR] [--log-format json|text] [--log-level LEVEL]
-                 [--bootstrap ORG[/WORKSPACE] [--bootstrap-token-file PATH]]
-       astro-api contract-schema [--data-dir DIR | --database-url URL]
+/// The public Astro API: deployments, workspaces, tokens; every change goes
+/// to the Harmony cell of its data plane.
+#[derive(clap::Parser)]
+#[command(name = "astro-api", version, after_help = AFTER_HELP)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    flags: Flags,
+}
 
-  --bind ADDR               listen address (default 127.0.0.1:8080)
-  --admin-bind ADDR         the admin listener: /metrics (Prometheus), /livez,
-                            /readyz; no credential, so keep it private (none unless
-                            given; docs/operations.md)
-  --log-format FORMAT       json (default: one bunyan object per line) or text
-  --log-level LEVEL         trace, debug, info (default), warning, error, critical
-  --data-dir DIR            where astro.sqlite3 lives (default ./data/astro)
-  --database-url URL        PostgreSQL instead (postgres://user@host:port/db); also
-                            read from ASTRO_DATABASE_URL (keeps a password off the
-                            command line)
-  --harmony URL             one Harmony, as cell \"default\" (default http://127.0.0.1:12220)
-  --harmony-cell NAME=URL   a Harmony cell; repeat for several
-  --harmony-token-file PATH the service credential Harmony requires (sent to every cell)
-  --harmony-ca-file PATH    PEM certificates to trust (besides the system's roots) for
-                            https:// cells: the CA that signed Harmony's certificate
-  --tls-cert PATH           serve over TLS with this PEM certificate chain
-  --tls-key PATH            ... and this PEM (PKCS #8) private key
-  --body-read-timeout SECS  a request's body must arrive within this long after its
-                            headers, or it is answered 408 and its connection closed
-                            (default 30; headers have hyper's 30 s)
-  --version                 print the version and exit
-  --secret-key-file PATH    the key (64 hex characters) secret values are sealed with at
-                            rest; required with --database-url (the same for every
-                            replica); a SQLite run creates DIR/astro-secret.key
-  --bootstrap ORG[/WS]      create organization ORG (with workspace WS, default \"default\")
-                            and an owner API token, if ORG does not exist yet; the
-                            token is printed once (or written to the file below)
-  --bootstrap-token-file P  write the bootstrap token to P (mode 0600) instead
+#[derive(clap::Subcommand)]
+enum Command {
+    /// A schema change's contract step (docs/versioning.md): run it once no
+    /// older astro-api uses the database; binaries that know fewer
+    /// migrations than this one then refuse it.
+    ContractSchema,
+}
 
+/// Every flag can also be set from the environment variable named in its
+/// help (a flag given on the command line wins).
+#[derive(clap::Args)]
+struct Flags {
+    /// Listen address.
+    #[arg(long, env = "ASTRO_BIND", default_value = "127.0.0.1:8080", global = true)]
+    bind: std::net::SocketAddr,
+    /// The admin listener: /metrics (Prometheus), /livez, /readyz; no
+    /// credential, so keep it private (none unless given; docs/operations.md).
+    #[arg(long, env = "ASTRO_ADMIN_BIND", global = true)]
+    admin_bind: Option<std::net::SocketAddr>,
+    /// json (one bunyan object per line) or text.
+    #[arg(long, env = "ASTRO_LOG_FORMAT", default_value = "json", global = true)]
+    log_format: service_log::LogFormat,
+    /// trace, debug, info, warning, error or critical.
+    #[arg(long, env = "ASTRO_LOG_LEVEL", default_value = "info", value_parser = service_log::parse_level, global = true)]
+    log_level: slog::Level,
+    /// Where astro.sqlite3 lives.
+    #[arg(long, env = "ASTRO_DATA_DIR", default_value = "data/astro", global = true)]
+    data_dir: std::path::PathBuf,
+    /// PostgreSQL instead (postgres://user@host:port/db, `sslmode` as libpq
+    /// reads it); the environment keeps a password off the command line.
+    #[arg(long, env = "ASTRO_DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// One Harmony, as cell "default".
+    #[arg(long, env = "ASTRO_HARMONY", default_value = "http://127.0.0.1:12220", global = true)]
+    harmony: String,
+    /// A Harmony cell, NAME=URL; repeat for several (in the environment,
+    /// comma-separated). Replaces --harmony.
+    #[arg(long, env = "ASTRO_HARMONY_CELLS", value_delimiter = ',', value_parser = cell, global = true)]
+    harmony_cell: Vec<CellConfig>,
+    /// The service credential Harmony requires (sent to every cell).
+    #[arg(long, env = "ASTRO_HARMONY_TOKEN_FILE", global = true)]
+    harmony_token_file: Option<std::path::PathBuf>,
+    /// PEM certificates to trust (besides the system's roots) for https://
+    /// cells: the CA that signed Harmony's certificate.
+    #[arg(long, env = "ASTRO_HARMONY_CA_FILE", global = true)]
+    harmony_ca_file: Option<std::path::PathBuf>,
+    /// The key (64 hex characters) secret values are sealed with at rest;
+    /// required with --database-url (the same for every replica); a SQLite
+    /// run creates DATA_DIR/astro-secret.key.
+    #[arg(long, env = "ASTRO_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<std::path::PathBuf>,
+    /// Serve over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "ASTRO_TLS_CERT", requires = "tls_key", global = true)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// ... and this PEM (PKCS #8) private key.
+    #[arg(long, env = "ASTRO_TLS_KEY", requires = "tls_cert", global = true)]
+    tls_key: Option<std::path::PathBuf>,
+    /// Seconds a request's body may take to arrive after its headers, or it
+    /// is answered 408 and its connection closed (headers have hyper's 30 s).
+    #[arg(long, env = "ASTRO_BODY_READ_TIMEOUT", default_value = "30", value_parser = read_timeout, global = true)]
+    body_read_timeout: std::time::Duration,
+    /// Create organization ORG (with workspace WS, default "default") and an
+    /// owner API token, if ORG does not exist yet; the token is printed once
+    /// (or written to --bootstrap-token-file).
+    #[arg(long, env = "ASTRO_BOOTSTRAP", value_name = "ORG[/WS]", global = true)]
+    bootstrap: Option<String>,
+    /// Write the bootstrap token to this file (created 0600; an existing one
+    /// others can read is refused) instead of printing it.
+    #[arg(long, env = "ASTRO_BOOTSTRAP_TOKEN_FILE", requires = "bootstrap", global = true)]
+    bootstrap_token_file: Option<std::path::PathBuf>,
+}
+
+const AFTER_HELP: &str = "\
 SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
+See docs/operations.md (metrics, health, logs, TLS) and docs/security.md.";
 
-contract-schema is a schema change's contract step (docs/versioning.md): run it
-once no older astro-api uses the database; binaries that know fewer
-migrations than this one then refuse it.";
+fn cell(spec: &str) -> Result<CellConfig, String> {
+    let (name, url) =
+        spec.split_once('=').ok_or_else(|| format!("a cell is NAME=URL, got {spec:?}"))?;
+    Ok(CellConfig { name: name.to_owned(), url: url.to_owned() })
+}
+
+fn read_timeout(seconds: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = seconds.parse().map_err(|e| format!("{e}"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).
@@ -56,13 +113,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let contract = args.first().is_some_and(|a| a == "contract-schema");
-    if contract {
-        args.remove(0);
-    }
-    let (config, bootstrap, ops) = parse_args(args.into_iter())?;
-    if contract {
+    let args = <Args as clap::Parser>::parse();
+    let (config, bootstrap, ops) = configure(args.flags)?;
+    if let Some(Command::ContractSchema) = args.command {
         let (before, after) = astro_api::contract_schema(&config)?;
         println!("astro schema contracted: binaries must know {after} migrations (was {before})");
         return Ok(());
@@ -72,6 +125,8 @@ async fn main() -> Result<()> {
     if let Some(path) = bootstrap.as_ref().and_then(|b| b.token_file.as_deref()) {
         private_or_absent(path)?;
     }
+    // Before anything listens: a SIGTERM from then on stops it cleanly.
+    let stop = service_log::stop_requested();
     let (mut registry, requests) = astro_api::metrics::registry();
     let base = service_log::logger_as("astro-api", ops.level, ops.format);
     let log = requests.logger(base);
@@ -100,7 +155,7 @@ async fn main() -> Result<()> {
     );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
-        signal = service_log::stop_requested() => {
+        signal = stop => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
             server.close().await.map_err(anyhow::Error::msg)?;
@@ -181,109 +236,51 @@ struct Operations {
     format: service_log::LogFormat,
 }
 
-fn parse_args(
-    mut args: impl Iterator<Item = String>,
-) -> Result<(Config, Option<Bootstrap>, Operations)> {
-    let mut ops = Operations {
-        admin_bind: None,
-        level: slog::Level::Info,
-        format: service_log::LogFormat::Json,
+/// What the flags ask for, files read.
+fn configure(flags: Flags) -> Result<(Config, Option<Bootstrap>, Operations)> {
+    let ops = Operations {
+        admin_bind: flags.admin_bind,
+        level: flags.log_level,
+        format: flags.log_format,
     };
-    let mut config = Config::new(
-        "127.0.0.1:8080".parse().context("default address")?,
-        "data/astro".into(),
-        "http://127.0.0.1:12220".to_owned(),
-    );
-    let mut cells = Vec::new();
-    let mut bootstrap: Option<Bootstrap> = None;
-    let mut token_file = None;
-    let (mut tls_cert, mut tls_key) = (None, None);
-    config.database_url = std::env::var("ASTRO_DATABASE_URL").ok().filter(|u| !u.is_empty());
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--bind" => config.bind = value()?.parse().context("--bind")?,
-            "--admin-bind" => ops.admin_bind = Some(value()?.parse().context("--admin-bind")?),
-            "--log-level" => {
-                ops.level = service_log::parse_level(&value()?).map_err(anyhow::Error::msg)?
-            }
-            "--log-format" => ops.format = value()?.parse().map_err(anyhow::Error::msg)?,
-            "--data-dir" => config.data_dir = value()?.into(),
-            "--database-url" => config.database_url = Some(value()?),
-            "--harmony" => config.cells[0].url = value()?,
-            "--harmony-cell" => {
-                let spec = value()?;
-                let (name, url) = spec
-                    .split_once('=')
-                    .with_context(|| format!("--harmony-cell wants NAME=URL, got {spec:?}"))?;
-                cells.push(CellConfig { name: name.to_owned(), url: url.to_owned() });
-            }
-            "--bootstrap" => {
-                let spec = value()?;
-                let (organization, workspace) = spec.split_once('/').unwrap_or((&spec, "default"));
-                bootstrap = Some(Bootstrap {
-                    organization: organization.to_owned(),
-                    workspace: workspace.to_owned(),
-                    token_file: None,
-                });
-            }
-            "--bootstrap-token-file" => token_file = Some(value()?.into()),
-            "--harmony-ca-file" => {
-                let path = value()?;
-                config.harmony_ca = Some(
-                    std::fs::read(&path)
-                        .with_context(|| format!("reading the Harmony CA bundle {path}"))?,
-                );
-            }
-            "--tls-cert" => tls_cert = Some(std::path::PathBuf::from(value()?)),
-            "--tls-key" => tls_key = Some(std::path::PathBuf::from(value()?)),
-            "--body-read-timeout" => {
-                let seconds: f64 = value()?.parse().context("--body-read-timeout")?;
-                if !(seconds > 0.0 && seconds <= 3600.0) {
-                    bail!("--body-read-timeout must be more than 0 and at most 3600 seconds");
-                }
-                body_deadline::set_read_timeout(std::time::Duration::from_secs_f64(seconds));
-            }
-            "--harmony-token-file" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the Harmony credential from {path}"))?;
-                config.harmony_token = Some(text.trim().to_owned());
-            }
-            "--secret-key-file" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the secret key from {path}"))?;
-                config.secret_key = Some(
-                    astro_api::seal::Sealer::from_hex(&text)
-                        .with_context(|| format!("{path} must hold 64 hex characters"))?,
-                );
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "-V" | "--version" => {
-                println!("astro-api {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
+    let mut config = Config::new(flags.bind, flags.data_dir, flags.harmony);
+    config.database_url = flags.database_url.filter(|u| !u.is_empty());
+    if !flags.harmony_cell.is_empty() {
+        config.cells = flags.harmony_cell;
     }
-    if !cells.is_empty() {
-        config.cells = cells;
+    if let Some(path) = flags.harmony_ca_file {
+        config.harmony_ca = Some(
+            std::fs::read(&path)
+                .with_context(|| format!("reading the Harmony CA bundle {}", path.display()))?,
+        );
     }
-    config.tls = match (tls_cert, tls_key) {
+    if let Some(path) = flags.harmony_token_file {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the Harmony credential from {}", path.display()))?;
+        config.harmony_token = Some(text.trim().to_owned());
+    }
+    if let Some(path) = flags.secret_key_file {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the secret key from {}", path.display()))?;
+        config.secret_key = Some(
+            astro_api::seal::Sealer::from_hex(&text)
+                .with_context(|| format!("{} must hold 64 hex characters", path.display()))?,
+        );
+    }
+    config.tls = match (flags.tls_cert, flags.tls_key) {
         (Some(cert_file), Some(key_file)) => {
             Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
         }
-        (None, None) => None,
-        _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
+        _ => None,
     };
-    match (&mut bootstrap, token_file) {
-        (Some(b), file) => b.token_file = file,
-        (None, Some(_)) => bail!("--bootstrap-token-file needs --bootstrap\n{USAGE}"),
-        (None, None) => {}
-    }
+    body_deadline::set_read_timeout(flags.body_read_timeout);
+    let bootstrap = flags.bootstrap.map(|spec| {
+        let (organization, workspace) = spec.split_once('/').unwrap_or((&spec, "default"));
+        Bootstrap {
+            organization: organization.to_owned(),
+            workspace: workspace.to_owned(),
+            token_file: flags.bootstrap_token_file.clone(),
+        }
+    });
     Ok((config, bootstrap, ops))
 }

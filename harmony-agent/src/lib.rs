@@ -242,22 +242,38 @@ impl Agent {
         Ok(round)
     }
 
-    /// Runs until the process ends, long-polling `poll_seconds` at a time.
+    /// Runs until `stop` completes, long-polling `poll_seconds` at a time.
     /// Errors are logged and retried with backoff; what was applied stays as
-    /// it is meanwhile.
-    pub async fn run(&self, poll_seconds: u32) -> ! {
+    /// it is meanwhile. A stop ends the round in flight at its next wait (a
+    /// desired state is applied whole, never cut off partway: applying does
+    /// not wait on anything), and the next start resumes from what was
+    /// applied.
+    pub async fn run_until<S>(&self, poll_seconds: u32, log: &slog::Logger, stop: S) -> S::Output
+    where
+        S: std::future::Future,
+    {
+        tokio::pin!(stop);
         let mut backoff = Duration::from_secs(1);
         loop {
-            match self.round(poll_seconds).await {
+            let round = tokio::select! {
+                stopped = &mut stop => return stopped,
+                round = self.round(poll_seconds) => round,
+            };
+            match round {
                 Ok(round) => {
                     if let Round::Applied(revision) = round {
-                        eprintln!("applied data-plane revision {revision}");
+                        slog::info!(log, "applied the data plane's desired state";
+                            "revision" => revision);
                     }
                     backoff = Duration::from_secs(1);
                 }
                 Err(e) => {
-                    eprintln!("{e:#}; keeping what is applied, retrying in {backoff:?}");
-                    tokio::time::sleep(backoff).await;
+                    slog::warn!(log, "keeping what is applied, retrying";
+                        "error" => format!("{e:#}"), "retry_in_ms" => backoff.as_millis() as u64);
+                    tokio::select! {
+                        stopped = &mut stop => return stopped,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
             }

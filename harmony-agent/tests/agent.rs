@@ -617,3 +617,60 @@ async fn harmony_desired(harmony: &Harmony) -> Vec<serde_json::Value> {
     let state = client.desired_state_get(None, None).await.unwrap().into_inner();
     state.deployments.into_iter().flat_map(|d| d.objects).collect()
 }
+
+/// The agent binary as a supervisor runs it: configured from the
+/// environment alone, logging JSON lines, and stopped by SIGTERM cleanly
+/// (exit 0, saying so) once it has applied its data plane's state; it used
+/// to be killed by the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_agent_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let id = uuid::Uuid::new_v4();
+    harmony
+        .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
+        .await;
+    let work = tempfile::tempdir().unwrap();
+    let credential = work.path().join("credential");
+    std::fs::write(&credential, harmony.credential("hybrid-example")).unwrap();
+    let (apply, log) = (work.path().join("tree"), work.path().join("agent.log"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_harmony-agent"))
+        .env("HARMONY_AGENT_HARMONY", &harmony.agent_url)
+        .env("HARMONY_AGENT_CREDENTIAL_FILE", &credential)
+        .env("HARMONY_AGENT_APPLY_DIR", &apply)
+        .env("HARMONY_AGENT_POLL_SECONDS", "30")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let worker = format!("airflow-{}/deployment-worker-default.yaml", id.simple());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !(apply.exists() && tree(&apply).contains(&worker)) {
+        assert!(std::time::Instant::now() < deadline, "the agent never applied its state");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Now in a 30 s long poll: SIGTERM ends it at once.
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running 15 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(0), "ended by the signal, not by itself:\n{lines}");
+    let records: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(records.iter().any(|r| r["msg"] == "applied the data plane's desired state"));
+    let last = records.last().unwrap();
+    assert!(last["msg"].as_str().unwrap().starts_with("stopping"), "{last}");
+    assert_eq!(last["signal"], "SIGTERM");
+}

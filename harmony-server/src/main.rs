@@ -1,67 +1,120 @@
 //! The harmony-server binary: parses flags, starts [`harmony_server::start`],
 //! and runs until interrupted.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use harmony_server::Config;
 
-const USAGE: &str = "\
-usage: harmony-server [--bind ADDR] [--agent-bind ADDR] [--data-dir DIR | --database-url URL]
-                      [--max-api-version VERSION] [--secret-key-file PATH | --dev-seed]
-                      [--dev-organization ORG]
-                      [--environment NAME] [--rollout-policy-file PATH]
-                      [--rollout-tick-seconds N] [--service-token-file PATH]
-                      [--tls-cert PATH --tls-key PATH] [--body-read-timeout SECONDS]
-                      [--admin-bind ADDR] [--log-format json|text] [--log-level LEVEL]
-       harmony-server agent-credential --data-plane ID [--data-dir DIR | --database-url URL]
-                      [--secret-key-file PATH | --dev-seed]
-       harmony-server contract-schema [--data-dir DIR | --database-url URL]
+/// Harmony: renders each deployment's Kubernetes manifests for its data
+/// plane, keeps their revisions, hands them to the data plane's agent, and
+/// rolls platform releases across data planes in waves.
+#[derive(clap::Parser)]
+#[command(name = "harmony-server", version, after_help = AFTER_HELP)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    flags: Flags,
+}
 
-  --bind ADDR                 listen address (default 127.0.0.1:12220)
-  --agent-bind ADDR           the agent API's listen address (default 127.0.0.1:12221)
-  --admin-bind ADDR           the admin listener: /metrics (Prometheus), /livez,
-                              /readyz; no credential, so keep it private
-                              (none unless given; docs/operations.md)
-  --log-format FORMAT         json (default: one bunyan object per line) or text
-  --log-level LEVEL           trace, debug, info (default), warning, error, critical
-  --data-dir DIR              where harmony.sqlite3 lives (default ./data/harmony)
-  --database-url URL          PostgreSQL instead (postgres://user@host:port/db), what
-                              several replicas share; also read from
-                              HARMONY_DATABASE_URL (keeps a password off the
-                              command line)
-  --max-api-version VERSION   serve no API version newer than VERSION, as an
-                              older Harmony release would
-  --dev-organization ORG      with --dev-seed: the organization the example Hybrid
-                              data plane belongs to (default local)
-  --secret-key-file PATH      the 32-byte key (64 hex characters) generated
-                              secrets and hashes derive from; required
-  --dev-seed                  a local run: two example data planes, and a fixed
-                              development key instead of --secret-key-file
-  --environment NAME          whose parameters of the rollout policy to run
-                              (local, staging, production; default local)
-  --rollout-policy-file PATH  the rollout policy (default: the committed
-                              rollout-policy.toml compiled in)
-  --rollout-tick-seconds N    how often running rollouts are stepped (default 10)
-  --tls-cert PATH             serve both APIs over TLS with this PEM certificate
-                              chain (the server's certificate first)
-  --tls-key PATH              ... and this PEM (PKCS #8) private key
-  --body-read-timeout SECONDS a request's body must arrive within this long after
-                              its headers, or it is answered 408 and its
-                              connection closed (default 30; headers have
-                              hyper's 30 s)
-  --version                   print the version and exit
-  --service-token-file PATH   the credential callers of the main API (astro-api)
-                              send as `Authorization: Bearer`; required except
-                              with --dev-seed (GET /api-versions stays open)
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Issues (or replaces) a data plane's agent credential and prints it
+    /// once; only a hash of it is kept.
+    AgentCredential {
+        /// The data plane the credential is for.
+        #[arg(long)]
+        data_plane: String,
+    },
+    /// A schema change's contract step (docs/versioning.md): run it once no
+    /// older harmony-server uses the database. Binaries that know fewer
+    /// migrations then refuse it, and formats only this one's migrations
+    /// read (packed sets, XChaCha20 seals) are written from the next start.
+    ContractSchema,
+}
 
-SIGTERM or SIGINT stops it: no new requests, those in flight finish, exit 0.
+/// Every flag can also be set from the environment variable named in its
+/// help (a flag given on the command line wins).
+#[derive(clap::Args)]
+struct Flags {
+    /// Listen address of the main API.
+    #[arg(long, env = "HARMONY_BIND", default_value = "127.0.0.1:12220", global = true)]
+    bind: std::net::SocketAddr,
+    /// The agent API's listen address.
+    #[arg(long, env = "HARMONY_AGENT_BIND", default_value = "127.0.0.1:12221", global = true)]
+    agent_bind: std::net::SocketAddr,
+    /// The admin listener: /metrics (Prometheus), /livez, /readyz; no
+    /// credential, so keep it private (none unless given; docs/operations.md).
+    #[arg(long, env = "HARMONY_ADMIN_BIND", global = true)]
+    admin_bind: Option<std::net::SocketAddr>,
+    /// json (one bunyan object per line) or text.
+    #[arg(long, env = "HARMONY_LOG_FORMAT", default_value = "json", global = true)]
+    log_format: service_log::LogFormat,
+    /// trace, debug, info, warning, error or critical.
+    #[arg(long, env = "HARMONY_LOG_LEVEL", default_value = "info", value_parser = service_log::parse_level, global = true)]
+    log_level: slog::Level,
+    /// Where harmony.sqlite3 lives.
+    #[arg(long, env = "HARMONY_DATA_DIR", default_value = "data/harmony", global = true)]
+    data_dir: std::path::PathBuf,
+    /// PostgreSQL instead (postgres://user@host:port/db, `sslmode` as libpq
+    /// reads it), what several replicas share; the environment keeps a
+    /// password off the command line.
+    #[arg(long, env = "HARMONY_DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// Serve no API version newer than this, as an older Harmony would.
+    #[arg(long, env = "HARMONY_MAX_API_VERSION", global = true)]
+    max_api_version: Option<semver::Version>,
+    /// The 32-byte key (64 hex characters) generated secrets, hashes and
+    /// seals derive from; required except with --dev-seed.
+    #[arg(long, env = "HARMONY_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<std::path::PathBuf>,
+    /// A local run: two example data planes, and a fixed development key
+    /// instead of --secret-key-file.
+    #[arg(long, env = "HARMONY_DEV_SEED", global = true)]
+    dev_seed: bool,
+    /// With --dev-seed: the organization the example Hybrid data plane
+    /// belongs to.
+    #[arg(long, env = "HARMONY_DEV_ORGANIZATION", default_value = "local", global = true)]
+    dev_organization: String,
+    /// Whose parameters of the rollout policy to run (local, staging,
+    /// production).
+    #[arg(long, env = "HARMONY_ENVIRONMENT", default_value = "local", global = true)]
+    environment: String,
+    /// The rollout policy (default: the committed rollout-policy.toml).
+    #[arg(long, env = "HARMONY_ROLLOUT_POLICY_FILE", global = true)]
+    rollout_policy_file: Option<std::path::PathBuf>,
+    /// How often running rollouts are stepped, in seconds (default 10).
+    #[arg(long, env = "HARMONY_ROLLOUT_TICK_SECONDS", value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    rollout_tick_seconds: Option<u64>,
+    /// The credential callers of the main API (astro-api) send as
+    /// `Authorization: Bearer`; required except with --dev-seed (GET
+    /// /api-versions stays open).
+    #[arg(long, env = "HARMONY_SERVICE_TOKEN_FILE", global = true)]
+    service_token_file: Option<std::path::PathBuf>,
+    /// Serve both APIs over TLS with this PEM certificate chain (the
+    /// server's certificate first; with --tls-key).
+    #[arg(long, env = "HARMONY_TLS_CERT", requires = "tls_key", global = true)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// ... and this PEM (PKCS #8) private key.
+    #[arg(long, env = "HARMONY_TLS_KEY", requires = "tls_cert", global = true)]
+    tls_key: Option<std::path::PathBuf>,
+    /// Seconds a request's body may take to arrive after its headers, or it
+    /// is answered 408 and its connection closed (headers have hyper's 30 s).
+    #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = read_timeout, global = true)]
+    body_read_timeout: std::time::Duration,
+}
 
-agent-credential issues (or replaces) a data plane's agent credential and
-prints it once; only a hash of it is kept.
+const AFTER_HELP: &str = "\
+SIGTERM or SIGINT stops it: agents' long polls are answered at once, no new
+requests, those in flight finish, exit 0. See docs/operations.md (metrics,
+health, logs, TLS), docs/rollouts.md and docs/security.md.";
 
-contract-schema is a schema change's contract step (docs/versioning.md): run it
-once no older harmony-server uses the database. Binaries that know fewer
-migrations than this one then refuse it, and formats only this one's
-migrations read (packed manifest sets) are written from the next start.";
+fn read_timeout(seconds: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = seconds.parse().map_err(|e| format!("{e}"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).
@@ -70,24 +123,25 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let issue_credential = args.first().is_some_and(|a| a == "agent-credential");
-    let contract = args.first().is_some_and(|a| a == "contract-schema");
-    if issue_credential || contract {
-        args.remove(0);
+    let args = <Args as clap::Parser>::parse();
+    let (config, agent_bind, ops) = configure(args.flags)?;
+    match args.command {
+        Some(Command::ContractSchema) => {
+            let (before, after) = harmony_server::contract_schema(&config)?;
+            println!(
+                "harmony schema contracted: binaries must know {after} migrations (was {before})"
+            );
+            return Ok(());
+        }
+        Some(Command::AgentCredential { data_plane }) => {
+            let credential = harmony_server::issue_agent_credential(&config, &data_plane)?;
+            println!("{credential}");
+            return Ok(());
+        }
+        None => {}
     }
-    let (config, agent_bind, data_plane, ops) = parse_args(args.into_iter())?;
-    if contract {
-        let (before, after) = harmony_server::contract_schema(&config)?;
-        println!("harmony schema contracted: binaries must know {after} migrations (was {before})");
-        return Ok(());
-    }
-    if issue_credential {
-        let plane = data_plane.context("agent-credential needs --data-plane ID")?;
-        let credential = harmony_server::issue_agent_credential(&config, &plane)?;
-        println!("{credential}");
-        return Ok(());
-    }
+    // Before anything listens: a SIGTERM from then on stops it cleanly.
+    let stop = service_log::stop_requested();
     let (mut registry, requests) = harmony_server::metrics::registry();
     let log = requests.logger(service_log::logger_as("harmony", ops.level, ops.format));
     let server = harmony_server::start(&config, &log)?;
@@ -119,7 +173,7 @@ async fn main() -> Result<()> {
     );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
-        signal = service_log::stop_requested() => {
+        signal = stop => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
             server.app_private().harmony.end_long_polls();
@@ -142,91 +196,41 @@ struct Operations {
     format: service_log::LogFormat,
 }
 
-fn parse_args(
-    mut args: impl Iterator<Item = String>,
-) -> Result<(Config, std::net::SocketAddr, Option<String>, Operations)> {
-    let mut ops = Operations {
-        admin_bind: None,
-        level: slog::Level::Info,
-        format: service_log::LogFormat::Json,
+/// What the flags ask for, files read.
+fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)> {
+    let ops = Operations {
+        admin_bind: flags.admin_bind,
+        level: flags.log_level,
+        format: flags.log_format,
     };
-    let mut config =
-        Config::new("127.0.0.1:12220".parse().context("default address")?, "data/harmony".into());
-    let mut agent_bind: std::net::SocketAddr =
-        "127.0.0.1:12221".parse().context("default agent address")?;
-    let mut data_plane = None;
-    let (mut tls_cert, mut tls_key) = (None, None);
-    config.database_url = std::env::var("HARMONY_DATABASE_URL").ok().filter(|u| !u.is_empty());
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--bind" => config.bind = value()?.parse().context("--bind")?,
-            "--agent-bind" => agent_bind = value()?.parse().context("--agent-bind")?,
-            "--admin-bind" => ops.admin_bind = Some(value()?.parse().context("--admin-bind")?),
-            "--log-level" => {
-                ops.level = service_log::parse_level(&value()?).map_err(anyhow::Error::msg)?
-            }
-            "--log-format" => ops.format = value()?.parse().map_err(anyhow::Error::msg)?,
-            "--data-plane" => data_plane = Some(value()?),
-            "--data-dir" => config.data_dir = value()?.into(),
-            "--database-url" => config.database_url = Some(value()?),
-            "--max-api-version" => {
-                config.max_api_version = Some(value()?.parse().context("--max-api-version")?)
-            }
-            "--dev-seed" => config.dev_seed = true,
-            "--dev-organization" => config.dev_organization = value()?,
-            "--environment" => config.environment = value()?,
-            "--service-token-file" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the service credential from {path}"))?;
-                config.service_token = Some(text.trim().to_owned());
-            }
-            "--rollout-policy-file" => config.rollout_policy_file = Some(value()?.into()),
-            "--tls-cert" => tls_cert = Some(std::path::PathBuf::from(value()?)),
-            "--tls-key" => tls_key = Some(std::path::PathBuf::from(value()?)),
-            "--body-read-timeout" => {
-                let seconds: f64 = value()?.parse().context("--body-read-timeout")?;
-                if !(seconds > 0.0 && seconds <= 3600.0) {
-                    bail!("--body-read-timeout must be more than 0 and at most 3600 seconds");
-                }
-                body_deadline::set_read_timeout(std::time::Duration::from_secs_f64(seconds));
-            }
-            "--rollout-tick-seconds" => {
-                let seconds: u64 = value()?.parse().context("--rollout-tick-seconds")?;
-                if seconds == 0 {
-                    bail!("--rollout-tick-seconds must be at least 1");
-                }
-                config.rollout_tick = Some(std::time::Duration::from_secs(seconds));
-            }
-            "--secret-key-file" => {
-                let path = value()?;
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading the secret key from {path}"))?;
-                config.secret_key =
-                    Some(parse_key(text.trim()).with_context(|| {
-                        format!("{path} must hold 64 hex characters (32 bytes)")
-                    })?);
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            "-V" | "--version" => {
-                println!("harmony-server {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
+    let mut config = Config::new(flags.bind, flags.data_dir);
+    config.database_url = flags.database_url.filter(|u| !u.is_empty());
+    config.max_api_version = flags.max_api_version;
+    config.dev_seed = flags.dev_seed;
+    config.dev_organization = flags.dev_organization;
+    config.environment = flags.environment;
+    config.rollout_policy_file = flags.rollout_policy_file;
+    config.rollout_tick = flags.rollout_tick_seconds.map(std::time::Duration::from_secs);
+    if let Some(path) = flags.service_token_file {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the service credential from {}", path.display()))?;
+        config.service_token = Some(text.trim().to_owned());
     }
-    config.tls = match (tls_cert, tls_key) {
+    if let Some(path) = flags.secret_key_file {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the secret key from {}", path.display()))?;
+        config.secret_key = Some(parse_key(text.trim()).with_context(|| {
+            format!("{} must hold 64 hex characters (32 bytes)", path.display())
+        })?);
+    }
+    config.tls = match (flags.tls_cert, flags.tls_key) {
         (Some(cert_file), Some(key_file)) => {
             Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
         }
-        (None, None) => None,
-        _ => bail!("--tls-cert and --tls-key go together\n{USAGE}"),
+        _ => None,
     };
-    Ok((config, agent_bind, data_plane, ops))
+    body_deadline::set_read_timeout(flags.body_read_timeout);
+    Ok((config, flags.agent_bind, ops))
 }
 
 fn parse_key(text: &str) -> Option<harmony_server::render::SecretKey> {

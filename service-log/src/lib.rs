@@ -104,18 +104,23 @@ impl<W: Write> Write for OneLine<W> {
 /// Waits until the process is asked to stop: SIGTERM (what Kubernetes and
 /// other supervisors send before they kill) or SIGINT (Ctrl-C); the
 /// signal's name. A service then stops taking requests, lets the ones in
-/// flight finish, and exits 0.
-pub async fn stop_requested() -> &'static str {
+/// flight finish, and exits 0. The handlers are installed when this is
+/// called (not when first awaited): call it before the process says it is
+/// up, so a signal sent right after can never kill it instead.
+pub fn stop_requested() -> impl std::future::Future<Output = &'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(mut term), Ok(mut int)) => tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        },
-        // No signal handling on this platform: only Ctrl-C.
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
+    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        match signals {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            // No signal handling on this platform: only Ctrl-C.
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
         }
     }
 }

@@ -343,6 +343,7 @@ fn run_local() -> Result<ExitCode, String> {
             .arg(&credential_file)
             .arg("--apply-dir")
             .arg(&agent_tree)
+            .args(["--log-format", "text"])
             .stdout(Stdio::null())
             .stderr(log_file(&data, "harmony-agent.log")?)
             .spawn()

@@ -177,3 +177,47 @@ async fn readiness_fails_when_the_database_or_every_cell_is_lost() {
     assert!(body.contains("not ready: database"), "{body}");
     assert_eq!(get("/livez").await.unwrap().0, 200);
 }
+
+/// A conventional command line: every flag in `--help` names the
+/// environment variable that sets it, and the binary runs configured from
+/// the environment alone.
+#[test]
+fn every_flag_can_come_from_the_environment() {
+    let help = Command::new(BINARY).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .map(|rest| rest.split([' ', '<']).next().unwrap())
+        .filter(|flag| !matches!(*flag, "help" | "version"))
+        .collect();
+    assert!(flags.len() >= 15, "{help}");
+    for flag in &flags {
+        let env = format!("ASTRO_{}", flag.to_uppercase().replace('-', "_"));
+        let env = if *flag == "harmony-cell" { "ASTRO_HARMONY_CELLS".to_owned() } else { env };
+        assert!(help.contains(&format!("[env: {env}")), "--{flag} names no {env}:\n{help}");
+    }
+
+    let data = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (addr, admin) = (free(), free());
+    let mut command = Command::new(BINARY);
+    command
+        .env("ASTRO_BIND", addr.to_string())
+        .env("ASTRO_ADMIN_BIND", admin.to_string())
+        .env("ASTRO_HARMONY_CELLS", "one=http://127.0.0.1:9,two=http://127.0.0.1:9")
+        .env("ASTRO_DATA_DIR", data.path())
+        .env("ASTRO_LOG_LEVEL", "warning")
+        .stdout(std::process::Stdio::null());
+    let _server = test_support::Process::spawn(&mut command, &data.path().join("astro-api.log"));
+    test_support::wait_until_listening(addr);
+    test_support::wait_until_listening(admin);
+    let (status, _, body) = test_support::http(admin, "GET /readyz HTTP/1.1");
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("one (") && body.contains("two ("),
+        "both cells from the environment: {body}"
+    );
+    assert!(data.path().join("astro.sqlite3").exists(), "the data directory from the environment");
+}

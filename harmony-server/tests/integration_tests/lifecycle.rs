@@ -264,3 +264,50 @@ fn sigterm_answers_the_agents_long_polls_at_once() {
         asked.elapsed()
     );
 }
+
+/// A conventional command line: every flag in `--help` names the
+/// environment variable that sets it, and the binary runs configured from
+/// the environment alone.
+#[test]
+fn every_flag_can_come_from_the_environment() {
+    let help = Command::new(BINARY).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .map(|rest| rest.split([' ', '<']).next().unwrap())
+        .filter(|flag| !matches!(*flag, "help" | "version"))
+        .collect();
+    assert!(flags.len() >= 18, "{help}");
+    for flag in &flags {
+        let env = format!("HARMONY_{}", flag.to_uppercase().replace('-', "_"));
+        assert!(help.contains(&format!("[env: {env}")), "--{flag} names no {env}:\n{help}");
+    }
+
+    let data = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (addr, agents, admin) = (free(), free(), free());
+    let mut command = Command::new(BINARY);
+    command
+        .env("HARMONY_BIND", addr.to_string())
+        .env("HARMONY_AGENT_BIND", agents.to_string())
+        .env("HARMONY_ADMIN_BIND", admin.to_string())
+        .env("HARMONY_DEV_SEED", "true")
+        .env("HARMONY_MAX_API_VERSION", "2.0.0")
+        .env("HARMONY_DATA_DIR", data.path())
+        .stdout(std::process::Stdio::null());
+    let _server = test_support::Process::spawn(&mut command, &data.path().join("harmony.log"));
+    for listener in [addr, agents, admin] {
+        test_support::wait_until_listening(listener);
+    }
+    let (status, _, body) = test_support::http(addr, "GET /api-versions HTTP/1.1");
+    assert_eq!(status, 200);
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        served["served"],
+        serde_json::json!(["1.0.0", "2.0.0"]),
+        "capped from the environment"
+    );
+    assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
+}
