@@ -77,6 +77,10 @@ struct Flags {
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
     #[arg(long, env = "ASTRO_BODY_READ_TIMEOUT", default_value = "30", value_parser = read_timeout, global = true)]
     body_read_timeout: std::time::Duration,
+    /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight to
+    /// finish; past it they are cut off and the process exits.
+    #[arg(long, env = "ASTRO_SHUTDOWN_GRACE", default_value = "25", value_parser = read_timeout, global = true)]
+    shutdown_grace: std::time::Duration,
     /// Create organization ORG (with workspace WS, default "default") and an
     /// owner API token, if ORG does not exist yet; the token is printed once
     /// (or written to --bootstrap-token-file).
@@ -114,6 +118,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = <Args as clap::Parser>::parse();
+    let grace = args.flags.shutdown_grace;
     let (config, bootstrap, ops) = configure(args.flags)?;
     if let Some(Command::ContractSchema) = args.command {
         let (before, after) = astro_api::contract_schema(&config)?;
@@ -158,9 +163,10 @@ async fn main() -> Result<()> {
         signal = stop => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
-            server.close().await.map_err(anyhow::Error::msg)?;
+            let deadline = tokio::time::Instant::now() + grace;
+            service_log::close_by(deadline, &log, "api", server.close()).await;
             if let Some(admin) = admin {
-                admin.close().await.map_err(anyhow::Error::msg)?;
+                service_log::close_by(deadline, &log, "admin", admin.close()).await;
             }
             slog::info!(log, "stopped");
         }

@@ -101,6 +101,10 @@ struct Flags {
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
     #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = read_timeout, global = true)]
     body_read_timeout: std::time::Duration,
+    /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight to
+    /// finish; past it they are cut off and the process exits.
+    #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value = "25", value_parser = read_timeout, global = true)]
+    shutdown_grace: std::time::Duration,
 }
 
 const AFTER_HELP: &str = "\
@@ -124,6 +128,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = <Args as clap::Parser>::parse();
+    let grace = args.flags.shutdown_grace;
     let (config, agent_bind, ops) = configure(args.flags)?;
     match args.command {
         Some(Command::ContractSchema) => {
@@ -171,18 +176,23 @@ async fn main() -> Result<()> {
         agents.local_addr(),
         service_admin::describe(admin.as_ref())
     );
-    tokio::select! {
-        result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
+    let deadline = tokio::select! {
+        result = server.wait_for_shutdown() => {
+            result.map_err(anyhow::Error::msg)?;
+            tokio::time::Instant::now() + grace
+        }
         signal = stop => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
             server.app_private().harmony.end_long_polls();
-            server.close().await.map_err(anyhow::Error::msg)?;
+            let deadline = tokio::time::Instant::now() + grace;
+            service_log::close_by(deadline, &log, "api", server.close()).await;
+            deadline
         }
-    }
-    agents.close().await.map_err(anyhow::Error::msg)?;
+    };
+    service_log::close_by(deadline, &log, "agents", agents.close()).await;
     if let Some(admin) = admin {
-        admin.close().await.map_err(anyhow::Error::msg)?;
+        service_log::close_by(deadline, &log, "admin", admin.close()).await;
     }
     slog::info!(log, "stopped");
     Ok(())

@@ -125,6 +125,31 @@ pub fn stop_requested() -> impl std::future::Future<Output = &'static str> {
     }
 }
 
+/// Waits for `closing` (a server's graceful close: no new connections,
+/// requests in flight finish) at most until `deadline`. Past it, says so
+/// and stops waiting: the process then exits, cutting off what is still in
+/// flight (none of it was answered, so nothing answered is lost). Whether
+/// it closed in time.
+pub async fn close_by<E: std::fmt::Display>(
+    deadline: tokio::time::Instant,
+    log: &slog::Logger,
+    what: &'static str,
+    closing: impl std::future::Future<Output = Result<(), E>>,
+) -> bool {
+    match tokio::time::timeout_at(deadline, closing).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            slog::warn!(log, "closing failed"; "listener" => what, "error" => %e);
+            true
+        }
+        Err(_) => {
+            slog::warn!(log, "the shutdown grace is over: cutting off requests still in flight";
+                "listener" => what);
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,8 +47,50 @@ cargo xtask <task>
   run                      run Harmony and astro-api locally on their embedded defaults
 ";
 
+/// Every task `HELP` names.
+const TASKS: &[&str] = &[
+    "regenerate",
+    "check",
+    "release",
+    "can-i-deploy",
+    "record-deploy",
+    "skew",
+    "compat",
+    "bench",
+    "repeat",
+    "run",
+];
+
+/// `HELP`'s entries for `task` (a task may have several, as `bench`).
+fn task_help(task: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in HELP.lines().skip(2) {
+        let starts_entry = line.starts_with("  ") && !line.starts_with("   ");
+        if starts_entry {
+            inside = line.trim_start().split(' ').next() == Some(task);
+        }
+        if inside && starts_entry {
+            out.push_str("cargo xtask ");
+            out.push_str(line.trim_start());
+        } else if inside {
+            out.push_str(line);
+        }
+        if inside {
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or_default();
+    // `--help` anywhere after a task explains that task, and runs nothing.
+    if TASKS.contains(&task) && args[1..].iter().any(|a| a == "--help" || a == "-h") {
+        print!("{}", task_help(task));
+        return ExitCode::SUCCESS;
+    }
     let result = match args.first().map(String::as_str) {
         // `generate` is what dropshot-api-manager's messages say.
         Some("regenerate" | "generate") => openapi_manager(&["generate"]),
@@ -63,7 +105,13 @@ fn main() -> ExitCode {
             let commit = match &args[4..] {
                 [] => "HEAD",
                 [flag, rev] if flag == "--commit" => rev.as_str(),
-                _ => return usage(),
+                _ => {
+                    eprint!(
+                        "error: --commit REV is the only option, as:\n\n{}",
+                        task_help("record-deploy")
+                    );
+                    return ExitCode::FAILURE;
+                }
             };
             openapi_manager(&["record-deploy", args[1].as_str(), args[3].as_str(), commit])
         }
@@ -94,10 +142,12 @@ fn main() -> ExitCode {
             }
             code
         }
-        Some("skew") => return usage(),
         Some("compat") if args.len() >= 3 => {
             let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
             run_binary("openapi-compat", &[], &rest)
+        }
+        Some(task @ ("release" | "can-i-deploy" | "record-deploy" | "skew" | "compat")) => {
+            Err(format!("`cargo xtask {task}` needs its arguments, as:\n\n{}", task_help(task)))
         }
         Some("bench") => bench(&args[1..]),
         Some("run") => run_local(),
@@ -115,11 +165,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn usage() -> ExitCode {
-    eprint!("{HELP}");
-    ExitCode::FAILURE
 }
 
 fn root() -> PathBuf {
@@ -147,7 +192,7 @@ fn run_binary(package: &str, cargo_flags: &[&str], args: &[&str]) -> Result<Exit
         command.current_dir(here);
     }
     let status = command
-        .args(["run", "--quiet"])
+        .args(["run"])
         .args(cargo_flags)
         .arg("--manifest-path")
         .arg(root().join("Cargo.toml"))
@@ -183,7 +228,7 @@ fn git(args: &[&str]) -> Result<String, String> {
 fn resolve_base(base: &str) -> Result<String, String> {
     Ok(if let Some(environment) = base.strip_prefix("deployed:") {
         let out = cargo()
-            .args(["run", "--quiet", "-p", "openapi-manager", "--", "deployed-commit", "harmony"])
+            .args(["run", "-p", "openapi-manager", "--", "deployed-commit", "harmony"])
             .arg(environment)
             .stderr(Stdio::inherit())
             .output()
@@ -222,7 +267,7 @@ fn skew(rev: &str) -> Result<ExitCode, String> {
         let status = cargo()
             .current_dir(&worktree)
             .env("CARGO_TARGET_DIR", &build)
-            .args(["build", "--quiet", "--bin", "harmony-server", "--bin", "astro-api"])
+            .args(["build", "--bin", "harmony-server", "--bin", "astro-api"])
             .status()
             .map_err(|e| format!("running cargo: {e}"))?;
         let _ = git(&["worktree", "remove", "--force", &worktree.display().to_string()]);
@@ -237,7 +282,7 @@ fn skew(rev: &str) -> Result<ExitCode, String> {
     }
     println!("running this checkout against {short}, both ways");
     let status = cargo()
-        .args(["test", "--quiet", "-p", "astro-api", "--features", "skew-tests", "--test", "skew"])
+        .args(["test", "-p", "astro-api", "--features", "skew-tests", "--test", "skew"])
         .env("SKEW_BASE_HARMONY", bin.join("harmony-server"))
         .env("SKEW_BASE_ASTRO", bin.join("astro-api"))
         .status()
@@ -472,6 +517,25 @@ fn wait_for(addr: SocketAddr, what: &str, log: &Path) -> Result<(), String> {
 }
 
 /// Repository rules, as tests (`cargo test --workspace` runs them).
+#[cfg(test)]
+mod help {
+    use super::{HELP, TASKS, task_help};
+
+    /// Every task answers `--help` with its own entries, and every entry of
+    /// the help belongs to a task `--help` knows.
+    #[test]
+    fn every_task_has_its_help() {
+        for task in TASKS {
+            let help = task_help(task);
+            assert!(help.starts_with(&format!("cargo xtask {task}")), "{task}: {help:?}");
+        }
+        for line in HELP.lines().skip(2).filter(|l| l.starts_with("  ") && !l.starts_with("   ")) {
+            let task = line.trim_start().split(' ').next().unwrap();
+            assert!(TASKS.contains(&task), "{task} is in HELP but not in TASKS");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tidy {
     use super::root;

@@ -221,3 +221,102 @@ fn every_flag_can_come_from_the_environment() {
     );
     assert!(data.path().join("astro.sqlite3").exists(), "the data directory from the environment");
 }
+
+/// SIGTERM in the middle of a stream of creates (four clients, as fast as
+/// they can): the process stops within its `--shutdown-grace` and exits 0,
+/// no request is answered 5xx because of the stop, and every create that
+/// was answered 201 is there when the service starts again (requests cut
+/// off before an answer may or may not be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_stream_of_creates_loses_nothing_answered() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let harmony_data = tempfile::tempdir().unwrap();
+    let harmony =
+        crate::common::start_harmony(harmony_data.path(), "127.0.0.1:0".parse().unwrap(), None);
+    let data = tempfile::tempdir().unwrap();
+    let harmony_token = data.path().join("harmony-token");
+    std::fs::write(&harmony_token, crate::common::HARMONY_TOKEN).unwrap();
+    let token_file = data.path().join("owner-token");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let start = |bootstrap: bool| {
+        let mut command = Command::new(BINARY);
+        command
+            .args(["--bind", &addr.to_string()])
+            .args(["--harmony", &format!("http://{}", harmony.local_addr())])
+            .arg("--harmony-token-file")
+            .arg(&harmony_token)
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--shutdown-grace", "10"])
+            .stdout(std::process::Stdio::null());
+        if bootstrap {
+            command.args(["--bootstrap", "org-1/ws-1", "--bootstrap-token-file"]).arg(&token_file);
+        }
+        let server = test_support::Process::spawn(&mut command, &data.path().join("astro.log"));
+        test_support::wait_until_listening(addr);
+        server
+    };
+    let mut server = start(true);
+    let token = crate::common::read_token_file(&token_file);
+    let client = crate::common::authorized(&token);
+    let url = format!("http://{addr}/organizations/org-1/deployments");
+
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for c in 0..4 {
+        let (client, url, answered) = (client.clone(), url.clone(), answered.clone());
+        clients.push(tokio::spawn(async move {
+            let mut created = Vec::new();
+            let mut statuses = Vec::new();
+            for n in 0.. {
+                let mut body = crate::common::standard();
+                body["name"] = serde_json::json!(format!("d-{c}-{n}"));
+                match client.post(&url).json(&body).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        statuses.push(status);
+                        if status == 201 {
+                            let value: serde_json::Value = response.json().await.unwrap();
+                            created.push(value["id"].as_str().unwrap().to_owned());
+                        }
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // The service stopped taking connections: done.
+                    Err(_) => break,
+                }
+            }
+            (created, statuses)
+        }));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while answered.load(Ordering::SeqCst) < 20 {
+        assert!(std::time::Instant::now() < deadline, "the creates never got going");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let sent = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let stopping = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopping.elapsed() < std::time::Duration::from_secs(30), "still running");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+    let mut created = Vec::new();
+    for client in clients {
+        let (ids, statuses) = client.await.unwrap();
+        assert!(statuses.iter().all(|s| *s < 500), "answered 5xx while stopping: {statuses:?}");
+        created.extend(ids);
+    }
+    assert!(created.len() >= 20, "{} created", created.len());
+
+    drop(server);
+    let _again = start(false);
+    for id in &created {
+        let response = client.get(format!("{url}/{id}")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{id} was answered 201 and is gone");
+    }
+}
