@@ -50,6 +50,16 @@ impl Astro {
     > {
         self.handoff.refusals()
     }
+
+    /// Delivery attempts to Harmony, by cell and outcome.
+    pub fn deliveries(
+        &self,
+    ) -> prometheus_client::metrics::family::Family<
+        crate::handoff::DeliveryLabels,
+        prometheus_client::metrics::counter::Counter,
+    > {
+        self.handoff.deliveries()
+    }
 }
 
 impl From<StoreError> for Failure {

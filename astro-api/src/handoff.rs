@@ -74,6 +74,16 @@ pub struct Handoff {
     /// Changes Harmony refused that astro-api had accepted, by cell: each a
     /// contract gap (docs/operations.md alerts on any).
     refusals: Family<RefusalLabels, Counter>,
+    /// Delivery attempts by cell and outcome (`delivered`, `retried`,
+    /// `refused`).
+    deliveries: Family<DeliveryLabels, Counter>,
+}
+
+/// Labels of [`Handoff::deliveries`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub cell: String,
+    pub outcome: &'static str,
 }
 
 /// Labels of [`Handoff::refusals`].
@@ -102,6 +112,7 @@ impl Handoff {
             max_backoff,
             log,
             refusals: Family::default(),
+            deliveries: Family::default(),
         });
         tokio::spawn(run(Arc::downgrade(&handoff), handoff.wake.clone()));
         tokio::spawn(renew(Arc::downgrade(&handoff)));
@@ -111,6 +122,11 @@ impl Handoff {
     /// The count of refused changes (for the metrics registry).
     pub fn refusals(&self) -> Family<RefusalLabels, Counter> {
         self.refusals.clone()
+    }
+
+    /// Delivery attempts by cell and outcome (for the metrics registry).
+    pub fn deliveries(&self) -> Family<DeliveryLabels, Counter> {
+        self.deliveries.clone()
     }
 
     /// Registers interest in the outcome of `generation` of a deployment.
@@ -274,6 +290,12 @@ impl Handoff {
             Some(request) => harmony_client::request_id::scope(request.clone(), call).await,
             None => call.await,
         };
+        let outcome = match &result {
+            Ok(()) => "delivered",
+            Err(failure) if retryable(failure) => "retried",
+            Err(_) => "refused",
+        };
+        self.deliveries.get_or_create(&DeliveryLabels { cell: change.cell.clone(), outcome }).inc();
         match result {
             Ok(()) => Delivery::Delivered { seq, deployment_id: id, generation: change.generation },
             Err(failure) => {

@@ -29,6 +29,11 @@ pub fn register_outbox(registry: &mut Registry, astro: Arc<crate::app::Astro>) {
         "Changes a Harmony cell refused after astro-api accepted them (a contract gap), by cell",
         astro.refusals(),
     );
+    registry.register(
+        "deliveries",
+        "Attempts to deliver a change to Harmony, by cell and outcome (delivered, retried, refused)",
+        astro.deliveries(),
+    );
     registry.register_collector(Box::new(Outbox(astro)));
 }
 

@@ -314,7 +314,7 @@ impl Harmony {
                 tx.put_deployment(&stored)?;
                 if !unchanged {
                     tx.bump_desired_revision(&plane.id)?;
-                    insert_revision(tx, &key, &stored, &plane, now)?;
+                    insert_revision(tx, &key, &stored, &plane, now, "change")?;
                 }
                 Ok(to_api(stored))
             })
@@ -583,7 +583,8 @@ impl Harmony {
     }
 }
 
-/// Renders `stored` for `plane` and writes it as manifest revision
+/// Renders `stored` for `plane` (timed, by `cause`, in the metrics) and
+/// writes it as manifest revision
 /// `stored.revision` (the deployment row must already say so). A set larger
 /// than `deployment_rules::MAX_RENDERED_SET_BYTES` is refused (400) and
 /// nothing is written, so every set stored can be handed to its agent.
@@ -593,8 +594,13 @@ pub(crate) fn insert_revision(
     stored: &StoredDeployment,
     plane: &DataPlane,
     now: DateTime<Utc>,
+    cause: &'static str,
 ) -> Result<(), HarmonyError> {
+    let started = std::time::Instant::now();
     let objects = render::objects(key, stored.id, &stored.spec, plane);
+    crate::metrics::RENDERS
+        .get_or_create(&crate::metrics::RenderLabels { cause })
+        .observe(started.elapsed().as_secs_f64());
     let size: usize = objects.iter().map(|o| o.body.get().len()).sum();
     if size > deployment_rules::MAX_RENDERED_SET_BYTES {
         return Err(HarmonyError::Invalid(vec![format!(

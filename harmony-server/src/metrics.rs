@@ -11,10 +11,41 @@ use prometheus_client::registry::Registry;
 use service_admin::RequestMetrics;
 use std::collections::BTreeMap;
 
+/// Why a manifest set was rendered.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct RenderLabels {
+    /// `change` (a deployment's spec changed) or `rollout` (its data plane
+    /// moved to another platform release).
+    pub cause: &'static str,
+}
+
+/// Time to render a new manifest revision, by cause (its count is the
+/// revisions written). Process-wide: rendering happens deep inside store
+/// transactions, where no handle is passed; one process is one Harmony.
+pub(crate) static RENDERS: std::sync::LazyLock<
+    prometheus_client::metrics::family::Family<
+        RenderLabels,
+        prometheus_client::metrics::histogram::Histogram,
+        fn() -> prometheus_client::metrics::histogram::Histogram,
+    >,
+> = std::sync::LazyLock::new(|| {
+    prometheus_client::metrics::family::Family::new_with_constructor(|| {
+        // 50 µs to ~0.8 s.
+        prometheus_client::metrics::histogram::Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.00005, 2.0, 15),
+        )
+    })
+});
+
 /// The registry (prefixed `harmony`) and its request metrics, which
 /// [`RequestMetrics::drain`] feeds from the service's logger.
 pub fn registry() -> (Registry, RequestMetrics) {
     let mut registry = Registry::with_prefix("harmony");
+    registry.register(
+        "render_duration_seconds",
+        "Time to render a new manifest revision, by cause; its count is revisions written",
+        RENDERS.clone(),
+    );
     let documents = [
         include_str!("../../openapi/harmony/harmony-latest.json"),
         include_str!("../../openapi/harmony-agent/harmony-agent-latest.json"),

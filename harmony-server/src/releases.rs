@@ -286,7 +286,7 @@ fn carry_out(
                 ..existing
             };
             tx.put_deployment(&stored)?;
-            insert_revision(tx, key, &stored, &data_plane, now)?;
+            insert_revision(tx, key, &stored, &data_plane, now, "rollout")?;
         }
         let desired = tx.bump_desired_revision(plane)?;
         tx.set_release_revision(plane, desired)?;

@@ -186,10 +186,19 @@ pub fn sigterm_stops_cleanly(
 /// headers, without the blank line), read to the end: the status, the
 /// response's head and its body.
 pub fn http(addr: std::net::SocketAddr, head: &str) -> (u16, String, String) {
+    http_with_body(addr, head, "")
+}
+
+/// [`http`] with a JSON `body` (none when empty).
+pub fn http_with_body(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, String, String) {
     use std::io::{Read, Write};
     let mut socket = std::net::TcpStream::connect(addr).expect("connecting");
     socket.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    write!(socket, "{head}\r\nhost: test\r\nconnection: close\r\n\r\n").unwrap();
+    let length = match body.is_empty() {
+        true => String::new(),
+        false => format!("\r\ncontent-type: application/json\r\ncontent-length: {}", body.len()),
+    };
+    write!(socket, "{head}{length}\r\nhost: test\r\nconnection: close\r\n\r\n{body}").unwrap();
     let mut answer = String::new();
     socket.read_to_string(&mut answer).expect("reading the answer");
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));

@@ -205,6 +205,12 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
     // Counted for operators (astro_harmony_refusals_total), once.
     let cell = astro_api::handoff::RefusalLabels { cell: "default".to_owned() };
     assert_eq!(stack.astro.app_private().refusals().get_or_create(&cell).get(), 1);
+    let deliveries = stack.astro.app_private().deliveries();
+    let count = |outcome| {
+        let labels = astro_api::handoff::DeliveryLabels { cell: "default".to_owned(), outcome };
+        deliveries.get_or_create(&labels).get()
+    };
+    assert_eq!((count("delivered"), count("refused")), (1, 1), "the create, then the update");
     assert!(
         refused["status_reason"].as_str().unwrap().contains("another organization"),
         "{refused}"

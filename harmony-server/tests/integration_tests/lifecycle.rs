@@ -98,6 +98,19 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
         test_support::http(agents, "GET /desired-state HTTP/1.1\r\napi-version: 1.0.0").0,
         401
     );
+    // A deployment on the example Hybrid plane: one revision rendered.
+    let spec = serde_json::json!({
+        "kind": "HYBRID", "organization_id": "local", "workspace_id": "ws",
+        "data_plane_id": "hybrid-example", "name": "etl", "runtime_version": "13.1.0",
+        "executor": "CELERY", "scheduler": {"au": 10, "replicas": 1},
+        "worker_queues": [{"name": "default", "is_default": true, "min_worker_count": 1,
+            "max_worker_count": 2, "worker_concurrency": 16, "node_pool_id": "pool"}],
+        "image_tag": "13.1.0", "generation": 1
+    });
+    let put =
+        "PUT /deployments/00000000-0000-4000-8000-000000000001 HTTP/1.1\r\napi-version: 4.0.0";
+    let (status, _, body) = test_support::http_with_body(addr, put, &spec.to_string());
+    assert_eq!(status, 200, "{body}");
 
     assert_eq!(test_support::http(admin, "GET /livez HTTP/1.1").0, 200);
     assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
@@ -133,6 +146,8 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
         1.0,
         "{text}"
     );
+    let rendered = [("cause", "change")];
+    assert_eq!(value("harmony_render_duration_seconds_count", &rendered), 1.0, "{text}");
     // The local run's two example data planes, registered (which counts
     // as hearing from them) as it started.
     assert_eq!(value("harmony_data_planes", &[("status", "READY")]), 2.0, "{text}");
