@@ -6,7 +6,9 @@
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use service_admin::RequestMetrics;
 use std::collections::BTreeMap;
@@ -22,20 +24,15 @@ pub struct RenderLabels {
 /// Time to render a new manifest revision, by cause (its count is the
 /// revisions written). Process-wide: rendering happens deep inside store
 /// transactions, where no handle is passed; one process is one Harmony.
-pub(crate) static RENDERS: std::sync::LazyLock<
-    prometheus_client::metrics::family::Family<
-        RenderLabels,
-        prometheus_client::metrics::histogram::Histogram,
-        fn() -> prometheus_client::metrics::histogram::Histogram,
-    >,
-> = std::sync::LazyLock::new(|| {
-    prometheus_client::metrics::family::Family::new_with_constructor(|| {
+pub(crate) static RENDERS: std::sync::LazyLock<Renders> = std::sync::LazyLock::new(|| {
+    Family::new_with_constructor(|| {
         // 50 µs to ~0.8 s.
-        prometheus_client::metrics::histogram::Histogram::new(
-            prometheus_client::metrics::histogram::exponential_buckets(0.00005, 2.0, 15),
-        )
+        Histogram::new(exponential_buckets(0.00005, 2.0, 15))
     })
 });
+
+/// [`RENDERS`]' type.
+pub(crate) type Renders = Family<RenderLabels, Histogram, fn() -> Histogram>;
 
 /// The registry (prefixed `harmony`) and its request metrics, which
 /// [`RequestMetrics::drain`] feeds from the service's logger.
