@@ -7,41 +7,7 @@
 //! of 201.
 
 use crate::common::*;
-use serde_json::{Value, json};
-
-/// Every body at a public limit: (what it tests, body).
-fn at_the_limits(options: &Value, hosted: bool) -> Vec<(String, Value)> {
-    let mut bodies = Vec::new();
-    let range = |name: &str| {
-        (options[name]["min"].as_u64().unwrap(), options[name]["max"].as_u64().unwrap())
-    };
-    for (field, (min, max)) in [
-        ("scheduler_au", range("scheduler_au")),
-        ("scheduler_replicas", range("scheduler_replicas")),
-    ] {
-        for value in [min, max] {
-            let mut body = hybrid();
-            let key = if field == "scheduler_au" { "au" } else { "replicas" };
-            body["scheduler"][key] = json!(value);
-            bodies.push((format!("{field} = {value}"), body));
-        }
-    }
-    let (min, max) = range("worker_concurrency");
-    for value in [min, max] {
-        for (kind, mut body) in [("hybrid", hybrid()), ("standard", standard())] {
-            if kind == "standard" && !hosted {
-                continue;
-            }
-            body["worker_queues"][0]["worker_concurrency"] = json!(value);
-            bodies.push((format!("{kind} worker_concurrency = {value}"), body));
-        }
-    }
-    let longest = options["max_name_length"].as_u64().unwrap() as usize;
-    let mut body = hybrid();
-    body["name"] = json!("n".repeat(longest));
-    bodies.push((format!("name of {longest} characters"), body));
-    bodies
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn what_astro_api_accepts_every_served_harmony_version_takes() {
