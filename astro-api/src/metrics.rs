@@ -73,7 +73,11 @@ impl Collector for Outbox {
             let metric = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
             gauge.encode(metric)?;
         }
-        Ok(())
+        let counts = self.0.store.write_counts();
+        service_admin::encode_store_counts(
+            &mut encoder,
+            (counts.groups, counts.writes, counts.failed_groups, counts.commit_micros),
+        )
     }
 }
 

@@ -640,6 +640,11 @@ impl Store {
         Ok(claimed)
     }
 
+    /// What this process's writer has committed (for the metrics).
+    pub fn write_counts(&self) -> sql_store::WriteCounts {
+        self.db.write_counts()
+    }
+
     /// When the next entry can be taken (Unix milliseconds: due, and its
     /// claim, if any, expired), if any is waiting.
     pub fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {

@@ -124,7 +124,11 @@ impl Collector for Fleet {
             gauge.metric_type(),
         )?;
         gauge.encode(metric)?;
-        Ok(())
+        let counts = harmony.store.write_counts();
+        service_admin::encode_store_counts(
+            &mut encoder,
+            (counts.groups, counts.writes, counts.failed_groups, counts.commit_micros),
+        )
     }
 }
 

@@ -235,6 +235,11 @@ impl Store {
         self.db.backend()
     }
 
+    /// What this process's writer has committed (for the metrics).
+    pub fn write_counts(&self) -> sql_store::WriteCounts {
+        self.db.write_counts()
+    }
+
     /// Runs `f` against a consistent read snapshot.
     pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where

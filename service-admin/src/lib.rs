@@ -234,6 +234,38 @@ impl Routes {
     }
 }
 
+/// Encodes a store writer's counts (`sql_store::WriteCounts`, passed as
+/// its four numbers: groups, writes, failed groups, commit microseconds) as
+/// `store_write_groups`, `store_writes`, `store_failed_write_groups` and
+/// `store_commit_seconds` counters: rates of them give the mean group size
+/// and commit latency of this process's writer.
+pub fn encode_store_counts(
+    encoder: &mut prometheus_client::encoding::DescriptorEncoder<'_>,
+    (groups, writes, failed, micros): (u64, u64, u64, u64),
+) -> Result<(), std::fmt::Error> {
+    use prometheus_client::encoding::EncodeMetric;
+    use prometheus_client::metrics::counter::ConstCounter;
+    for (name, help, value) in [
+        (
+            "store_write_groups",
+            "Write groups this process's writer committed (one commit each)",
+            groups,
+        ),
+        ("store_writes", "Writes in those groups", writes),
+        ("store_failed_write_groups", "Write groups whose transaction failed", failed),
+    ] {
+        let counter = ConstCounter::new(value);
+        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+    }
+    let seconds = ConstCounter::new(micros as f64 / 1e6);
+    seconds.encode(encoder.encode_descriptor(
+        "store_commit_seconds",
+        "Time the committed groups took, first statement to commit",
+        None,
+        seconds.metric_type(),
+    )?)
+}
+
 /// The admin listener's name in its log records (its own requests are not
 /// counted: a scrape every few seconds would drown the API's).
 const ADMIN: &str = "admin";
@@ -302,9 +334,15 @@ fn text(status: http::StatusCode, content_type: &str, body: String) -> http::Res
 /// Every metric, in the OpenMetrics text format Prometheus scrapes.
 #[endpoint { method = GET, path = "/metrics" }]
 async fn metrics_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
-    let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &rqctx.context().registry)
-        .map_err(|e| HttpError::for_internal_error(format!("encoding metrics: {e}")))?;
+    // Off the async threads: collectors read the services' stores.
+    let registry = rqctx.context().registry.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).map(|()| out)
+    })
+    .await
+    .map_err(|e| HttpError::for_internal_error(format!("encoding metrics: {e}")))?
+    .map_err(|e| HttpError::for_internal_error(format!("encoding metrics: {e}")))?;
     Ok(text(
         http::StatusCode::OK,
         "application/openmetrics-text; version=1.0.0; charset=utf-8",

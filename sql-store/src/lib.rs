@@ -305,6 +305,44 @@ pub struct Database {
     writer: mpsc::Sender<Job>,
     readers: std::sync::Arc<Readers>,
     schema: std::sync::Arc<Schema>,
+    stats: std::sync::Arc<WriteStats>,
+}
+
+/// What the writer has committed since the database was opened (for a
+/// service's metrics): groups, the writes in them, and the time groups took
+/// from their first statement to their commit. Rates of these give the
+/// mean group size and commit latency.
+#[derive(Default)]
+pub struct WriteStats {
+    groups: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
+    failed_groups: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+/// A reading of [`WriteStats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    /// Groups committed.
+    pub groups: u64,
+    /// Writes in the groups committed (each its own savepoint).
+    pub writes: u64,
+    /// Groups whose transaction failed (each write told so).
+    pub failed_groups: u64,
+    /// Microseconds the groups committed took, first statement to commit.
+    pub commit_micros: u64,
+}
+
+impl WriteStats {
+    fn read(&self) -> WriteCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        WriteCounts {
+            groups: self.groups.load(Relaxed),
+            writes: self.writes.load(Relaxed),
+            failed_groups: self.failed_groups.load(Relaxed),
+            commit_micros: self.micros.load(Relaxed),
+        }
+    }
 }
 
 impl Database {
@@ -312,15 +350,16 @@ impl Database {
     /// has not seen, and starts its writer thread.
     pub fn open(location: &Location, migrations: &Migrations) -> Result<Database, DbError> {
         let (tx, rx) = mpsc::channel::<Job>();
+        let stats = std::sync::Arc::new(WriteStats::default());
         let (readers, schema) = match location {
             Location::Sqlite(path) => {
                 let (conn, schema) = sqlite::open_writer(path, migrations)?;
-                spawn_writer(migrations.store, conn, rx)?;
+                spawn_writer(migrations.store, conn, rx, stats.clone())?;
                 (Readers::Sqlite(sqlite::Reader::open(path)?), schema)
             }
             Location::Postgres(url) => {
                 let (conn, schema) = pg::Writer::open(url, migrations)?;
-                spawn_writer(migrations.store, conn, rx)?;
+                spawn_writer(migrations.store, conn, rx, stats.clone())?;
                 (Readers::Postgres(pg::Pool::new(url)), schema)
             }
         };
@@ -328,7 +367,13 @@ impl Database {
             writer: tx,
             readers: std::sync::Arc::new(readers),
             schema: std::sync::Arc::new(schema),
+            stats,
         })
+    }
+
+    /// What the writer has committed since this database was opened.
+    pub fn write_counts(&self) -> WriteCounts {
+        self.stats.read()
     }
 
     /// The schema as it was when this binary opened the database (a
@@ -457,15 +502,16 @@ fn spawn_writer<C: WriterConn>(
     store: &str,
     conn: C,
     jobs: mpsc::Receiver<Job>,
+    stats: std::sync::Arc<WriteStats>,
 ) -> Result<(), DbError> {
     std::thread::Builder::new()
         .name(thread_name(store, "writer"))
-        .spawn(move || writer(conn, jobs))
+        .spawn(move || writer(conn, jobs, &stats))
         .map_err(|e| DbError::CommitFailed(format!("starting the writer thread: {e}")))?;
     Ok(())
 }
 
-fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
+fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>, stats: &WriteStats) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -479,6 +525,7 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
         // writes go as one batch (end this savepoint, start the next, or
         // commit), which saves round trips to a server.
         let durable = group.iter().any(|job| job.durable);
+        let (started, size) = (std::time::Instant::now(), group.len() as u64);
         let outcome = (|| -> Result<(), DbError> {
             conn.begin("SAVEPOINT write", durable)?;
             let count = group.len();
@@ -504,6 +551,16 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>) {
             conn.abandon();
         }
         let committed = outcome.is_ok();
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            if committed {
+                stats.groups.fetch_add(1, Relaxed);
+                stats.writes.fetch_add(size, Relaxed);
+                stats.micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+            } else {
+                stats.failed_groups.fetch_add(1, Relaxed);
+            }
+        }
         let commit = outcome.map_err(|e| e.to_string());
         for deliver in delivers {
             deliver(commit.clone());

@@ -119,7 +119,39 @@ on_both!(
     two_replicas_never_lose_an_update,
     a_read_does_not_wait_for_another_read,
     only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk,
+    the_writer_counts_its_groups_and_writes,
 );
+
+/// The writer's counts (what the services' metrics show): one group per
+/// write when each waits for the last, every write counted once a burst
+/// shares groups, a write rolled back alone still counts in its group.
+fn the_writer_counts_its_groups_and_writes(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    let before = db.write_counts();
+    for k in 0..5i64 {
+        db.write(move |tx| tx.execute("INSERT INTO t (k, v) VALUES (?1, 'x')", &[&k])).unwrap();
+    }
+    let sequential = db.write_counts();
+    assert_eq!(sequential.groups - before.groups, 5, "{sequential:?}");
+    assert_eq!(sequential.writes - before.writes, 5, "{sequential:?}");
+    assert!(sequential.commit_micros > before.commit_micros, "{sequential:?}");
+    let handles: Vec<_> = (100..164i64)
+        .map(|k| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.write(move |tx| tx.execute("INSERT INTO t (k, v) VALUES (?1, 'x')", &[&k]))
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap().unwrap();
+    }
+    let burst = db.write_counts();
+    assert_eq!(burst.writes - sequential.writes, 64, "{burst:?}");
+    let groups = burst.groups - sequential.groups;
+    assert!((1..=64).contains(&groups), "{burst:?}");
+    assert_eq!(burst.failed_groups, before.failed_groups);
+}
 
 /// Whether the write `tx` belongs to will wait for the disk at commit, as
 /// the backend itself says.

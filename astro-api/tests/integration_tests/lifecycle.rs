@@ -115,6 +115,9 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(samples.iter().any(|s| s.name == "astro_outbox_entries"), "{text}");
     assert_eq!(value("astro_outbox_entries", &[]), 0.0, "{text}");
     assert_eq!(value("astro_outbox_oldest_entry_age_seconds", &[]), 0.0, "{text}");
+    for store in ["astro_store_write_groups_total", "astro_store_writes_total"] {
+        assert!(samples.iter().any(|s| s.name == store), "{store} missing: {text}");
+    }
 
     server.kill().unwrap();
     server.wait().unwrap();

@@ -148,6 +148,10 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     );
     let rendered = [("cause", "change")];
     assert_eq!(value("harmony_render_duration_seconds_count", &rendered), 1.0, "{text}");
+    // The registrations at start and the PUT, each committed by the writer.
+    assert!(value("harmony_store_writes_total", &[]) >= 3.0, "{text}");
+    assert!(value("harmony_store_write_groups_total", &[]) >= 1.0, "{text}");
+    assert!(value("harmony_store_commit_seconds_total", &[]) > 0.0, "{text}");
     // The local run's two example data planes, registered (which counts
     // as hearing from them) as it started.
     assert_eq!(value("harmony_data_planes", &[("status", "READY")]), 2.0, "{text}");
