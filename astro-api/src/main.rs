@@ -137,12 +137,14 @@ async fn main() -> Result<()> {
     let log = requests.logger(base);
     let server = astro_api::start(&config, &log)?;
     astro_api::metrics::register_outbox(&mut registry, server.app_private().clone());
+    let cells = astro_api::metrics::register_cells(&mut registry, server.app_private().clone());
     let admin = match ops.admin_bind {
         Some(bind) => Some(
             service_admin::start(
                 bind,
                 std::sync::Arc::new(registry),
                 astro_api::metrics::readiness(server.app_private().clone()),
+                Some(cells),
                 &log,
             )
             .map_err(anyhow::Error::msg)?,

@@ -108,3 +108,59 @@ pub fn readiness(astro: Arc<crate::app::Astro>) -> service_admin::ReadinessCheck
         })
     })
 }
+
+/// Labels of the per-cell gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct CellLabels {
+    cell: String,
+}
+
+/// Labels of `cell_api_version`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct CellVersionLabels {
+    cell: String,
+    version: String,
+}
+
+/// Adds each Harmony cell's state (`cell_reachable`, `cell_degraded`, and
+/// `cell_api_version` set to 1 for the version negotiated with it); the
+/// returned refresh brings them up to date before each scrape (negotiation
+/// is cached, so a scrape asks a cell only when its answer is due again).
+pub fn register_cells(
+    registry: &mut Registry,
+    astro: Arc<crate::app::Astro>,
+) -> service_admin::Refresh {
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    let reachable: Family<CellLabels, Gauge> = Family::default();
+    let degraded: Family<CellLabels, Gauge> = Family::default();
+    let version: Family<CellVersionLabels, Gauge> = Family::default();
+    registry.register("cell_reachable", "1 when the cell answered negotiation", reachable.clone());
+    registry.register(
+        "cell_degraded",
+        "1 when the cell serves an API older than the newest astro-api speaks (some requests get a version-gap 503)",
+        degraded.clone(),
+    );
+    registry.register(
+        "cell_api_version",
+        "1 for the API version spoken with the cell",
+        version.clone(),
+    );
+    Arc::new(move || {
+        let (astro, reachable, degraded, version) =
+            (astro.clone(), reachable.clone(), degraded.clone(), version.clone());
+        Box::pin(async move {
+            let readiness = astro.readiness().await;
+            version.clear();
+            for cell in readiness.cells {
+                let labels = CellLabels { cell: cell.name.clone() };
+                reachable.get_or_create(&labels).set(i64::from(cell.reachable));
+                degraded.get_or_create(&labels).set(i64::from(cell.degraded));
+                if let Some(spoken) = cell.api_version {
+                    let labels = CellVersionLabels { cell: cell.name, version: spoken };
+                    version.get_or_create(&labels).set(1);
+                }
+            }
+        })
+    })
+}

@@ -56,6 +56,9 @@ impl HarmonyAgentApi for AgentImpl {
             ));
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
+        // Counted while it waits here (the guard also ends the count when
+        // the agent goes away mid-poll and the handler is dropped).
+        let _polling = Polling::start();
         let changes = rqctx.context().changes();
         let recheck = rqctx.context().recheck_every();
         loop {
@@ -88,5 +91,21 @@ impl HarmonyAgentApi for AgentImpl {
         let report = body.into_inner();
         blocking(rqctx.context(), move |h| h.record_agent_status(&plane, report)).await?;
         Ok(HttpResponseUpdatedNoContent())
+    }
+}
+
+/// One agent's long poll, counted in `harmony_agents_polling` while held.
+struct Polling;
+
+impl Polling {
+    fn start() -> Polling {
+        crate::metrics::AGENTS_POLLING.inc();
+        Polling
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        crate::metrics::AGENTS_POLLING.dec();
     }
 }

@@ -163,6 +163,7 @@ async fn main() -> Result<()> {
                 bind,
                 std::sync::Arc::new(registry),
                 harmony_server::metrics::readiness(server.app_private().clone()),
+                None,
                 &log,
             )
             .map_err(anyhow::Error::msg)?,

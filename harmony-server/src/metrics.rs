@@ -34,6 +34,11 @@ pub(crate) static RENDERS: std::sync::LazyLock<Renders> = std::sync::LazyLock::n
 /// [`RENDERS`]' type.
 pub(crate) type Renders = Family<RenderLabels, Histogram, fn() -> Histogram>;
 
+/// Agents holding a long poll on this process now (a gauge; every agent
+/// of a healthy fleet holds one almost all the time).
+pub(crate) static AGENTS_POLLING: std::sync::LazyLock<prometheus_client::metrics::gauge::Gauge> =
+    std::sync::LazyLock::new(Default::default);
+
 /// The registry (prefixed `harmony`) and its request metrics, which
 /// [`RequestMetrics::drain`] feeds from the service's logger.
 pub fn registry() -> (Registry, RequestMetrics) {
@@ -42,6 +47,11 @@ pub fn registry() -> (Registry, RequestMetrics) {
         "render_duration_seconds",
         "Time to render a new manifest revision, by cause; its count is revisions written",
         RENDERS.clone(),
+    );
+    registry.register(
+        "agents_polling",
+        "Agents holding a long poll for their desired state on this process",
+        AGENTS_POLLING.clone(),
     );
     let documents = [
         include_str!("../../openapi/harmony/harmony-latest.json"),
@@ -95,8 +105,12 @@ impl Collector for Fleet {
         }
         let Ok(rollouts) = harmony.rollouts(None) else { return Ok(()) };
         let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_wave: BTreeMap<(String, String), u64> = BTreeMap::new();
         for rollout in &rollouts {
             *by_state.entry(screaming(&rollout.state)).or_default() += 1;
+            *by_wave
+                .entry((screaming(&rollout.state), rollout.current_wave.clone()))
+                .or_default() += 1;
         }
         for (name, help, label, counts) in [
             ("data_planes", "Registered data planes by status", "status", planes),
@@ -113,6 +127,16 @@ impl Collector for Fleet {
                 let metric = family.encode_family(&labels)?;
                 ConstGauge::new(count as f64).encode(metric)?;
             }
+        }
+        let mut family = encoder.encode_descriptor(
+            "rollout_waves",
+            "Rollouts by state and the wave each is in",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for ((state, wave), count) in by_wave {
+            let labels = [("state", state), ("wave", wave)];
+            ConstGauge::new(count as f64).encode(family.encode_family(&labels)?)?;
         }
         let age = oldest_heartbeat
             .map_or(0.0, |beat| (sql_store::now() - beat).num_milliseconds().max(0) as f64 / 1e3);

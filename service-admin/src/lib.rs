@@ -290,10 +290,17 @@ pub fn blocking_check(
     })
 }
 
+/// Run before each scrape is encoded: brings gauges a collector cannot read
+/// synchronously up to date (astro-api's cells, whose versions it learns
+/// over the network, cached).
+pub type Refresh =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 /// The admin listener's state.
 pub struct Admin {
     registry: Arc<Registry>,
     ready: ReadinessCheck,
+    refresh: Option<Refresh>,
 }
 
 /// Starts the admin listener on `bind`: `/metrics` encodes `registry`,
@@ -302,6 +309,7 @@ pub fn start(
     bind: SocketAddr,
     registry: Arc<Registry>,
     ready: ReadinessCheck,
+    refresh: Option<Refresh>,
     log: &slog::Logger,
 ) -> Result<HttpServer<Admin>, String> {
     let mut api = ApiDescription::new();
@@ -309,10 +317,14 @@ pub fn start(
     api.register(livez_get).map_err(|e| e.to_string())?;
     api.register(readyz_get).map_err(|e| e.to_string())?;
     let config = ConfigDropshot { bind_address: bind, ..Default::default() };
-    ServerBuilder::new(api, Admin { registry, ready }, log.new(slog::o!("listener" => ADMIN)))
-        .config(config)
-        .start()
-        .map_err(|e| format!("the admin listener on {bind}: {e}"))
+    ServerBuilder::new(
+        api,
+        Admin { registry, ready, refresh },
+        log.new(slog::o!("listener" => ADMIN)),
+    )
+    .config(config)
+    .start()
+    .map_err(|e| format!("the admin listener on {bind}: {e}"))
 }
 
 /// Where the admin listener is, for a service's start-up line.
@@ -334,6 +346,9 @@ fn text(status: http::StatusCode, content_type: &str, body: String) -> http::Res
 /// Every metric, in the OpenMetrics text format Prometheus scrapes.
 #[endpoint { method = GET, path = "/metrics" }]
 async fn metrics_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body>, HttpError> {
+    if let Some(refresh) = &rqctx.context().refresh {
+        refresh().await;
+    }
     // Off the async threads: collectors read the services' stores.
     let registry = rqctx.context().registry.clone();
     let out = tokio::task::spawn_blocking(move || {

@@ -115,6 +115,10 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(samples.iter().any(|s| s.name == "astro_outbox_entries"), "{text}");
     assert_eq!(value("astro_outbox_entries", &[]), 0.0, "{text}");
     assert_eq!(value("astro_outbox_oldest_entry_age_seconds", &[]), 0.0, "{text}");
+    // Its one cell (port 9) answers nothing.
+    let cell = [("cell", "default")];
+    assert_eq!(value("astro_cell_reachable", &cell), 0.0, "{text}");
+    assert!(samples.iter().all(|s| s.name != "astro_cell_api_version"), "{text}");
     for store in ["astro_store_write_groups_total", "astro_store_writes_total"] {
         assert!(samples.iter().any(|s| s.name == store), "{store} missing: {text}");
     }
@@ -161,6 +165,7 @@ async fn readiness_fails_when_the_database_or_every_cell_is_lost() {
         "127.0.0.1:0".parse().unwrap(),
         std::sync::Arc::new(prometheus_client::registry::Registry::default()),
         astro_api::metrics::readiness(server.app_private().clone()),
+        None,
         &log,
     )
     .unwrap();

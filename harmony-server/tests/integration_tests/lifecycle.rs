@@ -114,6 +114,40 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
 
     assert_eq!(test_support::http(admin, "GET /livez HTTP/1.1").0, 200);
     assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
+    // An agent holding a long poll is counted while it waits.
+    let credential = Command::new(BINARY)
+        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(credential.status.success(), "{}", String::from_utf8_lossy(&credential.stderr));
+    let credential = String::from_utf8(credential.stdout).unwrap().trim().to_owned();
+    let (_, _, state) = test_support::http(
+        agents,
+        &format!(
+            "GET /desired-state?known_revision=0 HTTP/1.1\r\napi-version: 1.0.0\r\n\
+             authorization: Bearer {credential}"
+        ),
+    );
+    let revision = serde_json::from_str::<serde_json::Value>(&state).unwrap()["revision"].clone();
+    // Held open until the server is killed at the end (not read: the answer
+    // never comes before that).
+    let mut poll = std::net::TcpStream::connect(agents).unwrap();
+    std::io::Write::write_all(
+        &mut poll,
+        format!(
+            "GET /desired-state?known_revision={revision}&wait_seconds=30 HTTP/1.1\r\n\
+             host: test\r\napi-version: 1.0.0\r\nauthorization: Bearer {credential}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !test_support::http(admin, "GET /metrics HTTP/1.1").2.contains("harmony_agents_polling 1")
+    {
+        assert!(std::time::Instant::now() < deadline, "the long poll was never counted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let (status, head, text) = test_support::http(admin, "GET /metrics HTTP/1.1");
     assert_eq!(status, 200);
     assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
@@ -152,6 +186,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(value("harmony_store_writes_total", &[]) >= 3.0, "{text}");
     assert!(value("harmony_store_write_groups_total", &[]) >= 1.0, "{text}");
     assert!(value("harmony_store_commit_seconds_total", &[]) > 0.0, "{text}");
+    assert_eq!(value("harmony_agents_polling", &[]), 1.0, "{text}");
     // The local run's two example data planes, registered (which counts
     // as hearing from them) as it started.
     assert_eq!(value("harmony_data_planes", &[("status", "READY")]), 2.0, "{text}");
@@ -197,6 +232,7 @@ async fn readiness_fails_when_the_database_is_lost() {
         "127.0.0.1:0".parse().unwrap(),
         std::sync::Arc::new(prometheus_client::registry::Registry::default()),
         harmony_server::metrics::readiness(server.app_private().clone()),
+        None,
         &log,
     )
     .unwrap();
