@@ -77,6 +77,7 @@ impl Collector for Outbox {
         service_admin::encode_store_counts(
             &mut encoder,
             (counts.groups, counts.writes, counts.failed_groups, counts.commit_micros),
+            self.0.store.readers_waiting(),
         )
     }
 }

@@ -645,6 +645,11 @@ impl Store {
         self.db.write_counts()
     }
 
+    /// Reads waiting for a database connection now (for the metrics).
+    pub fn readers_waiting(&self) -> usize {
+        self.db.readers_waiting()
+    }
+
     /// When the next entry can be taken (Unix milliseconds: due, and its
     /// claim, if any, expired), if any is waiting.
     pub fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {

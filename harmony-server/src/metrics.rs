@@ -152,6 +152,7 @@ impl Collector for Fleet {
         service_admin::encode_store_counts(
             &mut encoder,
             (counts.groups, counts.writes, counts.failed_groups, counts.commit_micros),
+            harmony.store.readers_waiting(),
         )
     }
 }

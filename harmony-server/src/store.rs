@@ -240,6 +240,11 @@ impl Store {
         self.db.write_counts()
     }
 
+    /// Reads waiting for a database connection now (for the metrics).
+    pub fn readers_waiting(&self) -> usize {
+        self.db.readers_waiting()
+    }
+
     /// Runs `f` against a consistent read snapshot.
     pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where

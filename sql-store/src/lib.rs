@@ -376,6 +376,14 @@ impl Database {
         self.stats.read()
     }
 
+    /// Reads waiting for a connection now (every reader busy).
+    pub fn readers_waiting(&self) -> usize {
+        match &*self.readers {
+            Readers::Sqlite(reader) => reader.waiting(),
+            Readers::Postgres(pool) => pool.waiting(),
+        }
+    }
+
     /// The schema as it was when this binary opened the database (a
     /// contract taken since only matters to binaries that open it later).
     pub fn schema(&self) -> &Schema {

@@ -388,6 +388,8 @@ pub const MAX_READERS: usize = 16;
 struct Slots {
     idle: Vec<Conn>,
     open: usize,
+    /// Reads waiting for a connection to be given back.
+    waiting: usize,
 }
 
 pub(crate) struct Pool {
@@ -400,7 +402,7 @@ impl Pool {
     pub(crate) fn new(url: &str) -> Pool {
         Pool {
             url: url.to_owned(),
-            slots: Mutex::new(Slots { idle: Vec::new(), open: 0 }),
+            slots: Mutex::new(Slots { idle: Vec::new(), open: 0, waiting: 0 }),
             freed: Condvar::new(),
         }
     }
@@ -425,8 +427,15 @@ impl Pool {
                 drop(slots);
                 return Conn::connect(&self.url).inspect_err(|_| self.checkin(None));
             }
+            slots.waiting += 1;
             slots = self.freed.wait(slots).unwrap_or_else(|p| p.into_inner());
+            slots.waiting -= 1;
         }
+    }
+
+    /// Reads waiting for a connection now.
+    pub(crate) fn waiting(&self) -> usize {
+        self.slots().waiting
     }
 
     /// Gives a connection back (`None`: it is broken and was dropped).

@@ -332,13 +332,15 @@ pub(crate) struct Reader {
     connections: Vec<Mutex<Connection>>,
     /// Where a read that finds every connection busy queues.
     next: AtomicUsize,
+    /// Reads waiting for a connection now.
+    waiting: AtomicUsize,
 }
 
 impl Reader {
     pub(crate) fn open(path: &Path) -> Result<Reader, DbError> {
         let connections =
             (0..SQLITE_READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<_, _>>()?;
-        Ok(Reader { connections, next: AtomicUsize::new(0) })
+        Ok(Reader { connections, next: AtomicUsize::new(0), waiting: AtomicUsize::new(0) })
     }
 
     /// A free connection, or else the next one in turn once it is free.
@@ -351,7 +353,15 @@ impl Reader {
             }
         }
         let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
-        self.connections[turn].lock().unwrap_or_else(|p| p.into_inner())
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let guard = self.connections[turn].lock().unwrap_or_else(|p| p.into_inner());
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        guard
+    }
+
+    /// Reads waiting for a connection now.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     pub(crate) fn read<T, E, F>(&self, f: F) -> Result<T, E>

@@ -120,7 +120,57 @@ on_both!(
     a_read_does_not_wait_for_another_read,
     only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk,
     the_writer_counts_its_groups_and_writes,
+    reads_waiting_for_a_connection_are_counted,
 );
+
+/// With every reader connection held, one more read waits, and is counted
+/// (what the services' metrics show); once the holders finish, it runs and
+/// the count is back to zero.
+fn reads_waiting_for_a_connection_are_counted(place: Place) {
+    let capacity = match place {
+        Place::Sqlite(_) => crate::SQLITE_READERS,
+        Place::Postgres(_) => crate::MAX_READERS,
+    };
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Arc::new(std::sync::Mutex::new(released));
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let holders: Vec<_> = (0..capacity)
+        .map(|_| {
+            let (db, released, held) = (db.clone(), released.clone(), held.clone());
+            std::thread::spawn(move || {
+                db.read(|tx| {
+                    tx.query_one("SELECT 1", &[])?;
+                    held.send(()).unwrap();
+                    // Held until the test lets go.
+                    let _ = released.lock().unwrap().recv();
+                    Ok::<_, DbError>(())
+                })
+            })
+        })
+        .collect();
+    for _ in 0..capacity {
+        holding.recv().unwrap();
+    }
+    assert_eq!(db.readers_waiting(), 0);
+    let waiter = {
+        let db = db.clone();
+        std::thread::spawn(move || db.read(|tx| tx.query_one("SELECT 2", &[]).map(|_| ())))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while db.readers_waiting() != 1 {
+        assert!(std::time::Instant::now() < deadline, "the extra read was never counted");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for _ in 0..capacity {
+        release.send(()).unwrap();
+    }
+    for holder in holders {
+        holder.join().unwrap().unwrap();
+    }
+    waiter.join().unwrap().unwrap();
+    assert_eq!(db.readers_waiting(), 0);
+}
 
 /// The writer's counts (what the services' metrics show): one group per
 /// write when each waits for the last, every write counted once a burst
