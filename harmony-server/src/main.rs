@@ -99,11 +99,11 @@ struct Flags {
     tls_key: Option<std::path::PathBuf>,
     /// Seconds a request's body may take to arrive after its headers, or it
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
-    #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = read_timeout, global = true)]
+    #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_log::parse_seconds, global = true)]
     body_read_timeout: std::time::Duration,
     /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight to
     /// finish; past it they are cut off and the process exits.
-    #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value = "25", value_parser = read_timeout, global = true)]
+    #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value = "25", value_parser = service_log::parse_seconds, global = true)]
     shutdown_grace: std::time::Duration,
 }
 
@@ -111,14 +111,6 @@ const AFTER_HELP: &str = "\
 SIGTERM or SIGINT stops it: agents' long polls are answered at once, no new
 requests, those in flight finish, exit 0. See docs/operations.md (metrics,
 health, logs, TLS), docs/rollouts.md and docs/security.md.";
-
-fn read_timeout(seconds: &str) -> Result<std::time::Duration, String> {
-    let seconds: f64 = seconds.parse().map_err(|e| format!("{e}"))?;
-    if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".to_owned());
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
-}
 
 // Allocation-heavy JSON work on many threads: mimalloc measured ~20% faster
 // rendering than glibc malloc here (docs/performance.md).

@@ -44,6 +44,16 @@ pub fn parse_level(s: &str) -> Result<slog::Level, String> {
     })
 }
 
+/// A duration flag (`--body-read-timeout`, `--shutdown-grace`): seconds,
+/// fractions allowed, more than 0 and at most an hour.
+pub fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
 /// A logger writing records at `level` and above to stderr, one line each.
 pub fn logger(name: &'static str, level: slog::Level) -> slog::Logger {
     logger_as(name, level, LogFormat::Text)

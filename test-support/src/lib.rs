@@ -231,6 +231,59 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// The sum of the samples named `name` whose labels include every pair of
+/// `labels` (none: every sample of that name).
+pub fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+        .sum()
+}
+
+/// A service's log (`--log-format json`) read as records: every line must
+/// be one JSON object. Returns how many records are dropshot's "request
+/// completed", each of which must carry its request id (`req_id`).
+pub fn requests_in_json_log(path: &Path) -> usize {
+    let lines = std::fs::read_to_string(path).unwrap();
+    let mut requests = 0;
+    for line in lines.lines() {
+        let record: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line that is not one JSON object ({e}): {line}"));
+        if record["msg"] == "request completed" {
+            assert!(record["req_id"].is_string(), "{line}");
+            requests += 1;
+        }
+    }
+    requests
+}
+
+/// The flags `binary --help` lists (besides --help and --version), each
+/// checked to name the environment variable that sets it: `prefix` and the
+/// flag's name in capitals, or what `renamed` says for it.
+pub fn flags_name_their_environment(binary: &str, prefix: &str, renamed: &[(&str, &str)]) -> usize {
+    let help = std::process::Command::new(binary).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flags: Vec<&str> = help
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .map(|rest| rest.split([' ', '<']).next().unwrap())
+        .filter(|flag| !matches!(*flag, "help" | "version"))
+        .collect();
+    for flag in &flags {
+        let env = match renamed.iter().find(|(f, _)| f == flag) {
+            Some((_, env)) => (*env).to_owned(),
+            None => format!("{prefix}{}", flag.to_uppercase().replace('-', "_")),
+        };
+        assert!(help.contains(&format!("[env: {env}")), "--{flag} names no {env}:\n{help}");
+    }
+    flags.len()
+}
+
 /// `text` read by the Prometheus project's own OpenMetrics parser (Python's
 /// `prometheus_client`, from PyPI; strict: it refuses anything the format
 /// does not allow), as its samples. `None`, said loudly, when the parser

@@ -94,16 +94,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert_eq!(status, 200);
     assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
     let Some(samples) = test_support::parse_openmetrics(&text) else { return };
-    let value = |name: &str, labels: &[(&str, &str)]| {
-        samples
-            .iter()
-            .filter(|s| {
-                s.name == name
-                    && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-            })
-            .map(|s| s.value)
-            .sum::<f64>()
-    };
+    let value = |name: &str, labels: &[(&str, &str)]| test_support::sum(&samples, name, labels);
     let requests = "astro_http_requests_total";
     let unauthorized = [("operation", "organization_get"), ("status", "401")];
     assert_eq!(value(requests, &unauthorized), 2.0, "{text}");
@@ -125,17 +116,8 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
 
     server.kill().unwrap();
     server.wait().unwrap();
-    let lines = std::fs::read_to_string(&log).unwrap();
-    let mut requests_logged = 0;
-    for line in lines.lines() {
-        let record: serde_json::Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("a log line that is not one JSON object ({e}): {line}"));
-        if record["msg"] == "request completed" {
-            assert!(record["req_id"].is_string(), "{line}");
-            requests_logged += 1;
-        }
-    }
-    assert!(requests_logged >= 4, "{lines}");
+    let requests_logged = test_support::requests_in_json_log(&log);
+    assert!(requests_logged >= 4, "{requests_logged} requests logged");
 }
 
 /// `/readyz` asks the database and the Harmony cells: ready while both
@@ -191,21 +173,12 @@ async fn readiness_fails_when_the_database_or_every_cell_is_lost() {
 /// the environment alone.
 #[test]
 fn every_flag_can_come_from_the_environment() {
-    let help = Command::new(BINARY).arg("--help").output().unwrap();
-    assert!(help.status.success());
-    let help = String::from_utf8(help.stdout).unwrap();
-    let flags: Vec<&str> = help
-        .lines()
-        .filter_map(|line| line.trim_start().strip_prefix("--"))
-        .map(|rest| rest.split([' ', '<']).next().unwrap())
-        .filter(|flag| !matches!(*flag, "help" | "version"))
-        .collect();
-    assert!(flags.len() >= 15, "{help}");
-    for flag in &flags {
-        let env = format!("ASTRO_{}", flag.to_uppercase().replace('-', "_"));
-        let env = if *flag == "harmony-cell" { "ASTRO_HARMONY_CELLS".to_owned() } else { env };
-        assert!(help.contains(&format!("[env: {env}")), "--{flag} names no {env}:\n{help}");
-    }
+    let flags = test_support::flags_name_their_environment(
+        BINARY,
+        "ASTRO_",
+        &[("harmony-cell", "ASTRO_HARMONY_CELLS")],
+    );
+    assert!(flags >= 15, "{flags} flags");
 
     let data = tempfile::tempdir().unwrap();
     let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
