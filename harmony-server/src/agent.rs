@@ -79,6 +79,9 @@ impl HarmonyAgentApi for AgentImpl {
                 Some(every) => deadline.min(tokio::time::Instant::now() + every),
                 None => deadline,
             };
+            let waiting = rqctx.context().polls_waiting.clone();
+            waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _counted = Counted(waiting);
             let _ = tokio::time::timeout_at(until, notified).await;
         }
     }
@@ -107,5 +110,14 @@ impl Polling {
 impl Drop for Polling {
     fn drop(&mut self) {
         crate::metrics::AGENTS_POLLING.dec();
+    }
+}
+
+/// Takes one off a count when dropped (a wait ended, or was cancelled).
+struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

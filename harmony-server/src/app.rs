@@ -57,6 +57,11 @@ pub struct Harmony {
     /// Set when the process is stopping: long polls answer at once instead
     /// of holding the graceful stop for up to their whole wait.
     pub(crate) stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether other replicas' changes wake this process's long polls
+    /// (PostgreSQL `LISTEN`; see [`Harmony::listen_for_changes`]).
+    pub(crate) listening: bool,
+    /// Long polls of this process waiting for a change now.
+    pub(crate) polls_waiting: Arc<std::sync::atomic::AtomicUsize>,
     /// The rollout policy of this Harmony's environment.
     pub(crate) policy: Arc<crate::rollout::policy::RolloutPolicy>,
     /// This replica's name in leases on shared background work.
@@ -96,6 +101,8 @@ impl Harmony {
             key: Arc::new(key),
             changes: Arc::new(tokio::sync::Notify::new()),
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            listening: false,
+            polls_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
@@ -418,13 +425,30 @@ impl Harmony {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Wakes this process's long polls on every desired-state change made
+    /// through any replica sharing the database (PostgreSQL `LISTEN`/
+    /// `NOTIFY`), so they need not read the store again on their own.
+    pub fn listen_for_changes(mut self) -> Harmony {
+        let changes = self.changes.clone();
+        self.listening = self.store.listen_for_changes(move || changes.notify_waiters());
+        self
+    }
+
+    /// Long polls of this process waiting for a change now (registered to
+    /// be woken: a change from here on wakes each).
+    pub fn polls_waiting(&self) -> usize {
+        self.polls_waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// How often a long poll must look at the store again on its own:
-    /// `Some` when other replicas share the store (their changes wake no
-    /// waiter here), `None` when every change comes through this process.
+    /// `Some` when other replicas share the store and their changes are not
+    /// heard here (no listener), `None` when every change comes through
+    /// this process (SQLite) or is announced to it (PostgreSQL `LISTEN`):
+    /// waiting agents then cost the store nothing.
     pub fn recheck_every(&self) -> Option<std::time::Duration> {
-        match self.store.backend() {
-            sql_store::Backend::Postgres => Some(std::time::Duration::from_secs(1)),
-            sql_store::Backend::Sqlite => None,
+        match (self.store.backend(), self.listening) {
+            (sql_store::Backend::Postgres, false) => Some(std::time::Duration::from_secs(1)),
+            _ => None,
         }
     }
 

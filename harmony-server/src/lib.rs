@@ -113,7 +113,7 @@ fn open(config: &Config) -> Result<app::Harmony> {
         // Renewed every tick; lost only after three missed ones.
         harmony = harmony.with_lease(tick * 3);
     }
-    Ok(harmony)
+    Ok(harmony.listen_for_changes())
 }
 
 /// The rollout policy `config` names, for its environment.

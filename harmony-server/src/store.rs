@@ -235,6 +235,14 @@ impl Store {
         self.db.backend()
     }
 
+    /// Calls `wake` whenever a data plane's desired state changes through
+    /// any replica sharing this database (PostgreSQL's `LISTEN`), and after
+    /// each (re)connection of the listener. `false` on SQLite, where every
+    /// change comes through this process.
+    pub fn listen_for_changes(&self, wake: impl Fn() + Send + Sync + 'static) -> bool {
+        self.db.listen(DESIRED_STATE_CHANNEL, wake)
+    }
+
     /// What this process's writer has committed (for the metrics).
     pub fn write_counts(&self) -> sql_store::WriteCounts {
         self.db.write_counts()
@@ -398,6 +406,10 @@ fn enum_to_str<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     }
 }
 
+/// What a change to any data plane's desired state is announced on (to
+/// every replica sharing a PostgreSQL database: `Store::listen_for_changes`).
+const DESIRED_STATE_CHANNEL: &str = "harmony_desired";
+
 impl Tx<'_> {
     pub fn upsert_data_plane(
         &self,
@@ -510,14 +522,17 @@ impl Tx<'_> {
 
     /// Moves a data plane's desired revision forward; returns the new one.
     pub fn bump_desired_revision(&self, data_plane_id: &str) -> Result<u64, StoreError> {
-        Ok(self
+        let revision = self
             .0
             .query_one(
                 "UPDATE data_planes SET desired_revision = desired_revision + 1 WHERE id = ?1
                  RETURNING desired_revision",
                 &[&data_plane_id],
             )?
-            .get(0)?)
+            .get(0)?;
+        // Every replica's waiting agents look again once this commits.
+        self.0.notify(DESIRED_STATE_CHANNEL)?;
+        Ok(revision)
     }
 
     /// Gives a data plane another platform release (its deployments must be

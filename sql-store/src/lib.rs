@@ -235,6 +235,20 @@ enum TxInner<'a> {
 pub type Params<'p> = &'p [&'p dyn ToValue];
 
 impl Tx<'_> {
+    /// Tells every [`Database::listen`]er on `channel` (in this process or
+    /// another replica on the same database and schema) once this write
+    /// commits; nothing if it rolls back. PostgreSQL's `NOTIFY`; on SQLite
+    /// (one process) nothing: its waiters are woken in process.
+    pub fn notify(&self, channel: &str) -> Result<(), DbError> {
+        match self.0 {
+            TxInner::Sqlite(_) => Ok(()),
+            TxInner::Postgres(_) => {
+                self.execute("SELECT pg_notify(?1 || '_' || current_schema(), '')", &[&channel])?;
+                Ok(())
+            }
+        }
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, DbError> {
         let values: Vec<Value> = params.iter().map(|p| p.to_value()).collect();
@@ -374,6 +388,23 @@ impl Database {
     /// What the writer has committed since this database was opened.
     pub fn write_counts(&self) -> WriteCounts {
         self.stats.read()
+    }
+
+    /// Calls `wake` whenever a write on this database's schema (in this
+    /// process or another replica) calls [`Tx::notify`] with `channel`, and
+    /// once each time the listening connection is (re)established: a
+    /// notification sent while nobody listened is lost, so a woken reader
+    /// must look at the store again. Runs until the process ends,
+    /// reconnecting after a failure. PostgreSQL only (`LISTEN`); on SQLite
+    /// it does nothing and answers `false`.
+    pub fn listen(&self, channel: &str, wake: impl Fn() + Send + Sync + 'static) -> bool {
+        match &*self.readers {
+            Readers::Sqlite(_) => false,
+            Readers::Postgres(pool) => {
+                pg::listen(pool.url(), channel, std::sync::Arc::new(wake));
+                true
+            }
+        }
     }
 
     /// Reads waiting for a connection now (every reader busy).

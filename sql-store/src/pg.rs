@@ -438,6 +438,10 @@ impl Pool {
         self.slots().waiting
     }
 
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Gives a connection back (`None`: it is broken and was dropped).
     fn checkin(&self, conn: Option<Conn>) {
         let mut slots = self.slots();
@@ -466,6 +470,53 @@ impl Pool {
         let healthy = conn.batch("ROLLBACK").is_ok();
         self.checkin(healthy.then_some(conn));
         result
+    }
+}
+
+/// [`crate::Database::listen`]: a connection of its own on the I/O thread,
+/// `LISTEN`ing on `channel` in the connection's schema, calling `wake` on
+/// each notification and after each (re)connection; reconnects a second
+/// after a failure, for the process's life.
+pub(crate) fn listen(url: &str, channel: &str, wake: std::sync::Arc<dyn Fn() + Send + Sync>) {
+    let (url, channel) = (url.to_owned(), channel.to_owned());
+    io().spawn(async move {
+        loop {
+            let _ = listen_once(&url, &channel, &wake).await;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
+async fn listen_once(
+    url: &str,
+    channel: &str,
+    wake: &std::sync::Arc<dyn Fn() + Send + Sync>,
+) -> Result<(), DbError> {
+    let (config, tls) = config(url)?;
+    let (client, mut connection) = config.connect(tls).await?;
+    // Drives the connection (its replies and notifications) while the
+    // client below asks to listen.
+    let driver = async {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => wake(),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            }
+        }
+    };
+    let listening = async {
+        let schema: String = client.query_one("SELECT current_schema()", &[]).await?.get(0);
+        let name = format!("{channel}_{schema}").replace('"', "\"\"");
+        client.batch_execute(&format!("LISTEN \"{name}\"")).await?;
+        // Anything notified before this connection listened is unknown.
+        wake();
+        std::future::pending::<()>().await;
+        Ok::<_, DbError>(())
+    };
+    tokio::select! {
+        () = driver => Ok(()),
+        failed = listening => failed,
     }
 }
 

@@ -774,3 +774,39 @@ fn postgres_connections_honour_sslmode() {
     let rootless = Location::postgres(&with("sslmode=verify-full")).unwrap_err().to_string();
     assert!(rootless.contains("sslrootcert"), "{rootless}");
 }
+
+/// `Database::listen` hears a `Tx::notify` committed through another
+/// connection to the same schema (another replica, here a second
+/// `Database`), once per commit, and nothing from a write rolled back;
+/// SQLite listens to nothing.
+#[test]
+fn a_notification_reaches_every_listener_on_the_schema_once_committed() {
+    let sqlite = tempfile::tempdir().unwrap();
+    let db = Database::open(&Place::Sqlite(sqlite).location(), &SCHEMA).unwrap();
+    assert!(!db.listen("changes", || {}));
+    let Some(schema) = TestSchema::create() else { return };
+    let (one, two) = (
+        Database::open(&schema.location(), &SCHEMA).unwrap(),
+        Database::open(&schema.location(), &SCHEMA).unwrap(),
+    );
+    let (heard, hear) = std::sync::mpsc::channel::<()>();
+    let heard = std::sync::Mutex::new(heard);
+    assert!(two.listen("changes", move || heard.lock().unwrap().send(()).unwrap()));
+    let next = || hear.recv_timeout(std::time::Duration::from_secs(10));
+    next().expect("woken once listening");
+    one.write(|tx| {
+        tx.execute("INSERT INTO t (k, v) VALUES (1, 'x')", &[])?;
+        tx.notify("changes")
+    })
+    .unwrap();
+    next().expect("the committed notification");
+    let refused = one.write(|tx| {
+        tx.notify("changes")?;
+        Err::<(), _>(DbError::CommitFailed("refused".into()))
+    });
+    assert!(refused.is_err());
+    one.write(|tx| tx.notify("other")).unwrap();
+    one.write(|tx| tx.notify("changes")).unwrap();
+    next().expect("the next committed notification");
+    assert!(hear.try_recv().is_err(), "a rolled-back or other channel's notification was heard");
+}

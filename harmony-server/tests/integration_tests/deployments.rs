@@ -455,3 +455,49 @@ async fn seals_are_xchacha_only_after_the_schema_is_contracted(backend: Backend)
         assert!(secrets.iter().any(|s| s.contains("hunter2")), "{d}: {secrets:?}");
     }
 }
+
+/// PostgreSQL, two replicas: a change made through one wakes an agent
+/// long-polling the other at once, from the store's own notification
+/// (`LISTEN`/`NOTIFY` on desired-revision changes). Re-reading the store
+/// while waiting is off, so nothing else could wake it before its 30 s
+/// wait ends; it is answered within 15 s of the change (at once, in fact),
+/// never by its wait running out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_one_replica_wakes_an_agent_polling_another() {
+    let Some(a) = TestHarmony::on(Backend::Postgres) else { return };
+    two_planes(&a).await;
+    let d = id();
+    a.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let b = a.again(|_| {});
+    let harmony_b = b.server.as_ref().unwrap().app_private().harmony.clone();
+    assert_eq!(harmony_b.recheck_every(), None, "waiting agents cost the store nothing");
+    let agents_b =
+        harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony_b, &log())
+            .unwrap();
+    let credential = harmony_b.issue_agent_credential("hybrid-1").unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
+    let agent = harmony_client::agent::Client::new_with_client(
+        &format!("http://{}", agents_b.local_addr()),
+        reqwest::Client::builder().default_headers(headers).build().unwrap(),
+    );
+    let known = agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner().revision;
+    let poll = tokio::spawn(async move {
+        agent.desired_state_get(Some(known), Some(30)).await.unwrap().into_inner()
+    });
+    // Once the poll waits to be woken, the change goes through replica A.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while harmony_b.polls_waiting() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the long poll never waited");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mut change = hybrid_spec("hybrid-1", 2);
+    change.worker_queues[0].worker_concurrency += 1;
+    a.v2().deployment_put(&d, &change).await.unwrap();
+    let state = tokio::time::timeout(std::time::Duration::from_secs(15), poll)
+        .await
+        .expect("the poll was not woken by the change: it would wait out its 30 s")
+        .unwrap();
+    assert!(state.changed, "woken by the change, not by its wait ending: {state:?}");
+    assert!(state.revision > known);
+}
