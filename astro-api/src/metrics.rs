@@ -73,10 +73,9 @@ impl Collector for Outbox {
             let metric = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
             gauge.encode(metric)?;
         }
-        let counts = self.0.store.write_counts();
         service_admin::encode_store_counts(
             &mut encoder,
-            (counts.groups, counts.writes, counts.failed_groups, counts.commit_micros),
+            self.0.store.write_counts(),
             self.0.store.readers_waiting(),
         )
     }

@@ -56,9 +56,6 @@ impl HarmonyAgentApi for AgentImpl {
             ));
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
-        // Counted while it waits here (the guard also ends the count when
-        // the agent goes away mid-poll and the handler is dropped).
-        let _polling = Polling::start();
         let changes = rqctx.context().changes();
         let recheck = rqctx.context().recheck_every();
         loop {
@@ -97,23 +94,9 @@ impl HarmonyAgentApi for AgentImpl {
     }
 }
 
-/// One agent's long poll, counted in `harmony_agents_polling` while held.
-struct Polling;
-
-impl Polling {
-    fn start() -> Polling {
-        crate::metrics::AGENTS_POLLING.inc();
-        Polling
-    }
-}
-
-impl Drop for Polling {
-    fn drop(&mut self) {
-        crate::metrics::AGENTS_POLLING.dec();
-    }
-}
-
-/// Takes one off a count when dropped (a wait ended, or was cancelled).
+/// Takes one off a count when dropped (a wait ended, or was cancelled: the
+/// agent went away mid-poll and the handler was dropped). The count is
+/// `Harmony::polls_waiting`, which the metrics show as `agents_polling`.
 struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl Drop for Counted {

@@ -376,7 +376,7 @@ impl Harmony {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes)
             .map_err(|e| HarmonyError::Store(StoreError::Invalid(format!("no randomness: {e}"))))?;
-        let secret = crate::crypto::hex(&bytes);
+        let secret = hex::encode(bytes);
         let digest = sha2::Sha256::digest(secret.as_bytes()).to_vec();
         let (id, now) = (data_plane_id.to_owned(), self.clock.now());
         self.store.write(move |tx| {

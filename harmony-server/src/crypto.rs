@@ -66,7 +66,7 @@ impl SecretKey {
     }
 
     pub fn mac_hex(&self, parts: &[&[u8]]) -> String {
-        hex(&self.mac(parts))
+        hex::encode(self.mac(parts))
     }
 
     /// The at-rest sealer (its own keys, derived from this one), writing
@@ -90,10 +90,6 @@ pub fn sha256_matches(secret: &str, expected: &[u8]) -> bool {
     use subtle::ConstantTimeEq as _;
     let given = Sha256::digest(secret.as_bytes());
     bool::from(given.as_slice().ct_eq(expected))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 /// Marks a value sealed with ChaCha20-Poly1305 for its place.

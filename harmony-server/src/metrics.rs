@@ -2,7 +2,8 @@
 //! operation, status and API version (from dropshot's completion records,
 //! `service_admin`), and the fleet as the store holds it, read at each
 //! scrape (so every replica reports the one shared fleet): data planes by
-//! status, the oldest agent heartbeat, rollouts by state.
+//! status, the oldest agent heartbeat, rollouts by state; and this
+//! process's agents holding a long poll.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -34,11 +35,6 @@ pub(crate) static RENDERS: std::sync::LazyLock<Renders> = std::sync::LazyLock::n
 /// [`RENDERS`]' type.
 pub(crate) type Renders = Family<RenderLabels, Histogram, fn() -> Histogram>;
 
-/// Agents holding a long poll on this process now (a gauge; every agent
-/// of a healthy fleet holds one almost all the time).
-pub(crate) static AGENTS_POLLING: std::sync::LazyLock<prometheus_client::metrics::gauge::Gauge> =
-    std::sync::LazyLock::new(Default::default);
-
 /// The registry (prefixed `harmony`) and its request metrics, which
 /// [`RequestMetrics::drain`] feeds from the service's logger.
 pub fn registry() -> (Registry, RequestMetrics) {
@@ -47,11 +43,6 @@ pub fn registry() -> (Registry, RequestMetrics) {
         "render_duration_seconds",
         "Time to render a new manifest revision, by cause; its count is revisions written",
         RENDERS.clone(),
-    );
-    registry.register(
-        "agents_polling",
-        "Agents holding a long poll for their desired state on this process",
-        AGENTS_POLLING.clone(),
     );
     let documents = [
         include_str!("../../openapi/harmony/harmony-latest.json"),
@@ -148,10 +139,17 @@ impl Collector for Fleet {
             gauge.metric_type(),
         )?;
         gauge.encode(metric)?;
-        let counts = harmony.store.write_counts();
+        // Every agent of a healthy fleet holds one almost all the time.
+        let polling = ConstGauge::new(harmony.polls_waiting() as i64);
+        polling.encode(encoder.encode_descriptor(
+            "agents_polling",
+            "Agents holding a long poll for their desired state on this process",
+            None,
+            polling.metric_type(),
+        )?)?;
         service_admin::encode_store_counts(
             &mut encoder,
-            (counts.groups, counts.writes, counts.failed_groups, counts.commit_micros),
+            harmony.store.write_counts(),
             harmony.store.readers_waiting(),
         )
     }

@@ -234,17 +234,18 @@ impl Routes {
     }
 }
 
-/// Encodes a store's counts (`sql_store::WriteCounts`' four numbers:
-/// groups, writes, failed groups, commit microseconds; and the reads
-/// waiting for a connection now) as `store_write_groups`, `store_writes`,
-/// `store_failed_write_groups` and `store_commit_seconds` counters (rates of
-/// them give the mean group size and commit latency of this process's
-/// writer) and the `store_readers_waiting` gauge.
+/// Encodes a store writer's `counts` as `store_write_groups`,
+/// `store_writes`, `store_failed_write_groups` and `store_commit_seconds`
+/// counters (rates of them give the mean group size and commit latency of
+/// this process's writer), and the reads waiting for a connection now as
+/// the `store_readers_waiting` gauge.
 pub fn encode_store_counts(
     encoder: &mut prometheus_client::encoding::DescriptorEncoder<'_>,
-    (groups, writes, failed, micros): (u64, u64, u64, u64),
+    counts: sql_store::WriteCounts,
     readers_waiting: usize,
 ) -> Result<(), std::fmt::Error> {
+    let sql_store::WriteCounts { groups, writes, failed_groups: failed, commit_micros: micros } =
+        counts;
     use prometheus_client::encoding::EncodeMetric;
     use prometheus_client::metrics::counter::ConstCounter;
     let waiting = prometheus_client::metrics::gauge::ConstGauge::new(readers_waiting as i64);
