@@ -63,7 +63,7 @@ pub fn child(old: &str, new: &str) -> Result<()> {
     let old = openapi_compat::load(Path::new(old)).map_err(anyhow::Error::msg)?;
     let new = openapi_compat::load(Path::new(new)).map_err(anyhow::Error::msg)?;
     let parsed = start.elapsed().as_secs_f64();
-    let report = openapi_compat::compare(&old, &new);
+    let report = openapi_compat::compare(&old, &new, openapi_compat::Client::Generic);
     let total = start.elapsed().as_secs_f64();
     println!(
         "{}",

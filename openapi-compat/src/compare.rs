@@ -6,14 +6,25 @@
 //! being reported once per operation.
 //!
 //! Polarity is who writes: in a request the client writes and the server
-//! reads; in a response the server writes and the client reads. Responses are
-//! judged by what a progenitor/typify client accepts: string enums are closed
-//! (a new value fails to decode), objects with `additionalProperties: false`
-//! reject unknown properties, required properties must be present, strings
-//! with length or pattern constraints are validated newtypes, integers decode
-//! into the width their format names.
+//! reads; in a response the server writes and the client reads. A change that
+//! lets the writer send what the reader did not accept before is "looser"; one
+//! that makes the reader accept less is "stricter" ([`Polarity`]).
+//!
+//! OpenAPI 3.0 and 3.1 are read alike: `nullable: true`, a `type` list with
+//! `"null"` and an `anyOf`/`oneOf` of a schema and `{"type": "null"}` are all
+//! "may be null"; `const` is a one-value enum; `exclusiveMinimum` is a
+//! boolean beside `minimum` in 3.0 and a number in 3.1. `examples` and other
+//! annotations change nothing.
+//!
+//! Where the two [`Client`] profiles differ is written at the place it is
+//! decided: response headers (progenitor does not decode them), error
+//! statuses (progenitor returns any undocumented one as an unexpected
+//! response), array and map sizes in responses (typify does not check them)
+//! and `null` for an optional response property (typify reads it as absent).
 
-use crate::report::{Change, Direction, Report};
+use crate::ignore::normalize;
+use crate::report::{Change, Client, Direction, Report, Side};
+use crate::rules;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -49,6 +60,13 @@ impl Polarity {
             Polarity::Request => Direction::BreaksOldClients,
         }
     }
+
+    fn side(self) -> Side {
+        match self {
+            Polarity::Request => Side::Request,
+            Polarity::Response => Side::Response,
+        }
+    }
 }
 
 fn combine(breaks_old: bool, breaks_new: bool) -> Direction {
@@ -72,9 +90,9 @@ struct Site {
     path: Option<String>,
 }
 
-/// A schema after following `$ref`s and transparent single-element `allOf`
-/// wrappers (how schemars writes `Option<Ref>`), with what was collected on
-/// the way.
+/// A schema after following `$ref`s, transparent single-element `allOf`
+/// wrappers (how schemars writes `Option<Ref>`) and 3.1's "X or null"
+/// wrappers, with the nullability collected on the way.
 #[derive(Clone, Copy)]
 struct View<'a> {
     schema: &'a Value,
@@ -84,15 +102,29 @@ struct View<'a> {
 struct Checker<'a> {
     old: &'a Value,
     new: &'a Value,
+    client: Client,
     changes: Vec<Change>,
     seen: HashSet<(usize, usize, Polarity)>,
+    seen_schemes: HashSet<String>,
     site: Site,
+    side: Side,
+}
+
+/// `{"type": "null"}`, `{"const": null}` or `{"enum": [null]}`.
+fn is_null_schema(v: &Value) -> bool {
+    v.get("type").and_then(Value::as_str) == Some("null")
+        || v.get("const") == Some(&Value::Null)
+        || v.get("enum").and_then(Value::as_array).is_some_and(|a| a.len() == 1 && a[0].is_null())
 }
 
 fn resolve<'a>(doc: &'a Value, mut schema: &'a Value, mut ptr: String) -> (View<'a>, String) {
     let mut nullable = false;
     for _ in 0..64 {
         nullable |= schema.get("nullable").and_then(Value::as_bool).unwrap_or(false);
+        nullable |= schema
+            .get("type")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|t| t == "null"));
         if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
             if let Some(local) = target.strip_prefix('#')
                 && let Some(found) = doc.pointer(local)
@@ -103,14 +135,27 @@ fn resolve<'a>(doc: &'a Value, mut schema: &'a Value, mut ptr: String) -> (View<
             }
             break;
         }
+        let plain = schema.get("properties").is_none() && schema.get("type").is_none();
         // `allOf: [X]` with nothing else of substance is X.
         if let Some(all) = schema.get("allOf").and_then(Value::as_array)
             && all.len() == 1
-            && schema.get("properties").is_none()
-            && schema.get("type").is_none()
+            && plain
         {
             schema = &all[0];
             ptr = format!("{ptr}/allOf/0");
+            continue;
+        }
+        // 3.1's `anyOf: [X, {"type": "null"}]` is a nullable X.
+        if plain
+            && let Some((keyword, list)) = ["anyOf", "oneOf"]
+                .into_iter()
+                .find_map(|k| schema.get(k).and_then(Value::as_array).map(|l| (k, l)))
+            && list.len() == 2
+            && let Some(null_at) = list.iter().position(is_null_schema)
+        {
+            nullable = true;
+            schema = &list[1 - null_at];
+            ptr = format!("{ptr}/{keyword}/{}", 1 - null_at);
             continue;
         }
         break;
@@ -128,6 +173,27 @@ fn strs(v: Option<&Value>) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+fn flag(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The schema's types without `"null"` (a 3.0 string or a 3.1 list).
+fn types(s: &Value) -> Option<BTreeSet<&str>> {
+    let set: BTreeSet<&str> = match s.get("type")? {
+        Value::String(t) => [t.as_str()].into(),
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    let set: BTreeSet<&str> = set.into_iter().filter(|t| *t != "null").collect();
+    (!set.is_empty()).then_some(set)
+}
+
+/// Whether every value of the types `a` is a value of the types `b` (an
+/// integer is a number).
+fn types_within(a: &BTreeSet<&str>, b: &BTreeSet<&str>) -> bool {
+    a.iter().all(|t| b.contains(t) || (*t == "integer" && b.contains("number")))
+}
+
 fn integer_width(format: &str) -> Option<(bool, u32)> {
     Some(match format {
         "int8" => (true, 8),
@@ -142,12 +208,103 @@ fn integer_width(format: &str) -> Option<(bool, u32)> {
     })
 }
 
+/// A numeric bound: its value and whether it is exclusive, read from 3.0
+/// (`minimum` + `exclusiveMinimum: true`) or 3.1 (`exclusiveMinimum: 5`);
+/// when both forms are present, the stricter one.
+fn bound(s: &Value, inclusive: &str, exclusive: &str, lower: bool) -> Option<(f64, bool)> {
+    let value = s.get(inclusive).and_then(Value::as_f64);
+    match s.get(exclusive) {
+        Some(Value::Bool(true)) => value.map(|v| (v, true)),
+        Some(Value::Number(n)) => {
+            let x = n.as_f64()?;
+            match value {
+                Some(v) if (lower && v > x) || (!lower && v < x) => Some((v, false)),
+                _ => Some((x, true)),
+            }
+        }
+        _ => value.map(|v| (v, false)),
+    }
+}
+
+fn show_bound(b: Option<(f64, bool)>, lower: bool) -> String {
+    match b {
+        None => "none".to_owned(),
+        Some((v, true)) => format!("{} {v}", if lower { ">" } else { "<" }),
+        Some((v, false)) => format!("{} {v}", if lower { ">=" } else { "<=" }),
+    }
+}
+
+/// A lower (or upper) bound `b` compared with `a`: whether it admits fewer
+/// values.
+fn bound_stricter(a: (f64, bool), b: (f64, bool), lower: bool) -> bool {
+    if a.0 == b.0 {
+        return b.1 && !a.1;
+    }
+    (b.0 > a.0) == lower
+}
+
+/// The responses that cover `code` besides itself: `default`, or its range.
+fn covered_by(code: &str, responses: &Map<String, Value>) -> Option<String> {
+    if code != "default" && responses.contains_key("default") {
+        return Some("default".to_owned());
+    }
+    if code.len() == 3 && code.as_bytes()[1].is_ascii_digit() {
+        let range = format!("{}XX", &code[..1]);
+        if responses.keys().any(|k| k.eq_ignore_ascii_case(&range)) {
+            return Some(range);
+        }
+    }
+    None
+}
+
+/// A parameter's `style` and `explode`, with the defaults its location
+/// gives them.
+fn style(p: &Value) -> (String, bool) {
+    let location = p.get("in").and_then(Value::as_str).unwrap_or("query");
+    let style = p.get("style").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
+        match location {
+            "query" | "cookie" => "form",
+            _ => "simple",
+        }
+        .to_owned()
+    });
+    let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == "form");
+    (style, explode)
+}
+
+type Requirements = Vec<BTreeMap<String, BTreeSet<String>>>;
+
+/// An operation's security requirements (its own, or the document's).
+fn requirements(doc: &Value, op: &Value) -> Requirements {
+    op.get("security")
+        .or_else(|| doc.get("security"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_object)
+                .map(|alt| alt.iter().map(|(k, v)| (k.clone(), strs(Some(v)))).collect())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a request without credentials is allowed.
+fn anonymous(reqs: &Requirements) -> bool {
+    reqs.is_empty() || reqs.iter().any(BTreeMap::is_empty)
+}
+
+fn alternative_name(alt: &BTreeMap<String, BTreeSet<String>>) -> String {
+    alt.keys().cloned().collect::<Vec<_>>().join(" + ")
+}
+
 impl<'a> Checker<'a> {
     fn emit(&mut self, rule: &'static str, direction: Direction, pointer: &str, reason: String) {
+        debug_assert!(rules::find(rule).is_some(), "rule {rule} is not listed in rules::RULES");
         self.changes.push(Change {
             rule,
             level: direction.level(),
             direction,
+            side: self.side,
             operation_id: self.site.operation_id.clone(),
             method: self.site.method.clone(),
             path: self.site.path.clone(),
@@ -156,9 +313,32 @@ impl<'a> Checker<'a> {
         });
     }
 
+    fn generic(&self) -> bool {
+        self.client == Client::Generic
+    }
+
     // ----- operations -------------------------------------------------------
 
-    fn operations(doc: &Value) -> BTreeMap<(String, String), (String, &Value, Vec<&Value>)> {
+    /// Normalized routes written more than once (`/pets/{id}` and
+    /// `/pets/{petId}`), with the paths that write them.
+    fn ambiguous(doc: &Value) -> BTreeMap<String, Vec<String>> {
+        let mut routes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if let Some(paths) = doc.get("paths").and_then(obj) {
+            for path in paths.keys() {
+                routes.entry(normalize(path)).or_default().push(path.clone());
+            }
+        }
+        routes.retain(|_, paths| paths.len() > 1);
+        routes
+    }
+
+    /// Operations keyed by method and route; a route written twice in
+    /// either document is keyed by its exact path instead, so neither hides
+    /// the other.
+    fn operations(
+        doc: &'a Value,
+        exact: &BTreeSet<String>,
+    ) -> BTreeMap<(String, String), (String, &'a Value, Vec<&'a Value>)> {
         let mut out = BTreeMap::new();
         let Some(paths) = doc.get("paths").and_then(obj) else { return out };
         for (path, item) in paths {
@@ -167,10 +347,12 @@ impl<'a> Checker<'a> {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().collect())
                 .unwrap_or_default();
+            let route = normalize(path);
+            let key_path = if exact.contains(&route) { path.clone() } else { route };
             for method in METHODS {
                 if let Some(op) = item.get(method) {
                     out.insert(
-                        (method.to_owned(), normalize(path)),
+                        (method.to_owned(), key_path.clone()),
                         (path.clone(), op, shared.clone()),
                     );
                 }
@@ -180,11 +362,34 @@ impl<'a> Checker<'a> {
     }
 
     fn run(&mut self) {
-        let old_ops = Self::operations(self.old);
-        let new_ops = Self::operations(self.new);
+        let old_ambiguous = Self::ambiguous(self.old);
+        let new_ambiguous = Self::ambiguous(self.new);
+        let exact: BTreeSet<String> =
+            old_ambiguous.keys().chain(new_ambiguous.keys()).cloned().collect();
+        for paths in new_ambiguous.values() {
+            let item = &self.new["paths"][&paths[1]];
+            if let Some(method) = METHODS.iter().find(|m| item.get(**m).is_some()) {
+                self.site = site(method, &paths[1], &item[*method]);
+            }
+            self.side = Side::Document;
+            self.emit(
+                "paths-ambiguous",
+                Direction::Both,
+                &format!("/paths/{}", seg(&paths[1])),
+                format!(
+                    "{} differ only in parameter names: the document is invalid, and a server \
+                     routes every request to one of them, so clients of the other get the wrong \
+                     operation",
+                    paths.join(" and ")
+                ),
+            );
+        }
+        let old_ops = Self::operations(self.old, &exact);
+        let new_ops = Self::operations(self.new, &exact);
         for (key, (path, op, _)) in &old_ops {
             if !new_ops.contains_key(key) {
                 self.site = site(&key.0, path, op);
+                self.side = Side::Operation;
                 self.emit(
                     "operation-removed",
                     Direction::BreaksOldClients,
@@ -199,6 +404,7 @@ impl<'a> Checker<'a> {
         for (key, (path, op, shared)) in &new_ops {
             let ptr = format!("/paths/{}/{}", seg(path), key.0);
             self.site = site(&key.0, path, op);
+            self.side = Side::Operation;
             let Some((old_path, old_op, old_shared)) = old_ops.get(key) else {
                 self.emit(
                     "operation-added",
@@ -219,7 +425,9 @@ impl<'a> Checker<'a> {
                     Direction::Neither,
                     &ptr,
                     format!(
-                        "operationId {old_id:?} became {new_id:?}: regenerated clients rename the method"
+                        "operationId {} became {}: regenerated clients rename the method",
+                        old_id.unwrap_or("(none)"),
+                        new_id.unwrap_or("(none)")
                     ),
                 );
             }
@@ -231,11 +439,269 @@ impl<'a> Checker<'a> {
                     format!("path {old_path} is now written {path}"),
                 );
             }
+            self.security(old_op, op, &ptr);
+            self.side = Side::Request;
             self.parameters(old_path, old_op, old_shared, path, op, shared, &ptr);
             self.request_body(old_op, op, &ptr);
+            self.side = Side::Response;
             self.responses(old_op, op, &ptr);
         }
     }
+
+    // ----- security ---------------------------------------------------------
+
+    /// Requirements (which schemes, which scopes) and the schemes they name.
+    /// A generated client carries no credentials of its own: the code that
+    /// builds it supplies them as the old document asked, so both profiles
+    /// judge these alike.
+    fn security(&mut self, old_op: &'a Value, op: &'a Value, ptr: &str) {
+        let old = requirements(self.old, old_op);
+        let new = requirements(self.new, op);
+        let at = format!("{ptr}/security");
+        match (anonymous(&old), anonymous(&new)) {
+            (true, false) => self.emit(
+                "security-required",
+                Direction::BreaksOldClients,
+                &at,
+                "credentials became required; old clients call without them and get 401".to_owned(),
+            ),
+            (false, true) => self.emit(
+                "security-no-longer-required",
+                Direction::BreaksNewClients,
+                &at,
+                "credentials became optional; new clients may call without them, which old \
+                 servers refuse"
+                    .to_owned(),
+            ),
+            (true, true) => {}
+            (false, false) => {
+                let index =
+                    |reqs: &Requirements| -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+                        reqs.iter().map(|alt| (alternative_name(alt), alt.clone())).collect()
+                    };
+                let (oi, ni) = (index(&old), index(&new));
+                for (name, alt) in &oi {
+                    let Some(new_alt) = ni.get(name) else {
+                        self.emit(
+                            "security-requirement-removed",
+                            Direction::BreaksOldClients,
+                            &at,
+                            format!(
+                                "credentials by {name} are no longer accepted; old clients that \
+                                 authenticate that way get 401"
+                            ),
+                        );
+                        continue;
+                    };
+                    for (scheme, scopes) in new_alt {
+                        let before = alt.get(scheme).cloned().unwrap_or_default();
+                        let added: Vec<_> = scopes.difference(&before).cloned().collect();
+                        let removed: Vec<_> = before.difference(scopes).cloned().collect();
+                        if !added.is_empty() {
+                            self.emit(
+                                "security-scopes-added",
+                                Direction::BreaksOldClients,
+                                &at,
+                                format!(
+                                    "{scheme} now needs scope {}; old clients' tokens lack it (403)",
+                                    added.join(", ")
+                                ),
+                            );
+                        }
+                        if !removed.is_empty() {
+                            self.emit(
+                                "security-scopes-removed",
+                                Direction::BreaksNewClients,
+                                &at,
+                                format!(
+                                    "{scheme} no longer needs scope {}; new clients may ask \
+                                     for tokens without it, which old servers refuse",
+                                    removed.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                }
+                for name in ni.keys().filter(|n| !oi.contains_key(*n)) {
+                    self.emit(
+                        "security-requirement-added",
+                        Direction::BreaksNewClients,
+                        &at,
+                        format!(
+                            "credentials by {name} are accepted too; new clients that use them \
+                             are refused by old servers"
+                        ),
+                    );
+                }
+            }
+        }
+        let names: BTreeSet<String> =
+            old.iter().chain(new.iter()).flat_map(|alt| alt.keys().cloned()).collect();
+        for name in names {
+            if self.seen_schemes.insert(name.clone()) {
+                self.security_scheme(&name);
+            }
+        }
+    }
+
+    fn security_scheme(&mut self, name: &str) {
+        let ptr = format!("/components/securitySchemes/{}", seg(name));
+        let (Some(o), Some(n)) = (self.old.pointer(&ptr), self.new.pointer(&ptr)) else {
+            return;
+        };
+        let (o, n) = (
+            resolve(self.old, o, String::new()).0.schema,
+            resolve(self.new, n, String::new()).0.schema,
+        );
+        let text = |s: &Value, k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
+        self.side = Side::Operation;
+        let (ot, nt) = (text(o, "type"), text(n, "type"));
+        if ot != nt {
+            self.emit(
+                "security-scheme-type-changed",
+                Direction::Both,
+                &ptr,
+                format!(
+                    "security scheme {name} went from {} to {}; clients of each document \
+                     authenticate in a way the other server does not read",
+                    ot.unwrap_or_default(),
+                    nt.unwrap_or_default()
+                ),
+            );
+            return;
+        }
+        match nt.as_deref() {
+            Some("apiKey") => {
+                for key in ["in", "name"] {
+                    if text(o, key) != text(n, key) {
+                        self.emit(
+                            "security-scheme-api-key-changed",
+                            Direction::Both,
+                            &format!("{ptr}/{key}"),
+                            format!(
+                                "API key {name} moved ({key} {} became {}); each document's \
+                                 clients send it where the other server does not look",
+                                text(o, key).unwrap_or_default(),
+                                text(n, key).unwrap_or_default()
+                            ),
+                        );
+                    }
+                }
+            }
+            Some("http") => {
+                let lower = |s: &Value| text(s, "scheme").map(|s| s.to_ascii_lowercase());
+                if lower(o) != lower(n) {
+                    self.emit(
+                        "security-scheme-http-scheme-changed",
+                        Direction::Both,
+                        &format!("{ptr}/scheme"),
+                        format!(
+                            "HTTP authentication {name} went from {} to {}; the Authorization \
+                             header each document's clients send is refused by the other server",
+                            lower(o).unwrap_or_default(),
+                            lower(n).unwrap_or_default()
+                        ),
+                    );
+                }
+                if text(o, "bearerFormat") != text(n, "bearerFormat") {
+                    self.emit(
+                        "security-scheme-bearer-format-changed",
+                        Direction::BreaksOldClients,
+                        &format!("{ptr}/bearerFormat"),
+                        format!(
+                            "bearer tokens for {name} are now {}, not {}; old clients obtain and \
+                             send the old kind",
+                            text(n, "bearerFormat").unwrap_or_else(|| "unspecified".into()),
+                            text(o, "bearerFormat").unwrap_or_else(|| "unspecified".into())
+                        ),
+                    );
+                }
+            }
+            Some("oauth2") => {
+                let flows = |s: &'a Value| s.get("flows").and_then(obj).unwrap_or(&EMPTY);
+                let (of, nf) = (flows(o), flows(n));
+                for (flow, old_flow) in of {
+                    let at = format!("{ptr}/flows/{}", seg(flow));
+                    let Some(new_flow) = nf.get(flow) else {
+                        self.emit(
+                            "security-scheme-oauth-flow-removed",
+                            Direction::BreaksOldClients,
+                            &at,
+                            format!(
+                                "OAuth flow {flow} of {name} was removed; old clients that \
+                                 obtain tokens through it cannot"
+                            ),
+                        );
+                        continue;
+                    };
+                    for url in ["authorizationUrl", "tokenUrl", "refreshUrl"] {
+                        if text(old_flow, url) != text(new_flow, url) {
+                            self.emit(
+                                "security-scheme-oauth-url-changed",
+                                Direction::BreaksOldClients,
+                                &format!("{at}/{url}"),
+                                format!(
+                                    "{url} of {name}'s {flow} flow changed; old clients still \
+                                     go to {}",
+                                    text(old_flow, url).unwrap_or_else(|| "none".into())
+                                ),
+                            );
+                        }
+                    }
+                    let scopes = |f: &Value| -> BTreeSet<String> {
+                        f.get("scopes")
+                            .and_then(obj)
+                            .map(|m| m.keys().cloned().collect())
+                            .unwrap_or_default()
+                    };
+                    let (os, ns) = (scopes(old_flow), scopes(new_flow));
+                    let removed: Vec<_> = os.difference(&ns).cloned().collect();
+                    let added: Vec<_> = ns.difference(&os).cloned().collect();
+                    if !removed.is_empty() {
+                        self.emit(
+                            "security-scheme-scope-removed",
+                            Direction::BreaksOldClients,
+                            &format!("{at}/scopes"),
+                            format!(
+                                "scope {} of {name} was removed; old clients still ask for it",
+                                removed.join(", ")
+                            ),
+                        );
+                    }
+                    if !added.is_empty() {
+                        self.emit(
+                            "security-scheme-scope-added",
+                            Direction::Neither,
+                            &format!("{at}/scopes"),
+                            format!("scope {} of {name} was added", added.join(", ")),
+                        );
+                    }
+                }
+                for flow in nf.keys().filter(|f| !of.contains_key(*f)) {
+                    self.emit(
+                        "security-scheme-oauth-flow-added",
+                        Direction::Neither,
+                        &format!("{ptr}/flows/{}", seg(flow)),
+                        format!("OAuth flow {flow} of {name} was added: one more way to a token"),
+                    );
+                }
+            }
+            Some("openIdConnect") if text(o, "openIdConnectUrl") != text(n, "openIdConnectUrl") => {
+                self.emit(
+                    "security-scheme-openid-url-changed",
+                    Direction::BreaksOldClients,
+                    &format!("{ptr}/openIdConnectUrl"),
+                    format!(
+                        "the OpenID Connect discovery URL of {name} changed; old clients \
+                         still discover the old provider"
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    // ----- parameters -------------------------------------------------------
 
     /// Parameters by (location, name); path parameters by their position in
     /// the route, so renaming one is not a removal and an addition.
@@ -261,8 +727,10 @@ impl<'a> Checker<'a> {
             else {
                 continue;
             };
+            // Header names are case-insensitive.
             let key = match positions.iter().position(|n| *n == name) {
                 Some(i) if location == "path" => format!("{{{i}}}"),
+                _ if location == "header" => name.to_ascii_lowercase(),
                 _ => name.to_owned(),
             };
             out.insert((location.to_owned(), key), p);
@@ -329,6 +797,38 @@ impl<'a> Checker<'a> {
                         ),
                         _ => {}
                     }
+                    let (os, ns) = (style(old_p), style(p));
+                    if os != ns {
+                        self.emit(
+                            "parameter-style-changed",
+                            Direction::Both,
+                            &at,
+                            format!(
+                                "{location} parameter {name} is serialized as {}{} instead of \
+                                 {}{}; each document's clients write it in a way the other \
+                                 server parses differently",
+                                ns.0,
+                                if ns.1 { " exploded" } else { "" },
+                                os.0,
+                                if os.1 { " exploded" } else { "" }
+                            ),
+                        );
+                    }
+                    match (flag(old_p, "allowEmptyValue"), flag(p, "allowEmptyValue")) {
+                        (true, false) => self.emit(
+                            "parameter-empty-value-refused",
+                            Direction::BreaksOldClients,
+                            &at,
+                            format!("{location} parameter {name} may no longer be empty; old clients may send it empty"),
+                        ),
+                        (false, true) => self.emit(
+                            "parameter-empty-value-allowed",
+                            Direction::BreaksNewClients,
+                            &at,
+                            format!("{location} parameter {name} may now be empty; old servers refuse an empty value"),
+                        ),
+                        _ => {}
+                    }
                     if let (Some(os), Some(ns)) = (old_p.get("schema"), p.get("schema")) {
                         self.schema(
                             os,
@@ -359,6 +859,8 @@ impl<'a> Checker<'a> {
             );
         }
     }
+
+    // ----- bodies -----------------------------------------------------------
 
     fn request_body(&mut self, old_op: &'a Value, op: &'a Value, ptr: &str) {
         let body = |doc: &'a Value, op: &'a Value| {
@@ -409,10 +911,7 @@ impl<'a> Checker<'a> {
             match new_c.get(media) {
                 None => self.emit(
                     "media-type-removed",
-                    match polarity {
-                        Polarity::Request => Direction::BreaksOldClients,
-                        Polarity::Response => Direction::BreaksOldClients,
-                    },
+                    Direction::BreaksOldClients,
                     &mat,
                     format!(
                         "media type {media} is no longer {}",
@@ -448,6 +947,8 @@ impl<'a> Checker<'a> {
         }
     }
 
+    // ----- responses --------------------------------------------------------
+
     fn responses(&mut self, old_op: &'a Value, op: &'a Value, ptr: &str) {
         let old_r = old_op.get("responses").and_then(obj).unwrap_or(&EMPTY);
         let new_r = op.get("responses").and_then(obj).unwrap_or(&EMPTY);
@@ -455,38 +956,181 @@ impl<'a> Checker<'a> {
         for (code, old_resp) in old_r {
             let at = format!("{ptr}/responses/{}", seg(code));
             match new_r.get(code) {
-                None => self.emit(
-                    "response-status-removed",
-                    if success(code) { Direction::BreaksNewClients } else { Direction::Neither },
-                    &at,
-                    format!(
-                        "response {code} was removed{}",
-                        if success(code) {
+                None => {
+                    let (direction, why) = if let Some(by) = covered_by(code, new_r) {
+                        (Direction::Neither, format!("; {by} still documents it"))
+                    } else if success(code) {
+                        (
+                            Direction::BreaksNewClients,
                             "; old servers still send it and new clients cannot decode it"
-                        } else {
-                            ""
-                        }
-                    ),
-                ),
+                                .to_owned(),
+                        )
+                    } else if self.generic() {
+                        (
+                            Direction::BreaksNewClients,
+                            "; old servers still send it, undocumented for new clients".to_owned(),
+                        )
+                    } else {
+                        (
+                            Direction::Neither,
+                            "; a generated client returns an undocumented error status as an \
+                             unexpected response, an error as before"
+                                .to_owned(),
+                        )
+                    };
+                    self.emit(
+                        "response-status-removed",
+                        direction,
+                        &at,
+                        format!("response {code} was removed{why}"),
+                    );
+                }
                 Some(new_resp) => {
                     let (o, _) = resolve(self.old, old_resp, String::new());
                     let (n, _) = resolve(self.new, new_resp, String::new());
+                    self.headers(o.schema, n.schema, &at);
                     self.content(o.schema, n.schema, &at, Polarity::Response);
                 }
             }
         }
         for code in new_r.keys() {
-            if !old_r.contains_key(code) {
+            if old_r.contains_key(code) {
+                continue;
+            }
+            let (direction, why) = if let Some(by) = covered_by(code, old_r) {
+                (Direction::Neither, format!("; {by} already documented it"))
+            } else if success(code) {
+                (
+                    Direction::BreaksOldClients,
+                    "; old clients treat an undocumented success status as an unexpected response"
+                        .to_owned(),
+                )
+            } else if self.generic() {
+                (
+                    Direction::BreaksOldClients,
+                    "; it is undocumented for old clients, which have no handling for it"
+                        .to_owned(),
+                )
+            } else {
+                (
+                    Direction::Neither,
+                    "; old generated clients return it as an unexpected response, an error as \
+                     they would have"
+                        .to_owned(),
+                )
+            };
+            self.emit(
+                "response-status-added",
+                direction,
+                &format!("{ptr}/responses/{}", seg(code)),
+                format!("response {code} was added{why}"),
+            );
+        }
+    }
+
+    /// Response headers. Progenitor hands them over undecoded, so for it a
+    /// header change breaks nothing the client does; a generic client may
+    /// read any header the document promises.
+    fn headers(&mut self, old: &'a Value, new: &'a Value, at: &str) {
+        let collect = |doc: &'a Value, r: &'a Value| -> BTreeMap<String, (String, &'a Value)> {
+            r.get("headers")
+                .and_then(obj)
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+                .map(|(name, h)| {
+                    (
+                        name.to_ascii_lowercase(),
+                        (name.clone(), resolve(doc, h, String::new()).0.schema),
+                    )
+                })
+                .collect()
+        };
+        let (oh, nh) = (collect(self.old, old), collect(self.new, new));
+        let required = |h: &Value| flag(h, "required");
+        let generic = self.generic();
+        let judge = |direction: Direction| if generic { direction } else { Direction::Neither };
+        let unread = if generic { "" } else { " (progenitor clients do not decode headers)" };
+        for (key, (name, h)) in &oh {
+            let hat = format!("{at}/headers/{}", seg(name));
+            let Some((_, nh_)) = nh.get(key) else {
                 self.emit(
-                    "response-status-added",
-                    if success(code) { Direction::BreaksOldClients } else { Direction::Neither },
-                    &format!("{ptr}/responses/{}", seg(code)),
+                    "response-header-removed",
+                    judge(if required(h) {
+                        Direction::BreaksOldClients
+                    } else {
+                        Direction::Neither
+                    }),
+                    &hat,
                     format!(
-                        "response {code} was added{}",
-                        if success(code) { "; old generated clients treat an undocumented status as an unexpected response" } else { "" }
+                        "response header {name} was removed{}{unread}",
+                        if required(h) { "; old clients rely on it" } else { "" }
+                    ),
+                );
+                continue;
+            };
+            match (required(h), required(nh_)) {
+                (true, false) => self.emit(
+                    "response-header-became-optional",
+                    judge(Direction::BreaksOldClients),
+                    &hat,
+                    format!("response header {name} became optional; old clients rely on it{unread}"),
+                ),
+                (false, true) => self.emit(
+                    "response-header-became-required",
+                    judge(Direction::BreaksNewClients),
+                    &hat,
+                    format!(
+                        "response header {name} became required; old servers may not send it{unread}"
+                    ),
+                ),
+                _ => {}
+            }
+            let header_style = |h: &Value| {
+                (
+                    h.get("style").and_then(Value::as_str).unwrap_or("simple").to_owned(),
+                    flag(h, "explode"),
+                )
+            };
+            if header_style(h) != header_style(nh_) {
+                self.emit(
+                    "response-header-style-changed",
+                    judge(Direction::Both),
+                    &hat,
+                    format!(
+                        "response header {name} is serialized differently; each document's \
+                         clients parse the other server's value wrongly{unread}"
                     ),
                 );
             }
+            if generic && let (Some(os), Some(ns)) = (h.get("schema"), nh_.get("schema")) {
+                self.schema(
+                    os,
+                    format!("{hat}/schema"),
+                    ns,
+                    format!("{hat}/schema"),
+                    Polarity::Response,
+                    !required(nh_),
+                );
+            }
+        }
+        for (key, (name, h)) in &nh {
+            if oh.contains_key(key) {
+                continue;
+            }
+            self.emit(
+                "response-header-added",
+                judge(if required(h) { Direction::BreaksNewClients } else { Direction::Neither }),
+                &format!("{at}/headers/{}", seg(name)),
+                format!(
+                    "response header {name} was added{}{unread}",
+                    if required(h) {
+                        " as required; old servers do not send it to new clients"
+                    } else {
+                        ""
+                    }
+                ),
+            );
         }
     }
 
@@ -503,20 +1147,28 @@ impl<'a> Checker<'a> {
     ) {
         let (o, old_ptr) = resolve(self.old, old, old_ptr);
         let (n, ptr) = resolve(self.new, new, new_ptr);
+        let side = self.side;
+        self.side = pol.side();
         // Nullability belongs to the place (schemars puts it on the wrapper
         // around a `$ref`), so it is judged here, before the memo.
         match (o.nullable, n.nullable) {
             (false, true) => {
-                let direction = match pol {
-                    Polarity::Response if optional => Direction::Neither,
-                    Polarity::Response => Direction::BreaksOldClients,
-                    Polarity::Request => Direction::BreaksNewClients,
+                let (direction, why) = match pol {
+                    Polarity::Response if optional && !self.generic() => {
+                        (Direction::Neither, "; generated clients read an optional null as absent")
+                    }
+                    Polarity::Response => {
+                        (Direction::BreaksOldClients, "; old clients do not expect null here")
+                    }
+                    Polarity::Request => {
+                        (Direction::BreaksNewClients, "; old servers refuse null here")
+                    }
                 };
                 self.emit(
                     "nullable-added",
                     direction,
                     &ptr,
-                    "the value may now be null".to_owned(),
+                    format!("the value may now be null{why}"),
                 );
             }
             (true, false) => self.emit(
@@ -528,41 +1180,56 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         let key = (o.schema as *const Value as usize, n.schema as *const Value as usize, pol);
-        if !self.seen.insert(key) {
-            return;
+        if self.seen.insert(key) {
+            self.schema_body(o.schema, &old_ptr, n.schema, &ptr, pol, optional);
         }
-        let (os, ns) = (o.schema, n.schema);
+        self.side = side;
+    }
 
-        // Type.
-        let otype = os.get("type").and_then(Value::as_str);
-        let ntype = ns.get("type").and_then(Value::as_str);
-        if let (Some(a), Some(b)) = (otype, ntype)
+    fn schema_body(
+        &mut self,
+        os: &'a Value,
+        old_ptr: &str,
+        ns: &'a Value,
+        ptr: &str,
+        pol: Polarity,
+        optional: bool,
+    ) {
+        if let (Some(a), Some(b)) = (types(os), types(ns))
             && a != b
         {
-            self.emit(
-                "type-changed",
-                Direction::Both,
-                &ptr,
-                format!("type changed from {a} to {b}"),
-            );
+            let show = |t: &BTreeSet<&str>| t.iter().copied().collect::<Vec<_>>().join(" or ");
+            let (rule, direction) = if types_within(&a, &b) {
+                ("type-widened", pol.looser())
+            } else if types_within(&b, &a) {
+                ("type-narrowed", pol.stricter())
+            } else {
+                ("type-changed", Direction::Both)
+            };
+            self.emit(rule, direction, ptr, format!("type {} became {}", show(&a), show(&b)));
             return;
         }
 
-        self.format(os, ns, &ptr, pol);
-        self.enums(os, ns, &ptr, pol);
-        self.constraints(os, ns, &ptr, pol);
-        self.object(os, &old_ptr, ns, &ptr, pol);
+        self.format(os, ns, ptr, pol);
+        self.enums(os, ns, ptr, pol);
+        self.constraints(os, ns, ptr, pol);
+        self.object(os, old_ptr, ns, ptr, pol);
+        self.discriminator(os, ns, ptr, pol);
 
         if let (Some(oi), Some(ni)) = (os.get("items"), ns.get("items")) {
             self.schema(oi, format!("{old_ptr}/items"), ni, format!("{ptr}/items"), pol, false);
         }
         // A oneOf of single-value enums is a string enum (schemars writes
         // documented variants that way; typify reads it back as one closed
-        // Rust enum): compared as an enum above, not as variants.
-        let enum_like = |doc, s| enum_values(doc, s).is_some() && s.get("enum").is_none();
+        // Rust enum): compared as an enum above, not as variants; so is an
+        // open enum written as `anyOf: [{enum}, {type: string}]`.
+        let enum_like = |doc, s: &Value| {
+            (enum_values(doc, s).is_some() && s.get("enum").is_none() && s.get("const").is_none())
+                || open_enum_values(s).is_some()
+        };
         if !(enum_like(self.old, os) || enum_like(self.new, ns)) {
             for keyword in ["oneOf", "anyOf"] {
-                self.variants(os, &old_ptr, ns, &ptr, pol, keyword);
+                self.variants(os, old_ptr, ns, ptr, pol, keyword);
             }
         }
         if let (Some(oa), Some(na)) =
@@ -582,7 +1249,7 @@ impl<'a> Checker<'a> {
                 self.emit(
                     "all-of-changed",
                     Direction::Both,
-                    &ptr,
+                    ptr,
                     format!("allOf went from {} to {} parts", oa.len(), na.len()),
                 );
             }
@@ -607,21 +1274,40 @@ impl<'a> Checker<'a> {
                     direction,
                     ptr,
                     format!(
-                        "integer format {} became {}",
+                        "integer format {} became {}; clients decode into the width it names",
                         of.unwrap_or_default(),
                         nf.unwrap_or_default()
                     ),
                 );
             }
             _ => match (of, nf) {
-                (None, Some(f)) => {
-                    self.emit("format-added", pol.stricter(), ptr, format!("format {f} was added"))
-                }
+                (None, Some(f)) => self.emit(
+                    "format-added",
+                    pol.stricter(),
+                    ptr,
+                    format!(
+                        "format {f} was added; {}",
+                        match pol {
+                            Polarity::Request =>
+                                "the new server refuses values old clients may send",
+                            Polarity::Response =>
+                                "new clients parse it and refuse other values old servers may send",
+                        }
+                    ),
+                ),
                 (Some(f), None) => self.emit(
                     "format-removed",
                     pol.looser(),
                     ptr,
-                    format!("format {f} was removed"),
+                    format!(
+                        "format {f} was removed; {}",
+                        match pol {
+                            Polarity::Request => "new clients may send values old servers refuse",
+                            Polarity::Response =>
+                                "old clients parse the value as {f} and fail on anything else",
+                        }
+                        .replace("{f}", f)
+                    ),
                 ),
                 (a, b) => self.emit(
                     "format-changed",
@@ -634,16 +1320,53 @@ impl<'a> Checker<'a> {
     }
 
     fn enums(&mut self, os: &Value, ns: &Value, ptr: &str, pol: Polarity) {
+        if let (Some(old), Some(new)) = (open_enum_values(os), open_enum_values(ns)) {
+            let added: Vec<_> = new.difference(&old).cloned().collect();
+            let removed: Vec<_> = old.difference(&new).cloned().collect();
+            if !added.is_empty() {
+                self.emit(
+                    "extensible-enum-value-added",
+                    match pol {
+                        Polarity::Response => Direction::Neither,
+                        Polarity::Request => Direction::BreaksNewClients,
+                    },
+                    ptr,
+                    format!(
+                        "value {} added to an open enum{}",
+                        added.join(", "),
+                        match pol {
+                            Polarity::Response => "; clients must accept values they do not know",
+                            Polarity::Request => "; old servers may not know it",
+                        }
+                    ),
+                );
+            }
+            if !removed.is_empty() {
+                self.emit(
+                    "extensible-enum-value-removed",
+                    match pol {
+                        Polarity::Response => Direction::Neither,
+                        Polarity::Request => Direction::BreaksOldClients,
+                    },
+                    ptr,
+                    format!("value {} removed from an open enum", removed.join(", ")),
+                );
+            }
+            return;
+        }
         match (enum_values(self.old, os), enum_values(self.new, ns)) {
             (Some(old), Some(new)) => {
                 let added: Vec<_> = new.difference(&old).cloned().collect();
                 let removed: Vec<_> = old.difference(&new).cloned().collect();
                 if !added.is_empty() {
-                    let why = match pol {
-                        Polarity::Response => {
+                    let why = match (pol, self.client) {
+                        (Polarity::Response, Client::Progenitor) => {
                             "; generated clients close enums, so old clients fail to decode it"
                         }
-                        Polarity::Request => "; old servers reject it",
+                        (Polarity::Response, Client::Generic) => {
+                            "; the document closes the enum (no x-extensible-enum), so old clients may not handle it"
+                        }
+                        (Polarity::Request, _) => "; old servers reject it",
                     };
                     self.emit(
                         match pol {
@@ -663,7 +1386,15 @@ impl<'a> Checker<'a> {
                         },
                         pol.stricter(),
                         ptr,
-                        format!("enum value {} removed", removed.join(", ")),
+                        format!(
+                            "enum value {} removed{}",
+                            removed.join(", "),
+                            match pol {
+                                Polarity::Request => "; old clients may still send it",
+                                Polarity::Response =>
+                                    "; old servers may still send it to new clients",
+                            }
+                        ),
                     );
                 }
             }
@@ -689,8 +1420,6 @@ impl<'a> Checker<'a> {
         for (keyword, larger_is_stricter) in [
             ("minLength", true),
             ("maxLength", false),
-            ("minimum", true),
-            ("maximum", false),
             ("minItems", true),
             ("maxItems", false),
             ("minProperties", true),
@@ -703,22 +1432,81 @@ impl<'a> Checker<'a> {
                 (Some(a), Some(b)) if a != b => (b > a) == larger_is_stricter,
                 _ => continue,
             };
-            let items = keyword.ends_with("Items") || keyword.ends_with("Properties");
+            let sizes = keyword.ends_with("Items") || keyword.ends_with("Properties");
             // typify validates string constraints and picks integer types from
-            // numeric bounds when it decodes; it does not check array sizes.
-            let direction = if stricter {
-                pol.stricter()
-            } else if items && pol == Polarity::Response {
-                Direction::Neither
+            // numeric bounds when it decodes; it does not check array or map
+            // sizes. A generic client may (a fixed-size buffer, a UI list).
+            let (direction, why) = if stricter {
+                (pol.stricter(), "")
+            } else if sizes && pol == Polarity::Response && !self.generic() {
+                (Direction::Neither, "; generated clients do not check sizes")
             } else {
-                pol.looser()
+                (pol.looser(), "")
             };
             self.emit(
                 if stricter { "constraint-tightened" } else { "constraint-loosened" },
                 direction,
                 ptr,
-                format!("{keyword} {} became {}", show(a), show(b)),
+                format!("{keyword} {} became {}{why}", show(a), show(b)),
             );
+        }
+        for (inclusive, exclusive, lower) in
+            [("minimum", "exclusiveMinimum", true), ("maximum", "exclusiveMaximum", false)]
+        {
+            let (a, b) =
+                (bound(os, inclusive, exclusive, lower), bound(ns, inclusive, exclusive, lower));
+            let stricter = match (a, b) {
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(a), Some(b)) if a != b => bound_stricter(a, b, lower),
+                _ => continue,
+            };
+            self.emit(
+                if stricter { "constraint-tightened" } else { "constraint-loosened" },
+                if stricter { pol.stricter() } else { pol.looser() },
+                ptr,
+                format!(
+                    "{} bound {} became {}",
+                    if lower { "lower" } else { "upper" },
+                    show_bound(a, lower),
+                    show_bound(b, lower)
+                ),
+            );
+        }
+        let (a, b) = (num(os, "multipleOf"), num(ns, "multipleOf"));
+        if a != b {
+            // Every multiple of `a` is a multiple of `b` when `a` is one.
+            let multiple = |x: f64, of: f64| of != 0.0 && ((x / of).round() * of - x).abs() < 1e-9;
+            let (rule, direction) = match (a, b) {
+                (None, Some(_)) => ("constraint-tightened", pol.stricter()),
+                (Some(_), None) => ("constraint-loosened", pol.looser()),
+                (Some(a), Some(b)) if multiple(a, b) => ("constraint-loosened", pol.looser()),
+                (Some(a), Some(b)) if multiple(b, a) => ("constraint-tightened", pol.stricter()),
+                _ => ("constraint-changed", Direction::Both),
+            };
+            self.emit(rule, direction, ptr, format!("multipleOf {} became {}", show(a), show(b)));
+        }
+        match (flag(os, "uniqueItems"), flag(ns, "uniqueItems")) {
+            (false, true) => self.emit(
+                "constraint-tightened",
+                pol.stricter(),
+                ptr,
+                "items must now be unique".to_owned(),
+            ),
+            (true, false) => self.emit(
+                "constraint-loosened",
+                pol.looser(),
+                ptr,
+                format!(
+                    "items need no longer be unique{}",
+                    match pol {
+                        Polarity::Response =>
+                            "; old clients decode a set (typify: a HashSet) and merge duplicates silently",
+                        Polarity::Request => "; old servers refuse duplicates",
+                    }
+                ),
+            ),
+            _ => {}
         }
         let (a, b) =
             (os.get("pattern").and_then(Value::as_str), ns.get("pattern").and_then(Value::as_str));
@@ -730,7 +1518,13 @@ impl<'a> Checker<'a> {
                 (Some(_), None) => pol.looser(),
                 _ => Direction::Both,
             };
-            self.emit("pattern-changed", direction, ptr, format!("pattern {a:?} became {b:?}"));
+            let show = |p: Option<&str>| p.map_or("none".to_owned(), |p| format!("`{p}`"));
+            self.emit(
+                "pattern-changed",
+                direction,
+                ptr,
+                format!("pattern {} became {}", show(a), show(b)),
+            );
         }
     }
 
@@ -741,26 +1535,41 @@ impl<'a> Checker<'a> {
         let nreq = strs(ns.get("required"));
         let closed = |s: &Value| s.get("additionalProperties") == Some(&Value::Bool(false));
         let (oclosed, nclosed) = (closed(os), closed(ns));
+        // readOnly properties are not sent in requests and writeOnly ones
+        // not in responses; `required` does not hold for them there.
+        let (hiding, hidden_name) = match pol {
+            Polarity::Request => ("readOnly", "read-only"),
+            Polarity::Response => ("writeOnly", "write-only"),
+        };
+        let hidden = |doc: &'a Value, s: &'a Value| {
+            flag(s, hiding) || flag(resolve(doc, s, String::new()).0.schema, hiding)
+        };
 
         for (name, new_schema) in np {
             let at = format!("{ptr}/properties/{}", seg(name));
-            let required_now = nreq.contains(name);
+            let new_hidden = hidden(self.new, new_schema);
+            let required_now = nreq.contains(name) && !new_hidden;
             let Some(old_schema) = op.get(name) else {
                 let (breaks_old, breaks_new, why) = match pol {
+                    _ if new_hidden => (false, false, format!("{hidden_name}, so not sent here")),
                     // Old clients reject unknown properties only if closed.
                     Polarity::Response => (
                         oclosed,
                         required_now,
                         if oclosed {
-                            "old clients deny unknown fields"
+                            "old clients deny unknown fields".to_owned()
                         } else {
-                            "old clients ignore it"
+                            "old clients ignore it".to_owned()
                         },
                     ),
                     Polarity::Request => (
                         required_now,
                         oclosed,
-                        if required_now { "old clients do not send it" } else { "optional" },
+                        if required_now {
+                            "old clients do not send it".to_owned()
+                        } else {
+                            "optional".to_owned()
+                        },
                     ),
                 };
                 self.emit(
@@ -775,37 +1584,95 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            let required_before = oreq.contains(name);
-            match (required_before, required_now) {
-                (false, true) => self.emit(
-                    "property-became-required",
-                    pol.stricter(),
-                    &at,
-                    format!("property {name} became required"),
-                ),
-                (true, false) => self.emit(
-                    "property-became-optional",
-                    pol.looser(),
-                    &at,
-                    format!("property {name} became optional"),
-                ),
-                _ => {}
+            let old_hidden = hidden(self.old, old_schema);
+            let required_before = oreq.contains(name) && !old_hidden;
+            if old_hidden != new_hidden {
+                let (rule, direction, why) = match (pol, new_hidden) {
+                    (Polarity::Request, true) => (
+                        "property-became-read-only",
+                        Direction::BreaksOldClients,
+                        "old clients still send it; the new server ignores or refuses it",
+                    ),
+                    (Polarity::Request, false) if required_now => (
+                        "property-no-longer-read-only",
+                        Direction::BreaksOldClients,
+                        "requests must now carry it and old clients do not",
+                    ),
+                    (Polarity::Request, false) => (
+                        "property-no-longer-read-only",
+                        Direction::BreaksNewClients,
+                        "new clients may send it; old servers ignore or refuse it",
+                    ),
+                    (Polarity::Response, true) if required_before => (
+                        "property-became-write-only",
+                        Direction::BreaksOldClients,
+                        "responses no longer carry it and old clients require it",
+                    ),
+                    (Polarity::Response, true) => (
+                        "property-became-write-only",
+                        Direction::Neither,
+                        "responses no longer carry it; old clients had it as optional",
+                    ),
+                    (Polarity::Response, false) if required_now => (
+                        "property-no-longer-write-only",
+                        Direction::BreaksNewClients,
+                        "new clients require it in responses; old servers do not send it",
+                    ),
+                    (Polarity::Response, false) => (
+                        "property-no-longer-write-only",
+                        Direction::Neither,
+                        "responses may carry it",
+                    ),
+                };
+                self.emit(rule, direction, &at, format!("property {name}: {why}"));
+            } else {
+                match (required_before, required_now) {
+                    (false, true) => self.emit(
+                        "property-became-required",
+                        pol.stricter(),
+                        &at,
+                        format!(
+                            "property {name} became required{}",
+                            match pol {
+                                Polarity::Request => "; old clients may omit it",
+                                Polarity::Response => "; old servers may omit it for new clients",
+                            }
+                        ),
+                    ),
+                    (true, false) => self.emit(
+                        "property-became-optional",
+                        pol.looser(),
+                        &at,
+                        format!(
+                            "property {name} became optional{}",
+                            match pol {
+                                Polarity::Request => "; old servers still require it",
+                                Polarity::Response => "; old clients require it",
+                            }
+                        ),
+                    ),
+                    _ => {}
+                }
             }
-            self.schema(
-                old_schema,
-                format!("{old_ptr}/properties/{}", seg(name)),
-                new_schema,
-                at,
-                pol,
-                !required_now,
-            );
+            if !new_hidden {
+                self.schema(
+                    old_schema,
+                    format!("{old_ptr}/properties/{}", seg(name)),
+                    new_schema,
+                    at,
+                    pol,
+                    !required_now,
+                );
+            }
         }
-        for name in op.keys() {
+        for (name, old_schema) in op {
             if np.contains_key(name) {
                 continue;
             }
-            let required_before = oreq.contains(name);
+            let old_hidden = hidden(self.old, old_schema);
+            let required_before = oreq.contains(name) && !old_hidden;
             let (breaks_old, breaks_new) = match pol {
+                _ if old_hidden => (false, false),
                 Polarity::Response => (required_before, nclosed),
                 Polarity::Request => (nclosed, required_before),
             };
@@ -851,6 +1718,78 @@ impl<'a> Checker<'a> {
         }
     }
 
+    fn discriminator(&mut self, os: &Value, ns: &Value, ptr: &str, pol: Polarity) {
+        let (od, nd) = (os.get("discriminator"), ns.get("discriminator"));
+        if od.is_none() && nd.is_none() {
+            return;
+        }
+        let at = format!("{ptr}/discriminator");
+        let property = |d: Option<&Value>| {
+            d.and_then(|d| d.get("propertyName")).and_then(Value::as_str).map(str::to_owned)
+        };
+        if property(od) != property(nd) {
+            self.emit(
+                "discriminator-changed",
+                Direction::Both,
+                &at,
+                format!(
+                    "the discriminator property went from {} to {}; each document's clients tell \
+                     variants apart by a property the other server does not set or read",
+                    property(od).unwrap_or_else(|| "none".into()),
+                    property(nd).unwrap_or_else(|| "none".into())
+                ),
+            );
+            return;
+        }
+        let mapping = |d: Option<&Value>| -> BTreeMap<String, String> {
+            d.and_then(|d| d.get("mapping"))
+                .and_then(obj)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            // Targets compare by name: a component renamed
+                            // everywhere changes nothing.
+                            let target = v.as_str().unwrap_or_default();
+                            (k.clone(), target.rsplit('/').next().unwrap_or(target).to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (om, nm) = (mapping(od), mapping(nd));
+        for (value, target) in &nm {
+            match om.get(value) {
+                None => self.emit(
+                    "discriminator-mapping-added",
+                    pol.looser(),
+                    &at,
+                    format!(
+                        "discriminator value {value} was added{}",
+                        match pol {
+                            Polarity::Response => "; old clients cannot pick a variant for it",
+                            Polarity::Request => "; old servers do not know it",
+                        }
+                    ),
+                ),
+                Some(old) if old != target => self.emit(
+                    "discriminator-mapping-changed",
+                    Direction::Both,
+                    &at,
+                    format!("discriminator value {value} now selects {target}, not {old}"),
+                ),
+                Some(_) => {}
+            }
+        }
+        for value in om.keys().filter(|v| !nm.contains_key(*v)) {
+            self.emit(
+                "discriminator-mapping-removed",
+                pol.stricter(),
+                &at,
+                format!("discriminator value {value} was removed"),
+            );
+        }
+    }
+
     fn variants(
         &mut self,
         os: &'a Value,
@@ -860,7 +1799,12 @@ impl<'a> Checker<'a> {
         pol: Polarity,
         keyword: &str,
     ) {
-        let list = |s: &'a Value| s.get(keyword).and_then(Value::as_array);
+        // `{"type": "null"}` variants are nullability, judged by `schema`.
+        let list = |s: &'a Value| -> Option<Vec<(usize, &'a Value)>> {
+            s.get(keyword)
+                .and_then(Value::as_array)
+                .map(|l| l.iter().enumerate().filter(|(_, v)| !is_null_schema(v)).collect())
+        };
         let (Some(ov), Some(nv)) = (list(os), list(ns)) else {
             if list(os).is_some() != list(ns).is_some() {
                 self.emit(
@@ -872,24 +1816,21 @@ impl<'a> Checker<'a> {
             }
             return;
         };
-        let sig = |doc: &Value, v: &Value, i: usize| -> String {
-            if let Some(r) = v.get("$ref").and_then(Value::as_str) {
-                // Renamed components still match by their shape below.
-                let (view, _) = resolve(doc, v, String::new());
-                return signature(view.schema).unwrap_or_else(|| r.to_owned());
-            }
-            signature(v).unwrap_or_else(|| format!("#{i}"))
-        };
-        let old_sigs: Vec<String> =
-            ov.iter().enumerate().map(|(i, v)| sig(self.old, v, i)).collect();
-        let new_sigs: Vec<String> =
-            nv.iter().enumerate().map(|(i, v)| sig(self.new, v, i)).collect();
-        for (i, s) in new_sigs.iter().enumerate() {
+        let old_sigs: Vec<String> = ov
+            .iter()
+            .map(|(i, v)| signature(self.old, v).unwrap_or_else(|| format!("#{i}")))
+            .collect();
+        let new_sigs: Vec<String> = nv
+            .iter()
+            .map(|(i, v)| signature(self.new, v).unwrap_or_else(|| format!("#{i}")))
+            .collect();
+        for (k, s) in new_sigs.iter().enumerate() {
+            let (i, v) = nv[k];
             match old_sigs.iter().position(|o| o == s) {
                 Some(j) => self.schema(
-                    &ov[j],
-                    format!("{old_ptr}/{keyword}/{j}"),
-                    &nv[i],
+                    ov[j].1,
+                    format!("{old_ptr}/{keyword}/{}", ov[j].0),
+                    v,
                     format!("{ptr}/{keyword}/{i}"),
                     pol,
                     false,
@@ -898,83 +1839,114 @@ impl<'a> Checker<'a> {
                     "variant-added",
                     pol.looser(),
                     &format!("{ptr}/{keyword}/{i}"),
-                    format!("{keyword} variant {s} added"),
+                    format!(
+                        "{keyword} variant {s} added{}",
+                        match pol {
+                            Polarity::Response => "; old clients match no variant for it",
+                            Polarity::Request => "; old servers do not accept it",
+                        }
+                    ),
                 ),
             }
         }
-        for (j, s) in old_sigs.iter().enumerate() {
+        for (k, s) in old_sigs.iter().enumerate() {
             if !new_sigs.contains(s) {
                 self.emit(
                     "variant-removed",
                     pol.stricter(),
-                    &format!("{old_ptr}/{keyword}/{j}"),
-                    format!("{keyword} variant {s} removed"),
+                    &format!("{old_ptr}/{keyword}/{}", ov[k].0),
+                    format!(
+                        "{keyword} variant {s} removed{}",
+                        match pol {
+                            Polarity::Request => "; old clients may still send it",
+                            Polarity::Response => "; old servers may still send it to new clients",
+                        }
+                    ),
                 );
             }
         }
     }
 }
 
-/// The values of a string enum, written either as `enum` or as a `oneOf`
-/// whose variants are each an `enum` (schemars' form for documented
-/// variants).
+/// The values of a closed enum, written as `enum`, `const`, or a `oneOf`
+/// whose variants are each a one-value `enum` or `const` (schemars' form for
+/// documented variants). `null` is nullability, not a value.
 fn enum_values(doc: &Value, s: &Value) -> Option<BTreeSet<String>> {
-    if let Some(values) = s.get("enum").and_then(Value::as_array) {
-        return Some(values.iter().map(Value::to_string).collect());
+    let values = |s: &Value| -> Option<Vec<String>> {
+        if let Some(values) = s.get("enum").and_then(Value::as_array) {
+            return Some(values.iter().filter(|v| !v.is_null()).map(Value::to_string).collect());
+        }
+        s.get("const").filter(|v| !v.is_null()).map(|v| vec![v.to_string()])
+    };
+    if let Some(values) = values(s) {
+        return Some(values.into_iter().collect());
     }
     let variants = s.get("oneOf").or_else(|| s.get("anyOf"))?.as_array()?;
     let mut out = BTreeSet::new();
-    for v in variants {
+    for v in variants.iter().filter(|v| !is_null_schema(v)) {
         let (view, _) = resolve(doc, v, String::new());
-        let values = view.schema.get("enum")?.as_array()?;
         if view.schema.get("properties").is_some() {
             return None;
         }
-        out.extend(values.iter().map(Value::to_string));
+        out.extend(values(view.schema)?);
     }
     Some(out)
 }
 
+/// The known values of an open enum: `x-extensible-enum`, or `anyOf` of an
+/// enum and the unconstrained type it belongs to.
+fn open_enum_values(s: &Value) -> Option<BTreeSet<String>> {
+    if let Some(values) = s.get("x-extensible-enum").and_then(Value::as_array) {
+        return Some(values.iter().map(Value::to_string).collect());
+    }
+    let list = s.get("anyOf")?.as_array()?;
+    let closed = list.iter().find(|v| v.get("enum").is_some())?;
+    let open = list.iter().any(|v| {
+        v.get("enum").is_none()
+            && v.get("type").is_some()
+            && v.get("type") == closed.get("type")
+            && v.get("pattern").is_none()
+    });
+    if list.len() != 2 || !open {
+        return None;
+    }
+    Some(closed["enum"].as_array()?.iter().map(Value::to_string).collect())
+}
+
 /// What identifies a oneOf/anyOf variant across documents: its single enum
-/// value, or its type and required properties.
-fn signature(v: &Value) -> Option<String> {
-    if let Some(values) = v.get("enum").and_then(Value::as_array)
+/// value, or its types, required and named properties; a component renamed
+/// still matches by this shape.
+fn signature(doc: &Value, v: &Value) -> Option<String> {
+    let (view, _) = resolve(doc, v, String::new());
+    let s = view.schema;
+    if let Some(values) = s.get("enum").and_then(Value::as_array)
         && values.len() == 1
     {
         return Some(format!("enum {}", values[0]));
     }
-    let required = strs(v.get("required"));
-    let ty = v.get("type").and_then(Value::as_str);
-    if required.is_empty() && ty.is_none() {
-        return None;
+    if let Some(value) = s.get("const") {
+        return Some(format!("enum {value}"));
+    }
+    let required = strs(s.get("required"));
+    let properties: Vec<&String> =
+        s.get("properties").and_then(obj).map(|p| p.keys().collect()).unwrap_or_default();
+    let ty = types(s).map(|t| t.into_iter().collect::<Vec<_>>().join("|"));
+    if required.is_empty() && ty.is_none() && properties.is_empty() {
+        return v.get("$ref").and_then(Value::as_str).map(str::to_owned);
     }
     Some(format!(
         "{} {{{}}}",
-        ty.unwrap_or("any"),
-        required.into_iter().collect::<Vec<_>>().join(",")
+        ty.unwrap_or_else(|| "any".to_owned()),
+        if required.is_empty() {
+            properties.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
+        } else {
+            required.into_iter().collect::<Vec<_>>().join(",")
+        }
     ))
 }
 
 fn show(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "none".to_owned())
-}
-
-/// `/deployments/{deployment_id}` and `/deployments/{id}` are the same route.
-fn normalize(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut in_param = false;
-    for ch in path.chars() {
-        match ch {
-            '{' => {
-                in_param = true;
-                out.push_str("{}");
-            }
-            '}' => in_param = false,
-            _ if in_param => {}
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 fn site(method: &str, path: &str, op: &Value) -> Site {
@@ -985,15 +1957,24 @@ fn site(method: &str, path: &str, op: &Value) -> Site {
     }
 }
 
-/// Compares two OpenAPI 3.0 documents. Never skips a check because the
-/// documents' versions differ.
-pub fn compare(old: &Value, new: &Value) -> Report {
-    let mut checker =
-        Checker { old, new, changes: Vec::new(), seen: HashSet::new(), site: Site::default() };
+/// Compares two OpenAPI 3.0 or 3.1 documents as `client` reads them. Never
+/// skips a check because the documents' versions differ.
+pub fn compare(old: &Value, new: &Value, client: Client) -> Report {
+    let mut checker = Checker {
+        old,
+        new,
+        client,
+        changes: Vec::new(),
+        seen: HashSet::new(),
+        seen_schemes: HashSet::new(),
+        site: Site::default(),
+        side: Side::Document,
+    };
     checker.run();
     let mut changes = checker.changes;
     changes.sort_by(|a, b| {
-        (a.level, &a.path, &a.method, &a.pointer).cmp(&(b.level, &b.path, &b.method, &b.pointer))
+        (a.level, &a.path, &a.method, &a.pointer, a.rule)
+            .cmp(&(b.level, &b.path, &b.method, &b.pointer, b.rule))
     });
-    Report { changes }
+    Report { client, changes, ignored: Vec::new(), unused_ignores: Vec::new() }
 }

@@ -13,6 +13,8 @@
 //! 3. Generated Rust clients (`harmony-client/src/generated/`,
 //!    `astro-client/src/generated.rs`), written by progenitor from the
 //!    committed documents.
+//! 4. `docs/compat-rules.md`, the compatibility checker's rule list, written
+//!    from `openapi_compat::rules`.
 
 mod apis;
 mod clients;
@@ -102,7 +104,16 @@ fn generate(root: &Utf8PathBuf) -> Result<ExitCode> {
         return Ok(code);
     }
     clients::generate_all(root, clients::Mode::Write)?;
+    std::fs::write(root.join(COMPAT_RULES), compat_rules()?)
+        .with_context(|| format!("writing {COMPAT_RULES}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The compatibility checker's rule list, generated from its code.
+const COMPAT_RULES: &str = "docs/compat-rules.md";
+
+fn compat_rules() -> Result<String> {
+    openapi_compat::rules::markdown().map_err(anyhow::Error::msg)
 }
 
 fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
@@ -118,11 +129,14 @@ fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
     record.verify_covers_served_versions()?;
     let code = run_document_manager(root, &record, "check")?;
     compat_report(root)?;
-    let stale_clients = clients::generate_all(root, clients::Mode::Check)?;
+    let mut stale_clients = clients::generate_all(root, clients::Mode::Check)?;
+    if std::fs::read_to_string(root.join(COMPAT_RULES)).ok() != Some(compat_rules()?) {
+        stale_clients.push(root.join(COMPAT_RULES));
+    }
     if !stale_clients.is_empty() {
         for path in &stale_clients {
             eprintln!(
-                "stale: {path} does not match its OpenAPI document; run `{REGENERATE}` and commit"
+                "stale: {path} does not match what it is generated from; run `{REGENERATE}` and commit"
             );
         }
         return Ok(ExitCode::from(dropshot_api_manager::NEEDS_UPDATE_EXIT_CODE));
@@ -143,7 +157,8 @@ fn compat_report(root: &Utf8PathBuf) -> Result<()> {
             let path = clients::find_document(root, "harmony", v)?;
             openapi_compat::load(path.as_std_path()).map_err(anyhow::Error::msg)
         };
-        let report = openapi_compat::compare(&load(old)?, &load(new)?);
+        let report =
+            openapi_compat::compare(&load(old)?, &load(new)?, openapi_compat::Client::Progenitor);
         eprintln!(
             "  Compared harmony {old} -> {new}: {} breaking for {old} clients (still served by {old}), \
              {} for {new} clients on a {old} server, {} harmless; details: \
