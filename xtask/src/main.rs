@@ -33,8 +33,15 @@ cargo xtask <task>
                            version, or `deployed:<environment>`: the Harmony recorded
                            there) and run this checkout against them, both ways and
                            as replicas sharing one database
-  compat OLD NEW [--format text|json|markdown|junit] [--fail-on error|warning]
-                           compare two OpenAPI documents as generated clients read them
+  compat OLD NEW [--client progenitor|generic] [--fail-on error|warning|info]
+         [--format text|json|markdown|junit|githubactions] [--ignore FILE]
+                           compare two OpenAPI documents (files, or REV:PATH from git)
+                           as a kind of client reads them; exit 0 / 1 (reached
+                           --fail-on) / 2 (bad input); rules: docs/compat-rules.md
+  public-compat            check astro-api's public document (openapi/astro.json)
+                           against its version before the last change to it, as any
+                           client reads it (generic profile), accepting what
+                           openapi/astro-accepted-changes.txt lists
   bench [all|path|render|rollout|compat|devloop]
                            release-build benchmarks, each against a baseline measured
                            in the same run; table also in target/bench/report.json
@@ -56,6 +63,7 @@ const TASKS: &[&str] = &[
     "record-deploy",
     "skew",
     "compat",
+    "public-compat",
     "bench",
     "repeat",
     "run",
@@ -146,6 +154,7 @@ fn main() -> ExitCode {
             let rest: Vec<&str> = args[1..].iter().map(String::as_str).collect();
             run_binary("openapi-compat", &[], &rest)
         }
+        Some("public-compat") => public_compat(),
         Some(task @ ("release" | "can-i-deploy" | "record-deploy" | "skew" | "compat")) => {
             Err(format!("`cargo xtask {task}` needs its arguments, as:\n\n{}", task_help(task)))
         }
@@ -247,6 +256,61 @@ fn resolve_base(base: &str) -> Result<String, String> {
         rev
     } else {
         git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")])?
+    })
+}
+
+/// astro-api's public document against what it was before its last change
+/// (or against HEAD while it has uncommitted changes), judged for any
+/// client. Every client of the public API is someone else's code, so the
+/// generic profile; accepted changes are listed, with their reasons, in
+/// `openapi/astro-accepted-changes.txt`.
+fn public_compat() -> Result<ExitCode, String> {
+    const DOCUMENT: &str = "openapi/astro.json";
+    const ACCEPTED: &str = "openapi/astro-accepted-changes.txt";
+    if git(&["rev-parse", "--is-shallow-repository"])? == "true" {
+        return Err(format!(
+            "this clone is shallow, so the last change to {DOCUMENT} cannot be found; \
+             run `git fetch --unshallow` first"
+        ));
+    }
+    let base = if !git(&["status", "--porcelain", "--", DOCUMENT])?.is_empty() {
+        "HEAD".to_owned()
+    } else {
+        let last = git(&["log", "-1", "--format=%H", "--", DOCUMENT])?;
+        if last.is_empty()
+            || git(&["rev-list", "--parents", "-n", "1", &last])?.split(' ').count() < 2
+        {
+            println!("{DOCUMENT} has no earlier version to compare with");
+            return Ok(ExitCode::SUCCESS);
+        }
+        format!("{last}^")
+    };
+    let short = git(&["rev-parse", "--short=12", &base])?;
+    println!("comparing {DOCUMENT} at {short} (before its last change) with this checkout's");
+    let old = format!("{short}:{DOCUMENT}");
+    let new = root().join(DOCUMENT);
+    let accepted = root().join(ACCEPTED);
+    let mut args = vec![
+        old.as_str(),
+        new.to_str().unwrap_or(DOCUMENT),
+        "--client",
+        "generic",
+        "--ignore",
+        accepted.to_str().unwrap_or(ACCEPTED),
+    ];
+    if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+        args.extend(["--format", "githubactions"]);
+    }
+    let mut command = cargo();
+    let status = command
+        .args(["run", "--quiet", "--package", "openapi-compat", "--"])
+        .args(&args)
+        .status()
+        .map_err(|e| format!("running openapi-compat: {e}"))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
     })
 }
 
