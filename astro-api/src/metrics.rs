@@ -77,6 +77,7 @@ impl Collector for Outbox {
             &mut encoder,
             self.0.store.write_counts(),
             self.0.store.readers_waiting(),
+            self.0.store.read_count(),
         )
     }
 }

@@ -650,6 +650,11 @@ impl Store {
         self.db.readers_waiting()
     }
 
+    /// Read transactions run by this process (for the metrics).
+    pub fn read_count(&self) -> u64 {
+        self.db.read_count()
+    }
+
     /// When the next entry can be taken (Unix milliseconds: due, and its
     /// claim, if any, expired), if any is waiting.
     pub fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {

@@ -56,11 +56,12 @@ impl HarmonyAgentApi for AgentImpl {
             ));
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
-        let changes = rqctx.context().changes();
+        // Woken only by a change to this plane (or the process stopping).
+        let watch = rqctx.context().wakeups().watch(&plane);
         let recheck = rqctx.context().recheck_every();
         loop {
             // Registered before reading, so a change in between still wakes us.
-            let notified = changes.notified();
+            let notified = watch.changed();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let p = plane.clone();
@@ -79,7 +80,10 @@ impl HarmonyAgentApi for AgentImpl {
             let waiting = rqctx.context().polls_waiting.clone();
             waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let _counted = Counted(waiting);
-            let _ = tokio::time::timeout_at(until, notified).await;
+            if tokio::time::timeout_at(until, notified).await.is_ok() {
+                let woken = &rqctx.context().poll_wakeups;
+                woken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 

@@ -51,9 +51,6 @@ pub struct Harmony {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key: Arc<render::SecretKey>,
-    /// Woken after every change to any data plane's desired state (agents'
-    /// long polls wait on it).
-    pub(crate) changes: Arc<tokio::sync::Notify>,
     /// Set when the process is stopping: long polls answer at once instead
     /// of holding the graceful stop for up to their whole wait.
     pub(crate) stopping: Arc<std::sync::atomic::AtomicBool>,
@@ -62,6 +59,8 @@ pub struct Harmony {
     pub(crate) listening: bool,
     /// Long polls of this process waiting for a change now.
     pub(crate) polls_waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// Times a waiting long poll was woken to read its plane again.
+    pub(crate) poll_wakeups: Arc<std::sync::atomic::AtomicU64>,
     /// The rollout policy of this Harmony's environment.
     pub(crate) policy: Arc<crate::rollout::policy::RolloutPolicy>,
     /// This replica's name in leases on shared background work.
@@ -99,10 +98,10 @@ impl Harmony {
             store,
             clock,
             key: Arc::new(key),
-            changes: Arc::new(tokio::sync::Notify::new()),
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             listening: false,
             polls_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            poll_wakeups: Arc::default(),
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
@@ -265,8 +264,7 @@ impl Harmony {
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
         let key = self.key.clone();
-        let result = self
-            .store
+        self.store
             .write_async(move |tx| {
                 // Only a DNS label can name a data plane (validation says so).
                 let plane = match is_dns_label(&spec.data_plane_id) {
@@ -325,11 +323,7 @@ impl Harmony {
                 }
                 Ok(to_api(stored))
             })
-            .await;
-        if result.is_ok() {
-            self.changes.notify_waiters();
-        }
-        result
+            .await
     }
 
     pub fn deployment(&self, id: Uuid) -> Result<Deployment, HarmonyError> {
@@ -359,12 +353,7 @@ impl Harmony {
             tx.bump_desired_revision(&existing.spec.data_plane_id)?;
             Ok(true)
         })?;
-        if deleted {
-            self.changes.notify_waiters();
-            Ok(())
-        } else {
-            Err(not_found("deployment", &id.to_string()))
-        }
+        if deleted { Ok(()) } else { Err(not_found("deployment", &id.to_string())) }
     }
 
     /// Issues (or replaces) the credential a data plane's agent presents;
@@ -406,10 +395,10 @@ impl Harmony {
         }
     }
 
-    /// What `notified()` on this waits for: any change to desired state
-    /// made through this process.
-    pub fn changes(&self) -> Arc<tokio::sync::Notify> {
-        self.changes.clone()
+    /// Who waits for which data plane's desired state (the store wakes a
+    /// plane's watchers when its desired revision moves).
+    pub fn wakeups(&self) -> &Arc<crate::wakeups::Wakeups> {
+        self.store.wakeups()
     }
 
     /// The process is stopping: every long poll answers with what it has
@@ -417,7 +406,7 @@ impl Harmony {
     /// instead of holding the graceful stop for up to its whole wait.
     pub fn end_long_polls(&self) {
         self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.changes.notify_waiters();
+        self.store.wakeups().wake_all();
     }
 
     /// Whether [`Harmony::end_long_polls`] was called.
@@ -427,10 +416,10 @@ impl Harmony {
 
     /// Wakes this process's long polls on every desired-state change made
     /// through any replica sharing the database (PostgreSQL `LISTEN`/
-    /// `NOTIFY`), so they need not read the store again on their own.
+    /// `NOTIFY`, each plane's own watchers only), so they need not read the
+    /// store again on their own.
     pub fn listen_for_changes(mut self) -> Harmony {
-        let changes = self.changes.clone();
-        self.listening = self.store.listen_for_changes(move || changes.notify_waiters());
+        self.listening = self.store.listen_for_changes();
         self
     }
 
@@ -438,6 +427,19 @@ impl Harmony {
     /// be woken: a change from here on wakes each).
     pub fn polls_waiting(&self) -> usize {
         self.polls_waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Times a waiting long poll was woken (by a change to its plane, or
+    /// every poll at once: the process stopping, the listener reconnected)
+    /// and read its plane again. A change wakes only its own plane's polls,
+    /// so this grows with changes, not with the number of agents waiting.
+    pub fn poll_wakeups(&self) -> u64 {
+        self.poll_wakeups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Read transactions this process has run.
+    pub fn store_reads(&self) -> u64 {
+        self.store.read_count()
     }
 
     /// How often a long poll must look at the store again on its own:

@@ -19,6 +19,7 @@ pub mod rollout;
 pub mod store;
 pub mod stored;
 pub mod versions;
+pub mod wakeups;
 
 use anyhow::{Context as _, Result};
 use dropshot::{ApiDescription, ConfigDropshot, HttpServer, ServerBuilder, VersionPolicy};

@@ -147,10 +147,19 @@ impl Collector for Fleet {
             None,
             polling.metric_type(),
         )?)?;
+        let woken = prometheus_client::metrics::counter::ConstCounter::new(harmony.poll_wakeups());
+        woken.encode(encoder.encode_descriptor(
+            "agent_poll_wakeups",
+            "Times a waiting long poll was woken to read its data plane again (a change wakes \
+             only its own plane's polls)",
+            None,
+            woken.metric_type(),
+        )?)?;
         service_admin::encode_store_counts(
             &mut encoder,
             harmony.store.write_counts(),
             harmony.store.readers_waiting(),
+            harmony.store.read_count(),
         )
     }
 }

@@ -146,7 +146,6 @@ impl Harmony {
             step(tx, &key, &mut rollout, now)?;
             Ok(rollout)
         })?;
-        self.changes.notify_waiters();
         Ok(to_api_rollout(&rollout))
     }
 
@@ -216,7 +215,6 @@ impl Harmony {
             step(tx, &key, &mut rollout, now)?;
             Ok::<_, HarmonyError>(rollout)
         })?;
-        self.changes.notify_waiters();
         Ok(to_api_rollout(&rollout))
     }
 
@@ -230,22 +228,17 @@ impl Harmony {
     pub fn rollout_tick(&self) -> Result<usize, HarmonyError> {
         let now = self.clock.now();
         let (key, replica, until) = (self.key.clone(), self.replica.clone(), now + self.lease);
-        let (stepped, moved) = self.store.write(move |tx| {
+        self.store.write(move |tx| {
             if !tx.claim_lease("rollout-controller", &replica, now, until)? {
-                return Ok((0, false));
+                return Ok(0);
             }
-            let mut moved = false;
             let active = tx.rollouts(true)?;
             let stepped = active.len();
             for mut rollout in active {
-                moved |= step(tx, &key, &mut rollout, now)?;
+                step(tx, &key, &mut rollout, now)?;
             }
-            Ok::<_, HarmonyError>((stepped, moved))
-        })?;
-        if moved {
-            self.changes.notify_waiters();
-        }
-        Ok(stepped)
+            Ok::<_, HarmonyError>(stepped)
+        })
     }
 }
 

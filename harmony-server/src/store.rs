@@ -145,6 +145,13 @@ struct SealedBody {
 pub struct Store {
     db: Database,
     codec: std::sync::Arc<Codec>,
+    /// Long polls waiting on a data plane: woken once a write that moved
+    /// the plane's desired revision commits.
+    wakeups: std::sync::Arc<crate::wakeups::Wakeups>,
+    /// Set once changes are heard from the database (PostgreSQL `LISTEN`):
+    /// this process's own changes then arrive that way too, so waking
+    /// after commit as well would wake each watcher twice.
+    listening: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How rows are encoded: secrets sealed with the key, and manifest sets
@@ -204,11 +211,18 @@ impl Store {
         // XChaCha20 seals only once no binary that cannot open them uses
         // the store (crypto.rs).
         let sealer = key.sealer(db.schema().everyone_knows("xchacha-seals"));
-        Ok(Store { db, codec: std::sync::Arc::new(Codec { sealer, pack }) })
+        Ok(Store {
+            db,
+            codec: std::sync::Arc::new(Codec { sealer, pack }),
+            wakeups: Default::default(),
+            listening: Default::default(),
+        })
     }
 
     /// Runs `f` in a write transaction, kept only if `f` succeeds; returns
-    /// once the commit is durable.
+    /// once the commit is durable, after waking the watchers of every data
+    /// plane whose desired revision it moved (when the database announces
+    /// changes, its notification wakes them instead: once, at every replica).
     pub fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -216,7 +230,12 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let codec = self.codec.clone();
-        self.db.write(move |tx| f(&Tx(tx, &codec)).map_err(Wrap::Own)).map_err(Wrap::into_error)
+        let (value, moved) = self
+            .db
+            .write(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own))
+            .map_err(Wrap::into_error)?;
+        self.wake(&moved);
+        Ok(value)
     }
 
     /// [`Store::write`] for async callers, without a blocking thread.
@@ -227,20 +246,49 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let codec = self.codec.clone();
-        let written = self.db.write_async(move |tx| f(&Tx(tx, &codec)).map_err(Wrap::Own)).await;
-        written.map_err(Wrap::into_error)
+        let written =
+            self.db.write_async(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own)).await;
+        let (value, moved) = written.map_err(Wrap::into_error)?;
+        self.wake(&moved);
+        Ok(value)
+    }
+
+    fn wake(&self, planes: &[String]) {
+        if self.listening.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        for plane in planes {
+            self.wakeups.wake(plane);
+        }
+    }
+
+    /// Who waits for which data plane's desired state.
+    pub fn wakeups(&self) -> &std::sync::Arc<crate::wakeups::Wakeups> {
+        &self.wakeups
     }
 
     pub fn backend(&self) -> sql_store::Backend {
         self.db.backend()
     }
 
-    /// Calls `wake` whenever a data plane's desired state changes through
-    /// any replica sharing this database (PostgreSQL's `LISTEN`), and after
-    /// each (re)connection of the listener. `false` on SQLite, where every
-    /// change comes through this process.
-    pub fn listen_for_changes(&self, wake: impl Fn() + Send + Sync + 'static) -> bool {
-        self.db.listen(DESIRED_STATE_CHANNEL, wake)
+    /// Wakes this process's watchers of a data plane whenever its desired
+    /// state changes through any replica sharing this database
+    /// (PostgreSQL's `LISTEN`, the plane's id as payload), and every watcher
+    /// after each (re)connection of the listener. `false` on SQLite, where
+    /// every change comes through this process.
+    pub fn listen_for_changes(&self) -> bool {
+        let wakeups = self.wakeups.clone();
+        let listening = self.db.listen(DESIRED_STATE_CHANNEL, move |plane| match plane {
+            Some(plane) => wakeups.wake(plane),
+            None => wakeups.wake_all(),
+        });
+        self.listening.store(listening, std::sync::atomic::Ordering::SeqCst);
+        listening
+    }
+
+    /// Read transactions run by this process (for the metrics).
+    pub fn read_count(&self) -> u64 {
+        self.db.read_count()
     }
 
     /// What this process's writer has committed (for the metrics).
@@ -258,13 +306,34 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        self.db.read(|tx| f(&Tx(tx, &self.codec)).map_err(Wrap::Own)).map_err(Wrap::into_error)
+        let moved = std::cell::RefCell::default();
+        self.db
+            .read(|tx| f(&Tx(tx, &self.codec, &moved)).map_err(Wrap::Own))
+            .map_err(Wrap::into_error)
     }
 }
 
 /// Statements available inside a transaction, sealing secret values on the
 /// way in and opening them on the way out.
-pub struct Tx<'a>(&'a sql_store::Tx<'a>, &'a Codec);
+pub struct Tx<'a>(
+    &'a sql_store::Tx<'a>,
+    &'a Codec,
+    /// Data planes whose desired revision this write moved.
+    &'a std::cell::RefCell<Vec<String>>,
+);
+
+impl Tx<'_> {
+    /// Runs `f` in `tx`; returns its value and the data planes it moved.
+    fn run<T, E>(
+        tx: &sql_store::Tx<'_>,
+        codec: &Codec,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<(T, Vec<String>), E> {
+        let moved = std::cell::RefCell::default();
+        let value = f(&Tx(tx, codec, &moved))?;
+        Ok((value, moved.into_inner()))
+    }
+}
 
 /// Where a secret environment variable's sealed value belongs.
 fn env_context(deployment: &str, key: &str) -> Vec<u8> {
@@ -530,8 +599,10 @@ impl Tx<'_> {
                 &[&data_plane_id],
             )?
             .get(0)?;
-        // Every replica's waiting agents look again once this commits.
-        self.0.notify(DESIRED_STATE_CHANNEL)?;
+        // The plane's waiting agents, at every replica, look again once
+        // this commits.
+        self.0.notify(DESIRED_STATE_CHANNEL, data_plane_id)?;
+        self.2.borrow_mut().push(data_plane_id.to_owned());
         Ok(revision)
     }
 

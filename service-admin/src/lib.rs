@@ -238,11 +238,13 @@ impl Routes {
 /// `store_writes`, `store_failed_write_groups` and `store_commit_seconds`
 /// counters (rates of them give the mean group size and commit latency of
 /// this process's writer), and the reads waiting for a connection now as
-/// the `store_readers_waiting` gauge.
+/// the `store_readers_waiting` gauge, and the read transactions run as the
+/// `store_reads` counter (what waiting clients cost the store shows here).
 pub fn encode_store_counts(
     encoder: &mut prometheus_client::encoding::DescriptorEncoder<'_>,
     counts: sql_store::WriteCounts,
     readers_waiting: usize,
+    reads: u64,
 ) -> Result<(), std::fmt::Error> {
     let sql_store::WriteCounts { groups, writes, failed_groups: failed, commit_micros: micros } =
         counts;
@@ -263,6 +265,7 @@ pub fn encode_store_counts(
         ),
         ("store_writes", "Writes in those groups", writes),
         ("store_failed_write_groups", "Write groups whose transaction failed", failed),
+        ("store_reads", "Read transactions this process ran", reads),
     ] {
         let counter = ConstCounter::new(value);
         counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;

@@ -236,14 +236,18 @@ pub type Params<'p> = &'p [&'p dyn ToValue];
 
 impl Tx<'_> {
     /// Tells every [`Database::listen`]er on `channel` (in this process or
-    /// another replica on the same database and schema) once this write
-    /// commits; nothing if it rolls back. PostgreSQL's `NOTIFY`; on SQLite
-    /// (one process) nothing: its waiters are woken in process.
-    pub fn notify(&self, channel: &str) -> Result<(), DbError> {
+    /// another replica on the same database and schema) `payload` once this
+    /// write commits; nothing if it rolls back. PostgreSQL's `NOTIFY` (a
+    /// payload sent twice in one transaction arrives once); on SQLite (one
+    /// process) nothing: its waiters are woken in process.
+    pub fn notify(&self, channel: &str, payload: &str) -> Result<(), DbError> {
         match self.0 {
             TxInner::Sqlite(_) => Ok(()),
             TxInner::Postgres(_) => {
-                self.execute("SELECT pg_notify(?1 || '_' || current_schema(), '')", &[&channel])?;
+                self.execute(
+                    "SELECT pg_notify(?1 || '_' || current_schema(), ?2)",
+                    &[&channel, &payload],
+                )?;
                 Ok(())
             }
         }
@@ -320,6 +324,7 @@ pub struct Database {
     readers: std::sync::Arc<Readers>,
     schema: std::sync::Arc<Schema>,
     stats: std::sync::Arc<WriteStats>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the writer has committed since the database was opened (for a
@@ -382,6 +387,7 @@ impl Database {
             readers: std::sync::Arc::new(readers),
             schema: std::sync::Arc::new(schema),
             stats,
+            reads: Default::default(),
         })
     }
 
@@ -390,14 +396,18 @@ impl Database {
         self.stats.read()
     }
 
-    /// Calls `wake` whenever a write on this database's schema (in this
-    /// process or another replica) calls [`Tx::notify`] with `channel`, and
-    /// once each time the listening connection is (re)established: a
-    /// notification sent while nobody listened is lost, so a woken reader
-    /// must look at the store again. Runs until the process ends,
-    /// reconnecting after a failure. PostgreSQL only (`LISTEN`); on SQLite
-    /// it does nothing and answers `false`.
-    pub fn listen(&self, channel: &str, wake: impl Fn() + Send + Sync + 'static) -> bool {
+    /// Calls `wake(Some(payload))` whenever a write on this database's
+    /// schema (in this process or another replica) calls [`Tx::notify`] with
+    /// `channel`, and `wake(None)` each time the listening connection is
+    /// (re)established: a notification sent while nobody listened is lost,
+    /// so every reader must look at the store again. Runs until the process
+    /// ends, reconnecting after a failure. PostgreSQL only (`LISTEN`); on
+    /// SQLite it does nothing and answers `false`.
+    pub fn listen(
+        &self,
+        channel: &str,
+        wake: impl Fn(Option<&str>) + Send + Sync + 'static,
+    ) -> bool {
         match &*self.readers {
             Readers::Sqlite(_) => false,
             Readers::Postgres(pool) => {
@@ -522,10 +532,17 @@ impl Database {
         E: From<DbError>,
         F: FnOnce(&Tx<'_>) -> Result<T, E>,
     {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &*self.readers {
             Readers::Sqlite(reader) => reader.read(f),
             Readers::Postgres(pool) => pool.read(f),
         }
+    }
+
+    /// Read transactions run since the database was opened (for a
+    /// service's metrics: what idle waiters cost shows here).
+    pub fn read_count(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

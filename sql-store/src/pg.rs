@@ -477,7 +477,11 @@ impl Pool {
 /// `LISTEN`ing on `channel` in the connection's schema, calling `wake` on
 /// each notification and after each (re)connection; reconnects a second
 /// after a failure, for the process's life.
-pub(crate) fn listen(url: &str, channel: &str, wake: std::sync::Arc<dyn Fn() + Send + Sync>) {
+/// What a listener calls: with a notification's payload, or `None` after
+/// (re)connecting.
+pub(crate) type Wake = std::sync::Arc<dyn Fn(Option<&str>) + Send + Sync>;
+
+pub(crate) fn listen(url: &str, channel: &str, wake: Wake) {
     let (url, channel) = (url.to_owned(), channel.to_owned());
     io().spawn(async move {
         loop {
@@ -487,11 +491,7 @@ pub(crate) fn listen(url: &str, channel: &str, wake: std::sync::Arc<dyn Fn() + S
     });
 }
 
-async fn listen_once(
-    url: &str,
-    channel: &str,
-    wake: &std::sync::Arc<dyn Fn() + Send + Sync>,
-) -> Result<(), DbError> {
+async fn listen_once(url: &str, channel: &str, wake: &Wake) -> Result<(), DbError> {
     let (config, tls) = config(url)?;
     let (client, mut connection) = config.connect(tls).await?;
     // Drives the connection (its replies and notifications) while the
@@ -499,7 +499,7 @@ async fn listen_once(
     let driver = async {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => wake(),
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => wake(Some(n.payload())),
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return,
             }
@@ -510,7 +510,7 @@ async fn listen_once(
         let name = format!("{channel}_{schema}").replace('"', "\"\"");
         client.batch_execute(&format!("LISTEN \"{name}\"")).await?;
         // Anything notified before this connection listened is unknown.
-        wake();
+        wake(None);
         std::future::pending::<()>().await;
         Ok::<_, DbError>(())
     };

@@ -121,6 +121,7 @@ on_both!(
     only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk,
     the_writer_counts_its_groups_and_writes,
     reads_waiting_for_a_connection_are_counted,
+    reads_are_counted,
 );
 
 /// With every reader connection held, one more read waits, and is counted
@@ -777,36 +778,49 @@ fn postgres_connections_honour_sslmode() {
 
 /// `Database::listen` hears a `Tx::notify` committed through another
 /// connection to the same schema (another replica, here a second
-/// `Database`), once per commit, and nothing from a write rolled back;
-/// SQLite listens to nothing.
+/// `Database`), with its payload, once per commit, and nothing from a write
+/// rolled back; a (re)connection is heard as `None`; SQLite listens to
+/// nothing.
 #[test]
 fn a_notification_reaches_every_listener_on_the_schema_once_committed() {
     let sqlite = tempfile::tempdir().unwrap();
     let db = Database::open(&Place::Sqlite(sqlite).location(), &SCHEMA).unwrap();
-    assert!(!db.listen("changes", || {}));
+    assert!(!db.listen("changes", |_| {}));
     let Some(schema) = TestSchema::create() else { return };
     let (one, two) = (
         Database::open(&schema.location(), &SCHEMA).unwrap(),
         Database::open(&schema.location(), &SCHEMA).unwrap(),
     );
-    let (heard, hear) = std::sync::mpsc::channel::<()>();
+    let (heard, hear) = std::sync::mpsc::channel::<Option<String>>();
     let heard = std::sync::Mutex::new(heard);
-    assert!(two.listen("changes", move || heard.lock().unwrap().send(()).unwrap()));
+    assert!(
+        two.listen("changes", move |p| heard.lock().unwrap().send(p.map(str::to_owned)).unwrap())
+    );
     let next = || hear.recv_timeout(std::time::Duration::from_secs(10));
-    next().expect("woken once listening");
+    assert_eq!(next().expect("woken once listening"), None);
     one.write(|tx| {
         tx.execute("INSERT INTO t (k, v) VALUES (1, 'x')", &[])?;
-        tx.notify("changes")
+        tx.notify("changes", "plane-a")
     })
     .unwrap();
-    next().expect("the committed notification");
+    assert_eq!(next().expect("the committed notification"), Some("plane-a".to_owned()));
     let refused = one.write(|tx| {
-        tx.notify("changes")?;
+        tx.notify("changes", "plane-b")?;
         Err::<(), _>(DbError::CommitFailed("refused".into()))
     });
     assert!(refused.is_err());
-    one.write(|tx| tx.notify("other")).unwrap();
-    one.write(|tx| tx.notify("changes")).unwrap();
-    next().expect("the next committed notification");
+    one.write(|tx| tx.notify("other", "plane-c")).unwrap();
+    one.write(|tx| tx.notify("changes", "plane-d")).unwrap();
+    assert_eq!(next().expect("the next committed notification"), Some("plane-d".to_owned()));
     assert!(hear.try_recv().is_err(), "a rolled-back or other channel's notification was heard");
+}
+
+/// Every read transaction is counted (what the services' metrics show).
+fn reads_are_counted(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    let before = db.read_count();
+    for _ in 0..3 {
+        db.read(|tx| tx.query("SELECT 1", &[])).unwrap();
+    }
+    assert_eq!(db.read_count() - before, 3);
 }

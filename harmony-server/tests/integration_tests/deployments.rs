@@ -16,7 +16,77 @@ on_both_backends!(
     concurrent_changes_to_one_deployment_stay_ordered,
     status_comes_from_the_agents_reports_at_4_0_0,
     seals_are_xchacha_only_after_the_schema_is_contracted,
+    a_change_wakes_only_its_own_planes_long_polls,
 );
+
+/// An agent long-polling one data plane is not woken by changes to another:
+/// with an agent of `hosted-1` waiting throughout, ten changes to
+/// `hybrid-1` (each made while its agent waits) wake exactly ten polls, and
+/// the hosted agent's one wake-up is its own plane's change. A broadcast to
+/// every waiter would have woken 21, a store read each.
+async fn a_change_wakes_only_its_own_planes_long_polls(backend: Backend) {
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let (hybrid, hosted) = (id(), id());
+    h.v2().deployment_put(&hybrid, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    h.v2().deployment_put(&hosted, &hosted_spec("hosted-1", 1)).await.unwrap();
+    let harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
+    let agents =
+        harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony, &log()).unwrap();
+    let agent = |plane: &str| {
+        let credential = harmony.issue_agent_credential(plane).unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {credential}").parse().unwrap(),
+        );
+        harmony_client::agent::Client::new_with_client(
+            &format!("http://{}", agents.local_addr()),
+            reqwest::Client::builder().default_headers(headers).build().unwrap(),
+        )
+    };
+    let (hybrid_agent, hosted_agent) = (agent("hybrid-1"), agent("hosted-1"));
+    let waiting_for = |n: usize| {
+        let harmony = harmony.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while harmony.polls_waiting() != n {
+                assert!(std::time::Instant::now() < deadline, "{n} polls never waited");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let hosted_known =
+        hosted_agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner().revision;
+    let hosted_poll = tokio::spawn(async move {
+        hosted_agent.desired_state_get(Some(hosted_known), Some(30)).await.unwrap().into_inner()
+    });
+    waiting_for(1).await;
+    let before = harmony.poll_wakeups();
+    let mut known =
+        hybrid_agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner().revision;
+    for generation in 2..12 {
+        let poll = {
+            let agent = hybrid_agent.clone();
+            tokio::spawn(async move { agent.desired_state_get(Some(known), Some(30)).await })
+        };
+        waiting_for(2).await;
+        let mut change = hybrid_spec("hybrid-1", generation);
+        change.worker_queues[0].worker_concurrency = generation as _;
+        h.v2().deployment_put(&hybrid, &change).await.unwrap();
+        let state = poll.await.unwrap().unwrap().into_inner();
+        assert!(state.changed && state.revision > known, "{state:?}");
+        known = state.revision;
+    }
+    waiting_for(1).await;
+    assert_eq!(harmony.poll_wakeups() - before, 10, "the hosted agent's poll was woken too");
+    let mut change = hosted_spec("hosted-1", 2);
+    change.worker_queues[0].worker_concurrency += 1;
+    h.v2().deployment_put(&hosted, &change).await.unwrap();
+    let state = hosted_poll.await.unwrap();
+    assert!(state.changed, "{state:?}");
+    assert_eq!(harmony.poll_wakeups() - before, 11);
+}
 
 /// 4.0.0's `GET /deployments/{id}/status`: DEPLOYING until the agent
 /// reports the newest revision, then what it reported; not part of 3.0.0.
