@@ -41,7 +41,7 @@ cargo xtask <task>
   public-compat            check astro-api's public document (openapi/astro.json)
                            against its version before the last change to it, as any
                            client reads it (generic profile), accepting what
-                           openapi/astro-accepted-changes.txt lists
+                           versions/astro-accepted-changes.txt lists
   bench [all|path|render|rollout|compat|devloop]
                            release-build benchmarks, each against a baseline measured
                            in the same run; table also in target/bench/report.json
@@ -263,10 +263,10 @@ fn resolve_base(base: &str) -> Result<String, String> {
 /// (or against HEAD while it has uncommitted changes), judged for any
 /// client. Every client of the public API is someone else's code, so the
 /// generic profile; accepted changes are listed, with their reasons, in
-/// `openapi/astro-accepted-changes.txt`.
+/// `versions/astro-accepted-changes.txt`.
 fn public_compat() -> Result<ExitCode, String> {
     const DOCUMENT: &str = "openapi/astro.json";
-    const ACCEPTED: &str = "openapi/astro-accepted-changes.txt";
+    const ACCEPTED: &str = "versions/astro-accepted-changes.txt";
     if git(&["rev-parse", "--is-shallow-repository"])? == "true" {
         return Err(format!(
             "this clone is shallow, so the last change to {DOCUMENT} cannot be found; \

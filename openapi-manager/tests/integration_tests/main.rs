@@ -37,6 +37,9 @@ fn sandbox() -> tempfile::TempDir {
     for part in ["openapi", "versions", "harmony-client/src/generated"] {
         copy_dir(&repo().join(part), &dir.path().join(part));
     }
+    std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+    std::fs::copy(repo().join("docs/compat-rules.md"), dir.path().join("docs/compat-rules.md"))
+        .unwrap();
     std::fs::create_dir_all(dir.path().join("astro-client/src")).unwrap();
     std::fs::copy(
         repo().join("astro-client/src/generated.rs"),
