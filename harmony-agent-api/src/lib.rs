@@ -90,6 +90,28 @@ pub struct StatusReport {
     pub applied_revision: u64,
     pub agent_version: String,
     pub deployments: Vec<DeploymentReport>,
+    /// Whether `deployments` lists every deployment the agent runs, each as
+    /// observed now, not only those a new desired state changed. A complete
+    /// report repeats everything the agent knows, so Harmony records it
+    /// without waiting for the disk: one lost in a power failure is
+    /// repaired by the next round. Absent: false.
+    #[serde(default)]
+    pub complete: bool,
+    /// What this agent can observe of what it applies; absent when it does
+    /// not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observes: Option<Observes>,
+}
+
+/// Evidence an agent can give about its data plane. A rollout gate that
+/// needs evidence a data plane's agent cannot give is refused when the
+/// rollout is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct Observes {
+    /// Whether it can tell its deployments' workloads' health (HEALTHY,
+    /// UNHEALTHY, PROGRESSING). An agent that only writes files cannot: it
+    /// reports UNKNOWN, and a rollout gated on HEALTH could never pass.
+    pub health: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]

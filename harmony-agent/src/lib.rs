@@ -15,7 +15,9 @@
 //! whole.
 
 use anyhow::{Context, Result, bail};
-use harmony_client::agent::types::{DeploymentReport, DesiredState, Health, StatusReport};
+use harmony_client::agent::types::{
+    DeploymentReport, DesiredState, Health, Observes, StatusReport,
+};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,6 +63,14 @@ impl ApplyDir {
             .ok()
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0)
+    }
+
+    /// What the last apply reported for each deployment (`None` before
+    /// the first apply of this version of the agent: it then cannot say it
+    /// reports everything).
+    pub fn reports(&self) -> Option<Vec<DeploymentReport>> {
+        let text = std::fs::read_to_string(self.root.join(STATE_DIR).join("reports.json")).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// The file an object goes to.
@@ -117,12 +127,7 @@ impl ApplyDir {
             std::fs::rename(&tmp, path)?;
         }
         self.prune(&wanted)?;
-        let state_dir = self.root.join(STATE_DIR);
-        std::fs::create_dir_all(&state_dir)?;
-        let tmp = state_dir.join("revision.tmp");
-        std::fs::write(&tmp, state.revision.to_string())?;
-        std::fs::rename(&tmp, state_dir.join("revision"))?;
-        Ok(state
+        let reports: Vec<DeploymentReport> = state
             .deployments
             .iter()
             .map(|d| match &d.unavailable {
@@ -140,7 +145,20 @@ impl ApplyDir {
                     message: Some(format!("written to {}", self.root.display())),
                 },
             })
-            .collect())
+            .collect();
+        // The reports first, then the revision: a crash between the two
+        // leaves the old revision, and the state is applied again.
+        let state_dir = self.root.join(STATE_DIR);
+        std::fs::create_dir_all(&state_dir)?;
+        for (name, content) in [
+            ("reports.json", serde_json::to_string(&reports)?),
+            ("revision", state.revision.to_string()),
+        ] {
+            let tmp = state_dir.join(format!("{name}.tmp"));
+            std::fs::write(&tmp, content)?;
+            std::fs::rename(&tmp, state_dir.join(name))?;
+        }
+        Ok(reports)
     }
 
     fn prune(&self, wanted: &BTreeSet<&PathBuf>) -> Result<()> {
@@ -222,11 +240,13 @@ impl Agent {
             .await
             .map_err(|e| anyhow::anyhow!("fetching the desired state: {e}"))?
             .into_inner();
+        // Every round repeats every deployment's report, so Harmony may
+        // record it without waiting for its disk (the next round repairs a
+        // lost one); before this agent's first apply it has none to repeat.
         let (round, deployments) = if state.changed {
-            let reports = self.apply.apply(&state)?;
-            (Round::Applied(state.revision), reports)
+            (Round::Applied(state.revision), Some(self.apply.apply(&state)?))
         } else {
-            (Round::Unchanged(known), Vec::new())
+            (Round::Unchanged(known), self.apply.reports())
         };
         let applied_revision = match round {
             Round::Applied(r) | Round::Unchanged(r) => r,
@@ -235,7 +255,10 @@ impl Agent {
             .status_report(&StatusReport {
                 applied_revision,
                 agent_version: self.version.clone(),
-                deployments,
+                complete: deployments.is_some(),
+                deployments: deployments.unwrap_or_default(),
+                // It writes files: workloads' health is not its to see.
+                observes: Some(Observes { health: false }),
             })
             .await
             .map_err(|e| anyhow::anyhow!("reporting status: {e}"))?;

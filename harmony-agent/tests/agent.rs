@@ -200,6 +200,48 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
     assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
 }
 
+/// Every round repeats every deployment's report, marked complete, and says
+/// the agent cannot observe workloads' health: a report Harmony holds that
+/// the agent did not make (here, one saying HEALTHY) is replaced by the
+/// agent's own at its next round, though nothing changed. A restarted agent
+/// does the same from what it stored with the applied revision.
+#[tokio::test]
+async fn every_round_repeats_every_report_and_what_the_agent_cannot_see() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let id = uuid::Uuid::new_v4();
+    harmony
+        .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let credential = harmony.credential("hybrid-example");
+    let agent = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path())).unwrap();
+    let Round::Applied(revision) = agent.round(0).await.unwrap() else { panic!("not applied") };
+    let app = harmony.api.as_ref().unwrap().app_private().harmony.clone();
+    let written = format!("written to {}", dir.path().display());
+    let forged = || {
+        let report = serde_json::from_value(serde_json::json!({
+            "applied_revision": revision,
+            "agent_version": "someone else",
+            "deployments": [{"deployment_id": id, "manifest_revision": 1, "health": "HEALTHY"}]
+        }))
+        .unwrap();
+        app.record_agent_status("hybrid-example", report).unwrap();
+        assert_eq!(app.deployment_status(id).unwrap().message, None);
+    };
+    forged();
+    assert_eq!(agent.round(0).await.unwrap(), Round::Unchanged(revision));
+    assert_eq!(app.deployment_status(id).unwrap().message.as_deref(), Some(written.as_str()));
+
+    forged();
+    let restarted = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path())).unwrap();
+    assert_eq!(restarted.round(0).await.unwrap(), Round::Unchanged(revision));
+    assert_eq!(app.deployment_status(id).unwrap().message.as_deref(), Some(written.as_str()));
+    let reports = ApplyDir::new(dir.path()).reports().expect("stored with the revision");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].health, harmony_client::agent::types::Health::Unknown);
+}
+
 #[tokio::test]
 async fn a_long_poll_answers_when_the_state_changes() {
     let data = tempfile::tempdir().unwrap();

@@ -93,7 +93,7 @@ impl HarmonyAgentApi for AgentImpl {
     ) -> Result<HttpResponseUpdatedNoContent, HttpError> {
         let plane = agent(&rqctx).await?;
         let report = body.into_inner();
-        blocking(rqctx.context(), move |h| h.record_agent_status(&plane, report)).await?;
+        rqctx.context().report_agent_status(&plane, report).await.map_err(HttpError::from)?;
         Ok(HttpResponseUpdatedNoContent())
     }
 }

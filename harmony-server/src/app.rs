@@ -437,6 +437,12 @@ impl Harmony {
         self.poll_wakeups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// What this process's writer has committed (groups, and those that
+    /// waited for the disk).
+    pub fn write_counts(&self) -> sql_store::WriteCounts {
+        self.store.write_counts()
+    }
+
     /// Read transactions this process has run.
     pub fn store_reads(&self) -> u64 {
         self.store.read_count()
@@ -499,15 +505,47 @@ impl Harmony {
         })
     }
 
-    /// Records an agent's report: its applied revision, its heartbeat, and
-    /// each deployment's health. Reports about deployments that are not on
-    /// the agent's own data plane are ignored; messages are cut to
-    /// [`MAX_AGENT_MESSAGE`] characters with control characters replaced.
+    /// Records an agent's report: its applied revision, its heartbeat, what
+    /// it can observe, and each deployment's health. Reports about
+    /// deployments that are not on the agent's own data plane are ignored;
+    /// messages are cut to [`MAX_AGENT_MESSAGE`] characters with control
+    /// characters replaced. Waits for the disk.
     pub fn record_agent_status(
         &self,
         data_plane_id: &str,
         report: harmony_agent_api::StatusReport,
     ) -> Result<(), HarmonyError> {
+        self.store.write(self.status_write(data_plane_id, report)?)
+    }
+
+    /// [`Harmony::record_agent_status`] for the agent API: a complete
+    /// report (every deployment, repeated each round) is recorded without
+    /// waiting for the disk, since the next round repairs its loss; an
+    /// incomplete one (an older agent's, naming only what it just applied)
+    /// waits, as it is not repeated.
+    pub async fn report_agent_status(
+        &self,
+        data_plane_id: &str,
+        report: harmony_agent_api::StatusReport,
+    ) -> Result<(), HarmonyError> {
+        let complete = report.complete;
+        let write = self.status_write(data_plane_id, report)?;
+        if complete {
+            self.store.write_redoable_async(write).await
+        } else {
+            self.store.write_async(write).await
+        }
+    }
+
+    /// The checked report as a write.
+    fn status_write(
+        &self,
+        data_plane_id: &str,
+        report: harmony_agent_api::StatusReport,
+    ) -> Result<
+        impl FnOnce(&crate::store::Tx<'_>) -> Result<(), HarmonyError> + Send + 'static,
+        HarmonyError,
+    > {
         let mut problems = Vec::new();
         check_written(&mut problems, "agent_version", &report.agent_version);
         for (i, d) in report.deployments.iter().enumerate() {
@@ -532,17 +570,18 @@ impl Harmony {
                 (d.deployment_id, d.manifest_revision, health, message)
             })
             .collect();
-        let (id, now) = (data_plane_id.to_owned(), self.clock.now());
-        self.store.write(move |tx| {
+        let observes_health = report.observes.map(|o| o.health);
+        let (id, now, applied) =
+            (data_plane_id.to_owned(), self.clock.now(), report.applied_revision);
+        Ok(move |tx: &crate::store::Tx<'_>| {
             let (desired, _) =
                 tx.plane_revisions(&id)?.ok_or_else(|| not_found("data plane", &id))?;
-            if report.applied_revision > desired {
+            if applied > desired {
                 return Err(HarmonyError::Invalid(vec![format!(
-                    "applied_revision: {} is ahead of the desired revision {desired}",
-                    report.applied_revision
+                    "applied_revision: {applied} is ahead of the desired revision {desired}"
                 )]));
             }
-            Ok(tx.record_agent_status(&id, report.applied_revision, &reports, now)?)
+            Ok(tx.record_agent_status(&id, applied, &reports, observes_health, now)?)
         })
     }
 

@@ -301,6 +301,7 @@ fn plane_infos(tx: &Tx<'_>) -> Result<Vec<PlaneInfo>, HarmonyError> {
             }
         }
     }
+    let blind = tx.planes_blind_to_health()?;
     let mut planes = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -310,6 +311,7 @@ fn plane_infos(tx: &Tx<'_>) -> Result<Vec<PlaneInfo>, HarmonyError> {
         for p in page {
             planes.push(PlaneInfo {
                 runtimes: runtimes.remove(&p.id).unwrap_or_default(),
+                blind_to_health: blind.contains(&p.id),
                 id: p.id,
                 labels: p.labels,
                 kubernetes_version: p.kubernetes_version,

@@ -42,6 +42,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0005-leases.sql"),
     step!("sqlite/0006-manifest-sets-packed.sql"),
     step!("sqlite/0007-xchacha-seals.sql"),
+    step!("sqlite/0008-agent-observes.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -50,6 +51,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0005-initial.sql"),
     step!("postgres/0006-manifest-sets-packed.sql"),
     step!("postgres/0007-xchacha-seals.sql"),
+    step!("postgres/0008-agent-observes.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the
@@ -248,6 +250,23 @@ impl Store {
         let codec = self.codec.clone();
         let written =
             self.db.write_async(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own)).await;
+        let (value, moved) = written.map_err(Wrap::into_error)?;
+        self.wake(&moved);
+        Ok(value)
+    }
+
+    /// [`Store::write_async`] for a write whose loss its caller redoes (an
+    /// agent's complete report, repeated every round): committed without
+    /// waiting for the disk when no durable write shares its group.
+    pub async fn write_redoable_async<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let codec = self.codec.clone();
+        let written =
+            self.db.write_redoable(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own)).await;
         let (value, moved) = written.map_err(Wrap::into_error)?;
         self.wake(&moved);
         Ok(value)
@@ -516,6 +535,16 @@ impl Tx<'_> {
             )?
             .map(|row| data_plane_of(&row))
             .transpose()
+    }
+
+    /// Data planes whose agent said, in its last report, that it cannot
+    /// observe workloads' health.
+    pub fn planes_blind_to_health(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        self.0
+            .query("SELECT id FROM data_planes WHERE NOT observes_health", &[])?
+            .iter()
+            .map(|r| Ok(r.get(0)?))
+            .collect()
     }
 
     pub fn data_planes_after(
@@ -798,7 +827,8 @@ impl Tx<'_> {
             .transpose()
     }
 
-    /// An agent's report: the applied revision, a heartbeat, and each
+    /// An agent's report: the applied revision, a heartbeat, what the agent
+    /// can observe (`observes_health`, `None`: it did not say), and each
     /// deployment's health (reports for deployments no longer on the data
     /// plane are dropped).
     pub fn record_agent_status(
@@ -806,13 +836,15 @@ impl Tx<'_> {
         data_plane_id: &str,
         applied_revision: u64,
         reports: &[(Uuid, u64, String, Option<String>)],
+        observes_health: Option<bool>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.0.execute(
             "UPDATE data_planes
-             SET applied_revision = ?2, last_heartbeat = ?3, status = 'READY'
+             SET applied_revision = ?2, last_heartbeat = ?3, status = 'READY',
+                 observes_health = ?4
              WHERE id = ?1",
-            &[&data_plane_id, &(applied_revision as i64), &now],
+            &[&data_plane_id, &(applied_revision as i64), &now, &observes_health],
         )?;
         for (deployment_id, revision, health, message) in reports {
             let id = deployment_id.to_string();

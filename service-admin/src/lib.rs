@@ -246,8 +246,13 @@ pub fn encode_store_counts(
     readers_waiting: usize,
     reads: u64,
 ) -> Result<(), std::fmt::Error> {
-    let sql_store::WriteCounts { groups, writes, failed_groups: failed, commit_micros: micros } =
-        counts;
+    let sql_store::WriteCounts {
+        groups,
+        durable_groups,
+        writes,
+        failed_groups: failed,
+        commit_micros: micros,
+    } = counts;
     use prometheus_client::encoding::EncodeMetric;
     use prometheus_client::metrics::counter::ConstCounter;
     let waiting = prometheus_client::metrics::gauge::ConstGauge::new(readers_waiting as i64);
@@ -262,6 +267,11 @@ pub fn encode_store_counts(
             "store_write_groups",
             "Write groups this process's writer committed (one commit each)",
             groups,
+        ),
+        (
+            "store_durable_write_groups",
+            "Of those, groups whose commit waited for the disk (one sync each)",
+            durable_groups,
         ),
         ("store_writes", "Writes in those groups", writes),
         ("store_failed_write_groups", "Write groups whose transaction failed", failed),

@@ -334,6 +334,7 @@ pub struct Database {
 #[derive(Default)]
 pub struct WriteStats {
     groups: std::sync::atomic::AtomicU64,
+    durable_groups: std::sync::atomic::AtomicU64,
     writes: std::sync::atomic::AtomicU64,
     failed_groups: std::sync::atomic::AtomicU64,
     micros: std::sync::atomic::AtomicU64,
@@ -344,6 +345,10 @@ pub struct WriteStats {
 pub struct WriteCounts {
     /// Groups committed.
     pub groups: u64,
+    /// Of those, groups whose commit waited for the disk (a sync each):
+    /// every group holding a durable write; groups of redoable writes alone
+    /// do not.
+    pub durable_groups: u64,
     /// Writes in the groups committed (each its own savepoint).
     pub writes: u64,
     /// Groups whose transaction failed (each write told so).
@@ -357,6 +362,7 @@ impl WriteStats {
         use std::sync::atomic::Ordering::Relaxed;
         WriteCounts {
             groups: self.groups.load(Relaxed),
+            durable_groups: self.durable_groups.load(Relaxed),
             writes: self.writes.load(Relaxed),
             failed_groups: self.failed_groups.load(Relaxed),
             commit_micros: self.micros.load(Relaxed),
@@ -611,6 +617,7 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>, stats: &WriteSt
             use std::sync::atomic::Ordering::Relaxed;
             if committed {
                 stats.groups.fetch_add(1, Relaxed);
+                stats.durable_groups.fetch_add(u64::from(durable), Relaxed);
                 stats.writes.fetch_add(size, Relaxed);
                 stats.micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
             } else {

@@ -223,9 +223,12 @@ fn only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk(place: P
     let db = Database::open(&place.location(), &SCHEMA).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     assert!(db.write(commit_waits_for_disk).unwrap(), "a write waits for the disk");
+    let durable_before = db.write_counts().durable_groups;
     let redoable = runtime.block_on(db.write_redoable(commit_waits_for_disk)).unwrap();
     assert!(!redoable, "a redoable write alone does not");
+    assert_eq!(db.write_counts().durable_groups, durable_before, "and is not counted as a sync");
     assert!(db.write(commit_waits_for_disk).unwrap(), "the next durable write waits again");
+    assert_eq!(db.write_counts().durable_groups, durable_before + 1);
 
     // Hold the writer in one write while a redoable and a durable write
     // queue behind it: they commit as one group, which waits.

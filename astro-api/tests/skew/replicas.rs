@@ -346,6 +346,8 @@ async fn agent_report(h: &Harmony, credential: &str) {
                 message: None,
             })
             .collect(),
+        complete: false,
+        observes: None,
     };
     agent.status_report(&report).await.expect("the report is taken");
 }

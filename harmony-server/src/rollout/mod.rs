@@ -104,6 +104,10 @@ pub struct PlaneInfo {
     pub release: String,
     /// Runtime versions of the deployments on it.
     pub runtimes: Vec<String>,
+    /// Its agent said, in its last report, that it cannot observe
+    /// workloads' health (it writes files): a HEALTH gate could never pass
+    /// on it.
+    pub blind_to_health: bool,
 }
 
 /// How a data plane looks now, relative to the release it was last given.
@@ -320,6 +324,35 @@ impl Rollout {
                 policy.environment,
                 summarize(&uncovered)
             )]));
+        }
+        // A gate needing evidence a data plane's agent cannot give would
+        // hold its wave as "inconclusive" for ever: refused now instead.
+        let mut blind: Vec<String> = Vec::new();
+        for (i, wave) in policy.waves.iter().enumerate() {
+            if !wave.gates.contains(&Gate::Health) {
+                continue;
+            }
+            let mut names: Vec<String> = targets
+                .iter()
+                .filter(|t| t.wave == i)
+                .filter(|t| planes.iter().any(|p| p.id == t.id && p.blind_to_health))
+                .map(|t| t.id.clone())
+                .collect();
+            if !names.is_empty() {
+                names.sort();
+                blind.push(format!(
+                    "policy ({}): wave {} gates on HEALTH, but the agents of data plane(s) {} \
+                     report that they cannot observe workloads' health (they write files), so \
+                     the gate could never pass; gate that wave on METRIC or MANUAL_APPROVAL, or \
+                     run agents that observe health there",
+                    policy.environment,
+                    wave.name,
+                    summarize(&names)
+                ));
+            }
+        }
+        if !blind.is_empty() {
+            return Err(RolloutError::Invalid(blind));
         }
         if targets.is_empty() {
             return Err(RolloutError::Invalid(vec![format!(

@@ -67,6 +67,7 @@ impl SimFleet {
                         kubernetes_version: "1.31".to_owned(),
                         release: release.to_owned(),
                         runtimes: vec!["3.1-1".to_owned()],
+                        blind_to_health: false,
                     },
                     deployments,
                     reachable: true,

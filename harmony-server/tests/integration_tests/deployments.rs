@@ -17,7 +17,60 @@ on_both_backends!(
     status_comes_from_the_agents_reports_at_4_0_0,
     seals_are_xchacha_only_after_the_schema_is_contracted,
     a_change_wakes_only_its_own_planes_long_polls,
+    a_complete_report_is_recorded_without_waiting_for_the_disk,
 );
+
+/// An agent's complete report (every deployment, repeated each round) is a
+/// redoable write: recorded without a disk sync, since the next round
+/// repairs its loss. An incomplete one (an older agent naming only what it
+/// just applied) is not repeated, so it waits for the disk. Both are
+/// recorded.
+async fn a_complete_report_is_recorded_without_waiting_for_the_disk(backend: Backend) {
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    let d = id();
+    h.v2().deployment_put(&d, &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
+    let agents =
+        harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony, &log()).unwrap();
+    let credential = harmony.issue_agent_credential("hybrid-1").unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
+    let agent = harmony_client::agent::Client::new_with_client(
+        &format!("http://{}", agents.local_addr()),
+        reqwest::Client::builder().default_headers(headers).build().unwrap(),
+    );
+    let state = agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner();
+    let report = |complete: bool, health| harmony_client::agent::types::StatusReport {
+        applied_revision: state.revision,
+        agent_version: "test".into(),
+        deployments: vec![harmony_client::agent::types::DeploymentReport {
+            deployment_id: d,
+            manifest_revision: 1,
+            health,
+            message: None,
+        }],
+        complete,
+        observes: Some(harmony_client::agent::types::Observes { health: true }),
+    };
+    let syncs = || harmony.write_counts().durable_groups;
+    let before = syncs();
+    use harmony_client::agent::types::Health;
+    agent.status_report(&report(true, Health::Healthy)).await.unwrap();
+    assert_eq!(syncs(), before, "a complete report waited for the disk");
+    let v4 = harmony_client::v4::Client::new_with_client(&h.url, http());
+    use harmony_client::v4::types::DeploymentState;
+    assert_eq!(
+        v4.deployment_status_get(&d).await.unwrap().into_inner().state,
+        DeploymentState::Healthy
+    );
+    agent.status_report(&report(false, Health::Unhealthy)).await.unwrap();
+    assert_eq!(syncs(), before + 1, "an incomplete report must wait for the disk");
+    assert_eq!(
+        v4.deployment_status_get(&d).await.unwrap().into_inner().state,
+        DeploymentState::Unhealthy
+    );
+}
 
 /// An agent long-polling one data plane is not woken by changes to another:
 /// with an agent of `hosted-1` waiting throughout, ten changes to

@@ -72,6 +72,8 @@ async fn run_agent(url: String, credential: String, stop: Arc<AtomicBool>) {
                     message: None,
                 })
                 .collect(),
+            complete: false,
+            observes: None,
         };
         let _ = client.status_report(&report).await;
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -65,6 +65,7 @@ fn plane(id: &str, ring: Option<&str>) -> SimPlane {
             kubernetes_version: "1.31.2".to_owned(),
             release: FROM.to_owned(),
             runtimes: vec!["3.1-1".to_owned()],
+            blind_to_health: false,
         },
         deployments: 5,
         reachable: true,

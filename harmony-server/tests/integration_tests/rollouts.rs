@@ -193,6 +193,47 @@ fn agents_reports_carry_a_rollout_through_every_wave() {
     assert_eq!(done.waves.iter().map(|w| w.updated).sum::<u64>(), 3);
 }
 
+/// A rollout gated on HEALTH over data planes whose agents said they cannot
+/// observe health (they write files) would pause as inconclusive for ever:
+/// it is refused when planned, naming the planes and the wave's gate. Once
+/// those agents report that they observe health, the same rollout starts.
+#[test]
+fn a_health_gate_the_agents_cannot_evidence_is_refused_at_planning() {
+    let f = Fixture::new();
+    let blind_report = |plane: &str, observes: bool| {
+        let state = f.app.desired_state(plane, 0).unwrap();
+        let report = serde_json::from_value(serde_json::json!({
+            "applied_revision": state.revision,
+            "agent_version": "files",
+            "deployments": [],
+            "complete": false,
+            "observes": {"health": observes},
+        }))
+        .unwrap();
+        f.app.record_agent_status(plane, report).unwrap();
+    };
+    blind_report("r1", false);
+    blind_report("r2", false);
+    let refused = f
+        .app
+        .create_rollout(api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() })
+        .expect_err("HEALTH cannot be evidenced on r1 and r2");
+    let message = refused.to_string();
+    assert!(
+        message.contains("wave rest gates on HEALTH")
+            && message.contains("r1")
+            && message.contains("r2"),
+        "{message}"
+    );
+    assert!(!message.contains("c1"), "c1's agent did not say it is blind: {message}");
+    assert_eq!(f.release_of("r1"), FROM, "nothing moved");
+    assert_eq!(f.release_of("c1"), FROM, "nothing moved");
+
+    blind_report("r1", true);
+    blind_report("r2", true);
+    assert_eq!(start(&f).state, api::RolloutState::Progressing);
+}
+
 #[test]
 fn an_unhealthy_canary_rolls_back_and_re_renders_the_previous_release() {
     let f = Fixture::new();
