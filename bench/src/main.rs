@@ -3,7 +3,8 @@
 //! `target/bench/report.json`. Targets are read off the table, never asserted.
 //!
 //! Arguments select parts: `all` (default), `path`, `render`, `rollout`,
-//! `compat`, `devloop`; `compat-child OLD NEW` and `rollout-child` run one
+//! `compat`, `devloop`, `fleet` (a number beside it: how many agents);
+//! `fleet-harmony` runs one Harmony for the fleet measurement; `compat-child OLD NEW` and `rollout-child` run one
 //! measurement in a fresh process so its peak memory can be read;
 //! `path-hold [CLIENTS] [SECONDS] [postgres]` keeps the path under load
 //! (64 clients, 30 s, SQLite by default) for a profiler to attach to, and
@@ -12,6 +13,7 @@
 mod compat;
 mod devloop;
 mod echo;
+mod fleet;
 mod load;
 mod path;
 mod render;
@@ -72,6 +74,9 @@ fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("rollout-child") {
         return rollout::child();
     }
+    if args.first().map(String::as_str) == Some("fleet-harmony") {
+        return fleet::child(&args[1..]);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if args.first().map(String::as_str) == Some("path-hold") {
         let number =
@@ -95,6 +100,11 @@ fn main() -> anyhow::Result<()> {
     }
     if selected("devloop") {
         lines.extend(devloop::run()?);
+    }
+    if selected("fleet") {
+        // `fleet 5000`: how many agents (default 2,000).
+        let agents = args.iter().find_map(|a| a.parse().ok()).unwrap_or(2000);
+        lines.extend(runtime.block_on(fleet::run(agents))?);
     }
     print_table(&lines);
     let dir = repo_root().join("target/bench");

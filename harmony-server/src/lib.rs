@@ -70,6 +70,10 @@ pub struct Config {
     /// Serve the main API (and the agent API) over TLS (dropshot's
     /// `ConfigTls::AsFile`: a PEM certificate chain and PKCS #8 key).
     pub tls: Option<dropshot::ConfigTls>,
+    /// Hear other replicas' changes through PostgreSQL `LISTEN` (default).
+    /// Off where the connection cannot listen (a pooler in transaction
+    /// mode): long polls then read the store again every second.
+    pub listen: bool,
 }
 
 impl Config {
@@ -88,6 +92,7 @@ impl Config {
             service_token: None,
             rollout_tick: Some(std::time::Duration::from_secs(10)),
             tls: None,
+            listen: true,
         }
     }
 }
@@ -114,7 +119,7 @@ fn open(config: &Config) -> Result<app::Harmony> {
         // Renewed every tick; lost only after three missed ones.
         harmony = harmony.with_lease(tick * 3);
     }
-    Ok(harmony.listen_for_changes())
+    Ok(if config.listen { harmony.listen_for_changes() } else { harmony })
 }
 
 /// The rollout policy `config` names, for its environment.

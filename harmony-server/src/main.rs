@@ -60,6 +60,11 @@ struct Flags {
     /// password off the command line.
     #[arg(long, env = "HARMONY_DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
+    /// On PostgreSQL, do not LISTEN for other replicas' changes (for a
+    /// connection pooler that cannot, e.g. PgBouncer in transaction mode):
+    /// agents' long polls then read the store again every second.
+    #[arg(long, env = "HARMONY_NO_LISTEN", global = true)]
+    no_listen: bool,
     /// Serve no API version newer than this, as an older Harmony would.
     #[arg(long, env = "HARMONY_MAX_API_VERSION", global = true)]
     max_api_version: Option<semver::Version>,
@@ -208,6 +213,7 @@ fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)>
     };
     let mut config = Config::new(flags.bind, flags.data_dir);
     config.database_url = flags.database_url.filter(|u| !u.is_empty());
+    config.listen = !flags.no_listen;
     config.max_api_version = flags.max_api_version;
     config.dev_seed = flags.dev_seed;
     config.dev_organization = flags.dev_organization;
