@@ -686,11 +686,19 @@ async fn sigterm_stops_the_agent_cleanly() {
         .unwrap();
     let mut child = KillOnDrop(child);
     let worker = format!("airflow-{}/deployment-worker-default.yaml", id.simple());
+    // Applied and reported: the round has ended (the files appear before
+    // its report is sent, and a stop during the report ends the round
+    // before it is logged).
+    let applied = || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("\"applied the data plane's desired state\""))
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !(apply.exists() && tree(&apply).contains(&worker)) {
+    while !applied() {
         assert!(std::time::Instant::now() < deadline, "the agent never applied its state");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(tree(&apply).contains(&worker));
     // Now in a 30 s long poll: SIGTERM ends it at once.
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
