@@ -70,19 +70,31 @@ impl HarmonyAgentApi for AgentImpl {
             if state.changed || stopping || tokio::time::Instant::now() >= deadline {
                 return Ok(HttpResponseOk(state));
             }
-            // Woken, due to look again (replicas sharing the store), or
-            // timed out: read again (past the deadline, that read is the
-            // answer).
+            // Woken, or due to look again (replicas sharing the store): read
+            // again. Timed out with every change announced to this process
+            // (SQLite, or PostgreSQL LISTEN): nothing can have been missed,
+            // since a wake registered before the read above, so the plane is
+            // still at `known` and the answer needs no read.
             let until = match recheck {
                 Some(every) => deadline.min(tokio::time::Instant::now() + every),
                 None => deadline,
             };
-            let waiting = rqctx.context().polls_waiting.clone();
-            waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let _counted = Counted(waiting);
-            if tokio::time::timeout_at(until, notified).await.is_ok() {
-                let woken = &rqctx.context().poll_wakeups;
-                woken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let woken = {
+                let waiting = rqctx.context().polls_waiting.clone();
+                waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _counted = Counted(waiting);
+                tokio::time::timeout_at(until, notified).await.is_ok()
+            };
+            if woken {
+                let wakeups = &rqctx.context().poll_wakeups;
+                wakeups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            } else if recheck.is_none() {
+                return Ok(HttpResponseOk(DesiredState {
+                    data_plane_id: state.data_plane_id,
+                    revision: known,
+                    changed: false,
+                    deployments: Vec::new(),
+                }));
             }
         }
     }

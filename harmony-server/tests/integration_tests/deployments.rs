@@ -18,7 +18,34 @@ on_both_backends!(
     seals_are_xchacha_only_after_the_schema_is_contracted,
     a_change_wakes_only_its_own_planes_long_polls,
     a_complete_report_is_recorded_without_waiting_for_the_disk,
+    a_poll_that_waits_out_its_time_reads_the_store_once,
 );
+
+/// A long poll that nothing wakes costs two reads (the credential, then the
+/// plane's revision on arrival), however long it waits: every change is
+/// announced to the process (in process on SQLite, LISTEN on PostgreSQL),
+/// so its wait ending unwoken needs no look at the store to say
+/// "unchanged".
+async fn a_poll_that_waits_out_its_time_reads_the_store_once(backend: Backend) {
+    let Some(h) = TestHarmony::on(backend) else { return };
+    two_planes(&h).await;
+    h.v2().deployment_put(&id(), &hybrid_spec("hybrid-1", 1)).await.unwrap();
+    let harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
+    let agents =
+        harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony, &log()).unwrap();
+    let credential = harmony.issue_agent_credential("hybrid-1").unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
+    let agent = harmony_client::agent::Client::new_with_client(
+        &format!("http://{}", agents.local_addr()),
+        reqwest::Client::builder().default_headers(headers).build().unwrap(),
+    );
+    let known = agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner().revision;
+    let before = harmony.store_reads();
+    let state = agent.desired_state_get(Some(known), Some(1)).await.unwrap().into_inner();
+    assert!(!state.changed && state.revision == known && state.deployments.is_empty(), "{state:?}");
+    assert_eq!(harmony.store_reads() - before, 2, "the credential and the revision, once each");
+}
 
 /// An agent's complete report (every deployment, repeated each round) is a
 /// redoable write: recorded without a disk sync, since the next round
