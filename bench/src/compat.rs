@@ -45,16 +45,9 @@ fn fetch(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok(pair)
 }
 
+/// This process's peak resident memory, KiB.
 pub fn peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    crate::usage::status_kib("VmHWM")
 }
 
 /// Runs in a fresh process: parse both, compare, report time and peak memory.

@@ -69,18 +69,6 @@ impl std::ops::Add for Stats {
     }
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// `fleet-harmony DATA_DIR [DATABASE_URL] [--no-listen]`: a Harmony and its
 /// agent API, answering the parent's commands.
 pub fn child(args: &[String]) -> Result<()> {
@@ -117,7 +105,7 @@ pub fn child(args: &[String]) -> Result<()> {
                     durable_groups: harmony.write_counts().durable_groups,
                     wakeups: harmony.poll_wakeups(),
                     polls_waiting: harmony.polls_waiting(),
-                    rss_kib: rss_kib(),
+                    rss_kib: crate::usage::status_kib("VmRSS"),
                     cpu_seconds: crate::usage::Usage::now().cpu_seconds,
                 };
                 writeln!(out, "{}", serde_json::to_string(&stats)?)?;

@@ -79,3 +79,17 @@ impl Usage {
         }
     }
 }
+
+/// A memory figure of this process from `/proc/self/status`, in KiB
+/// (`VmRSS` now, `VmHWM` at its peak); 0 where it cannot be read.
+pub fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -232,12 +232,7 @@ impl Store {
         F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
         let codec = self.codec.clone();
-        let (value, moved) = self
-            .db
-            .write(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own))
-            .map_err(Wrap::into_error)?;
-        self.wake(&moved);
-        Ok(value)
+        self.committed(self.db.write(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own)))
     }
 
     /// [`Store::write`] for async callers, without a blocking thread.
@@ -250,9 +245,7 @@ impl Store {
         let codec = self.codec.clone();
         let written =
             self.db.write_async(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own)).await;
-        let (value, moved) = written.map_err(Wrap::into_error)?;
-        self.wake(&moved);
-        Ok(value)
+        self.committed(written)
     }
 
     /// [`Store::write_async`] for a write whose loss its caller redoes (an
@@ -267,6 +260,14 @@ impl Store {
         let codec = self.codec.clone();
         let written =
             self.db.write_redoable(move |tx| Tx::run(tx, &codec, f).map_err(Wrap::Own)).await;
+        self.committed(written)
+    }
+
+    /// A write's outcome: its value once the planes it moved are woken.
+    fn committed<T, E: From<StoreError>>(
+        &self,
+        written: Result<(T, Vec<String>), Wrap<E>>,
+    ) -> Result<T, E> {
         let (value, moved) = written.map_err(Wrap::into_error)?;
         self.wake(&moved);
         Ok(value)

@@ -308,3 +308,19 @@ fn unhex(hex: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from PostgreSQL"))
         .collect()
 }
+
+/// A data plane's agent on Harmony's real agent API at `agents`: the
+/// generated agent client presenting a credential issued for `plane`.
+pub fn agent_client(
+    harmony: &harmony_server::app::Harmony,
+    agents: std::net::SocketAddr,
+    plane: &str,
+) -> harmony_client::agent::Client {
+    let credential = harmony.issue_agent_credential(plane).unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
+    harmony_client::agent::Client::new_with_client(
+        &format!("http://{agents}"),
+        reqwest::Client::builder().default_headers(headers).build().unwrap(),
+    )
+}

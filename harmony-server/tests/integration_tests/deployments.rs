@@ -33,13 +33,7 @@ async fn a_poll_that_waits_out_its_time_reads_the_store_once(backend: Backend) {
     let harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
     let agents =
         harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony, &log()).unwrap();
-    let credential = harmony.issue_agent_credential("hybrid-1").unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
-    let agent = harmony_client::agent::Client::new_with_client(
-        &format!("http://{}", agents.local_addr()),
-        reqwest::Client::builder().default_headers(headers).build().unwrap(),
-    );
+    let agent = agent_client(&harmony, agents.local_addr(), "hybrid-1");
     let known = agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner().revision;
     let before = harmony.store_reads();
     let state = agent.desired_state_get(Some(known), Some(1)).await.unwrap().into_inner();
@@ -60,13 +54,7 @@ async fn a_complete_report_is_recorded_without_waiting_for_the_disk(backend: Bac
     let harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
     let agents =
         harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony, &log()).unwrap();
-    let credential = harmony.issue_agent_credential("hybrid-1").unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
-    let agent = harmony_client::agent::Client::new_with_client(
-        &format!("http://{}", agents.local_addr()),
-        reqwest::Client::builder().default_headers(headers).build().unwrap(),
-    );
+    let agent = agent_client(&harmony, agents.local_addr(), "hybrid-1");
     let state = agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner();
     let report = |complete: bool, health| harmony_client::agent::types::StatusReport {
         applied_revision: state.revision,
@@ -113,19 +101,10 @@ async fn a_change_wakes_only_its_own_planes_long_polls(backend: Backend) {
     let harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
     let agents =
         harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony, &log()).unwrap();
-    let agent = |plane: &str| {
-        let credential = harmony.issue_agent_credential(plane).unwrap();
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {credential}").parse().unwrap(),
-        );
-        harmony_client::agent::Client::new_with_client(
-            &format!("http://{}", agents.local_addr()),
-            reqwest::Client::builder().default_headers(headers).build().unwrap(),
-        )
-    };
-    let (hybrid_agent, hosted_agent) = (agent("hybrid-1"), agent("hosted-1"));
+    let (hybrid_agent, hosted_agent) = (
+        agent_client(&harmony, agents.local_addr(), "hybrid-1"),
+        agent_client(&harmony, agents.local_addr(), "hosted-1"),
+    );
     let waiting_for = |n: usize| {
         let harmony = harmony.clone();
         async move {
@@ -624,13 +603,7 @@ async fn a_change_through_one_replica_wakes_an_agent_polling_another() {
     let agents_b =
         harmony_server::start_agent_api("127.0.0.1:0".parse().unwrap(), &harmony_b, &log())
             .unwrap();
-    let credential = harmony_b.issue_agent_credential("hybrid-1").unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap());
-    let agent = harmony_client::agent::Client::new_with_client(
-        &format!("http://{}", agents_b.local_addr()),
-        reqwest::Client::builder().default_headers(headers).build().unwrap(),
-    );
+    let agent = agent_client(&harmony_b, agents_b.local_addr(), "hybrid-1");
     let known = agent.desired_state_get(Some(0), Some(0)).await.unwrap().into_inner().revision;
     let poll = tokio::spawn(async move {
         agent.desired_state_get(Some(known), Some(30)).await.unwrap().into_inner()
