@@ -54,9 +54,6 @@ pub struct Harmony {
     /// Set when the process is stopping: long polls answer at once instead
     /// of holding the graceful stop for up to their whole wait.
     pub(crate) stopping: Arc<std::sync::atomic::AtomicBool>,
-    /// Whether other replicas' changes wake this process's long polls
-    /// (PostgreSQL `LISTEN`; see [`Harmony::listen_for_changes`]).
-    pub(crate) listening: bool,
     /// Long polls of this process waiting for a change now.
     pub(crate) polls_waiting: Arc<std::sync::atomic::AtomicUsize>,
     /// Times a waiting long poll was woken to read its plane again.
@@ -99,7 +96,6 @@ impl Harmony {
             clock,
             key: Arc::new(key),
             stopping: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            listening: false,
             polls_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             poll_wakeups: Arc::default(),
             policy: DEFAULT_POLICY.clone(),
@@ -418,8 +414,8 @@ impl Harmony {
     /// through any replica sharing the database (PostgreSQL `LISTEN`/
     /// `NOTIFY`, each plane's own watchers only), so they need not read the
     /// store again on their own.
-    pub fn listen_for_changes(mut self) -> Harmony {
-        self.listening = self.store.listen_for_changes();
+    pub fn listen_for_changes(self) -> Harmony {
+        self.store.listen_for_changes();
         self
     }
 
@@ -454,7 +450,7 @@ impl Harmony {
     /// this process (SQLite) or is announced to it (PostgreSQL `LISTEN`):
     /// waiting agents then cost the store nothing.
     pub fn recheck_every(&self) -> Option<std::time::Duration> {
-        match (self.store.backend(), self.listening) {
+        match (self.store.backend(), self.store.is_listening()) {
             (sql_store::Backend::Postgres, false) => Some(std::time::Duration::from_secs(1)),
             _ => None,
         }

@@ -274,7 +274,7 @@ impl Store {
     }
 
     fn wake(&self, planes: &[String]) {
-        if self.listening.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.is_listening() {
             return;
         }
         for plane in planes {
@@ -294,16 +294,22 @@ impl Store {
     /// Wakes this process's watchers of a data plane whenever its desired
     /// state changes through any replica sharing this database
     /// (PostgreSQL's `LISTEN`, the plane's id as payload), and every watcher
-    /// after each (re)connection of the listener. `false` on SQLite, where
-    /// every change comes through this process.
-    pub fn listen_for_changes(&self) -> bool {
+    /// after each (re)connection of the listener. Nothing on SQLite, where
+    /// every change comes through this process ([`Store::is_listening`]
+    /// says which).
+    pub fn listen_for_changes(&self) {
         let wakeups = self.wakeups.clone();
         let listening = self.db.listen(DESIRED_STATE_CHANNEL, move |plane| match plane {
             Some(plane) => wakeups.wake(plane),
             None => wakeups.wake_all(),
         });
         self.listening.store(listening, std::sync::atomic::Ordering::SeqCst);
-        listening
+    }
+
+    /// Whether changes are heard from the database ([`Store::listen_for_changes`]
+    /// on PostgreSQL).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Read transactions run by this process (for the metrics).

@@ -301,17 +301,7 @@ fn public_compat() -> Result<ExitCode, String> {
     if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
         args.extend(["--format", "githubactions"]);
     }
-    let mut command = cargo();
-    let status = command
-        .args(["run", "--quiet", "--package", "openapi-compat", "--"])
-        .args(&args)
-        .status()
-        .map_err(|e| format!("running openapi-compat: {e}"))?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::FAILURE,
-    })
+    run_binary("openapi-compat", &["--quiet"], &args)
 }
 
 /// The skew suite against the binaries of commit `rev`.

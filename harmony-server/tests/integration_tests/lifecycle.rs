@@ -115,13 +115,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert_eq!(test_support::http(admin, "GET /livez HTTP/1.1").0, 200);
     assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
     // An agent holding a long poll is counted while it waits.
-    let credential = Command::new(BINARY)
-        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
-        .arg(data.path())
-        .output()
-        .unwrap();
-    assert!(credential.status.success(), "{}", String::from_utf8_lossy(&credential.stderr));
-    let credential = String::from_utf8(credential.stdout).unwrap().trim().to_owned();
+    let credential = agent_credential(data.path());
     let (_, _, state) = test_support::http(
         agents,
         &format!(
@@ -251,13 +245,7 @@ fn sigterm_answers_the_agents_long_polls_at_once() {
     let mut server = test_support::Process::spawn(&mut command, &log);
     test_support::wait_until_listening(agents);
     // Issued as an operator would, once the local run registered the plane.
-    let credential = Command::new(BINARY)
-        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
-        .arg(data.path())
-        .output()
-        .unwrap();
-    assert!(credential.status.success(), "{}", String::from_utf8_lossy(&credential.stderr));
-    let credential = String::from_utf8(credential.stdout).unwrap().trim().to_owned();
+    let credential = agent_credential(data.path());
     let ask = |wait: u32, known: u64| {
         format!(
             "GET /desired-state?known_revision={known}&wait_seconds={wait} HTTP/1.1\r\n\
@@ -336,4 +324,16 @@ fn every_flag_can_come_from_the_environment() {
         "capped from the environment"
     );
     assert_eq!(test_support::http(admin, "GET /readyz HTTP/1.1").0, 200);
+}
+
+/// The example Hybrid plane's agent credential, issued as an operator
+/// would: `harmony-server agent-credential` against the data directory.
+fn agent_credential(data: &std::path::Path) -> String {
+    let credential = Command::new(BINARY)
+        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(credential.status.success(), "{}", String::from_utf8_lossy(&credential.stderr));
+    String::from_utf8(credential.stdout).unwrap().trim().to_owned()
 }
