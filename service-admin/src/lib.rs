@@ -235,9 +235,9 @@ impl Routes {
 }
 
 /// Encodes a store writer's `counts` as `store_write_groups`,
-/// `store_writes`, `store_failed_write_groups` and `store_commit_seconds`
-/// counters (rates of them give the mean group size and commit latency of
-/// this process's writer), and the reads waiting for a connection now as
+/// `store_writes`, `store_failed_write_groups`, `store_commit_seconds` and
+/// `store_write_wait_seconds` counters (rates of them give the mean group
+/// size, commit latency and queueing of this process's writer), and the reads waiting for a connection now as
 /// the `store_readers_waiting` gauge, and the read transactions run as the
 /// `store_reads` counter (what waiting clients cost the store shows here).
 pub fn encode_store_counts(
@@ -252,6 +252,7 @@ pub fn encode_store_counts(
         writes,
         failed_groups: failed,
         commit_micros: micros,
+        wait_micros,
     } = counts;
     use prometheus_client::encoding::EncodeMetric;
     use prometheus_client::metrics::counter::ConstCounter;
@@ -280,13 +281,23 @@ pub fn encode_store_counts(
         let counter = ConstCounter::new(value);
         counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
     }
-    let seconds = ConstCounter::new(micros as f64 / 1e6);
-    seconds.encode(encoder.encode_descriptor(
-        "store_commit_seconds",
-        "Time the committed groups took, first statement to commit",
-        None,
-        seconds.metric_type(),
-    )?)
+    for (name, help, micros) in [
+        (
+            "store_commit_seconds",
+            "Time the committed groups took, first statement to commit",
+            micros,
+        ),
+        (
+            "store_write_wait_seconds",
+            "Time writes waited from being queued until they ran (behind other writes, and on \
+             PostgreSQL behind other replicas' write lock)",
+            wait_micros,
+        ),
+    ] {
+        let seconds = ConstCounter::new(micros as f64 / 1e6);
+        seconds.encode(encoder.encode_descriptor(name, help, None, seconds.metric_type())?)?;
+    }
+    Ok(())
 }
 
 /// The admin listener's name in its log records (its own requests are not

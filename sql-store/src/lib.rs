@@ -295,6 +295,9 @@ pub(crate) struct Job {
     /// says why some need not).
     durable: bool,
     run: Box<dyn FnOnce(&Tx<'_>) -> Ran + Send>,
+    /// When it was queued: what it waited for other writes (and, on
+    /// PostgreSQL, other replicas' write lock) is counted from here.
+    queued_at: std::time::Instant,
 }
 
 /// The connection a writer thread commits groups on.
@@ -338,6 +341,10 @@ pub struct WriteStats {
     writes: std::sync::atomic::AtomicU64,
     failed_groups: std::sync::atomic::AtomicU64,
     micros: std::sync::atomic::AtomicU64,
+    wait_micros: std::sync::atomic::AtomicU64,
+    longest_wait_micros: std::sync::atomic::AtomicU64,
+    longest_group_micros: std::sync::atomic::AtomicU64,
+    longest_write_micros: std::sync::atomic::AtomicU64,
 }
 
 /// A reading of [`WriteStats`].
@@ -355,6 +362,22 @@ pub struct WriteCounts {
     pub failed_groups: u64,
     /// Microseconds the groups committed took, first statement to commit.
     pub commit_micros: u64,
+    /// Microseconds the writes waited, summed, from being queued until
+    /// they ran: behind the groups before them and, on PostgreSQL, behind
+    /// other replicas' groups (the write lock).
+    pub wait_micros: u64,
+}
+
+/// The longest waits and groups since the last [`Database::take_longest`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Longest {
+    /// The longest any one write waited from being queued until it ran.
+    pub wait_micros: u64,
+    /// The longest group, first statement to commit: the longest time the
+    /// write lock was held.
+    pub group_micros: u64,
+    /// The longest one write ran, inside its group.
+    pub write_micros: u64,
 }
 
 impl WriteStats {
@@ -366,6 +389,7 @@ impl WriteStats {
             writes: self.writes.load(Relaxed),
             failed_groups: self.failed_groups.load(Relaxed),
             commit_micros: self.micros.load(Relaxed),
+            wait_micros: self.wait_micros.load(Relaxed),
         }
     }
 }
@@ -400,6 +424,18 @@ impl Database {
     /// What the writer has committed since this database was opened.
     pub fn write_counts(&self) -> WriteCounts {
         self.stats.read()
+    }
+
+    /// The longest wait and group since the last call (or the opening),
+    /// and starts counting again: what one stretch of work (a benchmark's
+    /// phase) did to the writers.
+    pub fn take_longest(&self) -> Longest {
+        use std::sync::atomic::Ordering::Relaxed;
+        Longest {
+            wait_micros: self.stats.longest_wait_micros.swap(0, Relaxed),
+            group_micros: self.stats.longest_group_micros.swap(0, Relaxed),
+            write_micros: self.stats.longest_write_micros.swap(0, Relaxed),
+        }
     }
 
     /// Calls `wake(Some(payload))` whenever a write on this database's
@@ -527,7 +563,8 @@ impl Database {
                 }),
             }
         });
-        self.writer.send(Job { durable, run }).map_err(|_| E::from(DbError::WriterGone))
+        let queued_at = std::time::Instant::now();
+        self.writer.send(Job { durable, run, queued_at }).map_err(|_| E::from(DbError::WriterGone))
     }
 
     /// Runs `f` against a consistent snapshot, which never waits for the
@@ -592,13 +629,19 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>, stats: &WriteSt
             conn.begin("SAVEPOINT write", durable)?;
             let count = group.len();
             for (index, job) in group.drain(..).enumerate() {
+                let waited = job.queued_at.elapsed().as_micros() as u64;
+                stats.wait_micros.fetch_add(waited, std::sync::atomic::Ordering::Relaxed);
+                stats.longest_wait_micros.fetch_max(waited, std::sync::atomic::Ordering::Relaxed);
                 // A write that panics is rolled back alone and its caller
                 // told; the writer thread, and every other write, carry on.
+                let running = std::time::Instant::now();
                 let ran = {
                     let tx = conn.tx();
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&tx)))
                         .unwrap_or_else(|_| Ran { keep: false, deliver: Box::new(|_| {}) })
                 };
+                let ran_for = running.elapsed().as_micros() as u64;
+                stats.longest_write_micros.fetch_max(ran_for, std::sync::atomic::Ordering::Relaxed);
                 let end = match ran.keep {
                     true => "RELEASE SAVEPOINT write",
                     false => "ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write",
@@ -619,7 +662,9 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>, stats: &WriteSt
                 stats.groups.fetch_add(1, Relaxed);
                 stats.durable_groups.fetch_add(u64::from(durable), Relaxed);
                 stats.writes.fetch_add(size, Relaxed);
-                stats.micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+                let micros = started.elapsed().as_micros() as u64;
+                stats.micros.fetch_add(micros, Relaxed);
+                stats.longest_group_micros.fetch_max(micros, Relaxed);
             } else {
                 stats.failed_groups.fetch_add(1, Relaxed);
             }

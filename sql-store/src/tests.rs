@@ -120,6 +120,7 @@ on_both!(
     a_read_does_not_wait_for_another_read,
     only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk,
     the_writer_counts_its_groups_and_writes,
+    the_writer_counts_how_long_writes_waited_and_groups_held_the_lock,
     reads_waiting_for_a_connection_are_counted,
     reads_are_counted,
 );
@@ -202,6 +203,52 @@ fn the_writer_counts_its_groups_and_writes(place: Place) {
     let groups = burst.groups - sequential.groups;
     assert!((1..=64).contains(&groups), "{burst:?}");
     assert_eq!(burst.failed_groups, before.failed_groups);
+}
+
+/// A write queued behind one that holds the writer waits at least as long
+/// as it is held, and the holder (its write and its group) lasts at least
+/// that long: the longest wait, the summed wait, the longest write and the
+/// longest group say so (lower
+/// bounds measured around the hold, so no timing assumption).
+fn the_writer_counts_how_long_writes_waited_and_groups_held_the_lock(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    let before = db.write_counts();
+    db.take_longest();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (entered, writer_busy) = std::sync::mpsc::channel::<()>();
+    let blocker = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.write(move |_| {
+                entered.send(()).unwrap();
+                held.recv().unwrap();
+                Ok::<_, DbError>(())
+            })
+        })
+    };
+    writer_busy.recv().unwrap();
+    let hold_started = std::time::Instant::now();
+    let (told, answer) = std::sync::mpsc::channel();
+    let queued = std::time::Instant::now();
+    db.queue(
+        |tx| tx.execute("INSERT INTO t (k, v) VALUES (1, 'x')", &[]),
+        true,
+        move |r| told.send(r).unwrap(),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (waited, hold) = (queued.elapsed(), hold_started.elapsed());
+    release.send(()).unwrap();
+    blocker.join().unwrap().unwrap();
+    answer.recv().unwrap().unwrap();
+    let (after, longest) = (db.write_counts(), db.take_longest());
+    let micros = |d: std::time::Duration| d.as_micros() as u64;
+    assert!(longest.wait_micros >= micros(waited), "{longest:?} waited {waited:?}");
+    assert!(after.wait_micros - before.wait_micros >= micros(waited), "{after:?}");
+    assert!(longest.group_micros >= micros(hold), "{longest:?} held {hold:?}");
+    assert!(longest.write_micros >= micros(hold), "the holding write ran as long: {longest:?}");
+    // Taken: counting starts again (nothing written since).
+    assert_eq!(db.take_longest(), Longest::default());
 }
 
 /// Whether the write `tx` belongs to will wait for the disk at commit, as

@@ -171,6 +171,7 @@ fn the_admin_listener_serves_metrics_health_and_readiness() {
     assert!(value("harmony_store_writes_total", &[]) >= 3.0, "{text}");
     assert!(value("harmony_store_write_groups_total", &[]) >= 1.0, "{text}");
     assert!(value("harmony_store_commit_seconds_total", &[]) > 0.0, "{text}");
+    assert!(value("harmony_store_write_wait_seconds_total", &[]) > 0.0, "{text}");
     assert_eq!(value("harmony_agents_polling", &[]), 1.0, "{text}");
     assert_eq!(value("harmony_store_readers_waiting", &[]), 0.0, "{text}");
     // The local run's two example data planes, registered (which counts
