@@ -3,7 +3,9 @@
 //! `target/bench/report.json`. Targets are read off the table, never asserted.
 //!
 //! Arguments select parts: `all` (default), `path`, `render`, `rollout`,
-//! `compat`, `devloop`, `fleet` (a number beside it: how many agents);
+//! `compat`, `devloop`, `fleet` (a number beside it: how many agents; it
+//! includes `fleet-rollout`, which runs alone when named, a number beside
+//! it then saying how many data planes);
 //! `fleet-harmony` runs one Harmony for the fleet measurement; `compat-child OLD NEW` and `rollout-child` run one
 //! measurement in a fresh process so its peak memory can be read;
 //! `path-hold [CLIENTS] [SECONDS] [postgres]` keeps the path under load
@@ -105,6 +107,14 @@ fn main() -> anyhow::Result<()> {
         // `fleet 5000`: how many agents (default 2,000).
         let agents = args.iter().find_map(|a| a.parse().ok()).unwrap_or(2000);
         lines.extend(runtime.block_on(fleet::run(agents))?);
+    }
+    if selected("fleet") || args.iter().any(|a| a == "fleet-rollout") {
+        // `fleet-rollout 5000` alone: how many data planes (default 1,000).
+        let planes = match args.as_slice() {
+            [only, n] if only == "fleet-rollout" => n.parse()?,
+            _ => fleet::rollout::PLANES,
+        };
+        lines.extend(runtime.block_on(fleet::rollout::run(planes))?);
     }
     print_table(&lines);
     let dir = repo_root().join("target/bench");

@@ -392,14 +392,8 @@ impl Drop for KillOnDrop {
 #[tokio::test]
 async fn status_follows_reports_and_heartbeats() {
     use harmony_api::latest::DeploymentState;
-    use harmony_server::app::{Clock, HEARTBEAT_TIMEOUT, Harmony as App};
-    use std::sync::{Arc, Mutex};
-    struct Manual(Mutex<chrono::DateTime<chrono::Utc>>);
-    impl Clock for Manual {
-        fn now(&self) -> chrono::DateTime<chrono::Utc> {
-            *self.0.lock().unwrap()
-        }
-    }
+    use harmony_server::app::{HEARTBEAT_TIMEOUT, Harmony as App, ManualClock};
+    use std::sync::Arc;
     let data = tempfile::tempdir().unwrap();
     let key = harmony_server::render::SecretKey::development();
     let store = harmony_server::store::Store::open(
@@ -407,7 +401,7 @@ async fn status_follows_reports_and_heartbeats() {
         &key,
     )
     .unwrap();
-    let clock = Arc::new(Manual(Mutex::new(chrono::Utc::now())));
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let app = App::new(store, clock.clone(), key);
     for (id, registration) in harmony_server::dev_data_planes("org-1") {
         app.register_data_plane(id, registration).unwrap();
@@ -439,7 +433,7 @@ async fn status_follows_reports_and_heartbeats() {
     assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Unhealthy);
     // No heartbeat for longer than the timeout: the data plane is
     // UNREACHABLE and its deployments UNKNOWN.
-    *clock.0.lock().unwrap() += HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1);
+    clock.advance(HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1));
     assert_eq!(
         app.data_plane("hybrid-example").unwrap().status,
         harmony_api::latest::DataPlaneStatus::Unreachable

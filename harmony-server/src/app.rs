@@ -30,6 +30,30 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that moves only when told: tests and the benchmark run bakes of
+/// hours in moments.
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(at))
+    }
+
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HarmonyError {
     #[error("{what} {id} not found")]
@@ -65,6 +89,9 @@ pub struct Harmony {
     /// How long a lease on background work lasts unrenewed: how soon
     /// another replica takes over the work of one that died.
     pub(crate) lease: chrono::Duration,
+    /// Deployments a rollout step re-renders in one transaction
+    /// ([`crate::releases::RENDERS_PER_COMMIT`]).
+    pub(crate) renders_per_commit: usize,
     /// Where the application layer reports what no caller hears of (a
     /// deployment whose set cannot be served).
     pub(crate) log: slog::Logger,
@@ -101,6 +128,7 @@ impl Harmony {
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
+            renders_per_commit: crate::releases::RENDERS_PER_COMMIT,
             log: slog::Logger::root(slog::Discard, slog::o!()),
         }
     }
@@ -114,6 +142,13 @@ impl Harmony {
     /// Holds leases on shared background work for `lease` at a time.
     pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
         self.lease = chrono::Duration::from_std(lease).unwrap_or(self.lease);
+        self
+    }
+
+    /// Re-renders at most `renders` deployments in one rollout step's
+    /// transaction (at least one data plane's).
+    pub fn with_rollout_renders_per_commit(mut self, renders: usize) -> Self {
+        self.renders_per_commit = renders;
         self
     }
 
@@ -437,6 +472,11 @@ impl Harmony {
     /// waited for the disk).
     pub fn write_counts(&self) -> sql_store::WriteCounts {
         self.store.write_counts()
+    }
+
+    /// The longest write wait and transaction since the last call.
+    pub fn take_longest_writes(&self) -> sql_store::Longest {
+        self.store.take_longest()
     }
 
     /// Read transactions this process has run.

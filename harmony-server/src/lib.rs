@@ -99,6 +99,10 @@ impl Config {
 
 /// The application over `config`'s database and key.
 fn open(config: &Config) -> Result<app::Harmony> {
+    open_with_clock(config, Arc::new(app::SystemClock))
+}
+
+fn open_with_clock(config: &Config, clock: Arc<dyn app::Clock>) -> Result<app::Harmony> {
     let location = sql_store::Location::choose(
         config.database_url.as_deref(),
         &config.data_dir,
@@ -114,7 +118,7 @@ fn open(config: &Config) -> Result<app::Harmony> {
     };
     let store = store::Store::open(&location, &key)
         .with_context(|| format!("opening the store in {}", location.describe()))?;
-    let mut harmony = app::Harmony::new(store, Arc::new(app::SystemClock), key);
+    let mut harmony = app::Harmony::new(store, clock, key);
     if let Some(tick) = config.rollout_tick {
         // Renewed every tick; lost only after three missed ones.
         harmony = harmony.with_lease(tick * 3);
@@ -155,7 +159,17 @@ pub fn issue_agent_credential(config: &Config, data_plane_id: &str) -> Result<St
 /// Starts a Harmony; it runs until the returned server is closed. The agent
 /// API is started beside it with [`start_agent_api`].
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
-    let harmony = open(config)?
+    start_with_clock(config, log, Arc::new(app::SystemClock))
+}
+
+/// [`start`] on `clock` instead of the wall clock (the benchmark runs a
+/// rollout's hours of bakes on an [`app::ManualClock`]).
+pub fn start_with_clock(
+    config: &Config,
+    log: &slog::Logger,
+    clock: Arc<dyn app::Clock>,
+) -> Result<HttpServer<http::Context>> {
+    let harmony = open_with_clock(config, clock)?
         .with_rollout_policy(rollout_policy(config)?)
         .with_log(log.new(slog::o!("component" => "app")));
     if config.dev_seed {

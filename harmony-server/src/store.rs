@@ -23,6 +23,7 @@ use harmony_api::latest::{
 };
 pub use sql_store::Location;
 use sql_store::{Database, DbError, Migrations, Row, Step, step};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::stored::StoredSpec;
@@ -74,6 +75,10 @@ pub enum StoreError {
     )]
     WrongKey,
 }
+
+/// Data planes [`Tx::plane_rollout_views`] asks for in one query (well
+/// under SQLite's 32,766 parameters).
+pub const VIEWS_PER_QUERY: usize = 500;
 
 /// A data plane as a rollout sees it (see [`Tx::plane_rollout_view`]).
 #[derive(Clone, Debug)]
@@ -320,6 +325,12 @@ impl Store {
     /// What this process's writer has committed (for the metrics).
     pub fn write_counts(&self) -> sql_store::WriteCounts {
         self.db.write_counts()
+    }
+
+    /// The longest write wait and group since the last call (the
+    /// benchmark's figures).
+    pub fn take_longest(&self) -> sql_store::Longest {
+        self.db.take_longest()
     }
 
     /// Reads waiting for a database connection now (for the metrics).
@@ -708,6 +719,54 @@ impl Tx<'_> {
         }))
     }
 
+    /// [`Tx::plane_rollout_view`] of many data planes, two queries per
+    /// [`VIEWS_PER_QUERY`] of them instead of two each (a rollout's gates
+    /// look at a whole wave in one transaction). Unknown ids are left out.
+    pub fn plane_rollout_views(
+        &self,
+        ids: &[&str],
+    ) -> Result<BTreeMap<String, PlaneView>, StoreError> {
+        let mut views = BTreeMap::new();
+        for chunk in ids.chunks(VIEWS_PER_QUERY) {
+            let list = (1..=chunk.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let params: Vec<&dyn sql_store::ToValue> =
+                chunk.iter().map(|id| id as &dyn sql_store::ToValue).collect();
+            for row in self.0.query(
+                &format!(
+                    "SELECT id, last_heartbeat, applied_revision, release_revision
+                     FROM data_planes WHERE id IN ({list})"
+                ),
+                &params,
+            )? {
+                views.insert(
+                    row.get::<String>(0)?,
+                    PlaneView {
+                        last_heartbeat: row.get(1)?,
+                        applied: row.get(2)?,
+                        release_revision: row.get(3)?,
+                        health: Vec::new(),
+                    },
+                );
+            }
+            for row in self.0.query(
+                &format!(
+                    // As in `plane_rollout_view`.
+                    "SELECT d.data_plane_id,
+                            CASE WHEN h.manifest_revision = d.revision THEN h.health END,
+                            h.reported_at
+                     FROM deployments d LEFT JOIN deployment_health h ON h.deployment_id = d.id
+                     WHERE d.data_plane_id IN ({list})"
+                ),
+                &params,
+            )? {
+                if let Some(view) = views.get_mut(&row.get::<String>(0)?) {
+                    view.health.push((row.get(1)?, row.get(2)?));
+                }
+            }
+        }
+        Ok(views)
+    }
+
     pub fn platform_release(
         &self,
         version: &str,
@@ -763,6 +822,15 @@ impl Tx<'_> {
     pub fn rollout(&self, id: Uuid) -> Result<Option<crate::rollout::Rollout>, StoreError> {
         self.0
             .query_opt("SELECT body FROM rollouts WHERE id = ?1", &[&id.to_string()])?
+            .map(|r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
+            .transpose()
+    }
+
+    /// The newest rollout (only it can still be restoring data planes: a
+    /// rollout is refused while another runs or restores).
+    pub fn latest_rollout(&self) -> Result<Option<crate::rollout::Rollout>, StoreError> {
+        self.0
+            .query_opt("SELECT body FROM rollouts ORDER BY created_at DESC, id LIMIT 1", &[])?
             .map(|r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
             .transpose()
     }

@@ -205,15 +205,11 @@ fn the_writer_counts_its_groups_and_writes(place: Place) {
     assert_eq!(burst.failed_groups, before.failed_groups);
 }
 
-/// A write queued behind one that holds the writer waits at least as long
-/// as it is held, and the holder (its write and its group) lasts at least
-/// that long: the longest wait, the summed wait, the longest write and the
-/// longest group say so (lower
-/// bounds measured around the hold, so no timing assumption).
-fn the_writer_counts_how_long_writes_waited_and_groups_held_the_lock(place: Place) {
-    let db = Database::open(&place.location(), &SCHEMA).unwrap();
-    let before = db.write_counts();
-    db.take_longest();
+/// Holds `db`'s writer in a write until told (send on the first); returns
+/// once that write is running.
+fn hold_the_writer(
+    db: &Database,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<Result<(), DbError>>) {
     let (release, held) = std::sync::mpsc::channel::<()>();
     let (entered, writer_busy) = std::sync::mpsc::channel::<()>();
     let blocker = {
@@ -227,6 +223,19 @@ fn the_writer_counts_how_long_writes_waited_and_groups_held_the_lock(place: Plac
         })
     };
     writer_busy.recv().unwrap();
+    (release, blocker)
+}
+
+/// A write queued behind one that holds the writer waits at least as long
+/// as it is held, and the holder (its write and its group) lasts at least
+/// that long: the longest wait, the summed wait, the longest write and the
+/// longest group say so (lower
+/// bounds measured around the hold, so no timing assumption).
+fn the_writer_counts_how_long_writes_waited_and_groups_held_the_lock(place: Place) {
+    let db = Database::open(&place.location(), &SCHEMA).unwrap();
+    let before = db.write_counts();
+    db.take_longest();
+    let (release, blocker) = hold_the_writer(&db);
     let hold_started = std::time::Instant::now();
     let (told, answer) = std::sync::mpsc::channel();
     let queued = std::time::Instant::now();
@@ -279,19 +288,7 @@ fn only_a_group_of_redoable_writes_commits_without_waiting_for_the_disk(place: P
 
     // Hold the writer in one write while a redoable and a durable write
     // queue behind it: they commit as one group, which waits.
-    let (release, held) = std::sync::mpsc::channel::<()>();
-    let (entered, writer_busy) = std::sync::mpsc::channel::<()>();
-    let blocker = {
-        let db = db.clone();
-        std::thread::spawn(move || {
-            db.write(move |_| {
-                entered.send(()).unwrap();
-                held.recv().unwrap();
-                Ok::<_, DbError>(())
-            })
-        })
-    };
-    writer_busy.recv().unwrap();
+    let (release, blocker) = hold_the_writer(&db);
     let (told_redoable, redoable) = std::sync::mpsc::channel();
     db.queue(commit_waits_for_disk, false, move |r| told_redoable.send(r).unwrap()).unwrap();
     let (told_durable, durable) = std::sync::mpsc::channel();

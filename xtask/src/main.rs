@@ -42,7 +42,7 @@ cargo xtask <task>
                            against its version before the last change to it, as any
                            client reads it (generic profile), accepting what
                            versions/astro-accepted-changes.txt lists
-  bench [all|path|render|rollout|compat|devloop|fleet [N]]
+  bench [all|path|render|rollout|compat|devloop|fleet [N]|fleet-rollout [N]]
                            release-build benchmarks, each against a baseline measured
                            in the same run; table also in target/bench/report.json
   bench path-hold [CLIENTS] [SECONDS] [postgres]

@@ -24,6 +24,8 @@
 //! credential, `stats` a JSON line of its counters; it exits when stdin
 //! closes.
 
+pub mod rollout;
+
 use crate::Line;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Write};
@@ -31,7 +33,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The long poll each agent holds (the agent API's longest).
-const WAIT_SECONDS: u32 = 30;
+pub(super) const WAIT_SECONDS: u32 = 30;
 /// The idle window: one whole wait, so every agent renews its poll and
 /// reports once in it (three reads: its credential for each request, its
 /// plane's revision when the poll arrives) and otherwise only waits: what
@@ -39,11 +41,11 @@ const WAIT_SECONDS: u32 = 30;
 const IDLE: Duration = Duration::from_secs(WAIT_SECONDS as u64);
 /// Changes sent, one at a time, for the propagation figures.
 const SAMPLES: usize = 200;
-const SERVICE_TOKEN: &str = "fleet-bench-service-credential-0123456789";
+pub(super) const SERVICE_TOKEN: &str = "fleet-bench-service-credential-0123456789";
 
 /// What one Harmony process reports.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Stats {
+pub(super) struct Stats {
     reads: u64,
     /// Write groups committed, and those that waited for the disk.
     groups: u64,
@@ -69,12 +71,17 @@ impl std::ops::Add for Stats {
     }
 }
 
-/// `fleet-harmony DATA_DIR [DATABASE_URL] [--no-listen]`: a Harmony and its
-/// agent API, answering the parent's commands.
+/// `fleet-harmony DATA_DIR [DATABASE_URL] [--no-listen] [--rollout]`: a
+/// Harmony and its agent API, answering the parent's commands.
+/// `--rollout`: the production rollout policy on a manual clock, which
+/// `clock RFC3339` sets; `tick RENDERS` steps the rollouts with that many
+/// renders per transaction and answers `{"stepped", "micros"}`; `longest`
+/// answers the longest write wait and transaction since it was last asked.
 pub fn child(args: &[String]) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let _entered = runtime.enter();
-    let data_dir = args.first().context("fleet-harmony DATA_DIR [URL] [--no-listen]")?;
+    let data_dir =
+        args.first().context("fleet-harmony DATA_DIR [URL] [--no-listen] [--rollout]")?;
     let mut config =
         harmony_server::Config::new("127.0.0.1:0".parse()?, std::path::PathBuf::from(data_dir));
     config.database_url = args.get(1).filter(|a| !a.starts_with("--")).cloned();
@@ -83,7 +90,13 @@ pub fn child(args: &[String]) -> Result<()> {
     config.service_token = Some(SERVICE_TOKEN.to_owned());
     config.rollout_tick = None;
     let quiet = slog::Logger::root(slog::Discard, slog::o!());
-    let server = harmony_server::start(&config, &quiet)?;
+    let clock = std::sync::Arc::new(harmony_server::app::ManualClock::new(sql_store::now()));
+    let server = if args.iter().any(|a| a == "--rollout") {
+        config.environment = "production".to_owned();
+        harmony_server::start_with_clock(&config, &quiet, clock.clone())?
+    } else {
+        harmony_server::start(&config, &quiet)?
+    };
     let harmony = server.app_private().harmony.clone();
     let agents = harmony_server::start_agent_api("127.0.0.1:0".parse()?, &harmony, &quiet)?;
     let mut out = std::io::stdout().lock();
@@ -97,6 +110,27 @@ pub fn child(args: &[String]) -> Result<()> {
                     .issue_agent_credential(plane)
                     .map_err(|e| anyhow::anyhow!("credential for {plane}: {e}"))?;
                 writeln!(out, "{credential}")?;
+            }
+            Some(("clock", at)) => {
+                clock.set(chrono::DateTime::parse_from_rfc3339(at)?.to_utc());
+                writeln!(out, "ok")?;
+            }
+            Some(("tick", renders)) => {
+                let stepper = harmony.clone().with_rollout_renders_per_commit(renders.parse()?);
+                let started = Instant::now();
+                let stepped =
+                    stepper.rollout_tick().map_err(|e| anyhow::anyhow!("rollout tick: {e}"))?;
+                let micros = started.elapsed().as_micros() as u64;
+                writeln!(out, "{}", serde_json::json!({"stepped": stepped, "micros": micros}))?;
+            }
+            _ if line == "longest" => {
+                let longest = harmony.take_longest_writes();
+                let answer = serde_json::json!({
+                    "wait_micros": longest.wait_micros,
+                    "group_micros": longest.group_micros,
+                    "write_micros": longest.write_micros,
+                });
+                writeln!(out, "{answer}")?;
             }
             _ if line == "stats" => {
                 let stats = Stats {
@@ -119,7 +153,7 @@ pub fn child(args: &[String]) -> Result<()> {
 }
 
 /// One Harmony process, driven over its stdin.
-struct Replica {
+pub(super) struct Replica {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -128,15 +162,17 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(data_dir: &std::path::Path, url: Option<&str>, listen: bool) -> Result<Replica> {
+    pub(super) fn start(
+        data_dir: &std::path::Path,
+        url: Option<&str>,
+        flags: &[&str],
+    ) -> Result<Replica> {
         let mut command = Command::new(std::env::current_exe()?);
         command.arg("fleet-harmony").arg(data_dir);
         if let Some(url) = url {
             command.arg(url);
         }
-        if !listen {
-            command.arg("--no-listen");
-        }
+        command.args(flags);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -155,9 +191,20 @@ impl Replica {
         Ok(Replica { child, stdin, stdout, api, agents })
     }
 
-    fn ask(&mut self, command: &str) -> Result<String> {
+    pub(super) fn ask(&mut self, command: &str) -> Result<String> {
+        self.send(command)?;
+        self.answer(command)
+    }
+
+    /// Sends `command` without waiting for its answer ([`Replica::answer`]).
+    pub(super) fn send(&mut self, command: &str) -> Result<()> {
         writeln!(self.stdin, "{command}")?;
         self.stdin.flush()?;
+        Ok(())
+    }
+
+    /// The answer to the command last sent.
+    pub(super) fn answer(&mut self, command: &str) -> Result<String> {
         let mut answer = String::new();
         self.stdout.read_line(&mut answer)?;
         if answer.is_empty() {
@@ -186,11 +233,11 @@ fn total(replicas: &mut [Replica]) -> Result<Stats> {
     Ok(sum)
 }
 
-fn plane(i: usize) -> String {
+pub(super) fn plane(i: usize) -> String {
     format!("fleet-{i:05}")
 }
 
-fn registration() -> harmony_client::v2::types::DataPlaneRegistration {
+pub(super) fn registration() -> harmony_client::v2::types::DataPlaneRegistration {
     use harmony_client::v2::types::*;
     DataPlaneRegistration {
         kind: DataPlaneKind::Hybrid,
@@ -203,7 +250,7 @@ fn registration() -> harmony_client::v2::types::DataPlaneRegistration {
     }
 }
 
-fn spec(plane: &str, generation: u64) -> harmony_client::v2::types::DeploymentSpec {
+pub(super) fn spec(plane: &str, generation: u64) -> harmony_client::v2::types::DeploymentSpec {
     use harmony_client::v2::types::*;
     DeploymentSpec {
         kind: DataPlaneKind::Hybrid,
@@ -236,14 +283,40 @@ fn spec(plane: &str, generation: u64) -> harmony_client::v2::types::DeploymentSp
     }
 }
 
-fn deployment_id(i: usize) -> uuid::Uuid {
+pub(super) fn deployment_id(i: usize) -> uuid::Uuid {
     uuid::Uuid::from_u128(0x000f_1ee7_0000_0000_0000_0000_0000_0000 + i as u128)
 }
 
-fn authorized(token: &str) -> Result<reqwest::Client> {
+pub(super) fn authorized(token: &str) -> Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
     Ok(reqwest::Client::builder().default_headers(headers).build()?)
+}
+
+/// An agent's client: its credential, and room for the longest poll.
+pub(super) fn agent_client(url: &str, credential: &str) -> Result<harmony_client::agent::Client> {
+    let bearer = format!("Bearer {credential}").parse()?;
+    let http = reqwest::Client::builder()
+        .default_headers([(reqwest::header::AUTHORIZATION, bearer)].into_iter().collect())
+        .timeout(Duration::from_secs(u64::from(WAIT_SECONDS) + 15))
+        .build()?;
+    Ok(harmony_client::agent::Client::new_with_client(url, http))
+}
+
+/// Every deployment of a desired state, reported healthy at its revision
+/// (the bench's agents apply everything and it all runs).
+pub(super) fn healthy(
+    deployments: &[harmony_client::agent::types::DesiredDeployment],
+) -> Vec<harmony_client::agent::types::DeploymentReport> {
+    deployments
+        .iter()
+        .map(|d| harmony_client::agent::types::DeploymentReport {
+            deployment_id: d.deployment_id,
+            manifest_revision: d.manifest_revision,
+            health: harmony_client::agent::types::Health::Healthy,
+            message: None,
+        })
+        .collect()
 }
 
 /// An agent's answer that carried a change: which plane, when.
@@ -272,8 +345,10 @@ async fn measure(agents: usize, url: Option<&str>, listen: bool) -> Result<Measu
     let replica_count = if url.is_some() { 2 } else { 1 };
     let dirs: Vec<tempfile::TempDir> =
         (0..replica_count).map(|_| tempfile::tempdir()).collect::<Result<_, _>>()?;
-    let mut replicas: Vec<Replica> =
-        dirs.iter().map(|d| Replica::start(d.path(), url, listen)).collect::<Result<_>>()?;
+    let mut replicas: Vec<Replica> = dirs
+        .iter()
+        .map(|d| Replica::start(d.path(), url, if listen { &[] } else { &["--no-listen"] }))
+        .collect::<Result<_>>()?;
     let api =
         harmony_client::v2::Client::new_with_client(&replicas[0].api, authorized(SERVICE_TOKEN)?);
 
@@ -316,20 +391,10 @@ async fn measure(agents: usize, url: Option<&str>, listen: bool) -> Result<Measu
     let mut tasks = Vec::new();
     for (i, credential) in credentials.into_iter().enumerate() {
         let url = replicas[i % replica_count].agents.clone();
-        let client = harmony_client::agent::Client::new_with_client(
-            &url,
-            reqwest::Client::builder()
-                .default_headers(
-                    [(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse()?)]
-                        .into_iter()
-                        .collect(),
-                )
-                .timeout(Duration::from_secs(u64::from(WAIT_SECONDS) + 15))
-                .build()?,
-        );
+        let client = agent_client(&url, &credential)?;
         let (arrived, errors, complete) = (arrived.clone(), errors.clone(), complete.clone());
         tasks.push(tokio::spawn(async move {
-            use harmony_client::agent::types::{DeploymentReport, Health, Observes, StatusReport};
+            use harmony_client::agent::types::{Observes, StatusReport};
             let mut known = 0;
             let mut reports = Vec::new();
             loop {
@@ -339,16 +404,7 @@ async fn measure(agents: usize, url: Option<&str>, listen: bool) -> Result<Measu
                         if state.changed {
                             known = state.revision;
                             let _ = arrived.send(Arrival { plane: i, at: Instant::now() });
-                            reports = state
-                                .deployments
-                                .iter()
-                                .map(|d| DeploymentReport {
-                                    deployment_id: d.deployment_id,
-                                    manifest_revision: d.manifest_revision,
-                                    health: Health::Healthy,
-                                    message: None,
-                                })
-                                .collect();
+                            reports = healthy(&state.deployments);
                         }
                         // Every round reports, as the shipped agent does.
                         let report = StatusReport {
@@ -443,7 +499,7 @@ async fn measure(agents: usize, url: Option<&str>, listen: bool) -> Result<Measu
     })
 }
 
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+pub(super) struct AbortOnDrop(pub(super) Vec<tokio::task::JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -453,7 +509,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(values: &[f64], p: f64) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted

@@ -15,7 +15,8 @@
 //!   naming the data planes no wave selects;
 //! - a non-zero percentage never rounds down to zero data planes;
 //! - abort and rollback stop progress and restore `from_release` on every
-//!   data plane the rollout moved; a stopped rollout never moves again;
+//!   data plane the rollout moved (within a step's budget, the rest by the
+//!   next steps); a stopped rollout never moves a data plane forward again;
 //! - a data plane outside the release's Kubernetes range, or running a
 //!   runtime the release does not support, is held back with a reason;
 //! - an unreachable data plane is not moved and stalls its wave with a
@@ -126,6 +127,12 @@ pub enum Observation {
 /// The controller's window on the fleet.
 pub trait Fleet {
     fn observe(&self, plane: &str) -> Observation;
+    /// What moving a data plane costs the caller, in the units of
+    /// [`Rollout::step_within`]'s budget (for Harmony: the deployments it
+    /// re-renders, at least one).
+    fn cost(&self, _plane: &str) -> usize {
+        1
+    }
     /// A metric over these data planes within the window ending now; `None`
     /// when there is no data.
     fn metric(&self, name: &str, planes: &[&str], window: Duration) -> Option<f64>;
@@ -135,6 +142,36 @@ pub trait Fleet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     SetRelease { plane: String, release: String },
+}
+
+/// What one [`Rollout::step_within`] decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stepped {
+    pub actions: Vec<Action>,
+    /// The budget ran out while the current wave still had room for more
+    /// data planes: step again (in another transaction) to move them.
+    pub more: bool,
+}
+
+/// How much moving one step may still do; at least one data plane moves
+/// whatever it costs, so a step always makes progress.
+struct Budget {
+    left: usize,
+    spent: bool,
+    ran_out: bool,
+}
+
+impl Budget {
+    /// Spends `cost` if it fits (or nothing has been spent yet).
+    fn take(&mut self, cost: usize) -> bool {
+        if self.spent && cost > self.left {
+            self.ran_out = true;
+            return false;
+        }
+        self.left = self.left.saturating_sub(cost);
+        self.spent = true;
+        true
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +207,13 @@ pub enum PlaneState {
     Failed,
     /// Given the previous release back after an abort or rollback.
     Restored,
+}
+
+impl PlaneState {
+    /// Given `to_release` by the rollout (and not given it back).
+    pub fn is_moved(self) -> bool {
+        matches!(self, PlaneState::Updating | PlaneState::Updated | PlaneState::Failed)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -427,6 +471,17 @@ impl Rollout {
 
     /// Advances the rollout as far as the fleet allows at `now`.
     pub fn step(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>) -> Vec<Action> {
+        self.step_within(fleet, now, usize::MAX).actions
+    }
+
+    /// [`Rollout::step`], moving data planes only while their
+    /// [`Fleet::cost`] fits in `budget` (at least one moves when any may),
+    /// so a caller carrying out each step in one transaction keeps it
+    /// short: a wave's `max_parallel` is then reached over several steps,
+    /// each decided and carried out whole; so is giving `from_release`
+    /// back after an abort or rollback. `more` says to step again.
+    pub fn step_within(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>, budget: usize) -> Stepped {
+        let mut budget = Budget { left: budget, spent: false, ran_out: false };
         let mut actions = Vec::new();
         // A wave that passes lets the next one start in the same step.
         for _ in 0..=self.policy.waves.len() {
@@ -457,8 +512,10 @@ impl Rollout {
                         ),
                     );
                 }
-                RolloutState::Progressing => self.progress(fleet, now, &mut actions),
-                RolloutState::Baking => self.bake(fleet, now, &mut actions),
+                RolloutState::Progressing => {
+                    self.progress(fleet, now, &mut actions, &mut budget);
+                }
+                RolloutState::Baking => self.bake(fleet, now),
                 RolloutState::Paused
                 | RolloutState::Succeeded
                 | RolloutState::Aborted
@@ -468,10 +525,18 @@ impl Rollout {
                 break;
             }
         }
-        actions
+        // Stopped now or before: give back what the budget allows.
+        self.restore(&mut budget, &|plane| fleet.cost(plane), &mut actions);
+        Stepped { actions, more: budget.ran_out }
     }
 
-    fn progress(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+    fn progress(
+        &mut self,
+        fleet: &dyn Fleet,
+        now: DateTime<Utc>,
+        actions: &mut Vec<Action>,
+        budget: &mut Budget,
+    ) {
         let w = self.current_wave;
         let wave = self.policy.waves[w].clone();
         let counts = self.wave_counts(w);
@@ -502,7 +567,7 @@ impl Rollout {
                 Observation::Converging => {}
             }
         }
-        if self.over_budget(now, actions) {
+        if self.over_budget(now) {
             return;
         }
         let counts = self.wave_counts(w);
@@ -516,6 +581,9 @@ impl Rollout {
             if fleet.observe(&p.id) == Observation::Unreachable {
                 unreachable.push(p.id.clone());
                 continue;
+            }
+            if !budget.take(fleet.cost(&p.id)) {
+                break;
             }
             p.state = PlaneState::Updating;
             p.moved_at = Some(now);
@@ -582,7 +650,6 @@ impl Rollout {
                     "wave {} made no progress for {}s (the progress deadline): {why}",
                     wave.name, self.policy.progress_deadline_seconds
                 ),
-                actions,
             );
         } else if !unreachable.is_empty() {
             let reason = format!(
@@ -598,7 +665,7 @@ impl Rollout {
 
     /// Applies `on_failure` when the current wave has more failed data
     /// planes than it allows. Returns whether it did.
-    fn over_budget(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) -> bool {
+    fn over_budget(&mut self, now: DateTime<Utc>) -> bool {
         let w = self.current_wave;
         let wave = &self.policy.waves[w];
         let counts = self.wave_counts(w);
@@ -620,11 +687,11 @@ impl Rollout {
             allowed,
             summarize(&failed)
         );
-        self.fail(now, reason, actions);
+        self.fail(now, reason);
         true
     }
 
-    fn bake(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+    fn bake(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>) {
         let w = self.current_wave;
         for p in self.planes.iter_mut().filter(|p| p.wave == w && p.state == PlaneState::Updated) {
             if fleet.observe(&p.id) == Observation::Unhealthy {
@@ -632,7 +699,7 @@ impl Rollout {
                 p.reason = Some(format!("unhealthy on {} while baking", self.to_release.version));
             }
         }
-        if self.over_budget(now, actions) {
+        if self.over_budget(now) {
             return;
         }
         let wave = self.policy.waves[w].clone();
@@ -685,7 +752,7 @@ impl Rollout {
                 Verdict::Fail(why) => {
                     let reason = format!("wave {}: {} gate failed: {why}", wave.name, gate.name());
                     self.decide(now, DecisionKind::GateFailed, reason.clone());
-                    return self.fail(now, reason, actions);
+                    return self.fail(now, reason);
                 }
                 Verdict::Inconclusive(why) => inconclusive.push(format!("{}: {why}", gate.name())),
             }
@@ -735,7 +802,7 @@ impl Rollout {
         }
     }
 
-    fn fail(&mut self, now: DateTime<Utc>, reason: String, actions: &mut Vec<Action>) {
+    fn fail(&mut self, now: DateTime<Utc>, reason: String) {
         self.decide(now, DecisionKind::Failed, reason.clone());
         match self.policy.on_failure {
             OnFailure::Pause => {
@@ -743,31 +810,23 @@ impl Rollout {
                 self.state = RolloutState::Paused;
                 self.decide(now, DecisionKind::Paused, format!("paused by policy: {reason}"));
             }
-            OnFailure::Abort => self.stop(now, RolloutState::Aborted, reason, None, actions),
-            OnFailure::Rollback => self.stop(now, RolloutState::RolledBack, reason, None, actions),
+            OnFailure::Abort => self.stop(now, RolloutState::Aborted, reason, None),
+            OnFailure::Rollback => self.stop(now, RolloutState::RolledBack, reason, None),
         }
     }
 
-    /// Ends the rollout, giving every moved data plane `from_release` back.
+    /// Ends the rollout: every moved data plane is to get `from_release`
+    /// back ([`Rollout::restore`] gives it, within a budget; a step of a
+    /// stopped rollout gives the rest).
     fn stop(
         &mut self,
         now: DateTime<Utc>,
         state: RolloutState,
         reason: String,
         actor: Option<&str>,
-        actions: &mut Vec<Action>,
     ) {
-        let mut restored = Vec::new();
-        for p in &mut self.planes {
-            if matches!(p.state, PlaneState::Updating | PlaneState::Updated | PlaneState::Failed) {
-                p.state = PlaneState::Restored;
-                actions.push(Action::SetRelease {
-                    plane: p.id.clone(),
-                    release: self.from_release.clone(),
-                });
-                restored.push(p.id.clone());
-            }
-        }
+        let restored: Vec<String> =
+            self.planes.iter().filter(|p| p.state.is_moved()).map(|p| p.id.clone()).collect();
         self.state = state;
         self.paused_from = None;
         self.bake_until = None;
@@ -793,8 +852,39 @@ impl Rollout {
         );
     }
 
+    /// Whether this rollout was stopped and some data plane it moved has
+    /// not been given `from_release` back yet.
+    pub fn restoring(&self) -> bool {
+        matches!(self.state, RolloutState::Aborted | RolloutState::RolledBack)
+            && self.planes.iter().any(|p| p.state.is_moved())
+    }
+
+    /// Gives moved data planes `from_release` back, as many as `budget`
+    /// allows at `cost` each (at least one).
+    fn restore(
+        &mut self,
+        budget: &mut Budget,
+        cost: &dyn Fn(&str) -> usize,
+        actions: &mut Vec<Action>,
+    ) {
+        if !matches!(self.state, RolloutState::Aborted | RolloutState::RolledBack) {
+            return;
+        }
+        for p in self.planes.iter_mut().filter(|p| p.state.is_moved()) {
+            if !budget.take(cost(&p.id)) {
+                break;
+            }
+            p.state = PlaneState::Restored;
+            actions.push(Action::SetRelease {
+                plane: p.id.clone(),
+                release: self.from_release.clone(),
+            });
+        }
+    }
+
     /// Carries out a person's command. `reason` is required for a bypass,
-    /// `actor` for every command.
+    /// `actor` for every command. An abort or rollback gives every moved
+    /// data plane `from_release` back at once.
     pub fn command(
         &mut self,
         command: Command,
@@ -802,6 +892,22 @@ impl Rollout {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Action>, RolloutError> {
+        Ok(self.command_within(command, actor, reason, now, &|_| 1, usize::MAX)?.actions)
+    }
+
+    /// [`Rollout::command`], restoring after an abort or rollback only as
+    /// many data planes as `budget` allows at `cost` each ([`Fleet::cost`]);
+    /// `more` says steps must restore the rest.
+    pub fn command_within(
+        &mut self,
+        command: Command,
+        actor: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        cost: &dyn Fn(&str) -> usize,
+        budget: usize,
+    ) -> Result<Stepped, RolloutError> {
+        let mut budget = Budget { left: budget, spent: false, ran_out: false };
         if actor.trim().is_empty() {
             return Err(RolloutError::Invalid(vec!["actor: must name who acts".to_owned()]));
         }
@@ -856,13 +962,8 @@ impl Rollout {
                 if state.is_terminal() {
                     return refuse("aborted");
                 }
-                self.stop(
-                    now,
-                    RolloutState::Aborted,
-                    why("aborted by a person"),
-                    Some(actor),
-                    &mut actions,
-                );
+                self.stop(now, RolloutState::Aborted, why("aborted by a person"), Some(actor));
+                self.restore(&mut budget, cost, &mut actions);
             }
             Command::Rollback => {
                 if matches!(state, RolloutState::Aborted | RolloutState::RolledBack) {
@@ -873,8 +974,8 @@ impl Rollout {
                     RolloutState::RolledBack,
                     why("rolled back by a person"),
                     Some(actor),
-                    &mut actions,
                 );
+                self.restore(&mut budget, cost, &mut actions);
             }
             Command::Bypass => {
                 if state.is_terminal() {
@@ -895,7 +996,7 @@ impl Rollout {
                 }
             }
         }
-        Ok(actions)
+        Ok(Stepped { actions, more: budget.ran_out })
     }
 
     fn resume(&mut self, now: DateTime<Utc>, kind: DecisionKind, reason: String, actor: &str) {

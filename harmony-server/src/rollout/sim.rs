@@ -149,6 +149,11 @@ impl Fleet for SimFleet {
         }
     }
 
+    /// The deployments it holds, as Harmony counts the renders a move costs.
+    fn cost(&self, plane: &str) -> usize {
+        (self.planes[self.index[plane]].deployments as usize).max(1)
+    }
+
     fn metric(&self, _name: &str, planes: &[&str], _window: Duration) -> Option<f64> {
         if self.metrics_broken {
             return None;

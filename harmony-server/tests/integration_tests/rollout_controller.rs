@@ -144,6 +144,89 @@ fn ten_percent_of_three_data_planes_updates_one() {
     assert_eq!(rollout.step(&sim, sim.now).len(), 1);
 }
 
+/// A step within a budget moves only the data planes whose cost (their
+/// deployments) fits, says there is more, and the next steps fill the rest
+/// of the wave's room: the same data planes, each once, as one unbounded
+/// step, one decision per batch. A data plane costing more than the whole
+/// budget still moves, alone: a step always makes progress.
+#[test]
+fn a_step_within_a_budget_moves_the_wave_in_batches() {
+    let mut p = policy(OnFailure::Rollback);
+    p.waves.remove(0);
+    p.waves[0].max_parallel = Amount::Count(5);
+    let seven = || fleet((0..7).map(|i| plane(&format!("r{i}"), None)).collect());
+    let mut sim = seven();
+    let fresh = plan(&sim, p);
+    let moved = |actions: &[Action]| -> Vec<String> {
+        actions.iter().map(|Action::SetRelease { plane, .. }| plane.clone()).collect()
+    };
+
+    let mut unbounded = fresh.clone();
+    let all = moved(&unbounded.step(&sim, sim.now));
+    assert_eq!(all, ["r0", "r1", "r2", "r3", "r4"]);
+
+    // Five deployments each: a budget of 12 takes two data planes a step.
+    let mut batched = fresh.clone();
+    let mut batches = Vec::new();
+    loop {
+        let stepped = batched.step_within(&sim, sim.now, 12);
+        sim.apply(&stepped.actions);
+        batches.push(moved(&stepped.actions));
+        if !stepped.more {
+            break;
+        }
+    }
+    assert_eq!(batches, [vec!["r0", "r1"], vec!["r2", "r3"], vec!["r4"]]);
+    assert_eq!(batched.planes, unbounded.planes);
+    let moves = batched.decisions.iter().filter(|d| d.kind == DecisionKind::Moved).count();
+    assert_eq!(moves, 3, "{:?}", kinds(&batched));
+    // The wave is full: nothing more to move, and no claim of more.
+    let stepped = batched.step_within(&sim, sim.now, 12);
+    assert!(stepped.actions.is_empty() && !stepped.more, "{stepped:?}");
+
+    let mut tight = fresh.clone();
+    let sim = seven();
+    let stepped = tight.step_within(&sim, sim.now, 1);
+    assert_eq!((moved(&stepped.actions), stepped.more), (vec!["r0".to_owned()], true));
+}
+
+/// An abort within a budget gives back only what fits and says there is
+/// more; the stopped rollout's steps give back the rest, each once, and
+/// nothing moves forward again.
+#[test]
+fn a_stopped_rollout_gives_data_planes_back_within_a_budget() {
+    let mut p = policy(OnFailure::Rollback);
+    p.waves.remove(0);
+    p.waves[0].max_parallel = Amount::Count(5);
+    let mut sim = fleet((0..7).map(|i| plane(&format!("r{i}"), None)).collect());
+    let mut rollout = plan(&sim, p);
+    sim.apply(&rollout.step(&sim, sim.now));
+    let moved = |actions: &[Action]| -> Vec<String> {
+        actions.iter().map(|Action::SetRelease { plane, .. }| plane.clone()).collect()
+    };
+
+    let cost = |plane: &str| harmony_server::rollout::Fleet::cost(&sim, plane);
+    let aborted = rollout.command_within(Command::Abort, "sre", None, sim.now, &cost, 12).unwrap();
+    assert_eq!((moved(&aborted.actions), aborted.more), (vec!["r0".into(), "r1".into()], true));
+    assert_eq!(rollout.state, RolloutState::Aborted);
+    assert!(rollout.restoring());
+    let mut batches = vec![moved(&aborted.actions)];
+    sim.apply(&aborted.actions);
+    while rollout.restoring() {
+        let stepped = rollout.step_within(&sim, sim.now, 12);
+        sim.apply(&stepped.actions);
+        batches.push(moved(&stepped.actions));
+        assert_eq!(stepped.more, rollout.restoring());
+    }
+    assert_eq!(batches, [vec!["r0", "r1"], vec!["r2", "r3"], vec!["r4"]]);
+    for i in 0..7 {
+        assert_eq!(sim.plane(&format!("r{i}")).info.release, FROM);
+    }
+    let restored = rollout.planes.iter().filter(|p| p.state == PlaneState::Restored).count();
+    assert_eq!(restored, 5);
+    assert!(rollout.step(&sim, sim.now).is_empty(), "stopped for good");
+}
+
 #[test]
 fn a_good_release_completes_wave_by_wave() {
     let mut sim = fleet(vec![plane("a", Some("canary")), plane("b", None), plane("c", None)]);

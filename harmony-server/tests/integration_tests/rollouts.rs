@@ -2,30 +2,26 @@
 //! reports driving it (manual clock), and the 3.0.0 HTTP surface through
 //! the generated client.
 
-use crate::common::{TestHarmony, failure, hybrid_spec, registration};
-use chrono::{DateTime, Duration, Utc};
+use crate::common::{
+    Backend, Place, TestHarmony, failure, hybrid_spec, on_both_backends, registration,
+};
+use chrono::{Duration, Utc};
 use harmony_api::latest as api;
 use harmony_client::{v2, v3};
-use harmony_server::app::{Clock, Harmony};
+use harmony_server::app::{Harmony, ManualClock};
 use harmony_server::rollout::policy::{Amount, Gate, OnFailure, RolloutPolicy, Wave};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use uuid::Uuid;
+
+on_both_backends!(a_waves_views_read_together_are_each_data_planes_own);
 
 const FROM: &str = "2026.11.0";
 const TO: &str = "2026.12.0";
 
-struct Manual(Mutex<DateTime<Utc>>);
-
-impl Clock for Manual {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
 struct Fixture {
     app: Harmony,
-    clock: Arc<Manual>,
+    clock: Arc<ManualClock>,
     /// Data plane → its deployment.
     deployments: BTreeMap<String, Uuid>,
     _data: tempfile::TempDir,
@@ -60,7 +56,7 @@ impl Fixture {
             &key,
         )
         .unwrap();
-        let clock = Arc::new(Manual(Mutex::new(Utc::now())));
+        let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = Harmony::new(store, clock.clone(), key).with_rollout_policy(policy());
         let mut deployments = BTreeMap::new();
         for (plane, ring) in [("c1", Some("canary")), ("r1", None), ("r2", None)] {
@@ -117,7 +113,7 @@ impl Fixture {
     }
 
     fn advance(&self, by: Duration) {
-        *self.clock.0.lock().unwrap() += by;
+        self.clock.advance(by);
     }
 
     fn release_of(&self, plane: &str) -> String {
@@ -191,6 +187,85 @@ fn agents_reports_carry_a_rollout_through_every_wave() {
     assert_eq!(kinds.first(), Some(&api::RolloutDecisionKind::Started));
     assert_eq!(kinds.last(), Some(&api::RolloutDecisionKind::Succeeded));
     assert_eq!(done.waves.iter().map(|w| w.updated).sum::<u64>(), 3);
+}
+
+/// A rollout whose steps re-render one deployment per transaction and
+/// whose rest wave moves two data planes at once, its canary updated and
+/// baked, every agent just reported: the next tick passes the canary and
+/// moves the rest.
+fn past_the_canary_one_deployment_per_commit() -> (Fixture, api::Rollout) {
+    let mut f = Fixture::new();
+    let mut wide = policy();
+    wide.waves[1].max_parallel = harmony_server::rollout::policy::Amount::Count(2);
+    f.app = f.app.clone().with_rollout_policy(wide).with_rollout_renders_per_commit(1);
+    let rollout = start(&f);
+    f.agent("c1", "HEALTHY");
+    f.app.rollout_tick().unwrap();
+    assert_eq!(f.app.rollout(rollout.id).unwrap().state, api::RolloutState::Baking);
+    f.advance(Duration::seconds(61));
+    for plane in ["c1", "r1", "r2"] {
+        f.agent(plane, "HEALTHY");
+    }
+    (f, rollout)
+}
+
+/// A tick whose wave may move more data planes than one transaction may
+/// re-render moves them in batches, one commit each, in the same tick: here
+/// one deployment per commit, so the rest wave's two data planes (max
+/// parallel 2) move in two commits, each its own decision.
+#[test]
+fn a_tick_moves_a_wave_in_short_transactions() {
+    let (f, rollout) = past_the_canary_one_deployment_per_commit();
+    let before = f.app.write_counts().groups;
+    f.app.rollout_tick().unwrap();
+    assert_eq!(f.app.write_counts().groups - before, 2, "one commit per data plane");
+    assert_eq!((f.release_of("r1"), f.release_of("r2")), (TO.to_owned(), TO.to_owned()));
+    let moves: Vec<String> = f
+        .app
+        .rollout(rollout.id)
+        .unwrap()
+        .decisions
+        .into_iter()
+        .filter(|d| d.kind == api::RolloutDecisionKind::Moved && d.wave.as_deref() == Some("rest"))
+        .map(|d| d.reason)
+        .collect();
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    assert!(moves[0].ends_with(": r1") && moves[1].ends_with(": r2"), "{moves:?}");
+}
+
+/// An abort gives back in its own commit only what one transaction may
+/// re-render; the next tick gives back the rest, one commit each, and until
+/// then a new rollout is refused, naming why.
+#[test]
+fn an_abort_gives_data_planes_back_in_short_transactions() {
+    let (f, rollout) = past_the_canary_one_deployment_per_commit();
+    f.app.rollout_tick().unwrap();
+    assert_eq!((f.release_of("r1"), f.release_of("r2")), (TO.to_owned(), TO.to_owned()));
+
+    let abort = api::RolloutCommand {
+        action: api::RolloutAction::Abort,
+        actor: "sre".into(),
+        reason: Some("bad release".into()),
+    };
+    let aborted = f.app.rollout_command(rollout.id, abort).unwrap();
+    assert_eq!(aborted.state, api::RolloutState::Aborted);
+    let given_back = ["c1", "r1", "r2"].map(|p| f.release_of(p) == FROM);
+    assert_eq!(given_back, [true, false, false], "one data plane in the command's commit");
+    let refused = f
+        .app
+        .create_rollout(api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() })
+        .expect_err("still giving data planes back");
+    assert!(refused.to_string().contains("still giving data planes 2026.11.0 back"), "{refused}");
+
+    let before = f.app.write_counts().groups;
+    f.app.rollout_tick().unwrap();
+    assert_eq!(f.app.write_counts().groups - before, 2, "one commit per data plane");
+    for plane in ["c1", "r1", "r2"] {
+        assert_eq!(f.release_of(plane), FROM);
+        assert_eq!(f.revision_of(plane), 3, "{plane}: moved once, given back once");
+    }
+    assert_eq!(f.app.rollout(rollout.id).unwrap().waves[1].restored, 2);
+    assert_eq!(start(&f).state, api::RolloutState::Progressing, "a new rollout may start");
 }
 
 /// A rollout gated on HEALTH over data planes whose agents said they cannot
@@ -413,4 +488,66 @@ async fn a_registration_cannot_quietly_undo_a_rollout() {
     assert_eq!((status, code.as_str()), (409, "PlatformReleaseManagedByRollouts"), "{message}");
     assert!(message.contains("is on platform release 2026.11.0"), "{message}");
     assert_eq!(client.data_plane_get("p1").await.unwrap().platform_release, "2026.11.0");
+}
+
+/// What a rollout step reads of a whole wave in a few queries is, plane by
+/// plane, what reading each alone gives: heartbeat, revisions, and every
+/// deployment's health (or none, for a data plane without deployments);
+/// unknown ids are left out.
+async fn a_waves_views_read_together_are_each_data_planes_own(backend: Backend) {
+    let Some(place) = Place::new(backend) else { return };
+    let key = harmony_server::render::SecretKey::development();
+    let location = match &place.schema {
+        Some(schema) => harmony_server::store::Location::Postgres(schema.url()),
+        None => harmony_server::store::Location::Sqlite(place.dir.path().join("h.sqlite3")),
+    };
+    let store = harmony_server::store::Store::open(&location, &key).unwrap();
+    let app = Harmony::new(store.clone(), Arc::new(ManualClock::new(Utc::now())), key);
+    let planes = ["p-reported", "p-silent", "p-empty"];
+    for plane in planes {
+        let mut reg: api::DataPlaneRegistration =
+            convert(&registration(v2::types::DataPlaneKind::Hybrid));
+        reg.platform_release = FROM.to_owned();
+        app.register_data_plane(plane, reg).unwrap();
+    }
+    // Two deployments on each of the first two.
+    for plane in ["p-reported", "p-reported", "p-silent", "p-silent"] {
+        let put = app.put_deployment(Uuid::new_v4(), convert(&hybrid_spec(plane, 1)));
+        futures::executor::block_on(put).unwrap();
+    }
+    let state = app.desired_state("p-reported", 0).unwrap();
+    let report = serde_json::from_value(serde_json::json!({
+        "applied_revision": state.revision,
+        "agent_version": "test",
+        "deployments": state.deployments.iter().map(|d| serde_json::json!({
+            "deployment_id": d.deployment_id,
+            "manifest_revision": d.manifest_revision,
+            "health": "UNHEALTHY",
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    app.record_agent_status("p-reported", report).unwrap();
+
+    let (together, alone) = store
+        .read(|tx| {
+            let together =
+                tx.plane_rollout_views(&["p-reported", "p-silent", "p-empty", "nope"])?;
+            let alone: Vec<_> = planes
+                .iter()
+                .map(|p| tx.plane_rollout_view(p).map(|v| v.unwrap()))
+                .collect::<Result<_, _>>()?;
+            Ok::<_, harmony_server::store::StoreError>((together, alone))
+        })
+        .unwrap();
+    assert_eq!(together.len(), 3, "the unknown id is left out");
+    for (plane, alone) in planes.iter().zip(alone) {
+        assert_eq!(format!("{:?}", together[*plane]), format!("{alone:?}"), "{plane}");
+    }
+    let reported = &together["p-reported"];
+    assert_eq!(reported.health.len(), 2);
+    assert!(
+        reported.health.iter().all(|(h, at)| h.as_deref() == Some("UNHEALTHY") && at.is_some())
+    );
+    assert!(together["p-silent"].health.iter().all(|(h, _)| h.is_none()));
+    assert!(together["p-empty"].health.is_empty());
 }
