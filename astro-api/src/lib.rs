@@ -3,7 +3,8 @@
 //! Validates every deployment change ([`validate`]), forwards it to the
 //! Harmony cell that owns its data plane through the generated client,
 //! negotiating each cell's API version ([`harmony`]), and keeps its own
-//! record in SQLite ([`store`]), handing each change over through an outbox
+//! record ([`store`]: SQLite by default, PostgreSQL for replicas), handing
+//! each change over through an outbox
 //! ([`handoff`]). [`start`] serves [`http::AstroImpl`] with dropshot.
 
 pub mod app;

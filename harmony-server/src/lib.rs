@@ -1,7 +1,8 @@
 //! harmony-server: serves every released Harmony API version at once.
 //!
-//! [`start`] opens the SQLite store under a data directory, builds the
-//! application layer ([`app::Harmony`]) and serves [`http::HarmonyImpl`] with
+//! [`start`] opens the store (SQLite under a data directory by default,
+//! PostgreSQL with [`Config::database_url`], which replicas share), builds
+//! the application layer ([`app::Harmony`]) and serves [`http::HarmonyImpl`] with
 //! dropshot, routing each request by its `api-version` header
 //! ([`versions::ServedVersions`]).
 
