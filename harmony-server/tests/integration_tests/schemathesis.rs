@@ -12,7 +12,6 @@
 
 use crate::common::{Backend, TestHarmony, document, on_both_backends};
 use serde_json::Value;
-use std::process::Command;
 
 const MINIMUM_CASES: u64 = 1000;
 
@@ -30,26 +29,10 @@ const RULES_A_SCHEMA_CANNOT_STATE: &[(&str, &str)] = &[
     ("rollout_data_plane_list", "page_token is opaque: only a token this server issued is valid"),
 ];
 
-fn schemathesis_available() -> bool {
-    let found =
-        Command::new("schemathesis").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("REQUIRE_SCHEMATHESIS").is_none(),
-            "REQUIRE_SCHEMATHESIS is set but `schemathesis` is not on PATH"
-        );
-        eprintln!(
-            "\n*** schemathesis is not installed: the Harmony conformance runs are SKIPPED ***\n\
-             *** (pip install schemathesis; CI sets REQUIRE_SCHEMATHESIS=1)                ***\n"
-        );
-    }
-    found
-}
-
 on_both_backends!(schemathesis_finds_no_server_error_at_any_served_version);
 
 async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backend) {
-    if !schemathesis_available() {
+    if !test_support::schemathesis::available("Harmony") {
         return;
     }
     let Some(h) = TestHarmony::on_with(backend, |c| c.dev_seed = true) else { return };
@@ -59,70 +42,44 @@ async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backe
         let text: Value = serde_json::from_str(&std::fs::read_to_string(&doc).unwrap()).unwrap();
         let operations: usize =
             text["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
-        // Enough per operation that the document gets its 1,000 cases.
-        let per_operation = (MINIMUM_CASES as usize).div_ceil(operations) + 20;
-        let work = tempfile::tempdir().unwrap();
-        let config = work.path().join("schemathesis.toml");
-        // Known data planes, so the deployment operations get past "no
-        // such data plane" sometimes; everything else is generated.
-        let mut settings = "[parameters]\ndata_plane_id = \"hybrid-example\"\n".to_owned();
-        // What a document allows must be taken (positive_data_acceptance),
-        // except where a rule the schema cannot state decides (each named
-        // below with why): at the newest version, rules it lists in
-        // `x-cross-field-rules` or what is stored; at a released version,
-        // also the rules its frozen document never stated (4.0.0 states
-        // them; `deployment_rules` is their reference before it).
+        // What a document allows must be taken, except where a rule the
+        // schema cannot state decides (each named with why): at the newest
+        // version, rules it lists in `x-cross-field-rules` or what is
+        // stored; at a released version, also the rules its frozen
+        // document never stated (4.0.0 states them; `deployment_rules` is
+        // their reference before it).
         let newest = version == harmony_api::latest_version();
-        for (operation, why) in RULES_A_SCHEMA_CANNOT_STATE {
-            let why = match newest {
-                true => why.to_string(),
-                false => format!("{why}; and the released document states none of its rules"),
-            };
-            settings.push_str(&format!(
-                "\n# {why}\n[[operations]]\ninclude-operation-id = \"{operation}\"\n\
-                 checks.positive_data_acceptance.expected-statuses = \
-                 [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\"]\n"
-            ));
-        }
-        std::fs::write(&config, settings).unwrap();
-        let report = work.path().join("report.json");
-        let seed = std::env::var("SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".to_owned());
-        let mut command = Command::new("schemathesis");
-        command
-            .current_dir(work.path())
-            .arg("--config-file")
-            .arg(&config)
-            .arg("run")
-            .arg(&doc)
-            .args(["--url", &h.url])
-            .args(["--header", &format!("api-version: {version}")])
-            .args(["--header", &format!("Authorization: Bearer {}", crate::common::SERVICE_TOKEN)])
-            .args(["--checks", "all"])
-            .args(["--max-examples", &per_operation.to_string()])
-            .args(["--seed", &seed, "--generation-database", "none", "--no-color"])
-            // One worker: with two, CPython 3.11's AST constructor (which
-            // hypothesis uses to describe strategies) races on its
-            // recursion counter and schemathesis reports a spurious runtime
-            // error ("AST constructor recursion depth mismatch").
-            .args(["--workers", "1", "--report", "json", "--report-json-path"])
-            .arg(&report);
-        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let report: Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_else(|e| {
-                panic!(
-                    "{version}: no schemathesis report ({e}):\n{stdout}\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                )
-            }))
+        let refusals = RULES_A_SCHEMA_CANNOT_STATE
+            .iter()
+            .map(|(operation, why)| {
+                let why = match newest {
+                    true => why.to_string(),
+                    false => format!("{why}; and the released document states none of its rules"),
+                };
+                (operation.to_string(), why)
+            })
+            .collect();
+        let run = test_support::schemathesis::Run {
+            document: doc,
+            url: h.url.clone(),
+            headers: vec![
+                format!("api-version: {version}"),
+                format!("Authorization: Bearer {}", crate::common::SERVICE_TOKEN),
+            ],
+            // Known data planes, so the deployment operations get past "no
+            // such data plane" sometimes; everything else is generated.
+            parameters: vec![("data_plane_id".into(), "hybrid-example".into())],
+            refusals,
+            // Enough per operation that the document gets its 1,000 cases.
+            max_examples: (MINIMUM_CASES as usize).div_ceil(operations) + 20,
+        };
+        let outcome = tokio::task::spawn_blocking(move || test_support::schemathesis::run(&run))
+            .await
             .unwrap();
-        let cases = report["test_cases"]["generated"].as_u64().unwrap();
-        let count = |v: &Value| v.as_u64().or_else(|| v.as_array().map(|a| a.len() as u64));
-        let failures =
-            count(&report["failures"]).unwrap_or_else(|| panic!("{}", report["failures"]));
-        let errors = count(&report["errors"]).unwrap_or_else(|| panic!("{}", report["errors"]));
+        let test_support::schemathesis::Outcome { cases, failures, errors, succeeded, stdout } =
+            outcome;
         summary.push(format!("{version}: {cases} cases, {failures} failures, {errors} errors"));
-        assert!(output.status.success() && failures == 0 && errors == 0, "{version}:\n{stdout}");
+        assert!(succeeded && failures == 0 && errors == 0, "{version}:\n{stdout}");
         assert!(cases >= MINIMUM_CASES, "{version}: only {cases} cases generated:\n{stdout}");
     }
     eprintln!("schemathesis against Harmony ({backend:?}): {}", summary.join("; "));
