@@ -69,6 +69,24 @@ async fn blocking<T: Send + 'static>(
         .map_err(HttpError::from)
 }
 
+/// Where a page starts (after the `last_seen` key of the page before; the
+/// first page has none) and how long it is.
+fn page<S, K>(
+    rqctx: &RequestContext<Context>,
+    query: PaginationParams<EmptyScanParams, S>,
+    last_seen: fn(S) -> K,
+) -> Result<(Option<K>, usize), HttpError>
+where
+    S: serde::de::DeserializeOwned + serde::Serialize + Send + Sync + 'static,
+{
+    let limit = rqctx.page_limit(&query)?.get() as usize;
+    let after = match query.page {
+        WhichPage::First(_) => None,
+        WhichPage::Next(selector) => Some(last_seen(selector)),
+    };
+    Ok((after, limit))
+}
+
 impl HarmonyApi for HarmonyImpl {
     type Context = Context;
 
@@ -102,12 +120,7 @@ impl HarmonyApi for HarmonyImpl {
         rqctx: RequestContext<Context>,
         query: Query<PaginationParams<EmptyScanParams, DataPlanePageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<DataPlane>>, HttpError> {
-        let query = query.into_inner();
-        let limit = rqctx.page_limit(&query)?.get() as usize;
-        let after = match query.page {
-            WhichPage::First(_) => None,
-            WhichPage::Next(selector) => Some(selector.last_seen),
-        };
+        let (after, limit) = page(&rqctx, query.into_inner(), |s| s.last_seen)?;
         let planes = blocking(&rqctx, move |h| h.data_planes(after.as_deref(), limit)).await?;
         Ok(HttpResponseOk(ResultsPage::new(planes, &EmptyScanParams {}, |p, _| {
             DataPlanePageSelector { last_seen: p.id.clone() }
@@ -136,12 +149,7 @@ impl HarmonyApi for HarmonyImpl {
         rqctx: RequestContext<Context>,
         query: Query<PaginationParams<EmptyScanParams, DeploymentPageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<Deployment>>, HttpError> {
-        let query = query.into_inner();
-        let limit = rqctx.page_limit(&query)?.get() as usize;
-        let after = match query.page {
-            WhichPage::First(_) => None,
-            WhichPage::Next(selector) => Some(selector.last_seen),
-        };
+        let (after, limit) = page(&rqctx, query.into_inner(), |s| s.last_seen)?;
         let deployments = blocking(&rqctx, move |h| h.deployments(after, limit)).await?;
         Ok(HttpResponseOk(ResultsPage::new(deployments, &EmptyScanParams {}, |d, _| {
             DeploymentPageSelector { last_seen: d.id }
@@ -221,12 +229,7 @@ impl HarmonyApi for HarmonyImpl {
         query: Query<PaginationParams<EmptyScanParams, RolloutDataPlanePageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<RolloutDataPlane>>, HttpError> {
         let id = path.into_inner().rollout_id;
-        let query = query.into_inner();
-        let limit = rqctx.page_limit(&query)?.get() as usize;
-        let after = match query.page {
-            WhichPage::First(_) => None,
-            WhichPage::Next(selector) => Some(selector.last_seen),
-        };
+        let (after, limit) = page(&rqctx, query.into_inner(), |s| s.last_seen)?;
         let planes =
             blocking(&rqctx, move |h| h.rollout_data_planes(id, after.as_deref(), limit)).await?;
         Ok(HttpResponseOk(ResultsPage::new(planes, &EmptyScanParams {}, |p, _| {
