@@ -6,10 +6,10 @@
 //! dropshot, routing each request by its `api-version` header
 //! ([`versions::ServedVersions`]).
 
+pub mod admission;
 pub mod agent;
 pub mod app;
 pub mod crypto;
-pub mod gate;
 pub mod http;
 pub mod k8s;
 pub mod logging;
@@ -206,7 +206,8 @@ pub fn start_with_clock(
         ),
     };
     let state = Arc::new(http::ServerState { harmony, served: served.versions().to_vec() });
-    let gate = gate::Gate { versions: served, credential_sha256: service_token_sha256 };
+    let admission =
+        admission::Admission { versions: served, credential_sha256: service_token_sha256 };
     let server = ServerBuilder::new(api(), state, logging::refusals_are_not_errors(log))
         .config(ConfigDropshot {
             bind_address: config.bind,
@@ -222,7 +223,7 @@ pub fn start_with_clock(
             ..Default::default()
         })
         .tls(config.tls.clone())
-        .version_policy(VersionPolicy::Dynamic(Box::new(gate)))
+        .version_policy(VersionPolicy::Dynamic(Box::new(admission)))
         .start()
         .map_err(|e| anyhow::anyhow!("starting the HTTP server: {e}"))?;
     Ok(server)

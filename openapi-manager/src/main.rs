@@ -18,7 +18,7 @@
 
 mod apis;
 mod clients;
-mod gate;
+mod deploy_gate;
 mod migrations;
 mod released;
 
@@ -59,7 +59,7 @@ fn run() -> Result<ExitCode> {
             let [service, environment] = args.rest.as_slice() else {
                 bail!("usage: can-i-deploy <astro-api|harmony> <environment>");
             };
-            let verdict = gate::can_i_deploy(&root, service, environment)?;
+            let verdict = deploy_gate::can_i_deploy(&root, service, environment)?;
             println!(
                 "can {service} at this checkout be deployed to {environment}? {}",
                 if verdict.ok { "yes" } else { "no" }
@@ -75,7 +75,7 @@ fn run() -> Result<ExitCode> {
                 [service, environment, commit] => (service, environment, commit.as_str()),
                 _ => bail!("usage: record-deploy <astro-api|harmony> <environment> [commit]"),
             };
-            for line in gate::record_deploy(&root, service, environment, commit)? {
+            for line in deploy_gate::record_deploy(&root, service, environment, commit)? {
                 println!("{line}");
             }
             Ok(ExitCode::SUCCESS)
@@ -84,7 +84,7 @@ fn run() -> Result<ExitCode> {
             let [service, environment] = args.rest.as_slice() else {
                 bail!("usage: deployed-commit <astro-api|harmony> <environment>");
             };
-            println!("{}", gate::deployed_commit(&root, service, environment)?);
+            println!("{}", deploy_gate::deployed_commit(&root, service, environment)?);
             Ok(ExitCode::SUCCESS)
         }
         other => {

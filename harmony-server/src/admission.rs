@@ -1,5 +1,6 @@
-//! The gate every request to the main API passes before dropshot routes it
-//! or reads its body: the service credential, then the API version.
+//! Admission: what every request to the main API passes before dropshot
+//! routes it or reads its body: the service credential, then the API
+//! version.
 //!
 //! dropshot asks its version policy for a request's version before anything
 //! else runs, so that is where the credential is checked too: a caller
@@ -13,13 +14,13 @@ use dropshot::{ClientErrorStatusCode, DynamicVersionPolicy, HttpError};
 use semver::Version;
 
 #[derive(Debug)]
-pub struct Gate {
+pub struct Admission {
     pub versions: ServedVersions,
     /// SHA-256 of the credential callers must send; `None` in a local run.
     pub credential_sha256: Option<[u8; 32]>,
 }
 
-impl Gate {
+impl Admission {
     fn authorize(&self, request: &http::Request<dropshot::Body>) -> Result<(), HttpError> {
         let Some(expected) = &self.credential_sha256 else {
             return Ok(());
@@ -43,7 +44,7 @@ impl Gate {
     }
 }
 
-impl DynamicVersionPolicy for Gate {
+impl DynamicVersionPolicy for Admission {
     fn request_extract_version(
         &self,
         request: &http::Request<dropshot::Body>,
