@@ -194,18 +194,19 @@ impl Astro {
         mut deployment: Deployment,
         delivered_before: u64,
     ) -> Result<Deployment, Failure> {
-        let handoff = match self.handoff.wait(ticket, self.handoff_wait).await {
-            Outcome::Delivered => {
-                store::Handoff { delivered_generation: deployment.generation, ..Default::default() }
-            }
-            Outcome::Pending(error) => store::Handoff {
+        let delivery = match self.handoff.wait(ticket, self.handoff_wait).await {
+            Outcome::Delivered => store::DeliveryState {
+                delivered_generation: deployment.generation,
+                ..Default::default()
+            },
+            Outcome::Pending(error) => store::DeliveryState {
                 delivered_generation: delivered_before,
                 error: Some(error),
                 refused: false,
             },
             Outcome::Refused(error) => return Err(Failure::HarmonyRefused(error)),
         };
-        set_status(&mut deployment, &handoff);
+        set_status(&mut deployment, &delivery);
         Ok(deployment)
     }
 
@@ -254,7 +255,7 @@ impl Astro {
         if_match: Option<String>,
         input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
-        let Row { deployment: current, cell, handoff } = self.row(who, id).await?;
+        let Row { deployment: current, cell, delivery } = self.row(who, id).await?;
         who.may_change()?;
         let org = who.organization_id.clone();
         let current_tag = astro_public_api::types::etag(current.generation);
@@ -290,14 +291,14 @@ impl Astro {
             return Err(changed_meanwhile(id));
         };
         self.handoff.submit(enqueued);
-        if handoff.delivered_generation < current.generation && handoff.error.is_some() {
+        if delivery.delivered_generation < current.generation && delivery.error.is_some() {
             // Queued behind a change that is already waiting for Harmony:
             // it cannot arrive sooner, so there is nothing to wait for.
             let mut record = record;
-            set_status(&mut record, &handoff);
+            set_status(&mut record, &delivery);
             return Ok(record);
         }
-        self.settle(ticket, record, handoff.delivered_generation).await
+        self.settle(ticket, record, delivery.delivered_generation).await
     }
 
     /// A deployment. Once Harmony has its newest generation, the status is
@@ -307,7 +308,7 @@ impl Astro {
     pub async fn get(&self, who: &Principal, id: Uuid) -> Result<Deployment, Failure> {
         let row = self.row(who, id).await?;
         let cell = row.cell.clone();
-        let delivered = row.handoff.delivered_generation >= row.deployment.generation;
+        let delivered = row.delivery.delivered_generation >= row.deployment.generation;
         let mut deployment = with_status(row);
         if delivered {
             let asked = self.cells.deployment_status(&cell, id);
@@ -804,17 +805,17 @@ fn set_reported_status(d: &mut Deployment, reported: &harmony_client::v4::types:
 
 fn with_status(row: Row) -> Deployment {
     let mut deployment = row.deployment;
-    set_status(&mut deployment, &row.handoff);
+    set_status(&mut deployment, &row.delivery);
     deployment
 }
 
 /// A deployment's status as far as the control plane knows it: whether its
 /// newest generation has reached Harmony, and if not, why. (What the data
 /// plane reports after that comes with the agents' health reports.)
-fn set_status(d: &mut Deployment, handoff: &store::Handoff) {
-    d.delivered_generation = handoff.delivered_generation;
-    let waiting = handoff.error.clone().unwrap_or_else(|| "queued for Harmony".to_owned());
-    let (status, reason) = if handoff.delivered_generation >= d.generation {
+fn set_status(d: &mut Deployment, delivery: &store::DeliveryState) {
+    d.delivered_generation = delivery.delivered_generation;
+    let waiting = delivery.error.clone().unwrap_or_else(|| "queued for Harmony".to_owned());
+    let (status, reason) = if delivery.delivered_generation >= d.generation {
         (
             DeploymentStatus::Deploying,
             format!(
@@ -822,9 +823,9 @@ fn set_status(d: &mut Deployment, handoff: &store::Handoff) {
                 d.generation
             ),
         )
-    } else if handoff.refused {
+    } else if delivery.refused {
         (DeploymentStatus::Unknown, waiting)
-    } else if handoff.delivered_generation == 0 {
+    } else if delivery.delivered_generation == 0 {
         (DeploymentStatus::Creating, waiting)
     } else {
         (DeploymentStatus::Deploying, waiting)

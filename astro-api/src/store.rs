@@ -166,9 +166,10 @@ impl Delivery {
     }
 }
 
-/// How far a deployment's changes have reached Harmony.
+/// How far a deployment's changes have reached Harmony (the deliverer
+/// itself is [`crate::handoff::Handoff`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Handoff {
+pub struct DeliveryState {
     /// The newest generation Harmony has accepted (0: none yet).
     pub delivered_generation: u64,
     /// Why the last attempt did not deliver.
@@ -177,12 +178,12 @@ pub struct Handoff {
     pub refused: bool,
 }
 
-/// A stored deployment: its public record, its cell and its handoff.
+/// A stored deployment: its public record, its cell and its delivery.
 #[derive(Clone, Debug)]
 pub struct Row {
     pub deployment: Deployment,
     pub cell: String,
-    pub handoff: Handoff,
+    pub delivery: DeliveryState,
 }
 
 fn kind_name(kind: h::DataPlaneKind) -> &'static str {
@@ -274,7 +275,11 @@ fn decode(r: &sql_store::Row) -> Result<Row, StoreError> {
     Ok(Row {
         deployment: serde_json::from_str(&r.get::<String>(0)?)?,
         cell: r.get(1)?,
-        handoff: Handoff { delivered_generation: r.get(2)?, error: r.get(3)?, refused: r.get(4)? },
+        delivery: DeliveryState {
+            delivered_generation: r.get(2)?,
+            error: r.get(3)?,
+            refused: r.get(4)?,
+        },
     })
 }
 
@@ -418,7 +423,7 @@ impl Store {
         Ok(pairs.into_iter().collect())
     }
 
-    /// A deployment, the Harmony cell it lives in and its handoff.
+    /// A deployment, the Harmony cell it lives in and its delivery.
     pub fn get(&self, organization_id: &str, id: Uuid) -> Result<Option<Row>, StoreError> {
         self.db
             .read(|tx| {

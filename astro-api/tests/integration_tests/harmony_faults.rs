@@ -345,7 +345,7 @@ async fn a_delivery_outcome_lost_after_harmony_took_the_change_is_redone_without
             astro_api::store::Store::open(&sql_store::Location::Sqlite(path), test_sealer())
                 .unwrap();
         let id = queued.id.parse().unwrap();
-        store.get("org-1", id).unwrap().expect("the deployment is stored").handoff
+        store.get("org-1", id).unwrap().expect("the deployment is stored").delivery
     };
     assert_eq!(lost.delivered_generation, 1, "the outcome is lost: {lost:?}");
 
