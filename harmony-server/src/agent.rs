@@ -7,7 +7,8 @@
 //! desired revision moves past the one the agent knows, or after
 //! `wait_seconds` with `changed: false`.
 
-use crate::app::{Harmony, HarmonyError};
+use crate::app::Harmony;
+use crate::http::blocking_on;
 use dropshot::{HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext};
 use harmony_agent_api::{
     DesiredState, DesiredStateQuery, HarmonyAgentApi, MAX_WAIT_SECONDS, StatusReport, TimedBody,
@@ -20,22 +21,11 @@ pub type Context = Arc<Harmony>;
 /// Implements [`HarmonyAgentApi`]; never instantiated.
 pub enum AgentImpl {}
 
-async fn blocking<T: Send + 'static>(
-    harmony: &Arc<Harmony>,
-    f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
-) -> Result<T, HttpError> {
-    let harmony = Arc::clone(harmony);
-    tokio::task::spawn_blocking(move || f(&harmony))
-        .await
-        .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
-        .map_err(HttpError::from)
-}
-
 /// The data plane behind the request's credential.
 async fn agent(rqctx: &RequestContext<Context>) -> Result<String, HttpError> {
     let header =
         rqctx.request.headers().get("authorization").map(|v| v.to_str().unwrap_or("").to_owned());
-    blocking(rqctx.context(), move |h| h.authenticate_agent(header.as_deref())).await
+    blocking_on(rqctx.context(), move |h| h.authenticate_agent(header.as_deref())).await
 }
 
 impl HarmonyAgentApi for AgentImpl {
@@ -65,7 +55,7 @@ impl HarmonyAgentApi for AgentImpl {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let p = plane.clone();
-            let state = blocking(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
+            let state = blocking_on(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
             let stopping = rqctx.context().is_stopping();
             if state.changed || stopping || tokio::time::Instant::now() >= deadline {
                 return Ok(HttpResponseOk(state));

@@ -57,16 +57,25 @@ impl From<HarmonyError> for HttpError {
     }
 }
 
-/// Runs a blocking application call off the async executor.
+/// Runs a blocking application call off the async executor, for either
+/// API's handlers: its error as the API's, a panic as a 500.
+pub(crate) async fn blocking_on<T: Send + 'static>(
+    harmony: &Harmony,
+    f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
+) -> Result<T, HttpError> {
+    let harmony = harmony.clone();
+    tokio::task::spawn_blocking(move || f(&harmony))
+        .await
+        .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
+        .map_err(HttpError::from)
+}
+
+/// [`blocking_on`] the request's Harmony.
 async fn blocking<T: Send + 'static>(
     rqctx: &RequestContext<Context>,
     f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
 ) -> Result<T, HttpError> {
-    let state = Arc::clone(rqctx.context());
-    tokio::task::spawn_blocking(move || f(&state.harmony))
-        .await
-        .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
-        .map_err(HttpError::from)
+    blocking_on(&rqctx.context().harmony, f).await
 }
 
 /// Where a page starts (after the `last_seen` key of the page before; the
