@@ -14,7 +14,6 @@ pub mod http;
 pub mod k8s;
 pub mod logging;
 pub mod metrics;
-pub mod releases;
 pub mod render;
 pub mod rollout;
 pub mod store;

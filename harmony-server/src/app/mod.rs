@@ -94,7 +94,7 @@ pub struct Harmony {
     /// another replica takes over the work of one that died.
     pub(crate) lease: chrono::Duration,
     /// Deployments a rollout step re-renders in one transaction
-    /// ([`crate::releases::RENDERS_PER_COMMIT`]).
+    /// ([`crate::rollout::controller::RENDERS_PER_COMMIT`]).
     pub(crate) renders_per_commit: usize,
     /// Where the application layer reports what no caller hears of (a
     /// deployment whose set cannot be served).
@@ -132,7 +132,7 @@ impl Harmony {
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
-            renders_per_commit: crate::releases::RENDERS_PER_COMMIT,
+            renders_per_commit: crate::rollout::controller::RENDERS_PER_COMMIT,
             log: slog::Logger::root(slog::Discard, slog::o!()),
         }
     }

@@ -6,9 +6,10 @@
 //! looks at the fleet through [`Fleet`] at an instant and returns the
 //! [`Action`]s to carry out (set a data plane's desired release), and the
 //! commands (pause, resume, approve, abort, rollback, bypass) change state the
-//! same way. Nothing here reads a clock or does I/O, so the same code runs
-//! in Harmony (one store transaction per step), in the fleet simulator
-//! ([`sim`]) and in the benchmark, in simulated time.
+//! same way. Nothing in this file reads a clock or does I/O, so the same
+//! code runs in Harmony ([`controller`]: one store transaction per step,
+//! the only part of this module that touches the store), in the fleet
+//! simulator ([`sim`]) and in the benchmark, in simulated time.
 //!
 //! Invariants (each has a test in `tests`):
 //! - every targeted data plane is in exactly one wave, or planning fails
@@ -24,6 +25,7 @@
 //! - a gate that fails applies `on_failure`; a gate that cannot decide
 //!   (no data, an unreachable data plane) pauses, never passes.
 
+pub mod controller;
 pub mod policy;
 pub mod sim;
 

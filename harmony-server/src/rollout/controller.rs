@@ -1,4 +1,4 @@
-//! Platform releases and rollouts, in Harmony: the pure controller
+//! Platform releases and rollouts, in Harmony: the pure state machine
 //! ([`crate::rollout`]) run against the store.
 //!
 //! Each step of a rollout is one write transaction: read the rollout, look
