@@ -27,7 +27,6 @@
 //! under that key, so a hash handed out reveals nothing about a secret.
 
 use crate::k8s::{self, EnvVar, Map, Object, ObjectMeta};
-use crate::store::StoredObject;
 use crate::stored::StoredSpec;
 use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
@@ -41,6 +40,23 @@ use uuid::Uuid;
 /// Version of the rendering code; part of every input hash, so a change to
 /// the templates makes a new revision even for an unchanged spec.
 pub const RENDERER: &str = "harmony-render/2";
+
+/// A rendered object with its full body (Secret data included), kept as
+/// the JSON text it was rendered to: hashed, stored (the store seals Secret
+/// bodies at rest) and handed out without being rebuilt as a tree.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RenderedObject {
+    pub meta: ManifestObject,
+    pub body: Box<serde_json::value::RawValue>,
+}
+
+impl RenderedObject {
+    /// The body as a JSON tree.
+    pub fn value(&self) -> serde_json::Value {
+        // The body was produced by serializing an object, so it parses.
+        serde_json::from_str(self.body.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
 
 const CONFIG_NAME: &str = "airflow-config";
 const ENV_SECRET: &str = "airflow-env-secrets";
@@ -72,7 +88,7 @@ fn base64url(bytes: &[u8]) -> String {
 
 pub struct Rendered {
     pub input_hash: String,
-    pub objects: Vec<StoredObject>,
+    pub objects: Vec<RenderedObject>,
 }
 
 /// The namespace a deployment's objects live in.
@@ -167,7 +183,7 @@ impl Context<'_> {
 /// are hashed, stored and handed out.
 struct Objects<'k> {
     key: &'k SecretKey,
-    list: Vec<StoredObject>,
+    list: Vec<RenderedObject>,
 }
 
 fn push<T: Serialize>(objects: &mut Objects<'_>, object: Object<T>) {
@@ -185,7 +201,7 @@ fn push<T: Serialize>(objects: &mut Objects<'_>, object: Object<T>) {
         // Filled in per response; a Secret's body is never handed out here.
         manifest: None,
     };
-    objects.list.push(StoredObject { meta, body });
+    objects.list.push(RenderedObject { meta, body });
 }
 
 pub fn render(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &DataPlane) -> Rendered {
@@ -201,7 +217,7 @@ pub fn objects(
     id: Uuid,
     spec: &DeploymentSpec,
     plane: &DataPlane,
-) -> Vec<StoredObject> {
+) -> Vec<RenderedObject> {
     let labels: Map = [
         ("app.kubernetes.io/part-of", "airflow".to_owned()),
         ("app.kubernetes.io/managed-by", "harmony".to_owned()),
@@ -826,8 +842,8 @@ fn placement(queue: &WorkerQueue) -> (Map, Vec<k8s::Toleration>) {
 }
 
 /// The objects as a multi-document YAML stream, in render order.
-pub fn yaml(objects: &[StoredObject]) -> String {
-    let values: Vec<Value> = objects.iter().map(StoredObject::value).collect();
+pub fn yaml(objects: &[RenderedObject]) -> String {
+    let values: Vec<Value> = objects.iter().map(RenderedObject::value).collect();
     k8s_yaml::documents(&values)
 }
 

@@ -16,6 +16,7 @@
 //! they are and sealed at their next write.
 
 use crate::crypto::{Sealer, SecretKey};
+use crate::render::RenderedObject;
 use chrono::{DateTime, Utc};
 use harmony_api::latest::{
     DataPlane, DataPlaneKind, DataPlaneRegistration, DataPlaneStatus, DeploymentSpec,
@@ -120,25 +121,8 @@ pub struct StoredManifestSet {
     pub generation: u64,
     pub platform_release: String,
     pub input_hash: String,
-    pub objects: Vec<StoredObject>,
+    pub objects: Vec<RenderedObject>,
     pub created_at: DateTime<Utc>,
-}
-
-/// A rendered object with its full body (Secret data included), kept as
-/// the JSON text it was rendered to: hashed, stored and handed out without
-/// being rebuilt as a tree.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct StoredObject {
-    pub meta: ManifestObject,
-    pub body: Box<serde_json::value::RawValue>,
-}
-
-impl StoredObject {
-    /// The body as a JSON tree.
-    pub fn value(&self) -> serde_json::Value {
-        // The body was produced by serializing an object, so it parses.
-        serde_json::from_str(self.body.get()).unwrap_or(serde_json::Value::Null)
-    }
 }
 
 /// A Secret object's body at rest.
@@ -414,7 +398,7 @@ impl Tx<'_> {
 
     /// Objects as stored: each Secret's body sealed whole.
     fn sealed_objects(&self, set: &StoredManifestSet) -> Result<String, StoreError> {
-        /// A [`StoredObject`] as written, borrowing what is not sealed.
+        /// A [`RenderedObject`] as written, borrowing what is not sealed.
         #[derive(serde::Serialize)]
         struct Written<'a> {
             meta: &'a ManifestObject,
@@ -446,8 +430,8 @@ impl Tx<'_> {
         deployment_id: Uuid,
         revision: u64,
         text: &str,
-    ) -> Result<Vec<StoredObject>, StoreError> {
-        let mut objects: Vec<StoredObject> = serde_json::from_str(text)?;
+    ) -> Result<Vec<RenderedObject>, StoreError> {
+        let mut objects: Vec<RenderedObject> = serde_json::from_str(text)?;
         let id = deployment_id.to_string();
         for o in objects.iter_mut().filter(|o| o.meta.kind == "Secret") {
             // Every Secret is stored sealed: a plain body is refused, never
