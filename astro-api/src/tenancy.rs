@@ -10,7 +10,6 @@ use crate::failure::{Failure, field_error};
 use astro_public_api::types::{
     ApiToken, CreatedToken, Organization, Role, TokenInput, Workspace, WorkspaceInput,
 };
-use chrono::Utc;
 use uuid::Uuid;
 
 /// Token lifetimes (the public document states them).
@@ -33,34 +32,6 @@ fn check_name(errors: &mut Vec<astro_public_api::FieldError>, name: &str) {
 }
 
 impl Astro {
-    /// The caller behind an `Authorization` header, for a request on
-    /// `organization_id`.
-    pub async fn authenticate(
-        &self,
-        header: Option<&str>,
-        organization_id: &str,
-    ) -> Result<Principal, Failure> {
-        let (id, secret) = auth::parse(header)?;
-        let (token, stored) =
-            self.lookup(move |s| s.token(id)).await?.ok_or_else(auth::invalid_token)?;
-        if !auth::same_digest(&auth::digest(&secret), &stored) {
-            return Err(auth::invalid_token());
-        }
-        if token.expires_at.is_some_and(|at| at <= Utc::now()) {
-            return Err(auth::expired_token());
-        }
-        if token.organization_id != organization_id {
-            return Err(auth::organization_not_found(organization_id));
-        }
-        Ok(Principal {
-            token_id: token.id,
-            organization_id: token.organization_id,
-            role: token.role,
-            workspace_id: token.workspace_id,
-            expires_at: token.expires_at,
-        })
-    }
-
     /// Creates `organization_id` with workspace `workspace_id` and an owner
     /// token, returning the token's value; `None` when the organization
     /// exists already (its tokens are not shown again).
