@@ -14,13 +14,12 @@
 use crate::auth::Principal;
 use crate::failure::{Failure, field_error};
 use crate::handoff::{Handoff, Outcome};
-use crate::harmony::{Cells, Plane};
+use crate::harmony::{self, Cells, Plane};
 use crate::store::{self, Op, Outgoing, Row, Store, StoreError};
 use crate::validate;
 use astro_public_api::types::{
-    AstroMachine, CellStatus, CloudProvider, Deploy, DeployInput, DeployStatus, Deployment,
-    DeploymentInput, DeploymentScan, DeploymentStatus, DeploymentType, EnvironmentVariable,
-    Executor, Readiness, SchedulerSize,
+    CellStatus, Deploy, DeployInput, DeployStatus, Deployment, DeploymentInput, DeploymentScan,
+    DeploymentStatus, DeploymentType, EnvironmentVariable, Readiness,
 };
 use chrono::Utc;
 use harmony_client::v2::types as h;
@@ -236,7 +235,14 @@ impl Astro {
         let id = Uuid::now_v7();
         let generation = 1;
         let artifacts = Artifacts { image_tag: image_tag(&input, None), dag_bundle_version: None };
-        let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
+        let spec = harmony::harmony_spec(
+            &org,
+            &input,
+            &plane,
+            generation,
+            &artifacts.image_tag,
+            artifacts.dag_bundle_version.as_deref(),
+        );
         let change = put(id, &plane, spec);
         let now = Utc::now();
         let stamp = Stamp { generation, created_at: now, updated_at: now };
@@ -273,7 +279,7 @@ impl Astro {
         let plane = Plane {
             cell,
             id: current.data_plane_id.clone(),
-            kind: plane_kind(&input),
+            kind: harmony::plane_kind(&input),
             owner: None,
         };
         self.cells.accepts(&plane.cell, plane.kind).await?;
@@ -282,7 +288,14 @@ impl Astro {
             image_tag: image_tag(&input, Some(&current)),
             dag_bundle_version: current.dag_bundle_version.clone(),
         };
-        let spec = harmony_spec(&org, &input, &plane, generation, &artifacts);
+        let spec = harmony::harmony_spec(
+            &org,
+            &input,
+            &plane,
+            generation,
+            &artifacts.image_tag,
+            artifacts.dag_bundle_version.as_deref(),
+        );
         let change = put(id, &plane, spec);
         let stamp = Stamp { generation, created_at: current.created_at, updated_at: Utc::now() };
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
@@ -357,7 +370,7 @@ impl Astro {
         let Row { deployment: current, cell, .. } = self.row(who, id).await?;
         who.may_change()?;
         let org = who.organization_id.clone();
-        let kind = plane_kind(&input_of(&current));
+        let kind = harmony::plane_kind(&input_of(&current));
         self.cells.accepts(&cell, kind).await?;
         // The deletion is the deployment's last change.
         let generation = current.generation + 1;
@@ -454,7 +467,7 @@ impl Astro {
             let plane = Plane {
                 cell: cell.clone(),
                 id: current.data_plane_id.clone(),
-                kind: plane_kind(&input),
+                kind: harmony::plane_kind(&input),
                 owner: None,
             };
             self.cells.accepts(&plane.cell, plane.kind).await?;
@@ -462,7 +475,14 @@ impl Astro {
                 image_tag: next.image_tag.clone(),
                 dag_bundle_version: next.dag_bundle_version.clone(),
             };
-            let spec = harmony_spec(&org, &input, &plane, next.generation, &artifacts);
+            let spec = harmony::harmony_spec(
+                &org,
+                &input,
+                &plane,
+                next.generation,
+                &artifacts.image_tag,
+                artifacts.dag_bundle_version.as_deref(),
+            );
             let change = put(deployment_id, &plane, spec);
             let finalized =
                 Deploy { status: DeployStatus::Deployed, updated_at: next.updated_at, ..deploy };
@@ -496,17 +516,19 @@ impl Astro {
         organization_id: &str,
         input: &DeploymentInput,
     ) -> Result<Plane, Failure> {
-        let want = plane_kind(input);
+        let want = harmony::plane_kind(input);
         match (input.deployment_type, &input.cluster_id, input.cloud_provider, &input.region) {
-            (DeploymentType::Standard, _, Some(cloud), Some(region)) => {
-                self.cells.shared_data_plane(harmony_cloud(cloud), region).await?.ok_or_else(|| {
+            (DeploymentType::Standard, _, Some(cloud), Some(region)) => self
+                .cells
+                .shared_data_plane(harmony::harmony_cloud(cloud), region)
+                .await?
+                .ok_or_else(|| {
                     Failure::Invalid(vec![field_error(
                         "region",
                         "unavailable",
                         format!("no shared cluster is available in {cloud:?} {region}"),
                     )])
-                })
-            }
+                }),
             (_, Some(cluster_id), _, _) => {
                 let found = self.cells.data_plane(cluster_id).await?;
                 let owned = found.filter(|p| p.owner.as_deref() == Some(organization_id));
@@ -535,21 +557,6 @@ impl Astro {
     }
 }
 
-fn plane_kind(input: &DeploymentInput) -> h::DataPlaneKind {
-    match input.deployment_type {
-        DeploymentType::Hybrid => h::DataPlaneKind::Hybrid,
-        DeploymentType::Standard | DeploymentType::Dedicated => h::DataPlaneKind::Hosted,
-    }
-}
-
-fn harmony_cloud(cloud: CloudProvider) -> h::CloudProvider {
-    match cloud {
-        CloudProvider::Aws => h::CloudProvider::Aws,
-        CloudProvider::Azure => h::CloudProvider::Azure,
-        CloudProvider::Gcp => h::CloudProvider::Gcp,
-    }
-}
-
 /// What a deployment runs: its image and DAG bundle. Set at creation and by
 /// deploys; an update that names no image keeps the current one.
 struct Artifacts {
@@ -563,70 +570,6 @@ fn image_tag(input: &DeploymentInput, current: Option<&Deployment>) -> String {
         .clone()
         .or_else(|| current.map(|c| c.image_tag.clone()))
         .unwrap_or_else(|| format!("runtime-{}", input.runtime_version))
-}
-
-/// The Harmony 2.0.0 spec for an input.
-fn harmony_spec(
-    org: &str,
-    input: &DeploymentInput,
-    plane: &Plane,
-    generation: u64,
-    artifacts: &Artifacts,
-) -> h::DeploymentSpec {
-    h::DeploymentSpec {
-        kind: plane.kind,
-        organization_id: org.to_owned(),
-        workspace_id: input.workspace_id.clone(),
-        data_plane_id: plane.id.clone(),
-        name: input.name.clone(),
-        runtime_version: input.runtime_version.clone(),
-        executor: match input.executor {
-            Executor::Celery => h::Executor::Celery,
-            Executor::Kubernetes => h::Executor::Kubernetes,
-            Executor::Astro => h::Executor::Astro,
-        },
-        scheduler_size: input.scheduler_size.map(|size| match size {
-            SchedulerSize::Small => h::SchedulerSize::Small,
-            SchedulerSize::Medium => h::SchedulerSize::Medium,
-            SchedulerSize::Large => h::SchedulerSize::Large,
-            SchedulerSize::ExtraLarge => h::SchedulerSize::ExtraLarge,
-        }),
-        scheduler: input.scheduler.map(|s| h::HybridScheduler { au: s.au, replicas: s.replicas }),
-        is_high_availability: input.is_high_availability,
-        worker_queues: input
-            .worker_queues
-            .iter()
-            .map(|q| h::WorkerQueue {
-                name: q.name.clone(),
-                is_default: q.is_default,
-                min_worker_count: q.min_worker_count,
-                max_worker_count: q.max_worker_count,
-                worker_concurrency: q.worker_concurrency,
-                astro_machine: q.astro_machine.map(|m| match m {
-                    AstroMachine::A5 => h::AstroMachine::A5,
-                    AstroMachine::A10 => h::AstroMachine::A10,
-                    AstroMachine::A20 => h::AstroMachine::A20,
-                    AstroMachine::A40 => h::AstroMachine::A40,
-                    AstroMachine::A60 => h::AstroMachine::A60,
-                    AstroMachine::A120 => h::AstroMachine::A120,
-                    AstroMachine::A160 => h::AstroMachine::A160,
-                }),
-                node_pool_id: q.node_pool_id.clone(),
-            })
-            .collect(),
-        environment_variables: input
-            .environment_variables
-            .iter()
-            .map(|v| h::EnvironmentVariable {
-                key: v.key.clone(),
-                value: v.value.clone(),
-                is_secret: v.is_secret,
-            })
-            .collect(),
-        image_tag: artifacts.image_tag.clone(),
-        dag_bundle_version: artifacts.dag_bundle_version.clone(),
-        generation,
-    }
 }
 
 /// The input that produced a stored deployment. Secret values are not kept

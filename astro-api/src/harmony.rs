@@ -726,3 +726,86 @@ fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
         }
     }
 }
+
+/// The kind of data plane a deployment's type lands on.
+pub(crate) fn plane_kind(input: &pub_types::DeploymentInput) -> h::DataPlaneKind {
+    match input.deployment_type {
+        pub_types::DeploymentType::Hybrid => h::DataPlaneKind::Hybrid,
+        pub_types::DeploymentType::Standard | pub_types::DeploymentType::Dedicated => {
+            h::DataPlaneKind::Hosted
+        }
+    }
+}
+
+pub(crate) fn harmony_cloud(cloud: pub_types::CloudProvider) -> h::CloudProvider {
+    match cloud {
+        pub_types::CloudProvider::Aws => h::CloudProvider::Aws,
+        pub_types::CloudProvider::Azure => h::CloudProvider::Azure,
+        pub_types::CloudProvider::Gcp => h::CloudProvider::Gcp,
+    }
+}
+
+/// The Harmony 2.0.0 spec for an input.
+pub(crate) fn harmony_spec(
+    org: &str,
+    input: &pub_types::DeploymentInput,
+    plane: &Plane,
+    generation: u64,
+    image_tag: &str,
+    dag_bundle_version: Option<&str>,
+) -> h::DeploymentSpec {
+    h::DeploymentSpec {
+        kind: plane.kind,
+        organization_id: org.to_owned(),
+        workspace_id: input.workspace_id.clone(),
+        data_plane_id: plane.id.clone(),
+        name: input.name.clone(),
+        runtime_version: input.runtime_version.clone(),
+        executor: match input.executor {
+            pub_types::Executor::Celery => h::Executor::Celery,
+            pub_types::Executor::Kubernetes => h::Executor::Kubernetes,
+            pub_types::Executor::Astro => h::Executor::Astro,
+        },
+        scheduler_size: input.scheduler_size.map(|size| match size {
+            pub_types::SchedulerSize::Small => h::SchedulerSize::Small,
+            pub_types::SchedulerSize::Medium => h::SchedulerSize::Medium,
+            pub_types::SchedulerSize::Large => h::SchedulerSize::Large,
+            pub_types::SchedulerSize::ExtraLarge => h::SchedulerSize::ExtraLarge,
+        }),
+        scheduler: input.scheduler.map(|s| h::HybridScheduler { au: s.au, replicas: s.replicas }),
+        is_high_availability: input.is_high_availability,
+        worker_queues: input
+            .worker_queues
+            .iter()
+            .map(|q| h::WorkerQueue {
+                name: q.name.clone(),
+                is_default: q.is_default,
+                min_worker_count: q.min_worker_count,
+                max_worker_count: q.max_worker_count,
+                worker_concurrency: q.worker_concurrency,
+                astro_machine: q.astro_machine.map(|m| match m {
+                    pub_types::AstroMachine::A5 => h::AstroMachine::A5,
+                    pub_types::AstroMachine::A10 => h::AstroMachine::A10,
+                    pub_types::AstroMachine::A20 => h::AstroMachine::A20,
+                    pub_types::AstroMachine::A40 => h::AstroMachine::A40,
+                    pub_types::AstroMachine::A60 => h::AstroMachine::A60,
+                    pub_types::AstroMachine::A120 => h::AstroMachine::A120,
+                    pub_types::AstroMachine::A160 => h::AstroMachine::A160,
+                }),
+                node_pool_id: q.node_pool_id.clone(),
+            })
+            .collect(),
+        environment_variables: input
+            .environment_variables
+            .iter()
+            .map(|v| h::EnvironmentVariable {
+                key: v.key.clone(),
+                value: v.value.clone(),
+                is_secret: v.is_secret,
+            })
+            .collect(),
+        image_tag: image_tag.to_owned(),
+        dag_bundle_version: dag_bundle_version.map(str::to_owned),
+        generation,
+    }
+}
