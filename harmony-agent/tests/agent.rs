@@ -14,7 +14,7 @@ fn log() -> slog::Logger {
     test_support::logger(slog::Level::Info)
 }
 
-struct Harmony {
+struct TestHarmony {
     api: Option<dropshot::HttpServer<harmony_server::http::Context>>,
     agents: Option<dropshot::HttpServer<harmony_server::agent::Context>>,
     url: String,
@@ -22,8 +22,8 @@ struct Harmony {
     data: std::path::PathBuf,
 }
 
-impl Harmony {
-    fn start(data: &Path, bind: &str, agent_bind: &str) -> Harmony {
+impl TestHarmony {
+    fn start(data: &Path, bind: &str, agent_bind: &str) -> TestHarmony {
         let mut config = harmony_server::Config::new(bind.parse().unwrap(), data.to_path_buf());
         config.dev_seed = true;
         config.dev_organization = "org-1".to_owned();
@@ -34,7 +34,7 @@ impl Harmony {
             &log(),
         )
         .unwrap();
-        Harmony {
+        TestHarmony {
             url: format!("http://{}", api.local_addr()),
             agent_url: format!("http://{}", agents.local_addr()),
             api: Some(api),
@@ -45,11 +45,11 @@ impl Harmony {
 
     /// Starts again on the same addresses; retries while the closed
     /// listeners' ports are still being released.
-    fn restart(data: &Path, bind: &str, agent_bind: &str) -> Harmony {
+    fn restart(data: &Path, bind: &str, agent_bind: &str) -> TestHarmony {
         for _ in 0..100 {
             let free = |addr: &str| std::net::TcpListener::bind(addr).is_ok();
             if free(bind) && free(agent_bind) {
-                return Harmony::start(data, bind, agent_bind);
+                return TestHarmony::start(data, bind, agent_bind);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -140,7 +140,7 @@ fn tree(root: &Path) -> Vec<String> {
 #[tokio::test]
 async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
     let data = tempfile::tempdir().unwrap();
-    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let id = uuid::Uuid::new_v4();
     harmony
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
@@ -208,7 +208,7 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
 #[tokio::test]
 async fn every_round_repeats_every_report_and_what_the_agent_cannot_see() {
     let data = tempfile::tempdir().unwrap();
-    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let id = uuid::Uuid::new_v4();
     harmony
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
@@ -245,7 +245,7 @@ async fn every_round_repeats_every_report_and_what_the_agent_cannot_see() {
 #[tokio::test]
 async fn a_long_poll_answers_when_the_state_changes() {
     let data = tempfile::tempdir().unwrap();
-    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let dir = tempfile::tempdir().unwrap();
     let agent = Agent::new(
         &harmony.agent_url,
@@ -273,7 +273,7 @@ async fn a_long_poll_answers_when_the_state_changes() {
 #[tokio::test]
 async fn an_agent_sees_only_its_own_data_plane() {
     let data = tempfile::tempdir().unwrap();
-    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let hosted = uuid::Uuid::new_v4();
     harmony
         .put(
@@ -321,7 +321,7 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
     let data = tempfile::tempdir().unwrap();
     // Ports the OS picks now (picking "free" ones first races with the
     // other tests); the restart below reuses them.
-    let mut harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let mut harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let address = |url: &str| url.trim_start_matches("http://").to_owned();
     let (api_addr, agent_addr) = (address(&harmony.url), address(&harmony.agent_url));
     let id = uuid::Uuid::new_v4();
@@ -368,7 +368,7 @@ async fn a_harmony_outage_never_changes_what_the_agent_applied() {
     assert_eq!(now, snapshot, "an outage changed applied files");
 
     // Back, with a change made meanwhile: the agent picks it up.
-    let harmony = Harmony::restart(data.path(), &api_addr, &agent_addr);
+    let harmony = TestHarmony::restart(data.path(), &api_addr, &agent_addr);
     harmony
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Kubernetes, 2))
         .await;
@@ -589,7 +589,7 @@ fn an_unavailable_deployment_keeps_what_was_applied() {
 #[tokio::test]
 async fn a_hostile_value_stays_a_value_in_every_file_the_agent_writes() {
     let data = tempfile::tempdir().unwrap();
-    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let payload = "ok\u{2028}      securityContext: {privileged: true}\u{2028}    hostPID: true\
                    \u{85}    hostNetwork: true\u{2029}\r\n- image: attacker/evil";
     let mut hostile = spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1);
@@ -641,7 +641,7 @@ async fn a_hostile_value_stays_a_value_in_every_file_the_agent_writes() {
 }
 
 /// Every object of hybrid-example's desired state, as Harmony serves it.
-async fn harmony_desired(harmony: &Harmony) -> Vec<serde_json::Value> {
+async fn harmony_desired(harmony: &TestHarmony) -> Vec<serde_json::Value> {
     let client = harmony_client::agent::Client::new_with_client(
         &harmony.agent_url,
         harmony_client::with_service_token(
@@ -661,7 +661,7 @@ async fn harmony_desired(harmony: &Harmony) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_agent_cleanly() {
     let data = tempfile::tempdir().unwrap();
-    let harmony = Harmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
     let id = uuid::Uuid::new_v4();
     harmony
         .put(&id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))

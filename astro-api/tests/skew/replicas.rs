@@ -121,18 +121,18 @@ enum Replica {
     ),
 }
 
-struct Harmony {
+struct HarmonyReplica {
     replica: Replica,
     url: String,
     agents: String,
 }
 
-impl Harmony {
+impl HarmonyReplica {
     /// The base's binary. The first start seeds the example data planes
     /// (`--dev-seed`); a restart must not (an older Harmony registers them
     /// again at every seeded start, moving them back to their first
     /// release), so it runs on the same development key from a file.
-    fn base(binary: &str, shared: &Shared, first: bool) -> Harmony {
+    fn base(binary: &str, shared: &Shared, first: bool) -> HarmonyReplica {
         let (addr, agents) = (free_addr(), free_addr());
         let mut args = vec![
             "--bind".to_owned(),
@@ -154,14 +154,14 @@ impl Harmony {
         args.extend(shared.args());
         let process = spawn(binary, &args, addr);
         wait_listening(agents);
-        Harmony {
+        HarmonyReplica {
             replica: Replica::Base(process),
             url: format!("http://{addr}"),
             agents: format!("http://{agents}"),
         }
     }
 
-    async fn here(shared: &Shared) -> Harmony {
+    async fn here(shared: &Shared) -> HarmonyReplica {
         let mut config = harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), "".into());
         shared.apply_harmony(&mut config);
         config.dev_seed = true;
@@ -176,7 +176,7 @@ impl Harmony {
         .unwrap();
         let url = format!("http://{}", server.local_addr());
         let agents_url = format!("http://{}", agents.local_addr());
-        Harmony { replica: Replica::Here(server, agents), url, agents: agents_url }
+        HarmonyReplica { replica: Replica::Here(server, agents), url, agents: agents_url }
     }
 
     async fn stop(self) {
@@ -218,7 +218,7 @@ type Acknowledged = BTreeMap<Uuid, Ack>;
 /// worker concurrency as acknowledged, one manifest revision per accepted
 /// change (none applied twice), its manifests readable.
 async fn read_back(
-    h: &Harmony,
+    h: &HarmonyReplica,
     who: &str,
     acknowledged: &Acknowledged,
     tally: &mut Tally,
@@ -255,7 +255,7 @@ async fn read_back(
 
 /// Creates a deployment through `h`, then changes it once.
 async fn create_and_update(
-    h: &Harmony,
+    h: &HarmonyReplica,
     who: &str,
     acknowledged: &mut Acknowledged,
     tally: &mut Tally,
@@ -282,7 +282,7 @@ fn spec_named(generation: u64, concurrency: i64, n: i64) -> v2::types::Deploymen
 
 /// Changes a deployment another replica wrote.
 async fn update(
-    h: &Harmony,
+    h: &HarmonyReplica,
     who: &str,
     id: Uuid,
     acknowledged: &mut Acknowledged,
@@ -309,7 +309,7 @@ async fn update(
 /// The example Hybrid plane's agent polls `h`'s agent API: it sees every
 /// acknowledged deployment at its latest revision.
 async fn agent_poll(
-    h: &Harmony,
+    h: &HarmonyReplica,
     who: &str,
     credential: &str,
     acknowledged: &Acknowledged,
@@ -330,7 +330,7 @@ async fn agent_poll(
 
 /// A data plane's agent applies its desired state and reports every
 /// deployment healthy.
-async fn agent_report(h: &Harmony, credential: &str) {
+async fn agent_report(h: &HarmonyReplica, credential: &str) {
     let agent = agent_client(h, credential);
     let state = agent.desired_state_get(None, None).await.expect("desired state").into_inner();
     let report = agent_api::types::StatusReport {
@@ -352,7 +352,7 @@ async fn agent_report(h: &Harmony, credential: &str) {
     agent.status_report(&report).await.expect("the report is taken");
 }
 
-fn agent_client(h: &Harmony, credential: &str) -> agent_api::Client {
+fn agent_client(h: &HarmonyReplica, credential: &str) -> agent_api::Client {
     let http = reqwest::Client::builder()
         .default_headers(
             [(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap())]
@@ -372,13 +372,13 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     let mut acknowledged = Acknowledged::new();
 
     // Before the upgrade: the base alone.
-    let base = Harmony::base(&base_bin, &shared, true);
+    let base = HarmonyReplica::base(&base_bin, &shared, true);
     let from_base =
         create_and_update(&base, "base", &mut acknowledged, &mut tally, "1 base alone", 0).await;
 
     // The canary: this checkout starts on the same database (migrating it),
     // and both serve, each reading and changing what the other wrote.
-    let here = Harmony::here(&shared).await;
+    let here = HarmonyReplica::here(&shared).await;
     let phase = "2 both serving";
     read_back(&here, "this checkout", &acknowledged, &mut tally, phase).await;
     let from_here =
@@ -460,7 +460,7 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     // database, this checkout's replica is gone.
     base.stop().await;
     here.stop().await;
-    let base = Harmony::base(&base_bin, &shared, false);
+    let base = HarmonyReplica::base(&base_bin, &shared, false);
     let phase = "3 rolled back";
     read_back(&base, "base after the rollback", &acknowledged, &mut tally, phase).await;
     update(&base, "base after the rollback", from_here, &mut acknowledged, &mut tally, phase).await;
@@ -470,7 +470,7 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
         .await;
 
     // And forward again.
-    let here = Harmony::here(&shared).await;
+    let here = HarmonyReplica::here(&shared).await;
     let phase = "4 rolled forward";
     read_back(&here, "this checkout again", &acknowledged, &mut tally, phase).await;
     update(&here, "this checkout again", from_base, &mut acknowledged, &mut tally, phase).await;
