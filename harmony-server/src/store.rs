@@ -673,34 +673,7 @@ impl Tx<'_> {
     /// revision its agent applied, the revision its release was handed out
     /// at, and its deployments' health reports (health, reported at).
     pub fn plane_rollout_view(&self, data_plane_id: &str) -> Result<Option<PlaneView>, StoreError> {
-        let Some(plane) = self.0.query_opt(
-            "SELECT last_heartbeat, applied_revision, release_revision
-             FROM data_planes WHERE id = ?1",
-            &[&data_plane_id],
-        )?
-        else {
-            return Ok(None);
-        };
-        let health = self
-            .0
-            .query(
-                // A report about an older revision says nothing about this one.
-                "SELECT d.id,
-                        CASE WHEN h.manifest_revision = d.revision THEN h.health END,
-                        h.reported_at
-                 FROM deployments d LEFT JOIN deployment_health h ON h.deployment_id = d.id
-                 WHERE d.data_plane_id = ?1",
-                &[&data_plane_id],
-            )?
-            .iter()
-            .map(|r| Ok((r.get(1)?, r.get(2)?)))
-            .collect::<Result<Vec<_>, DbError>>()?;
-        Ok(Some(PlaneView {
-            last_heartbeat: plane.get(0)?,
-            applied: plane.get(1)?,
-            release_revision: plane.get(2)?,
-            health,
-        }))
+        Ok(self.plane_rollout_views(&[data_plane_id])?.remove(data_plane_id))
     }
 
     /// [`Tx::plane_rollout_view`] of many data planes, two queries per
@@ -734,7 +707,7 @@ impl Tx<'_> {
             }
             for row in self.0.query(
                 &format!(
-                    // As in `plane_rollout_view`.
+                    // A report about an older revision says nothing about this one.
                     "SELECT d.data_plane_id,
                             CASE WHEN h.manifest_revision = d.revision THEN h.health END,
                             h.reported_at
@@ -810,11 +783,22 @@ impl Tx<'_> {
             .transpose()
     }
 
-    /// The newest rollout (only it can still be restoring data planes: a
-    /// rollout is refused while another runs or restores).
-    pub fn latest_rollout(&self) -> Result<Option<crate::rollout::Rollout>, StoreError> {
+    /// The newest rollout when it was stopped (aborted or rolled back):
+    /// only it can still be giving data planes back, as a rollout is refused
+    /// while another runs or restores. Its state is read first, so a tick
+    /// after a rollout that succeeded reads no body.
+    pub fn stopped_rollout(&self) -> Result<Option<crate::rollout::Rollout>, StoreError> {
+        let newest = self.0.query_opt(
+            "SELECT id, state FROM rollouts ORDER BY created_at DESC, id LIMIT 1",
+            &[],
+        )?;
+        let Some(row) = newest else { return Ok(None) };
+        if !matches!(row.get::<String>(1)?.as_str(), "ABORTED" | "ROLLED_BACK") {
+            return Ok(None);
+        }
+        let id: String = row.get(0)?;
         self.0
-            .query_opt("SELECT body FROM rollouts ORDER BY created_at DESC, id LIMIT 1", &[])?
+            .query_opt("SELECT body FROM rollouts WHERE id = ?1", &[&id])?
             .map(|r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
             .transpose()
     }

@@ -629,12 +629,12 @@ fn writer<C: WriterConn>(mut conn: C, jobs: mpsc::Receiver<Job>, stats: &WriteSt
             conn.begin("SAVEPOINT write", durable)?;
             let count = group.len();
             for (index, job) in group.drain(..).enumerate() {
-                let waited = job.queued_at.elapsed().as_micros() as u64;
+                let running = std::time::Instant::now();
+                let waited = (running - job.queued_at).as_micros() as u64;
                 stats.wait_micros.fetch_add(waited, std::sync::atomic::Ordering::Relaxed);
                 stats.longest_wait_micros.fetch_max(waited, std::sync::atomic::Ordering::Relaxed);
                 // A write that panics is rolled back alone and its caller
                 // told; the writer thread, and every other write, carry on.
-                let running = std::time::Instant::now();
                 let ran = {
                     let tx = conn.tx();
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&tx)))

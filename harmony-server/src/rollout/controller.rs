@@ -148,7 +148,7 @@ impl Harmony {
                     ),
                 });
             }
-            if let Some(stopped) = tx.latest_rollout()?.filter(Rollout::restoring) {
+            if let Some(stopped) = tx.stopped_rollout()?.filter(Rollout::restoring) {
                 return Err(HarmonyError::Conflict {
                     code: "RolloutInProgress",
                     message: format!(
@@ -279,7 +279,7 @@ impl Harmony {
                 }
                 let mut active = tx.rollouts(true)?;
                 // A stopped rollout still giving data planes back.
-                active.extend(tx.latest_rollout()?.filter(Rollout::restoring));
+                active.extend(tx.stopped_rollout()?.filter(Rollout::restoring));
                 let stepped = active.len();
                 let mut more = false;
                 for mut rollout in active {
@@ -380,44 +380,46 @@ fn plane_infos(tx: &Tx<'_>) -> Result<Vec<PlaneInfo>, HarmonyError> {
 struct StoreFleet<'a> {
     tx: &'a Tx<'a>,
     now: DateTime<Utc>,
+    /// The current wave's moved data planes: what the progress check, the
+    /// bake and the gates look at, read together when first needed.
+    wave: Vec<String>,
     /// Each data plane's view, read once per step (a step looks at one
     /// several times: its progress, the bake, each gate); `None`: it cannot
-    /// be read.
-    views: RefCell<BTreeMap<String, Option<PlaneView>>>,
+    /// be read. Empty until something is looked at.
+    views: RefCell<Option<BTreeMap<String, Option<PlaneView>>>>,
 }
 
 impl<'a> StoreFleet<'a> {
-    /// With the views of the current wave's moved data planes read up
-    /// front, a few queries for all of them (the progress check, the bake
-    /// and the gates look at every one); others (the next to move) are
-    /// read when first looked at.
     fn new(tx: &'a Tx<'a>, now: DateTime<Utc>, rollout: &Rollout) -> StoreFleet<'a> {
-        let wave: Vec<&str> = rollout
+        let wave = rollout
             .planes
             .iter()
             .filter(|p| p.wave == rollout.current_wave)
             .filter(|p| matches!(p.state, PlaneState::Updating | PlaneState::Updated))
-            .map(|p| p.id.as_str())
+            .map(|p| p.id.clone())
             .collect();
-        let mut views = BTreeMap::new();
-        // A failed read leaves them to be read one by one.
-        if let Ok(mut found) = tx.plane_rollout_views(&wave) {
-            for id in wave {
-                views.insert(id.to_owned(), found.remove(id));
-            }
-        }
-        StoreFleet { tx, now, views: RefCell::new(views) }
+        StoreFleet { tx, now, wave, views: RefCell::new(None) }
     }
 
-    /// A data plane that cannot be read is treated as unreachable: it is
-    /// never moved and never passes a gate.
+    /// A data plane's view: the current wave's all read in a few queries
+    /// the first time any is asked for, others (the next to move) one by
+    /// one. One that cannot be read is treated as unreachable: it is never
+    /// moved and never passes a gate.
     fn view(&self, plane: &str) -> Option<PlaneView> {
-        if let Some(view) = self.views.borrow().get(plane) {
-            return view.clone();
-        }
-        let view = self.tx.plane_rollout_view(plane).ok().flatten();
-        self.views.borrow_mut().insert(plane.to_owned(), view.clone());
-        view
+        let mut views = self.views.borrow_mut();
+        let views = views.get_or_insert_with(|| {
+            let ids: Vec<&str> = self.wave.iter().map(String::as_str).collect();
+            // A failed read leaves them to be read one by one.
+            let mut found = self.tx.plane_rollout_views(&ids).ok();
+            match &mut found {
+                Some(found) => ids.iter().map(|id| (id.to_string(), found.remove(*id))).collect(),
+                None => BTreeMap::new(),
+            }
+        });
+        views
+            .entry(plane.to_owned())
+            .or_insert_with(|| self.tx.plane_rollout_view(plane).ok().flatten())
+            .clone()
     }
 }
 

@@ -164,6 +164,10 @@ struct Budget {
 }
 
 impl Budget {
+    fn new(left: usize) -> Budget {
+        Budget { left, spent: false, ran_out: false }
+    }
+
     /// Spends `cost` if it fits (or nothing has been spent yet).
     fn take(&mut self, cost: usize) -> bool {
         if self.spent && cost > self.left {
@@ -191,6 +195,11 @@ pub enum RolloutState {
 impl RolloutState {
     pub fn is_terminal(self) -> bool {
         matches!(self, RolloutState::Succeeded | RolloutState::Aborted | RolloutState::RolledBack)
+    }
+
+    /// Ended by an abort or rollback: what it moved is given back.
+    pub fn is_stopped(self) -> bool {
+        matches!(self, RolloutState::Aborted | RolloutState::RolledBack)
     }
 }
 
@@ -483,7 +492,7 @@ impl Rollout {
     /// each decided and carried out whole; so is giving `from_release`
     /// back after an abort or rollback. `more` says to step again.
     pub fn step_within(&mut self, fleet: &dyn Fleet, now: DateTime<Utc>, budget: usize) -> Stepped {
-        let mut budget = Budget { left: budget, spent: false, ran_out: false };
+        let mut budget = Budget::new(budget);
         let mut actions = Vec::new();
         // A wave that passes lets the next one start in the same step.
         for _ in 0..=self.policy.waves.len() {
@@ -857,8 +866,7 @@ impl Rollout {
     /// Whether this rollout was stopped and some data plane it moved has
     /// not been given `from_release` back yet.
     pub fn restoring(&self) -> bool {
-        matches!(self.state, RolloutState::Aborted | RolloutState::RolledBack)
-            && self.planes.iter().any(|p| p.state.is_moved())
+        self.state.is_stopped() && self.planes.iter().any(|p| p.state.is_moved())
     }
 
     /// Gives moved data planes `from_release` back, as many as `budget`
@@ -869,7 +877,7 @@ impl Rollout {
         cost: &dyn Fn(&str) -> usize,
         actions: &mut Vec<Action>,
     ) {
-        if !matches!(self.state, RolloutState::Aborted | RolloutState::RolledBack) {
+        if !self.state.is_stopped() {
             return;
         }
         for p in self.planes.iter_mut().filter(|p| p.state.is_moved()) {
@@ -909,7 +917,7 @@ impl Rollout {
         cost: &dyn Fn(&str) -> usize,
         budget: usize,
     ) -> Result<Stepped, RolloutError> {
-        let mut budget = Budget { left: budget, spent: false, ran_out: false };
+        let mut budget = Budget::new(budget);
         if actor.trim().is_empty() {
             return Err(RolloutError::Invalid(vec!["actor: must name who acts".to_owned()]));
         }
