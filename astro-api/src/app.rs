@@ -235,14 +235,7 @@ impl Astro {
         let id = Uuid::now_v7();
         let generation = 1;
         let artifacts = Artifacts { image_tag: image_tag(&input, None), dag_bundle_version: None };
-        let spec = harmony::harmony_spec(
-            &org,
-            &input,
-            &plane,
-            generation,
-            &artifacts.image_tag,
-            artifacts.dag_bundle_version.as_deref(),
-        );
+        let spec = artifacts.spec(&org, &input, &plane, generation);
         let change = put(id, &plane, spec);
         let now = Utc::now();
         let stamp = Stamp { generation, created_at: now, updated_at: now };
@@ -288,14 +281,7 @@ impl Astro {
             image_tag: image_tag(&input, Some(&current)),
             dag_bundle_version: current.dag_bundle_version.clone(),
         };
-        let spec = harmony::harmony_spec(
-            &org,
-            &input,
-            &plane,
-            generation,
-            &artifacts.image_tag,
-            artifacts.dag_bundle_version.as_deref(),
-        );
+        let spec = artifacts.spec(&org, &input, &plane, generation);
         let change = put(id, &plane, spec);
         let stamp = Stamp { generation, created_at: current.created_at, updated_at: Utc::now() };
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
@@ -475,14 +461,7 @@ impl Astro {
                 image_tag: next.image_tag.clone(),
                 dag_bundle_version: next.dag_bundle_version.clone(),
             };
-            let spec = harmony::harmony_spec(
-                &org,
-                &input,
-                &plane,
-                next.generation,
-                &artifacts.image_tag,
-                artifacts.dag_bundle_version.as_deref(),
-            );
+            let spec = artifacts.spec(&org, &input, &plane, next.generation);
             let change = put(deployment_id, &plane, spec);
             let finalized =
                 Deploy { status: DeployStatus::Deployed, updated_at: next.updated_at, ..deploy };
@@ -562,6 +541,20 @@ impl Astro {
 struct Artifacts {
     image_tag: String,
     dag_bundle_version: Option<String>,
+}
+
+impl Artifacts {
+    /// Harmony's spec of `input` running these, at `generation`.
+    fn spec(
+        &self,
+        org: &str,
+        input: &DeploymentInput,
+        plane: &Plane,
+        generation: u64,
+    ) -> h::DeploymentSpec {
+        let bundle = self.dag_bundle_version.as_deref();
+        harmony::harmony_spec(org, input, plane, generation, &self.image_tag, bundle)
+    }
 }
 
 fn image_tag(input: &DeploymentInput, current: Option<&Deployment>) -> String {
