@@ -17,7 +17,7 @@ pub mod metrics;
 pub mod render;
 pub mod rollout;
 pub mod store;
-pub mod stored;
+pub mod stored_spec;
 pub mod versions;
 pub mod wakeups;
 

@@ -27,7 +27,7 @@
 //! under that key, so a hash handed out reveals nothing about a secret.
 
 use crate::k8s::{self, EnvVar, Map, Object, ObjectMeta};
-use crate::stored::StoredSpec;
+use crate::stored_spec::StoredSpec;
 use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
     SchedulerSize, WorkerQueue,

@@ -28,6 +28,9 @@ pub const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
 /// Each service with migrations, and its crate.
 pub const STORES: [(&str, &str); 2] = [("harmony", "harmony-server"), ("astro-api", "astro-api")];
 
+/// Where each store lists its migrations (`step!(...)`), under its crate.
+pub const MIGRATION_LIST: &str = "src/store/migrations.rs";
+
 pub fn crate_of(service: &str) -> Result<&'static str> {
     STORES
         .iter()
@@ -187,8 +190,8 @@ pub fn check(root: &Utf8Path) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for (service, krate) in STORES {
         let found = load(root, krate)?;
-        let store_rs = std::fs::read_to_string(root.join(krate).join("src/store.rs"))
-            .with_context(|| format!("reading {krate}/src/store.rs"))?;
+        let store_rs = std::fs::read_to_string(root.join(krate).join(MIGRATION_LIST))
+            .with_context(|| format!("reading {krate}/{MIGRATION_LIST}"))?;
         for migration in found.values().flatten() {
             if migration.keeps_older.is_none() {
                 problems.push(format!(
@@ -199,7 +202,7 @@ pub fn check(root: &Utf8Path) -> Result<Vec<String>> {
             }
             if !store_rs.contains(&format!("step!(\"{}\")", migration.file)) {
                 problems.push(format!(
-                    "{krate}/migrations/{} is not listed in {krate}/src/store.rs \
+                    "{krate}/migrations/{} is not listed in {krate}/{MIGRATION_LIST} \
                      (step!(\"{}\")): it would never run",
                     migration.file, migration.file
                 ));

@@ -51,8 +51,8 @@ fn sandbox() -> tempfile::TempDir {
             &repo().join(krate).join("migrations"),
             &dir.path().join(krate).join("migrations"),
         );
-        std::fs::create_dir_all(dir.path().join(krate).join("src")).unwrap();
-        let store = format!("{krate}/src/store.rs");
+        std::fs::create_dir_all(dir.path().join(krate).join("src/store")).unwrap();
+        let store = format!("{krate}/src/store/migrations.rs");
         std::fs::copy(repo().join(&store), dir.path().join(&store)).unwrap();
     }
     std::fs::copy(
@@ -306,7 +306,7 @@ fn add_migration(root: &Path, krate: &str, name: &str, header: &str, backends: &
         )
         .unwrap();
     }
-    let store = root.join(format!("{krate}/src/store.rs"));
+    let store = root.join(format!("{krate}/src/store/migrations.rs"));
     let text = std::fs::read_to_string(&store).unwrap();
     let mut text = text.clone();
     for backend in backends {
@@ -396,9 +396,9 @@ fn a_migration_without_its_answer_or_its_line_fails() {
     assert_ne!(outcome.code, 0, "{}", outcome.output);
     assert!(outcome.output.contains(&format!("{x}: the first line must be")), "{}", outcome.output);
     assert!(
-        outcome
-            .output
-            .contains(&format!("sqlite/{y} is not listed in harmony-server/src/store.rs")),
+        outcome.output.contains(&format!(
+            "sqlite/{y} is not listed in harmony-server/src/store/migrations.rs"
+        )),
         "{}",
         outcome.output
     );

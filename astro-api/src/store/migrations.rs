@@ -1,0 +1,37 @@
+//! The schema: migrations per backend, each a file under `migrations/`.
+
+use sql_store::{DbError, Location, Migrations, Step, step};
+
+pub const MIGRATIONS: Migrations =
+    Migrations { store: "astro", sqlite: SQLITE_MIGRATIONS, postgres: POSTGRES_MIGRATIONS };
+
+/// Each a file under `migrations/`; its first line says whether binaries
+/// that predate it keep working after it ran (see `sql_store::Step`).
+const SQLITE_MIGRATIONS: &[Step] = &[
+    step!("sqlite/0001-initial.sql"),
+    step!("sqlite/0002-cells.sql"),
+    step!("sqlite/0003-deploys.sql"),
+    step!("sqlite/0004-outbox.sql"),
+    step!("sqlite/0005-tenancy.sql"),
+    step!("sqlite/0006-outbox-claims.sql"),
+    step!("sqlite/0007-placements.sql"),
+    step!("sqlite/0008-placements-owner.sql"),
+    step!("sqlite/0009-outbox-queued-at.sql"),
+    step!("sqlite/0010-outbox-request-id.sql"),
+];
+
+/// The same schema on PostgreSQL, which started at SQLite's migration
+/// 6 (its first file creates what SQLite's first 6 did).
+const POSTGRES_MIGRATIONS: &[Step] = &[
+    step!("postgres/0006-initial.sql"),
+    step!("postgres/0007-placements.sql"),
+    step!("postgres/0008-placements-owner.sql"),
+    step!("postgres/0009-outbox-queued-at.sql"),
+    step!("postgres/0010-outbox-request-id.sql"),
+];
+
+/// Raises the database's floor to every migration this binary knows (the
+/// contract step, `sql_store::contract`).
+pub fn contract(location: &Location) -> Result<(usize, usize), DbError> {
+    sql_store::contract(location, &MIGRATIONS)
+}

@@ -1,0 +1,95 @@
+//! astro-api's store, on SQLite (a file in the data directory, the
+//! default) or PostgreSQL (`--database-url`). Only this module and its
+//! children write SQL: one file per concern (deployments, deploys, the
+//! outbox, placements, tenancy), the schema in `migrations.rs`, and how
+//! outbox specs are sealed in `codec.rs`. This file holds the [`Store`].
+//!
+//! Built on [`sql_store::Database`] (durable commits, group commit by one
+//! writer thread, writes serialized across replicas, reads on their own
+//! connections).
+//!
+//! Every change Harmony must hear of is an outbox entry committed in the same
+//! transaction as the record it belongs to; the delivery worker
+//! ([`crate::handoff`]) reads entries back in order per deployment.
+//!
+//! Deployments are stored as their public form (secret values are not kept
+//! in records: Harmony keeps them, and an update that omits one keeps it
+//! there), with the columns needed for uniqueness and listing. A secret value
+//! sits in an outbox entry only until Harmony has it; the entry is then
+//! deleted (`secure_delete` overwrites the freed pages).
+
+mod codec;
+mod deployments;
+mod deploys;
+mod migrations;
+mod outbox;
+mod placements;
+mod tenancy;
+
+pub use deployments::{DeliveryState, Row};
+pub use migrations::{MIGRATIONS, contract};
+pub use outbox::{
+    CLAIM, Claimed, Delivery, Enqueued, Op, OutboxSummary, Outgoing, Queued, claim_until, now_ms,
+};
+
+pub use sql_store::Location;
+use sql_store::{Database, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("stored record could not be decoded")]
+    Decode(#[from] serde_json::Error),
+    #[error("the name is already used in this workspace")]
+    NameTaken,
+    #[error("a workspace of this organization already has the name")]
+    WorkspaceNameTaken,
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("stored id {0:?} is not a UUID")]
+    BadId(String),
+    #[error(transparent)]
+    Sealed(#[from] crate::seal::Unopenable),
+    #[error(
+        "outbox entry {seq} holds operation {op:?} (with{} a spec), which this astro-api does \
+         not know: a newer replica queued it; it is left for one that knows it",
+        if *.with_spec { "" } else { "out" }
+    )]
+    UnknownOp { seq: i64, op: String, with_spec: bool },
+}
+
+fn constraint_to_name_taken(e: DbError) -> StoreError {
+    if e.is_unique_violation() { StoreError::NameTaken } else { e.into() }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    sealer: crate::seal::Sealer,
+}
+
+impl Store {
+    /// Opens the store; `sealer` seals secret values before they are
+    /// written (and opens them when an entry is delivered).
+    pub fn open(location: &Location, sealer: crate::seal::Sealer) -> Result<Store, StoreError> {
+        Ok(Store { db: Database::open(location, &MIGRATIONS)?, sealer })
+    }
+
+    pub fn backend(&self) -> sql_store::Backend {
+        self.db.backend()
+    }
+
+    /// What this process's writer has committed (for the metrics).
+    pub fn write_counts(&self) -> sql_store::WriteCounts {
+        self.db.write_counts()
+    }
+
+    /// Reads waiting for a database connection now (for the metrics).
+    pub fn readers_waiting(&self) -> usize {
+        self.db.readers_waiting()
+    }
+
+    /// Read transactions run by this process (for the metrics).
+    pub fn read_count(&self) -> u64 {
+        self.db.read_count()
+    }
+}
