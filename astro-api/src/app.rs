@@ -22,7 +22,6 @@ use astro_public_api::types::{
     DeploymentStatus, DeploymentType, EnvironmentVariable, Readiness,
 };
 use chrono::Utc;
-use harmony_client::v2::types as h;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -154,7 +153,7 @@ impl Astro {
     }
 
     pub async fn readiness(&self) -> Readiness {
-        let newest = harmony_client::negotiate::spoken_versions().into_iter().max();
+        let newest = harmony::newest_spoken();
         let cells: Vec<CellStatus> = self
             .cells
             .status()
@@ -312,7 +311,7 @@ impl Astro {
         if delivered {
             let asked = self.cells.deployment_status(&cell, id);
             if let Ok(Ok(reported)) = tokio::time::timeout(STATUS_WAIT, asked).await {
-                set_reported_status(&mut deployment, &reported);
+                reported.apply_to(&mut deployment);
             }
         }
         Ok(deployment)
@@ -366,7 +365,7 @@ impl Astro {
             kind,
             generation,
             op: Op::Delete,
-            request_id: harmony_client::request_id::current(),
+            request_id: harmony::request_id::current(),
         };
         let ticket = self.handoff.expect(id, generation);
         let Some(enqueued) = self.store.delete(&org, id, change).await? else {
@@ -497,17 +496,15 @@ impl Astro {
     ) -> Result<Plane, Failure> {
         let want = harmony::plane_kind(input);
         match (input.deployment_type, &input.cluster_id, input.cloud_provider, &input.region) {
-            (DeploymentType::Standard, _, Some(cloud), Some(region)) => self
-                .cells
-                .shared_data_plane(harmony::harmony_cloud(cloud), region)
-                .await?
-                .ok_or_else(|| {
+            (DeploymentType::Standard, _, Some(cloud), Some(region)) => {
+                self.cells.shared_data_plane(cloud, region).await?.ok_or_else(|| {
                     Failure::Invalid(vec![field_error(
                         "region",
                         "unavailable",
                         format!("no shared cluster is available in {cloud:?} {region}"),
                     )])
-                }),
+                })
+            }
             (_, Some(cluster_id), _, _) => {
                 let found = self.cells.data_plane(cluster_id).await?;
                 let owned = found.filter(|p| p.owner.as_deref() == Some(organization_id));
@@ -551,7 +548,7 @@ impl Artifacts {
         input: &DeploymentInput,
         plane: &Plane,
         generation: u64,
-    ) -> h::DeploymentSpec {
+    ) -> harmony::Spec {
         let bundle = self.dag_bundle_version.as_deref();
         harmony::harmony_spec(org, input, plane, generation, &self.image_tag, bundle)
     }
@@ -686,58 +683,21 @@ fn public_record(
 }
 
 /// The outbox entry that hands `spec` to the cell of `plane`.
-fn put(id: Uuid, plane: &Plane, spec: h::DeploymentSpec) -> Outgoing {
+fn put(id: Uuid, plane: &Plane, spec: harmony::Spec) -> Outgoing {
     Outgoing {
         deployment_id: id,
         cell: plane.cell.clone(),
         kind: plane.kind,
-        generation: spec.generation,
+        generation: spec.generation(),
         op: Op::Put(Box::new(spec)),
         // The request being served (http.rs scopes each change's handler).
-        request_id: harmony_client::request_id::current(),
+        request_id: harmony::request_id::current(),
     }
 }
 
 /// How long a read waits for Harmony's view of a deployment's status
 /// before answering with what astro-api knows itself.
 pub const STATUS_WAIT: Duration = Duration::from_secs(1);
-
-/// The status as the data plane reports it, for the generation Harmony has
-/// (a report about an older generation changes nothing).
-fn set_reported_status(d: &mut Deployment, reported: &harmony_client::v4::types::DeploymentStatus) {
-    use harmony_client::v4::types::DeploymentState as S;
-    if reported.generation < d.generation {
-        return;
-    }
-    // The agent's words, bounded and without controls: an agent is not
-    // trusted to write into a user's view.
-    let said = reported
-        .message
-        .as_deref()
-        .map(|m| format!(": {}", deployment_rules::shown(m, crate::harmony::MAX_SHOWN)))
-        .unwrap_or_default();
-    let (status, reason) = match reported.state {
-        S::Healthy => (
-            DeploymentStatus::Healthy,
-            format!(
-                "the data plane runs revision {} and reports it healthy{said}",
-                reported.revision
-            ),
-        ),
-        S::Unhealthy => (
-            DeploymentStatus::Unhealthy,
-            format!("the data plane reports revision {} unhealthy{said}", reported.revision),
-        ),
-        S::Unknown => (
-            DeploymentStatus::Unknown,
-            "the data plane's agent is not reporting; its state is unknown".to_owned(),
-        ),
-        // What the handoff already says: waiting for the data plane.
-        S::Deploying => return,
-    };
-    d.status = status;
-    d.status_reason = Some(reason);
-}
 
 fn with_status(row: Row) -> Deployment {
     let mut deployment = row.deployment;

@@ -287,7 +287,7 @@ impl Handoff {
         // Harmony logs the id of the request that made the change, whoever
         // delivers it (this request, a worker, another replica).
         let result = match &change.request_id {
-            Some(request) => harmony_client::request_id::scope(request.clone(), call).await,
+            Some(request) => crate::harmony::request_id::scope(request.clone(), call).await,
             None => call.await,
         };
         let outcome = match &result {

@@ -12,6 +12,11 @@
 //! unreachable or 503 becomes [`Failure::HarmonyUnavailable`], a version gap
 //! [`Failure::HarmonyVersionUnsupported`] (both 503 with a retry hint, never
 //! a 500), an answer this astro-api cannot decode [`Failure::HarmonyFailed`].
+//!
+//! Only this module knows Harmony's types (a tidy test holds it): the rest
+//! of astro-api speaks of a [`PlaneKind`], a [`Plane`], a [`Spec`] (what the
+//! outbox carries, opaque) and a [`Reported`] status, and takes the request
+//! id's scope from [`request_id`].
 
 use crate::failure::Failure;
 use astro_public_api::types as pub_types;
@@ -22,6 +27,105 @@ use harmony_client::{NegotiationError, Speaking, v1};
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use harmony_client::request_id;
+
+/// The two kinds of data plane. astro-api's own type: Harmony's wire enum
+/// stays in this module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlaneKind {
+    Hosted,
+    Hybrid,
+}
+
+impl From<h::DataPlaneKind> for PlaneKind {
+    fn from(kind: h::DataPlaneKind) -> PlaneKind {
+        match kind {
+            h::DataPlaneKind::Hosted => PlaneKind::Hosted,
+            h::DataPlaneKind::Hybrid => PlaneKind::Hybrid,
+        }
+    }
+}
+
+impl From<PlaneKind> for h::DataPlaneKind {
+    fn from(kind: PlaneKind) -> h::DataPlaneKind {
+        match kind {
+            PlaneKind::Hosted => h::DataPlaneKind::Hosted,
+            PlaneKind::Hybrid => h::DataPlaneKind::Hybrid,
+        }
+    }
+}
+
+/// A deployment's desired state as Harmony takes it (its 2.0.0 spec, made
+/// by [`harmony_spec`]): what an outbox entry carries. Opaque outside this
+/// module but for its generation and its JSON, which the store seals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec(h::DeploymentSpec);
+
+impl Spec {
+    pub fn generation(&self) -> u64 {
+        self.0.generation
+    }
+
+    pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(&self.0)
+    }
+
+    /// The spec [`Spec::to_json`] wrote; an error when the JSON is not
+    /// Harmony's 2.0.0 spec.
+    pub fn from_json(json: serde_json::Value) -> serde_json::Result<Spec> {
+        serde_json::from_value(json).map(Spec)
+    }
+}
+
+/// A deployment's status as its data plane's agent reports it, through
+/// Harmony's [`STATUS_API`].
+pub struct Reported(harmony_client::v4::types::DeploymentStatus);
+
+impl Reported {
+    /// Sets `d`'s status to what the data plane reports, for the generation
+    /// Harmony has (a report about an older generation changes nothing).
+    pub fn apply_to(&self, d: &mut pub_types::Deployment) {
+        use harmony_client::v4::types::DeploymentState as S;
+        let reported = &self.0;
+        if reported.generation < d.generation {
+            return;
+        }
+        // The agent's words, bounded and without controls: an agent is not
+        // trusted to write into a user's view.
+        let said = reported
+            .message
+            .as_deref()
+            .map(|m| format!(": {}", deployment_rules::shown(m, MAX_SHOWN)))
+            .unwrap_or_default();
+        let (status, reason) = match reported.state {
+            S::Healthy => (
+                pub_types::DeploymentStatus::Healthy,
+                format!(
+                    "the data plane runs revision {} and reports it healthy{said}",
+                    reported.revision
+                ),
+            ),
+            S::Unhealthy => (
+                pub_types::DeploymentStatus::Unhealthy,
+                format!("the data plane reports revision {} unhealthy{said}", reported.revision),
+            ),
+            S::Unknown => (
+                pub_types::DeploymentStatus::Unknown,
+                "the data plane's agent is not reporting; its state is unknown".to_owned(),
+            ),
+            // What the handoff already says: waiting for the data plane.
+            S::Deploying => return,
+        };
+        d.status = status;
+        d.status_reason = Some(reason);
+    }
+}
+
+/// The newest Harmony API version this astro-api speaks.
+pub fn newest_spoken() -> Option<semver::Version> {
+    harmony_client::negotiate::spoken_versions().into_iter().max()
+}
+
 /// The Harmony API versions this astro-api can do each kind of work through:
 /// a cell hosting that kind must serve at least one of them. Hybrid work
 /// goes through 1.0.0 or 2.0.0 (see [`to_v1`]); Hosted work needs 2.0.0.
@@ -29,8 +133,8 @@ use uuid::Uuid;
 /// (`cargo xtask can-i-deploy`); a test keeps the two equal.
 pub fn harmony_needs() -> std::collections::BTreeMap<&'static str, Vec<semver::Version>> {
     [
-        ("HYBRID", deployment_versions(h::DataPlaneKind::Hybrid)),
-        ("HOSTED", deployment_versions(h::DataPlaneKind::Hosted)),
+        ("HYBRID", deployment_versions(PlaneKind::Hybrid)),
+        ("HOSTED", deployment_versions(PlaneKind::Hosted)),
     ]
     .into()
 }
@@ -51,7 +155,7 @@ pub const ROLLOUT_API: semver::Version = semver::Version::new(3, 0, 0);
 pub const STATUS_API: semver::Version = semver::Version::new(4, 0, 0);
 
 /// The versions work on a data plane of `kind` can go through, oldest first.
-pub fn deployment_versions(kind: h::DataPlaneKind) -> Vec<semver::Version> {
+pub fn deployment_versions(kind: PlaneKind) -> Vec<semver::Version> {
     harmony_client::negotiate::spoken_versions()
         .into_iter()
         .filter(|v| *v >= minimum_version(kind) && *v <= DEPLOYMENT_API)
@@ -61,11 +165,11 @@ pub fn deployment_versions(kind: h::DataPlaneKind) -> Vec<semver::Version> {
 /// The oldest Harmony API version through which astro-api does work on a
 /// data plane of `kind`. Requests are routed by it, and the deploy gate reads
 /// it (through `harmony_needs`), so the two cannot disagree.
-pub fn minimum_version(kind: h::DataPlaneKind) -> semver::Version {
+pub fn minimum_version(kind: PlaneKind) -> semver::Version {
     match kind {
         // Hybrid work has a 1.0.0 form (see `to_v1`).
-        h::DataPlaneKind::Hybrid => semver::Version::new(1, 0, 0),
-        h::DataPlaneKind::Hosted => semver::Version::new(2, 0, 0),
+        PlaneKind::Hybrid => semver::Version::new(1, 0, 0),
+        PlaneKind::Hosted => semver::Version::new(2, 0, 0),
     }
 }
 
@@ -77,7 +181,7 @@ pub const SHARED_LABEL: &str = "astronomer.io/shared";
 pub struct Plane {
     pub cell: String,
     pub id: String,
-    pub kind: h::DataPlaneKind,
+    pub kind: PlaneKind,
     /// The organization a Hybrid or Dedicated data plane belongs to (its
     /// [`OWNER_LABEL`]); `None` for a shared one, or one registered
     /// without an owner, which no organization may place on by id.
@@ -254,9 +358,10 @@ impl Cells {
     /// one seen when no cell can be asked).
     pub async fn shared_data_plane(
         &self,
-        cloud: h::CloudProvider,
+        cloud: pub_types::CloudProvider,
         region: &str,
     ) -> Result<Option<Plane>, Failure> {
+        let cloud = harmony_cloud(cloud);
         let key = format!("shared/{cloud:?}/{region}");
         if let Some(plane) = self.remembered(&key, false) {
             return Ok(Some(plane));
@@ -291,7 +396,7 @@ impl Cells {
     /// with the version gap when the cell is known to serve no version that
     /// can express it; accepted when the cell cannot be asked (the outbox
     /// waits for it).
-    pub async fn accepts(&self, cell: &str, kind: h::DataPlaneKind) -> Result<(), Failure> {
+    pub async fn accepts(&self, cell: &str, kind: PlaneKind) -> Result<(), Failure> {
         let cell = self.cell(cell)?;
         match cell.link.speak(&deployment_versions(kind)).await {
             Ok(_) | Err(NegotiationError::Unreachable(_)) => Ok(()),
@@ -330,20 +435,11 @@ impl Cells {
 
     /// A deployment's status on its data plane, from its agent's reports
     /// (through [`STATUS_API`]).
-    pub async fn deployment_status(
-        &self,
-        cell: &str,
-        id: Uuid,
-    ) -> Result<harmony_client::v4::types::DeploymentStatus, Failure> {
-        self.cell(cell)?.deployment_status(id).await
+    pub async fn deployment_status(&self, cell: &str, id: Uuid) -> Result<Reported, Failure> {
+        self.cell(cell)?.deployment_status(id).await.map(Reported)
     }
 
-    pub async fn put_deployment(
-        &self,
-        cell: &str,
-        id: Uuid,
-        spec: &h::DeploymentSpec,
-    ) -> Result<(), Failure> {
+    pub async fn put_deployment(&self, cell: &str, id: Uuid, spec: &Spec) -> Result<(), Failure> {
         self.cell(cell)?.put_deployment(id, spec).await
     }
 
@@ -351,7 +447,7 @@ impl Cells {
         &self,
         cell: &str,
         id: Uuid,
-        kind: h::DataPlaneKind,
+        kind: PlaneKind,
     ) -> Result<(), Failure> {
         self.cell(cell)?.delete_deployment(id, kind).await
     }
@@ -365,7 +461,7 @@ enum Deployments {
 
 impl Cell {
     /// A client for work on data planes of `kind`.
-    async fn client_for(&self, kind: h::DataPlaneKind) -> Result<Deployments, Failure> {
+    async fn client_for(&self, kind: PlaneKind) -> Result<Deployments, Failure> {
         let versions = deployment_versions(kind);
         match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
             Speaking::V1(c) => Ok(Deployments::V1(c)),
@@ -377,7 +473,7 @@ impl Cell {
 
     /// A client for work any version can do (reads of data planes).
     async fn client(&self) -> Result<Deployments, Failure> {
-        self.client_for(h::DataPlaneKind::Hybrid).await
+        self.client_for(PlaneKind::Hybrid).await
     }
 
     fn negotiation_failure(&self, error: NegotiationError) -> Failure {
@@ -415,13 +511,11 @@ impl Cell {
     async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
         let found = match self.client().await? {
             Deployments::V2(c) => match c.data_plane_get(id).await {
-                Ok(plane) => Some((plane.kind, plane.labels.get(OWNER_LABEL).cloned())),
+                Ok(plane) => Some((plane.kind.into(), plane.labels.get(OWNER_LABEL).cloned())),
                 Err(e) => self.not_found_or(e).map(|()| None)?,
             },
             Deployments::V1(c) => match c.data_plane_get(id).await {
-                Ok(plane) => {
-                    Some((h::DataPlaneKind::Hybrid, plane.labels.get(OWNER_LABEL).cloned()))
-                }
+                Ok(plane) => Some((PlaneKind::Hybrid, plane.labels.get(OWNER_LABEL).cloned())),
                 Err(e) if is_not_visible(&e) => {
                     // A Hosted data plane, hidden from 1.0.0 clients.
                     return Err(self.gap_to_v2().await);
@@ -479,11 +573,11 @@ impl Cell {
                     && p.region == region
                     && p.labels.get(SHARED_LABEL).is_some_and(|v| v == "true")
             })
-            .map(|p| Plane { cell: self.name.clone(), id: p.id, kind: p.kind, owner: None }))
+            .map(|p| Plane { cell: self.name.clone(), id: p.id, kind: p.kind.into(), owner: None }))
     }
 
-    async fn put_deployment(&self, id: Uuid, spec: &h::DeploymentSpec) -> Result<(), Failure> {
-        match self.client_for(spec.kind).await? {
+    async fn put_deployment(&self, id: Uuid, Spec(spec): &Spec) -> Result<(), Failure> {
+        match self.client_for(spec.kind.into()).await? {
             Deployments::V2(c) => {
                 c.deployment_put(&id, spec).await.map_err(|e| at("2.0.0", self.map(e)))?;
             }
@@ -502,7 +596,7 @@ impl Cell {
     /// Deletes a deployment; one Harmony no longer has is already deleted.
     /// Made at a version that can see deployments of `kind` (a 1.0.0 Harmony
     /// hides Hosted ones, and its 404 would not mean "gone").
-    async fn delete_deployment(&self, id: Uuid, kind: h::DataPlaneKind) -> Result<(), Failure> {
+    async fn delete_deployment(&self, id: Uuid, kind: PlaneKind) -> Result<(), Failure> {
         match self.client_for(kind).await? {
             Deployments::V2(c) => {
                 c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
@@ -728,16 +822,16 @@ fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
 }
 
 /// The kind of data plane a deployment's type lands on.
-pub(crate) fn plane_kind(input: &pub_types::DeploymentInput) -> h::DataPlaneKind {
+pub(crate) fn plane_kind(input: &pub_types::DeploymentInput) -> PlaneKind {
     match input.deployment_type {
-        pub_types::DeploymentType::Hybrid => h::DataPlaneKind::Hybrid,
+        pub_types::DeploymentType::Hybrid => PlaneKind::Hybrid,
         pub_types::DeploymentType::Standard | pub_types::DeploymentType::Dedicated => {
-            h::DataPlaneKind::Hosted
+            PlaneKind::Hosted
         }
     }
 }
 
-pub(crate) fn harmony_cloud(cloud: pub_types::CloudProvider) -> h::CloudProvider {
+fn harmony_cloud(cloud: pub_types::CloudProvider) -> h::CloudProvider {
     match cloud {
         pub_types::CloudProvider::Aws => h::CloudProvider::Aws,
         pub_types::CloudProvider::Azure => h::CloudProvider::Azure,
@@ -753,9 +847,9 @@ pub(crate) fn harmony_spec(
     generation: u64,
     image_tag: &str,
     dag_bundle_version: Option<&str>,
-) -> h::DeploymentSpec {
-    h::DeploymentSpec {
-        kind: plane.kind,
+) -> Spec {
+    Spec(h::DeploymentSpec {
+        kind: plane.kind.into(),
         organization_id: org.to_owned(),
         workspace_id: input.workspace_id.clone(),
         data_plane_id: plane.id.clone(),
@@ -807,5 +901,5 @@ pub(crate) fn harmony_spec(
         image_tag: image_tag.to_owned(),
         dag_bundle_version: dag_bundle_version.map(str::to_owned),
         generation,
-    }
+    })
 }

@@ -297,5 +297,5 @@ async fn traced<T>(
     rqctx: &RequestContext<Context>,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    harmony_client::request_id::scope(rqctx.request_id.clone(), work).await
+    crate::harmony::request_id::scope(rqctx.request_id.clone(), work).await
 }

@@ -673,6 +673,31 @@ mod tidy {
         }
     }
 
+    /// astro-api speaks of Harmony in its own types; Harmony's wire types
+    /// (and the client that carries them) are named only in its harmony
+    /// module, where they are mapped.
+    #[test]
+    fn only_astro_apis_harmony_module_knows_harmonys_types() {
+        let src = root().join("astro-api/src");
+        let mut files = Vec::new();
+        self::files(&src, ".rs", &mut files);
+        let offenders: Vec<_> = files
+            .into_iter()
+            .filter(|p| {
+                let inside = p.strip_prefix(&src).unwrap();
+                inside != std::path::Path::new("harmony.rs") && !inside.starts_with("harmony")
+            })
+            .filter(|p| {
+                let text = std::fs::read_to_string(p).unwrap();
+                ["harmony_client", "harmony_api"].iter().any(|s| text.contains(s))
+            })
+            .collect();
+        assert!(
+            offenders.is_empty(),
+            "Harmony's types outside astro-api's harmony module: {offenders:?}"
+        );
+    }
+
     #[test]
     fn only_store_modules_write_sql() {
         let offenders: Vec<_> = rust_files()

@@ -2,19 +2,19 @@
 //! secret value anywhere else), and plane kinds as their column names.
 
 use super::{Op, Outgoing, Store, StoreError};
-use harmony_client::v2::types as h;
+use crate::harmony::{PlaneKind, Spec};
 use uuid::Uuid;
 
-pub(super) fn kind_name(kind: h::DataPlaneKind) -> &'static str {
+pub(super) fn kind_name(kind: PlaneKind) -> &'static str {
     match kind {
-        h::DataPlaneKind::Hosted => "HOSTED",
-        h::DataPlaneKind::Hybrid => "HYBRID",
+        PlaneKind::Hosted => "HOSTED",
+        PlaneKind::Hybrid => "HYBRID",
     }
 }
 
 /// The kind [`kind_name`] wrote (the columns' CHECK admits nothing else).
-pub(super) fn kind_of(name: &str) -> h::DataPlaneKind {
-    if name == "HOSTED" { h::DataPlaneKind::Hosted } else { h::DataPlaneKind::Hybrid }
+pub(super) fn kind_of(name: &str) -> PlaneKind {
+    if name == "HOSTED" { PlaneKind::Hosted } else { PlaneKind::Hybrid }
 }
 
 impl Store {
@@ -27,7 +27,7 @@ impl Store {
     /// as the secret's value.
     pub(super) fn stored_spec(&self, change: &Outgoing) -> Result<Option<String>, StoreError> {
         let Op::Put(spec) = &change.op else { return Ok(None) };
-        let mut stored = serde_json::to_value(&**spec)?;
+        let mut stored = spec.to_json()?;
         // `get_mut`, not indexing: indexing would insert a null where the
         // wire type leaves an empty list out.
         if let Some(vars) = stored.get_mut("environment_variables").and_then(|v| v.as_array_mut()) {
@@ -44,11 +44,7 @@ impl Store {
 
     /// The spec [`Store::stored_spec`] wrote, secret values opened. A
     /// plain string value was queued by an astro-api that did not seal.
-    pub(super) fn spec_of(
-        &self,
-        deployment_id: Uuid,
-        text: &str,
-    ) -> Result<h::DeploymentSpec, StoreError> {
+    pub(super) fn spec_of(&self, deployment_id: Uuid, text: &str) -> Result<Spec, StoreError> {
         let mut stored: serde_json::Value = serde_json::from_str(text)?;
         // `get_mut`, not indexing: indexing would insert a null where the
         // wire type leaves an empty list out.
@@ -63,7 +59,7 @@ impl Store {
                 var["value"] = serde_json::Value::String(opened);
             }
         }
-        Ok(serde_json::from_value(stored)?)
+        Ok(Spec::from_json(stored)?)
     }
 }
 
@@ -80,7 +76,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let location = Location::Sqlite(dir.path().join("astro.sqlite3"));
         let store = Store::open(&location, crate::seal::Sealer::new([9; 32])).unwrap();
-        let spec: h::DeploymentSpec = serde_json::from_value(serde_json::json!({
+        let json = serde_json::json!({
             "kind": "HYBRID", "organization_id": "o", "workspace_id": "w", "data_plane_id": "p",
             "name": "n", "runtime_version": "13.1.0", "executor": "CELERY",
             "scheduler": {"au": 5, "replicas": 1}, "is_high_availability": false,
@@ -89,15 +85,16 @@ mod tests {
                 {"key": "PLAIN", "value": "visible", "is_secret": false},
                 {"key": "TOKEN", "value": "hunter2", "is_secret": true},
             ],
-        }))
-        .unwrap();
+        });
+        let spec = Spec::from_json(json.clone()).unwrap();
         // Without variables (the wire form leaves the list out): as it was.
-        let mut bare = spec.clone();
-        bare.environment_variables.clear();
-        let outgoing = |spec: &h::DeploymentSpec| Outgoing {
+        let mut bare = json;
+        bare.as_object_mut().unwrap().remove("environment_variables");
+        let bare = Spec::from_json(bare).unwrap();
+        let outgoing = |spec: &Spec| Outgoing {
             deployment_id: Uuid::new_v4(),
             cell: "c".into(),
-            kind: h::DataPlaneKind::Hybrid,
+            kind: PlaneKind::Hybrid,
             generation: 1,
             op: Op::Put(Box::new(spec.clone())),
             request_id: None,
@@ -109,12 +106,12 @@ mod tests {
         let stored = store.stored_spec(&change).unwrap().unwrap();
         assert!(!stored.contains("hunter2") && stored.contains("visible"), "{stored}");
         assert!(
-            serde_json::from_str::<h::DeploymentSpec>(&stored).is_err(),
+            Spec::from_json(serde_json::from_str(&stored).unwrap()).is_err(),
             "an older reader decodes it"
         );
         assert_eq!(store.spec_of(change.deployment_id, &stored).unwrap(), spec);
         // An entry an older astro-api queued, value in clear, still reads.
-        let plain = serde_json::to_string(&spec).unwrap();
+        let plain = spec.to_json().unwrap().to_string();
         assert_eq!(store.spec_of(change.deployment_id, &plain).unwrap(), spec);
     }
 }

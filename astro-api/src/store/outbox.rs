@@ -3,7 +3,7 @@
 
 use super::codec::{kind_name, kind_of};
 use super::{Store, StoreError};
-use harmony_client::v2::types as h;
+use crate::harmony::{PlaneKind, Spec};
 use sql_store::Tx;
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub struct Claimed {
 pub struct Outgoing {
     pub deployment_id: Uuid,
     pub cell: String,
-    pub kind: h::DataPlaneKind,
+    pub kind: PlaneKind,
     pub generation: u64,
     pub op: Op,
     /// The id of the request that made the change, sent to Harmony with it.
@@ -40,7 +40,7 @@ pub struct Outgoing {
 pub enum Op {
     /// The deployment's full desired state (secret values included until it
     /// is delivered; the entry is deleted then).
-    Put(Box<h::DeploymentSpec>),
+    Put(Box<Spec>),
     Delete,
 }
 

@@ -5,7 +5,7 @@
 
 use astro_api::store::{CLAIM, Delivery, Enqueued, Location, Op, Outgoing, Store, now_ms};
 use astro_public_api::types::Deployment;
-use harmony_client::v2::types as h;
+use astro_api::harmony::PlaneKind;
 use serde_json::json;
 use sql_store::{Backend, on_both_backends};
 use uuid::Uuid;
@@ -35,7 +35,7 @@ fn change(id: Uuid, generation: u64) -> Outgoing {
     Outgoing {
         deployment_id: id,
         cell: "default".to_owned(),
-        kind: h::DataPlaneKind::Hybrid,
+        kind: PlaneKind::Hybrid,
         generation,
         op: Op::Delete,
         request_id: Some(format!("request-{generation}")),
