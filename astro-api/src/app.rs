@@ -103,7 +103,7 @@ impl Astro {
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Failure> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        sql_store::run_blocking(move || f(&store))
             .await
             .map_err(|e| Failure::Internal(e.into()))?
             .map_err(Failure::from)

@@ -199,7 +199,7 @@ impl Handoff {
         let due = claimed.due;
         if due.is_empty() {
             let store = self.store.clone();
-            let next = blocking(move || store.outbox_next_due()).await?;
+            let next = sql_store::run_blocking(move || store.outbox_next_due()).await??;
             let wait = next.map_or(IDLE_POLL, |at| {
                 Duration::from_millis(at.saturating_sub(now).max(1) as u64).min(IDLE_POLL)
             });
@@ -399,14 +399,6 @@ async fn run(handoff: Weak<Handoff>, wake: Arc<Notify>) {
             }
         }
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 #[cfg(test)]

@@ -303,7 +303,7 @@ impl Cells {
         }
         let store = self.store.clone()?;
         let key = key.to_owned();
-        let found = tokio::task::spawn_blocking(move || store.placement(&key)).await.ok()?;
+        let found = sql_store::run_blocking(move || store.placement(&key)).await.ok()?;
         found.ok()?
     }
 

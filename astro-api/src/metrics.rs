@@ -90,7 +90,7 @@ pub fn readiness(astro: Arc<crate::app::Astro>) -> service_admin::ReadinessCheck
         let astro = astro.clone();
         Box::pin(async move {
             let store = astro.clone();
-            tokio::task::spawn_blocking(move || store.store.outbox_summary())
+            sql_store::run_blocking(move || store.store.outbox_summary())
                 .await
                 .map_err(|e| format!("database: {e}"))?
                 .map_err(|e| format!("database: {e}"))?;

@@ -64,9 +64,9 @@ pub(crate) async fn blocking_on<T: Send + 'static>(
     f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
 ) -> Result<T, HttpError> {
     let harmony = harmony.clone();
-    tokio::task::spawn_blocking(move || f(&harmony))
+    sql_store::run_blocking(move || f(&harmony))
         .await
-        .map_err(|e| HttpError::for_internal_error(format!("blocking task failed: {e}")))?
+        .map_err(|e| HttpError::for_internal_error(e.to_string()))?
         .map_err(HttpError::from)
 }
 

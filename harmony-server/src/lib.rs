@@ -236,7 +236,7 @@ fn spawn_rollout_ticker(harmony: app::Harmony, every: std::time::Duration, log: 
         loop {
             interval.tick().await;
             let h = harmony.clone();
-            match tokio::task::spawn_blocking(move || h.rollout_tick()).await {
+            match sql_store::run_blocking(move || h.rollout_tick()).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => slog::warn!(log, "stepping rollouts failed; retrying"; "error" => %e),
                 Err(e) => slog::error!(log, "the rollout step panicked"; "error" => %e),

@@ -320,7 +320,11 @@ pub fn blocking_check(
     let check = Arc::new(check);
     Arc::new(move || {
         let check = check.clone();
-        Box::pin(async move { tokio_blocking(move || check()).await })
+        Box::pin(async move {
+            sql_store::run_blocking(move || check())
+                .await
+                .unwrap_or_else(|e| Err(format!("the readiness check failed: {e}")))
+        })
     })
 }
 
@@ -385,7 +389,7 @@ async fn metrics_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body
     }
     // Off the async threads: collectors read the services' stores.
     let registry = rqctx.context().registry.clone();
-    let out = tokio::task::spawn_blocking(move || {
+    let out = sql_store::run_blocking(move || {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry).map(|()| out)
     })
@@ -419,15 +423,6 @@ async fn readyz_get(rqctx: RequestContext<Admin>) -> Result<http::Response<Body>
             format!("not ready: {reason}\n"),
         ),
     })
-}
-
-async fn tokio_blocking(
-    f: impl FnOnce() -> Result<(), String> + Send + 'static,
-) -> Result<(), String> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(answer) => answer,
-        Err(e) => Err(format!("the readiness check failed: {e}")),
-    }
 }
 
 #[cfg(test)]

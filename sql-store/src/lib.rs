@@ -31,6 +31,7 @@
 //! Reads run in snapshot transactions of their own and never wait for
 //! writes.
 
+mod blocking;
 mod pg;
 mod schema;
 mod sqlite;
@@ -38,6 +39,7 @@ pub mod testing;
 mod tls;
 mod value;
 
+pub use blocking::{Panicked, run_blocking};
 pub use pg::MAX_READERS;
 pub use schema::{Older, Schema, Step, step_name};
 pub use sqlite::SQLITE_READERS;

@@ -49,6 +49,8 @@ pub enum StoreError {
     BadId(String),
     #[error(transparent)]
     Sealed(#[from] crate::seal::Unopenable),
+    #[error(transparent)]
+    Panicked(#[from] sql_store::Panicked),
     #[error(
         "outbox entry {seq} holds operation {op:?} (with{} a spec), which this astro-api does \
          not know: a newer replica queued it; it is left for one that knows it",

@@ -3,9 +3,9 @@
 //! invisible to every delivery worker until delivered or expired); one
 //! queued behind it waits for the worker, in order.
 
+use astro_api::harmony::PlaneKind;
 use astro_api::store::{CLAIM, Delivery, Enqueued, Location, Op, Outgoing, Store, now_ms};
 use astro_public_api::types::Deployment;
-use astro_api::harmony::PlaneKind;
 use serde_json::json;
 use sql_store::{Backend, on_both_backends};
 use uuid::Uuid;
