@@ -12,6 +12,7 @@
 //! to serve a version for (503 with the version gap).
 
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::failure::{Failure, field_error};
 use crate::handoff::{Handoff, Outcome};
 use crate::harmony::{self, Cells, Plane};
@@ -21,7 +22,6 @@ use astro_public_api::types::{
     CellStatus, Deploy, DeployInput, DeployStatus, Deployment, DeploymentInput, DeploymentScan,
     DeploymentStatus, DeploymentType, EnvironmentVariable, Readiness,
 };
-use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -36,6 +36,8 @@ pub struct Astro {
     /// How long a request waits for its change to reach Harmony before it
     /// is answered with the pending status.
     handoff_wait: Duration,
+    /// Records' timestamps and tokens' expiry ([`crate::clock`]).
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Astro {
@@ -93,8 +95,9 @@ impl Astro {
         cells: Arc<Cells>,
         handoff: Arc<Handoff>,
         handoff_wait: Duration,
+        clock: Arc<dyn Clock>,
     ) -> Astro {
-        Astro { store, cells, handoff, handoff_wait }
+        Astro { store, cells, handoff, handoff_wait, clock }
     }
 
     /// Runs a blocking store call off the async executor.
@@ -143,7 +146,7 @@ impl Astro {
             unavailable: Vec::new(),
         };
         for (cell, planes) in by_cell {
-            match self.cells.rollouts(&cell, &planes).await {
+            match self.cells.rollouts(&cell, &planes, self.clock.now()).await {
                 Ok(rollouts) => answer.rollouts.extend(rollouts),
                 Err(unavailable) => answer.unavailable.push(unavailable),
             }
@@ -236,7 +239,7 @@ impl Astro {
         let artifacts = Artifacts { image_tag: image_tag(&input, None), dag_bundle_version: None };
         let spec = artifacts.spec(&org, &input, &plane, generation);
         let change = put(id, &plane, spec);
-        let now = Utc::now();
+        let now = self.clock.now();
         let stamp = Stamp { generation, created_at: now, updated_at: now };
         let cell = plane.cell.clone();
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
@@ -282,7 +285,8 @@ impl Astro {
         };
         let spec = artifacts.spec(&org, &input, &plane, generation);
         let change = put(id, &plane, spec);
-        let stamp = Stamp { generation, created_at: current.created_at, updated_at: Utc::now() };
+        let stamp =
+            Stamp { generation, created_at: current.created_at, updated_at: self.clock.now() };
         let record = public_record(id, org, input, plane.id, artifacts, stamp);
         let ticket = self.handoff.expect(id, generation);
         let Some(enqueued) = self.store.update(&record, current.generation, change).await? else {
@@ -389,7 +393,7 @@ impl Astro {
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let deploy = Deploy {
             id: Uuid::new_v4(),
             deployment_id,
@@ -446,7 +450,7 @@ impl Astro {
                 next.dag_bundle_version = Some(version.clone());
             }
             next.generation = current.generation + 1;
-            next.updated_at = Utc::now();
+            next.updated_at = self.clock.now();
             let input = input_of(&current);
             // Placed at creation, when its owner was checked.
             let plane = Plane {
@@ -596,8 +600,8 @@ fn input_of(d: &Deployment) -> DeploymentInput {
 /// What the server stamps on every stored version of a deployment.
 struct Stamp {
     generation: u64,
-    created_at: chrono::DateTime<Utc>,
-    updated_at: chrono::DateTime<Utc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn public_record(

@@ -15,7 +15,7 @@
 use crate::app::Astro;
 use crate::failure::Failure;
 use astro_public_api::types::Role;
-use chrono::Utc;
+
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -160,7 +160,7 @@ impl Astro {
         if !same_digest(&digest(&secret), &stored) {
             return Err(invalid_token());
         }
-        if token.expires_at.is_some_and(|at| at <= Utc::now()) {
+        if token.expires_at.is_some_and(|at| at <= self.clock.now()) {
             return Err(expired_token());
         }
         if token.organization_id != organization_id {

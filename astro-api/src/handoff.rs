@@ -27,9 +27,10 @@
 //!
 //! The worker stops when the [`Handoff`] it serves is dropped.
 
+use crate::clock::{Clock, Random};
 use crate::failure::Failure;
 use crate::harmony::Cells;
-use crate::store::{CLAIM, Delivery, Enqueued, Op, Queued, Store, StoreError, claim_until, now_ms};
+use crate::store::{CLAIM, Delivery, Enqueued, Op, Queued, Store, StoreError, claim_until};
 use futures::StreamExt;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -70,6 +71,10 @@ pub struct Handoff {
     /// Entries this process is delivering, whose claims [`renew`] keeps.
     in_flight: Mutex<std::collections::BTreeSet<i64>>,
     max_backoff: Duration,
+    /// Claims, retry times and the worker's sleeps ([`crate::clock`]).
+    clock: Arc<dyn Clock>,
+    /// The spread of retry times.
+    random: Arc<dyn Random>,
     log: slog::Logger,
     /// Changes Harmony refused that astro-api had accepted, by cell: each a
     /// contract gap (docs/operations.md alerts on any).
@@ -101,6 +106,8 @@ impl Handoff {
         store: Store,
         cells: Arc<Cells>,
         max_backoff: Duration,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
         log: slog::Logger,
     ) -> Arc<Handoff> {
         let handoff = Arc::new(Handoff {
@@ -110,12 +117,14 @@ impl Handoff {
             waiters: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(Default::default()),
             max_backoff,
+            clock,
+            random,
             log,
             refusals: Family::default(),
             deliveries: Family::default(),
         });
-        tokio::spawn(run(Arc::downgrade(&handoff), handoff.wake.clone()));
-        tokio::spawn(renew(Arc::downgrade(&handoff)));
+        tokio::spawn(run(Arc::downgrade(&handoff), handoff.wake.clone(), handoff.clock.clone()));
+        tokio::spawn(renew(Arc::downgrade(&handoff), handoff.clock.clone()));
         handoff
     }
 
@@ -190,7 +199,7 @@ impl Handoff {
 
     /// One round: deliver what is due; returns how long to sleep when idle.
     async fn round(&self) -> Result<Option<Duration>, StoreError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let claimed = self.store.outbox_claim(now, claim_until(now), ROUND).await?;
         for e in &claimed.unreadable {
             slog::warn!(self.log, "an outbox entry cannot be read here; left to a replica that can";
@@ -304,7 +313,7 @@ impl Handoff {
                     Op::Delete => "the deletion".to_owned(),
                 };
                 if retryable(&failure) {
-                    let delay = backoff(attempts, self.max_backoff);
+                    let delay = backoff(attempts, self.max_backoff, &*self.random);
                     // The first failure and every tenth after: a long outage
                     // must not flood the log.
                     if attempts % 10 == 0 {
@@ -316,7 +325,7 @@ impl Handoff {
                         seq,
                         deployment_id: id,
                         error: format!("{what} waits for Harmony: {failure}"),
-                        next_attempt_at: now_ms() + delay.as_millis() as i64,
+                        next_attempt_at: self.clock.now_ms() + delay.as_millis() as i64,
                     }
                 } else {
                     // astro-api accepted what a live Harmony does not take:
@@ -355,24 +364,24 @@ fn retryable(failure: &Failure) -> bool {
 }
 
 /// Exponential, with up to 25% jitter so retries of many entries spread out.
-fn backoff(attempts: u32, ceiling: Duration) -> Duration {
+fn backoff(attempts: u32, ceiling: Duration, random: &dyn Random) -> Duration {
     let base = FIRST_BACKOFF.saturating_mul(1 << attempts.min(16)).min(ceiling);
-    let jitter = (Uuid::new_v4().as_u128() % 1000) as u32;
+    let jitter = random.below(1000);
     base + base / 4 * jitter / 1000
 }
 
 /// Every third of [`CLAIM`], extends the claims of the entries in flight
 /// (a delivery that started just now has a fresh claim; extending it does
 /// no harm). Ends with the handoff.
-async fn renew(handoff: Weak<Handoff>) {
+async fn renew(handoff: Weak<Handoff>, clock: Arc<dyn Clock>) {
     loop {
-        tokio::time::sleep(CLAIM / 3).await;
+        clock.sleep(CLAIM / 3).await;
         let Some(handoff) = handoff.upgrade() else { return };
         let seqs: Vec<i64> = handoff.in_flight().iter().copied().collect();
         if seqs.is_empty() {
             continue;
         }
-        let now = now_ms();
+        let now = clock.now_ms();
         // Should renewing fail, the claims run out and another worker
         // delivers the entries again: Harmony takes a repeat as a no-op.
         if let Err(e) = handoff.store.outbox_renew(seqs, now, claim_until(now)).await {
@@ -381,7 +390,7 @@ async fn renew(handoff: Weak<Handoff>) {
     }
 }
 
-async fn run(handoff: Weak<Handoff>, wake: Arc<Notify>) {
+async fn run(handoff: Weak<Handoff>, wake: Arc<Notify>, clock: Arc<dyn Clock>) {
     loop {
         let Some(h) = handoff.upgrade() else { return };
         let sleep = match h.round().await {
@@ -395,7 +404,7 @@ async fn run(handoff: Weak<Handoff>, wake: Arc<Notify>) {
         if let Some(sleep) = sleep {
             tokio::select! {
                 () = wake.notified() => {}
-                () = tokio::time::sleep(sleep) => {}
+                () = clock.sleep(sleep) => {}
             }
         }
     }
@@ -410,10 +419,28 @@ mod tests {
         let ceiling = Duration::from_secs(5);
         for attempts in 0..20 {
             let base = FIRST_BACKOFF.saturating_mul(1 << attempts.min(16)).min(ceiling);
-            let d = backoff(attempts, ceiling);
+            let d = backoff(attempts, ceiling, &crate::clock::OsRandom);
             assert!(d >= base && d <= base + base / 4, "attempt {attempts}: {d:?}");
         }
-        let late = backoff(30, ceiling);
+        let late = backoff(30, ceiling, &crate::clock::OsRandom);
         assert!(late >= ceiling && late <= ceiling + ceiling / 4, "{late:?}");
+    }
+
+    /// The jitter is the injected randomness's: at its ends, the delay is
+    /// the base and a quarter more.
+    #[test]
+    fn the_jitter_comes_from_the_injected_randomness() {
+        struct Fixed(u32);
+        impl Random for Fixed {
+            fn below(&self, _: u32) -> u32 {
+                self.0
+            }
+        }
+        let ceiling = Duration::from_secs(5);
+        assert_eq!(backoff(2, ceiling, &Fixed(0)), FIRST_BACKOFF * 4);
+        assert_eq!(
+            backoff(2, ceiling, &Fixed(999)),
+            FIRST_BACKOFF * 4 + FIRST_BACKOFF * 999 / 1000
+        );
     }
 }

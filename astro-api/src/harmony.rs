@@ -411,6 +411,7 @@ impl Cells {
         &self,
         cell: &str,
         planes: &[String],
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<pub_types::PlatformRollout>, pub_types::PlatformRolloutsUnavailable> {
         let unavailable = |failure: Failure| {
             let version_gap = match &failure {
@@ -430,7 +431,7 @@ impl Cells {
             }
         };
         let cell = self.cell(cell).map_err(unavailable)?;
-        cell.rollouts(planes).await.map_err(unavailable)
+        cell.rollouts(planes, now).await.map_err(unavailable)
     }
 
     /// A deployment's status on its data plane, from its agent's reports
@@ -630,6 +631,7 @@ impl Cell {
     async fn rollouts(
         &self,
         planes: &[String],
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<pub_types::PlatformRollout>, Failure> {
         use harmony_client::v3::types as r;
         let versions = [ROLLOUT_API];
@@ -637,7 +639,7 @@ impl Cell {
             Speaking::V3(c) => c,
             other => return Err(self.gap(versions.to_vec(), vec![other.version()])),
         };
-        let recent = chrono::Utc::now() - chrono::Duration::days(7);
+        let recent = now - chrono::Duration::days(7);
         let mut found: Vec<(r::Rollout, Vec<String>)> = Vec::new();
         for plane in planes {
             let rollouts = c.rollout_list(Some(plane)).await.map_err(|e| self.map(e))?.into_inner();

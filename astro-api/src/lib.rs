@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod clock;
 pub mod failure;
 pub mod handoff;
 pub mod harmony;
@@ -125,6 +126,16 @@ pub fn contract_schema(config: &Config) -> Result<(usize, usize)> {
 /// Starts the server and the outbox delivery worker. Must be called within
 /// a Tokio runtime; the worker stops when the server is closed.
 pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Context>> {
+    start_with_clock(config, log, Arc::new(clock::SystemClock))
+}
+
+/// [`start`] on `clock` (tests: a [`clock::ManualClock`], shared by every
+/// replica of the test).
+pub fn start_with_clock(
+    config: &Config,
+    log: &slog::Logger,
+    clock: Arc<dyn clock::Clock>,
+) -> Result<HttpServer<http::Context>> {
     let location = sql_store::Location::choose(
         config.database_url.as_deref(),
         &config.data_dir,
@@ -139,7 +150,8 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         ),
     };
     let store = store::Store::open(&location, sealer)
-        .with_context(|| format!("opening the store in {}", location.describe()))?;
+        .with_context(|| format!("opening the store in {}", location.describe()))?
+        .with_clock(clock.clone());
     let cells = Arc::new(
         harmony::Cells::new(
             &config.cells,
@@ -154,9 +166,11 @@ pub fn start(config: &Config, log: &slog::Logger) -> Result<HttpServer<http::Con
         store.clone(),
         cells.clone(),
         config.handoff_max_backoff,
+        clock.clone(),
+        Arc::new(clock::OsRandom),
         log.new(slog::o!("component" => "handoff")),
     );
-    let astro = Arc::new(app::Astro::new(store, cells, handoff, config.handoff_wait));
+    let astro = Arc::new(app::Astro::new(store, cells, handoff, config.handoff_wait, clock));
     ServerBuilder::new(api(), astro, log.clone())
         .config(ConfigDropshot {
             bind_address: config.bind,

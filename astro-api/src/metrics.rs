@@ -50,7 +50,7 @@ impl Collector for Outbox {
         // A store that does not answer leaves the outbox out of this scrape
         // (readiness says why); the request metrics are still served.
         let Ok(summary) = self.0.store.outbox_summary() else { return Ok(()) };
-        let now = sql_store::now().timestamp_millis();
+        let now = self.0.clock.now_ms();
         let age = summary.oldest_queued_ms.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
         let gauges: [(&str, &str, ConstGauge<f64>); 3] = [
             (

@@ -49,7 +49,7 @@ impl Astro {
                 )]));
             }
         }
-        let now = sql_store::now();
+        let now = self.clock.now();
         let organization = Organization {
             id: organization_id.to_owned(),
             name: organization_id.to_owned(),
@@ -109,7 +109,7 @@ impl Astro {
             organization_id: who.organization_id.clone(),
             name: input.name,
             description: input.description,
-            created_at: sql_store::now(),
+            created_at: self.clock.now(),
         };
         let stored = workspace.clone();
         self.db(move |s| s.insert_workspace(&stored)).await?;
@@ -190,7 +190,7 @@ impl Astro {
                 format!("must be {MIN_TOKEN_SECONDS} to {MAX_TOKEN_SECONDS}"),
             ));
         }
-        let now = sql_store::now();
+        let now = self.clock.now();
         // A token cannot mint one that outlives it: a leaked short-lived
         // token must not become a permanent one.
         if let Some(limit) = who.expires_at {

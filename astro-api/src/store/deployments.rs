@@ -50,6 +50,7 @@ impl Store {
     ) -> Result<Enqueued, StoreError> {
         let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
         let spec = self.stored_spec(&change)?;
+        let clock = self.clock.clone();
         self.db
             .write_async(move |tx| {
                 tx.execute(
@@ -67,7 +68,7 @@ impl Store {
                     ],
                 )
                 .map_err(constraint_to_name_taken)?;
-                enqueue(tx, change, spec)
+                enqueue(tx, change, spec, clock.now_ms())
             })
             .await
     }
@@ -82,6 +83,7 @@ impl Store {
     ) -> Result<Option<Enqueued>, StoreError> {
         let (record, d) = (serde_json::to_string(d)?, d.clone());
         let spec = self.stored_spec(&change)?;
+        let clock = self.clock.clone();
         self.db
             .write_async(move |tx| {
                 let n = tx
@@ -101,7 +103,7 @@ impl Store {
                 if n != 1 {
                     return Ok(None);
                 }
-                enqueue(tx, change, spec).map(Some)
+                enqueue(tx, change, spec, clock.now_ms()).map(Some)
             })
             .await
     }
@@ -200,6 +202,7 @@ impl Store {
     ) -> Result<Option<Enqueued>, StoreError> {
         let organization_id = organization_id.to_owned();
         let spec = self.stored_spec(&change)?;
+        let clock = self.clock.clone();
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(
@@ -209,7 +212,7 @@ impl Store {
                 if n != 1 {
                     return Ok(None);
                 }
-                enqueue(tx, change, spec).map(Some)
+                enqueue(tx, change, spec, clock.now_ms()).map(Some)
             })
             .await
     }

@@ -53,6 +53,7 @@ impl Store {
         let deployment_record = serde_json::to_string(deployment)?;
         let (deploy_id, d) = (deploy.id, deployment.clone());
         let spec = self.stored_spec(&change)?;
+        let clock = self.clock.clone();
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(
@@ -73,7 +74,7 @@ impl Store {
                     "UPDATE deploys SET record = ?2 WHERE id = ?1",
                     &[&deploy_id.to_string(), &deploy_record],
                 )?;
-                enqueue(tx, change, spec).map(Some)
+                enqueue(tx, change, spec, clock.now_ms()).map(Some)
             })
             .await
     }

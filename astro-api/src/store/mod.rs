@@ -29,7 +29,7 @@ mod tenancy;
 pub use deployments::{DeliveryState, Row};
 pub use migrations::{MIGRATIONS, contract};
 pub use outbox::{
-    CLAIM, Claimed, Delivery, Enqueued, Op, OutboxSummary, Outgoing, Queued, claim_until, now_ms,
+    CLAIM, Claimed, Delivery, Enqueued, Op, OutboxSummary, Outgoing, Queued, claim_until,
 };
 
 pub use sql_store::Location;
@@ -67,13 +67,25 @@ fn constraint_to_name_taken(e: DbError) -> StoreError {
 pub struct Store {
     db: Database,
     sealer: crate::seal::Sealer,
+    /// The outbox's claims and queue times, placements' times.
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Store {
     /// Opens the store; `sealer` seals secret values before they are
     /// written (and opens them when an entry is delivered).
     pub fn open(location: &Location, sealer: crate::seal::Sealer) -> Result<Store, StoreError> {
-        Ok(Store { db: Database::open(location, &MIGRATIONS)?, sealer })
+        Ok(Store {
+            db: Database::open(location, &MIGRATIONS)?,
+            sealer,
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        })
+    }
+
+    /// The store on another clock (the application's, [`crate::clock`]).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Store {
+        self.clock = clock;
+        self
     }
 
     pub fn backend(&self) -> sql_store::Backend {

@@ -98,6 +98,7 @@ pub(super) fn enqueue(
     tx: &Tx<'_>,
     change: Outgoing,
     spec: Option<String>,
+    now_ms: i64,
 ) -> Result<Enqueued, StoreError> {
     let op = match &change.op {
         Op::Put(_) => "PUT",
@@ -105,7 +106,7 @@ pub(super) fn enqueue(
     };
     let id = change.deployment_id.to_string();
     let behind = has_queued(tx, &id)?;
-    let claimed_until = if behind { 0 } else { claim_until(now_ms()) };
+    let claimed_until = if behind { 0 } else { claim_until(now_ms) };
     let seq: i64 = tx
         .query_one(
             "INSERT INTO outbox
@@ -120,7 +121,7 @@ pub(super) fn enqueue(
                 &op,
                 &spec,
                 &claimed_until,
-                &now_ms(),
+                &now_ms,
                 &change.request_id,
             ],
         )?
@@ -152,13 +153,6 @@ pub const CLAIM: std::time::Duration = std::time::Duration::from_secs(10);
 /// When a claim taken or renewed at `now_ms` runs out.
 pub fn claim_until(now_ms: i64) -> i64 {
     now_ms + CLAIM.as_millis() as i64
-}
-
-/// Unix milliseconds, the outbox's clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Store {

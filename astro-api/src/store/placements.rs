@@ -15,7 +15,7 @@ impl Store {
             plane.cell.clone(),
             plane.id.clone(),
             plane.owner.clone(),
-            sql_store::now(),
+            self.clock.now(),
         );
         let kind = kind_name(plane.kind);
         self.db.write(move |tx| {

@@ -377,6 +377,8 @@ pub fn fields(body: &Value) -> Vec<String> {
 pub struct SlowProxy {
     pub url: String,
     pub delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// While true, Harmony's answers wait here ([`SlowProxy::hold`]).
+    held: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl SlowProxy {
@@ -386,10 +388,13 @@ impl SlowProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let delay_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let held = std::sync::Arc::new(tokio::sync::watch::Sender::new(false));
         let delay = delay_ms.clone();
+        let hold = held.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let delay = delay.clone();
+                let mut hold = hold.subscribe();
                 tokio::spawn(async move {
                     let Ok(server) = tokio::net::TcpStream::connect(target).await else { return };
                     let (mut client_read, mut client_write) = client.into_split();
@@ -405,6 +410,9 @@ impl SlowProxy {
                         };
                         let wait = delay.load(Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(wait)).await;
+                        if hold.wait_for(|held| !held).await.is_err() {
+                            break;
+                        }
                         if client_write.write_all(&buffer[..n]).await.is_err() {
                             break;
                         }
@@ -413,7 +421,16 @@ impl SlowProxy {
                 });
             }
         });
-        SlowProxy { url, delay_ms }
+        SlowProxy { url, delay_ms, held }
+    }
+
+    /// Harmony's answers wait until [`SlowProxy::release`].
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    pub fn release(&self) {
+        self.held.send_replace(false);
     }
 
     pub fn set_delay(&self, delay: Duration) {

@@ -603,10 +603,16 @@ fn config_behind(proxy: &SlowProxy, data: &std::path::Path) -> astro_api::Config
 
 /// A delivery slower than a claim lasts: the process delivering it keeps
 /// renewing its claim, so a second replica's worker (polling every second)
-/// does not take the entry and deliver it again. Counted from Harmony's
-/// request log: one PUT of the change.
+/// does not take the entry and deliver it again. Both replicas run on one
+/// manual clock: Harmony's answer is held while the clock passes the claim
+/// a third at a time, and after each step the renewal is in the store and
+/// every worker has gone back to sleep (a worker that took the entry would
+/// be held delivering it). Counted from Harmony's request log: one PUT of
+/// the change.
 #[tokio::test]
 async fn a_delivery_slower_than_a_claim_keeps_it_and_is_not_repeated_by_a_replica() {
+    use astro_api::clock::{Clock, ManualClock};
+    use astro_api::store::CLAIM;
     let logs = tempfile::tempdir().unwrap();
     let harmony_data = tempfile::tempdir().unwrap();
     let harmony = start_harmony_logging(
@@ -618,40 +624,68 @@ async fn a_delivery_slower_than_a_claim_keeps_it_and_is_not_repeated_by_a_replic
     let proxy = SlowProxy::start(harmony.local_addr()).await;
     let astro_data = tempfile::tempdir().unwrap();
     let mut config = config_behind(&proxy, astro_data.path());
-    let slow = astro_api::store::CLAIM + Duration::from_secs(2);
-    config.harmony_timeout = slow * 2;
-    config.negotiation_ttl = slow * 4;
+    // Deadlines stay on the runtime's timer: long enough for the whole test.
+    config.harmony_timeout = Duration::from_secs(60);
+    config.negotiation_ttl = Duration::from_secs(120);
     config.handoff_wait = Duration::from_millis(500);
     let log = slog::Logger::root(slog::Discard, slog::o!());
-    let astro = astro_api::start(&config, &log).unwrap();
-    let replica = astro_api::start(&config, &log).unwrap();
+    let clock = ManualClock::new(sql_store::now());
+    let astro =
+        astro_api::start_with_clock(&config, &log, std::sync::Arc::new(clock.clone())).unwrap();
+    let replica =
+        astro_api::start_with_clock(&config, &log, std::sync::Arc::new(clock.clone())).unwrap();
     let client = authorized(&bootstrap(&astro, "org-1", "ws-1").await);
     let url = format!("http://{}", astro.local_addr());
     let created = created_and_delivered(&client, &url, &hybrid()).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("{url}/organizations/org-1/deployments/{id}");
+    // Each replica's delivery worker and claim renewer.
+    let sleepers = 4;
 
-    proxy.set_delay(slow);
+    proxy.hold();
     let mut update = hybrid();
     update["image_tag"] = json!("slow-v2");
     let response: Value =
         client.post(&path).json(&update).send().await.unwrap().json().await.unwrap();
     assert_eq!(response["delivered_generation"], 1, "answered before the delivery: {response}");
+    let outbox = astro_api::store::Store::open(
+        &astro_api::store::Location::Sqlite(astro_data.path().join("astro.sqlite3")),
+        test_sealer(),
+    )
+    .unwrap();
+    for step in 1..=4 {
+        clock.advance(CLAIM / 3);
+        tokio::time::timeout(Duration::from_secs(30), clock.settled(sleepers))
+            .await
+            .unwrap_or_else(|_| panic!("step {step}: a worker is still busy (delivering again?)"));
+        let claimed_until = outbox.outbox_next_due().unwrap();
+        assert_eq!(
+            claimed_until,
+            Some(clock.now_ms() + CLAIM.as_millis() as i64),
+            "step {step}: the claim was not renewed"
+        );
+    }
+    proxy.release();
     let delivered = wait_delivered(&client, &path, 2).await;
     assert_eq!(delivered["image_tag"], "slow-v2");
-    // Long enough for a repeat by the replica to have reached Harmony.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-
-    let log = std::fs::read_to_string(logs.path().join("harmony.log")).unwrap();
-    let puts = log
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|entry| {
-            entry["method"] == "PUT"
-                && entry["response_code"] == 200
-                && entry["uri"] == format!("/deployments/{id}")
-        })
-        .count();
+    // Harmony logs a request once it has answered it: wait for both.
+    let puts = || {
+        std::fs::read_to_string(logs.path().join("harmony.log"))
+            .unwrap()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|entry| {
+                entry["method"] == "PUT"
+                    && entry["response_code"] == 200
+                    && entry["uri"] == format!("/deployments/{id}")
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while puts() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let puts = puts();
     assert_eq!(puts, 2, "the create and the update, each once: {puts}");
     replica.close().await.unwrap();
     astro.close().await.unwrap();

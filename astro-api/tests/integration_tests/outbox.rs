@@ -3,8 +3,9 @@
 //! invisible to every delivery worker until delivered or expired); one
 //! queued behind it waits for the worker, in order.
 
+use astro_api::clock::{Clock, SystemClock};
 use astro_api::harmony::PlaneKind;
-use astro_api::store::{CLAIM, Delivery, Enqueued, Location, Op, Outgoing, Store, now_ms};
+use astro_api::store::{CLAIM, Delivery, Enqueued, Location, Op, Outgoing, Store};
 use astro_public_api::types::Deployment;
 use serde_json::json;
 use sql_store::{Backend, on_both_backends};
@@ -29,6 +30,11 @@ fn deployment(id: Uuid, generation: u64) -> Deployment {
         "created_at": "2026-11-26T00:00:00Z", "updated_at": "2026-11-26T00:00:00Z",
     }))
     .unwrap()
+}
+
+/// Now on the store's clock (these stores run on the wall clock).
+fn now_ms() -> i64 {
+    SystemClock.now_ms()
 }
 
 fn change(id: Uuid, generation: u64) -> Outgoing {
