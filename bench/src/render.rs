@@ -46,21 +46,8 @@ fn spec() -> DeploymentSpec {
 }
 
 fn plane() -> DataPlane {
-    let now = chrono::Utc::now();
-    DataPlane {
-        id: "hybrid-example".into(),
-        kind: DataPlaneKind::Hybrid,
-        cloud_provider: CloudProvider::Aws,
-        region: "us-east-1".into(),
-        labels: Default::default(),
-        kubernetes_version: "1.31".into(),
-        agent_version: "1".into(),
-        platform_release: "2026.11.0".into(),
-        status: DataPlaneStatus::Ready,
-        last_heartbeat: None,
-        created_at: now,
-        updated_at: now,
-    }
+    let plane = test_support::fixtures::data_plane("hybrid-example", "HYBRID", chrono::Utc::now());
+    test_support::fixtures::typed(plane)
 }
 
 /// Runs `f` repeatedly for about `budget`; returns runs per second (median

@@ -82,42 +82,24 @@ impl TestHarmony {
     }
 }
 
+/// The example deployment of `kind` (`test_support::fixtures`) on
+/// `plane`, run by `executor`, with a secret only the agent may write out.
 fn spec(
     plane: &str,
     kind: h::DataPlaneKind,
     executor: h::Executor,
     generation: u64,
 ) -> h::DeploymentSpec {
-    let hybrid = kind == h::DataPlaneKind::Hybrid;
-    h::DeploymentSpec {
-        kind,
-        organization_id: "org-1".into(),
-        workspace_id: "ws-1".into(),
-        data_plane_id: plane.into(),
-        name: "etl".into(),
-        runtime_version: "13.1.0".into(),
-        executor,
-        scheduler_size: (!hybrid).then_some(h::SchedulerSize::Small),
-        scheduler: hybrid.then_some(h::HybridScheduler { au: 10, replicas: 1 }),
-        is_high_availability: false,
-        worker_queues: vec![h::WorkerQueue {
-            name: "default".into(),
-            is_default: true,
-            min_worker_count: 1,
-            max_worker_count: 5,
-            worker_concurrency: 8,
-            astro_machine: (!hybrid).then_some(h::AstroMachine::A5),
-            node_pool_id: hybrid.then(|| "pool-a".to_owned()),
-        }],
-        environment_variables: vec![h::EnvironmentVariable {
-            key: "DB_PASSWORD".into(),
-            value: Some("agent-only-secret".into()),
-            is_secret: true,
-        }],
-        image_tag: "v1".into(),
-        dag_bundle_version: None,
-        generation,
-    }
+    use test_support::fixtures;
+    let mut spec = match kind {
+        h::DataPlaneKind::Hybrid => fixtures::hybrid_spec(plane, generation),
+        h::DataPlaneKind::Hosted => fixtures::hosted_spec(plane, generation),
+    };
+    spec["executor"] = serde_json::to_value(executor).unwrap();
+    spec["environment_variables"] = serde_json::json!([
+        { "key": "DB_PASSWORD", "value": "agent-only-secret", "is_secret": true },
+    ]);
+    fixtures::typed(spec)
 }
 
 /// Relative paths of every file under `root` but the agent's own state.

@@ -953,26 +953,11 @@ fn worker_resources(queue: &WorkerQueue) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harmony_api::latest::{
-        CloudProvider, DataPlaneStatus, EnvironmentVariable, HybridScheduler, WorkerQueue,
-    };
+    use harmony_api::latest::{EnvironmentVariable, HybridScheduler, WorkerQueue};
 
     fn plane() -> DataPlane {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        DataPlane {
-            id: "hybrid-1".into(),
-            kind: DataPlaneKind::Hybrid,
-            cloud_provider: CloudProvider::Aws,
-            region: "us-east-1".into(),
-            labels: Default::default(),
-            kubernetes_version: "1.31".into(),
-            agent_version: "1".into(),
-            platform_release: "2026.11.0".into(),
-            status: DataPlaneStatus::Ready,
-            last_heartbeat: None,
-            created_at: at,
-            updated_at: at,
-        }
+        test_support::fixtures::typed(test_support::fixtures::data_plane("hybrid-1", "HYBRID", at))
     }
 
     fn spec() -> DeploymentSpec {

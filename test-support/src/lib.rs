@@ -10,6 +10,7 @@
 //! A server run as a child process writes to a [`ProcessLog`] file, which
 //! is printed when the test fails.
 
+pub mod fixtures;
 pub mod schemathesis;
 
 use std::io::Write;

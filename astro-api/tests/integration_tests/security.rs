@@ -10,15 +10,7 @@ use serde_json::{Value, json};
 
 /// A registration of a data plane, as its operator would send it.
 fn registration(kind: &str, owner: Option<&str>) -> harmony_api::latest::DataPlaneRegistration {
-    let mut labels = serde_json::Map::new();
-    if let Some(owner) = owner {
-        labels.insert("astronomer.io/organization".into(), json!(owner));
-    }
-    serde_json::from_value(json!({
-        "kind": kind, "cloud_provider": "AWS", "region": "us-east-1", "labels": labels,
-        "kubernetes_version": "1.31", "agent_version": "1", "platform_release": "2026.11.0",
-    }))
-    .unwrap()
+    test_support::fixtures::typed(test_support::fixtures::registration(kind, owner))
 }
 
 /// Registers a data plane at the stack's Harmony, as its operator would.

@@ -87,29 +87,10 @@ fn status_of<T>(result: &Result<T, harmony_client::Error<v2::types::Error>>) -> 
 /// A Hybrid deployment's spec at 2.0.0 (served by every Harmony the suite
 /// meets), owned by org-1, on the example Hybrid data plane.
 fn spec(generation: u64, concurrency: i64) -> v2::types::DeploymentSpec {
-    serde_json::from_value(json!({
-        "kind": "HYBRID",
-        "organization_id": "org-1",
-        "workspace_id": "ws-1",
-        "data_plane_id": "hybrid-example",
-        "name": format!("mixed-{generation}-{concurrency}"),
-        "runtime_version": "13.1.0",
-        "executor": "CELERY",
-        "scheduler": { "au": 5, "replicas": 1 },
-        "is_high_availability": false,
-        "worker_queues": [{
-            "name": "default", "is_default": true, "min_worker_count": 1,
-            "max_worker_count": 10, "worker_concurrency": concurrency,
-            "node_pool_id": "pool-a"
-        }],
-        "environment_variables": [
-            { "key": "PLAIN", "value": "visible", "is_secret": false },
-            { "key": "API_TOKEN", "value": "hunter2-secret-value", "is_secret": true }
-        ],
-        "image_tag": "v1",
-        "generation": generation
-    }))
-    .unwrap()
+    let mut spec = test_support::fixtures::hybrid_spec("hybrid-example", generation);
+    spec["name"] = json!(format!("mixed-{generation}-{concurrency}"));
+    spec["worker_queues"][0]["worker_concurrency"] = json!(concurrency);
+    test_support::fixtures::typed(spec)
 }
 
 /// A Harmony replica: the base's process, or this checkout's in process.

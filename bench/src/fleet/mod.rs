@@ -31,6 +31,7 @@ use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
+use test_support::fixtures;
 
 /// The long poll each agent holds (the agent API's longest).
 pub(super) const WAIT_SECONDS: u32 = 30;
@@ -238,49 +239,19 @@ pub(super) fn plane(i: usize) -> String {
 }
 
 pub(super) fn registration() -> harmony_client::v2::types::DataPlaneRegistration {
-    use harmony_client::v2::types::*;
-    DataPlaneRegistration {
-        kind: DataPlaneKind::Hybrid,
-        cloud_provider: CloudProvider::Aws,
-        region: "us-east-1".into(),
-        labels: [("astronomer.io/organization".to_owned(), "org-fleet".to_owned())].into(),
-        kubernetes_version: "1.31".into(),
-        agent_version: "1.0.0".into(),
-        platform_release: "2026.11.0".into(),
-    }
+    fixtures::typed(fixtures::registration("HYBRID", Some("org-fleet")))
 }
 
+/// The fleet's deployment on `plane` (`test_support::fixtures`, its own
+/// organization, no secret), each generation with its own concurrency.
 pub(super) fn spec(plane: &str, generation: u64) -> harmony_client::v2::types::DeploymentSpec {
-    use harmony_client::v2::types::*;
-    DeploymentSpec {
-        kind: DataPlaneKind::Hybrid,
-        organization_id: "org-fleet".into(),
-        workspace_id: "ws-fleet".into(),
-        data_plane_id: plane.into(),
-        name: "etl".into(),
-        runtime_version: "13.1.0".into(),
-        executor: Executor::Celery,
-        scheduler_size: None,
-        scheduler: Some(HybridScheduler { au: 5, replicas: 1 }),
-        is_high_availability: false,
-        worker_queues: vec![WorkerQueue {
-            name: "default".into(),
-            is_default: true,
-            min_worker_count: 1,
-            max_worker_count: 10,
-            worker_concurrency: generation as _,
-            astro_machine: None,
-            node_pool_id: Some("pool-a".into()),
-        }],
-        environment_variables: vec![EnvironmentVariable {
-            key: "MODE".into(),
-            value: Some("batch".into()),
-            is_secret: false,
-        }],
-        image_tag: "v1".into(),
-        dag_bundle_version: None,
-        generation,
-    }
+    let mut spec = fixtures::hybrid_spec(plane, generation);
+    spec["organization_id"] = serde_json::json!("org-fleet");
+    spec["workspace_id"] = serde_json::json!("ws-fleet");
+    spec["worker_queues"][0]["worker_concurrency"] = serde_json::json!(generation);
+    spec["environment_variables"] =
+        serde_json::json!([{ "key": "MODE", "value": "batch", "is_secret": false }]);
+    fixtures::typed(spec)
 }
 
 pub(super) fn deployment_id(i: usize) -> uuid::Uuid {

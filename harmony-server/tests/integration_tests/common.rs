@@ -5,6 +5,7 @@ use harmony_client::{v1, v2};
 use harmony_server::Config;
 use std::path::PathBuf;
 use std::sync::Arc;
+use test_support::fixtures;
 use uuid::Uuid;
 
 /// A running Harmony on a port of its own, with its own data directory
@@ -190,85 +191,23 @@ impl TestHarmony {
     }
 }
 
-/// A registration of `kind`; a Hybrid data plane belongs to `org-1` (what
-/// [`hybrid_spec`] deploys), as every Hybrid plane names its owner.
+/// A registration of `kind` (`test_support::fixtures`); a Hybrid data plane
+/// belongs to `org-1` (what [`hybrid_spec`] deploys), as every Hybrid plane
+/// names its owner.
 pub fn registration(kind: v2::types::DataPlaneKind) -> v2::types::DataPlaneRegistration {
-    let labels = match kind {
-        v2::types::DataPlaneKind::Hybrid => {
-            [("astronomer.io/organization".to_owned(), "org-1".to_owned())].into()
-        }
-        v2::types::DataPlaneKind::Hosted => Default::default(),
+    let registration = match kind {
+        v2::types::DataPlaneKind::Hybrid => fixtures::registration("HYBRID", Some("org-1")),
+        v2::types::DataPlaneKind::Hosted => fixtures::registration("HOSTED", None),
     };
-    v2::types::DataPlaneRegistration {
-        kind,
-        cloud_provider: v2::types::CloudProvider::Aws,
-        region: "us-east-1".into(),
-        labels,
-        kubernetes_version: "1.31".into(),
-        agent_version: "1.0.0".into(),
-        platform_release: "2026.11.0".into(),
-    }
+    fixtures::typed(registration)
 }
 
 pub fn hybrid_spec(data_plane_id: &str, generation: u64) -> v2::types::DeploymentSpec {
-    use v2::types::*;
-    DeploymentSpec {
-        kind: DataPlaneKind::Hybrid,
-        organization_id: "org-1".into(),
-        workspace_id: "ws-1".into(),
-        data_plane_id: data_plane_id.into(),
-        name: "etl".into(),
-        runtime_version: "13.1.0".into(),
-        executor: Executor::Celery,
-        scheduler_size: None,
-        scheduler: Some(HybridScheduler { au: 5, replicas: 1 }),
-        is_high_availability: false,
-        worker_queues: vec![WorkerQueue {
-            name: "default".into(),
-            is_default: true,
-            min_worker_count: 1,
-            max_worker_count: 10,
-            worker_concurrency: 16,
-            astro_machine: None,
-            node_pool_id: Some("pool-a".into()),
-        }],
-        environment_variables: vec![
-            EnvironmentVariable {
-                key: "PLAIN".into(),
-                value: Some("visible".into()),
-                is_secret: false,
-            },
-            EnvironmentVariable {
-                key: "API_TOKEN".into(),
-                value: Some("hunter2-secret-value".into()),
-                is_secret: true,
-            },
-        ],
-        image_tag: "v1".into(),
-        dag_bundle_version: None,
-        generation,
-    }
+    fixtures::typed(fixtures::hybrid_spec(data_plane_id, generation))
 }
 
 pub fn hosted_spec(data_plane_id: &str, generation: u64) -> v2::types::DeploymentSpec {
-    use v2::types::*;
-    DeploymentSpec {
-        kind: DataPlaneKind::Hosted,
-        scheduler_size: Some(SchedulerSize::Medium),
-        scheduler: None,
-        is_high_availability: true,
-        executor: Executor::Astro,
-        worker_queues: vec![WorkerQueue {
-            name: "default".into(),
-            is_default: true,
-            min_worker_count: 0,
-            max_worker_count: 5,
-            worker_concurrency: 8,
-            astro_machine: Some(AstroMachine::A10),
-            node_pool_id: None,
-        }],
-        ..hybrid_spec(data_plane_id, generation)
-    }
+    fixtures::typed(fixtures::hosted_spec(data_plane_id, generation))
 }
 
 /// Registers a Hybrid and a Hosted data plane through 2.0.0.

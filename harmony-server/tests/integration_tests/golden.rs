@@ -9,8 +9,8 @@
 //! says loudly that it was skipped.
 
 use harmony_api::latest::{
-    AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlaneStatus, DeploymentSpec,
-    EnvironmentVariable, Executor, HybridScheduler, SchedulerSize, WorkerQueue,
+    AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, EnvironmentVariable, Executor,
+    HybridScheduler, SchedulerSize, WorkerQueue,
 };
 use harmony_server::render::{self, SecretKey};
 use std::path::{Path, PathBuf};
@@ -22,20 +22,9 @@ const KUBERNETES_VERSIONS: &[&str] = &["1.30.0", "1.33.0"];
 
 fn plane(kind: DataPlaneKind) -> DataPlane {
     let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
-    DataPlane {
-        id: "plane-1".into(),
-        kind,
-        cloud_provider: CloudProvider::Aws,
-        region: "us-east-1".into(),
-        labels: Default::default(),
-        kubernetes_version: "1.31".into(),
-        agent_version: "1".into(),
-        platform_release: "2026.11.0".into(),
-        status: DataPlaneStatus::Ready,
-        last_heartbeat: None,
-        created_at: at,
-        updated_at: at,
-    }
+    let kind = serde_json::to_value(kind).unwrap();
+    let plane = test_support::fixtures::data_plane("plane-1", kind.as_str().unwrap(), at);
+    test_support::fixtures::typed(plane)
 }
 
 fn queue(
