@@ -17,7 +17,6 @@ pub mod http;
 pub mod metrics;
 pub mod seal;
 pub mod store;
-pub mod tenancy;
 pub mod validate;
 
 use anyhow::{Context as _, Result};

@@ -1,195 +1,27 @@
-//! astro-api's application layer: validate, keep the record, hand the change
-//! to Harmony.
-//!
-//! Every accepted change is committed with an outbox entry in one
-//! transaction, then delivered through [`crate::handoff`]; the
-//! request waits a moment for the delivery so that, with Harmony up, its
-//! answer already says Harmony has the change. With Harmony down, the change
-//! is still accepted (201 or 200, `status` CREATING or DEPLOYING,
-//! `delivered_generation` behind `generation`, `status_reason` saying what it
-//! waits for) and delivered when Harmony is back. What is refused at once,
-//! with nothing written: invalid input, and a change the cell is known not
-//! to serve a version for (503 with the version gap).
+//! Deployments: create, update, read, list and delete, each change
+//! committed with its outbox entry and handed to Harmony.
 
+use super::{Astro, MAX_PAGE, changed_meanwhile};
 use crate::auth::Principal;
-use crate::clock::Clock;
 use crate::failure::{Failure, field_error};
-use crate::handoff::{Handoff, Outcome};
-use crate::harmony::{self, Cells, Plane};
-use crate::store::{self, Op, Outgoing, Row, Store, StoreError};
+use crate::handoff::Outcome;
+use crate::harmony::{self, Plane};
+use crate::store::{self, Op, Outgoing, Row};
 use crate::validate;
 use astro_public_api::types::{
-    CellStatus, Deploy, DeployInput, DeployStatus, Deployment, DeploymentInput, DeploymentScan,
-    DeploymentStatus, DeploymentType, EnvironmentVariable, Readiness,
+    Deployment, DeploymentInput, DeploymentScan, DeploymentStatus, DeploymentType,
+    EnvironmentVariable,
 };
-use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Upper bound on a page of results.
-pub const MAX_PAGE: usize = 1000;
-
-pub struct Astro {
-    pub(crate) store: Store,
-    cells: Arc<Cells>,
-    handoff: Arc<Handoff>,
-    /// How long a request waits for its change to reach Harmony before it
-    /// is answered with the pending status.
-    handoff_wait: Duration,
-    /// Records' timestamps and tokens' expiry ([`crate::clock`]).
-    pub(crate) clock: Arc<dyn Clock>,
-}
-
 impl Astro {
-    /// Changes Harmony refused after astro-api accepted them, by cell.
-    pub fn refusals(
-        &self,
-    ) -> prometheus_client::metrics::family::Family<
-        crate::handoff::RefusalLabels,
-        prometheus_client::metrics::counter::Counter,
-    > {
-        self.handoff.refusals()
-    }
-
-    /// Delivery attempts to Harmony, by cell and outcome.
-    pub fn deliveries(
-        &self,
-    ) -> prometheus_client::metrics::family::Family<
-        crate::handoff::DeliveryLabels,
-        prometheus_client::metrics::counter::Counter,
-    > {
-        self.handoff.deliveries()
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(error: StoreError) -> Failure {
-        match error {
-            StoreError::NameTaken => name_taken(),
-            StoreError::WorkspaceNameTaken => Failure::Conflict {
-                message: "a workspace of this organization already has the name".to_owned(),
-                field_errors: vec![field_error("name", "unique", "already used")],
-            },
-            other => Failure::Internal(other.into()),
-        }
-    }
-}
-
-fn name_taken() -> Failure {
-    Failure::Conflict {
-        message: "the name is already used in this workspace".to_owned(),
-        field_errors: vec![field_error("name", "unique", "already used in this workspace")],
-    }
-}
-
-fn changed_meanwhile(id: Uuid) -> Failure {
-    Failure::Conflict {
-        message: format!("deployment {id} was changed by another request; fetch it and retry"),
-        field_errors: Vec::new(),
-    }
-}
-
-impl Astro {
-    pub fn new(
-        store: Store,
-        cells: Arc<Cells>,
-        handoff: Arc<Handoff>,
-        handoff_wait: Duration,
-        clock: Arc<dyn Clock>,
-    ) -> Astro {
-        Astro { store, cells, handoff, handoff_wait, clock }
-    }
-
-    /// Runs a blocking store call off the async executor.
-    pub(crate) async fn db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, Failure> {
-        let store = self.store.clone();
-        sql_store::run_blocking(move || f(&store))
-            .await
-            .map_err(|e| Failure::Internal(e.into()))?
-            .map_err(Failure::from)
-    }
-
-    /// A read of one row by its key. On SQLite that is answered from the
-    /// page cache in microseconds, less than a hand-off to the blocking pool
-    /// and back costs, so it runs on the calling task; on PostgreSQL it is
-    /// a round trip to the server and goes to the blocking pool like any
-    /// other store call.
-    pub(crate) async fn lookup<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, Failure> {
-        match self.store.backend() {
-            sql_store::Backend::Sqlite => f(&self.store).map_err(Failure::from),
-            sql_store::Backend::Postgres => self.db(f).await,
-        }
-    }
-
-    /// Platform rollouts across the data planes the organization's
-    /// deployments run on, cell by cell; a cell that cannot say is listed
-    /// as unavailable.
-    pub async fn platform_rollouts(
-        &self,
-        who: &Principal,
-    ) -> Result<astro_public_api::types::PlatformRollouts, Failure> {
-        who.may_see_platform()?;
-        let org = who.organization_id.clone();
-        let pairs = self.db(move |s| s.data_planes_of(&org)).await?;
-        let mut by_cell: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for (cell, plane) in pairs {
-            by_cell.entry(cell).or_default().push(plane);
-        }
-        let mut answer = astro_public_api::types::PlatformRollouts {
-            rollouts: Vec::new(),
-            unavailable: Vec::new(),
-        };
-        for (cell, planes) in by_cell {
-            match self.cells.rollouts(&cell, &planes, self.clock.now()).await {
-                Ok(rollouts) => answer.rollouts.extend(rollouts),
-                Err(unavailable) => answer.unavailable.push(unavailable),
-            }
-        }
-        answer.rollouts.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        Ok(answer)
-    }
-
-    pub async fn readiness(&self) -> Readiness {
-        let newest = harmony::newest_spoken();
-        let cells: Vec<CellStatus> = self
-            .cells
-            .status()
-            .await
-            .into_iter()
-            .map(|cell| match cell.negotiated {
-                Ok(n) => CellStatus {
-                    name: cell.name,
-                    reachable: true,
-                    degraded: Some(&n.version) != newest.as_ref(),
-                    api_version: Some(n.version.to_string()),
-                    served: n.served.iter().map(ToString::to_string).collect(),
-                    detail: None,
-                },
-                Err(detail) => CellStatus {
-                    name: cell.name,
-                    reachable: false,
-                    degraded: true,
-                    api_version: None,
-                    served: Vec::new(),
-                    detail: Some(detail),
-                },
-            })
-            .collect();
-        Readiness { ready: cells.iter().all(|c| c.reachable), cells }
-    }
-
     /// Waits (briefly) for a committed change to reach Harmony and says
     /// where the deployment stands.
     /// A change Harmony refused while the request waited is answered 502
     /// naming the refusal (it is recorded, and the deployment says so): the
     /// caller must not read a 201 as "it will arrive".
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         ticket: crate::handoff::Ticket,
         mut deployment: Deployment,
@@ -323,7 +155,7 @@ impl Astro {
 
     /// A deployment the caller may see (404 for one it may not, as for one
     /// that does not exist).
-    async fn row(&self, who: &Principal, id: Uuid) -> Result<Row, Failure> {
+    pub(super) async fn row(&self, who: &Principal, id: Uuid) -> Result<Row, Failure> {
         let org = who.organization_id.clone();
         self.db(move |s| s.get(&org, id))
             .await?
@@ -380,120 +212,13 @@ impl Astro {
         Ok(())
     }
 
-    pub async fn create_deploy(
-        &self,
-        who: &Principal,
-        deployment_id: Uuid,
-        input: DeployInput,
-    ) -> Result<Deploy, Failure> {
-        let deployment = self.get(who, deployment_id).await?;
-        who.may_change()?;
-        let org = who.organization_id.clone();
-        let errors = validate::deploy(&input, &deployment);
-        if !errors.is_empty() {
-            return Err(Failure::Invalid(errors));
-        }
-        let now = self.clock.now();
-        let deploy = Deploy {
-            id: Uuid::new_v4(),
-            deployment_id,
-            organization_id: org,
-            deploy_type: input.deploy_type,
-            status: DeployStatus::Initialized,
-            image_tag: input.image_tag,
-            dag_tarball_version: input.dag_tarball_version,
-            description: input.description,
-            created_at: now,
-            updated_at: now,
-        };
-        let stored = deploy.clone();
-        self.db(move |s| s.insert_deploy(&stored)).await?;
-        Ok(deploy)
-    }
-
-    pub async fn get_deploy(
-        &self,
-        who: &Principal,
-        deployment_id: Uuid,
-        id: Uuid,
-    ) -> Result<Deploy, Failure> {
-        // Its deployment must be one the caller sees.
-        self.row(who, deployment_id).await?;
-        let org = who.organization_id.clone();
-        self.db(move |s| s.get_deploy(&org, deployment_id, id))
-            .await?
-            .ok_or_else(|| Failure::NotFound(format!("deploy {id} of deployment {deployment_id}")))
-    }
-
-    /// Points the deployment at the deploy's image and bundle (a new
-    /// generation, queued for Harmony) and marks the deploy DEPLOYED, both
-    /// in one commit. A finalized deploy is returned as it is.
-    pub async fn finalize_deploy(
-        &self,
-        who: &Principal,
-        deployment_id: Uuid,
-        id: Uuid,
-    ) -> Result<Deploy, Failure> {
-        who.may_change()?;
-        let org = who.organization_id.clone();
-        for _ in 0..3 {
-            let deploy = self.get_deploy(who, deployment_id, id).await?;
-            if deploy.status != DeployStatus::Initialized {
-                return Ok(deploy);
-            }
-            let Row { deployment: current, cell, .. } = self.row(who, deployment_id).await?;
-            let mut next = current.clone();
-            if let Some(tag) = &deploy.image_tag {
-                next.image_tag = tag.clone();
-            }
-            if let Some(version) = &deploy.dag_tarball_version {
-                next.dag_bundle_version = Some(version.clone());
-            }
-            next.generation = current.generation + 1;
-            next.updated_at = self.clock.now();
-            let input = input_of(&current);
-            // Placed at creation, when its owner was checked.
-            let plane = Plane {
-                cell: cell.clone(),
-                id: current.data_plane_id.clone(),
-                kind: harmony::plane_kind(&input),
-                owner: None,
-            };
-            self.cells.accepts(&plane.cell, plane.kind).await?;
-            let artifacts = Artifacts {
-                image_tag: next.image_tag.clone(),
-                dag_bundle_version: next.dag_bundle_version.clone(),
-            };
-            let spec = artifacts.spec(&org, &input, &plane, next.generation);
-            let change = put(deployment_id, &plane, spec);
-            let finalized =
-                Deploy { status: DeployStatus::Deployed, updated_at: next.updated_at, ..deploy };
-            let ticket = self.handoff.expect(deployment_id, next.generation);
-            if let Some(enqueued) =
-                self.store.finalize_deploy(&finalized, &next, current.generation, change).await?
-            {
-                self.handoff.submit(enqueued);
-                // As for updates: with Harmony up, it has the change when
-                // the finalize is answered; the deployment says if not.
-                let _ = self.handoff.wait(ticket, self.handoff_wait).await;
-                return Ok(finalized);
-            }
-            // Another change landed first; look again (it may have been this
-            // deploy's own finalize).
-        }
-        Err(Failure::Conflict {
-            message: format!("deployment {deployment_id} kept changing; retry the finalize"),
-            field_errors: Vec::new(),
-        })
-    }
-
     /// The data plane a new deployment of `organization_id` goes to, or
     /// field errors saying why there is none. A cluster named by id must
     /// belong to the organization: another organization's cluster, or one
     /// registered without an owner, is answered exactly as a cluster that
     /// does not exist (nothing tells an outsider which ids exist, or their
     /// kind).
-    async fn resolve_plane(
+    pub(super) async fn resolve_plane(
         &self,
         organization_id: &str,
         input: &DeploymentInput,
@@ -539,14 +264,14 @@ impl Astro {
 
 /// What a deployment runs: its image and DAG bundle. Set at creation and by
 /// deploys; an update that names no image keeps the current one.
-struct Artifacts {
-    image_tag: String,
-    dag_bundle_version: Option<String>,
+pub(super) struct Artifacts {
+    pub(super) image_tag: String,
+    pub(super) dag_bundle_version: Option<String>,
 }
 
 impl Artifacts {
     /// Harmony's spec of `input` running these, at `generation`.
-    fn spec(
+    pub(super) fn spec(
         &self,
         org: &str,
         input: &DeploymentInput,
@@ -558,7 +283,7 @@ impl Artifacts {
     }
 }
 
-fn image_tag(input: &DeploymentInput, current: Option<&Deployment>) -> String {
+pub(super) fn image_tag(input: &DeploymentInput, current: Option<&Deployment>) -> String {
     input
         .image_tag
         .clone()
@@ -568,7 +293,7 @@ fn image_tag(input: &DeploymentInput, current: Option<&Deployment>) -> String {
 
 /// The input that produced a stored deployment. Secret values are not kept
 /// here; sent without them, Harmony keeps the ones it has.
-fn input_of(d: &Deployment) -> DeploymentInput {
+pub(super) fn input_of(d: &Deployment) -> DeploymentInput {
     DeploymentInput {
         workspace_id: d.workspace_id.clone(),
         name: d.name.clone(),
@@ -687,7 +412,7 @@ fn public_record(
 }
 
 /// The outbox entry that hands `spec` to the cell of `plane`.
-fn put(id: Uuid, plane: &Plane, spec: harmony::Spec) -> Outgoing {
+pub(super) fn put(id: Uuid, plane: &Plane, spec: harmony::Spec) -> Outgoing {
     Outgoing {
         deployment_id: id,
         cell: plane.cell.clone(),

@@ -4,7 +4,7 @@
 //! `--bootstrap` flag of the binary) with a first workspace and an owner
 //! token; owners create further workspaces and tokens through the API.
 
-use crate::app::{Astro, MAX_PAGE};
+use super::{Astro, MAX_PAGE};
 use crate::auth::{self, Principal};
 use crate::failure::{Failure, field_error};
 use astro_public_api::types::{
