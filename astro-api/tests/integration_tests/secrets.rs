@@ -37,14 +37,14 @@ async fn secret_values_appear_in_no_response_log_or_configmap() {
     invalid["worker_queues"] = json!([]);
     bodies.push(stack.create(&invalid).await.1);
     // An update keeping the value, one replacing it, and one made while
-    // Harmony is down (retried, logged as a warning, delivered later).
+    // Harmony is down (its first attempt, made before the answer, is
+    // logged as a warning; retried and delivered later).
     bodies.push(stack.call(Method::POST, &path, Some(&with_secret("etl", None))).await.1);
     bodies.push(stack.call(Method::POST, &path, Some(&with_secret("etl", Some(SECOND)))).await.1);
     stack.stop_harmony().await;
     let mut changed = with_secret("etl", Some(FIRST));
     changed["worker_queues"][0]["max_worker_count"] = json!(5);
     bodies.push(stack.call(Method::POST, &path, Some(&changed)).await.1);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     stack.restart_harmony();
     stack.wait_until_delivered().await;
     bodies.push(stack.call(Method::GET, &path, None).await.1);
