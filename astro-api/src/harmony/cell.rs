@@ -1,0 +1,337 @@
+//! One cell: its negotiated client, the calls astro-api makes through it,
+//! and how every error of a call is mapped.
+
+use super::*;
+
+pub(super) struct Cell {
+    pub(super) name: String,
+    pub(super) link: harmony_client::Harmony,
+}
+
+/// A client for deployment work, at a version that code is written for.
+pub(super) enum Deployments {
+    V1(v1::Client),
+    V2(harmony_client::v2::Client),
+}
+
+impl Cell {
+    /// A client for work on data planes of `kind`.
+    pub(super) async fn client_for(&self, kind: PlaneKind) -> Result<Deployments, Failure> {
+        let versions = deployment_versions(kind);
+        match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+            Speaking::V1(c) => Ok(Deployments::V1(c)),
+            Speaking::V2(c) => Ok(Deployments::V2(c)),
+            // `speak` only hands out a version from the list given.
+            other => Err(self.gap(versions, vec![other.version()])),
+        }
+    }
+
+    /// A client for work any version can do (reads of data planes).
+    pub(super) async fn client(&self) -> Result<Deployments, Failure> {
+        self.client_for(PlaneKind::Hybrid).await
+    }
+
+    pub(super) fn negotiation_failure(&self, error: NegotiationError) -> Failure {
+        match error {
+            // The client's detail names the cell's URL: not for callers.
+            NegotiationError::Unreachable(_) => Failure::HarmonyUnavailable(format!(
+                "cell {}: unreachable (its API versions could not be learned)",
+                self.name
+            )),
+            NegotiationError::Gap(gap) => self.gap(gap.required, gap.available),
+        }
+    }
+
+    pub(super) fn gap(
+        &self,
+        required: Vec<semver::Version>,
+        available: Vec<semver::Version>,
+    ) -> Failure {
+        Failure::HarmonyVersionUnsupported {
+            cell: self.name.clone(),
+            required: required.iter().map(ToString::to_string).collect(),
+            available: available.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// Maps an error of a call made at the negotiated version.
+    pub(super) fn map<E: ErrorBody>(&self, error: harmony_client::Error<E>) -> Failure {
+        if self.link.observe(&error) {
+            // Negotiated a moment ago, refused now: the Harmony changed
+            // under us. Said as unavailable; the next request negotiates again.
+            return Failure::HarmonyUnavailable(format!(
+                "cell {} no longer serves the negotiated API version",
+                self.name
+            ));
+        }
+        map(&self.name, error)
+    }
+
+    pub(super) async fn data_plane(&self, id: &str) -> Result<Option<Plane>, Failure> {
+        let found = match self.client().await? {
+            Deployments::V2(c) => match c.data_plane_get(id).await {
+                Ok(plane) => Some((plane.kind.into(), plane.labels.get(OWNER_LABEL).cloned())),
+                Err(e) => self.not_found_or(e).map(|()| None)?,
+            },
+            Deployments::V1(c) => match c.data_plane_get(id).await {
+                Ok(plane) => Some((PlaneKind::Hybrid, plane.labels.get(OWNER_LABEL).cloned())),
+                Err(e) if is_not_visible(&e) => {
+                    // A Hosted data plane, hidden from 1.0.0 clients.
+                    return Err(self.gap_to_v2().await);
+                }
+                Err(e) => self.not_found_or(e).map(|()| None)?,
+            },
+        };
+        Ok(found.map(|(kind, owner)| Plane {
+            cell: self.name.clone(),
+            id: id.to_owned(),
+            kind,
+            owner,
+        }))
+    }
+
+    /// The gap of a cell that serves nothing from 2.0.0 on.
+    pub(super) async fn gap_to_v2(&self) -> Failure {
+        match self.link.negotiated().await {
+            Ok(negotiated) => self.gap(vec![semver::Version::new(2, 0, 0)], negotiated.served),
+            Err(e) => self.negotiation_failure(e),
+        }
+    }
+
+    /// Whether this cell speaks 2.0.0 or later (and so can see Hosted
+    /// data planes).
+    pub(super) async fn sees_hosted(&self) -> Result<bool, Failure> {
+        Ok(matches!(self.client().await?, Deployments::V2(_)))
+    }
+
+    /// `Ok(())` for a 404 (not in this cell), the mapped failure otherwise.
+    pub(super) fn not_found_or<E: ErrorBody>(
+        &self,
+        error: harmony_client::Error<E>,
+    ) -> Result<(), Failure> {
+        if error.status() == Some(reqwest::StatusCode::NOT_FOUND) {
+            Ok(())
+        } else {
+            Err(self.map(error))
+        }
+    }
+
+    pub(super) async fn shared_data_plane(
+        &self,
+        cloud: h::CloudProvider,
+        region: &str,
+    ) -> Result<Option<Plane>, Failure> {
+        // A 1.0.0 Harmony has no Hosted data planes.
+        let Deployments::V2(c) = self.client().await? else {
+            return Ok(None);
+        };
+        let planes: Vec<h::DataPlane> =
+            c.data_plane_list_stream(None).try_collect().await.map_err(|e| self.map(e))?;
+        Ok(planes
+            .into_iter()
+            .find(|p| {
+                p.kind == h::DataPlaneKind::Hosted
+                    && p.cloud_provider == cloud
+                    && p.region == region
+                    && p.labels.get(SHARED_LABEL).is_some_and(|v| v == "true")
+            })
+            .map(|p| Plane { cell: self.name.clone(), id: p.id, kind: p.kind.into(), owner: None }))
+    }
+
+    pub(super) async fn put_deployment(&self, id: Uuid, Spec(spec): &Spec) -> Result<(), Failure> {
+        match self.client_for(spec.kind.into()).await? {
+            Deployments::V2(c) => {
+                c.deployment_put(&id, spec).await.map_err(|e| at("2.0.0", self.map(e)))?;
+            }
+            Deployments::V1(c) => {
+                let Some(old) = to_v1(spec) else {
+                    let negotiated =
+                        self.link.negotiated().await.map_err(|e| self.negotiation_failure(e))?;
+                    return Err(self.gap(vec![semver::Version::new(2, 0, 0)], negotiated.served));
+                };
+                c.deployment_put(&id, &old).await.map_err(|e| at("1.0.0", self.map(e)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a deployment; one Harmony no longer has is already deleted.
+    /// Made at a version that can see deployments of `kind` (a 1.0.0 Harmony
+    /// hides Hosted ones, and its 404 would not mean "gone").
+    pub(super) async fn delete_deployment(&self, id: Uuid, kind: PlaneKind) -> Result<(), Failure> {
+        match self.client_for(kind).await? {
+            Deployments::V2(c) => {
+                c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
+            }
+            Deployments::V1(c) => {
+                c.deployment_delete(&id).await.map(drop).or_else(|e| self.not_found_or(e))
+            }
+        }
+    }
+}
+
+impl Cell {
+    pub(super) async fn deployment_status(
+        &self,
+        id: Uuid,
+    ) -> Result<harmony_client::v4::types::DeploymentStatus, Failure> {
+        let versions = [STATUS_API];
+        let c = match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+            Speaking::V4(c) => c,
+            other => return Err(self.gap(versions.to_vec(), vec![other.version()])),
+        };
+        match c.deployment_status_get(&id).await {
+            Ok(status) => Ok(status.into_inner()),
+            Err(error) => {
+                self.link.observe(&error);
+                Err(self.map(error))
+            }
+        }
+    }
+
+    pub(super) async fn rollouts(
+        &self,
+        planes: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<pub_types::PlatformRollout>, Failure> {
+        use harmony_client::v3::types as r;
+        let versions = [ROLLOUT_API];
+        let c = match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+            Speaking::V3(c) => c,
+            other => return Err(self.gap(versions.to_vec(), vec![other.version()])),
+        };
+        let recent = now - chrono::Duration::days(7);
+        let mut found: Vec<(r::Rollout, Vec<String>)> = Vec::new();
+        for plane in planes {
+            let rollouts = c.rollout_list(Some(plane)).await.map_err(|e| self.map(e))?.into_inner();
+            for rollout in rollouts {
+                let finished = matches!(
+                    rollout.state,
+                    r::RolloutState::Succeeded
+                        | r::RolloutState::Aborted
+                        | r::RolloutState::RolledBack
+                );
+                if finished && rollout.updated_at < recent {
+                    continue;
+                }
+                match found.iter_mut().find(|(f, _)| f.id == rollout.id) {
+                    Some((_, ours)) => ours.push(plane.clone()),
+                    None => found.push((rollout, vec![plane.clone()])),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (rollout, ours) in found {
+            let mut data_planes = Vec::new();
+            for plane in ours {
+                let current = c.data_plane_get(&plane).await.map_err(|e| self.map(e))?;
+                data_planes.push(pub_types::PlatformRolloutDataPlane {
+                    data_plane_id: plane,
+                    platform_release: current.platform_release.clone(),
+                });
+            }
+            // Only what concerns this organization: a rollout's reason and
+            // decisions name other organizations' data planes, so they stay
+            // inside Harmony.
+            out.push(pub_types::PlatformRollout {
+                cell: self.name.clone(),
+                id: rollout.id,
+                from_release: rollout.from_release,
+                to_release: rollout.to_release,
+                state: match rollout.state {
+                    r::RolloutState::Pending => pub_types::PlatformRolloutState::Pending,
+                    r::RolloutState::Progressing => pub_types::PlatformRolloutState::Progressing,
+                    r::RolloutState::Baking => pub_types::PlatformRolloutState::Baking,
+                    r::RolloutState::Paused => pub_types::PlatformRolloutState::Paused,
+                    r::RolloutState::Succeeded => pub_types::PlatformRolloutState::Succeeded,
+                    r::RolloutState::Aborted => pub_types::PlatformRolloutState::Aborted,
+                    r::RolloutState::RolledBack => pub_types::PlatformRolloutState::RolledBack,
+                },
+                current_wave: rollout.current_wave,
+                data_planes,
+                created_at: rollout.created_at,
+                updated_at: rollout.updated_at,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn is_not_visible<E: ErrorBody>(error: &harmony_client::Error<E>) -> bool {
+    match error {
+        harmony_client::Error::ErrorResponse(rv) => {
+            rv.status().as_u16() == 404 && rv.error_code() == Some(NOT_VISIBLE_AT_VERSION)
+        }
+        _ => false,
+    }
+}
+
+/// A refusal names the API version the request was made at: a refusal is
+/// what a live Harmony does not take, and its version says which.
+fn at(version: &str, failure: Failure) -> Failure {
+    match failure {
+        Failure::HarmonyRefused(why) => Failure::HarmonyRefused(format!("{why} (API {version})")),
+        other => other,
+    }
+}
+
+/// Longest text from Harmony or an agent a user is shown.
+pub const MAX_SHOWN: usize = 300;
+
+/// Maps a Harmony client error to astro-api's failure, case by case.
+pub(super) fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> Failure {
+    use harmony_client::Error as E;
+    match error {
+        E::CommunicationError(e) | E::ResponseBodyError(e) | E::InvalidUpgrade(e) => {
+            Failure::HarmonyUnavailable(format!(
+                "cell {cell}: {}",
+                if e.is_timeout() {
+                    "request timed out"
+                } else if e.is_connect() {
+                    "connection refused or unreachable"
+                } else {
+                    "connection failed"
+                }
+            ))
+        }
+        E::ErrorResponse(response) => {
+            let status = response.status().as_u16();
+            let body = response.into_inner();
+            // Harmony's words reach a user (a status reason, an error):
+            // bounded, and nothing in them a terminal or log would act on.
+            let message = deployment_rules::shown(body.message(), MAX_SHOWN);
+            match status {
+                503 => Failure::HarmonyUnavailable(format!("cell {cell}: {message}")),
+                // An operator's fix (the credential); the outbox keeps the
+                // change and retries meanwhile.
+                401 | 403 => Failure::HarmonyUnavailable(format!(
+                    "cell {cell} refused astro-api's service credential \
+                     (--harmony-token-file): {message}"
+                )),
+                409 => Failure::Conflict { message, field_errors: Vec::new() },
+                404 => Failure::NotFound(message),
+                // Busy or throttled: another try can succeed.
+                408 | 429 => Failure::HarmonyUnavailable(format!("cell {cell} answered {status}")),
+                // The request itself: sending it again changes nothing.
+                400..=499 => Failure::HarmonyRefused(format!(
+                    "cell {cell} refused a request astro-api considered valid ({status}): {message}"
+                )),
+                code => Failure::HarmonyFailed(format!("Harmony answered {code}")),
+            }
+        }
+        E::InvalidResponsePayload(_, e) => Failure::HarmonyFailed(format!(
+            "cell {cell} answered in a form this astro-api cannot read (version skew?): {e}"
+        )),
+        E::UnexpectedResponse(response) => {
+            let status = response.status();
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                Failure::HarmonyUnavailable(format!("cell {cell} answered 503"))
+            } else {
+                Failure::HarmonyFailed(format!("cell {cell} answered an undocumented {status}"))
+            }
+        }
+        E::InvalidRequest(message) | E::Custom(message) => {
+            Failure::Internal(anyhow::anyhow!("building a Harmony request: {message}"))
+        }
+    }
+}
