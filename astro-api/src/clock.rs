@@ -154,12 +154,18 @@ pub trait Random: Send + Sync + 'static {
     fn below(&self, n: u32) -> u32;
 }
 
-/// The operating system's randomness (through a version 4 UUID).
+/// The operating system's randomness.
 pub struct OsRandom;
 
 impl Random for OsRandom {
     fn below(&self, n: u32) -> u32 {
-        (uuid::Uuid::new_v4().as_u128() % u128::from(n)) as u32
+        let mut bytes = [0; 8];
+        // Should the OS refuse, every retry waits its base delay: spread
+        // less, never wrong.
+        match getrandom::getrandom(&mut bytes) {
+            Ok(()) => (u64::from_le_bytes(bytes) % u64::from(n)) as u32,
+            Err(_) => 0,
+        }
     }
 }
 
