@@ -200,7 +200,7 @@ impl Location {
 /// each from a file). Append only: a released migration never changes
 /// (`cargo xtask check` holds them to `versions/migrations.json`). Whether
 /// binaries of different versions can share the database is
-/// [`schema`](crate::schema)'s subject.
+/// `schema`'s subject.
 #[derive(Clone, Copy, Debug)]
 pub struct Migrations {
     /// Names the store's write lock on a shared PostgreSQL server.

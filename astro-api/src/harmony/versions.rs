@@ -10,7 +10,7 @@ pub fn newest_spoken() -> Option<semver::Version> {
 
 /// The Harmony API versions this astro-api can do each kind of work through:
 /// a cell hosting that kind must serve at least one of them. Hybrid work
-/// goes through 1.0.0 or 2.0.0 (see [`to_v1`]); Hosted work needs 2.0.0.
+/// goes through 1.0.0 or 2.0.0 (see `to_v1`); Hosted work needs 2.0.0.
 /// `astro-api/harmony-needs.json` states the same for the deploy gate
 /// (`cargo xtask can-i-deploy`); a test keeps the two equal.
 pub fn harmony_needs() -> std::collections::BTreeMap<&'static str, Vec<semver::Version>> {

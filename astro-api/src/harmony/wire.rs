@@ -31,7 +31,7 @@ impl From<PlaneKind> for h::DataPlaneKind {
 }
 
 /// A deployment's desired state as Harmony takes it (its 2.0.0 spec, made
-/// by [`harmony_spec`]): what an outbox entry carries. Opaque outside this
+/// by `harmony_spec`): what an outbox entry carries. Opaque outside this
 /// module but for its generation and its JSON, which the store seals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spec(pub(super) h::DeploymentSpec);

@@ -2,7 +2,7 @@
 //! ([`crate::rollout`]) run against the store.
 //!
 //! Each step of a rollout is one write transaction: read the rollout, look
-//! at its data planes through [`StoreFleet`], step, carry out the actions
+//! at its data planes through `StoreFleet`, step, carry out the actions
 //! (give a data plane another release: re-render every deployment on it,
 //! move its desired revision, note the revision the release went out at),
 //! and write the rollout back. So a crash between deciding and doing is

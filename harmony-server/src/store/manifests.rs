@@ -22,7 +22,7 @@ impl Tx<'_> {
     /// Writes a new manifest revision. Revisions are immutable: writing an
     /// existing (deployment, revision) pair fails.
     /// The set is written packed only once every binary on the database
-    /// reads packed sets ([`Codec::pack`]); as JSON text before.
+    /// reads packed sets (`Codec::pack`); as JSON text before.
     pub fn insert_manifest_set(&self, set: &StoredManifestSet) -> Result<(), StoreError> {
         let text = self.sealed_objects(set)?;
         let (objects, packed) = match self.1.pack {
