@@ -343,6 +343,17 @@ pub fn parse_openmetrics(text: &str) -> Option<Vec<Sample>> {
     )
 }
 
+/// `N` loopback addresses free now, each a different port: all are bound
+/// at once before any is let go (two binds of port 0 in turn can return
+/// the same port, and a server given it twice fails to start). The caller
+/// hands them to a server to bind.
+pub fn free_addrs<const N: usize>() -> [std::net::SocketAddr; N] {
+    let listeners: [std::net::TcpListener; N] = std::array::from_fn(|_| {
+        std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port")
+    });
+    listeners.each_ref().map(|l| l.local_addr().expect("a bound listener's address"))
+}
+
 /// Waits (up to 60 s: a debug binary on a loaded machine) until something
 /// accepts connections on `addr`.
 pub fn wait_until_listening(addr: std::net::SocketAddr) {
@@ -477,4 +488,18 @@ pub fn certificates(dir: &std::path::Path, servers: &[&str]) -> Vec<u8> {
         std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
     }
     ca.pem().into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two binds of port 0 in turn return the same port about once in
+    /// 7,000 pairs here (a server then given it twice fails to start):
+    /// free_addrs never does.
+    #[test]
+    fn free_addrs_are_different_ports() {
+        for _ in 0..20_000 {
+            let [a, b] = super::free_addrs();
+            assert_ne!(a, b);
+        }
+    }
 }

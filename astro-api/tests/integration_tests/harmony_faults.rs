@@ -257,10 +257,9 @@ async fn at_harmony(
 /// accepted while Harmony is down, then astro-api killed (SIGKILL).
 async fn killed_with_a_change_queued() -> KilledWithAChangeQueued {
     let harmony_data = tempfile::tempdir().unwrap();
-    let harmony_addr = free_addr();
+    let [harmony_addr, astro_addr] = test_support::free_addrs();
     let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
     let astro_data = tempfile::tempdir().unwrap();
-    let astro_addr = free_addr();
     let url = format!("http://{astro_addr}");
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
     let token = read_token_file(&astro_data.path().join("token"));
@@ -372,10 +371,9 @@ async fn a_delivery_outcome_lost_after_harmony_took_the_change_is_redone_without
 #[tokio::test]
 async fn a_change_in_flight_when_astro_api_is_killed_is_delivered_soon_after_restart() {
     let harmony_data = tempfile::tempdir().unwrap();
-    let harmony_addr = free_addr();
+    let [harmony_addr, astro_addr] = test_support::free_addrs();
     let harmony = start_harmony(harmony_data.path(), harmony_addr, None);
     let astro_data = tempfile::tempdir().unwrap();
-    let astro_addr = free_addr();
     let url = format!("http://{astro_addr}");
     let mut process = spawn_astro(astro_addr, &harmony_addr.to_string(), astro_data.path());
     let client = authorized(&read_token_file(&astro_data.path().join("token")));
@@ -450,10 +448,6 @@ async fn created_and_delivered(client: &reqwest::Client, url: &str, body: &Value
         .unwrap();
     assert_eq!(created["delivered_generation"], 1, "{created}");
     created
-}
-
-fn free_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
 /// The astro-api binary of this crate, listening on `addr`.

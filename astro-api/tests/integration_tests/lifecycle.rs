@@ -18,7 +18,7 @@ fn the_binary_says_its_version() {
 #[test]
 fn sigterm_stops_it_cleanly() {
     let data = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let [addr] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .args(["--bind", &addr.to_string(), "--harmony", "http://127.0.0.1:9"])
@@ -35,7 +35,7 @@ fn sigterm_stops_it_cleanly() {
 #[test]
 fn stalled_request_bodies_are_cut_off() {
     let data = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let [addr] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .args(["--bind", &addr.to_string(), "--harmony", "http://127.0.0.1:9"])
@@ -66,8 +66,7 @@ fn stalled_request_bodies_are_cut_off() {
 #[test]
 fn the_admin_listener_serves_metrics_health_and_readiness() {
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, admin) = (free(), free());
+    let [addr, admin] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .args(["--bind", &addr.to_string(), "--harmony", "http://127.0.0.1:9"])
@@ -181,8 +180,7 @@ fn every_flag_can_come_from_the_environment() {
     assert!(flags >= 15, "{flags} flags");
 
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, admin) = (free(), free());
+    let [addr, admin] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .env("ASTRO_BIND", addr.to_string())
@@ -219,7 +217,7 @@ async fn sigterm_during_a_stream_of_creates_loses_nothing_answered() {
     let harmony_token = data.path().join("harmony-token");
     std::fs::write(&harmony_token, crate::common::HARMONY_TOKEN).unwrap();
     let token_file = data.path().join("owner-token");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let [addr] = test_support::free_addrs();
     let start = |bootstrap: bool| {
         let mut command = Command::new(BINARY);
         command

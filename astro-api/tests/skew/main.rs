@@ -20,7 +20,7 @@ mod replicas;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,8 @@ fn supports(binary: &str, flag: &str) -> bool {
 }
 
 fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    let [addr] = test_support::free_addrs();
+    addr
 }
 
 /// A child process killed when the test ends.

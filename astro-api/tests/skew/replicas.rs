@@ -114,7 +114,7 @@ impl HarmonyReplica {
     /// again at every seeded start, moving them back to their first
     /// release), so it runs on the same development key from a file.
     fn base(binary: &str, shared: &Shared, first: bool) -> HarmonyReplica {
-        let (addr, agents) = (free_addr(), free_addr());
+        let [addr, agents] = test_support::free_addrs();
         let mut args = vec![
             "--bind".to_owned(),
             addr.to_string(),

@@ -18,8 +18,7 @@ fn the_binary_says_its_version() {
 #[test]
 fn sigterm_stops_it_cleanly() {
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, agents) = (free(), free());
+    let [addr, agents] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
@@ -35,8 +34,7 @@ fn sigterm_stops_it_cleanly() {
 #[test]
 fn stalled_request_bodies_are_cut_off_on_both_listeners() {
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, agents) = (free(), free());
+    let [addr, agents] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
@@ -74,8 +72,7 @@ fn stalled_request_bodies_are_cut_off_on_both_listeners() {
 #[test]
 fn the_admin_listener_serves_metrics_health_and_readiness() {
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, agents, admin) = (free(), free(), free());
+    let [addr, agents, admin] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
@@ -233,8 +230,7 @@ async fn readiness_fails_when_the_database_is_lost() {
 #[test]
 fn sigterm_answers_the_agents_long_polls_at_once() {
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, agents) = (free(), free());
+    let [addr, agents] = test_support::free_addrs();
     let log = data.path().join("harmony.log");
     let mut command = Command::new(BINARY);
     command
@@ -301,8 +297,7 @@ fn every_flag_can_come_from_the_environment() {
     assert!(flags >= 18, "{flags} flags");
 
     let data = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let (addr, agents, admin) = (free(), free(), free());
+    let [addr, agents, admin] = test_support::free_addrs();
     let mut command = Command::new(BINARY);
     command
         .env("HARMONY_BIND", addr.to_string())
