@@ -15,7 +15,6 @@
 use crate::app::Astro;
 use crate::failure::Failure;
 use astro_public_api::types::Role;
-
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 

@@ -82,7 +82,7 @@ pub fn hosted_spec(data_plane_id: &str, generation: u64) -> Value {
 /// `value` as a `T`; panics naming `T` when it does not decode (a fixture
 /// that no longer fits the type it is read as).
 pub fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
-    serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+    T::deserialize(&value).unwrap_or_else(|e| {
         panic!("the fixture does not decode as {}: {e}\n{value:#}", std::any::type_name::<T>())
     })
 }
