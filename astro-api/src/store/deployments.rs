@@ -1,6 +1,6 @@
 //! Deployments: the public record, its cell and how far its changes reached Harmony.
 
-use super::outbox::{Enqueued, Outgoing, enqueue};
+use super::outbox::{Enqueued, Outgoing};
 use super::{Store, StoreError, constraint_to_name_taken};
 use astro_public_api::types::Deployment;
 use uuid::Uuid;
@@ -49,8 +49,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Enqueued, StoreError> {
         let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
-        let spec = self.stored_spec(&change)?;
-        let clock = self.clock.clone();
+        let queued = self.to_queue(change)?;
         self.db
             .write_async(move |tx| {
                 tx.execute(
@@ -68,7 +67,7 @@ impl Store {
                     ],
                 )
                 .map_err(constraint_to_name_taken)?;
-                enqueue(tx, change, spec, clock.now_ms())
+                queued.enqueue(tx)
             })
             .await
     }
@@ -82,8 +81,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Option<Enqueued>, StoreError> {
         let (record, d) = (serde_json::to_string(d)?, d.clone());
-        let spec = self.stored_spec(&change)?;
-        let clock = self.clock.clone();
+        let queued = self.to_queue(change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx
@@ -103,7 +101,7 @@ impl Store {
                 if n != 1 {
                     return Ok(None);
                 }
-                enqueue(tx, change, spec, clock.now_ms()).map(Some)
+                queued.enqueue(tx).map(Some)
             })
             .await
     }
@@ -201,8 +199,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Option<Enqueued>, StoreError> {
         let organization_id = organization_id.to_owned();
-        let spec = self.stored_spec(&change)?;
-        let clock = self.clock.clone();
+        let queued = self.to_queue(change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(
@@ -212,7 +209,7 @@ impl Store {
                 if n != 1 {
                     return Ok(None);
                 }
-                enqueue(tx, change, spec, clock.now_ms()).map(Some)
+                queued.enqueue(tx).map(Some)
             })
             .await
     }

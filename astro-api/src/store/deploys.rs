@@ -1,6 +1,6 @@
 //! Deploys: a change made in two steps, finalized with its deployment.
 
-use super::outbox::{Enqueued, Outgoing, enqueue};
+use super::outbox::{Enqueued, Outgoing};
 use super::{Store, StoreError};
 use astro_public_api::types::{Deploy, Deployment};
 use uuid::Uuid;
@@ -52,8 +52,7 @@ impl Store {
         let deploy_record = serde_json::to_string(deploy)?;
         let deployment_record = serde_json::to_string(deployment)?;
         let (deploy_id, d) = (deploy.id, deployment.clone());
-        let spec = self.stored_spec(&change)?;
-        let clock = self.clock.clone();
+        let queued = self.to_queue(change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(
@@ -74,7 +73,7 @@ impl Store {
                     "UPDATE deploys SET record = ?2 WHERE id = ?1",
                     &[&deploy_id.to_string(), &deploy_record],
                 )?;
-                enqueue(tx, change, spec, clock.now_ms()).map(Some)
+                queued.enqueue(tx).map(Some)
             })
             .await
     }

@@ -86,55 +86,68 @@ impl Delivery {
     }
 }
 
-/// Queues `change` in the transaction that stores what it is about, and
-/// starts the deployment's handoff over. When no older change of the
-/// deployment is queued, the entry is claimed (as the delivery worker
-/// claims, until [`CLAIM`] from now) for the caller to deliver: no worker,
-/// here or on another replica, takes it meanwhile, and should the caller
-/// die, the claim expires and a worker does.
-/// `spec` is the change's spec as stored ([`Store::stored_spec`]: secret
-/// values sealed).
-pub(super) fn enqueue(
-    tx: &Tx<'_>,
+/// A change ready to be queued in the transaction that stores what it is
+/// about ([`Store::to_queue`]): its spec as the outbox keeps it
+/// ([`Store::stored_spec`]: secret values sealed, done before the write),
+/// and the clock its claim and queue time are read from.
+pub(super) struct ToQueue {
     change: Outgoing,
     spec: Option<String>,
-    now_ms: i64,
-) -> Result<Enqueued, StoreError> {
-    let op = match &change.op {
-        Op::Put(_) => "PUT",
-        Op::Delete => "DELETE",
-    };
-    let id = change.deployment_id.to_string();
-    let behind = has_queued(tx, &id)?;
-    let claimed_until = if behind { 0 } else { claim_until(now_ms) };
-    let seq: i64 = tx
-        .query_one(
-            "INSERT INTO outbox
-                 (deployment_id, cell, kind, generation, op, spec, claimed_until, queued_at,
-                  request_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
-            &[
-                &id,
-                &change.cell,
-                &kind_name(change.kind),
-                &(change.generation as i64),
-                &op,
-                &spec,
-                &claimed_until,
-                &now_ms,
-                &change.request_id,
-            ],
-        )?
-        .get(0)?;
-    tx.execute(
-        "UPDATE deployments SET handoff_error = NULL, handoff_refused = 0 WHERE id = ?1",
-        &[&id],
-    )?;
-    Ok(if behind {
-        Enqueued::Behind
-    } else {
-        Enqueued::Claimed(Queued { seq, attempts: 0, change })
-    })
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl Store {
+    pub(super) fn to_queue(&self, change: Outgoing) -> Result<ToQueue, StoreError> {
+        Ok(ToQueue { spec: self.stored_spec(&change)?, change, clock: self.clock.clone() })
+    }
+}
+
+impl ToQueue {
+    /// Queues the change in `tx`, and starts the deployment's handoff over.
+    /// When no older change of the deployment is queued, the entry is
+    /// claimed (as the delivery worker claims, until [`CLAIM`] from now) for
+    /// the caller to deliver: no worker, here or on another replica, takes
+    /// it meanwhile, and should the caller die, the claim expires and a
+    /// worker does.
+    pub(super) fn enqueue(self, tx: &Tx<'_>) -> Result<Enqueued, StoreError> {
+        let ToQueue { change, spec, clock } = self;
+        let now_ms = clock.now_ms();
+        let op = match &change.op {
+            Op::Put(_) => "PUT",
+            Op::Delete => "DELETE",
+        };
+        let id = change.deployment_id.to_string();
+        let behind = has_queued(tx, &id)?;
+        let claimed_until = if behind { 0 } else { claim_until(now_ms) };
+        let seq: i64 = tx
+            .query_one(
+                "INSERT INTO outbox
+                     (deployment_id, cell, kind, generation, op, spec, claimed_until, queued_at,
+                      request_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+                &[
+                    &id,
+                    &change.cell,
+                    &kind_name(change.kind),
+                    &(change.generation as i64),
+                    &op,
+                    &spec,
+                    &claimed_until,
+                    &now_ms,
+                    &change.request_id,
+                ],
+            )?
+            .get(0)?;
+        tx.execute(
+            "UPDATE deployments SET handoff_error = NULL, handoff_refused = 0 WHERE id = ?1",
+            &[&id],
+        )?;
+        Ok(if behind {
+            Enqueued::Behind
+        } else {
+            Enqueued::Claimed(Queued { seq, attempts: 0, change })
+        })
+    }
 }
 
 /// Whether the deployment has an outbox entry.
