@@ -49,7 +49,12 @@ pub fn registry() -> (Registry, RequestMetrics) {
         include_str!("../../openapi/harmony-agent/harmony-agent-latest.json"),
     ]
     .map(|text| serde_json::from_str(text).expect("the committed documents parse"));
-    let requests = RequestMetrics::register(&mut registry, &documents);
+    // Every version either API serves is counted by name; any other
+    // value a request names is `other` (service_admin's closed sets).
+    let (main, agent) =
+        (harmony_api::supported_versions(), harmony_agent_api::supported_versions());
+    let versions = main.iter().chain(agent.iter()).map(|v| v.semver().to_string());
+    let requests = RequestMetrics::register(&mut registry, &documents, versions);
     (registry, requests)
 }
 

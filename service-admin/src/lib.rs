@@ -10,10 +10,20 @@
 //! does not serve), but dropshot logs every request it completes, with its
 //! method, URI, status and latency, and (with `log_headers`) its
 //! `api-version` header. [`RequestMetrics::drain`] wraps a logger's drain:
-//! each "request completed" record is counted and timed by operation (the
-//! URI matched against the API's path templates, so label values stay
-//! bounded), status and API version, before it goes on to be written. It
+//! each "request completed" record is counted and timed by operation,
+//! method, status and API version, before it goes on to be written. It
 //! sits before the level filter, so `--log-level warn` keeps the metrics.
+//!
+//! **No label value comes from a caller.** Every label takes its value
+//! from a closed set fixed at start: the operation from the API's path
+//! templates (`unknown` otherwise), the method from HTTP's own (`other`
+//! otherwise), the API version from the versions the service serves
+//! (`other` otherwise, empty when none was named), the status from what
+//! the server answered. Requests reach these records before any credential
+//! is checked, so a label that copied what a request said would let anyone
+//! who can reach a listener grow the process's memory and every scrape for
+//! ever (issue 34: 2,000 distinct `api-version` values took `/metrics`
+//! from 0.45 MB to 88 MB).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -35,10 +45,20 @@ pub struct RequestLabels {
     /// The API operation (`deployment_put`), `unknown` for a path no
     /// operation has.
     pub operation: String,
-    pub method: String,
+    /// One of [`METHODS`], or `other`.
+    pub method: &'static str,
     pub status: u16,
-    /// The `api-version` the request named; empty when none.
+    /// The `api-version` the request named when the service serves it,
+    /// `other` when it does not, empty when none was named.
     pub api_version: String,
+}
+
+/// The methods counted by name; any other is counted as `other`.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The label value of a request's method.
+fn method_label(method: &str) -> &'static str {
+    METHODS.iter().find(|m| **m == method).copied().unwrap_or("other")
 }
 
 fn latency_histogram() -> Histogram {
@@ -52,17 +72,30 @@ pub struct RequestMetrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
     routes: Arc<Routes>,
+    /// The API versions counted by name (see the crate's doc).
+    versions: Arc<std::collections::BTreeSet<String>>,
 }
 
 impl RequestMetrics {
     /// Registers the two families in `registry` (prefixed as it is), for
     /// the operations of `documents` (OpenAPI documents of the APIs whose
-    /// requests this counts).
-    pub fn register(registry: &mut Registry, documents: &[serde_json::Value]) -> RequestMetrics {
+    /// requests this counts) and the API `versions` the service serves
+    /// (every document's own `info.version` is counted by name too).
+    pub fn register(
+        registry: &mut Registry,
+        documents: &[serde_json::Value],
+        versions: impl IntoIterator<Item = String>,
+    ) -> RequestMetrics {
+        let versions = documents
+            .iter()
+            .filter_map(|d| d["info"]["version"].as_str().map(str::to_owned))
+            .chain(versions)
+            .collect();
         let metrics = RequestMetrics {
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
             routes: Arc::new(Routes::from_openapi(documents)),
+            versions: Arc::new(versions),
         };
         registry.register(
             "http_requests",
@@ -95,11 +128,16 @@ impl RequestMetrics {
         let (Some(method), Some(uri), Some(status)) = (&seen.method, &seen.uri, seen.status) else {
             return;
         };
+        let api_version = match seen.api_version.as_deref() {
+            None | Some("") => String::new(),
+            Some(v) if self.versions.contains(v) => v.to_owned(),
+            Some(_) => "other".to_owned(),
+        };
         let labels = RequestLabels {
             operation: self.routes.operation(method, uri).to_owned(),
-            method: method.clone(),
+            method: method_label(method),
             status,
-            api_version: seen.api_version.clone().unwrap_or_default(),
+            api_version,
         };
         self.requests.get_or_create(&labels).inc();
         if let Some(micros) = seen.latency_us {
@@ -445,5 +483,45 @@ mod tests {
         assert_eq!(routes.operation("PUT", "/deployments/x%0Ay"), "deployment_put");
         assert_eq!(routes.operation("DELETE", "/deployments/x"), "unknown");
         assert_eq!(routes.operation("GET", "/no/such/path"), "unknown");
+    }
+
+    /// What a caller sends never becomes a label value: 10,000 distinct
+    /// versions, methods and paths add no series past the closed sets'.
+    #[test]
+    fn label_values_come_from_closed_sets() {
+        let doc = serde_json::json!({"info": {"version": "2.0.0"}, "paths": {
+            "/deployments/{id}": {"put": {"operationId": "deployment_put"}},
+        }});
+        let mut registry = Registry::default();
+        let metrics = RequestMetrics::register(&mut registry, &[doc], ["1.0.0".to_owned()]);
+        let record = |method: &str, uri: &str, version: Option<&str>| Completed {
+            method: Some(method.to_owned()),
+            uri: Some(uri.to_owned()),
+            status: Some(400),
+            latency_us: Some(10),
+            api_version: version.map(str::to_owned),
+            listener: None,
+        };
+        for i in 0..10_000 {
+            metrics.observe(&record(&format!("M{i}"), &format!("/x{i}"), Some(&format!("9.{i}"))));
+            metrics.observe(&record("PUT", &format!("/deployments/{i}"), Some(&format!("{i}"))));
+        }
+        metrics.observe(&record("PUT", "/deployments/a", Some("1.0.0")));
+        metrics.observe(&record("PUT", "/deployments/a", Some("2.0.0")));
+        metrics.observe(&record("GET", "/deployments/a", None));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let series: Vec<&str> =
+            text.lines().filter(|l| l.starts_with("http_requests_total{")).collect();
+        assert_eq!(series.len(), 5, "{series:#?}");
+        for expected in [
+            r#"operation="unknown",method="other",status="400",api_version="other""#,
+            r#"operation="deployment_put",method="PUT",status="400",api_version="other""#,
+            r#"operation="deployment_put",method="PUT",status="400",api_version="1.0.0""#,
+            r#"operation="deployment_put",method="PUT",status="400",api_version="2.0.0""#,
+            r#"operation="unknown",method="GET",status="400",api_version="""#,
+        ] {
+            assert!(series.iter().any(|s| s.contains(expected)), "{expected} in {series:#?}");
+        }
     }
 }

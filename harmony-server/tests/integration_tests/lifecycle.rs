@@ -333,3 +333,78 @@ fn agent_credential(data: &std::path::Path) -> String {
     assert!(credential.status.success(), "{}", String::from_utf8_lossy(&credential.stderr));
     String::from_utf8(credential.stdout).unwrap().trim().to_owned()
 }
+
+/// Issue 34: the raw `api-version` header was a metric label, even on the
+/// agent API's 401 (which needs no credential to reach), so anyone who could
+/// reach a listener grew Harmony's memory and every scrape for ever. Now
+/// 10,000 requests with distinct header values, methods and paths, to both
+/// listeners and without a credential, leave the scrape's series count as
+/// it was.
+#[tokio::test]
+async fn distinct_header_values_add_no_metric_series() {
+    let data = tempfile::tempdir().unwrap();
+    let [addr, agents, admin] = test_support::free_addrs();
+    let mut command = Command::new(BINARY);
+    command
+        .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
+        .args(["--admin-bind", &admin.to_string()])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(std::process::Stdio::null());
+    let _server = test_support::Process::spawn(&mut command, &data.path().join("harmony.log"));
+    for listener in [addr, agents, admin] {
+        test_support::wait_until_listening(listener);
+    }
+    let client = reqwest::Client::new();
+    let send = |round: usize| {
+        let client = client.clone();
+        async move {
+            for i in 0..1_000 {
+                let n = round * 1_000 + i;
+                let (listener, path) = match n % 2 {
+                    0 => (agents, format!("/desired-state?n={n}")),
+                    _ => (addr, format!("/no-such-path-{n}")),
+                };
+                let method = if n % 3 == 0 { "BREW" } else { "GET" };
+                let status = client
+                    .request(method.parse().unwrap(), format!("http://{listener}{path}"))
+                    .header("api-version", format!("{n}.0.{n}-x{n}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(status.is_client_error(), "{n}: {status}");
+            }
+        }
+    };
+    let scrape = || async {
+        let text = tokio::task::spawn_blocking(move || {
+            test_support::http(admin, "GET /metrics HTTP/1.1").2
+        })
+        .await
+        .unwrap();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("harmony_http_request") && !l.starts_with('#'))
+            .count();
+        (series, text)
+    };
+    // Every kind of request once, so each closed set's `other` exists.
+    send(0).await;
+    let (before, _) = scrape().await;
+    futures_join(vec![send(1), send(2), send(3), send(4), send(5)]).await;
+    futures_join(vec![send(6), send(7), send(8), send(9)]).await;
+    let (after, text) = scrape().await;
+    let leaked: Vec<&str> = text.lines().filter(|l| l.contains("-x")).take(5).collect();
+    assert_eq!(before, after, "series grew with distinct request values, e.g. {leaked:#?}");
+    assert!(leaked.is_empty(), "a request's own value became a label: {leaked:#?}");
+    assert!(text.contains(r#"api_version="other""#), "no `other` series");
+}
+
+/// Runs `futures` at once and waits for all of them.
+async fn futures_join(futures: Vec<impl std::future::Future<Output = ()> + Send + 'static>) {
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
