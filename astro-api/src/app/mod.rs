@@ -77,6 +77,13 @@ impl From<StoreError> for Failure {
                 message: "a workspace of this organization already has the name".to_owned(),
                 field_errors: vec![field_error("name", "unique", "already used")],
             },
+            StoreError::LastOwner => Failure::Conflict {
+                message: "this is the organization's last owner token that does not expire; \
+                          create another owner token without expires_in_seconds before \
+                          revoking it, so the organization always keeps an owner"
+                    .to_owned(),
+                field_errors: Vec::new(),
+            },
             other => Failure::Internal(other.into()),
         }
     }

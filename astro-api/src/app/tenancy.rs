@@ -241,9 +241,10 @@ impl Astro {
         self.db(move |s| s.tokens(&org, after.as_deref(), limit.min(MAX_PAGE))).await
     }
 
-    /// Revokes a token. A token cannot revoke itself: the owner token doing
-    /// the revoking always remains, so an organization is never left
-    /// without one.
+    /// Revokes a token. A token cannot revoke itself, and the organization's
+    /// last owner token that does not expire cannot be revoked by anyone
+    /// (409): a short-lived owner token that revoked every other would
+    /// otherwise lock the organization out for good once it expired.
     pub async fn delete_token(&self, who: &Principal, id: Uuid) -> Result<(), Failure> {
         who.may_administer()?;
         if id == who.token_id {

@@ -43,6 +43,8 @@ pub enum StoreError {
     NameTaken,
     #[error("a workspace of this organization already has the name")]
     WorkspaceNameTaken,
+    #[error("the organization's last owner token that does not expire cannot be revoked")]
+    LastOwner,
     #[error("{0}")]
     Db(#[from] DbError),
     #[error("stored id {0:?} is not a UUID")]

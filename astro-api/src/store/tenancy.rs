@@ -210,12 +210,41 @@ impl Store {
             .collect()
     }
 
+    /// Revokes a token; false when the organization has none by that id.
+    /// Refuses ([`StoreError::LastOwner`]) to revoke the organization's last
+    /// owner token that does not expire: the check and the delete are one
+    /// write, and writes are serialized (across replicas too), so two owners
+    /// revoking each other at once cannot both pass.
     pub fn delete_token(&self, organization_id: &str, id: Uuid) -> Result<bool, StoreError> {
         let organization_id = organization_id.to_owned();
         self.db.write(move |tx| {
+            let id = id.to_string();
+            let Some(target) = tx.query_opt(
+                "SELECT role, CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END FROM api_tokens
+                 WHERE id = ?1 AND organization_id = ?2",
+                &[&id, &organization_id],
+            )?
+            else {
+                return Ok(false);
+            };
+            let permanent_owner =
+                target.get::<String>(0)? == role_name(Role::Owner) && target.get::<bool>(1)?;
+            if permanent_owner {
+                let others: i64 = tx
+                    .query_one(
+                        "SELECT COUNT(*) FROM api_tokens
+                         WHERE organization_id = ?1 AND id <> ?2 AND role = ?3
+                           AND expires_at IS NULL",
+                        &[&organization_id, &id, &role_name(Role::Owner)],
+                    )?
+                    .get(0)?;
+                if others == 0 {
+                    return Err(StoreError::LastOwner);
+                }
+            }
             Ok(tx.execute(
                 "DELETE FROM api_tokens WHERE id = ?1 AND organization_id = ?2",
-                &[&id.to_string(), &organization_id],
+                &[&id, &organization_id],
             )? == 1)
         })
     }

@@ -1,6 +1,7 @@
 //! Tenancy: every operation of the public document refuses a missing,
 //! malformed, foreign or expired token; roles limit what a token may do;
-//! token values are never stored or listed.
+//! token values are never stored or listed; an organization always keeps
+//! an owner token that does not expire.
 
 use crate::common::*;
 use astro_public_api::types::{ApiToken, Role};
@@ -13,6 +14,7 @@ on_both_backends!(
     every_operation_refuses_missing_malformed_foreign_and_expired_tokens,
     roles_limit_what_a_token_may_do,
     token_values_are_shown_once_and_never_stored,
+    an_organization_always_keeps_an_owner_that_does_not_expire,
 );
 
 /// Every operation of `openapi/astro.json`: (method, path template,
@@ -271,4 +273,85 @@ async fn token_values_are_shown_once_and_never_stored(backend: Backend) {
         .await;
     assert_eq!(status, 400);
     assert_eq!(fields(&error), ["name", "workspace_id", "expires_in_seconds"]);
+}
+
+/// Issue 34: a 60-second owner token revoked every other token of its
+/// organization, the permanent bootstrap owner's included, and when it
+/// expired the organization was locked out for good; two owners revoking
+/// each other at once both succeeded. Now the last owner token that does
+/// not expire cannot be revoked by anyone, and of two permanent owners
+/// revoking each other at the same moment exactly one succeeds.
+async fn an_organization_always_keeps_an_owner_that_does_not_expire(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
+    let create = |body: Value| {
+        let stack = &stack;
+        async move {
+            let (status, created) =
+                stack.call(Method::POST, "/organizations/org-1/tokens", Some(&body)).await;
+            assert_eq!(status, 201, "{created}");
+            (
+                created["api_token"]["id"].as_str().unwrap().to_owned(),
+                authorized(created["token"].as_str().unwrap()),
+            )
+        }
+    };
+    let revoke = |as_: reqwest::Client, id: String| {
+        let stack = &stack;
+        async move {
+            let path = format!("/organizations/org-1/tokens/{id}");
+            stack.call_as(&as_, Method::DELETE, &path, None).await
+        }
+    };
+    let (_, listed) = stack.call(Method::GET, "/organizations/org-1/tokens", None).await;
+    let bootstrap = listed["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // The probe: a short-lived owner tries to revoke the permanent one.
+    let (_, short) =
+        create(json!({"name": "short", "role": "OWNER", "expires_in_seconds": 60})).await;
+    let (status, error) = revoke(short.clone(), bootstrap.clone()).await;
+    assert_eq!((status, error["error_code"].as_str()), (409, Some("Conflict")), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("last owner token"), "{error}");
+    assert_eq!(stack.call(Method::GET, "/organizations/org-1/tokens", None).await.0, 200);
+
+    // With a second permanent owner either may go, but never both: two
+    // permanent owners revoke each other at the same moment, ten times
+    // over. The loser is refused (409), or, when its request is
+    // authenticated after the winner's commit, finds its token revoked (401).
+    let mut owner = (bootstrap, authorized(&stack.token));
+    for round in 0..10 {
+        let (status, created) = stack
+            .call_as(
+                &owner.1,
+                Method::POST,
+                "/organizations/org-1/tokens",
+                Some(&json!({"name": format!("owner-{round}"), "role": "OWNER"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let other = (
+            created["api_token"]["id"].as_str().unwrap().to_owned(),
+            authorized(created["token"].as_str().unwrap()),
+        );
+        let (a, b) = tokio::join!(
+            revoke(owner.1.clone(), other.0.clone()),
+            revoke(other.1.clone(), owner.0.clone())
+        );
+        let survivor = match (a.0, b.0) {
+            (204, 409 | 401) => owner,
+            (409 | 401, 204) => other,
+            _ => panic!("round {round}: both or neither revoked: {a:?} {b:?}"),
+        };
+        let (status, listed) =
+            stack.call_as(&survivor.1, Method::GET, "/organizations/org-1/tokens", None).await;
+        assert_eq!(status, 200, "round {round}: the survivor is locked out: {listed}");
+        let permanent: Vec<&str> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["role"] == "OWNER" && t["expires_at"].is_null())
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(permanent, [survivor.0.as_str()], "round {round}");
+        owner = survivor;
+    }
 }
