@@ -9,6 +9,14 @@
 //! objects under `DIR/_cluster/`), objects no longer desired pruned, a tree
 //! Argo CD or Flux can sync.
 //!
+//! **Only the agent's user reads the tree.** Secret manifests (the user's
+//! secret variables, the Fernet key, the metadata database password) are
+//! files here, so every file is 0600 and every directory 0700, whatever
+//! the umask: a file is written to a temporary file created 0600 and then
+//! renamed over its place, so a secret never sits on disk with wider
+//! modes, not even for an instant, and files and directories left wider by
+//! an older agent are narrowed on the next apply.
+//!
 //! A control-plane outage never changes a data plane: when Harmony cannot be
 //! reached or answers in error, the agent keeps what it applied last and
 //! tries again later; files change only when a new desired state arrives
@@ -19,7 +27,8 @@ use harmony_client::agent::types::{
     DeploymentReport, DesiredState, Health, Observes, StatusReport,
 };
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long one long poll may wait at Harmony.
@@ -46,6 +55,49 @@ fn safe_component(what: &str, value: &str) -> Result<String> {
         bail!("refusing {what} {value:?}: not a Kubernetes name");
     }
     Ok(value.to_owned())
+}
+
+/// The mode of every file the agent writes.
+pub const FILE_MODE: u32 = 0o600;
+/// The mode of every directory the agent writes into.
+pub const DIR_MODE: u32 = 0o700;
+
+/// Sets `path`'s permission bits to `mode` unless they already are.
+fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
+    let now = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    if now != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and what is missing above it) 0700, and narrows it to
+/// 0700 when it exists. Directories above `dir` that existed are the
+/// operator's and are left as they are.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
+    narrow(dir, DIR_MODE)
+}
+
+/// Writes `content` to `path` through a temporary file beside it, created
+/// 0600 (the umask can only narrow that, and it is set to exactly 0600
+/// before the first byte is written), then renamed over `path`.
+fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    // A temporary file left by a crash may have any mode: never reuse it.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(&tmp)?;
+    file.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
+    file.write_all(content)?;
+    drop(file);
+    std::fs::rename(&tmp, path)
 }
 
 fn text<'a>(object: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {
@@ -113,18 +165,17 @@ impl ApplyDir {
             }
         }
         wanted.extend(kept.iter());
-        std::fs::create_dir_all(&self.root)?;
+        private_dir(&self.root)?;
         for (path, object) in &files {
             let mut content = String::new();
             k8s_yaml::document(object, &mut content);
+            let dir = path.parent().context("a file has a directory")?;
+            private_dir(dir)?;
             if std::fs::read_to_string(path).ok().as_deref() == Some(content.as_str()) {
+                narrow(path, FILE_MODE)?;
                 continue;
             }
-            let dir = path.parent().context("a file has a directory")?;
-            std::fs::create_dir_all(dir)?;
-            let tmp = path.with_extension("yaml.tmp");
-            std::fs::write(&tmp, content)?;
-            std::fs::rename(&tmp, path)?;
+            write_private(path, content.as_bytes())?;
         }
         self.prune(&wanted)?;
         let reports: Vec<DeploymentReport> = state
@@ -149,28 +200,31 @@ impl ApplyDir {
         // The reports first, then the revision: a crash between the two
         // leaves the old revision, and the state is applied again.
         let state_dir = self.root.join(STATE_DIR);
-        std::fs::create_dir_all(&state_dir)?;
+        private_dir(&state_dir)?;
         for (name, content) in [
             ("reports.json", serde_json::to_string(&reports)?),
             ("revision", state.revision.to_string()),
         ] {
-            let tmp = state_dir.join(format!("{name}.tmp"));
-            std::fs::write(&tmp, content)?;
-            std::fs::rename(&tmp, state_dir.join(name))?;
+            write_private(&state_dir.join(name), content.as_bytes())?;
         }
         Ok(reports)
     }
 
+    /// Removes every file not `wanted`, and narrows what stays (files an
+    /// older agent wrote wider, those kept for an unavailable deployment).
     fn prune(&self, wanted: &BTreeSet<&PathBuf>) -> Result<()> {
         for entry in std::fs::read_dir(&self.root)? {
             let dir = entry?.path();
             if !dir.is_dir() || dir.file_name().is_some_and(|n| n == STATE_DIR) {
                 continue;
             }
+            narrow(&dir, DIR_MODE)?;
             for file in std::fs::read_dir(&dir)? {
                 let file = file?.path();
                 if !wanted.contains(&file) {
                     std::fs::remove_file(&file)?;
+                } else {
+                    narrow(&file, FILE_MODE)?;
                 }
             }
             if std::fs::read_dir(&dir)?.next().is_none() {

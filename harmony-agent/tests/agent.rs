@@ -700,3 +700,107 @@ async fn sigterm_stops_the_agent_cleanly() {
     assert!(last["msg"].as_str().unwrap().starts_with("stopping"), "{last}");
     assert_eq!(last["signal"], "SIGTERM");
 }
+
+/// Every file and directory under `root` (itself included) whose mode is
+/// not 0600 (files) or 0700 (directories), with its mode.
+fn wider_than_private(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o7777;
+        let want = if meta.is_dir() { 0o700 } else { 0o600 };
+        if mode != want {
+            out.push(format!("{} {mode:o}", path.display()));
+        }
+        if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    out
+}
+
+/// Issue 34: the agent wrote Secret manifests (secret variables, the Fernet
+/// key, the metadata database password) 0644 in 0755 directories, readable
+/// by every local user. The real binary, run under umask 000, writes every
+/// file 0600 and every directory 0700, and narrows a tree an older agent
+/// left wide (files it does not rewrite included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apply_directory_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let id = uuid::Uuid::new_v4();
+    let hybrid = |generation| {
+        spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, generation)
+    };
+    harmony.put(&id, hybrid(1)).await;
+    let work = tempfile::tempdir().unwrap();
+    let credential = work.path().join("credential");
+    std::fs::write(&credential, harmony.credential("hybrid-example")).unwrap();
+    let apply = work.path().join("tree");
+    // What an older agent left: the tree 0755, a stale file 0644 that is
+    // still desired, and a temporary file 0666 from a crash.
+    let namespace = apply.join(format!("airflow-{}", id.simple()));
+    std::fs::create_dir_all(&namespace).unwrap();
+    let stale = namespace.join("secret-airflow-secret-env.yaml.tmp");
+    std::fs::write(&stale, "left by a crash").unwrap();
+    for (path, mode) in [(&apply, 0o755), (&namespace, 0o755), (&stale, 0o666)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let run = |poll: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg("umask 000; exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_harmony-agent"))
+            .args(["--harmony", &harmony.agent_url, "--credential-file"])
+            .arg(&credential)
+            .arg("--apply-dir")
+            .arg(&apply)
+            .args(["--poll-seconds", poll])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let child = KillOnDrop(run("1"));
+    let applied_at = |revision: u64| {
+        std::fs::read_to_string(apply.join(".harmony-agent/revision"))
+            .is_ok_and(|r| r.trim().parse::<u64>().is_ok_and(|r| r >= revision))
+    };
+    let wait = |done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "the agent never applied");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait(&|| applied_at(1));
+    let secrets: Vec<String> =
+        tree(&apply).into_iter().filter(|f| f.contains("/secret-")).collect();
+    assert!(secrets.len() >= 3, "the Secret manifests were written: {secrets:?}");
+    assert_eq!(wider_than_private(&apply), Vec::<String>::new());
+    drop(child);
+
+    // An older agent's tree: everything widened. The next apply (a new
+    // generation; most files unchanged) narrows all of it.
+    let mut stack = vec![apply.clone()];
+    while let Some(path) = stack.pop() {
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let revision: u64 = std::fs::read_to_string(apply.join(".harmony-agent/revision"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut next = hybrid(2);
+    next.image_tag = "2.0.1".to_owned();
+    harmony.put(&id, next).await;
+    let _child = KillOnDrop(run("1"));
+    wait(&|| applied_at(revision + 1));
+    assert_eq!(wider_than_private(&apply), Vec::<String>::new());
+}
