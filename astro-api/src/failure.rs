@@ -1,7 +1,7 @@
 //! astro-api's own error type, and its one conversion to the public error
 //! shape at the HTTP edge.
 
-use astro_public_api::{AstroError, FieldError, VersionGap};
+use astro_public_api::{AstroError, FieldError, QuotaUsage, VersionGap};
 
 /// Why a request failed. Knows nothing of HTTP bodies; [`Failure::into_public`]
 /// turns it into the public [`AstroError`].
@@ -40,6 +40,9 @@ pub enum Failure {
     /// astro-api accepted something a live Harmony does not take.
     #[error("{0}")]
     HarmonyRefused(String),
+    /// A quota an operator set: a count (403) or the change rate (429).
+    #[error("{0}")]
+    QuotaExceeded(crate::quota::Exceeded),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -68,6 +71,11 @@ impl Failure {
             }
             Failure::HarmonyFailed(_) => (502, "HarmonyFailed", Vec::new(), None),
             Failure::HarmonyRefused(_) => (502, "HarmonyRefused", Vec::new(), None),
+            Failure::QuotaExceeded(refused) => match refused.retry_after_ms {
+                // Whole seconds, rounded up: retrying then is taken.
+                Some(ms) => (429, "QuotaExceeded", Vec::new(), Some(((ms + 999) / 1000) as u32)),
+                None => (403, "QuotaExceeded", Vec::new(), None),
+            },
             Failure::Internal(_) => (500, "Internal", Vec::new(), None),
         };
         let message = match &self {
@@ -88,6 +96,14 @@ impl Failure {
             }),
             _ => None,
         };
+        let quota = match &self {
+            Failure::QuotaExceeded(refused) => Some(QuotaUsage {
+                name: refused.quota.name().to_owned(),
+                limit: refused.limit,
+                used: refused.used,
+            }),
+            _ => None,
+        };
         AstroError {
             status_code,
             error_code: error_code.to_owned(),
@@ -96,6 +112,7 @@ impl Failure {
             field_errors,
             retry_after_seconds: retry,
             version_gap,
+            quota,
         }
     }
 }

@@ -57,8 +57,8 @@ pub enum Outcome {
     Delivered,
     /// Not yet; the reason, as the deployment's status will say it.
     Pending(String),
-    /// Harmony refused it for good.
-    Refused(String),
+    /// Harmony refused it for good: why, and the quota when it was one.
+    Refused(String, Option<crate::quota::Exceeded>),
 }
 
 type Waiters = HashMap<(Uuid, u64), Vec<oneshot::Sender<Outcome>>>;
@@ -264,7 +264,7 @@ impl Handoff {
             let outcome = match result {
                 Delivery::Delivered { .. } => Outcome::Delivered,
                 Delivery::Retry { error, .. } => Outcome::Pending(error),
-                Delivery::Refused { error, .. } => Outcome::Refused(error),
+                Delivery::Refused { error, quota, .. } => Outcome::Refused(error, quota),
             };
             if let Outcome::Pending(_) = outcome {
                 // Later changes of the deployment wait behind this one: their
@@ -327,6 +327,18 @@ impl Handoff {
                         error: format!("{what} waits for Harmony: {failure}"),
                         next_attempt_at: self.clock.now_ms() + delay.as_millis() as i64,
                     }
+                } else if let Failure::QuotaExceeded(quota) = failure {
+                    // Not a contract gap: the data plane has no room for it.
+                    slog::warn!(self.log, "Harmony refused a change for its data plane's budget; it is dropped from the outbox";
+                        "cell" => &change.cell, "deployment_id" => %id, "seq" => seq,
+                        "generation" => change.generation, "quota" => quota.quota.name());
+                    self.store.count_quota_refusal(&quota);
+                    Delivery::Refused {
+                        seq,
+                        deployment_id: id,
+                        error: format!("Harmony refused {what}: {quota}"),
+                        quota: Some(quota),
+                    }
                 } else {
                     // astro-api accepted what a live Harmony does not take:
                     // a contract gap an operator must hear of at once.
@@ -338,6 +350,7 @@ impl Handoff {
                         seq,
                         deployment_id: id,
                         error: format!("Harmony refused {what}: {failure}"),
+                        quota: None,
                     }
                 }
             }
@@ -359,7 +372,8 @@ fn retryable(failure: &Failure) -> bool {
         | Failure::Forbidden(_)
         | Failure::NotFound(_)
         | Failure::Conflict { .. }
-        | Failure::PreconditionFailed { .. } => false,
+        | Failure::PreconditionFailed { .. }
+        | Failure::QuotaExceeded(_) => false,
     }
 }
 

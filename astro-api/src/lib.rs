@@ -15,6 +15,7 @@ pub mod handoff;
 pub mod harmony;
 pub mod http;
 pub mod metrics;
+pub mod quota;
 pub mod seal;
 pub mod store;
 pub mod validate;
@@ -67,6 +68,8 @@ pub struct Config {
     /// Serve the public API over TLS (dropshot's `ConfigTls::AsFile`: a
     /// PEM certificate chain and PKCS #8 key).
     pub tls: Option<dropshot::ConfigTls>,
+    /// What no organization may exceed ([`quota`]).
+    pub quotas: quota::Quotas,
 }
 
 impl Config {
@@ -85,6 +88,7 @@ impl Config {
             secret_key: None,
             harmony_ca: None,
             tls: None,
+            quotas: quota::Quotas::default(),
         }
     }
 }
@@ -150,7 +154,8 @@ pub fn start_with_clock(
     };
     let store = store::Store::open(&location, sealer)
         .with_context(|| format!("opening the store in {}", location.describe()))?
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        .with_quotas(config.quotas);
     let cells = Arc::new(
         harmony::Cells::new(
             &config.cells,

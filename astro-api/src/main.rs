@@ -81,6 +81,17 @@ struct Flags {
     /// finish; past it they are cut off and the process exits.
     #[arg(long, env = "ASTRO_SHUTDOWN_GRACE", default_value = "25", value_parser = service_log::parse_seconds, global = true)]
     shutdown_grace: std::time::Duration,
+    /// Deployments an organization may have (creates past it are refused
+    /// with 403 QuotaExceeded).
+    #[arg(long, env = "ASTRO_QUOTA_DEPLOYMENTS_PER_ORGANIZATION", default_value_t = astro_api::quota::Quotas::default().deployments_per_organization, global = true)]
+    quota_deployments_per_organization: u64,
+    /// Deployments one workspace may have.
+    #[arg(long, env = "ASTRO_QUOTA_DEPLOYMENTS_PER_WORKSPACE", default_value_t = astro_api::quota::Quotas::default().deployments_per_workspace, global = true)]
+    quota_deployments_per_workspace: u64,
+    /// Creates, updates and finalized deploys an organization may make per
+    /// minute, in a burst or spread (past it: 429, with when to retry).
+    #[arg(long, env = "ASTRO_QUOTA_CHANGES_PER_MINUTE", default_value_t = astro_api::quota::Quotas::default().changes_per_minute, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    quota_changes_per_minute: u32,
     /// Create organization ORG (with workspace WS, default "default") and an
     /// owner API token, if ORG does not exist yet; the token is printed once
     /// (or written to --bootstrap-token-file).
@@ -272,6 +283,11 @@ fn configure(flags: Flags) -> Result<(Config, Option<Bootstrap>, Operations)> {
             Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
         }
         _ => None,
+    };
+    config.quotas = astro_api::quota::Quotas {
+        deployments_per_organization: flags.quota_deployments_per_organization,
+        deployments_per_workspace: flags.quota_deployments_per_workspace,
+        changes_per_minute: flags.quota_changes_per_minute,
     };
     body_deadline::set_read_timeout(flags.body_read_timeout);
     let bootstrap = flags.bootstrap.map(|spec| {

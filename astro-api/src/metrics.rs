@@ -35,6 +35,21 @@ pub fn register_outbox(registry: &mut Registry, astro: Arc<crate::app::Astro>) {
         "Attempts to deliver a change to Harmony, by cell and outcome (delivered, retried, refused)",
         astro.deliveries(),
     );
+    registry.register(
+        "quota_refusals",
+        "Changes refused by a quota an operator set, by quota (docs/security.md)",
+        astro.store.quota_refusals(),
+    );
+    let limits = prometheus_client::metrics::family::Family::<
+        crate::store::QuotaLabels,
+        prometheus_client::metrics::gauge::Gauge,
+    >::default();
+    let quotas = astro.store.quotas();
+    for quota in crate::quota::Quota::OWN {
+        let value = i64::try_from(quotas.limit(quota).unwrap_or(0)).unwrap_or(i64::MAX);
+        limits.get_or_create(&crate::store::QuotaLabels { quota: quota.name() }).set(value);
+    }
+    registry.register("quota_limit", "Each quota's value, as the operator set it", limits);
     registry.register_collector(Box::new(Outbox(astro)));
 }
 

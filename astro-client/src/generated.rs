@@ -32,14 +32,17 @@ pub mod types {
     ///Every error response. `request_id` matches the `x-request-id` header (empty only when the request was refused before it reached a handler, for example an unparsable body; the header is always present).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AstroError {
-        ///Stable, machine-readable: `InvalidRequest`, `Unauthenticated`, `Forbidden`, `NotFound`, `Conflict`, `PreconditionFailed`, `HarmonyUnavailable`, `HarmonyVersionUnsupported`, `HarmonyFailed`, `Internal`.
+        ///Stable, machine-readable: `InvalidRequest`, `Unauthenticated`, `Forbidden`, `NotFound`, `Conflict`, `PreconditionFailed`, `HarmonyUnavailable`, `HarmonyVersionUnsupported`, `HarmonyFailed`, `HarmonyRefused`, `QuotaExceeded`, `Internal`.
         pub error_code: ::std::string::String,
         ///On `InvalidRequest`: every bad field, at once.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub field_errors: ::std::vec::Vec<FieldError>,
         pub message: ::std::string::String,
+        ///On `QuotaExceeded` (403 for a count, 429 for the change rate, with `retry_after_seconds`): which quota an operator set, its value, and how much of it is used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quota: ::std::option::Option<QuotaUsage>,
         pub request_id: ::std::string::String,
-        ///On 503: when trying again makes sense. (dropshot's custom error types cannot set a `Retry-After` header, so it travels in the body.)
+        ///On 503 and 429: when trying again makes sense. (dropshot's custom error types cannot set a `Retry-After` header, so it travels in the body.)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub retry_after_seconds: ::std::option::Option<u32>,
         pub status_code: u16,
@@ -1257,6 +1260,14 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         ///Set when the cell runs a Harmony too old to report rollouts.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub version_gap: ::std::option::Option<VersionGap>,
+    }
+    ///A quota and its use, as a refusal names them.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct QuotaUsage {
+        pub limit: u64,
+        ///`deployments_per_organization`, `deployments_per_workspace` or `changes_per_minute`.
+        pub name: ::std::string::String,
+        pub used: u64,
     }
     ///An inclusive range.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

@@ -13,14 +13,14 @@ pub struct AstroError {
     /// Stable, machine-readable: `InvalidRequest`, `Unauthenticated`,
     /// `Forbidden`, `NotFound`, `Conflict`, `PreconditionFailed`,
     /// `HarmonyUnavailable`, `HarmonyVersionUnsupported`, `HarmonyFailed`,
-    /// `Internal`.
+    /// `HarmonyRefused`, `QuotaExceeded`, `Internal`.
     pub error_code: String,
     pub message: String,
     pub request_id: String,
     /// On `InvalidRequest`: every bad field, at once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub field_errors: Vec<FieldError>,
-    /// On 503: when trying again makes sense. (dropshot's custom error types
+    /// On 503 and 429: when trying again makes sense. (dropshot's custom error types
     /// cannot set a `Retry-After` header, so it travels in the body.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u32>,
@@ -28,6 +28,21 @@ pub struct AstroError {
     /// needed and what the cell serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_gap: Option<VersionGap>,
+    /// On `QuotaExceeded` (403 for a count, 429 for the change rate, with
+    /// `retry_after_seconds`): which quota an operator set, its value, and
+    /// how much of it is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaUsage>,
+}
+
+/// A quota and its use, as a refusal names them.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct QuotaUsage {
+    /// `deployments_per_organization`, `deployments_per_workspace` or
+    /// `changes_per_minute`.
+    pub name: String,
+    pub limit: u64,
+    pub used: u64,
 }
 
 /// A Harmony cell that does not (yet) serve an API version a request needs.
@@ -76,6 +91,7 @@ impl From<HttpError> for AstroError {
             field_errors: Vec::new(),
             retry_after_seconds: None,
             version_gap: None,
+            quota: None,
         }
     }
 }

@@ -17,7 +17,7 @@
 mod error;
 pub mod types;
 
-pub use error::{AstroError, FieldError, VersionGap};
+pub use error::{AstroError, FieldError, QuotaUsage, VersionGap};
 
 /// Request bodies must arrive within the process's read deadline; an
 /// implementation names the same type.

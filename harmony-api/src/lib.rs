@@ -87,6 +87,12 @@ pub const VERSIONS_SERVED_HEADER: &str = "api-versions-served";
 /// requested (older) API version.
 pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
 
+/// Error code of a 422 for a change past a data plane's rendered-bytes
+/// budget, at every version. Its message is exactly
+/// `quota NAME is LIMIT bytes; USED used; this change needs NEEDED more`
+/// (`harmony_client::negotiate::QuotaRefusal` reads it back).
+pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+
 fn not_visible(error: v2::NotRepresentable) -> HttpError {
     HttpError::for_client_error(
         Some(NOT_VISIBLE_AT_VERSION.to_owned()),

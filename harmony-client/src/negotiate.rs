@@ -32,6 +32,39 @@ pub const UNSUPPORTED_API_VERSION: &str = "UnsupportedApiVersion";
 /// version asked (a Hosted resource asked for at 1.0.0).
 pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
 
+/// Error code of a 422 for a change past a data plane's rendered-bytes
+/// budget (any version); [`QuotaRefusal::parse`] reads its message.
+pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+
+/// What a [`QUOTA_EXCEEDED`] refusal says: the quota, its value, what is
+/// used and what the change needed, in bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaRefusal {
+    pub quota: String,
+    pub limit: u64,
+    pub used: u64,
+    pub needed: u64,
+}
+
+impl QuotaRefusal {
+    /// Reads `quota NAME is LIMIT bytes; USED used; this change needs
+    /// NEEDED more`, the message Harmony sends with [`QUOTA_EXCEEDED`].
+    pub fn parse(message: &str) -> Option<QuotaRefusal> {
+        let rest = message.strip_prefix("quota ")?;
+        let (quota, rest) = rest.split_once(" is ")?;
+        let (limit, rest) = rest.split_once(" bytes; ")?;
+        let (used, rest) = rest.split_once(" used; this change needs ")?;
+        let needed = rest.strip_suffix(" more")?;
+        let valid = !quota.is_empty() && quota.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        Some(QuotaRefusal {
+            quota: valid.then(|| quota.to_owned())?,
+            limit: limit.parse().ok()?,
+            used: used.parse().ok()?,
+            needed: needed.parse().ok()?,
+        })
+    }
+}
+
 /// A generated client for the negotiated version.
 #[derive(Clone, Debug)]
 pub enum Speaking {

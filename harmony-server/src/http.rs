@@ -43,6 +43,13 @@ impl From<HarmonyError> for HttpError {
                 ClientErrorStatusCode::CONFLICT,
                 message,
             ),
+            // Not the request's shape but the plane's room: its own status,
+            // and a message that names the quota, its value and its use.
+            HarmonyError::OverBudget(over) => HttpError::for_client_error(
+                Some(harmony_api::QUOTA_EXCEEDED.to_owned()),
+                ClientErrorStatusCode::UNPROCESSABLE_ENTITY,
+                over.to_string(),
+            ),
             HarmonyError::Unauthenticated(message) => HttpError::for_client_error(
                 Some("Unauthenticated".to_owned()),
                 ClientErrorStatusCode::UNAUTHORIZED,

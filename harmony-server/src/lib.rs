@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod agent;
 pub mod app;
+pub mod budget;
 pub mod crypto;
 pub mod http;
 pub mod k8s;
@@ -70,6 +71,8 @@ pub struct Config {
     /// Serve the main API (and the agent API) over TLS (dropshot's
     /// `ConfigTls::AsFile`: a PEM certificate chain and PKCS #8 key).
     pub tls: Option<dropshot::ConfigTls>,
+    /// What a change may add to its data plane ([`budget`]).
+    pub budgets: budget::PlaneBudgets,
     /// Hear other replicas' changes through PostgreSQL `LISTEN` (default).
     /// Off where the connection cannot listen (a pooler in transaction
     /// mode): long polls then read the store again every second.
@@ -92,6 +95,7 @@ impl Config {
             service_token: None,
             rollout_tick: Some(std::time::Duration::from_secs(10)),
             tls: None,
+            budgets: budget::PlaneBudgets::default(),
             listen: true,
         }
     }
@@ -118,7 +122,9 @@ fn open_with_clock(config: &Config, clock: Arc<dyn app::Clock>) -> Result<app::H
     };
     let store = store::Store::open(&location, &key)
         .with_context(|| format!("opening the store in {}", location.describe()))?;
-    let mut harmony = app::Harmony::new(store, clock, key);
+    // Older binaries sharing the database do not keep the planes' sums.
+    store.recount_usage().context("recounting what deployments take on their planes")?;
+    let mut harmony = app::Harmony::new(store, clock, key).with_budgets(config.budgets);
     if let Some(tick) = config.rollout_tick {
         // Renewed every tick; lost only after three missed ones.
         harmony = harmony.with_lease(tick * 3);

@@ -102,6 +102,16 @@ struct Flags {
     /// ... and this PEM (PKCS #8) private key.
     #[arg(long, env = "HARMONY_TLS_KEY", requires = "tls_cert", global = true)]
     tls_key: Option<std::path::PathBuf>,
+    /// Rendered bytes (JSON manifests, as agents get them) a shared Hosted
+    /// plane may hold in all; a change past it is refused (422 QuotaExceeded).
+    #[arg(long, env = "HARMONY_PLANE_BUDGET_SHARED_BYTES", default_value_t = harmony_server::budget::PlaneBudgets::default().shared_plane_bytes, global = true)]
+    plane_budget_shared_bytes: u64,
+    /// Rendered bytes one organization may hold on a shared Hosted plane.
+    #[arg(long, env = "HARMONY_PLANE_BUDGET_ORGANIZATION_BYTES", default_value_t = harmony_server::budget::PlaneBudgets::default().organization_bytes_on_shared_plane, global = true)]
+    plane_budget_organization_bytes: u64,
+    /// Rendered bytes a plane one organization owns (Hybrid, Dedicated) may hold.
+    #[arg(long, env = "HARMONY_PLANE_BUDGET_OWNED_BYTES", default_value_t = harmony_server::budget::PlaneBudgets::default().owned_plane_bytes, global = true)]
+    plane_budget_owned_bytes: u64,
     /// Seconds a request's body may take to arrive after its headers, or it
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
     #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_log::parse_seconds, global = true)]
@@ -237,6 +247,11 @@ fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)>
             Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
         }
         _ => None,
+    };
+    config.budgets = harmony_server::budget::PlaneBudgets {
+        shared_plane_bytes: flags.plane_budget_shared_bytes,
+        organization_bytes_on_shared_plane: flags.plane_budget_organization_bytes,
+        owned_plane_bytes: flags.plane_budget_owned_bytes,
     };
     body_deadline::set_read_timeout(flags.body_read_timeout);
     Ok((config, flags.agent_bind, ops))

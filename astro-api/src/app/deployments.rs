@@ -37,7 +37,15 @@ impl Astro {
                 error: Some(error),
                 refused: false,
             },
-            Outcome::Refused(error) => return Err(Failure::HarmonyRefused(error)),
+            Outcome::Refused(_, Some(quota)) => {
+                // A create its data plane has no room for leaves nothing.
+                if delivered_before == 0 && deployment.generation == 1 {
+                    let id = deployment.id;
+                    self.db(move |s| s.forget_refused_create(id)).await?;
+                }
+                return Err(Failure::QuotaExceeded(quota));
+            }
+            Outcome::Refused(error, None) => return Err(Failure::HarmonyRefused(error)),
         };
         set_status(&mut deployment, &delivery);
         Ok(deployment)

@@ -77,6 +77,7 @@ impl From<StoreError> for Failure {
                 message: "a workspace of this organization already has the name".to_owned(),
                 field_errors: vec![field_error("name", "unique", "already used")],
             },
+            StoreError::Quota(refused) => Failure::QuotaExceeded(refused),
             StoreError::LastOwner => Failure::Conflict {
                 message: "this is the organization's last owner token that does not expire; \
                           create another owner token without expires_in_seconds before \

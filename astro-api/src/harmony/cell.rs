@@ -2,6 +2,8 @@
 //! and how every error of a call is mapped.
 
 use super::*;
+use crate::quota::{Exceeded, Quota};
+use harmony_client::negotiate::{QUOTA_EXCEEDED, QuotaRefusal};
 
 pub(super) struct Cell {
     pub(super) name: String,
@@ -312,6 +314,22 @@ pub(super) fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> 
                 404 => Failure::NotFound(message),
                 // Busy or throttled: another try can succeed.
                 408 | 429 => Failure::HarmonyUnavailable(format!("cell {cell} answered {status}")),
+                // The data plane has no room: a quota, passed on as one.
+                400..=499 if body.error_code() == Some(QUOTA_EXCEEDED) => {
+                    match QuotaRefusal::parse(&message).and_then(|r| {
+                        Some(Exceeded {
+                            quota: Quota::named(&r.quota)?,
+                            limit: r.limit,
+                            used: r.used,
+                            retry_after_ms: None,
+                        })
+                    }) {
+                        Some(exceeded) => Failure::QuotaExceeded(exceeded),
+                        None => Failure::HarmonyRefused(format!(
+                            "cell {cell} refused for a quota ({status}): {message}"
+                        )),
+                    }
+                }
                 // The request itself: sending it again changes nothing.
                 400..=499 => Failure::HarmonyRefused(format!(
                     "cell {cell} refused a request astro-api considered valid ({status}): {message}"

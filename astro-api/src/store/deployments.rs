@@ -41,7 +41,9 @@ fn decode(r: &sql_store::Row) -> Result<Row, StoreError> {
 
 impl Store {
     /// Inserts a new deployment, recording the Harmony cell it lives in,
-    /// with its outbox entry: both or neither.
+    /// with its outbox entry: both or neither. Refused, with nothing
+    /// written, when the organization or the workspace holds its quota of
+    /// deployments already, or the change rate is spent.
     pub async fn insert(
         &self,
         d: &Deployment,
@@ -49,9 +51,33 @@ impl Store {
         change: Outgoing,
     ) -> Result<Enqueued, StoreError> {
         let (record, d, cell) = (serde_json::to_string(d)?, d.clone(), cell.to_owned());
-        let queued = self.to_queue(change)?;
-        self.db
+        let queued = self.to_queue(&d.organization_id, change)?;
+        let quotas = self.quotas;
+        let result = self
+            .db
             .write_async(move |tx| {
+                use crate::quota::{Exceeded, Quota};
+                for (quota, sql) in [
+                    (
+                        Quota::DeploymentsPerOrganization,
+                        "SELECT COUNT(*) FROM deployments WHERE organization_id = ?1",
+                    ),
+                    (
+                        Quota::DeploymentsPerWorkspace,
+                        "SELECT COUNT(*) FROM deployments
+                         WHERE organization_id = ?1 AND workspace_id = ?2",
+                    ),
+                ] {
+                    let params: &[&dyn sql_store::ToValue] = match quota {
+                        Quota::DeploymentsPerWorkspace => &[&d.organization_id, &d.workspace_id],
+                        _ => &[&d.organization_id],
+                    };
+                    let used = tx.query_one(sql, params)?.get::<i64>(0)? as u64;
+                    let limit = quotas.limit(quota).unwrap_or(u64::MAX);
+                    if used >= limit {
+                        return Err(Exceeded { quota, limit, used, retry_after_ms: None }.into());
+                    }
+                }
                 tx.execute(
                     "INSERT INTO deployments
                          (id, organization_id, workspace_id, name, generation, record, cell)
@@ -69,7 +95,8 @@ impl Store {
                 .map_err(constraint_to_name_taken)?;
                 queued.enqueue(tx)
             })
-            .await
+            .await;
+        self.counted(result)
     }
 
     /// Replaces a deployment if it is still at `expected_generation`, with
@@ -81,8 +108,9 @@ impl Store {
         change: Outgoing,
     ) -> Result<Option<Enqueued>, StoreError> {
         let (record, d) = (serde_json::to_string(d)?, d.clone());
-        let queued = self.to_queue(change)?;
-        self.db
+        let queued = self.to_queue(&d.organization_id, change)?;
+        let result = self
+            .db
             .write_async(move |tx| {
                 let n = tx
                     .execute(
@@ -103,7 +131,23 @@ impl Store {
                 }
                 queued.enqueue(tx).map(Some)
             })
-            .await
+            .await;
+        self.counted(result)
+    }
+
+    /// Removes a new deployment whose only change Harmony refused for a
+    /// quota (nothing of it is at Harmony, and nothing is queued): the
+    /// create leaves nothing behind. False when it is not such a deployment.
+    pub fn forget_refused_create(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.db.write(move |tx| {
+            let id = id.to_string();
+            Ok(tx.execute(
+                "DELETE FROM deployments
+                 WHERE id = ?1 AND generation = 1 AND handoff_refused = 1
+                   AND NOT EXISTS (SELECT 1 FROM outbox WHERE deployment_id = ?1)",
+                &[&id],
+            )? == 1)
+        })
     }
 
     /// The (cell, data plane) pairs an organization's deployments run on.
@@ -199,7 +243,7 @@ impl Store {
         change: Outgoing,
     ) -> Result<Option<Enqueued>, StoreError> {
         let organization_id = organization_id.to_owned();
-        let queued = self.to_queue(change)?;
+        let queued = self.to_queue(&organization_id, change)?;
         self.db
             .write_async(move |tx| {
                 let n = tx.execute(

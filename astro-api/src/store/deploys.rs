@@ -52,8 +52,9 @@ impl Store {
         let deploy_record = serde_json::to_string(deploy)?;
         let deployment_record = serde_json::to_string(deployment)?;
         let (deploy_id, d) = (deploy.id, deployment.clone());
-        let queued = self.to_queue(change)?;
-        self.db
+        let queued = self.to_queue(&d.organization_id, change)?;
+        let result = self
+            .db
             .write_async(move |tx| {
                 let n = tx.execute(
                     "UPDATE deployments SET generation = ?3, record = ?4
@@ -75,6 +76,7 @@ impl Store {
                 )?;
                 queued.enqueue(tx).map(Some)
             })
-            .await
+            .await;
+        self.counted(result)
     }
 }

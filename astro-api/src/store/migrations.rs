@@ -18,6 +18,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0008-placements-owner.sql"),
     step!("sqlite/0009-outbox-queued-at.sql"),
     step!("sqlite/0010-outbox-request-id.sql"),
+    step!("sqlite/0011-change-rates.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -28,6 +29,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0008-placements-owner.sql"),
     step!("postgres/0009-outbox-queued-at.sql"),
     step!("postgres/0010-outbox-request-id.sql"),
+    step!("postgres/0011-change-rates.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the

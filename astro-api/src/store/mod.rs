@@ -45,6 +45,9 @@ pub enum StoreError {
     WorkspaceNameTaken,
     #[error("the organization's last owner token that does not expire cannot be revoked")]
     LastOwner,
+    /// A change a quota refused; nothing of it was written.
+    #[error(transparent)]
+    Quota(#[from] crate::quota::Exceeded),
     #[error("{0}")]
     Db(#[from] DbError),
     #[error("stored id {0:?} is not a UUID")]
@@ -71,6 +74,22 @@ pub struct Store {
     sealer: crate::seal::Sealer,
     /// The outbox's claims and queue times, placements' times.
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// What a change is held to ([`crate::quota`]), inside its write.
+    quotas: crate::quota::Quotas,
+    /// Changes refused by each quota (for the metrics).
+    quota_refusals: QuotaRefusals,
+}
+
+/// Refusals by quota, as the metrics count them.
+pub type QuotaRefusals = prometheus_client::metrics::family::Family<
+    QuotaLabels,
+    prometheus_client::metrics::counter::Counter,
+>;
+
+/// Labels of [`QuotaRefusals`]: one of [`crate::quota::Quota::name`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct QuotaLabels {
+    pub quota: &'static str,
 }
 
 impl Store {
@@ -81,7 +100,38 @@ impl Store {
             db: Database::open(location, &MIGRATIONS)?,
             sealer,
             clock: std::sync::Arc::new(crate::clock::SystemClock),
+            quotas: crate::quota::Quotas::default(),
+            quota_refusals: QuotaRefusals::default(),
         })
+    }
+
+    /// The store holding changes to `quotas` instead of the defaults.
+    pub fn with_quotas(mut self, quotas: crate::quota::Quotas) -> Store {
+        self.quotas = quotas;
+        self
+    }
+
+    pub fn quotas(&self) -> crate::quota::Quotas {
+        self.quotas
+    }
+
+    /// Changes refused by each quota so far.
+    pub fn quota_refusals(&self) -> QuotaRefusals {
+        self.quota_refusals.clone()
+    }
+
+    /// `result`, counting a quota's refusal on the way.
+    fn counted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Quota(refused)) = &result {
+            self.count_quota_refusal(refused);
+        }
+        result
+    }
+
+    /// Counts a change `refused` by a quota (astro-api's, or a data
+    /// plane's at Harmony).
+    pub fn count_quota_refusal(&self, refused: &crate::quota::Exceeded) {
+        self.quota_refusals.get_or_create(&QuotaLabels { quota: refused.quota.name() }).inc();
     }
 
     /// The store on another clock (the application's, [`crate::clock`]).

@@ -73,7 +73,13 @@ pub enum Delivery {
     /// tried again at `next_attempt_at` (Unix milliseconds).
     Retry { seq: i64, deployment_id: Uuid, error: String, next_attempt_at: i64 },
     /// Harmony said no for good: the entry goes, and the deployment says why.
-    Refused { seq: i64, deployment_id: Uuid, error: String },
+    Refused {
+        seq: i64,
+        deployment_id: Uuid,
+        error: String,
+        /// The quota it was refused for, when it was one.
+        quota: Option<crate::quota::Exceeded>,
+    },
 }
 
 impl Delivery {
@@ -92,13 +98,23 @@ impl Delivery {
 /// and the clock its claim and queue time are read from.
 pub(super) struct ToQueue {
     change: Outgoing,
+    /// The organization whose change rate a `PUT` counts against, and the
+    /// rate (deletes are never refused).
+    rate: Option<(String, u32)>,
     spec: Option<String>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Store {
-    pub(super) fn to_queue(&self, change: Outgoing) -> Result<ToQueue, StoreError> {
-        Ok(ToQueue { spec: self.stored_spec(&change)?, change, clock: self.clock.clone() })
+    /// `change` of a deployment of `organization_id`, ready to queue.
+    pub(super) fn to_queue(
+        &self,
+        organization_id: &str,
+        change: Outgoing,
+    ) -> Result<ToQueue, StoreError> {
+        let rate = matches!(change.op, Op::Put(_))
+            .then(|| (organization_id.to_owned(), self.quotas.changes_per_minute));
+        Ok(ToQueue { spec: self.stored_spec(&change)?, change, rate, clock: self.clock.clone() })
     }
 }
 
@@ -109,9 +125,14 @@ impl ToQueue {
     /// the caller to deliver: no worker, here or on another replica, takes
     /// it meanwhile, and should the caller die, the claim expires and a
     /// worker does.
+    /// A `PUT` is first held to its organization's change rate
+    /// ([`crate::quota::admit_change`]): refused, the whole write is.
     pub(super) fn enqueue(self, tx: &Tx<'_>) -> Result<Enqueued, StoreError> {
-        let ToQueue { change, spec, clock } = self;
+        let ToQueue { change, spec, rate, clock } = self;
         let now_ms = clock.now_ms();
+        if let Some((organization_id, per_minute)) = rate {
+            admit_change(tx, &organization_id, per_minute, now_ms)?;
+        }
         let op = match &change.op {
             Op::Put(_) => "PUT",
             Op::Delete => "DELETE",
@@ -148,6 +169,30 @@ impl ToQueue {
             Enqueued::Claimed(Queued { seq, attempts: 0, change })
         })
     }
+}
+
+/// Takes one change of `organization_id` at `now_ms` against its rate, or
+/// refuses it.
+fn admit_change(
+    tx: &Tx<'_>,
+    organization_id: &str,
+    per_minute: u32,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let tat: Option<i64> = tx
+        .query_opt(
+            "SELECT tat_ms FROM change_rates WHERE organization_id = ?1",
+            &[&organization_id],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
+    let next = crate::quota::admit_change(per_minute, tat, now_ms)?;
+    tx.execute(
+        "INSERT INTO change_rates (organization_id, tat_ms) VALUES (?1, ?2)
+         ON CONFLICT (organization_id) DO UPDATE SET tat_ms = excluded.tat_ms",
+        &[&organization_id, &next],
+    )?;
+    Ok(())
 }
 
 /// Whether the deployment has an outbox entry.
@@ -350,7 +395,7 @@ fn record(tx: &Tx<'_>, result: &Delivery) -> Result<(), StoreError> {
                 &[&deployment_id.to_string(), error],
             )?;
         }
-        Delivery::Refused { seq, deployment_id, error } => {
+        Delivery::Refused { seq, deployment_id, error, .. } => {
             tx.execute("DELETE FROM outbox WHERE seq = ?1", &[seq])?;
             tx.execute(
                 "UPDATE deployments SET handoff_error = ?2, handoff_refused = 1

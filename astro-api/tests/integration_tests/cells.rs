@@ -77,6 +77,7 @@ impl TwoCells {
         config.harmony_timeout = Duration::from_secs(3);
         config.negotiation_ttl = Duration::from_millis(200);
         config.handoff_max_backoff = Duration::from_millis(200);
+        config.quotas = NOT_ABOUT_QUOTAS;
         let astro = astro_api::start(&config, &log()).unwrap();
         let token = bootstrap(&astro, "org-1", "ws-1").await;
         TwoCells {

@@ -61,6 +61,15 @@ pub async fn wait_delivered(client: &reqwest::Client, url: &str, generation: u64
     }
 }
 
+/// Quotas that hold nothing back: tests that are not about quotas make
+/// hundreds of changes in a burst (`quotas.rs` holds astro-api to small
+/// ones).
+pub const NOT_ABOUT_QUOTAS: astro_api::quota::Quotas = astro_api::quota::Quotas {
+    deployments_per_organization: 100_000,
+    deployments_per_workspace: 100_000,
+    changes_per_minute: 1_000_000,
+};
+
 /// The key test astro-apis seal secret values with.
 pub fn test_sealer() -> astro_api::seal::Sealer {
     astro_api::seal::Sealer::new(*b"astro-api-test-sealing-key-00000")
@@ -207,6 +216,7 @@ impl Stack {
         config.harmony_token = Some(HARMONY_TOKEN.to_owned());
         config.database_url = astro_schema.as_ref().map(|s| s.url());
         config.secret_key = Some(test_sealer());
+        config.quotas = NOT_ABOUT_QUOTAS;
         let astro_location = match &astro_schema {
             Some(schema) => schema.location(),
             None => astro_api::store::Location::Sqlite(astro_data.path().join("astro.sqlite3")),

@@ -12,6 +12,7 @@ mod lifecycle;
 mod needs;
 mod outbox;
 mod platform_rollouts;
+mod quotas;
 mod request_ids;
 mod schemathesis;
 mod secrets;

@@ -30,6 +30,7 @@ impl Harmony {
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
         let key = self.key.clone();
+        let budgets = self.budgets;
         self.store
             .write_async(move |tx| {
                 // Only a DNS label can name a data plane (validation says so).
@@ -85,7 +86,7 @@ impl Harmony {
                 tx.put_deployment(&stored)?;
                 if !unchanged {
                     tx.bump_desired_revision(&plane.id)?;
-                    insert_revision(tx, &key, &stored, &plane, now, "change")?;
+                    insert_revision(tx, &key, &stored, &plane, now, "change", Some(&budgets))?;
                 }
                 Ok(to_api(stored))
             })
@@ -156,7 +157,10 @@ impl Harmony {
 /// writes it as manifest revision
 /// `stored.revision` (the deployment row must already say so). A set larger
 /// than `deployment_rules::MAX_RENDERED_SET_BYTES` is refused (400) and
-/// nothing is written, so every set stored can be handed to its agent.
+/// nothing is written, so every set stored can be handed to its agent. With
+/// `budgets`, a set whose growth would take its plane, or its organization
+/// on a shared plane, past a budget is refused (422 `QuotaExceeded`) too;
+/// the plane's sums move by the set's growth either way.
 pub(crate) fn insert_revision(
     tx: &crate::store::Tx<'_>,
     key: &render::SecretKey,
@@ -164,6 +168,7 @@ pub(crate) fn insert_revision(
     plane: &DataPlane,
     now: DateTime<Utc>,
     cause: &'static str,
+    budgets: Option<&crate::budget::PlaneBudgets>,
 ) -> Result<(), HarmonyError> {
     let started = std::time::Instant::now();
     let objects = render::objects(key, stored.id, &stored.spec, plane);
@@ -178,6 +183,16 @@ pub(crate) fn insert_revision(
             deployment_rules::MAX_RENDERED_SET_BYTES
         )]));
     }
+    let organization = &stored.spec.organization_id;
+    let before = tx.rendered_bytes(stored.id)?;
+    if let Some(budgets) = budgets {
+        let shared = plane.labels.get(crate::budget::SHARED_LABEL).is_some_and(|v| v == "true");
+        let usage = tx.plane_usage(&plane.id, organization)?;
+        budgets
+            .admit(shared, usage.plane_bytes, usage.organization_bytes, before, size as u64)
+            .map_err(HarmonyError::OverBudget)?;
+    }
+    tx.record_rendered_bytes(stored.id, &plane.id, organization, before, size as u64)?;
     // `stored.input_hash` is `render::input_hash` of the same input.
     Ok(tx.insert_manifest_set(&StoredManifestSet {
         deployment_id: stored.id,

@@ -43,6 +43,9 @@ pub enum HarmonyError {
     /// An agent without a valid credential.
     #[error("{0}")]
     Unauthenticated(String),
+    /// A change past its data plane's budget ([`crate::budget`]).
+    #[error(transparent)]
+    OverBudget(crate::budget::OverBudget),
     #[error("storage failure")]
     Store(#[from] StoreError),
 }
@@ -69,6 +72,8 @@ pub struct Harmony {
     /// Deployments a rollout step re-renders in one transaction
     /// ([`crate::rollout::controller::RENDERS_PER_COMMIT`]).
     pub(crate) renders_per_commit: usize,
+    /// What a change may add to its data plane ([`crate::budget`]).
+    pub(crate) budgets: crate::budget::PlaneBudgets,
     /// Where the application layer reports what no caller hears of (a
     /// deployment whose set cannot be served).
     pub(crate) log: slog::Logger,
@@ -99,6 +104,7 @@ impl Harmony {
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
             renders_per_commit: crate::rollout::controller::RENDERS_PER_COMMIT,
+            budgets: crate::budget::PlaneBudgets::default(),
             log: slog::Logger::root(slog::Discard, slog::o!()),
         }
     }
@@ -106,6 +112,12 @@ impl Harmony {
     /// Logs to `log` (by default nowhere).
     pub fn with_log(mut self, log: slog::Logger) -> Self {
         self.log = log;
+        self
+    }
+
+    /// Holds changes to `budgets` instead of the defaults.
+    pub fn with_budgets(mut self, budgets: crate::budget::PlaneBudgets) -> Self {
+        self.budgets = budgets;
         self
     }
 

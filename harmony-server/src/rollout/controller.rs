@@ -332,7 +332,9 @@ fn carry_out(
                 ..existing
             };
             tx.put_deployment(&stored)?;
-            insert_revision(tx, key, &stored, &data_plane, now, "rollout")?;
+            // The platform's own change: counted against the plane, never
+            // refused for its budget.
+            insert_revision(tx, key, &stored, &data_plane, now, "rollout", None)?;
         }
         let desired = tx.bump_desired_revision(plane)?;
         tx.set_release_revision(plane, desired)?;

@@ -87,7 +87,9 @@ impl Tx<'_> {
     }
 
     /// Deletes a deployment and its revisions; false when there was none.
+    /// Deletes a deployment (its bytes off its plane's sums).
     pub fn delete_deployment(&self, id: Uuid) -> Result<bool, StoreError> {
+        self.forget_rendered_bytes(id)?;
         Ok(self.0.execute("DELETE FROM deployments WHERE id = ?1", &[&id.to_string()])? > 0)
     }
 }

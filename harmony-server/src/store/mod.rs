@@ -26,6 +26,7 @@ mod leases;
 mod manifests;
 mod migrations;
 mod rollouts;
+mod usage;
 
 pub use agents::HealthReport;
 pub use codec::{pack, unpack};
@@ -33,6 +34,7 @@ pub use deployments::StoredDeployment;
 pub use manifests::StoredManifestSet;
 pub use migrations::{MIGRATIONS, contract};
 pub use rollouts::{PlaneView, VIEWS_PER_QUERY};
+pub use usage::PlaneUsage;
 
 use crate::crypto::SecretKey;
 use codec::Codec;

@@ -101,6 +101,7 @@ on_both_backends!(
     a_generation_past_what_is_stored_is_refused,
     sizes_that_would_break_a_shared_data_plane_are_refused_and_nothing_is_stored,
     values_with_a_grammar_are_held_to_it,
+    a_planes_budget_refuses_growth_past_it_and_stores_nothing,
 );
 
 /// The message of a 400, or a panic.
@@ -287,4 +288,94 @@ async fn one_unservable_deployment_never_fails_its_whole_data_plane() {
         of(broken).unavailable
     );
     assert!(!of(fine).objects.is_empty() && of(fine).unavailable.is_none());
+}
+
+/// Issue 34: one organization filled the shared Hosted plane (100 creates
+/// at every limit: a 276 MB desired state). Now each organization's part of
+/// a shared plane, and the plane's total, are budgets: a change past one is
+/// refused (422 `QuotaExceeded`, naming the quota, its value, its use and
+/// what the change needed) and nothing of it is stored; other
+/// organizations keep their room; a delete gives room back; a change that
+/// shrinks is always taken; a restarted Harmony (which recounts the sums)
+/// refuses at the same point.
+async fn a_planes_budget_refuses_growth_past_it_and_stores_nothing(backend: Backend) {
+    use harmony_client::negotiate::QuotaRefusal;
+    use harmony_server::budget::{ORGANIZATION_QUOTA, PLANE_QUOTA, PlaneBudgets};
+    let budgets = PlaneBudgets {
+        shared_plane_bytes: 400_000,
+        organization_bytes_on_shared_plane: 150_000,
+        owned_plane_bytes: 1_000_000,
+    };
+    let Some(mut h) = TestHarmony::on_with(backend, |c| c.budgets = budgets) else { return };
+    let mut shared = registration(harmony_client::v2::types::DataPlaneKind::Hosted);
+    shared.labels.insert("astronomer.io/shared".to_owned(), "true".to_owned());
+    h.v2().data_plane_put("shared-1", &shared).await.unwrap();
+    let client = h.v2();
+    let spec = |org: &str, name: &str| {
+        let mut spec = hosted_spec("shared-1", 1);
+        spec.organization_id = org.to_owned();
+        spec.name = name.to_owned();
+        spec
+    };
+    // Creates until refused; the ids taken and the refusal.
+    let fill = |org: &'static str| {
+        let client = client.clone();
+        async move {
+            let mut taken = Vec::new();
+            for i in 0..100 {
+                let id = id();
+                match client.deployment_put(&id, &spec(org, &format!("d{i}"))).await {
+                    Ok(_) => taken.push(id),
+                    Err(e) => {
+                        let (status, code, message) = failure::<()>(Err(e));
+                        assert_eq!((status, code.as_str()), (422, "QuotaExceeded"), "{message}");
+                        let refusal = QuotaRefusal::parse(&message)
+                            .unwrap_or_else(|| panic!("unreadable: {message}"));
+                        assert!(refusal.used <= refusal.limit, "{message}");
+                        assert!(refusal.used + refusal.needed > refusal.limit, "{message}");
+                        assert_eq!(
+                            failure(client.deployment_get(&id).await).0,
+                            404,
+                            "stored: {message}"
+                        );
+                        return (taken, refusal, id);
+                    }
+                }
+            }
+            panic!("{org} was never refused");
+        }
+    };
+    let (a, refused_a, _) = fill("org-a").await;
+    assert!(!a.is_empty(), "the budget holds at least one deployment");
+    assert_eq!((refused_a.quota.as_str(), refused_a.limit), (ORGANIZATION_QUOTA, 150_000));
+    // org-b has its own part; the plane's total runs out for org-c.
+    let (b, refused_b, _) = fill("org-b").await;
+    assert_eq!((refused_b.quota.as_str(), b.len()), (ORGANIZATION_QUOTA, a.len()));
+    let (_, refused_c, _) = fill("org-c").await;
+    assert_eq!((refused_c.quota.as_str(), refused_c.limit), (PLANE_QUOTA, 400_000));
+
+    // A change that shrinks is taken, past the budget or not.
+    let mut smaller = spec("org-a", "d0");
+    smaller.generation = 2;
+    smaller.environment_variables.clear();
+    client.deployment_put(&a[0], &smaller).await.expect("a shrinking change is taken");
+
+    // A delete gives room back, to that organization.
+    client.deployment_delete(&b[0]).await.unwrap();
+    client.deployment_put(&id(), &spec("org-b", "again")).await.expect("room again");
+    let (again, _, refused_id) = fill("org-b").await;
+    assert_eq!(again.len(), 0, "exactly the room the delete gave back");
+
+    // A restarted Harmony recounts the sums and refuses at the same point.
+    let used = QuotaRefusal::parse(
+        &failure(client.deployment_put(&refused_id, &spec("org-b", "x")).await).2,
+    )
+    .unwrap()
+    .used;
+    h.stop().await;
+    let h = h.again(|c| c.budgets = budgets);
+    let (status, _, message) =
+        failure(h.v2().deployment_put(&refused_id, &spec("org-b", "x")).await);
+    assert_eq!(status, 422, "{message}");
+    assert_eq!(QuotaRefusal::parse(&message).unwrap().used, used, "{message}");
 }
