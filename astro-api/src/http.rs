@@ -32,12 +32,49 @@ fn public(rqctx: &RequestContext<Context>) -> impl Fn(Failure) -> AstroError + '
     }
 }
 
+/// The path or query parameter holding a NUL, if any. PostgreSQL's text
+/// cannot hold U+0000, so one reaching a query failed there as a 500 (issue
+/// 34); bodies are checked by their extractor (`body_deadline`). A path
+/// segment is named by its variable (dropshot does not expose the values it
+/// matched, only their names): `organization_id` is the first, and the
+/// endpoint's other string variable, when it has one, the rest.
+fn nul_in_uri(rqctx: &RequestContext<Context>, organization_id: &str) -> Option<String> {
+    if organization_id.contains('\0') {
+        return Some("organization_id".to_owned());
+    }
+    let decoded = |text: &str| -> String {
+        form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    if rqctx.request.uri().path().split('/').any(|segment| decoded(segment).contains('\0')) {
+        let mut others = rqctx.endpoint.variables.keys().filter(|name| *name != "organization_id");
+        return Some(match (others.next(), others.next()) {
+            (Some(only), None) => only.clone(),
+            _ => "path".to_owned(),
+        });
+    }
+    let query = rqctx.request.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.replace('\0', "\\0"))
+}
+
 /// The caller, from the request's `Authorization` header, for a request on
-/// `organization_id`.
+/// `organization_id`. A NUL in the path or query is refused first (400
+/// naming the parameter), so nothing carrying one reaches the store.
 async fn caller(
     rqctx: &RequestContext<Context>,
     organization_id: &str,
 ) -> Result<Principal, AstroError> {
+    if let Some(field) = nul_in_uri(rqctx, organization_id) {
+        return Err(public(rqctx)(Failure::Invalid(vec![crate::failure::field_error(
+            field,
+            "format",
+            "a NUL character (U+0000) is not allowed",
+        )])));
+    }
     let header = rqctx
         .request
         .headers()
@@ -57,7 +94,19 @@ fn id_listing(
         WhichPage::First(_) => None,
         WhichPage::Next(selector) => Some(selector.last_seen),
     };
+    if after.as_deref().is_some_and(|a| a.contains('\0')) {
+        return Err(nul_in_page_token());
+    }
     Ok((limit, after))
+}
+
+/// A page token whose decoded selector holds a NUL (a token is base64 of
+/// JSON, so the query string shows none).
+fn nul_in_page_token() -> dropshot::HttpError {
+    dropshot::HttpError::for_bad_request(
+        Some("InvalidRequest".to_owned()),
+        "page_token: a NUL character (U+0000) is not allowed".to_owned(),
+    )
 }
 
 /// A page of a listing ordered by string id.
@@ -193,10 +242,18 @@ impl AstroApi for AstroImpl {
         let limit = rqctx.page_limit(&query).map_err(AstroError::from)?.get() as usize;
         let (scan, after) = match query.page {
             WhichPage::First(scan) => (scan, None),
-            WhichPage::Next(selector) => (
-                DeploymentScan { workspace_id: selector.workspace_id, name: selector.name },
-                Some(selector.last_seen),
-            ),
+            WhichPage::Next(selector) => {
+                let held = [&selector.workspace_id, &selector.name]
+                    .into_iter()
+                    .any(|s| s.as_deref().is_some_and(|s| s.contains('\0')));
+                if held {
+                    return Err(AstroError::from(nul_in_page_token()));
+                }
+                (
+                    DeploymentScan { workspace_id: selector.workspace_id, name: selector.name },
+                    Some(selector.last_seen),
+                )
+            }
         };
         let items =
             rqctx.context().list(&who, scan.clone(), after, limit).await.map_err(public(&rqctx))?;

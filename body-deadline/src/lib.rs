@@ -17,6 +17,13 @@
 //! an API that swaps one for the other describes the same request body
 //! (`cargo xtask check` holds every released document to that).
 //!
+//! **No NUL in any string of a body.** PostgreSQL's text cannot hold U+0000
+//! (SQLite's can), so a NUL reaching a query failed there as a 500 while
+//! SQLite took it (issue 34). Every body of the three APIs comes through
+//! here, so a body holding one anywhere, in a value or a key, is answered
+//! `400 InvalidRequest` naming the field (`worker_queues[1].name`), before
+//! any handler runs.
+//!
 //! The deadline is one value per process ([`set_read_timeout`]), because an
 //! extractor sees the server's context only as a generic type; each server
 //! binary sets it from its `--body-read-timeout` flag before it serves.
@@ -30,6 +37,7 @@ use dropshot::{
     HttpError, RequestContext, ServerContext, TypedBody,
 };
 use schemars::JsonSchema;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The deadline a server starts with: a whole body (at most a few hundred
@@ -52,15 +60,63 @@ pub fn read_timeout() -> Duration {
     Duration::from_millis(READ_TIMEOUT_MILLIS.load(Ordering::Relaxed))
 }
 
+/// `body`, and where it holds a NUL ([`nul_field`]).
+fn body_nul<T>(body: TypedBody<T>) -> (TypedBody<T>, Option<String>)
+where
+    T: JsonSchema + DeserializeOwned + Serialize + Send + Sync + 'static,
+{
+    let mut found = None;
+    let body = body.map(|inner| {
+        found = nul_field(&inner);
+        inner
+    });
+    (body, found)
+}
+
+/// The first field of `body` (as a path: `a.b[2].c`, `body` for the whole)
+/// whose string value or key holds a NUL, if any.
+pub fn nul_field<T: Serialize + ?Sized>(body: &T) -> Option<String> {
+    fn walk(value: &serde_json::Value, path: &mut String) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(fields) => fields.iter().any(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key.replace('\0', "\\0"));
+                let found = key.contains('\0') || walk(item, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let value = serde_json::to_value(body).ok()?;
+    let mut path = String::new();
+    walk(&value, &mut path).then(|| if path.is_empty() { "body".to_owned() } else { path })
+}
+
 /// A JSON request body, as [`TypedBody`], that must arrive within
 /// [`read_timeout`] or is answered `408 Request Timeout`.
 pub struct TimedBody<T>(TypedBody<T>)
 where
-    T: JsonSchema + DeserializeOwned + Send + Sync + 'static;
+    T: JsonSchema + DeserializeOwned + Serialize + Send + Sync + 'static;
 
 impl<T> TimedBody<T>
 where
-    T: JsonSchema + DeserializeOwned + Send + Sync + 'static,
+    T: JsonSchema + DeserializeOwned + Serialize + Send + Sync + 'static,
 {
     /// The parsed body.
     pub fn into_inner(self) -> T {
@@ -71,7 +127,7 @@ where
     /// versions' endpoints convert theirs and call the newest.
     pub fn map<U, F>(self, f: F) -> TimedBody<U>
     where
-        U: JsonSchema + DeserializeOwned + Send + Sync + 'static,
+        U: JsonSchema + DeserializeOwned + Serialize + Send + Sync + 'static,
         F: FnOnce(T) -> U,
     {
         TimedBody(self.0.map(f))
@@ -81,7 +137,7 @@ where
 #[async_trait]
 impl<T> ExclusiveExtractor for TimedBody<T>
 where
-    T: JsonSchema + DeserializeOwned + Send + Sync + 'static,
+    T: JsonSchema + DeserializeOwned + Serialize + Send + Sync + 'static,
 {
     async fn from_request<Context: ServerContext>(
         rqctx: &RequestContext<Context>,
@@ -89,7 +145,14 @@ where
     ) -> Result<Self, HttpError> {
         let timeout = read_timeout();
         match tokio::time::timeout(timeout, TypedBody::from_request(rqctx, request)).await {
-            Ok(body) => body.map(TimedBody),
+            Ok(Ok(body)) => match body_nul(body) {
+                (body, None) => Ok(TimedBody(body)),
+                (_, Some(field)) => Err(HttpError::for_bad_request(
+                    Some("InvalidRequest".to_string()),
+                    format!("{field}: a NUL character (U+0000) is not allowed in any text"),
+                )),
+            },
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(HttpError::for_client_error(
                 Some("RequestBodyTimeout".to_string()),
                 ClientErrorStatusCode::REQUEST_TIMEOUT,
@@ -100,5 +163,23 @@ where
 
     fn metadata(content_type: ApiEndpointBodyContentType) -> ExtractorMetadata {
         TypedBody::<T>::metadata(content_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_is_found_and_named_wherever_it_is() {
+        let body = serde_json::json!({
+            "name": "ok",
+            "worker_queues": [{"name": "a"}, {"name": "b\u{0}c"}],
+        });
+        assert_eq!(nul_field(&body).as_deref(), Some("worker_queues[1].name"));
+        assert_eq!(nul_field(&serde_json::json!({"k\u{0}": 1})).as_deref(), Some("k\\0"));
+        assert_eq!(nul_field(&serde_json::json!("\u{0}")).as_deref(), Some("body"));
+        assert_eq!(nul_field(&serde_json::json!({"text": "\\u0000 is six characters"})), None);
+        assert_eq!(nul_field(&serde_json::json!({"n": [1, 2, {"x": null}]})), None);
     }
 }

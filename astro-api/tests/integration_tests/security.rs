@@ -149,7 +149,10 @@ async fn harmony_refuses_another_organizations_deployment_on_an_owned_plane() {
     assert!(format!("{refused:?}").contains("belongs to another organization"), "{refused:?}");
 }
 
-sql_store::on_both_backends!(a_refusal_leaves_the_outbox_and_a_later_delete_goes_through);
+sql_store::on_both_backends!(
+    a_refusal_leaves_the_outbox_and_a_later_delete_goes_through,
+    a_nul_anywhere_is_a_400_naming_where,
+);
 
 /// A change Harmony refuses (here: the cluster was given to another
 /// organization after the deployment was placed, which only an operator
@@ -317,4 +320,123 @@ async fn a_token_cannot_create_a_token_that_outlives_it() {
     let within = json!({"name": "within", "role": "READ_ONLY", "expires_in_seconds": 60});
     let (status, created) = stack.call_as(&short_lived, Method::POST, path, Some(&within)).await;
     assert_eq!(status, 201, "{created}");
+}
+
+/// A real page token of `path` (a listing of one item), its selector given
+/// a NUL, encoded as dropshot encodes tokens (base64 hides the NUL from the
+/// query string).
+async fn poisoned(stack: &Stack, path: &str, key: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE;
+    let (_, page) = stack.call(Method::GET, path, None).await;
+    let token = page["next_page"].as_str().unwrap_or_else(|| panic!("{path}: {page}"));
+    let text = String::from_utf8(b64.decode(token).unwrap()).unwrap();
+    let at = format!("\"{key}\":\"");
+    let poisoned = text.replacen(&at, &format!("{at}\\u0000"), 1);
+    assert_ne!(poisoned, text, "{text}");
+    b64.encode(poisoned)
+}
+
+/// Issue 34: a NUL in a query filter, a page token, a workspace id in a
+/// path or a body field was a 500 on PostgreSQL (`invalid byte sequence
+/// for encoding "UTF8": 0x00`) and a 4xx on SQLite. On both, each is now a
+/// 400 naming the parameter or field, and nothing is stored.
+async fn a_nul_anywhere_is_a_400_naming_where(backend: sql_store::Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
+    for name in ["p1", "p2"] {
+        let mut body = standard();
+        body["name"] = json!(name);
+        assert_eq!(stack.create(&body).await.0, 201);
+    }
+    stack
+        .call(Method::POST, "/organizations/org-1/workspaces", Some(&json!({"name": "two"})))
+        .await;
+    // Real page tokens, their selectors given a NUL (base64 hides it from
+    // the query string).
+    let deployments_token =
+        poisoned(&stack, "/organizations/org-1/deployments?limit=1&name=p1", "name").await;
+    let workspaces_token =
+        poisoned(&stack, "/organizations/org-1/workspaces?limit=1", "last_seen").await;
+    let (_, before) = stack.call(Method::GET, "/organizations/org-1/deployments", None).await;
+    let (_, workspaces_before) =
+        stack.call(Method::GET, "/organizations/org-1/workspaces", None).await;
+    let with = |field: &str| {
+        let mut body = standard();
+        match field {
+            "name" => body["name"] = json!("a\u{0}b"),
+            "description" => body["description"] = json!("x\u{0}"),
+            "workspace_id" => body["workspace_id"] = json!("ws\u{0}1"),
+            "environment_variables[0].key" => {
+                body["environment_variables"][0]["key"] = json!("K\u{0}")
+            }
+            "environment_variables[1].value" => {
+                body["environment_variables"][1]["value"] = json!("\u{0}")
+            }
+            "worker_queues[0].name" => body["worker_queues"][0]["name"] = json!("default\u{0}"),
+            other => panic!("{other}"),
+        }
+        body
+    };
+    let mut cases: Vec<(Method, String, Option<Value>, String)> = vec![
+        (Method::GET, "/organizations/org-1/deployments?name=a%00b".into(), None, "name".into()),
+        (
+            Method::GET,
+            "/organizations/org-1/deployments?limit=3&pag%00e=1".into(),
+            None,
+            "pag\\0e".into(),
+        ),
+        (
+            Method::GET,
+            format!("/organizations/org-1/deployments?page_token={deployments_token}"),
+            None,
+            "page_token".into(),
+        ),
+        (
+            Method::GET,
+            format!("/organizations/org-1/workspaces?page_token={workspaces_token}"),
+            None,
+            "page_token".into(),
+        ),
+        (Method::GET, "/organizations/org-1/workspaces/ws%001".into(), None, "workspace_id".into()),
+        (Method::GET, "/organizations/org%001/deployments".into(), None, "organization_id".into()),
+        (
+            Method::POST,
+            "/organizations/org-1/workspaces".into(),
+            Some(json!({"name": "w\u{0}"})),
+            "name".into(),
+        ),
+        (
+            Method::POST,
+            "/organizations/org-1/tokens".into(),
+            Some(json!({"name": "t\u{0}", "role": "READ_ONLY"})),
+            "name".into(),
+        ),
+    ];
+    for field in [
+        "name",
+        "description",
+        "workspace_id",
+        "environment_variables[0].key",
+        "environment_variables[1].value",
+        "worker_queues[0].name",
+    ] {
+        cases.push((
+            Method::POST,
+            "/organizations/org-1/deployments".into(),
+            Some(with(field)),
+            field.into(),
+        ));
+    }
+    for (method, path, body, field) in cases {
+        let (status, error) = stack.call(method.clone(), &path, body.as_ref()).await;
+        assert_eq!(status, 400, "{method} {path} ({field}): {error}");
+        let named = fields(&error).contains(&field)
+            || error["message"].as_str().is_some_and(|m| m.starts_with(&format!("{field}:")));
+        assert!(named, "{method} {path}: {field} is not named: {error}");
+    }
+    let (_, after) = stack.call(Method::GET, "/organizations/org-1/deployments", None).await;
+    assert_eq!(before, after, "nothing was stored");
+    let (_, workspaces_after) =
+        stack.call(Method::GET, "/organizations/org-1/workspaces", None).await;
+    assert_eq!(workspaces_before, workspaces_after, "nothing was stored");
 }
