@@ -195,7 +195,7 @@ impl Errors {
             if d.chars().count() > rules::MAX_DESCRIPTION {
                 self.add("description", "length", "must be at most 1000 characters");
             }
-            self.rule("description", rules::free_text(d));
+            self.rule("description", rules::described_text(d));
         }
     }
 
@@ -216,7 +216,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
 
     e.length("workspace_id", &input.workspace_id, 63);
     e.length("name", &input.name, MAX_NAME as usize);
-    e.rule("name", rules::free_text(&input.name));
+    e.rule("name", rules::name_text(&input.name));
     e.description(input.description.as_deref());
     if let Some(tag) = &input.image_tag {
         e.rule("image_tag", rules::image_tag(tag));

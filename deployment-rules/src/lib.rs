@@ -342,12 +342,58 @@ pub fn is_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
+/// Bidirectional controls: embeddings and overrides (U+202A to U+202E),
+/// isolates (U+2066 to U+2069) and the marks (U+200E, U+200F, U+061C). They
+/// reorder how the text after them is shown ("Trojan Source"), so a name
+/// holding one can read as another.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that take no space and show nothing, so two names that look
+/// the same can differ: the zero-width space, the word joiner and the other
+/// invisible operators (U+2060 to U+2064), the Mongolian vowel separator,
+/// the byte-order mark. The zero-width joiner and non-joiner (U+200D,
+/// U+200C) are not among them: Persian, Indic scripts and emoji need them
+/// to be written at all.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{180e}' | '\u{feff}')
+}
+
+/// A name people tell things apart by (a deployment's, a workspace's, a
+/// token's): free text ([`free_text`]) without bidirectional controls or
+/// invisible characters.
+pub fn name_text(text: &str) -> Result<(), &'static str> {
+    free_text(text)?;
+    match text.chars().any(|c| is_bidi_control(c) || is_invisible(c)) {
+        false => Ok(()),
+        true => Err("must not contain bidirectional controls or invisible characters"),
+    }
+}
+
+/// A description people read: free text ([`free_text`]) without
+/// bidirectional controls, which would reorder what is shown after it.
+/// Invisible characters are kept: in prose they change no meaning, and a
+/// description identifies nothing.
+pub fn described_text(text: &str) -> Result<(), &'static str> {
+    free_text(text)?;
+    match text.chars().any(is_bidi_control) {
+        false => Ok(()),
+        true => Err("must not contain bidirectional controls"),
+    }
+}
+
 /// Text from elsewhere (another service, an agent) made fit to show a
 /// user: control characters replaced by a space, cut to at most `max`
 /// characters (an ellipsis marks a cut).
+/// Bidirectional controls and invisible characters are left out.
 pub fn shown(text: &str, max: usize) -> String {
-    let mut out: String =
-        text.chars().take(max).map(|c| if is_control(c) { ' ' } else { c }).collect();
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .filter(|c| !is_bidi_control(*c) && !is_invisible(*c))
+        .map(|c| if is_control(c) { ' ' } else { c })
+        .collect();
     if text.chars().nth(max).is_some() {
         out.push('…');
     }
@@ -421,6 +467,7 @@ mod tests {
     #[test]
     fn shown_text_is_bounded_and_printable() {
         assert_eq!(shown("a\nb\u{1b}[31m", 100), "a b [31m");
+        assert_eq!(shown("ok\u{202e}kcatta\u{200b}\u{2066}!", 100), "okkcatta!");
         assert_eq!(shown(&"x".repeat(10), 4), "xxxx…");
         assert_eq!(shown("ok", 2), "ok");
     }
@@ -506,5 +553,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Issue 34: bidi overrides and zero-width characters were kept in
+    /// names and descriptions. Names refuse both; descriptions refuse the
+    /// bidi controls and keep the rest; scripts and emoji that need the
+    /// zero-width joiners still pass.
+    #[test]
+    fn names_and_descriptions_refuse_what_reorders_or_hides() {
+        for c in [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}',
+        ] {
+            let text = format!("etl{c}prod");
+            assert!(name_text(&text).is_err(), "{:04X} in a name", c as u32);
+            assert!(described_text(&text).is_err(), "{:04X} in a description", c as u32);
+        }
+        for c in ['\u{200b}', '\u{2060}', '\u{2063}', '\u{180e}'] {
+            let text = format!("etl{c}prod");
+            assert!(name_text(&text).is_err(), "{:04X} in a name", c as u32);
+            assert_eq!(described_text(&text), Ok(()), "{:04X} in a description", c as u32);
+        }
+        for kept in ["می\u{200c}خواهم", "👩\u{200d}💻 team", "データ処理", "عربي", "ETL, nightly"]
+        {
+            assert_eq!(name_text(kept), Ok(()), "{kept}");
+            assert_eq!(described_text(kept), Ok(()), "{kept}");
+        }
+        assert!(name_text("a\nb").is_err() && described_text("a\u{0}").is_err());
     }
 }

@@ -26,7 +26,7 @@ fn check_name(errors: &mut Vec<astro_public_api::FieldError>, name: &str) {
     let length = name.chars().count();
     if !(1..=63).contains(&length) {
         errors.push(field_error("name", "length", "must be 1 to 63 characters"));
-    } else if let Err(rule) = deployment_rules::free_text(name) {
+    } else if let Err(rule) = deployment_rules::name_text(name) {
         errors.push(field_error("name", "format", rule));
     }
 }
@@ -93,7 +93,8 @@ impl Astro {
         who.may_administer()?;
         let mut errors = Vec::new();
         check_name(&mut errors, &input.name);
-        if let Some(Err(rule)) = input.description.as_deref().map(deployment_rules::free_text) {
+        if let Some(Err(rule)) = input.description.as_deref().map(deployment_rules::described_text)
+        {
             errors.push(field_error("description", "format", rule));
         }
         if input.description.as_ref().is_some_and(|d| {

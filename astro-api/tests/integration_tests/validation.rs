@@ -210,3 +210,38 @@ async fn malformed_bodies_are_400_not_500() {
     assert!(error["message"].as_str().unwrap().contains("exceeded maximum size"), "{error}");
     assert!(stack.list().await.is_empty(), "nothing stored");
 }
+
+/// Issue 34: bidirectional overrides and zero-width characters were kept
+/// in names and descriptions (and so shown to other users as something
+/// else). A name refuses both, a description the bidi controls; text in
+/// other scripts, and the joiners they and emoji need, is taken.
+#[tokio::test]
+async fn names_refuse_bidi_controls_and_invisible_characters() {
+    let stack = Stack::start().await;
+    for (field, value, status) in [
+        ("name", json!("prod\u{202e}lte"), 400),
+        ("name", json!("etl\u{200b}"), 400),
+        ("name", json!("\u{2066}etl\u{2069}"), 400),
+        ("description", json!("nightly \u{202e}gnol"), 400),
+        ("description", json!("nightly\u{200b} load"), 201),
+        ("name", json!("می\u{200c}خواهم"), 201),
+        ("name", json!("👩\u{200d}💻"), 201),
+    ] {
+        let mut body = standard();
+        body["name"] = json!(format!("n-{}", uuid::Uuid::new_v4().simple()));
+        body[field] = value.clone();
+        let (got, answer) = stack.create(&body).await;
+        assert_eq!(got, status, "{field} {value}: {answer}");
+        if status == 400 {
+            assert_eq!(fields(&answer), [field], "{answer}");
+        }
+    }
+    for (path, body) in [
+        ("/organizations/org-1/workspaces", json!({"name": "w\u{202e}"})),
+        ("/organizations/org-1/workspaces", json!({"name": "w", "description": "\u{2067}x"})),
+        ("/organizations/org-1/tokens", json!({"name": "t\u{200b}", "role": "READ_ONLY"})),
+    ] {
+        let (status, answer) = stack.call(reqwest::Method::POST, path, Some(&body)).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+    }
+}
