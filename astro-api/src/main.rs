@@ -73,6 +73,13 @@ struct Flags {
     /// ... and this PEM (PKCS #8) private key.
     #[arg(long, env = "ASTRO_TLS_KEY", requires = "tls_cert", global = true)]
     tls_key: Option<std::path::PathBuf>,
+    /// Seconds a connection on any listener may go with no byte moving
+    /// either way before it is closed.
+    #[arg(long, env = "ASTRO_IDLE_TIMEOUT", default_value = "60", value_parser = service_log::parse_seconds, global = true)]
+    idle_timeout: std::time::Duration,
+    /// Connections the public API holds at once; more wait until one closes.
+    #[arg(long, env = "ASTRO_MAX_CONNECTIONS", default_value_t = 2048, global = true)]
+    max_connections: usize,
     /// Seconds a request's body may take to arrive after its headers, or it
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
     #[arg(long, env = "ASTRO_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_log::parse_seconds, global = true)]
@@ -138,13 +145,17 @@ async fn main() -> Result<()> {
     let (mut registry, requests) = astro_api::metrics::registry();
     let base = service_log::logger_as("astro-api", ops.level, ops.format);
     let log = requests.logger(base);
-    let server = astro_api::start(&config, &log)?;
+    // The API listens behind a front door at the address asked for, which
+    // closes idle connections and caps how many it holds.
+    let bind = config.bind;
+    let server =
+        astro_api::start(&astro_api::Config { bind: front_door::BEHIND, ..config.clone() }, &log)?;
     astro_api::metrics::register_outbox(&mut registry, server.app_private().clone());
     let cells = astro_api::metrics::register_cells(&mut registry, server.app_private().clone());
     let admin = match ops.admin_bind {
-        Some(bind) => Some(
+        Some(_) => Some(
             service_admin::start(
-                bind,
+                front_door::BEHIND,
                 std::sync::Arc::new(registry),
                 astro_api::metrics::readiness(server.app_private().clone()),
                 Some(cells),
@@ -157,17 +168,33 @@ async fn main() -> Result<()> {
     if let Some(bootstrap) = bootstrap {
         bootstrap.run(server.app_private()).await?;
     }
+    let mut listeners = vec![front_door::Listener {
+        name: "api",
+        bind,
+        server: server.local_addr(),
+        max_connections: ops.max_connections,
+    }];
+    if let (Some(bind), Some(admin)) = (ops.admin_bind, &admin) {
+        listeners.push(front_door::Listener {
+            name: "admin",
+            bind,
+            server: admin.local_addr(),
+            max_connections: front_door::ADMIN_MAX_CONNECTIONS,
+        });
+    }
+    let doors = front_door::Doors::open(listeners, ops.idle_timeout, &log)?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     println!(
         "astro-api listening on {scheme}://{} ({})",
-        server.local_addr(),
-        service_admin::describe(admin.as_ref())
+        doors.addr("api").unwrap_or(bind),
+        service_admin::describe(doors.addr("admin"))
     );
     tokio::select! {
         result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
         signal = stop => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
+            doors.close();
             let deadline = tokio::time::Instant::now() + grace;
             service_log::close_by(deadline, &log, "api", server.close()).await;
             if let Some(admin) = admin {
@@ -243,6 +270,9 @@ fn private_or_absent(path: &std::path::Path) -> std::io::Result<()> {
 struct Operations {
     /// The admin listener's address; none without `--admin-bind`.
     admin_bind: Option<std::net::SocketAddr>,
+    /// Every listener's front door (`front_door`).
+    idle_timeout: std::time::Duration,
+    max_connections: usize,
     level: slog::Level,
     format: service_log::LogFormat,
 }
@@ -251,6 +281,8 @@ struct Operations {
 fn configure(flags: Flags) -> Result<(Config, Option<Bootstrap>, Operations)> {
     let ops = Operations {
         admin_bind: flags.admin_bind,
+        idle_timeout: flags.idle_timeout,
+        max_connections: flags.max_connections,
         level: flags.log_level,
         format: flags.log_format,
     };

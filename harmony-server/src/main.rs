@@ -112,6 +112,16 @@ struct Flags {
     /// Rendered bytes a plane one organization owns (Hybrid, Dedicated) may hold.
     #[arg(long, env = "HARMONY_PLANE_BUDGET_OWNED_BYTES", default_value_t = harmony_server::budget::PlaneBudgets::default().owned_plane_bytes, global = true)]
     plane_budget_owned_bytes: u64,
+    /// Seconds a connection on any listener may go with no byte moving
+    /// either way before it is closed (above the agents' 30 s long poll).
+    #[arg(long, env = "HARMONY_IDLE_TIMEOUT", default_value = "60", value_parser = service_log::parse_seconds, global = true)]
+    idle_timeout: std::time::Duration,
+    /// Connections the main API holds at once; more wait until one closes.
+    #[arg(long, env = "HARMONY_MAX_CONNECTIONS", default_value_t = 1024, global = true)]
+    max_connections: usize,
+    /// Connections the agent API holds at once (each agent keeps one).
+    #[arg(long, env = "HARMONY_AGENT_MAX_CONNECTIONS", default_value_t = 4096, global = true)]
+    agent_max_connections: usize,
     /// Seconds a request's body may take to arrive after its headers, or it
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
     #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_log::parse_seconds, global = true)]
@@ -156,18 +166,24 @@ async fn main() -> Result<()> {
     let stop = service_log::stop_requested();
     let (mut registry, requests) = harmony_server::metrics::registry();
     let log = requests.logger(service_log::logger_as("harmony", ops.level, ops.format));
-    let server = harmony_server::start(&config, &log)?;
+    // Each server listens behind a front door at the address asked for,
+    // which closes idle connections and caps how many each holds.
+    let bind = config.bind;
+    let server = harmony_server::start(
+        &harmony_server::Config { bind: front_door::BEHIND, ..config.clone() },
+        &log,
+    )?;
     let agents = harmony_server::start_agent_api_with(
-        agent_bind,
+        front_door::BEHIND,
         &server.app_private().harmony,
         &log,
         config.tls.as_ref(),
     )?;
     harmony_server::metrics::register_fleet(&mut registry, server.app_private().clone());
     let admin = match ops.admin_bind {
-        Some(bind) => Some(
+        Some(_) => Some(
             service_admin::start(
-                bind,
+                front_door::BEHIND,
                 std::sync::Arc::new(registry),
                 harmony_server::metrics::readiness(server.app_private().clone()),
                 None,
@@ -177,12 +193,35 @@ async fn main() -> Result<()> {
         ),
         None => None,
     };
+    let mut listeners = vec![
+        front_door::Listener {
+            name: "api",
+            bind,
+            server: server.local_addr(),
+            max_connections: ops.max_connections,
+        },
+        front_door::Listener {
+            name: "agents",
+            bind: agent_bind,
+            server: agents.local_addr(),
+            max_connections: ops.agent_max_connections,
+        },
+    ];
+    if let (Some(bind), Some(admin)) = (ops.admin_bind, &admin) {
+        listeners.push(front_door::Listener {
+            name: "admin",
+            bind,
+            server: admin.local_addr(),
+            max_connections: front_door::ADMIN_MAX_CONNECTIONS,
+        });
+    }
+    let doors = front_door::Doors::open(listeners, ops.idle_timeout, &log)?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     println!(
         "harmony listening on {scheme}://{} (agents: {scheme}://{}) ({})",
-        server.local_addr(),
-        agents.local_addr(),
-        service_admin::describe(admin.as_ref())
+        doors.addr("api").unwrap_or(bind),
+        doors.addr("agents").unwrap_or(agent_bind),
+        service_admin::describe(doors.addr("admin"))
     );
     let deadline = tokio::select! {
         result = server.wait_for_shutdown() => {
@@ -192,6 +231,7 @@ async fn main() -> Result<()> {
         signal = stop => {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
+            doors.close();
             server.app_private().harmony.end_long_polls();
             let deadline = tokio::time::Instant::now() + grace;
             service_log::close_by(deadline, &log, "api", server.close()).await;
@@ -210,6 +250,10 @@ async fn main() -> Result<()> {
 struct Operations {
     /// The admin listener's address; none without `--admin-bind`.
     admin_bind: Option<std::net::SocketAddr>,
+    /// Every listener's front door (`front_door`).
+    idle_timeout: std::time::Duration,
+    max_connections: usize,
+    agent_max_connections: usize,
     level: slog::Level,
     format: service_log::LogFormat,
 }
@@ -218,6 +262,9 @@ struct Operations {
 fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)> {
     let ops = Operations {
         admin_bind: flags.admin_bind,
+        idle_timeout: flags.idle_timeout,
+        max_connections: flags.max_connections,
+        agent_max_connections: flags.agent_max_connections,
         level: flags.log_level,
         format: flags.log_format,
     };

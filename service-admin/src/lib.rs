@@ -403,10 +403,11 @@ pub fn start(
     .map_err(|e| format!("the admin listener on {bind}: {e}"))
 }
 
-/// Where the admin listener is, for a service's start-up line.
-pub fn describe(admin: Option<&HttpServer<Admin>>) -> String {
+/// Where the admin listener is (the address clients reach), for a
+/// service's start-up line.
+pub fn describe(admin: Option<SocketAddr>) -> String {
     match admin {
-        Some(admin) => format!("metrics, health: http://{}", admin.local_addr()),
+        Some(admin) => format!("metrics, health: http://{admin}"),
         None => "no admin listener: --admin-bind ADDR serves metrics and health".to_owned(),
     }
 }

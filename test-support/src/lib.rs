@@ -226,6 +226,37 @@ pub fn http_with_body(addr: std::net::SocketAddr, head: &str, body: &str) -> (u1
     (status, head.to_owned(), body)
 }
 
+/// For each listener in turn, `silent` connections that send nothing are
+/// opened against it and held; while they are, every listener answers its
+/// request (`head`, and the status it must get). The silent connections to
+/// the last listener are then checked to have been closed by the server
+/// (the first of them reads its end within `idle` and a margin).
+pub fn silent_sockets_take_no_listener_down(
+    listeners: &[(std::net::SocketAddr, &str, u16)],
+    silent: usize,
+    idle: std::time::Duration,
+) {
+    use std::io::Read;
+    let mut held = Vec::new();
+    for (target, _, _) in listeners {
+        held = (0..silent)
+            .filter_map(|_| {
+                std::net::TcpStream::connect_timeout(target, std::time::Duration::from_millis(200))
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        assert!(held.len() * 10 >= silent * 9, "only {} silent sockets to {target}", held.len());
+        for (addr, head, status) in listeners {
+            let (got, _, body) = http(*addr, head);
+            assert_eq!(got, *status, "{head} to {addr} with {silent} silent on {target}: {body}");
+        }
+    }
+    let first = &mut &held[0];
+    first.set_read_timeout(Some(idle + std::time::Duration::from_secs(10))).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(matches!(first.read(&mut byte), Ok(0) | Err(_)), "a silent connection was kept");
+}
+
 /// One sample of a metrics scrape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {

@@ -409,3 +409,42 @@ async fn futures_join(futures: Vec<impl std::future::Future<Output = ()> + Send 
         task.await.unwrap();
     }
 }
+
+/// Issue 34: a connection that sent nothing stayed open on every listener
+/// for ever, and 1,100 of them to the agent API, at the default limit of
+/// 1,024 files, took the main API, `/livez` and the agent API down
+/// together. Now, under that same file limit, 1,100 silent sockets held
+/// against each listener in turn leave every listener answering (a
+/// newcomer takes the place of a connection that never spoke), the
+/// process never runs out of files, and silent connections are closed.
+#[test]
+fn silent_connections_take_no_listener_down() {
+    let data = tempfile::tempdir().unwrap();
+    let [addr, agents, admin] = test_support::free_addrs();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
+        .arg(BINARY)
+        .args(["--bind", &addr.to_string(), "--agent-bind", &agents.to_string(), "--dev-seed"])
+        .args(["--admin-bind", &admin.to_string(), "--idle-timeout", "4", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(std::process::Stdio::null());
+    let log = data.path().join("harmony.log");
+    let _server = test_support::Process::spawn(&mut command, &log);
+    for listener in [addr, agents, admin] {
+        test_support::wait_until_listening(listener);
+    }
+    test_support::silent_sockets_take_no_listener_down(
+        &[
+            (agents, "GET /desired-state HTTP/1.1\r\napi-version: 1.0.0", 401),
+            (addr, "GET /api-versions HTTP/1.1", 200),
+            (admin, "GET /livez HTTP/1.1", 200),
+        ],
+        1_100,
+        std::time::Duration::from_secs(4),
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("Too many open files"), "the process ran out of files");
+}
