@@ -330,6 +330,23 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     if input.executor == Executor::Kubernetes && input.worker_queues.len() > 1 {
         e.add("worker_queues", "forbidden", "the KUBERNETES executor takes only the default queue");
     }
+    let parallelism = rules::parallelism(
+        input
+            .worker_queues
+            .iter()
+            .map(|q| (q.max_worker_count.into(), q.worker_concurrency.into())),
+    );
+    if parallelism > rules::MAX_PARALLELISM {
+        e.add(
+            "worker_queues",
+            "parallelism",
+            format!(
+                "the sum of max_worker_count x worker_concurrency (Airflow's parallelism) must be \
+                 at most {}, got {parallelism}",
+                rules::MAX_PARALLELISM
+            ),
+        );
+    }
     let mut names = BTreeSet::new();
     for (i, q) in input.worker_queues.iter().enumerate() {
         let f = |name: &str| format!("worker_queues[{i}].{name}");
@@ -351,8 +368,18 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         if q.is_default && q.name != "default" {
             e.add(f("name"), "default_queue", "the default queue must be named \"default\"");
         }
-        if q.max_worker_count < 1 {
-            e.add(f("max_worker_count"), "range", "must be at least 1");
+        for (field, value, min) in [
+            ("min_worker_count", q.min_worker_count, 0),
+            ("max_worker_count", q.max_worker_count, 1),
+        ] {
+            // Worker counts become replicas: a Kubernetes int32.
+            if !(min..=rules::INT32_MAX).contains(&u64::from(value)) {
+                e.add(
+                    f(field),
+                    "range",
+                    format!("must be {min} to {}, got {value}", rules::INT32_MAX),
+                );
+            }
         }
         if q.min_worker_count > q.max_worker_count {
             e.add(

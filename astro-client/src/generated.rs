@@ -1510,6 +1510,7 @@ Rules that join fields: `workspace_id` is given exactly for WORKSPACE_MEMBER tok
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub astro_machine: ::std::option::Option<AstroMachine>,
         pub is_default: bool,
+        ///The queue's largest `replicas` (a Kubernetes int32). Over every queue, the sum of `max_worker_count` x `worker_concurrency` is Airflow's parallelism, at most 2147483647.
         pub max_worker_count: ::std::num::NonZeroU32,
         ///At most `max_worker_count`.
         pub min_worker_count: u32,

@@ -113,9 +113,12 @@ pub struct WorkerQueue {
     pub name: String,
     pub is_default: bool,
     /// At most `max_worker_count`.
-    #[schemars(range(min = 0, max = 4294967295u32))]
+    #[schemars(range(min = 0, max = "rules::MIN_WORKER_COUNT_MAX"))]
     pub min_worker_count: u32,
-    #[schemars(range(min = 1, max = 4294967295u32))]
+    /// The queue's largest `replicas` (a Kubernetes int32). Over every
+    /// queue, the sum of `max_worker_count` x `worker_concurrency` is
+    /// Airflow's parallelism, at most 2147483647.
+    #[schemars(range(min = 1, max = "rules::MAX_WORKER_COUNT_MAX"))]
     pub max_worker_count: u32,
     #[schemars(range(min = 1, max = "MAX_WORKER_CONCURRENCY"))]
     pub worker_concurrency: u32,

@@ -53,7 +53,7 @@ impl Bound {
     pub fn check(&self, value: u64) -> Result<(), String> {
         match (self.min..=self.max).contains(&value) {
             true => Ok(()),
-            false if self.max == u64::from(u32::MAX) => {
+            false if self.max == INT32_MAX => {
                 Err(format!("must be at least {}, got {value}", self.min))
             }
             false => Err(format!("must be {} to {}, got {value}", self.min, self.max)),
@@ -99,11 +99,31 @@ pub const SCHEDULER_REPLICAS_MIN: u64 = 1;
 pub const SCHEDULER_REPLICAS_MAX: u64 = 4;
 pub const NAME_MAX: u64 = 63;
 pub const MAX_WORKER_COUNT_MIN: u64 = 1;
-pub const MAX_WORKER_COUNT_MAX: u64 = u32::MAX as u64;
+/// Worker counts become a Deployment's `replicas` (and an autoscaler's
+/// bounds): Kubernetes' int32.
+pub const MAX_WORKER_COUNT_MAX: u64 = INT32_MAX;
 pub const MIN_WORKER_COUNT_MIN: u64 = 0;
-pub const MIN_WORKER_COUNT_MAX: u64 = u32::MAX as u64;
+pub const MIN_WORKER_COUNT_MAX: u64 = INT32_MAX;
 pub const WORKER_CONCURRENCY_MIN: u64 = 1;
-pub const WORKER_CONCURRENCY_MAX: u64 = u32::MAX as u64;
+/// `worker_concurrency` in `airflow.cfg` and the workers' environment:
+/// Airflow reads it as an integer and counts task slots with it.
+pub const WORKER_CONCURRENCY_MAX: u64 = INT32_MAX;
+
+/// The largest value of a Kubernetes `int32` field (`replicas` and the
+/// like), and of the counts Airflow keeps in integer columns.
+pub const INT32_MAX: u64 = i32::MAX as u64;
+
+/// The most task instances a deployment runs at once: Airflow's
+/// `core.parallelism`, rendered as the sum over its queues of
+/// `max_worker_count` x `worker_concurrency`; Airflow counts open slots
+/// against it in integer columns, so it is held to an int32 too.
+pub const MAX_PARALLELISM: u64 = INT32_MAX;
+
+/// Airflow's `parallelism` for queues given as (max_worker_count,
+/// worker_concurrency): the sum of their products (saturating; at least 1).
+pub fn parallelism(queues: impl IntoIterator<Item = (u64, u64)>) -> u64 {
+    queues.into_iter().fold(0u64, |sum, (max, c)| sum.saturating_add(max.saturating_mul(c))).max(1)
+}
 pub const WORKER_QUEUES_MIN: u64 = 1;
 
 /// The grammars below as ECMAScript regular expressions (what OpenAPI
@@ -137,6 +157,7 @@ pub const CROSS_FIELD_RULES: &[&str] = &[
     "exactly one queue is_default, named \"default\"; queue names are unique",
     "the KUBERNETES executor takes only the default queue",
     "min_worker_count <= max_worker_count",
+    "the sum over worker_queues of max_worker_count x worker_concurrency (Airflow's parallelism) at most 2147483647",
     "environment variable keys are unique; keys and values together at most 65536 bytes, each value at most 16384 bytes",
     "generation at most 9223372036854775807 and, for an existing deployment, not below its current one",
     "the rendered manifest set at most 4 MiB",

@@ -856,16 +856,15 @@ fn executor_class(executor: Executor) -> &'static str {
 }
 
 fn airflow_cfg(spec: &DeploymentSpec, namespace: &str) -> String {
-    let parallelism: u64 = spec
-        .worker_queues
-        .iter()
-        .map(|q| u64::from(q.max_worker_count) * u64::from(q.worker_concurrency))
-        .sum();
+    // Validation holds it to deployment_rules::MAX_PARALLELISM.
+    let parallelism = deployment_rules::parallelism(
+        spec.worker_queues.iter().map(|q| (q.max_worker_count.into(), q.worker_concurrency.into())),
+    );
     let mut cfg = String::new();
     let _ = writeln!(cfg, "[core]");
     let _ = writeln!(cfg, "executor = {}", executor_class(spec.executor));
     let _ = writeln!(cfg, "dags_folder = /usr/local/airflow/dags");
-    let _ = writeln!(cfg, "parallelism = {}", parallelism.max(1));
+    let _ = writeln!(cfg, "parallelism = {parallelism}");
     let _ = writeln!(cfg, "load_examples = False");
     let _ = writeln!(cfg);
     let _ = writeln!(cfg, "[scheduler]");

@@ -245,3 +245,37 @@ async fn names_refuse_bidi_controls_and_invisible_characters() {
         assert_eq!(status, 400, "{path} {body}: {answer}");
     }
 }
+
+/// Issue 34: worker counts of up to 2^32-1 were taken and rendered as an
+/// int32 `replicas`, and Airflow's parallelism reached 10^12. The bounds
+/// are Kubernetes' and Airflow's now, stated in the public document and
+/// refused naming the field.
+#[tokio::test]
+async fn numbers_are_held_to_what_kubernetes_and_airflow_hold() {
+    let stack = Stack::start().await;
+    let document: Value =
+        serde_json::from_str(include_str!("../../../openapi/astro.json")).unwrap();
+    let queue = &document["components"]["schemas"]["WorkerQueue"]["properties"];
+    for field in ["min_worker_count", "max_worker_count"] {
+        assert_eq!(queue[field]["maximum"], 2147483647, "{field} states its bound");
+    }
+    let past = 2147483648u64;
+    for (changes, field) in [
+        (json!({"min_worker_count": 0, "max_worker_count": past}), "worker_queues[0].max_worker_count"),
+        (json!({"min_worker_count": past, "max_worker_count": past}), "worker_queues[0].min_worker_count"),
+        (json!({"max_worker_count": 10_000_000, "worker_concurrency": 256}), "worker_queues"),
+    ] {
+        let mut body = standard();
+        for (k, v) in changes.as_object().unwrap() {
+            body["worker_queues"][0][k] = v.clone();
+        }
+        let (status, answer) = stack.create(&body).await;
+        assert_eq!(status, 400, "{changes}: {answer}");
+        assert!(fields(&answer).iter().any(|f| f == field), "{field} not named: {answer}");
+    }
+    let mut body = standard();
+    body["worker_queues"][0]["min_worker_count"] = json!(0);
+    body["worker_queues"][0]["max_worker_count"] = json!(2147483647u64 / 256);
+    body["worker_queues"][0]["worker_concurrency"] = json!(256);
+    assert_eq!(stack.create(&body).await.0, 201, "parallelism at its limit is taken");
+}

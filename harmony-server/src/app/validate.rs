@@ -111,6 +111,16 @@ pub(super) fn validate_spec(
     if spec.executor == Executor::Kubernetes && spec.worker_queues.len() > 1 {
         p.push("worker_queues: the KUBERNETES executor takes only the default queue".to_owned());
     }
+    let parallelism = rules::parallelism(
+        spec.worker_queues.iter().map(|q| (q.max_worker_count.into(), q.worker_concurrency.into())),
+    );
+    if parallelism > rules::MAX_PARALLELISM {
+        p.push(format!(
+            "worker_queues: the sum of max_worker_count x worker_concurrency (Airflow's \
+             parallelism) must be at most {}, got {parallelism}",
+            rules::MAX_PARALLELISM
+        ));
+    }
     for (i, q) in spec.worker_queues.iter().enumerate() {
         let field = format!("worker_queues[{i}]");
         check_dns_label(p, &format!("{field}.name"), &q.name);

@@ -24,15 +24,24 @@ fn at(bound: &Bound, value: u64, generation: u64) -> Value {
     match bound.field {
         "scheduler.au" => spec["scheduler"]["au"] = json!(value),
         "scheduler.replicas" => spec["scheduler"]["replicas"] = json!(value),
+        // The other factor of Airflow's parallelism (max_worker_count x
+        // worker_concurrency, itself bounded) at its least, so that only
+        // the bound under test is at its limit.
         "worker_queues[].max_worker_count" => {
             queue["min_worker_count"] = json!(0);
             queue["max_worker_count"] = json!(value);
+            queue["worker_concurrency"] = json!(1);
         }
         "worker_queues[].min_worker_count" => {
-            queue["max_worker_count"] = json!(u32::MAX);
+            queue["max_worker_count"] = json!(deployment_rules::MAX_WORKER_COUNT_MAX);
             queue["min_worker_count"] = json!(value);
+            queue["worker_concurrency"] = json!(1);
         }
-        "worker_queues[].worker_concurrency" => queue["worker_concurrency"] = json!(value),
+        "worker_queues[].worker_concurrency" => {
+            queue["min_worker_count"] = json!(0);
+            queue["max_worker_count"] = json!(1);
+            queue["worker_concurrency"] = json!(value);
+        }
         "name" => spec["name"] = json!("n".repeat(value as usize)),
         "worker_queues" => {
             let first = queue.clone();

@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod deployments;
 mod golden;
+mod kubernetes_limits;
 mod lifecycle;
 mod negotiation;
 mod old_clients;
