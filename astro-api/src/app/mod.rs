@@ -48,6 +48,12 @@ pub struct Astro {
 }
 
 impl Astro {
+    /// Times the cells' data planes were listed to find a shared plane
+    /// (at most once a second per cell, however many creates name a region).
+    pub fn shared_plane_scans(&self) -> u64 {
+        self.cells.shared_plane_scans()
+    }
+
     /// Changes Harmony refused after astro-api accepted them, by cell.
     pub fn refusals(
         &self,

@@ -124,9 +124,16 @@ impl Cells {
                 .map(|c| Cell {
                     name: c.name.clone(),
                     link: harmony_client::Harmony::new(&c.url, http.clone(), ttl),
+                    shared: Default::default(),
+                    scans: Default::default(),
                 })
                 .collect(),
         })
+    }
+
+    /// Times the cells' data planes were listed to find a shared plane.
+    pub fn shared_plane_scans(&self) -> u64 {
+        self.cells.iter().map(|c| c.scans.load(std::sync::atomic::Ordering::Relaxed)).sum()
     }
 
     fn cell(&self, name: &str) -> Result<&Cell, Failure> {
@@ -239,7 +246,7 @@ impl Cells {
         let mut unanswered = None;
         for cell in &self.cells {
             let found = match cell.sees_hosted().await {
-                Ok(true) => cell.shared_data_plane(cloud, region).await,
+                Ok(true) => cell.shared_data_plane(cloud, region, self.ttl).await,
                 // A 1.0.0 cell cannot say whether it has one.
                 Ok(false) => Err(cell.gap_to_v2().await),
                 Err(failure) => Err(failure),

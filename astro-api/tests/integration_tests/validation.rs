@@ -261,8 +261,14 @@ async fn numbers_are_held_to_what_kubernetes_and_airflow_hold() {
     }
     let past = 2147483648u64;
     for (changes, field) in [
-        (json!({"min_worker_count": 0, "max_worker_count": past}), "worker_queues[0].max_worker_count"),
-        (json!({"min_worker_count": past, "max_worker_count": past}), "worker_queues[0].min_worker_count"),
+        (
+            json!({"min_worker_count": 0, "max_worker_count": past}),
+            "worker_queues[0].max_worker_count",
+        ),
+        (
+            json!({"min_worker_count": past, "max_worker_count": past}),
+            "worker_queues[0].min_worker_count",
+        ),
         (json!({"max_worker_count": 10_000_000, "worker_concurrency": 256}), "worker_queues"),
     ] {
         let mut body = standard();
