@@ -152,10 +152,20 @@ pub fn start_with_clock(
              every replica): secret values are sealed with it at rest"
         ),
     };
+    let fingerprint = sealer.fingerprint().to_owned();
     let store = store::Store::open(&location, sealer)
-        .with_context(|| format!("opening the store in {}", location.describe()))?
-        .with_clock(clock.clone())
-        .with_quotas(config.quotas);
+        .with_context(|| format!("opening the store in {}", location.describe()))?;
+    // A change queued under another key could never be delivered: refuse
+    // to start rather than show "Harmony is unavailable" for it for ever.
+    if let Some((seq, deployment)) = store.first_unopenable_entry()? {
+        anyhow::bail!(
+            "outbox entry {seq} (deployment {deployment}) holds secret values that this \
+             astro-api's key (fingerprint {fingerprint}) cannot open: they were sealed under \
+             another --secret-key-file; start with the key they were sealed with (every \
+             replica must share one)"
+        );
+    }
+    let store = store.with_clock(clock.clone()).with_quotas(config.quotas);
     let cells = Arc::new(
         harmony::Cells::new(
             &config.cells,

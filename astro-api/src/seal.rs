@@ -23,6 +23,8 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// Names the key without revealing it ([`Sealer::fingerprint`]).
+    fingerprint: String,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -39,7 +41,19 @@ pub struct Unopenable;
 
 impl Sealer {
     pub fn new(key: [u8; 32]) -> Sealer {
-        Sealer { cipher: XChaCha20Poly1305::new(&key.into()) }
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"astro-api/key-fingerprint\0");
+        hash.update(key);
+        let fingerprint = hex::encode(&hash.finalize()[..8]);
+        Sealer { cipher: XChaCha20Poly1305::new(&key.into()), fingerprint }
+    }
+
+    /// 16 hex characters that name this key in messages and logs (a
+    /// truncated SHA-256 of it: telling two keys apart reveals nothing of
+    /// either).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// A key from its 64 hex characters.

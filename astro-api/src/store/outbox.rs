@@ -306,6 +306,29 @@ impl Store {
         })?)
     }
 
+    /// Checks that every secret value waiting in the outbox opens with this
+    /// store's key: the first entry whose values do not (written under
+    /// another key), as (seq, deployment). Entries a newer replica wrote in
+    /// a form this one does not know are left to it, as the worker does.
+    pub fn first_unopenable_entry(&self) -> Result<Option<(i64, Uuid)>, StoreError> {
+        let rows = self.db.read(|tx| {
+            tx.query(
+                "SELECT seq, deployment_id, spec FROM outbox WHERE spec IS NOT NULL ORDER BY seq",
+                &[],
+            )
+        })?;
+        for row in rows {
+            let (seq, id, spec): (i64, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let id: Uuid = id.parse().map_err(|_| StoreError::BadId(id.clone()))?;
+            match self.spec_of(id, &spec) {
+                Err(StoreError::Sealed(_)) => return Ok(Some((seq, id))),
+                Ok(_) | Err(StoreError::Decode(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(None)
+    }
+
     /// How much waits to be delivered: the entries, when the oldest of them
     /// was queued (Unix milliseconds; entries older binaries queued say
     /// nothing), and the most attempts any has had.

@@ -85,7 +85,10 @@ async fn secret_values_appear_in_no_response_log_or_configmap() {
     assert!(logged > 20, "the servers logged ({logged} lines)");
 }
 
-sql_store::on_both_backends!(a_secret_value_waiting_in_the_outbox_is_sealed);
+sql_store::on_both_backends!(
+    a_secret_value_waiting_in_the_outbox_is_sealed,
+    a_rotated_key_with_a_change_queued_refuses_to_start_naming_it,
+);
 
 /// A secret value waits in astro-api's outbox until Harmony has it (here:
 /// Harmony is down). Nothing astro-api writes holds it in clear: not the
@@ -123,4 +126,34 @@ async fn a_secret_value_waiting_in_the_outbox_is_sealed(backend: sql_store::Back
         secrets.iter().any(|s| s["stringData"]["DB_PASSWORD"] == FIRST),
         "the value reached Harmony as sent: {secrets:?}"
     );
+}
+
+/// Issue 34: astro-api started with another key while a change with a
+/// secret waited in its outbox, then showed "Harmony is unavailable" for
+/// that change for ever (and a later DELETE queued behind it). Now it
+/// refuses to start, naming the entry and its own key's fingerprint, and
+/// starts again with the key the change was sealed with.
+async fn a_rotated_key_with_a_change_queued_refuses_to_start_naming_it(
+    backend: sql_store::Backend,
+) {
+    let Some(mut stack) = Stack::on(backend).await else { return };
+    let (status, _) = stack.create(&with_secret("seed", Some(SECOND))).await;
+    assert_eq!(status, 201);
+    stack.stop_harmony().await;
+    let (status, created) = stack.create(&with_secret("etl", Some(FIRST))).await;
+    assert_eq!(status, 201, "{created}");
+    let mut rotated = stack.astro_config.clone();
+    let other = astro_api::seal::Sealer::new([7; 32]);
+    let fingerprint = other.fingerprint().to_owned();
+    rotated.secret_key = Some(other);
+    let refused = astro_api::start(&rotated, &log()).err().expect("it refuses to start");
+    let message = format!("{refused:#}");
+    assert!(message.contains(created["id"].as_str().unwrap()), "{message}");
+    assert!(message.contains(&fingerprint) && message.contains("--secret-key-file"), "{message}");
+    assert!(!message.contains(FIRST), "{message}");
+    // The key it was sealed with: a replica starts, and the change arrives.
+    let replica = stack.replica();
+    drop(replica);
+    stack.restart_harmony();
+    stack.wait_until_delivered().await;
 }
