@@ -182,12 +182,40 @@ const BOOK: &str = "CREATE TABLE IF NOT EXISTS schema_steps (
     applied_at TEXT NOT NULL
 ) STRICT;";
 
+/// Runs the migrations this database has not run, in one transaction.
+/// Foreign keys are off while they run (SQLite can only switch them outside
+/// a transaction) and every one is checked before the commit, which is
+/// SQLite's own procedure for a table rebuilt under a new key: a step may
+/// drop and recreate a table other tables refer to, and nothing commits
+/// that leaves a reference dangling.
 fn migrate(conn: &mut Connection, migrations: &crate::Migrations) -> Result<Schema, DbError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    tx.execute_batch(BOOK)?;
-    let schema = crate::schema::migrate(&mut Book(&tx), migrations.store, migrations.sqlite)?;
-    tx.commit()?;
-    Ok(schema)
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = (|| {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(BOOK)?;
+        let schema = crate::schema::migrate(&mut Book(&tx), migrations.store, migrations.sqlite)?;
+        let dangling: Vec<String> = tx
+            .prepare("PRAGMA foreign_key_check")?
+            .query_map([], |row| {
+                Ok(format!(
+                    "{} row {:?} -> {}",
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, String>(2)?
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        if !dangling.is_empty() {
+            return Err(DbError::Config(format!(
+                "a migration left references dangling: {}",
+                dangling.join("; ")
+            )));
+        }
+        tx.commit()?;
+        Ok(schema)
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated
 }
 
 pub(crate) fn contract(

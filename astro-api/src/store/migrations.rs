@@ -19,6 +19,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0009-outbox-queued-at.sql"),
     step!("sqlite/0010-outbox-request-id.sql"),
     step!("sqlite/0011-change-rates.sql"),
+    step!("sqlite/0012-workspaces-per-organization.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -30,6 +31,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0009-outbox-queued-at.sql"),
     step!("postgres/0010-outbox-request-id.sql"),
     step!("postgres/0011-change-rates.sql"),
+    step!("postgres/0012-workspaces-per-organization.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the

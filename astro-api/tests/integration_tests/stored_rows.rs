@@ -1,7 +1,9 @@
 //! Rows as the last release's astro-api wrote them (`tests/fixtures/store/`,
 //! never regenerated) are read by today's code on both backends: tokens
-//! still authenticate, records read as they were, and the change that
-//! release left queued is delivered by today's outbox worker.
+//! still authenticate, records read as they were, the change that release
+//! left queued is delivered by today's outbox worker, and the release's
+//! workspaces and tokens survive the rebuild that made workspace ids unique
+//! per organization.
 
 use crate::common::*;
 use serde_json::{Value, json};
@@ -119,6 +121,26 @@ async fn rows_the_last_release_wrote_are_read_and_delivered(backend: Backend) {
         owner.post(&path).json(&change).send().await.unwrap().json().await.unwrap();
     assert_eq!(updated["generation"], 3, "{updated}");
     wait_delivered(&owner, &path, 3).await;
+
+    // Workspace ids are per organization now (migration
+    // workspaces-per-organization rebuilt the release's tables): a second
+    // organization has a `ws-1` of its own, and the release's member token
+    // still reaches only org-1's.
+    let other = authorized(&bootstrap(&astro, "org-2", "ws-1").await);
+    let (theirs, ours) = (
+        other.get(format!("{url}/organizations/org-2/workspaces/ws-1")).send().await.unwrap(),
+        member.get(format!("{url}/organizations/org-1/workspaces/ws-1")).send().await.unwrap(),
+    );
+    assert_eq!((theirs.status().as_u16(), ours.status().as_u16()), (200, 200));
+    let listed: Value = member
+        .get(format!("{url}/organizations/org-1/deployments"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
     astro.close().await.unwrap();
     harmony.close().await.unwrap();
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     roles_limit_what_a_token_may_do,
     token_values_are_shown_once_and_never_stored,
     an_organization_always_keeps_an_owner_that_does_not_expire,
+    workspace_ids_are_per_organization,
 );
 
 /// Every operation of `openapi/astro.json`: (method, path template,
@@ -354,4 +355,35 @@ async fn an_organization_always_keeps_an_owner_that_does_not_expire(backend: Bac
         assert_eq!(permanent, [survivor.0.as_str()], "round {round}");
         owner = survivor;
     }
+}
+
+/// Issue 34: workspace ids were one key across organizations, so a second
+/// organization could not have a workspace `default` (and the error said
+/// "already has the name"). Each organization has its own now, and a
+/// member token of one reaches only its own organization's.
+async fn workspace_ids_are_per_organization(backend: Backend) {
+    let Some(stack) = Stack::on(backend).await else { return };
+    let other = authorized(&bootstrap(&stack.astro, "org-2", "ws-1").await);
+    let (status, body) =
+        stack.call_as(&other, Method::GET, "/organizations/org-2/workspaces/ws-1", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["organization_id"], "org-2");
+    let (status, member) = stack
+        .call_as(
+            &other,
+            Method::POST,
+            "/organizations/org-2/tokens",
+            Some(&json!({"name": "m", "role": "WORKSPACE_MEMBER", "workspace_id": "ws-1"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{member}");
+    let member = authorized(member["token"].as_str().unwrap());
+    let (status, _) = stack.create(&standard()).await;
+    assert_eq!(status, 201);
+    let (_, theirs) =
+        stack.call_as(&member, Method::GET, "/organizations/org-2/deployments", None).await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0, "{theirs}");
+    let (status, _) =
+        stack.call_as(&member, Method::GET, "/organizations/org-1/deployments", None).await;
+    assert_eq!(status, 404, "another organization's ws-1 is not its own");
 }
