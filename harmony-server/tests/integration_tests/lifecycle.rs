@@ -366,7 +366,7 @@ async fn distinct_header_values_add_no_metric_series() {
                     0 => (agents, format!("/desired-state?n={n}")),
                     _ => (addr, format!("/no-such-path-{n}")),
                 };
-                let method = if n % 3 == 0 { "BREW" } else { "GET" };
+                let method = if n.is_multiple_of(3) { "BREW" } else { "GET" };
                 let status = client
                     .request(method.parse().unwrap(), format!("http://{listener}{path}"))
                     .header("api-version", format!("{n}.0.{n}-x{n}"))
