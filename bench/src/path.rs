@@ -122,6 +122,15 @@ async fn measure(url: &str, workers: usize, token: &str) -> Summary {
 async fn start_path(
     postgres: bool,
 ) -> anyhow::Result<Option<(String, String, Box<dyn std::any::Any>)>> {
+    start_path_with(postgres, false).await
+}
+
+/// [`start_path`], each service's API behind a front door (`front-door`) as
+/// the binaries serve it when `doors`.
+async fn start_path_with(
+    postgres: bool,
+    doors: bool,
+) -> anyhow::Result<Option<(String, String, Box<dyn std::any::Any>)>> {
     let quiet = slog::Logger::root(slog::Discard, slog::o!());
     let schemas = if postgres {
         let (Some(h), Some(a)) =
@@ -142,26 +151,54 @@ async fn start_path(
     // As in production: astro-api presents its service credential.
     let credential = "bench-service-credential-0123456789abcdef".to_owned();
     harmony_config.service_token = Some(credential.clone());
+    // The path is measured, not the quotas: tens of thousands of creates
+    // by one organization on one plane, as fast as they go.
+    harmony_config.budgets = harmony_server::budget::PlaneBudgets {
+        shared_plane_bytes: u64::MAX,
+        organization_bytes_on_shared_plane: u64::MAX,
+        owned_plane_bytes: u64::MAX,
+    };
     let harmony = harmony_server::start(&harmony_config, &quiet)?;
+    let door = |server: std::net::SocketAddr| {
+        let limits = front_door::Limits {
+            idle_timeout: front_door::DEFAULT_IDLE_TIMEOUT,
+            max_connections: 1024,
+        };
+        front_door::FrontDoor::open("127.0.0.1:0".parse().unwrap(), server, limits, quiet.clone())
+    };
+    let harmony_door = if doors { Some(door(harmony.local_addr())?) } else { None };
+    let harmony_addr = harmony_door.as_ref().map_or(harmony.local_addr(), |d| d.local_addr());
     let astro_data = tempfile::tempdir()?;
     let mut astro_config = astro_api::Config::new(
         "127.0.0.1:0".parse()?,
         astro_data.path().to_path_buf(),
-        format!("http://{}", harmony.local_addr()),
+        format!("http://{harmony_addr}"),
     );
     astro_config.harmony_token = Some(credential);
+    astro_config.quotas = astro_api::quota::Quotas {
+        deployments_per_organization: u64::MAX,
+        deployments_per_workspace: u64::MAX,
+        changes_per_minute: u32::MAX,
+    };
     astro_config.database_url = schemas.as_ref().map(|(_, a)| a.url());
     let key = astro_api::seal::Sealer::new_key_hex();
     astro_config.secret_key = astro_api::seal::Sealer::from_hex(&key);
     let astro = astro_api::start(&astro_config, &quiet)?;
-    let astro_url = format!("http://{}", astro.local_addr());
+    let astro_door = if doors { Some(door(astro.local_addr())?) } else { None };
+    let astro_url =
+        format!("http://{}", astro_door.as_ref().map_or(astro.local_addr(), |d| d.local_addr()));
     let token = astro
         .app_private()
         .bootstrap("bench-org", "ws-bench")
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?
         .ok_or_else(|| anyhow::anyhow!("bench-org existed"))?;
-    Ok(Some((astro_url, token, Box::new((harmony, astro, harmony_data, astro_data, schemas)))))
+    let doors = (harmony_door, astro_door);
+    Ok(Some((
+        astro_url,
+        token,
+        Box::new((harmony, astro, harmony_data, astro_data, schemas, doors)),
+    )))
 }
 
 /// Keeps the SQLite path under load for `seconds` (for `perf record -p`),
@@ -275,6 +312,38 @@ pub async fn run() -> anyhow::Result<Vec<Line>> {
         }
     }
     drop(_servers);
+
+    // The front doors every listener of the binaries has (idle timeout,
+    // connection cap): the same path with a door in front of each service,
+    // back to back with the path without them.
+    for workers in [1, 16] {
+        let (url, token, servers) = start_path_with(false, true).await?.expect("SQLite");
+        let doors = measure(&url, workers, &token).await;
+        drop(servers);
+        let (url, token, servers) = start_path(false).await?.expect("SQLite");
+        let bare = measure(&url, workers, &token).await;
+        drop(servers);
+        for (what, through, direct) in [
+            ("throughput", doors.throughput, bare.throughput),
+            ("p50", doors.p50, bare.p50),
+            ("p99", doors.p99, bare.p99),
+            ("CPU per request", doors.cpu_per_request, bare.cpu_per_request),
+        ] {
+            let unit = match what {
+                "throughput" => "req/s",
+                "CPU per request" => "µs",
+                _ => "ms",
+            };
+            lines.push(Line::new(
+                format!("create through front doors, {workers} clients: {what}"),
+                through,
+                unit,
+                "the same without them, back to back",
+                direct,
+                "",
+            ));
+        }
+    }
 
     // Both services on PostgreSQL (local server, a schema each), against the
     // SQLite path measured above in this run.

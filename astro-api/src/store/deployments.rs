@@ -39,7 +39,39 @@ fn decode(r: &sql_store::Row) -> Result<Row, StoreError> {
     })
 }
 
+/// Moves a workspace's kept count of deployments by `by`.
+fn count_deployment(
+    tx: &sql_store::Tx<'_>,
+    organization_id: &str,
+    workspace_id: &str,
+    by: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO deployment_counts (organization_id, workspace_id, deployments)
+         VALUES (?1, ?2, ?3)
+         ON CONFLICT (organization_id, workspace_id)
+         DO UPDATE SET deployments = deployment_counts.deployments + excluded.deployments",
+        &[&organization_id, &workspace_id, &by],
+    )?;
+    Ok(())
+}
+
 impl Store {
+    /// Recounts every workspace's deployments into `deployment_counts`, in
+    /// one write: older binaries sharing the database do not keep them.
+    pub(super) fn recount_deployments(&self) -> Result<(), StoreError> {
+        self.db.write(|tx| {
+            tx.execute("DELETE FROM deployment_counts", &[])?;
+            tx.execute(
+                "INSERT INTO deployment_counts (organization_id, workspace_id, deployments)
+                 SELECT organization_id, workspace_id, COUNT(*) FROM deployments
+                 GROUP BY organization_id, workspace_id",
+                &[],
+            )?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
     /// Inserts a new deployment, recording the Harmony cell it lives in,
     /// with its outbox entry: both or neither. Refused, with nothing
     /// written, when the organization or the workspace holds its quota of
@@ -57,22 +89,25 @@ impl Store {
             .db
             .write_async(move |tx| {
                 use crate::quota::{Exceeded, Quota};
+                // The kept counts (`deployment_counts`): a row per workspace,
+                // whatever the organization holds.
                 for (quota, sql) in [
                     (
                         Quota::DeploymentsPerOrganization,
-                        "SELECT COUNT(*) FROM deployments WHERE organization_id = ?1",
+                        "SELECT CAST(COALESCE(SUM(deployments), 0) AS BIGINT)
+                         FROM deployment_counts WHERE organization_id = ?1",
                     ),
                     (
                         Quota::DeploymentsPerWorkspace,
-                        "SELECT COUNT(*) FROM deployments
-                         WHERE organization_id = ?1 AND workspace_id = ?2",
+                        "SELECT CAST(COALESCE(SUM(deployments), 0) AS BIGINT)
+                         FROM deployment_counts WHERE organization_id = ?1 AND workspace_id = ?2",
                     ),
                 ] {
                     let params: &[&dyn sql_store::ToValue] = match quota {
                         Quota::DeploymentsPerWorkspace => &[&d.organization_id, &d.workspace_id],
                         _ => &[&d.organization_id],
                     };
-                    let used = tx.query_one(sql, params)?.get::<i64>(0)? as u64;
+                    let used = tx.query_one(sql, params)?.get::<i64>(0)?.max(0) as u64;
                     let limit = quotas.limit(quota).unwrap_or(u64::MAX);
                     if used >= limit {
                         return Err(Exceeded { quota, limit, used, retry_after_ms: None }.into());
@@ -93,6 +128,7 @@ impl Store {
                     ],
                 )
                 .map_err(constraint_to_name_taken)?;
+                count_deployment(tx, &d.organization_id, &d.workspace_id, 1)?;
                 queued.enqueue(tx)
             })
             .await;
@@ -141,12 +177,18 @@ impl Store {
     pub fn forget_refused_create(&self, id: Uuid) -> Result<bool, StoreError> {
         self.db.write(move |tx| {
             let id = id.to_string();
-            Ok(tx.execute(
+            let Some(gone) = tx.query_opt(
                 "DELETE FROM deployments
                  WHERE id = ?1 AND generation = 1 AND handoff_refused = 1
-                   AND NOT EXISTS (SELECT 1 FROM outbox WHERE deployment_id = ?1)",
+                   AND NOT EXISTS (SELECT 1 FROM outbox WHERE deployment_id = ?1)
+                 RETURNING organization_id, workspace_id",
                 &[&id],
-            )? == 1)
+            )?
+            else {
+                return Ok(false);
+            };
+            count_deployment(tx, &gone.get::<String>(0)?, &gone.get::<String>(1)?, -1)?;
+            Ok(true)
         })
     }
 
@@ -246,13 +288,15 @@ impl Store {
         let queued = self.to_queue(&organization_id, change)?;
         self.db
             .write_async(move |tx| {
-                let n = tx.execute(
-                    "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2",
+                let Some(gone) = tx.query_opt(
+                    "DELETE FROM deployments WHERE id = ?1 AND organization_id = ?2
+                     RETURNING workspace_id",
                     &[&id.to_string(), &organization_id],
-                )?;
-                if n != 1 {
+                )?
+                else {
                     return Ok(None);
-                }
+                };
+                count_deployment(tx, &organization_id, &gone.get::<String>(0)?, -1)?;
                 queued.enqueue(tx).map(Some)
             })
             .await

@@ -20,6 +20,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0010-outbox-request-id.sql"),
     step!("sqlite/0011-change-rates.sql"),
     step!("sqlite/0012-workspaces-per-organization.sql"),
+    step!("sqlite/0013-deployment-counts.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -32,6 +33,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0010-outbox-request-id.sql"),
     step!("postgres/0011-change-rates.sql"),
     step!("postgres/0012-workspaces-per-organization.sql"),
+    step!("postgres/0013-deployment-counts.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the

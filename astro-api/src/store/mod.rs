@@ -96,13 +96,15 @@ impl Store {
     /// Opens the store; `sealer` seals secret values before they are
     /// written (and opens them when an entry is delivered).
     pub fn open(location: &Location, sealer: crate::seal::Sealer) -> Result<Store, StoreError> {
-        Ok(Store {
+        let store = Store {
             db: Database::open(location, &MIGRATIONS)?,
             sealer,
             clock: std::sync::Arc::new(crate::clock::SystemClock),
             quotas: crate::quota::Quotas::default(),
             quota_refusals: QuotaRefusals::default(),
-        })
+        };
+        store.recount_deployments()?;
+        Ok(store)
     }
 
     /// The store holding changes to `quotas` instead of the defaults.
