@@ -303,6 +303,14 @@ pub struct Listener {
     pub max_connections: usize,
 }
 
+impl Listener {
+    /// The admin listener (`admin`, its own cap): `--admin-bind` in front of
+    /// `service_admin`'s server.
+    pub fn admin(bind: SocketAddr, server: SocketAddr) -> Listener {
+        Listener { name: "admin", bind, server, max_connections: ADMIN_MAX_CONNECTIONS }
+    }
+}
+
 /// The doors of a process's listeners, by name.
 pub struct Doors(Vec<(&'static str, FrontDoor)>);
 

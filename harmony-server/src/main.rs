@@ -208,12 +208,7 @@ async fn main() -> Result<()> {
         },
     ];
     if let (Some(bind), Some(admin)) = (ops.admin_bind, &admin) {
-        listeners.push(front_door::Listener {
-            name: "admin",
-            bind,
-            server: admin.local_addr(),
-            max_connections: front_door::ADMIN_MAX_CONNECTIONS,
-        });
+        listeners.push(front_door::Listener::admin(bind, admin.local_addr()));
     }
     let doors = front_door::Doors::open(listeners, ops.idle_timeout, &log)?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
