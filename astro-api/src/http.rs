@@ -42,13 +42,10 @@ fn nul_in_uri(rqctx: &RequestContext<Context>, organization_id: &str) -> Option<
     if organization_id.contains('\0') {
         return Some("organization_id".to_owned());
     }
-    let decoded = |text: &str| -> String {
-        form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    if rqctx.request.uri().path().split('/').any(|segment| decoded(segment).contains('\0')) {
+    // A path segment is percent-decoded as dropshot decodes it ('+' is a
+    // plus sign there, unlike in a query string).
+    let holds_nul = |segment: &str| percent_encoding::percent_decode_str(segment).any(|b| b == 0);
+    if rqctx.request.uri().path().split('/').any(holds_nul) {
         let mut others = rqctx.endpoint.variables.keys().filter(|name| *name != "organization_id");
         return Some(match (others.next(), others.next()) {
             (Some(only), None) => only.clone(),
