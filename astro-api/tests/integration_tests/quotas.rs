@@ -48,6 +48,18 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A second organization, `org-2`, creates a deployment through `url`:
+/// one organization's use never holds another back.
+async fn other_organization_creates(
+    astro: &dropshot::HttpServer<astro_api::http::Context>,
+    url: &str,
+) {
+    let other = authorized(&bootstrap(astro, "org-2", "ws-9").await);
+    let create = format!("{url}/organizations/org-2/deployments");
+    let (status, body) = call(&other, Method::POST, &create, Some(&named("a", "ws-9"))).await;
+    assert_eq!(status, 201, "{body}");
+}
+
 fn named(name: &str, workspace: &str) -> Value {
     let mut body = standard();
     body["name"] = json!(name);
@@ -99,15 +111,7 @@ async fn deployments_per_organization_and_workspace_are_capped(backend: Backend)
     assert_eq!(names.len(), 3, "a refused create stored nothing: {names:?}");
 
     // Another organization is not held to this one's use.
-    let other = authorized(&bootstrap(&astro, "org-2", "ws-9").await);
-    let (status, body) = call(
-        &other,
-        Method::POST,
-        &format!("{url}/organizations/org-2/deployments"),
-        Some(&named("a", "ws-9")),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    other_organization_creates(&astro, &url).await;
 
     // A delete frees room.
     let gone = stack.list().await[0]["id"].as_str().unwrap().to_owned();
@@ -146,15 +150,7 @@ async fn changes_per_minute_are_capped_and_deletes_never_are(backend: Backend) {
     );
 
     // Another organization's changes are not held back by this one's.
-    let other = authorized(&bootstrap(&astro, "org-2", "ws-9").await);
-    let (status, body) = call(
-        &other,
-        Method::POST,
-        &format!("{url}/organizations/org-2/deployments"),
-        Some(&named("a", "ws-9")),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    other_organization_creates(&astro, &url).await;
 
     // Not before the interval has passed; then one more.
     clock.advance(Duration::from_millis(9_999));
