@@ -5,10 +5,28 @@
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use service_admin::RequestMetrics;
 use std::sync::Arc;
+
+/// Fields a Harmony refused after astro-api accepted them, by the declared
+/// rule Harmony named (`undeclared` for one this build does not know).
+/// Process-wide: counted where a Harmony answer is read, deep in a cell.
+static HARMONY_RULES: std::sync::LazyLock<Family<RuleLabels, Counter>> =
+    std::sync::LazyLock::new(Family::default);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct RuleLabels {
+    pub rule: &'static str,
+}
+
+/// Counts one refusal by Harmony's rule `rule`.
+pub(crate) fn count_harmony_rule(rule: &'static str) {
+    HARMONY_RULES.get_or_create(&RuleLabels { rule }).inc();
+}
 
 /// The registry (prefixed `astro`) and its request metrics, which
 /// [`RequestMetrics::drain`] feeds from the service's logger.
@@ -19,6 +37,11 @@ pub fn registry() -> (Registry, RequestMetrics) {
             .expect("the committed document parses");
     // Lockstep: its one document's version is the only one counted by name.
     let requests = RequestMetrics::register(&mut registry, &[document], []);
+    registry.register(
+        "harmony_rule_refusals",
+        "Requests a Harmony refused after astro-api accepted them, by the rule Harmony named",
+        HARMONY_RULES.clone(),
+    );
     (registry, requests)
 }
 

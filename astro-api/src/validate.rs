@@ -435,6 +435,18 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         if !keys.insert(var.key.as_str()) {
             e.add(f("key"), "unique", format!("key {:?} is used twice", var.key));
         }
+        // Harmony's rule platform_environment_keys (4.0.0): refused for a
+        // new key; one a deployment already carries is kept (and never
+        // sent to Harmony, which would not render it).
+        let carried =
+            current.is_some_and(|c| c.environment_variables.iter().any(|old| old.key == var.key));
+        if rules::platform_key(&var.key) && !carried {
+            e.add(
+                f("key"),
+                "reserved",
+                format!("{:?} is set by the platform for every Airflow container", var.key),
+            );
+        }
         if var.value.is_none() {
             let kept = current.is_some_and(|c| {
                 c.environment_variables.iter().any(|old| old.key == var.key && old.is_secret)

@@ -11,8 +11,12 @@
 //! depend on Harmony's crates, and Harmony's API crate stays free of
 //! implementation.
 //!
-//! Each check returns `Err(rule)`, a sentence saying what the value must
-//! be, for the caller to attach to the field's name.
+//! Each check returns `Err(detail)`, a sentence saying what the value must
+//! be; a service refuses only through a declared [`rule::Rule`], to which
+//! it attaches the field and that sentence ([`rule::Refusals`]).
+
+pub mod rule;
+pub use rule::{ApiVersion, Objection, Refusal, Refusals, Rule, platform_key};
 
 /// Most worker queues one deployment may have. Every queue is a worker
 /// Deployment carrying every environment variable, so this bounds the
@@ -44,6 +48,8 @@ pub const MAX_DESCRIPTION: usize = 1000;
 pub struct Bound {
     /// The field, as Harmony names it in a refusal (`[]` for each item).
     pub field: &'static str,
+    /// The declared rule that states it.
+    pub rule: &'static Rule,
     pub min: u64,
     pub max: u64,
 }
@@ -62,34 +68,50 @@ impl Bound {
 }
 
 /// A Hybrid scheduler's size in Astro Units.
-pub const SCHEDULER_AU: Bound =
-    Bound { field: "scheduler.au", min: SCHEDULER_AU_MIN, max: SCHEDULER_AU_MAX };
+pub const SCHEDULER_AU: Bound = Bound {
+    field: "scheduler.au",
+    rule: &rule::SCHEDULER_AU,
+    min: SCHEDULER_AU_MIN,
+    max: SCHEDULER_AU_MAX,
+};
 /// A Hybrid scheduler's replicas.
-pub const SCHEDULER_REPLICAS: Bound =
-    Bound { field: "scheduler.replicas", min: SCHEDULER_REPLICAS_MIN, max: SCHEDULER_REPLICAS_MAX };
+pub const SCHEDULER_REPLICAS: Bound = Bound {
+    field: "scheduler.replicas",
+    rule: &rule::SCHEDULER_REPLICAS,
+    min: SCHEDULER_REPLICAS_MIN,
+    max: SCHEDULER_REPLICAS_MAX,
+};
 /// A queue's most workers.
 pub const MAX_WORKER_COUNT: Bound = Bound {
     field: "worker_queues[].max_worker_count",
+    rule: &rule::MAX_WORKER_COUNT,
     min: MAX_WORKER_COUNT_MIN,
     max: MAX_WORKER_COUNT_MAX,
 };
 /// A queue's fewest workers (also at most its `max_worker_count`).
 pub const MIN_WORKER_COUNT: Bound = Bound {
     field: "worker_queues[].min_worker_count",
+    rule: &rule::MIN_WORKER_COUNT,
     min: MIN_WORKER_COUNT_MIN,
     max: MIN_WORKER_COUNT_MAX,
 };
 /// Tasks one worker runs at once.
 pub const WORKER_CONCURRENCY: Bound = Bound {
     field: "worker_queues[].worker_concurrency",
+    rule: &rule::WORKER_CONCURRENCY,
     min: WORKER_CONCURRENCY_MIN,
     max: WORKER_CONCURRENCY_MAX,
 };
 /// A deployment's name, in characters.
-pub const NAME_LENGTH: Bound = Bound { field: "name", min: 1, max: NAME_MAX };
+pub const NAME_LENGTH: Bound =
+    Bound { field: "name", rule: &rule::NAME_LENGTH, min: 1, max: NAME_MAX };
 /// Worker queues of one deployment.
-pub const WORKER_QUEUES: Bound =
-    Bound { field: "worker_queues", min: WORKER_QUEUES_MIN, max: MAX_WORKER_QUEUES as u64 };
+pub const WORKER_QUEUES: Bound = Bound {
+    field: "worker_queues",
+    rule: &rule::WORKER_QUEUES_COUNT,
+    min: WORKER_QUEUES_MIN,
+    max: MAX_WORKER_QUEUES as u64,
+};
 
 // The bounds' numbers by name, for schema attributes (which take a path):
 // the 4.0.0 document states each, so changing one changes the document.
@@ -145,43 +167,6 @@ pub const RELEASE_NAME_PATTERN: &str = "^[A-Za-z0-9.-]{1,63}$";
 /// A Kubernetes version: `MAJOR.MINOR` or `MAJOR.MINOR.PATCH`, an optional
 /// leading `v`.
 pub const KUBERNETES_VERSION_PATTERN: &str = "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$";
-
-/// Rules Harmony enforces on a deployment's spec that a schema cannot
-/// state (they join fields), as the 4.0.0 document lists them.
-pub const CROSS_FIELD_RULES: &[&str] = &[
-    "kind matches the kind of the data plane data_plane_id names",
-    "a data plane registered with an owner (label astronomer.io/organization) takes only that organization's deployments",
-    "data_plane_id, organization_id, workspace_id and kind never change",
-    "HYBRID: scheduler required; scheduler_size and is_high_availability absent; executor not ASTRO; every queue has a node_pool_id and no astro_machine",
-    "HOSTED: scheduler_size required; scheduler absent; every queue has an astro_machine and no node_pool_id",
-    "exactly one queue is_default, named \"default\"; queue names are unique",
-    "the KUBERNETES executor takes only the default queue",
-    "min_worker_count <= max_worker_count",
-    "the sum over worker_queues of max_worker_count x worker_concurrency (Airflow's parallelism) at most 2147483647",
-    "environment variable keys are unique; keys and values together at most 65536 bytes, each value at most 16384 bytes",
-    "generation at most 9223372036854775807 and, for an existing deployment, not below its current one",
-    "the rendered manifest set at most 4 MiB",
-];
-
-/// Rules on a data plane's registration a schema cannot state, as the
-/// 4.0.0 document lists them.
-pub const REGISTRATION_RULES: &[&str] = &[
-    "HYBRID: labels hold astronomer.io/organization, the organization the data plane belongs to (not blank, no control characters)",
-    "a registered data plane's kind, platform_release and astronomer.io/organization label never change (releases change through rollouts)",
-];
-
-/// Rules on a platform release a schema cannot state (4.0.0 document).
-pub const PLATFORM_RELEASE_RULES: &[&str] = &[
-    "kubernetes_min is not newer than kubernetes_max",
-    "a registered release never changes: its version again takes only the same content",
-];
-
-/// Rules on a rollout's start a schema cannot state (4.0.0 document).
-pub const ROLLOUT_RULES: &[&str] = &[
-    "to_release names a registered platform release, other than from_release",
-    "some data plane is on from_release, and the policy's waves select every such data plane",
-    "one rollout at a time: none is running or paused",
-];
 
 /// Every numeric bound Harmony enforces on a deployment's spec, at every
 /// API version that carries a deployment (1.0.0 to 4.0.0 enforce the same;

@@ -386,7 +386,7 @@ async fn status_follows_reports_and_heartbeats() {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let app = App::new(store, clock.clone(), key);
     for (id, registration) in harmony_server::dev_data_planes("org-1") {
-        app.register_data_plane(id, registration).unwrap();
+        app.register_data_plane(id, registration, harmony_server::newest_version()).unwrap();
     }
     let id = uuid::Uuid::new_v4();
     let spec: harmony_api::latest::DeploymentSpec = serde_json::from_value(
@@ -399,7 +399,7 @@ async fn status_follows_reports_and_heartbeats() {
         .unwrap(),
     )
     .unwrap();
-    let stored = app.put_deployment(id, spec).await.unwrap();
+    let stored = app.put_deployment(id, spec, harmony_server::newest_version()).await.unwrap();
     assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Deploying);
     let report = |health: &str| -> harmony_agent_api::StatusReport {
         serde_json::from_value(serde_json::json!({

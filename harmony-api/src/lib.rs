@@ -93,6 +93,11 @@ pub const NOT_VISIBLE_AT_VERSION: &str = "NotVisibleAtVersion";
 /// (`harmony_client::negotiate::QuotaRefusal` reads it back).
 pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
 
+/// The header of a 400 `InvalidRequest` that lists the identifiers of the
+/// declared rules that refused the request (`deployment_rules::rule`),
+/// comma-separated: what a client logs, counts and passes on.
+pub const REFUSED_BY_HEADER: &str = "harmony-refused-by";
+
 fn not_visible(error: v2::NotRepresentable) -> HttpError {
     HttpError::for_client_error(
         Some(NOT_VISIBLE_AT_VERSION.to_owned()),

@@ -7,6 +7,8 @@
 //! working against a 4.0.0 Harmony, and nothing needs converting.
 
 use chrono::{DateTime, Utc};
+use deployment_rules::ApiVersion;
+use deployment_rules::rule::{Api, Subject};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -54,7 +56,7 @@ pub struct DeploymentStatus {
 /// A deployment's desired state as 4.0.0 takes it: the 2.0.0 shape on the
 /// wire, with the rules Harmony enforces stated in its schema (bounds,
 /// lengths, patterns, item counts from `deployment_rules`), and the rules
-/// that join fields listed in `x-cross-field-rules`. Tightening a rule is
+/// declared (`deployment_rules::rule`) listed in `x-rules`. Tightening a rule is
 /// thereby a change to the document: `cargo xtask check` refuses it for a
 /// released version, and the compatibility checker reports it as breaking
 /// for older clients. Older versions take [`DeploymentSpec`] as released;
@@ -75,20 +77,36 @@ impl JsonSchema for RuledDeploymentSpec {
     }
 
     fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        ruled::<rules::DeploymentSpec>(generator, deployment_rules::CROSS_FIELD_RULES)
+        ruled::<rules::DeploymentSpec>(generator, Subject::DeploymentSpec)
     }
 }
 
-/// The schema of `R` (a body's shape with its rules) with the rules that
-/// join fields, or depend on what is stored, in `x-cross-field-rules`.
+/// The schema of `R` (a body's shape with its rules) with every rule
+/// declared about `subject` at 4.0.0 in `x-rules` (its identifier, the
+/// fields it reads, its statement): the rules a schema states and the ones
+/// it cannot (they join fields, or depend on what is stored). A rule added
+/// or changed is a change to this document.
 fn ruled<R: JsonSchema>(
     generator: &mut schemars::r#gen::SchemaGenerator,
-    cross_field: &[&str],
+    subject: Subject,
 ) -> schemars::schema::Schema {
     let mut schema = R::json_schema(generator).into_object();
-    let rules: Vec<serde_json::Value> = cross_field.iter().map(|r| (*r).into()).collect();
-    schema.extensions.insert("x-cross-field-rules".to_owned(), rules.into());
+    let at = ApiVersion::new(4, 0, 0);
+    let rules: Vec<serde_json::Value> = deployment_rules::rule::rules_at(Api::Harmony, at)
+        .filter(|r| r.subject() == subject)
+        .map(declared)
+        .collect();
+    schema.extensions.insert("x-rules".to_owned(), rules.into());
     schema.into()
+}
+
+/// A rule as documents list it.
+pub fn declared(rule: &deployment_rules::Rule) -> serde_json::Value {
+    serde_json::json!({
+        "id": rule.id(),
+        "fields": rule.fields(),
+        "statement": rule.statement(),
+    })
 }
 
 /// A data plane's registration as 4.0.0 takes it: the 2.0.0 shape, its
@@ -110,7 +128,7 @@ impl JsonSchema for RuledDataPlaneRegistration {
     }
 
     fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        ruled::<rules::DataPlaneRegistration>(generator, deployment_rules::REGISTRATION_RULES)
+        ruled::<rules::DataPlaneRegistration>(generator, Subject::DataPlaneRegistration)
     }
 }
 
@@ -131,7 +149,7 @@ impl JsonSchema for RuledPlatformReleaseSpec {
     }
 
     fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        ruled::<rules::PlatformReleaseSpec>(generator, deployment_rules::PLATFORM_RELEASE_RULES)
+        ruled::<rules::PlatformReleaseSpec>(generator, Subject::PlatformRelease)
     }
 }
 
@@ -153,7 +171,7 @@ impl JsonSchema for RuledRolloutCreate {
     }
 
     fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        ruled::<rules::RolloutCreate>(generator, deployment_rules::ROLLOUT_RULES)
+        ruled::<rules::RolloutCreate>(generator, Subject::Rollout)
     }
 }
 

@@ -35,9 +35,7 @@ impl From<HarmonyError> for HttpError {
                 ClientErrorStatusCode::NOT_FOUND,
                 error.to_string(),
             ),
-            HarmonyError::Invalid(_) => {
-                HttpError::for_bad_request(Some("InvalidRequest".to_owned()), error.to_string())
-            }
+            HarmonyError::Invalid(refusals) => refused(refusals),
             HarmonyError::Conflict { code, message } => HttpError::for_client_error(
                 Some(code.to_owned()),
                 ClientErrorStatusCode::CONFLICT,
@@ -62,6 +60,49 @@ impl From<HarmonyError> for HttpError {
             )),
         }
     }
+}
+
+/// A 400 naming every refusal, its field and its rule, with the rules'
+/// identifiers in the [`harmony_api::REFUSED_BY_HEADER`] header. A refusal
+/// by a rule the request's version does not declare is this service
+/// breaking its published contract: counted and logged always, and in a
+/// debug build (every test run) a 500, so no test passes over it.
+fn refused(refusals: deployment_rules::Refusals) -> HttpError {
+    let undeclared: Vec<String> = refusals.undeclared().map(ToString::to_string).collect();
+    for refusal in refusals.list() {
+        crate::metrics::count_refusal(refusal.rule().id(), refusal.declared());
+    }
+    if !undeclared.is_empty() && cfg!(debug_assertions) {
+        return HttpError::for_internal_error(format!(
+            "refused by a rule that API version {} does not declare: {}",
+            refusals.at(),
+            undeclared.join("; ")
+        ));
+    }
+    let ids = refusals.rule_ids().join(",");
+    let mut error = HttpError::for_bad_request(
+        Some("InvalidRequest".to_owned()),
+        format!("invalid request: {refusals}"),
+    );
+    if !undeclared.is_empty() {
+        error.internal_message =
+            format!("UNDECLARED RULE at {}: {}", refusals.at(), undeclared.join("; "));
+    }
+    // Identifiers are plain ASCII words, which a header always takes.
+    let _ = error.add_header(harmony_api::REFUSED_BY_HEADER, ids);
+    error
+}
+
+/// The API version a request was admitted at (its `api-version` header,
+/// which admission checked); the newest served when it names none.
+pub(crate) fn request_version(rqctx: &RequestContext<Context>) -> deployment_rules::ApiVersion {
+    rqctx
+        .request
+        .headers()
+        .get(harmony_api::VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(deployment_rules::ApiVersion::parse)
+        .unwrap_or_else(crate::app::newest_version)
 }
 
 /// Runs a blocking application call off the async executor, for either
@@ -120,7 +161,10 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
         let id = path.into_inner().data_plane_id;
         let registration = body.into_inner().0;
-        let plane = blocking(&rqctx, move |h| h.register_data_plane(&id, registration)).await?;
+        let plane = {
+            let at = request_version(&rqctx);
+            blocking(&rqctx, move |h| h.register_data_plane(&id, registration, at)).await?
+        };
         Ok(HttpResponseOk(plane))
     }
 
@@ -137,7 +181,8 @@ impl HarmonyApi for HarmonyImpl {
         query: Query<PaginationParams<EmptyScanParams, DataPlanePageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<DataPlane>>, HttpError> {
         let (after, limit) = page(&rqctx, query.into_inner(), |s| s.last_seen)?;
-        let planes = blocking(&rqctx, move |h| h.data_planes(after.as_deref(), limit)).await?;
+        let at = request_version(&rqctx);
+        let planes = blocking(&rqctx, move |h| h.data_planes(after.as_deref(), limit, at)).await?;
         Ok(HttpResponseOk(ResultsPage::new(planes, &EmptyScanParams {}, |p, _| {
             DataPlanePageSelector { last_seen: p.id.clone() }
         })?))
@@ -150,7 +195,8 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<Deployment>, HttpError> {
         let id = path.into_inner().deployment_id;
         let spec = body.into_inner().0;
-        Ok(HttpResponseOk(rqctx.context().harmony.put_deployment(id, spec).await?))
+        let at = request_version(&rqctx);
+        Ok(HttpResponseOk(rqctx.context().harmony.put_deployment(id, spec, at).await?))
     }
 
     async fn deployment_get(
@@ -206,7 +252,9 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<PlatformRelease>, HttpError> {
         let version = path.into_inner().version;
         let spec = body.into_inner().0;
-        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.put_platform_release(&version, spec)).await?))
+        let at = request_version(&rqctx);
+        let release = blocking(&rqctx, move |h| h.put_platform_release(&version, spec, at)).await?;
+        Ok(HttpResponseOk(release))
     }
 
     async fn platform_release_list(
@@ -220,7 +268,8 @@ impl HarmonyApi for HarmonyImpl {
         body: TimedBody<harmony_api::v4::RuledRolloutCreate>,
     ) -> Result<HttpResponseCreated<Rollout>, HttpError> {
         let create = body.into_inner().0;
-        Ok(HttpResponseCreated(blocking(&rqctx, move |h| h.create_rollout(create)).await?))
+        let at = request_version(&rqctx);
+        Ok(HttpResponseCreated(blocking(&rqctx, move |h| h.create_rollout(create, at)).await?))
     }
 
     async fn rollout_list(
@@ -260,6 +309,9 @@ impl HarmonyApi for HarmonyImpl {
     ) -> Result<HttpResponseOk<Rollout>, HttpError> {
         let id = path.into_inner().rollout_id;
         let command = body.into_inner();
-        Ok(HttpResponseOk(blocking(&rqctx, move |h| h.rollout_command(id, command)).await?))
+        Ok(HttpResponseOk({
+            let at = request_version(&rqctx);
+            blocking(&rqctx, move |h| h.rollout_command(id, command, at)).await?
+        }))
     }
 }

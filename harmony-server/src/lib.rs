@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod agent;
 pub mod app;
+pub use app::newest_version;
 pub mod budget;
 pub mod crypto;
 pub mod http;
@@ -185,7 +186,7 @@ pub fn start_with_clock(
                 continue;
             }
             harmony
-                .register_data_plane(id, registration)
+                .register_data_plane(id, registration, crate::app::newest_version())
                 .with_context(|| format!("registering example data plane {id}"))?;
         }
     }

@@ -7,6 +7,7 @@
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -35,6 +36,25 @@ pub(crate) static RENDERS: std::sync::LazyLock<Renders> = std::sync::LazyLock::n
 /// [`RENDERS`]' type.
 pub(crate) type Renders = Family<RenderLabels, Histogram, fn() -> Histogram>;
 
+/// A refusal by a declared rule: the rule (a closed set, the declared
+/// identifiers) and whether the request's version declares it (`false` is
+/// Harmony breaking its contract).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct RefusalLabels {
+    pub rule: &'static str,
+    pub declared: &'static str,
+}
+
+/// Requests refused, by rule. Process-wide, like [`RENDERS`].
+pub(crate) static REFUSALS: std::sync::LazyLock<Family<RefusalLabels, Counter>> =
+    std::sync::LazyLock::new(Family::default);
+
+/// Counts one field refused by rule `rule`.
+pub(crate) fn count_refusal(rule: &'static str, declared: bool) {
+    let declared = if declared { "true" } else { "false" };
+    REFUSALS.get_or_create(&RefusalLabels { rule, declared }).inc();
+}
+
 /// The registry (prefixed `harmony`) and its request metrics, which
 /// [`RequestMetrics::drain`] feeds from the service's logger.
 pub fn registry() -> (Registry, RequestMetrics) {
@@ -43,6 +63,11 @@ pub fn registry() -> (Registry, RequestMetrics) {
         "render_duration_seconds",
         "Time to render a new manifest revision, by cause; its count is revisions written",
         RENDERS.clone(),
+    );
+    registry.register(
+        "refusals",
+        "Fields refused, by declared rule; declared=\"false\" is a rule the request's API version does not declare",
+        REFUSALS.clone(),
     );
     let documents = [
         include_str!("../../openapi/harmony/harmony-latest.json"),
@@ -84,7 +109,11 @@ impl Collector for Fleet {
         let mut oldest_heartbeat = None;
         let mut after: Option<String> = None;
         loop {
-            let Ok(page) = harmony.data_planes(after.as_deref(), 1000) else { return Ok(()) };
+            let Ok(page) =
+                harmony.data_planes(after.as_deref(), 1000, crate::app::newest_version())
+            else {
+                return Ok(());
+            };
             for plane in &page {
                 *planes.entry(screaming(&plane.status)).or_default() += 1;
                 if let Some(beat) = plane.last_heartbeat {
@@ -172,6 +201,10 @@ impl Collector for Fleet {
 /// Readiness: the database answers.
 pub fn readiness(server: crate::http::Context) -> service_admin::ReadinessCheck {
     service_admin::blocking_check(move || {
-        server.harmony.data_planes(None, 1).map(|_| ()).map_err(|e| format!("database: {e}"))
+        server
+            .harmony
+            .data_planes(None, 1, crate::app::newest_version())
+            .map(|_| ())
+            .map_err(|e| format!("database: {e}"))
     })
 }

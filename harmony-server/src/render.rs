@@ -28,6 +28,7 @@
 
 use crate::k8s::{self, EnvVar, Map, Object, ObjectMeta};
 use crate::stored_spec::StoredSpec;
+use deployment_rules::platform_key;
 use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
     SchedulerSize, WorkerQueue,
@@ -168,7 +169,11 @@ impl Context<'_> {
         if self.celery {
             env.push(EnvVar::secret("AIRFLOW__CELERY__BROKER_URL", BROKER_SECRET, "url"));
         }
-        for var in &self.spec.environment_variables {
+        // A key the platform sets is never rendered over: clients older
+        // than 4.0.0 may still send one (rule platform_environment_keys),
+        // and deployments stored before it may carry one.
+        let users = self.spec.environment_variables.iter().filter(|v| !platform_key(&v.key));
+        for var in users {
             env.push(if var.is_secret {
                 EnvVar::secret(&var.key, ENV_SECRET, &var.key)
             } else {
@@ -317,7 +322,7 @@ fn secrets(cx: &Context<'_>, o: &mut Objects<'_>) {
         .spec
         .environment_variables
         .iter()
-        .filter(|v| v.is_secret)
+        .filter(|v| v.is_secret && !platform_key(&v.key))
         .map(|v| (v.key.clone(), v.value.clone().unwrap_or_default()))
         .collect();
     if !env.is_empty() {
@@ -1101,6 +1106,45 @@ mod tests {
             render(&SecretKey::development(), id, &changed, &plane()).input_hash,
             a.input_hash
         );
+    }
+
+    /// Issue 38: a key the platform sets, sent by a client older than
+    /// 4.0.0 or stored before the rule, is not rendered over the
+    /// platform's value, as a plain variable or as a secret.
+    #[test]
+    fn a_platform_key_from_a_user_is_never_rendered() {
+        let mut with_keys = spec();
+        for (i, key) in deployment_rules::rule::PLATFORM_ENVIRONMENT_KEYS.iter().enumerate() {
+            with_keys.environment_variables.push(EnvironmentVariable {
+                key: (*key).into(),
+                value: Some(format!("users-own-{i}")),
+                is_secret: i % 2 == 0,
+            });
+        }
+        let rendered = render(&SecretKey::development(), Uuid::from_u128(7), &with_keys, &plane());
+        let mut platform_keys_seen = 0;
+        for object in &rendered.objects {
+            let text = object.body.get();
+            assert!(
+                !text.contains("users-own-"),
+                "{} {}: {text}",
+                object.meta.kind,
+                object.meta.name
+            );
+            for key in deployment_rules::rule::PLATFORM_ENVIRONMENT_KEYS {
+                platform_keys_seen += text.matches(&format!("\"name\":\"{key}\"")).count();
+            }
+        }
+        let plain = render(&SecretKey::development(), Uuid::from_u128(7), &spec(), &plane());
+        let mut platform_keys_plain = 0;
+        for object in &plain.objects {
+            for key in deployment_rules::rule::PLATFORM_ENVIRONMENT_KEYS {
+                platform_keys_plain +=
+                    object.body.get().matches(&format!("\"name\":\"{key}\"")).count();
+            }
+        }
+        assert!(platform_keys_plain > 0);
+        assert_eq!(platform_keys_seen, platform_keys_plain, "each platform key once per container");
     }
 
     #[test]

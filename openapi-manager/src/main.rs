@@ -15,12 +15,16 @@
 //!    committed documents.
 //! 4. `docs/compat-rules.md`, the compatibility checker's rule list, written
 //!    from `openapi_compat::rules`.
+//! 5. `versions/rules/`, each Harmony version's declared rules
+//!    (`deployment_rules::rule`): frozen for a released version
+//!    ([`rule_lists`]).
 
 mod apis;
 mod clients;
 mod deploy_gate;
 mod migrations;
 mod released;
+mod rule_lists;
 
 use anyhow::{Context, Result, bail};
 use camino::Utf8PathBuf;
@@ -104,6 +108,7 @@ fn generate(root: &Utf8PathBuf) -> Result<ExitCode> {
         return Ok(code);
     }
     clients::generate_all(root, clients::Mode::Write)?;
+    rule_lists::generate(root, &record.versions("harmony"))?;
     std::fs::write(root.join(COMPAT_RULES), compat_rules()?)
         .with_context(|| format!("writing {COMPAT_RULES}"))?;
     Ok(ExitCode::SUCCESS)
@@ -129,6 +134,13 @@ fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
     record.verify_covers_served_versions()?;
     let code = run_document_manager(root, &record, "check")?;
     compat_report(root)?;
+    let rule_problems = rule_lists::check(root, &record.versions("harmony"))?;
+    if !rule_problems.is_empty() {
+        for problem in &rule_problems {
+            eprintln!("rules: {problem}");
+        }
+        return Ok(ExitCode::from(dropshot_api_manager::NEEDS_UPDATE_EXIT_CODE));
+    }
     let mut stale_clients = clients::generate_all(root, clients::Mode::Check)?;
     if std::fs::read_to_string(root.join(COMPAT_RULES)).ok() != Some(compat_rules()?) {
         stale_clients.push(root.join(COMPAT_RULES));
@@ -167,6 +179,9 @@ fn compat_report(root: &Utf8PathBuf) -> Result<()> {
             report.count(openapi_compat::Level::Warning),
             report.count(openapi_compat::Level::Info),
         );
+        for line in rule_lists::narrowing(old, new) {
+            eprintln!("    {line}");
+        }
     }
     Ok(())
 }

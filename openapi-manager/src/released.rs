@@ -84,6 +84,11 @@ impl Record {
         Ok(())
     }
 
+    /// One API's released versions.
+    pub fn versions(&self, api: &str) -> Vec<semver::Version> {
+        self.apis.get(api).into_iter().flatten().map(|r| r.version.clone()).collect()
+    }
+
     /// Version to document hash, for one API's released versions.
     pub fn hashes(&self, api: &str) -> BTreeMap<&semver::Version, &String> {
         self.apis.get(api).into_iter().flatten().map(|r| (&r.version, &r.sha256)).collect()

@@ -12,6 +12,7 @@
 
 pub mod fixtures;
 pub mod schemathesis;
+pub mod valid;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -304,6 +304,33 @@ fn is_not_visible<E: ErrorBody>(error: &harmony_client::Error<E>) -> bool {
     }
 }
 
+/// The identifiers of the declared rules a Harmony 400 names in its
+/// `harmony-refused-by` header (`deployment_rules::rule`), each shown as
+/// this build knows it: a declared identifier, or `undeclared` for one it
+/// does not know (a newer Harmony's rule), so neither the log nor the
+/// metric takes text a server chose.
+fn refusing_rules(headers: &reqwest::header::HeaderMap) -> Vec<&'static str> {
+    let Some(value) = headers.get(harmony_api_header()).and_then(|v| v.to_str().ok()) else {
+        return Vec::new();
+    };
+    let mut rules: Vec<&'static str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| deployment_rules::rule::rule(id).map_or("undeclared", |r| r.id()))
+        .collect();
+    rules.dedup();
+    rules.truncate(16);
+    rules
+}
+
+/// The header's name, as Harmony's contract crate declares it (astro-api
+/// reaches Harmony only through its client, so it is written here too; a
+/// test holds the two equal).
+const fn harmony_api_header() -> &'static str {
+    "harmony-refused-by"
+}
+
 /// A refusal names the API version the request was made at: a refusal is
 /// what a live Harmony does not take, and its version says which.
 fn at(version: &str, failure: Failure) -> Failure {
@@ -334,6 +361,7 @@ pub(super) fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> 
         }
         E::ErrorResponse(response) => {
             let status = response.status().as_u16();
+            let rules = refusing_rules(response.headers());
             let body = response.into_inner();
             // Harmony's words reach a user (a status reason, an error):
             // bounded, and nothing in them a terminal or log would act on.
@@ -367,9 +395,19 @@ pub(super) fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> 
                     }
                 }
                 // The request itself: sending it again changes nothing.
-                400..=499 => Failure::HarmonyRefused(format!(
-                    "cell {cell} refused a request astro-api considered valid ({status}): {message}"
-                )),
+                400..=499 => {
+                    for rule in &rules {
+                        crate::metrics::count_harmony_rule(rule);
+                    }
+                    let named = match rules.is_empty() {
+                        true => "no rule named".to_owned(),
+                        false => format!("rules {}", rules.join(", ")),
+                    };
+                    Failure::HarmonyRefused(format!(
+                        "cell {cell} refused a request astro-api considered valid ({status}, \
+                         {named}): {message}"
+                    ))
+                }
                 code => Failure::HarmonyFailed(format!("Harmony answered {code}")),
             }
         }
@@ -387,5 +425,23 @@ pub(super) fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> 
         E::InvalidRequest(message) | E::Custom(message) => {
             Failure::Internal(anyhow::anyhow!("building a Harmony request: {message}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod refusing_rules_tests {
+    #[test]
+    fn the_header_is_harmonys_and_names_only_declared_rules() {
+        assert_eq!(super::harmony_api_header(), harmony_api::REFUSED_BY_HEADER);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            super::harmony_api_header(),
+            "queue_names_unique, platform_environment_keys,<script>,".parse().unwrap(),
+        );
+        assert_eq!(
+            super::refusing_rules(&headers),
+            ["queue_names_unique", "platform_environment_keys", "undeclared"]
+        );
+        assert!(super::refusing_rules(&reqwest::header::HeaderMap::new()).is_empty());
     }
 }

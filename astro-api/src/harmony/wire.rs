@@ -132,6 +132,8 @@ pub(super) fn to_v1(spec: &h::DeploymentSpec) -> Option<v1::types::DeploymentSpe
         environment_variables: spec
             .environment_variables
             .iter()
+            // Never rendered at any version (rule platform_environment_keys).
+            .filter(|v| !deployment_rules::platform_key(&v.key))
             .map(|v| o::EnvironmentVariable {
                 key: v.key.clone(),
                 value: v.value.clone(),
@@ -215,6 +217,10 @@ pub(crate) fn harmony_spec(
         environment_variables: input
             .environment_variables
             .iter()
+            // A key the platform sets: refused by 4.0.0, never rendered by
+            // any Harmony (rule platform_environment_keys); a deployment
+            // stored with one keeps it here and sends it nowhere.
+            .filter(|v| !deployment_rules::platform_key(&v.key))
             .map(|v| h::EnvironmentVariable {
                 key: v.key.clone(),
                 value: v.value.clone(),

@@ -36,7 +36,11 @@ fn harmony(
     // agent would have registered it.
     let (id, registration) =
         harmony_server::dev_data_planes("org-1").into_iter().find(|(_, r)| r.kind == kind).unwrap();
-    server.app_private().harmony.register_data_plane(id, registration).unwrap();
+    server
+        .app_private()
+        .harmony
+        .register_data_plane(id, registration, harmony_server::newest_version())
+        .unwrap();
     server
 }
 

@@ -285,3 +285,26 @@ async fn numbers_are_held_to_what_kubernetes_and_airflow_hold() {
     body["worker_queues"][0]["worker_concurrency"] = json!(256);
     assert_eq!(stack.create(&body).await.0, 201, "parallelism at its limit is taken");
 }
+
+/// Issue 38: a key the platform sets (`AIRFLOW__CORE__FERNET_KEY`) was
+/// taken and rendered over the platform's value. astro-api refuses it now,
+/// naming the field (Harmony 4.0.0 declares the same rule,
+/// platform_environment_keys); other keys are taken as before.
+#[tokio::test]
+async fn keys_the_platform_sets_are_refused() {
+    let stack = Stack::start().await;
+    for (key, status) in [
+        ("AIRFLOW__CORE__FERNET_KEY", 400),
+        ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", 400),
+        ("AIRFLOW__CORE__PARALLELISM", 201),
+    ] {
+        let mut body = standard();
+        body["name"] = json!(format!("n-{}", uuid::Uuid::new_v4().simple()));
+        body["environment_variables"] = json!([{ "key": key, "value": "mine", "is_secret": false }]);
+        let (got, answer) = stack.create(&body).await;
+        assert_eq!(got, status, "{key}: {answer}");
+        if status == 400 {
+            assert_eq!(fields(&answer), ["environment_variables[0].key"], "{answer}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use super::{Harmony, HarmonyError, check_written, not_found};
 use crate::render;
 use crate::store::StoreError;
+use deployment_rules::{ApiVersion, Refusals, rule};
 
 /// Prefix of an agent credential: `hagent.<data plane>.<secret>`.
 const AGENT_CREDENTIAL_PREFIX: &str = "hagent.";
@@ -137,16 +138,24 @@ impl Harmony {
         impl FnOnce(&crate::store::Tx<'_>) -> Result<(), HarmonyError> + Send + 'static,
         HarmonyError,
     > {
-        let mut problems = Vec::new();
-        check_written(&mut problems, "agent_version", &report.agent_version);
+        // The agent API has one version so far; its rules are declared at it.
+        let at = {
+            let v = harmony_agent_api::VERSION_INITIAL;
+            ApiVersion::new(v.major, v.minor, v.patch)
+        };
+        let mut problems = Refusals::new(at);
+        let agent_version = &report.agent_version;
+        check_written(&mut problems, &rule::REPORT_AGENT_VERSION, "agent_version", agent_version);
         for (i, d) in report.deployments.iter().enumerate() {
             if d.manifest_revision > i64::MAX as u64 {
-                problems.push(format!("deployments[{i}].manifest_revision: at most {}", i64::MAX));
+                problems.refuse(
+                    &rule::REPORT_REVISIONS,
+                    format!("deployments[{i}].manifest_revision"),
+                    format!("at most {}", i64::MAX),
+                );
             }
         }
-        if !problems.is_empty() {
-            return Err(HarmonyError::Invalid(problems));
-        }
+        problems.into_result().map_err(HarmonyError::Invalid)?;
         let reports: Vec<_> = report
             .deployments
             .iter()
@@ -168,9 +177,12 @@ impl Harmony {
             let (desired, _) =
                 tx.plane_revisions(&id)?.ok_or_else(|| not_found("data plane", &id))?;
             if applied > desired {
-                return Err(HarmonyError::Invalid(vec![format!(
-                    "applied_revision: {applied} is ahead of the desired revision {desired}"
-                )]));
+                return Err(HarmonyError::Invalid(Refusals::one(
+                    at,
+                    &rule::REPORT_REVISIONS,
+                    "applied_revision",
+                    format!("{applied} is ahead of the desired revision {desired}"),
+                )));
             }
             Ok(tx.record_agent_status(&id, applied, &reports, observes_health, now)?)
         })

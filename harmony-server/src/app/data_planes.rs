@@ -4,6 +4,7 @@
 use super::{
     Harmony, HarmonyError, MAX_PAGE, check_dns_label, check_written, is_dns_label, not_found,
 };
+use deployment_rules::{ApiVersion, Refusals, rule};
 use harmony_api::latest::{DataPlane, DataPlaneRegistration};
 
 /// The label recording, at registration, the organization a Hybrid or
@@ -15,17 +16,24 @@ impl Harmony {
         &self,
         id: &str,
         registration: DataPlaneRegistration,
+        at: ApiVersion,
     ) -> Result<DataPlane, HarmonyError> {
-        let mut problems = Vec::new();
-        check_dns_label(&mut problems, "data_plane_id", id);
-        check_written(&mut problems, "region", &registration.region);
-        check_written(&mut problems, "agent_version", &registration.agent_version);
-        check_written(&mut problems, "platform_release", &registration.platform_release);
-        if let Err(rule) = deployment_rules::kubernetes_version(&registration.kubernetes_version) {
-            problems.push(format!(
-                "kubernetes_version: {rule}, got {:?}",
-                registration.kubernetes_version
-            ));
+        let mut problems = Refusals::new(at);
+        check_dns_label(&mut problems, &rule::PLANE_ID, "data_plane_id", id);
+        for (field, value) in [
+            ("region", &registration.region),
+            ("agent_version", &registration.agent_version),
+            ("platform_release", &registration.platform_release),
+        ] {
+            check_written(&mut problems, &rule::REGISTRATION_WRITTEN, field, value);
+        }
+        if let Err(detail) = deployment_rules::kubernetes_version(&registration.kubernetes_version)
+        {
+            problems.refuse(
+                &rule::KUBERNETES_VERSION,
+                "kubernetes_version",
+                format!("{detail}, got {:?}", registration.kubernetes_version),
+            );
         }
         // A Hybrid data plane belongs to one organization, named when it
         // registers (deployment_rules::REGISTRATION_RULES): without it the
@@ -33,18 +41,23 @@ impl Harmony {
         let owner = registration.labels.get(OWNER_LABEL);
         if registration.kind == harmony_api::latest::DataPlaneKind::Hybrid {
             match owner {
-                None => problems.push(format!(
-                    "labels: a HYBRID data plane names the organization it belongs to in \
-                     label {OWNER_LABEL}"
-                )),
-                Some(owner) => {
-                    check_written(&mut problems, &format!("labels.{OWNER_LABEL}"), owner)
-                }
+                None => problems.refuse(
+                    &rule::HYBRID_OWNER,
+                    "labels",
+                    format!(
+                        "a HYBRID data plane names the organization it belongs to in label \
+                         {OWNER_LABEL}"
+                    ),
+                ),
+                Some(owner) => check_written(
+                    &mut problems,
+                    &rule::HYBRID_OWNER,
+                    &format!("labels.{OWNER_LABEL}"),
+                    owner,
+                ),
             }
         }
-        if !problems.is_empty() {
-            return Err(HarmonyError::Invalid(problems));
-        }
+        problems.into_result().map_err(HarmonyError::Invalid)?;
         let now = self.clock.now();
         let id = id.to_owned();
         self.store.write(move |tx| {
@@ -104,13 +117,18 @@ impl Harmony {
         &self,
         after: Option<&str>,
         limit: usize,
+        at: ApiVersion,
     ) -> Result<Vec<DataPlane>, HarmonyError> {
         if let Some(after) = after
             && !is_dns_label(after)
         {
-            return Err(HarmonyError::Invalid(vec![format!(
-                "page_token: names no data plane ({after:?})"
-            )]));
+            let detail = format!("names no data plane ({after:?})");
+            return Err(HarmonyError::Invalid(Refusals::one(
+                at,
+                &rule::PAGE_TOKEN,
+                "page_token",
+                detail,
+            )));
         }
         let planes = self
             .store

@@ -6,6 +6,7 @@ use super::{Harmony, HarmonyError, MAX_PAGE, is_dns_label, not_found};
 use crate::render;
 use crate::store::{StoredDeployment, StoredManifestSet};
 use chrono::{DateTime, Utc};
+use deployment_rules::{ApiVersion, Refusals, rule};
 use harmony_api::latest::{
     DataPlane, Deployment, DeploymentSpec, EnvironmentVariable, ManifestObject, ManifestSet,
 };
@@ -27,6 +28,7 @@ impl Harmony {
         &self,
         id: Uuid,
         mut spec: DeploymentSpec,
+        at: ApiVersion,
     ) -> Result<Deployment, HarmonyError> {
         let now = self.clock.now();
         let key = self.key.clone();
@@ -39,8 +41,8 @@ impl Harmony {
                     false => None,
                 };
                 let existing = tx.deployment(id)?;
-                merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec))?;
-                validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec))?;
+                merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec), at)?;
+                validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec), at)?;
                 let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
 
                 if let Some(existing) = &existing {
@@ -86,7 +88,15 @@ impl Harmony {
                 tx.put_deployment(&stored)?;
                 if !unchanged {
                     tx.bump_desired_revision(&plane.id)?;
-                    insert_revision(tx, &key, &stored, &plane, now, "change", Some(&budgets))?;
+                    insert_revision(
+                        tx,
+                        &key,
+                        &stored,
+                        &plane,
+                        now,
+                        Cause::Change(at),
+                        Some(&budgets),
+                    )?;
                 }
                 Ok(to_api(stored))
             })
@@ -153,6 +163,32 @@ impl Harmony {
     }
 }
 
+/// Why a manifest set is rendered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cause {
+    /// A deployment's spec changed, by a request at this API version.
+    Change(ApiVersion),
+    /// Its data plane moved to another platform release (no request: judged
+    /// at the newest version).
+    Rollout,
+}
+
+impl Cause {
+    fn label(self) -> &'static str {
+        match self {
+            Cause::Change(_) => "change",
+            Cause::Rollout => "rollout",
+        }
+    }
+
+    fn at(self) -> ApiVersion {
+        match self {
+            Cause::Change(at) => at,
+            Cause::Rollout => super::newest_version(),
+        }
+    }
+}
+
 /// Renders `stored` for `plane` (timed, by `cause`, in the metrics) and
 /// writes it as manifest revision
 /// `stored.revision` (the deployment row must already say so). A set larger
@@ -167,21 +203,27 @@ pub(crate) fn insert_revision(
     stored: &StoredDeployment,
     plane: &DataPlane,
     now: DateTime<Utc>,
-    cause: &'static str,
+    cause: Cause,
     budgets: Option<&crate::budget::PlaneBudgets>,
 ) -> Result<(), HarmonyError> {
+    let at = cause.at();
     let started = std::time::Instant::now();
     let objects = render::objects(key, stored.id, &stored.spec, plane);
     crate::metrics::RENDERS
-        .get_or_create(&crate::metrics::RenderLabels { cause })
+        .get_or_create(&crate::metrics::RenderLabels { cause: cause.label() })
         .observe(started.elapsed().as_secs_f64());
     let size: usize = objects.iter().map(|o| o.body.get().len()).sum();
     if size > deployment_rules::MAX_RENDERED_SET_BYTES {
-        return Err(HarmonyError::Invalid(vec![format!(
-            "environment_variables: the rendered manifest set would be {size} bytes, more than \
-             the {} a data plane is served; fewer or smaller variables, or fewer worker queues",
-            deployment_rules::MAX_RENDERED_SET_BYTES
-        )]));
+        return Err(HarmonyError::Invalid(Refusals::one(
+            at,
+            &rule::RENDERED_SIZE,
+            "environment_variables",
+            format!(
+                "the rendered manifest set would be {size} bytes, more than the {} a data plane \
+                 is served; fewer or smaller variables, or fewer worker queues",
+                deployment_rules::MAX_RENDERED_SET_BYTES
+            ),
+        )));
     }
     let organization = &stored.spec.organization_id;
     let before = tx.rendered_bytes(stored.id)?;
@@ -255,8 +297,9 @@ fn to_api(stored: StoredDeployment) -> Deployment {
 fn merge_secrets(
     spec: &mut DeploymentSpec,
     previous: Option<&DeploymentSpec>,
+    at: ApiVersion,
 ) -> Result<(), HarmonyError> {
-    let mut problems = Vec::new();
+    let mut problems = Refusals::new(at);
     for (i, var) in spec.environment_variables.iter_mut().enumerate() {
         if !var.is_secret || var.value.is_some() {
             continue;
@@ -266,11 +309,12 @@ fn merge_secrets(
         });
         match kept {
             Some(old) => var.value = old.value.clone(),
-            None => problems.push(format!(
-                "environment_variables[{i}].value: required for a new secret ({})",
-                var.key
-            )),
+            None => problems.refuse(
+                &rule::SECRET_VALUE,
+                format!("environment_variables[{i}].value"),
+                format!("required for a new secret ({})", var.key),
+            ),
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
+    problems.into_result().map_err(HarmonyError::Invalid)
 }

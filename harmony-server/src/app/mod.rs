@@ -22,7 +22,7 @@ mod validate;
 pub use agents::MAX_AGENT_MESSAGE;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use data_planes::OWNER_LABEL;
-pub(crate) use deployments::insert_revision;
+pub(crate) use deployments::{Cause, insert_revision};
 pub use status::HEARTBEAT_TIMEOUT;
 pub(crate) use validate::{check_dns_label, check_written, is_dns_label};
 
@@ -31,13 +31,21 @@ use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// The newest API version this build serves: what work no request asked
+/// for (a rollout's re-renders) is judged at.
+pub fn newest_version() -> deployment_rules::ApiVersion {
+    let newest = harmony_api::supported_versions().iter().map(|v| v.semver().clone()).max();
+    let v = newest.expect("at least one version is served");
+    deployment_rules::ApiVersion::new(v.major, v.minor, v.patch)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HarmonyError {
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
-    /// Each entry names a field and the rule it breaks.
-    #[error("invalid request: {}", .0.join("; "))]
-    Invalid(Vec<String>),
+    /// Each refusal names a field and the declared rule it breaks.
+    #[error("invalid request: {0}")]
+    Invalid(deployment_rules::Refusals),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// An agent without a valid credential.

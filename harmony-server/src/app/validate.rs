@@ -3,6 +3,7 @@
 //! all), and the small checks the rest of the application shares.
 
 use super::{HarmonyError, OWNER_LABEL};
+use deployment_rules::{ApiVersion, Refusals, Rule, rule};
 use harmony_api::latest::{DataPlane, DataPlaneKind, DeploymentSpec, Executor};
 use std::collections::BTreeSet;
 
@@ -10,49 +11,51 @@ pub(super) fn validate_spec(
     spec: &DeploymentSpec,
     plane: Option<&DataPlane>,
     previous: Option<&DeploymentSpec>,
+    at: ApiVersion,
 ) -> Result<(), HarmonyError> {
-    let mut problems = Vec::new();
-    let p = &mut problems;
+    let mut refusals = Refusals::new(at);
+    let p = &mut refusals;
     use deployment_rules as rules;
-    let mut rule = |field: &str, checked: Result<(), &str>| {
-        if let Err(rule) = checked {
-            p.push(format!("{field}: {rule}"));
-        }
-    };
-    rule("name", rules::free_text(&spec.name));
-    rule("image_tag", rules::image_tag(&spec.image_tag));
+    p.check(&rule::NAME_TEXT, "name", rules::free_text(&spec.name));
+    p.check(&rule::IMAGE_TAG, "image_tag", rules::image_tag(&spec.image_tag));
     if let Some(version) = &spec.dag_bundle_version {
-        rule("dag_bundle_version", rules::bundle_version(version));
+        p.check(&rule::BUNDLE_VERSION, "dag_bundle_version", rules::bundle_version(version));
     }
     if spec.generation == 0 || spec.generation > rules::MAX_GENERATION {
-        p.push(format!("generation: must be 1 to {}", rules::MAX_GENERATION));
+        let detail = format!("must be 1 to {}", rules::MAX_GENERATION);
+        p.refuse(&rule::GENERATION_RANGE, "generation", detail);
     }
-    if let Err(rule) = rules::NAME_LENGTH.check(spec.name.chars().count() as u64) {
-        p.push(format!("name: {rule} characters"));
+    bound(p, rules::NAME_LENGTH, "name", spec.name.chars().count() as u64);
+    check_dns_label(p, &rule::DATA_PLANE_ID, "data_plane_id", &spec.data_plane_id);
+    for (field, value) in [
+        ("organization_id", &spec.organization_id),
+        ("workspace_id", &spec.workspace_id),
+        ("runtime_version", &spec.runtime_version),
+    ] {
+        check_written(p, &rule::WRITTEN_IDENTIFIERS, field, value);
     }
-    check_dns_label(p, "data_plane_id", &spec.data_plane_id);
-    check_written(p, "organization_id", &spec.organization_id);
-    check_written(p, "workspace_id", &spec.workspace_id);
-    check_written(p, "runtime_version", &spec.runtime_version);
-    if spec.worker_queues.len() > rules::MAX_WORKER_QUEUES {
-        p.push(format!("worker_queues: at most {} queues", rules::MAX_WORKER_QUEUES));
-    }
+    bound(p, rules::WORKER_QUEUES, "worker_queues", spec.worker_queues.len() as u64);
     match plane {
         None => {}
-        Some(plane) if plane.kind != spec.kind => p.push(format!(
-            "kind: {:?} deployment cannot run on {:?} data plane {}",
-            spec.kind, plane.kind, plane.id
-        )),
+        Some(plane) if plane.kind != spec.kind => p.refuse(
+            &rule::KIND_MATCHES_PLANE,
+            "kind",
+            format!(
+                "{:?} deployment cannot run on {:?} data plane {}",
+                spec.kind, plane.kind, plane.id
+            ),
+        ),
         Some(plane) => {
             // A data plane registered with an owner takes only its owner's
             // deployments, whatever a caller says (astro-api checks first).
             if let Some(owner) = plane.labels.get(OWNER_LABEL)
                 && *owner != spec.organization_id
             {
-                p.push(format!(
-                    "organization_id: data plane {} belongs to another organization",
-                    plane.id
-                ));
+                p.refuse(
+                    &rule::PLANE_OWNER,
+                    "organization_id",
+                    format!("data plane {} belongs to another organization", plane.id),
+                );
             }
         }
     }
@@ -63,107 +66,139 @@ pub(super) fn validate_spec(
             ("workspace_id", &previous.workspace_id, &spec.workspace_id),
         ] {
             if old != new {
-                p.push(format!("{field}: cannot change (is {old:?})"));
+                p.refuse(&rule::IDENTITY_IMMUTABLE, field, format!("cannot change (is {old:?})"));
             }
         }
         if previous.kind != spec.kind {
-            p.push(format!("kind: cannot change (is {:?})", previous.kind));
+            let detail = format!("cannot change (is {:?})", previous.kind);
+            p.refuse(&rule::IDENTITY_IMMUTABLE, "kind", detail);
         }
     }
     match spec.kind {
         DataPlaneKind::Hybrid => {
             if spec.executor == Executor::Astro {
-                p.push("executor: ASTRO is not available on HYBRID data planes".to_owned());
+                p.refuse(
+                    &rule::HYBRID_EXECUTOR,
+                    "executor",
+                    "ASTRO is not available on HYBRID data planes",
+                );
             }
             match spec.scheduler {
-                None => p.push("scheduler: required for HYBRID deployments".to_owned()),
+                None => p.refuse(
+                    &rule::HYBRID_SCHEDULER,
+                    "scheduler",
+                    "required for HYBRID deployments",
+                ),
                 Some(s) => {
-                    for (bound, value) in
-                        [(rules::SCHEDULER_AU, s.au), (rules::SCHEDULER_REPLICAS, s.replicas)]
-                    {
-                        if let Err(rule) = bound.check(value.into()) {
-                            p.push(format!("{}: {rule}", bound.field));
-                        }
-                    }
+                    bound(p, rules::SCHEDULER_AU, rules::SCHEDULER_AU.field, s.au.into());
+                    bound(
+                        p,
+                        rules::SCHEDULER_REPLICAS,
+                        rules::SCHEDULER_REPLICAS.field,
+                        s.replicas.into(),
+                    );
                 }
             }
             if spec.scheduler_size.is_some() {
-                p.push("scheduler_size: HOSTED deployments only".to_owned());
+                p.refuse(&rule::HYBRID_SCHEDULER, "scheduler_size", "HOSTED deployments only");
             }
             if spec.is_high_availability {
-                p.push("is_high_availability: HOSTED deployments only".to_owned());
+                p.refuse(
+                    &rule::HYBRID_SCHEDULER,
+                    "is_high_availability",
+                    "HOSTED deployments only",
+                );
             }
         }
         DataPlaneKind::Hosted => {
             if spec.scheduler_size.is_none() {
-                p.push("scheduler_size: required for HOSTED deployments".to_owned());
+                p.refuse(
+                    &rule::HOSTED_SCHEDULER,
+                    "scheduler_size",
+                    "required for HOSTED deployments",
+                );
             }
             if spec.scheduler.is_some() {
-                p.push("scheduler: HYBRID deployments only".to_owned());
+                p.refuse(&rule::HOSTED_SCHEDULER, "scheduler", "HYBRID deployments only");
             }
         }
     }
     let mut names = BTreeSet::new();
     let defaults = spec.worker_queues.iter().filter(|q| q.is_default).count();
     if defaults != 1 {
-        p.push(format!("worker_queues: exactly one default queue required, found {defaults}"));
+        let detail = format!("exactly one default queue required, found {defaults}");
+        p.refuse(&rule::ONE_DEFAULT_QUEUE, "worker_queues", detail);
     }
     if spec.executor == Executor::Kubernetes && spec.worker_queues.len() > 1 {
-        p.push("worker_queues: the KUBERNETES executor takes only the default queue".to_owned());
+        p.refuse(
+            &rule::KUBERNETES_ONE_QUEUE,
+            "worker_queues",
+            "the KUBERNETES executor takes only the default queue",
+        );
     }
     let parallelism = rules::parallelism(
         spec.worker_queues.iter().map(|q| (q.max_worker_count.into(), q.worker_concurrency.into())),
     );
     if parallelism > rules::MAX_PARALLELISM {
-        p.push(format!(
-            "worker_queues: the sum of max_worker_count x worker_concurrency (Airflow's \
-             parallelism) must be at most {}, got {parallelism}",
-            rules::MAX_PARALLELISM
-        ));
+        p.refuse(
+            &rule::PARALLELISM,
+            "worker_queues",
+            format!(
+                "the sum of max_worker_count x worker_concurrency (Airflow's parallelism) must \
+                 be at most {}, got {parallelism}",
+                rules::MAX_PARALLELISM
+            ),
+        );
     }
     for (i, q) in spec.worker_queues.iter().enumerate() {
         let field = format!("worker_queues[{i}]");
-        check_dns_label(p, &format!("{field}.name"), &q.name);
+        check_dns_label(p, &rule::QUEUE_NAME, &format!("{field}.name"), &q.name);
         if !names.insert(q.name.as_str()) {
-            p.push(format!("{field}.name: duplicate queue name {:?}", q.name));
+            let detail = format!("duplicate queue name {:?}", q.name);
+            p.refuse(&rule::QUEUE_NAMES_UNIQUE, format!("{field}.name"), detail);
         }
         if q.is_default && q.name != "default" {
-            p.push(format!("{field}.name: the default queue must be named \"default\""));
+            let detail = "the default queue must be named \"default\"";
+            p.refuse(&rule::ONE_DEFAULT_QUEUE, format!("{field}.name"), detail);
         }
-        for (bound, name, value) in [
+        for (bound_, name, value) in [
             (rules::MAX_WORKER_COUNT, "max_worker_count", q.max_worker_count),
             (rules::MIN_WORKER_COUNT, "min_worker_count", q.min_worker_count),
             (rules::WORKER_CONCURRENCY, "worker_concurrency", q.worker_concurrency),
         ] {
-            if let Err(rule) = bound.check(value.into()) {
-                p.push(format!("{field}.{name}: {rule}"));
-            }
+            bound(p, bound_, &format!("{field}.{name}"), value.into());
         }
         if q.min_worker_count > q.max_worker_count {
-            p.push(format!("{field}.min_worker_count: must not exceed max_worker_count"));
+            let detail = "must not exceed max_worker_count";
+            p.refuse(&rule::WORKER_COUNT_ORDER, format!("{field}.min_worker_count"), detail);
         }
         match spec.kind {
             DataPlaneKind::Hosted => {
                 if q.astro_machine.is_none() {
-                    p.push(format!("{field}.astro_machine: required on HOSTED queues"));
+                    let detail = "required on HOSTED queues";
+                    p.refuse(&rule::HOSTED_QUEUE, format!("{field}.astro_machine"), detail);
                 }
                 if q.node_pool_id.is_some() {
-                    p.push(format!("{field}.node_pool_id: HYBRID queues only"));
+                    let detail = "HYBRID queues only";
+                    p.refuse(&rule::HOSTED_QUEUE, format!("{field}.node_pool_id"), detail);
                 }
             }
             DataPlaneKind::Hybrid => {
                 match q.node_pool_id.as_deref() {
-                    None | Some("") => {
-                        p.push(format!("{field}.node_pool_id: required on HYBRID queues"))
-                    }
-                    Some(pool) => {
-                        if let Err(rule) = rules::node_pool_id(pool) {
-                            p.push(format!("{field}.node_pool_id: {rule}"));
-                        }
-                    }
+                    None | Some("") => p.refuse(
+                        &rule::HYBRID_QUEUE,
+                        format!("{field}.node_pool_id"),
+                        "required on HYBRID queues",
+                    ),
+                    Some(pool) => p.check(
+                        &rule::NODE_POOL_ID,
+                        format!("{field}.node_pool_id"),
+                        rules::node_pool_id(pool),
+                    ),
                 }
                 if q.astro_machine.is_some() {
-                    p.push(format!("{field}.astro_machine: HOSTED queues only"));
+                    let detail = "HOSTED queues only";
+                    p.refuse(&rule::HYBRID_QUEUE, format!("{field}.astro_machine"), detail);
                 }
             }
         }
@@ -175,27 +210,46 @@ pub(super) fn validate_spec(
         .map(|v| (v.key.as_str(), v.value.as_deref().map_or(0, str::len)));
     for (i, problem) in rules::environment_sizes(sizes) {
         match i {
-            Some(i) => p.push(format!("environment_variables[{i}].{problem}")),
-            None => p.push(format!("environment_variables: {problem}")),
+            Some(i) => p.refuse(
+                &rule::ENVIRONMENT_SIZE,
+                format!("environment_variables[{i}].value"),
+                problem,
+            ),
+            None => p.refuse(&rule::ENVIRONMENT_SIZE, "environment_variables", problem),
         }
     }
     for (i, var) in spec.environment_variables.iter().enumerate() {
-        if let Err(rule) = rules::environment_key(&var.key) {
-            p.push(format!("environment_variables[{i}].key: {rule}"));
-        }
+        let field = format!("environment_variables[{i}].key");
+        p.check(&rule::ENVIRONMENT_KEY, field.clone(), rules::environment_key(&var.key));
         if !keys.insert(var.key.as_str()) {
-            p.push(format!("environment_variables[{i}].key: duplicate key {:?}", var.key));
+            p.refuse(
+                &rule::ENVIRONMENT_KEYS_UNIQUE,
+                field.clone(),
+                format!("duplicate key {:?}", var.key),
+            );
+        }
+        // From 4.0.0 a key the platform sets is refused; older versions'
+        // requests keep carrying it, and it is not rendered (render.rs).
+        if p.applies(&rule::PLATFORM_KEYS) && rules::platform_key(&var.key) {
+            let detail =
+                format!("{:?} is set by the platform for every Airflow container", var.key);
+            p.refuse(&rule::PLATFORM_KEYS, field, detail);
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(HarmonyError::Invalid(problems)) }
+    refusals.into_result().map_err(HarmonyError::Invalid)
+}
+
+/// A numeric bound of `deployment_rules::BOUNDS`, refused by its rule.
+fn bound(p: &mut Refusals, bound: deployment_rules::Bound, field: &str, value: u64) {
+    if let Err(detail) = bound.check(value) {
+        p.refuse(bound.rule, field, detail);
+    }
 }
 
 /// Text that must say something: not blank, no control characters
 /// (`deployment_rules::written_text`, which 4.0.0 schemas state).
-pub(crate) fn check_written(p: &mut Vec<String>, field: &str, value: &str) {
-    if let Err(rule) = deployment_rules::written_text(value) {
-        p.push(format!("{field}: {rule}"));
-    }
+pub(crate) fn check_written(p: &mut Refusals, rule: &'static Rule, field: &str, value: &str) {
+    p.check(rule, field, deployment_rules::written_text(value));
 }
 
 /// Kubernetes names: lowercase alphanumerics and '-', 1 to 63 characters,
@@ -208,11 +262,15 @@ pub(crate) fn is_dns_label(value: &str) -> bool {
         && !value.ends_with('-')
 }
 
-pub(crate) fn check_dns_label(p: &mut Vec<String>, field: &str, value: &str) {
+pub(crate) fn check_dns_label(p: &mut Refusals, rule: &'static Rule, field: &str, value: &str) {
     if !is_dns_label(value) {
-        p.push(format!(
-            "{field}: must be 1 to 63 lowercase letters, digits or '-', \
-             starting and ending with a letter or digit; got {value:?}"
-        ));
+        p.refuse(
+            rule,
+            field,
+            format!(
+                "must be 1 to 63 lowercase letters, digits or '-', starting and ending with a \
+                 letter or digit; got {value:?}"
+            ),
+        );
     }
 }

@@ -14,7 +14,7 @@
 //! long: a tick that has more to move steps again in another transaction
 //! until the waves' `max_parallel` is reached.
 
-use crate::app::{Harmony, HarmonyError, check_written, insert_revision, not_found};
+use crate::app::{Cause, Harmony, HarmonyError, check_written, insert_revision, not_found};
 use crate::render;
 use crate::rollout::{
     self, Action, Command, Fleet, Observation, PlaneInfo, PlaneState, PlatformRelease, Rollout,
@@ -22,6 +22,7 @@ use crate::rollout::{
 };
 use crate::store::{PlaneView, StoreError, StoredDeployment, Tx};
 use chrono::{DateTime, Duration, Utc};
+use deployment_rules::{ApiVersion, Refusals, rule};
 use harmony_api::latest as api;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -34,10 +35,15 @@ use uuid::Uuid;
 /// writers' waits with and without it (docs/performance.md).
 pub const RENDERS_PER_COMMIT: usize = 100;
 
-impl From<RolloutError> for HarmonyError {
-    fn from(error: RolloutError) -> HarmonyError {
-        match error {
-            RolloutError::Invalid(problems) => HarmonyError::Invalid(problems),
+impl RolloutError {
+    /// As the answer to a request made at `at`.
+    fn at(self, at: ApiVersion) -> HarmonyError {
+        match self {
+            RolloutError::Invalid(objections) => {
+                let mut refusals = Refusals::new(at);
+                objections.into_iter().for_each(|o| refusals.take(o));
+                HarmonyError::Invalid(refusals)
+            }
             RolloutError::Conflict(message) => {
                 HarmonyError::Conflict { code: "RolloutStateConflict", message }
             }
@@ -47,9 +53,14 @@ impl From<RolloutError> for HarmonyError {
 
 /// A platform release's name (`deployment_rules::release_name`, which the
 /// 4.0.0 schemas state).
-fn check_release_version(problems: &mut Vec<String>, field: &str, version: &str) {
-    if let Err(rule) = deployment_rules::release_name(version) {
-        problems.push(format!("{field}: {rule}, got {version:?}"));
+fn check_release_version(
+    problems: &mut Refusals,
+    rule: &'static deployment_rules::Rule,
+    field: &str,
+    version: &str,
+) {
+    if let Err(detail) = deployment_rules::release_name(version) {
+        problems.refuse(rule, field, format!("{detail}, got {version:?}"));
     }
 }
 
@@ -59,14 +70,16 @@ impl Harmony {
         &self,
         version: &str,
         spec: api::PlatformReleaseSpec,
+        at: ApiVersion,
     ) -> Result<api::PlatformRelease, HarmonyError> {
-        let mut problems = Vec::new();
-        check_release_version(&mut problems, "version", version);
+        let mut problems = Refusals::new(at);
+        check_release_version(&mut problems, &rule::RELEASE_NAME, "version", version);
         for (field, value) in
             [("kubernetes_min", &spec.kubernetes_min), ("kubernetes_max", &spec.kubernetes_max)]
         {
-            if let Err(rule) = deployment_rules::kubernetes_version(value) {
-                problems.push(format!("{field}: {rule}, got {value:?}"));
+            if let Err(detail) = deployment_rules::kubernetes_version(value) {
+                let detail = format!("{detail}, got {value:?}");
+                problems.refuse(&rule::RELEASE_KUBERNETES, field, detail);
             }
         }
         if let (Some(min), Some(max)) = (
@@ -74,17 +87,18 @@ impl Harmony {
             rollout::kubernetes_minor(&spec.kubernetes_max),
         ) && min > max
         {
-            problems.push("kubernetes_min: must not be newer than kubernetes_max".to_owned());
+            let detail = "must not be newer than kubernetes_max";
+            problems.refuse(&rule::RELEASE_KUBERNETES_ORDER, "kubernetes_min", detail);
         }
         for (i, runtime) in spec.runtimes.iter().enumerate() {
-            check_written(&mut problems, &format!("runtimes[{i}]"), runtime);
+            let field = format!("runtimes[{i}]");
+            check_written(&mut problems, &rule::RELEASE_RUNTIMES, &field, runtime);
             if spec.runtimes[..i].contains(runtime) {
-                problems.push(format!("runtimes[{i}]: {runtime:?} is listed twice"));
+                let detail = format!("{runtime:?} is listed twice");
+                problems.refuse(&rule::RELEASE_RUNTIMES, field, detail);
             }
         }
-        if !problems.is_empty() {
-            return Err(HarmonyError::Invalid(problems));
-        }
+        problems.into_result().map_err(HarmonyError::Invalid)?;
         let release = PlatformRelease {
             version: version.to_owned(),
             kubernetes_min: spec.kubernetes_min,
@@ -126,15 +140,20 @@ impl Harmony {
     }
 
     /// Plans and starts a rollout (its first step runs at once).
-    pub fn create_rollout(&self, create: api::RolloutCreate) -> Result<api::Rollout, HarmonyError> {
-        let mut problems = Vec::new();
+    pub fn create_rollout(
+        &self,
+        create: api::RolloutCreate,
+        at: ApiVersion,
+    ) -> Result<api::Rollout, HarmonyError> {
+        let mut problems = Refusals::new(at);
         // Checked before any lookup: only such names can be registered (and
         // PostgreSQL text cannot even hold some others, such as NUL).
-        check_release_version(&mut problems, "from_release", &create.from_release);
-        check_release_version(&mut problems, "to_release", &create.to_release);
-        if !problems.is_empty() {
-            return Err(HarmonyError::Invalid(problems));
+        for (field, value) in
+            [("from_release", &create.from_release), ("to_release", &create.to_release)]
+        {
+            check_release_version(&mut problems, &rule::ROLLOUT_RELEASES, field, value);
         }
+        problems.into_result().map_err(HarmonyError::Invalid)?;
         let now = self.clock.now();
         let (policy, key, budget) =
             ((*self.policy).clone(), self.key.clone(), self.renders_per_commit);
@@ -159,15 +178,19 @@ impl Harmony {
                 });
             }
             let (body, _) = tx.platform_release(&create.to_release)?.ok_or_else(|| {
-                HarmonyError::Invalid(vec![format!(
-                    "to_release: no platform release {} is registered",
-                    create.to_release
-                )])
+                let detail = format!("no platform release {} is registered", create.to_release);
+                HarmonyError::Invalid(Refusals::one(
+                    at,
+                    &rule::ROLLOUT_TARGET,
+                    "to_release",
+                    detail,
+                ))
             })?;
             let to: PlatformRelease = serde_json::from_str(&body).map_err(StoreError::from)?;
             let planes = plane_infos(tx)?;
             let mut rollout =
-                Rollout::plan(Uuid::new_v4(), &create.from_release, to, policy, &planes, now)?;
+                Rollout::plan(Uuid::new_v4(), &create.from_release, to, policy, &planes, now)
+                    .map_err(|e| e.at(at))?;
             // What one commit cannot take is moved by the next tick.
             step(tx, &key, &mut rollout, now, budget)?;
             Ok(rollout)
@@ -221,6 +244,7 @@ impl Harmony {
         &self,
         id: Uuid,
         command: api::RolloutCommand,
+        at: ApiVersion,
     ) -> Result<api::Rollout, HarmonyError> {
         let now = self.clock.now();
         let (key, budget) = (self.key.clone(), self.renders_per_commit);
@@ -236,14 +260,16 @@ impl Harmony {
                 api::RolloutAction::Bypass => Command::Bypass,
             };
             let fleet = StoreFleet::new(tx, now, &rollout);
-            let done = rollout.command_within(
-                action,
-                command.actor.trim(),
-                command.reason.as_deref(),
-                now,
-                &|plane| fleet.cost(plane),
-                budget,
-            )?;
+            let done = rollout
+                .command_within(
+                    action,
+                    command.actor.trim(),
+                    command.reason.as_deref(),
+                    now,
+                    &|plane| fleet.cost(plane),
+                    budget,
+                )
+                .map_err(|e| e.at(at))?;
             carry_out(tx, &key, &done.actions, now)?;
             if rollout.state.is_terminal() {
                 // Stopped: what this commit could not restore, the next
@@ -334,7 +360,7 @@ fn carry_out(
             tx.put_deployment(&stored)?;
             // The platform's own change: counted against the plane, never
             // refused for its budget.
-            insert_revision(tx, key, &stored, &data_plane, now, "rollout", None)?;
+            insert_revision(tx, key, &stored, &data_plane, now, Cause::Rollout, None)?;
         }
         let desired = tx.bump_desired_revision(plane)?;
         tx.set_release_revision(plane, desired)?;

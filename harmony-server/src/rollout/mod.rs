@@ -30,6 +30,7 @@ pub mod policy;
 pub mod sim;
 
 use chrono::{DateTime, Duration, Utc};
+use deployment_rules::rule;
 use policy::{Gate, OnFailure, RolloutPolicy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -287,9 +288,9 @@ pub enum Command {
 /// Why a command or a plan was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RolloutError {
-    /// Names each problem (a field and the rule).
-    #[error("{}", .0.join("; "))]
-    Invalid(Vec<String>),
+    /// Names each problem: a field and the declared rule it breaks.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<deployment_rules::Objection>),
     #[error("{0}")]
     Conflict(String),
 }
@@ -346,9 +347,10 @@ impl Rollout {
         now: DateTime<Utc>,
     ) -> Result<Rollout, RolloutError> {
         if from_release == to.version {
-            return Err(RolloutError::Invalid(vec![format!(
-                "to_release: is the same as from_release ({from_release})"
-            )]));
+            return Err(RolloutError::Invalid(vec![
+                rule::ROLLOUT_TARGET
+                    .object("to_release", format!("is the same as from_release ({from_release})")),
+            ]));
         }
         let mut targets = Vec::new();
         let mut uncovered = Vec::new();
@@ -373,16 +375,19 @@ impl Rollout {
         }
         if !uncovered.is_empty() {
             uncovered.sort();
-            return Err(RolloutError::Invalid(vec![format!(
-                "policy ({}): no wave selects data plane(s) {}; every targeted data plane must \
-                 be in exactly one wave (add a selector or a remainder wave)",
-                policy.environment,
-                summarize(&uncovered)
+            return Err(RolloutError::Invalid(vec![rule::ROLLOUT_COVERAGE.object(
+                "from_release",
+                format!(
+                    "policy ({}): no wave selects data plane(s) {}; every targeted data plane \
+                     must be in exactly one wave (add a selector or a remainder wave)",
+                    policy.environment,
+                    summarize(&uncovered)
+                ),
             )]));
         }
         // A gate needing evidence a data plane's agent cannot give would
         // hold its wave as "inconclusive" for ever: refused now instead.
-        let mut blind: Vec<String> = Vec::new();
+        let mut blind = Vec::new();
         for (i, wave) in policy.waves.iter().enumerate() {
             if !wave.gates.contains(&Gate::Health) {
                 continue;
@@ -395,14 +400,17 @@ impl Rollout {
                 .collect();
             if !names.is_empty() {
                 names.sort();
-                blind.push(format!(
-                    "policy ({}): wave {} gates on HEALTH, but the agents of data plane(s) {} \
+                blind.push(rule::ROLLOUT_GATES_OBSERVABLE.object(
+                    "from_release",
+                    format!(
+                        "policy ({}): wave {} gates on HEALTH, but the agents of data plane(s) {} \
                      report that they cannot observe workloads' health (they write files), so \
                      the gate could never pass; gate that wave on METRIC or MANUAL_APPROVAL, or \
                      run agents that observe health there",
-                    policy.environment,
-                    wave.name,
-                    summarize(&names)
+                        policy.environment,
+                        wave.name,
+                        summarize(&names)
+                    ),
                 ));
             }
         }
@@ -410,9 +418,10 @@ impl Rollout {
             return Err(RolloutError::Invalid(blind));
         }
         if targets.is_empty() {
-            return Err(RolloutError::Invalid(vec![format!(
-                "from_release: no data plane is on release {from_release}"
-            )]));
+            return Err(RolloutError::Invalid(vec![
+                rule::ROLLOUT_COVERAGE
+                    .object("from_release", format!("no data plane is on release {from_release}")),
+            ]));
         }
         targets.sort_by(|a, b| a.id.cmp(&b.id));
         let policy_hash = policy.hash();
@@ -919,7 +928,8 @@ impl Rollout {
     ) -> Result<Stepped, RolloutError> {
         let mut budget = Budget::new(budget);
         if actor.trim().is_empty() {
-            return Err(RolloutError::Invalid(vec!["actor: must name who acts".to_owned()]));
+            let objection = rule::ROLLOUT_ACTOR.object("actor", "must name who acts");
+            return Err(RolloutError::Invalid(vec![objection]));
         }
         let why =
             |default: &str| reason.filter(|r| !r.trim().is_empty()).unwrap_or(default).to_owned();
@@ -993,7 +1003,7 @@ impl Rollout {
                 }
                 let Some(reason) = reason.filter(|r| !r.trim().is_empty()) else {
                     return Err(RolloutError::Invalid(vec![
-                        "reason: an emergency bypass must say why".to_owned(),
+                        rule::ROLLOUT_ACTOR.object("reason", "an emergency bypass must say why"),
                     ]));
                 };
                 self.bypassed.insert(self.current_wave);

@@ -6,6 +6,7 @@ mod boundaries;
 mod common;
 mod crash;
 mod deployments;
+mod generated_input;
 mod golden;
 mod kubernetes_limits;
 mod lifecycle;

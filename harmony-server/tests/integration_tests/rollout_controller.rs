@@ -109,7 +109,7 @@ fn every_targeted_data_plane_is_in_exactly_one_wave() {
     let err =
         Rollout::plan(Uuid::new_v4(), FROM, release(), no_rest, &sim.infos(), t0()).unwrap_err();
     let RolloutError::Invalid(problems) = err else { panic!("{err:?}") };
-    assert!(problems[0].contains("no wave selects data plane(s) c"), "{problems:?}");
+    assert!(problems[0].to_string().contains("no wave selects data plane(s) c"), "{problems:?}");
 
     // Data planes on another release are not targets; none at all is refused.
     let err = Rollout::plan(

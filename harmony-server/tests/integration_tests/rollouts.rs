@@ -66,10 +66,14 @@ impl Fixture {
             if let Some(ring) = ring {
                 reg.labels.insert("ring".to_owned(), ring.to_owned());
             }
-            app.register_data_plane(plane, reg).unwrap();
+            app.register_data_plane(plane, reg, harmony_server::newest_version()).unwrap();
             let id = Uuid::new_v4();
-            futures::executor::block_on(app.put_deployment(id, convert(&hybrid_spec(plane, 1))))
-                .unwrap();
+            futures::executor::block_on(app.put_deployment(
+                id,
+                convert(&hybrid_spec(plane, 1)),
+                harmony_server::newest_version(),
+            ))
+            .unwrap();
             deployments.insert(plane.to_owned(), id);
         }
         app.put_platform_release(
@@ -79,6 +83,7 @@ impl Fixture {
                 kubernetes_max: "1.33".into(),
                 runtimes: vec![],
             },
+            harmony_server::newest_version(),
         )
         .unwrap();
         let fixture = Fixture { app, clock, deployments, _data: data };
@@ -135,7 +140,10 @@ fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(value: &T) -> U 
 
 fn start(f: &Fixture) -> api::Rollout {
     f.app
-        .create_rollout(api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() })
+        .create_rollout(
+            api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() },
+            harmony_server::newest_version(),
+        )
         .unwrap()
 }
 
@@ -247,13 +255,17 @@ fn an_abort_gives_data_planes_back_in_short_transactions() {
         actor: "sre".into(),
         reason: Some("bad release".into()),
     };
-    let aborted = f.app.rollout_command(rollout.id, abort).unwrap();
+    let aborted =
+        f.app.rollout_command(rollout.id, abort, harmony_server::newest_version()).unwrap();
     assert_eq!(aborted.state, api::RolloutState::Aborted);
     let given_back = ["c1", "r1", "r2"].map(|p| f.release_of(p) == FROM);
     assert_eq!(given_back, [true, false, false], "one data plane in the command's commit");
     let refused = f
         .app
-        .create_rollout(api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() })
+        .create_rollout(
+            api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() },
+            harmony_server::newest_version(),
+        )
         .expect_err("still giving data planes back");
     assert!(refused.to_string().contains("still giving data planes 2026.11.0 back"), "{refused}");
 
@@ -291,7 +303,10 @@ fn a_health_gate_the_agents_cannot_evidence_is_refused_at_planning() {
     blind_report("r2", false);
     let refused = f
         .app
-        .create_rollout(api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() })
+        .create_rollout(
+            api::RolloutCreate { from_release: FROM.into(), to_release: TO.into() },
+            harmony_server::newest_version(),
+        )
         .expect_err("HEALTH cannot be evidenced on r1 and r2");
     let message = refused.to_string();
     assert!(
@@ -508,11 +523,15 @@ async fn a_waves_views_read_together_are_each_data_planes_own(backend: Backend) 
         let mut reg: api::DataPlaneRegistration =
             convert(&registration(v2::types::DataPlaneKind::Hybrid));
         reg.platform_release = FROM.to_owned();
-        app.register_data_plane(plane, reg).unwrap();
+        app.register_data_plane(plane, reg, harmony_server::newest_version()).unwrap();
     }
     // Two deployments on each of the first two.
     for plane in ["p-reported", "p-reported", "p-silent", "p-silent"] {
-        let put = app.put_deployment(Uuid::new_v4(), convert(&hybrid_spec(plane, 1)));
+        let put = app.put_deployment(
+            Uuid::new_v4(),
+            convert(&hybrid_spec(plane, 1)),
+            harmony_server::newest_version(),
+        );
         futures::executor::block_on(put).unwrap();
     }
     let state = app.desired_state("p-reported", 0).unwrap();
