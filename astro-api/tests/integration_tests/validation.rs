@@ -300,7 +300,8 @@ async fn keys_the_platform_sets_are_refused() {
     ] {
         let mut body = standard();
         body["name"] = json!(format!("n-{}", uuid::Uuid::new_v4().simple()));
-        body["environment_variables"] = json!([{ "key": key, "value": "mine", "is_secret": false }]);
+        body["environment_variables"] =
+            json!([{ "key": key, "value": "mine", "is_secret": false }]);
         let (got, answer) = stack.create(&body).await;
         assert_eq!(got, status, "{key}: {answer}");
         if status == 400 {
