@@ -268,11 +268,16 @@ pub fn judge(
 ) -> Result<Vec<(bool, String)>> {
     let found = load(root, crate_of(service)?)?;
     let Some(deployed) = deployed else {
+        // A gate that does not know what runs cannot say a migration keeps
+        // it working: it says no (issue 38).
+        let count: usize = found.values().map(Vec::len).sum();
         return Ok(vec![(
-            true,
+            count == 0,
             format!(
-                "no deployed {service} is recorded for {environment} (cargo xtask record-deploy): \
-                 its migrations were not judged"
+                "no deployed {service} is recorded for {environment}, so its {count} \
+                 migration(s) cannot be judged against what runs there; record it with \
+                 `cargo xtask record-deploy {service} {environment} <commit>` (or by hand in \
+                 versions/live.json when that commit predates migration files)"
             ),
         )]);
     };

@@ -234,14 +234,27 @@ fn can_i_deploy(root: &Path, service: &str, environment: &str) -> Outcome {
     }
 }
 
+/// Staging, where every deploy goes first, can take this checkout.
+/// Production is judged too: its recorded Harmony (82105cb, one SQLite
+/// migration, from before expand/contract) must stop for the migrations
+/// after it, and the gate says so instead of passing unjudged.
 #[test]
 fn the_recorded_fleet_can_take_this_checkout() {
     for service in ["astro-api", "harmony"] {
-        for environment in ["staging", "production"] {
-            let outcome = can_i_deploy(&repo(), service, environment);
-            assert_eq!(outcome.code, 0, "{service} to {environment}:\n{}", outcome.output);
-        }
+        let outcome = can_i_deploy(&repo(), service, "staging");
+        assert_eq!(outcome.code, 0, "{service} to staging:\n{}", outcome.output);
     }
+    let astro = can_i_deploy(&repo(), "astro-api", "production");
+    assert_eq!(astro.code, 0, "astro-api to production:\n{}", astro.output);
+    let harmony = can_i_deploy(&repo(), "harmony", "production");
+    assert_eq!(harmony.code, 1, "{}", harmony.output);
+    assert!(
+        harmony.output.contains(
+            "NO  sqlite: migration sqlite/0002-meta.sql says binaries before it must stop"
+        ),
+        "{}",
+        harmony.output
+    );
 }
 
 /// The incident's change: astro-api starts to rely on 2.0.0 for Hybrid work.
@@ -489,4 +502,29 @@ fn a_recorded_deploy_releases_its_migrations_and_moves_the_gate() {
     let outcome = check(dir.path());
     assert_ne!(outcome.code, 0, "{}", outcome.output);
     assert!(outcome.output.contains(&format!("sqlite/{x} is part of a release and was edited")));
+}
+
+/// Issue 38: an environment with no deployed record passed the gate
+/// without its migrations being judged. Not knowing what runs is a no,
+/// naming the command that records it.
+#[test]
+fn an_unrecorded_environment_refuses_a_migration() {
+    let dir = sandbox();
+    let live = dir.path().join("versions/live.json");
+    let mut text: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&live).unwrap()).unwrap();
+    text["environments"]["production"].as_object_mut().unwrap().remove("deployed");
+    std::fs::write(&live, serde_json::to_string_pretty(&text).unwrap()).unwrap();
+    for service in ["harmony", "astro-api"] {
+        let outcome = can_i_deploy(dir.path(), service, "production");
+        assert_eq!(outcome.code, 1, "{}", outcome.output);
+        assert!(
+            outcome
+                .output
+                .contains(&format!("NO  no deployed {service} is recorded for production"))
+                && outcome.output.contains("cargo xtask record-deploy"),
+            "{}",
+            outcome.output
+        );
+    }
 }
