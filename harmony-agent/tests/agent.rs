@@ -597,11 +597,14 @@ async fn a_hostile_value_stays_a_value_in_every_file_the_agent_writes() {
         print(json.dumps([yaml.load(open(f, encoding='utf-8'), Loader=loader) for f in sys.argv[1:]]))\n";
     let Ok(out) = std::process::Command::new("python3").arg("-c").arg(script).args(&files).output()
     else {
-        eprintln!("*** PyYAML reading SKIPPED: no python3");
+        test_support::skip("REQUIRE_PYTHON", "no python3: the PyYAML reading of the agent's files");
         return;
     };
     if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") {
-        eprintln!("*** PyYAML reading SKIPPED: python3 has no PyYAML");
+        test_support::skip(
+            "REQUIRE_PYTHON",
+            "python3 has no PyYAML: the agent's files are not read back",
+        );
         return;
     }
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

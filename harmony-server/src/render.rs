@@ -1062,7 +1062,7 @@ mod tests {
             .stderr(std::process::Stdio::piped())
             .spawn()
         else {
-            eprintln!("*** airflow.cfg round trip SKIPPED: no python3");
+            test_support::skip("REQUIRE_PYTHON", "no python3: the airflow.cfg round trip");
             return;
         };
         use std::io::Write as _;

@@ -408,14 +408,14 @@ spec:
             .stderr(std::process::Stdio::piped())
             .spawn();
         let Ok(mut child) = child else {
-            eprintln!("*** PyYAML round trip SKIPPED: no python3");
+            test_support::skip("REQUIRE_PYTHON", "no python3: the PyYAML round trip");
             return;
         };
         use std::io::Write as _;
         child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") {
-            eprintln!("*** PyYAML round trip SKIPPED: python3 has no PyYAML");
+            test_support::skip("REQUIRE_PYTHON", "python3 has no PyYAML: the PyYAML round trip");
             return;
         }
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -163,13 +163,10 @@ fn golden_manifests_validate_against_two_kubernetes_versions() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(
-            std::env::var_os("REQUIRE_KUBERNETES_VALIDATE").is_none(),
-            "REQUIRE_KUBERNETES_VALIDATE is set but `kubernetes-validate` is not on PATH"
-        );
-        eprintln!(
-            "\n*** kubernetes-validate is not installed: manifest validation is SKIPPED ***\n\
-             *** (pip install kubernetes-validate; CI sets REQUIRE_KUBERNETES_VALIDATE=1) ***\n"
+        test_support::skip(
+            "REQUIRE_KUBERNETES_VALIDATE",
+            "`kubernetes-validate` is not on PATH (pip install kubernetes-validate): manifest \
+             validation",
         );
         return;
     }
@@ -220,21 +217,14 @@ fn golden_yaml_reads_back_as_the_json_with_pyyaml() {
     let output = match Command::new("python3").arg("-c").arg(script).args(&names).output() {
         Ok(output) => output,
         Err(e) => {
-            assert!(
-                std::env::var_os("REQUIRE_KUBERNETES_VALIDATE").is_none(),
-                "REQUIRE_KUBERNETES_VALIDATE is set but python3 cannot run: {e}"
-            );
-            eprintln!("\n*** python3 is not installed: the PyYAML reading is SKIPPED ***\n");
+            let what = format!("python3 cannot run ({e}): the PyYAML reading of the golden YAML");
+            test_support::skip("REQUIRE_PYTHON", &what);
             return;
         }
     };
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("No module named 'yaml'") {
-        assert!(
-            std::env::var_os("REQUIRE_KUBERNETES_VALIDATE").is_none(),
-            "REQUIRE_KUBERNETES_VALIDATE is set but python3 has no PyYAML"
-        );
-        eprintln!("\n*** PyYAML is not installed: the PyYAML reading is SKIPPED ***\n");
+        test_support::skip("REQUIRE_PYTHON", "python3 has no PyYAML: the golden YAML's reading");
         return;
     }
     assert!(output.status.success(), "PyYAML reads the golden YAML differently: {stderr}");

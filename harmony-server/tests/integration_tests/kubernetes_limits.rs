@@ -171,13 +171,10 @@ fn validator() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(
-            std::env::var_os("REQUIRE_KUBERNETES_VALIDATE").is_none(),
-            "REQUIRE_KUBERNETES_VALIDATE is set but python3 cannot import kubernetes_validate"
-        );
-        eprintln!(
-            "\n*** kubernetes-validate is not installed: Kubernetes value ranges are NOT checked ***\n\
-             *** (pip install kubernetes-validate; CI sets REQUIRE_KUBERNETES_VALIDATE=1) ***\n"
+        test_support::skip(
+            "REQUIRE_KUBERNETES_VALIDATE",
+            "python3 cannot import kubernetes_validate (pip install kubernetes-validate): \
+             Kubernetes value ranges are not checked",
         );
     }
     found
