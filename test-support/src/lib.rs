@@ -519,6 +519,18 @@ pub fn certificates(dir: &std::path::Path, servers: &[&str]) -> Vec<u8> {
     ca.pem().into_bytes()
 }
 
+/// A test that cannot run here because `what` is missing. Under `require`
+/// (a `REQUIRE_*` variable `.ci/run` sets to 1) it fails; elsewhere it says
+/// so on the terminal itself: written to standard error directly, past the
+/// harness's capture, which hides a passing test's `eprintln!`.
+pub fn skip(require: &str, what: &str) {
+    if std::env::var_os(require).is_some_and(|v| v == "1") {
+        panic!("{require}=1 but {what}");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {what} (CI sets {require}=1) ***\n");
+}
+
 #[cfg(test)]
 mod tests {
     /// Two binds of port 0 in turn return the same port about once in
@@ -531,16 +543,4 @@ mod tests {
             assert_ne!(a, b);
         }
     }
-}
-
-/// A test that cannot run here because `what` is missing. Under `require`
-/// (a `REQUIRE_*` variable `.ci/run` sets to 1) it fails; elsewhere it says
-/// so on the terminal itself: written to standard error directly, past the
-/// harness's capture, which hides a passing test's `eprintln!`.
-pub fn skip(require: &str, what: &str) {
-    if std::env::var_os(require).is_some_and(|v| v == "1") {
-        panic!("{require}=1 but {what}");
-    }
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {what} (CI sets {require}=1) ***\n");
 }
