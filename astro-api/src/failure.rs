@@ -50,8 +50,21 @@ pub enum Failure {
 /// How long a caller should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: u32 = 5;
 
-pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.into(), code: code.to_owned(), message: message.into() }
+/// A field refused by a declared rule (`deployment_rules::rule`): the
+/// only way astro-api says a field is wrong, so every refusal names one.
+pub fn field_error(
+    rule: &'static deployment_rules::Rule,
+    field: impl Into<String>,
+    code: &str,
+    message: impl Into<String>,
+) -> FieldError {
+    debug_assert_eq!(rule.api(), deployment_rules::rule::Api::Astro, "{}", rule.id());
+    FieldError {
+        field: field.into(),
+        code: code.to_owned(),
+        message: message.into(),
+        rule: Some(rule.id().to_owned()),
+    }
 }
 
 impl Failure {

@@ -67,6 +67,7 @@ async fn caller(
 ) -> Result<Principal, AstroError> {
     if let Some(field) = nul_in_uri(rqctx, organization_id) {
         return Err(public(rqctx)(Failure::Invalid(vec![crate::failure::field_error(
+            &deployment_rules::rule::PUBLIC_NUL,
             field,
             "format",
             "a NUL character (U+0000) is not allowed",

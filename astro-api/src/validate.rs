@@ -5,6 +5,10 @@ use crate::failure::field_error;
 use astro_public_api::FieldError;
 use astro_public_api::types::{Deployment, DeploymentInput, DeploymentType, Executor};
 use deployment_rules as rules;
+use deployment_rules::rule as R;
+
+/// A declared rule of astro-api's public API (`deployment_rules::rule`).
+type Rule = &'static deployment_rules::Rule;
 use std::collections::BTreeSet;
 
 /// Astro Runtime versions a deployment may run.
@@ -117,7 +121,12 @@ fn quotas(e: &mut Errors, input: &DeploymentInput) {
     if input.deployment_type == DeploymentType::Hybrid {
         for (field, value, _) in fields {
             if value.is_some() {
-                e.add(field, "forbidden", "Hosted deployments only; Hybrid clusters set their own");
+                e.add(
+                    &R::PUBLIC_RESOURCES,
+                    field,
+                    "forbidden",
+                    "Hosted deployments only; Hybrid clusters set their own",
+                );
             }
         }
         return;
@@ -128,6 +137,7 @@ fn quotas(e: &mut Errors, input: &DeploymentInput) {
         *slot = quantity(text);
         if slot.is_none() {
             e.add(
+                &R::PUBLIC_RESOURCES,
                 field,
                 "format",
                 format!("{text:?} is not a positive Kubernetes quantity (like 2, 500m, 4Gi)"),
@@ -143,6 +153,7 @@ fn quotas(e: &mut Errors, input: &DeploymentInput) {
         && !twice(cpu, memory)
     {
         e.add(
+            &R::PUBLIC_RESOURCES,
             "resource_quota_memory",
             "ratio",
             format!("must be {}Gi: twice resource_quota_cpu in GiB", cpu * MEMORY_GIB_PER_CPU),
@@ -152,6 +163,7 @@ fn quotas(e: &mut Errors, input: &DeploymentInput) {
         && !twice(cpu, memory)
     {
         e.add(
+            &R::PUBLIC_RESOURCES,
             "default_task_pod_memory",
             "ratio",
             format!("must be {}Gi: twice default_task_pod_cpu in GiB", cpu * MEMORY_GIB_PER_CPU),
@@ -160,12 +172,22 @@ fn quotas(e: &mut Errors, input: &DeploymentInput) {
     if let (Some(pod), Some(quota)) = (pod_cpu, quota_cpu)
         && pod > quota
     {
-        e.add("default_task_pod_cpu", "range", "must not exceed resource_quota_cpu");
+        e.add(
+            &R::PUBLIC_RESOURCES,
+            "default_task_pod_cpu",
+            "range",
+            "must not exceed resource_quota_cpu",
+        );
     }
     if let (Some(pod), Some(quota)) = (pod_memory, quota_memory)
         && pod > quota
     {
-        e.add("default_task_pod_memory", "range", "must not exceed resource_quota_memory");
+        e.add(
+            &R::PUBLIC_RESOURCES,
+            "default_task_pod_memory",
+            "range",
+            "must not exceed resource_quota_memory",
+        );
     }
 }
 
@@ -179,30 +201,37 @@ const MAX_NAME: u32 = rules::NAME_LENGTH.max as u32;
 struct Errors(Vec<FieldError>);
 
 impl Errors {
-    fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
-        self.0.push(field_error(field, code, message));
+    /// `field` refused by `rule` (a declared rule of astro-api's).
+    fn add(
+        &mut self,
+        rule: Rule,
+        field: impl Into<String>,
+        code: &str,
+        message: impl Into<String>,
+    ) {
+        self.0.push(field_error(rule, field, code, message));
     }
 
     /// A rule of `deployment_rules`, with its sentence as the message.
-    fn rule(&mut self, field: impl Into<String>, checked: Result<(), &str>) {
-        if let Err(rule) = checked {
-            self.add(field, "format", rule);
+    fn rule(&mut self, rule: Rule, field: impl Into<String>, checked: Result<(), &str>) {
+        if let Err(detail) = checked {
+            self.add(rule, field, "format", detail);
         }
     }
 
-    fn description(&mut self, description: Option<&str>) {
+    fn description(&mut self, rule: Rule, description: Option<&str>) {
         if let Some(d) = description {
             if d.chars().count() > rules::MAX_DESCRIPTION {
-                self.add("description", "length", "must be at most 1000 characters");
+                self.add(rule, "description", "length", "must be at most 1000 characters");
             }
-            self.rule("description", rules::described_text(d));
+            self.rule(rule, "description", rules::described_text(d));
         }
     }
 
-    fn length(&mut self, field: &str, value: &str, max: usize) {
+    fn length(&mut self, rule: Rule, field: &str, value: &str, max: usize) {
         let len = value.chars().count();
         if len == 0 || len > max {
-            self.add(field, "length", format!("must be 1 to {max} characters, got {len}"));
+            self.add(rule, field, "length", format!("must be 1 to {max} characters, got {len}"));
         }
     }
 }
@@ -214,15 +243,16 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     let hybrid = input.deployment_type == DeploymentType::Hybrid;
     let hosted = !hybrid;
 
-    e.length("workspace_id", &input.workspace_id, 63);
-    e.length("name", &input.name, MAX_NAME as usize);
-    e.rule("name", rules::name_text(&input.name));
-    e.description(input.description.as_deref());
+    e.length(&R::PUBLIC_WORKSPACE_ID, "workspace_id", &input.workspace_id, 63);
+    e.length(&R::PUBLIC_NAME, "name", &input.name, MAX_NAME as usize);
+    e.rule(&R::PUBLIC_NAME, "name", rules::name_text(&input.name));
+    e.description(&R::PUBLIC_DESCRIPTION, input.description.as_deref());
     if let Some(tag) = &input.image_tag {
-        e.rule("image_tag", rules::image_tag(tag));
+        e.rule(&R::PUBLIC_IMAGE_TAG, "image_tag", rules::image_tag(tag));
     }
     if input.worker_queues.len() > rules::MAX_WORKER_QUEUES {
         e.add(
+            &R::PUBLIC_QUEUES_COUNT,
             "worker_queues",
             "count",
             format!(
@@ -236,14 +266,24 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     match input.deployment_type {
         DeploymentType::Standard => {
             if input.cloud_provider.is_none() {
-                e.add("cloud_provider", "required", "required for STANDARD deployments");
+                e.add(
+                    &R::PUBLIC_STANDARD_PLACEMENT,
+                    "cloud_provider",
+                    "required",
+                    "required for STANDARD deployments",
+                );
             }
             match &input.region {
-                None => e.add("region", "required", "required for STANDARD deployments"),
-                Some(region) => e.length("region", region, 63),
+                None => e.add(
+                    &R::PUBLIC_STANDARD_PLACEMENT,
+                    "region",
+                    "required",
+                    "required for STANDARD deployments",
+                ),
+                Some(region) => e.length(&R::PUBLIC_STANDARD_PLACEMENT, "region", region, 63),
             }
             if input.cluster_id.is_some() {
-                e.add(
+                e.add(&R::PUBLIC_STANDARD_PLACEMENT,
                     "cluster_id",
                     "forbidden",
                     "STANDARD deployments run on a shared cluster chosen by cloud_provider and region",
@@ -252,46 +292,72 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         }
         DeploymentType::Dedicated | DeploymentType::Hybrid => {
             match &input.cluster_id {
-                None => {
-                    e.add("cluster_id", "required", "required for DEDICATED and HYBRID deployments")
-                }
-                Some(id) => e.length("cluster_id", id, 63),
+                None => e.add(
+                    &R::PUBLIC_CLUSTER_PLACEMENT,
+                    "cluster_id",
+                    "required",
+                    "required for DEDICATED and HYBRID deployments",
+                ),
+                Some(id) => e.length(&R::PUBLIC_CLUSTER_PLACEMENT, "cluster_id", id, 63),
             }
             if input.cloud_provider.is_some() {
                 e.add(
+                    &R::PUBLIC_CLUSTER_PLACEMENT,
                     "cloud_provider",
                     "forbidden",
                     "set by the cluster; STANDARD deployments only",
                 );
             }
             if input.region.is_some() {
-                e.add("region", "forbidden", "set by the cluster; STANDARD deployments only");
+                e.add(
+                    &R::PUBLIC_CLUSTER_PLACEMENT,
+                    "region",
+                    "forbidden",
+                    "set by the cluster; STANDARD deployments only",
+                );
             }
         }
     }
 
     if !RUNTIME_VERSIONS.contains(&input.runtime_version.as_str()) {
         e.add(
+            &R::PUBLIC_RUNTIME,
             "runtime_version",
             "one_of",
             format!("must be one of {}", RUNTIME_VERSIONS.join(", ")),
         );
     }
     if hybrid && input.executor == Executor::Astro {
-        e.add("executor", "forbidden", "ASTRO is not available for HYBRID deployments");
+        e.add(
+            &R::PUBLIC_HYBRID_SETTINGS,
+            "executor",
+            "forbidden",
+            "ASTRO is not available for HYBRID deployments",
+        );
     }
 
     if hybrid {
         match input.scheduler {
-            None => e.add("scheduler", "required", "required for HYBRID deployments"),
+            None => e.add(
+                &R::PUBLIC_HYBRID_SETTINGS,
+                "scheduler",
+                "required",
+                "required for HYBRID deployments",
+            ),
             Some(s) => {
                 let (lo, hi) = SCHEDULER_AU;
                 if !(lo..=hi).contains(&s.au) {
-                    e.add("scheduler.au", "range", format!("must be {lo} to {hi}, got {}", s.au));
+                    e.add(
+                        &R::PUBLIC_SCHEDULER,
+                        "scheduler.au",
+                        "range",
+                        format!("must be {lo} to {hi}, got {}", s.au),
+                    );
                 }
                 let (lo, hi) = SCHEDULER_REPLICAS;
                 if !(lo..=hi).contains(&s.replicas) {
                     e.add(
+                        &R::PUBLIC_SCHEDULER,
                         "scheduler.replicas",
                         "range",
                         format!("must be {lo} to {hi}, got {}", s.replicas),
@@ -300,20 +366,45 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             }
         }
         if input.scheduler_size.is_some() {
-            e.add("scheduler_size", "forbidden", "Hosted deployments only; HYBRID uses scheduler");
+            e.add(
+                &R::PUBLIC_HYBRID_SETTINGS,
+                "scheduler_size",
+                "forbidden",
+                "Hosted deployments only; HYBRID uses scheduler",
+            );
         }
         if input.is_high_availability {
-            e.add("is_high_availability", "forbidden", "Hosted deployments only");
+            e.add(
+                &R::PUBLIC_HYBRID_SETTINGS,
+                "is_high_availability",
+                "forbidden",
+                "Hosted deployments only",
+            );
         }
         if input.is_development_mode {
-            e.add("is_development_mode", "forbidden", "Hosted deployments only");
+            e.add(
+                &R::PUBLIC_HYBRID_SETTINGS,
+                "is_development_mode",
+                "forbidden",
+                "Hosted deployments only",
+            );
         }
     } else {
         if input.scheduler_size.is_none() {
-            e.add("scheduler_size", "required", "required for STANDARD and DEDICATED deployments");
+            e.add(
+                &R::PUBLIC_HOSTED_SETTINGS,
+                "scheduler_size",
+                "required",
+                "required for STANDARD and DEDICATED deployments",
+            );
         }
         if input.scheduler.is_some() {
-            e.add("scheduler", "forbidden", "HYBRID deployments only; Hosted uses scheduler_size");
+            e.add(
+                &R::PUBLIC_HOSTED_SETTINGS,
+                "scheduler",
+                "forbidden",
+                "HYBRID deployments only; Hosted uses scheduler_size",
+            );
         }
     }
 
@@ -322,13 +413,19 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     let defaults = input.worker_queues.iter().filter(|q| q.is_default).count();
     if defaults != 1 {
         e.add(
+            &R::PUBLIC_DEFAULT_QUEUE,
             "worker_queues",
             "default_queue",
             format!("exactly one default queue is required, found {defaults}"),
         );
     }
     if input.executor == Executor::Kubernetes && input.worker_queues.len() > 1 {
-        e.add("worker_queues", "forbidden", "the KUBERNETES executor takes only the default queue");
+        e.add(
+            &R::PUBLIC_KUBERNETES_ONE_QUEUE,
+            "worker_queues",
+            "forbidden",
+            "the KUBERNETES executor takes only the default queue",
+        );
     }
     let parallelism = rules::parallelism(
         input
@@ -338,6 +435,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     );
     if parallelism > rules::MAX_PARALLELISM {
         e.add(
+            &R::PUBLIC_PARALLELISM,
             "worker_queues",
             "parallelism",
             format!(
@@ -357,16 +455,27 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             || q.name.ends_with('-')
         {
             e.add(
+                &R::PUBLIC_QUEUE_NAME,
                 f("name"),
                 "format",
                 format!("must be 1 to 63 lowercase letters, digits or '-', got {:?}", q.name),
             );
         }
         if !names.insert(q.name.as_str()) {
-            e.add(f("name"), "unique", format!("queue name {:?} is used twice", q.name));
+            e.add(
+                &R::PUBLIC_QUEUE_NAMES_UNIQUE,
+                f("name"),
+                "unique",
+                format!("queue name {:?} is used twice", q.name),
+            );
         }
         if q.is_default && q.name != "default" {
-            e.add(f("name"), "default_queue", "the default queue must be named \"default\"");
+            e.add(
+                &R::PUBLIC_DEFAULT_QUEUE,
+                f("name"),
+                "default_queue",
+                "the default queue must be named \"default\"",
+            );
         }
         for (field, value, min) in [
             ("min_worker_count", q.min_worker_count, 0),
@@ -375,6 +484,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             // Worker counts become replicas: a Kubernetes int32.
             if !(min..=rules::INT32_MAX).contains(&u64::from(value)) {
                 e.add(
+                    &R::PUBLIC_WORKER_COUNTS,
                     f(field),
                     "range",
                     format!("must be {min} to {}, got {value}", rules::INT32_MAX),
@@ -383,6 +493,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         }
         if q.min_worker_count > q.max_worker_count {
             e.add(
+                &R::PUBLIC_WORKER_COUNTS,
                 f("min_worker_count"),
                 "range",
                 format!(
@@ -393,6 +504,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         }
         if !(1..=MAX_WORKER_CONCURRENCY).contains(&q.worker_concurrency) {
             e.add(
+                &R::PUBLIC_WORKER_CONCURRENCY,
                 f("worker_concurrency"),
                 "range",
                 format!("must be 1 to {MAX_WORKER_CONCURRENCY}, got {}", q.worker_concurrency),
@@ -400,20 +512,40 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         }
         if hosted {
             if q.astro_machine.is_none() {
-                e.add(f("astro_machine"), "required", "required on Hosted queues");
+                e.add(
+                    &R::PUBLIC_QUEUE_PLACEMENT,
+                    f("astro_machine"),
+                    "required",
+                    "required on Hosted queues",
+                );
             }
             if q.node_pool_id.is_some() {
-                e.add(f("node_pool_id"), "forbidden", "HYBRID queues only");
+                e.add(
+                    &R::PUBLIC_QUEUE_PLACEMENT,
+                    f("node_pool_id"),
+                    "forbidden",
+                    "HYBRID queues only",
+                );
             }
         } else {
             match q.node_pool_id.as_deref() {
-                None | Some("") => {
-                    e.add(f("node_pool_id"), "required", "required on HYBRID queues")
+                None | Some("") => e.add(
+                    &R::PUBLIC_QUEUE_PLACEMENT,
+                    f("node_pool_id"),
+                    "required",
+                    "required on HYBRID queues",
+                ),
+                Some(pool) => {
+                    e.rule(&R::PUBLIC_QUEUE_PLACEMENT, f("node_pool_id"), rules::node_pool_id(pool))
                 }
-                Some(pool) => e.rule(f("node_pool_id"), rules::node_pool_id(pool)),
             }
             if q.astro_machine.is_some() {
-                e.add(f("astro_machine"), "forbidden", "Hosted queues only");
+                e.add(
+                    &R::PUBLIC_QUEUE_PLACEMENT,
+                    f("astro_machine"),
+                    "forbidden",
+                    "Hosted queues only",
+                );
             }
         }
     }
@@ -425,15 +557,25 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
         .map(|v| (v.key.as_str(), v.value.as_deref().map_or(0, str::len)));
     for (i, problem) in rules::environment_sizes(sizes) {
         match i {
-            Some(i) => e.add(format!("environment_variables[{i}].value"), "length", problem),
-            None => e.add("environment_variables", "length", problem),
+            Some(i) => e.add(
+                &R::PUBLIC_ENVIRONMENT,
+                format!("environment_variables[{i}].value"),
+                "length",
+                problem,
+            ),
+            None => e.add(&R::PUBLIC_ENVIRONMENT, "environment_variables", "length", problem),
         }
     }
     for (i, var) in input.environment_variables.iter().enumerate() {
         let f = |name: &str| format!("environment_variables[{i}].{name}");
-        e.rule(f("key"), rules::environment_key(&var.key));
+        e.rule(&R::PUBLIC_ENVIRONMENT, f("key"), rules::environment_key(&var.key));
         if !keys.insert(var.key.as_str()) {
-            e.add(f("key"), "unique", format!("key {:?} is used twice", var.key));
+            e.add(
+                &R::PUBLIC_ENVIRONMENT,
+                f("key"),
+                "unique",
+                format!("key {:?} is used twice", var.key),
+            );
         }
         // Harmony's rule platform_environment_keys (4.0.0): refused for a
         // new key; one a deployment already carries is kept (and never
@@ -442,6 +584,7 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
             current.is_some_and(|c| c.environment_variables.iter().any(|old| old.key == var.key));
         if rules::platform_key(&var.key) && !carried {
             e.add(
+                &R::PUBLIC_PLATFORM_KEYS,
                 f("key"),
                 "reserved",
                 format!("{:?} is set by the platform for every Airflow container", var.key),
@@ -452,9 +595,14 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
                 c.environment_variables.iter().any(|old| old.key == var.key && old.is_secret)
             });
             if !var.is_secret {
-                e.add(f("value"), "required", "required for a variable that is not secret");
+                e.add(
+                    &R::PUBLIC_ENVIRONMENT,
+                    f("value"),
+                    "required",
+                    "required for a variable that is not secret",
+                );
             } else if !kept {
-                e.add(f("value"), "required", "required for a new secret");
+                e.add(&R::PUBLIC_ENVIRONMENT, f("value"), "required", "required for a new secret");
             }
         }
     }
@@ -462,22 +610,43 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     if let Some(current) = current {
         if input.workspace_id != current.workspace_id {
             e.add(
+                &R::PUBLIC_IMMUTABLE,
                 "workspace_id",
                 "immutable",
                 format!("cannot change (is {:?})", current.workspace_id),
             );
         }
         if input.deployment_type != current.deployment_type {
-            e.add("type", "immutable", format!("cannot change (is {:?})", current.deployment_type));
+            e.add(
+                &R::PUBLIC_IMMUTABLE,
+                "type",
+                "immutable",
+                format!("cannot change (is {:?})", current.deployment_type),
+            );
         }
         if input.cluster_id != current.cluster_id {
-            e.add("cluster_id", "immutable", "cannot change; create a new deployment instead");
+            e.add(
+                &R::PUBLIC_IMMUTABLE,
+                "cluster_id",
+                "immutable",
+                "cannot change; create a new deployment instead",
+            );
         }
         if input.cloud_provider != current.cloud_provider || input.region != current.region {
-            e.add("region", "immutable", "cloud_provider and region cannot change");
+            e.add(
+                &R::PUBLIC_IMMUTABLE,
+                "region",
+                "immutable",
+                "cloud_provider and region cannot change",
+            );
         }
         if input.is_development_mode && !current.is_development_mode {
-            e.add("is_development_mode", "immutable", "cannot be switched on after creation");
+            e.add(
+                &R::PUBLIC_IMMUTABLE,
+                "is_development_mode",
+                "immutable",
+                "cannot be switched on after creation",
+            );
         }
     }
     e.0
@@ -496,31 +665,48 @@ pub fn deploy(
         DeployType::DagOnly => (false, true),
     };
     match (&input.image_tag, wants_image) {
-        (None, true) => {
-            e.add("image_tag", "required", "required for IMAGE_AND_DAG and IMAGE_ONLY deploys")
-        }
-        (Some(_), false) => {
-            e.add("image_tag", "forbidden", "a DAG_ONLY deploy keeps the current image")
-        }
-        (Some(tag), true) => e.rule("image_tag", rules::image_tag(tag)),
+        (None, true) => e.add(
+            &R::PUBLIC_DEPLOY_CONTENT,
+            "image_tag",
+            "required",
+            "required for IMAGE_AND_DAG and IMAGE_ONLY deploys",
+        ),
+        (Some(_), false) => e.add(
+            &R::PUBLIC_DEPLOY_CONTENT,
+            "image_tag",
+            "forbidden",
+            "a DAG_ONLY deploy keeps the current image",
+        ),
+        (Some(tag), true) => e.rule(&R::PUBLIC_DEPLOY_CONTENT, "image_tag", rules::image_tag(tag)),
         (None, false) => {}
     }
     match (&input.dag_tarball_version, wants_dags) {
         (None, true) => e.add(
+            &R::PUBLIC_DEPLOY_CONTENT,
             "dag_tarball_version",
             "required",
             "required for IMAGE_AND_DAG and DAG_ONLY deploys",
         ),
-        (Some(_), false) => {
-            e.add("dag_tarball_version", "forbidden", "an IMAGE_ONLY deploy carries no DAGs")
+        (Some(_), false) => e.add(
+            &R::PUBLIC_DEPLOY_CONTENT,
+            "dag_tarball_version",
+            "forbidden",
+            "an IMAGE_ONLY deploy carries no DAGs",
+        ),
+        (Some(version), true) => {
+            e.rule(&R::PUBLIC_DEPLOY_CONTENT, "dag_tarball_version", rules::bundle_version(version))
         }
-        (Some(version), true) => e.rule("dag_tarball_version", rules::bundle_version(version)),
         (None, false) => {}
     }
     if input.deploy_type == DeployType::DagOnly && !deployment.is_dag_deploy_enabled {
-        e.add("type", "forbidden", "DAG_ONLY deploys need DAG deploys enabled on the deployment");
+        e.add(
+            &R::PUBLIC_DAG_ONLY,
+            "type",
+            "forbidden",
+            "DAG_ONLY deploys need DAG deploys enabled on the deployment",
+        );
     }
-    e.description(input.description.as_deref());
+    e.description(&R::PUBLIC_DEPLOY_DESCRIPTION, input.description.as_deref());
     e.0
 }
 

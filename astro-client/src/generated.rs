@@ -1128,11 +1128,14 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
     ///One field that broke one rule.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FieldError {
-        ///The rule, machine-readable: `required`, `forbidden`, `range`, `length`, `format`, `unique`, `immutable`, `one_of`, ...
+        ///The kind of rule, machine-readable: `required`, `forbidden`, `range`, `length`, `format`, `unique`, `immutable`, `one_of`, ...
         pub code: ::std::string::String,
         ///Path of the field, as `worker_queues[1].name`.
         pub field: ::std::string::String,
         pub message: ::std::string::String,
+        ///The identifier of the declared rule that refused it (the document's `x-rules`); absent from answers of astro-api releases before rules were declared.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rule: ::std::option::Option<::std::string::String>,
     }
     ///Scheduler of a Hybrid deployment.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

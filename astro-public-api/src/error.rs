@@ -60,10 +60,15 @@ pub struct VersionGap {
 pub struct FieldError {
     /// Path of the field, as `worker_queues[1].name`.
     pub field: String,
-    /// The rule, machine-readable: `required`, `forbidden`, `range`,
-    /// `length`, `format`, `unique`, `immutable`, `one_of`, ...
+    /// The kind of rule, machine-readable: `required`, `forbidden`,
+    /// `range`, `length`, `format`, `unique`, `immutable`, `one_of`, ...
     pub code: String,
     pub message: String,
+    /// The identifier of the declared rule that refused it (the
+    /// document's `x-rules`); absent from answers of astro-api releases
+    /// before rules were declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl std::fmt::Display for AstroError {

@@ -48,6 +48,14 @@ pub enum Subject {
     PublicDeployment,
     /// A deploy (astro-api).
     PublicDeploy,
+    /// A workspace's create or update (astro-api).
+    PublicWorkspace,
+    /// An API token's create (astro-api).
+    PublicToken,
+    /// A request's path and query (astro-api).
+    PublicRequest,
+    /// An operator's bootstrap of an organization (astro-api's flag).
+    PublicBootstrap,
 }
 
 impl Subject {
@@ -62,6 +70,10 @@ impl Subject {
             Subject::AgentReport => "StatusReport",
             Subject::PublicDeployment => "DeploymentInput",
             Subject::PublicDeploy => "DeployInput",
+            Subject::PublicWorkspace => "WorkspaceInput",
+            Subject::PublicToken => "TokenInput",
+            Subject::PublicRequest => "parameters",
+            Subject::PublicBootstrap => "bootstrap",
         }
     }
 }
@@ -494,6 +506,92 @@ declare! {
     REPORT_REVISIONS: HarmonyAgent AgentReport "report_revisions_known" since V1
         ["applied_revision", "deployments[].manifest_revision"]
         "revisions are at most 9223372036854775807, and applied_revision is not ahead of the data plane's desired revision";
+
+    // astro-api's public API (one version, 1.0.0): a deployment.
+    PUBLIC_WORKSPACE_ID: Astro PublicDeployment "deployment_workspace" since V1
+        ["workspace_id"] "workspace_id is 1 to 63 characters and names a workspace of the organization the caller may use";
+    PUBLIC_NAME: Astro PublicDeployment "deployment_name" since V1
+        ["name"] "name is 1 to 63 characters, without control characters, bidirectional controls or invisible characters";
+    PUBLIC_DESCRIPTION: Astro PublicDeployment "description_text" since V1
+        ["description"] "description is at most 1000 characters, without control characters or bidirectional controls";
+    PUBLIC_IMAGE_TAG: Astro PublicDeployment "deployment_image_tag" since V1
+        ["image_tag"] "image_tag is an OCI image tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+    PUBLIC_QUEUES_COUNT: Astro PublicDeployment "deployment_queues_count" since V1
+        ["worker_queues"] "worker_queues holds at most 32 queues";
+    PUBLIC_STANDARD_PLACEMENT: Astro PublicDeployment "standard_placement" since V1
+        ["type", "cloud_provider", "region", "cluster_id"]
+        "STANDARD: cloud_provider and region (1 to 63 characters) required, cluster_id absent; the region has a shared cluster";
+    PUBLIC_CLUSTER_PLACEMENT: Astro PublicDeployment "cluster_placement" since V1
+        ["type", "cluster_id", "cloud_provider", "region"]
+        "DEDICATED and HYBRID: cluster_id required, naming a cluster of the organization of the deployment's kind; cloud_provider and region absent";
+    PUBLIC_RUNTIME: Astro PublicDeployment "runtime_version_offered" since V1
+        ["runtime_version"] "runtime_version is one GET /deployment-options lists";
+    PUBLIC_HYBRID_SETTINGS: Astro PublicDeployment "hybrid_settings" since V1
+        ["type", "executor", "scheduler", "scheduler_size", "is_high_availability", "is_development_mode"]
+        "HYBRID: executor not ASTRO; scheduler required; scheduler_size, is_high_availability and is_development_mode absent";
+    PUBLIC_SCHEDULER: Astro PublicDeployment "scheduler_ranges" since V1
+        ["scheduler.au", "scheduler.replicas"] "scheduler.au is 5 to 24 and scheduler.replicas 1 to 4";
+    PUBLIC_HOSTED_SETTINGS: Astro PublicDeployment "hosted_settings" since V1
+        ["type", "scheduler_size", "scheduler"] "STANDARD and DEDICATED: scheduler_size required, scheduler absent";
+    PUBLIC_RESOURCES: Astro PublicDeployment "resource_quantities" since V1
+        ["type", "resource_quota_cpu", "resource_quota_memory", "default_task_pod_cpu", "default_task_pod_memory"]
+        "Hosted: the resource settings are positive Kubernetes quantities, memory twice the CPU in GiB, each default at most its quota; HYBRID: none set";
+    PUBLIC_DEFAULT_QUEUE: Astro PublicDeployment "deployment_default_queue" since V1
+        ["worker_queues[].is_default", "worker_queues[].name"]
+        "exactly one queue is_default, and it is named \"default\"";
+    PUBLIC_KUBERNETES_ONE_QUEUE: Astro PublicDeployment "deployment_kubernetes_one_queue" since V1
+        ["executor", "worker_queues"] "the KUBERNETES executor takes only the default queue";
+    PUBLIC_PARALLELISM: Astro PublicDeployment "deployment_parallelism" since V1
+        ["worker_queues[].max_worker_count", "worker_queues[].worker_concurrency"]
+        "the sum over worker_queues of max_worker_count x worker_concurrency is at most 2147483647";
+    PUBLIC_QUEUE_NAME: Astro PublicDeployment "deployment_queue_name" since V1
+        ["worker_queues[].name"] "a queue's name is 1 to 63 lowercase letters, digits or '-', not starting or ending with '-'";
+    PUBLIC_QUEUE_NAMES_UNIQUE: Astro PublicDeployment "deployment_queue_names_unique" since V1
+        ["worker_queues[].name"] "queue names are unique";
+    PUBLIC_WORKER_COUNTS: Astro PublicDeployment "deployment_worker_counts" since V1
+        ["worker_queues[].min_worker_count", "worker_queues[].max_worker_count"]
+        "a queue's min_worker_count is 0 to 2147483647, its max_worker_count 1 to 2147483647, and min at most max";
+    PUBLIC_WORKER_CONCURRENCY: Astro PublicDeployment "deployment_worker_concurrency" since V1
+        ["worker_queues[].worker_concurrency"] "a queue's worker_concurrency is 1 to the maximum GET /deployment-options lists";
+    PUBLIC_QUEUE_PLACEMENT: Astro PublicDeployment "deployment_queue_placement" since V1
+        ["type", "worker_queues[].astro_machine", "worker_queues[].node_pool_id"]
+        "Hosted queues have an astro_machine and no node_pool_id; HYBRID queues a node_pool_id (1 to 63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit) and no astro_machine";
+    PUBLIC_ENVIRONMENT: Astro PublicDeployment "deployment_environment" since V1
+        ["environment_variables[].key", "environment_variables[].value"]
+        "at most 256 variables with unique keys matching [A-Za-z_][A-Za-z0-9_]* (at most 255 bytes), each value at most 16384 bytes and all together at most 65536; a value required unless a secret keeps its stored one";
+    PUBLIC_PLATFORM_KEYS: Astro PublicDeployment "deployment_platform_keys" since V1
+        ["environment_variables[].key"]
+        "a new variable's key is not one the platform sets (AIRFLOW__CORE__FERNET_KEY, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, AIRFLOW__API_AUTH__JWT_SECRET, AIRFLOW__CELERY__BROKER_URL, AIRFLOW__CELERY__WORKER_CONCURRENCY)";
+    PUBLIC_IMMUTABLE: Astro PublicDeployment "deployment_immutable" since V1
+        ["workspace_id", "type", "cluster_id", "cloud_provider", "region", "is_development_mode"]
+        "workspace_id, type, cluster_id, cloud_provider and region never change, and is_development_mode is never switched on after creation";
+
+    // astro-api: a deploy.
+    PUBLIC_DEPLOY_CONTENT: Astro PublicDeploy "deploy_content_by_type" since V1
+        ["type", "image_tag", "dag_tarball_version"]
+        "IMAGE_AND_DAG and IMAGE_ONLY carry an image_tag (an OCI tag), IMAGE_AND_DAG and DAG_ONLY a dag_tarball_version (1 to 128 of [A-Za-z0-9._:+-], starting with a letter or digit), and nothing else";
+    PUBLIC_DAG_ONLY: Astro PublicDeploy "deploy_dag_only_enabled" since V1
+        ["type"] "a DAG_ONLY deploy needs DAG deploys enabled on the deployment";
+    PUBLIC_DEPLOY_DESCRIPTION: Astro PublicDeploy "deploy_description_text" since V1
+        ["description"] "description is at most 1000 characters, without control characters or bidirectional controls";
+
+    // astro-api: workspaces, tokens, requests, the operator's bootstrap.
+    PUBLIC_WORKSPACE_NAME: Astro PublicWorkspace "workspace_name" since V1
+        ["name"] "name is 1 to 63 characters, without control characters, bidirectional controls or invisible characters, unique in the organization";
+    PUBLIC_WORKSPACE_DESCRIPTION: Astro PublicWorkspace "workspace_description" since V1
+        ["description"] "description is at most 1000 characters, without control characters or bidirectional controls";
+    PUBLIC_TOKEN_NAME: Astro PublicToken "token_name" since V1
+        ["name"] "name is 1 to 63 characters, without control characters, bidirectional controls or invisible characters";
+    PUBLIC_TOKEN_SCOPE: Astro PublicToken "token_scope" since V1
+        ["role", "workspace_id"]
+        "a WORKSPACE_MEMBER token names a workspace of the organization; OWNER and READ_ONLY tokens name none";
+    PUBLIC_TOKEN_LIFETIME: Astro PublicToken "token_lifetime" since V1
+        ["expires_in_seconds"]
+        "expires_in_seconds is within the bounds the document states, and no later than the expiry of the token making the request";
+    PUBLIC_NUL: Astro PublicRequest "no_nul_in_request" since V1
+        ["path", "query"] "no path segment or query parameter holds a NUL character (U+0000)";
+    PUBLIC_BOOTSTRAP_IDS: Astro PublicBootstrap "bootstrap_ids" since V1
+        ["organization", "workspace"] "organization and workspace ids are 1 to 63 letters, digits, '-' or '_'";
 }
 
 /// The environment variable keys the platform sets for every Airflow

@@ -61,6 +61,7 @@ impl Astro {
         let mut errors = validate::deployment(&input, None);
         if !self.workspace_visible(who, &input.workspace_id).await? {
             errors.push(field_error(
+                &deployment_rules::rule::PUBLIC_WORKSPACE_ID,
                 "workspace_id",
                 "not_found",
                 format!("no workspace {:?} in this organization", input.workspace_id),
@@ -236,6 +237,7 @@ impl Astro {
             (DeploymentType::Standard, _, Some(cloud), Some(region)) => {
                 self.cells.shared_data_plane(cloud, region).await?.ok_or_else(|| {
                     Failure::Invalid(vec![field_error(
+                        &deployment_rules::rule::PUBLIC_STANDARD_PLACEMENT,
                         "region",
                         "unavailable",
                         format!("no shared cluster is available in {cloud:?} {region}"),
@@ -247,6 +249,7 @@ impl Astro {
                 let owned = found.filter(|p| p.owner.as_deref() == Some(organization_id));
                 let Some(plane) = owned else {
                     return Err(Failure::Invalid(vec![field_error(
+                        &deployment_rules::rule::PUBLIC_CLUSTER_PLACEMENT,
                         "cluster_id",
                         "not_found",
                         format!("no cluster {cluster_id:?}"),
@@ -254,6 +257,7 @@ impl Astro {
                 };
                 if plane.kind != want {
                     return Err(Failure::Invalid(vec![field_error(
+                        &deployment_rules::rule::PUBLIC_CLUSTER_PLACEMENT,
                         "cluster_id",
                         "kind",
                         format!(

@@ -81,7 +81,12 @@ impl From<StoreError> for Failure {
             StoreError::NameTaken => name_taken(),
             StoreError::WorkspaceNameTaken => Failure::Conflict {
                 message: "a workspace of this organization already has the name".to_owned(),
-                field_errors: vec![field_error("name", "unique", "already used")],
+                field_errors: vec![field_error(
+                    &deployment_rules::rule::PUBLIC_WORKSPACE_NAME,
+                    "name",
+                    "unique",
+                    "already used",
+                )],
             },
             StoreError::Quota(refused) => Failure::QuotaExceeded(refused),
             StoreError::LastOwner => Failure::Conflict {
@@ -99,7 +104,12 @@ impl From<StoreError> for Failure {
 fn name_taken() -> Failure {
     Failure::Conflict {
         message: "the name is already used in this workspace".to_owned(),
-        field_errors: vec![field_error("name", "unique", "already used in this workspace")],
+        field_errors: vec![field_error(
+            &deployment_rules::rule::PUBLIC_NAME,
+            "name",
+            "unique",
+            "already used in this workspace",
+        )],
     }
 }
 

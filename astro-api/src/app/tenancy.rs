@@ -10,6 +10,7 @@ use crate::failure::{Failure, field_error};
 use astro_public_api::types::{
     ApiToken, CreatedToken, Organization, Role, TokenInput, Workspace, WorkspaceInput,
 };
+use deployment_rules::rule;
 use uuid::Uuid;
 
 /// Token lifetimes (the public document states them).
@@ -22,12 +23,16 @@ pub fn valid_id(id: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn check_name(errors: &mut Vec<astro_public_api::FieldError>, name: &str) {
+fn check_name(
+    errors: &mut Vec<astro_public_api::FieldError>,
+    rule: &'static deployment_rules::Rule,
+    name: &str,
+) {
     let length = name.chars().count();
     if !(1..=63).contains(&length) {
-        errors.push(field_error("name", "length", "must be 1 to 63 characters"));
-    } else if let Err(rule) = deployment_rules::name_text(name) {
-        errors.push(field_error("name", "format", rule));
+        errors.push(field_error(rule, "name", "length", "must be 1 to 63 characters"));
+    } else if let Err(detail) = deployment_rules::name_text(name) {
+        errors.push(field_error(rule, "name", "format", detail));
     }
 }
 
@@ -43,6 +48,7 @@ impl Astro {
         for (field, id) in [("organization", organization_id), ("workspace", workspace_id)] {
             if !valid_id(id) {
                 return Err(Failure::Invalid(vec![field_error(
+                    &rule::PUBLIC_BOOTSTRAP_IDS,
                     field,
                     "format",
                     "must be 1 to 63 letters, digits, '-' or '_'",
@@ -92,15 +98,25 @@ impl Astro {
     ) -> Result<Workspace, Failure> {
         who.may_administer()?;
         let mut errors = Vec::new();
-        check_name(&mut errors, &input.name);
+        check_name(&mut errors, &rule::PUBLIC_WORKSPACE_NAME, &input.name);
         if let Some(Err(rule)) = input.description.as_deref().map(deployment_rules::described_text)
         {
-            errors.push(field_error("description", "format", rule));
+            errors.push(field_error(
+                &rule::PUBLIC_WORKSPACE_DESCRIPTION,
+                "description",
+                "format",
+                rule,
+            ));
         }
         if input.description.as_ref().is_some_and(|d| {
             d.chars().count() as u64 > astro_public_api::types::MAX_WORKSPACE_DESCRIPTION
         }) {
-            errors.push(field_error("description", "length", "must be at most 1000 characters"));
+            errors.push(field_error(
+                &rule::PUBLIC_WORKSPACE_DESCRIPTION,
+                "description",
+                "length",
+                "must be at most 1000 characters",
+            ));
         }
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
@@ -159,9 +175,10 @@ impl Astro {
     ) -> Result<CreatedToken, Failure> {
         who.may_administer()?;
         let mut errors = Vec::new();
-        check_name(&mut errors, &input.name);
+        check_name(&mut errors, &rule::PUBLIC_TOKEN_NAME, &input.name);
         match (input.role, &input.workspace_id) {
             (Role::WorkspaceMember, None) => errors.push(field_error(
+                &rule::PUBLIC_TOKEN_SCOPE,
                 "workspace_id",
                 "required",
                 "a WORKSPACE_MEMBER token is scoped to one workspace",
@@ -169,6 +186,7 @@ impl Astro {
             (Role::WorkspaceMember, Some(ws)) => {
                 if !self.workspace_visible(who, ws).await? {
                     errors.push(field_error(
+                        &rule::PUBLIC_TOKEN_SCOPE,
                         "workspace_id",
                         "not_found",
                         format!("no workspace {ws:?} in this organization"),
@@ -176,6 +194,7 @@ impl Astro {
                 }
             }
             (Role::Owner | Role::ReadOnly, Some(_)) => errors.push(field_error(
+                &rule::PUBLIC_TOKEN_SCOPE,
                 "workspace_id",
                 "forbidden",
                 "only WORKSPACE_MEMBER tokens are scoped to a workspace",
@@ -186,6 +205,7 @@ impl Astro {
             && !(MIN_TOKEN_SECONDS..=MAX_TOKEN_SECONDS).contains(&seconds)
         {
             errors.push(field_error(
+                &rule::PUBLIC_TOKEN_LIFETIME,
                 "expires_in_seconds",
                 "range",
                 format!("must be {MIN_TOKEN_SECONDS} to {MAX_TOKEN_SECONDS}"),
@@ -198,6 +218,7 @@ impl Astro {
             let left = (limit - now).num_seconds().max(0) as u64;
             match input.expires_in_seconds {
                 None => errors.push(field_error(
+                    &rule::PUBLIC_TOKEN_LIFETIME,
                     "expires_in_seconds",
                     "required",
                     format!(
@@ -206,6 +227,7 @@ impl Astro {
                     ),
                 )),
                 Some(seconds) if seconds > left => errors.push(field_error(
+                    &rule::PUBLIC_TOKEN_LIFETIME,
                     "expires_in_seconds",
                     "range",
                     format!("must be at most {left}: no later than the token making this request"),

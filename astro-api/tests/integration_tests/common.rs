@@ -375,11 +375,18 @@ impl Stack {
 }
 
 /// The fields named by a 400's field errors.
+/// The fields an answer's field errors name. Each must name the declared
+/// astro-api rule that refused it (issue 38): a field error without one,
+/// or with a rule no declaration has, fails the test that reads it.
 pub fn fields(body: &Value) -> Vec<String> {
-    body["field_errors"]
-        .as_array()
-        .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect())
-        .unwrap_or_default()
+    let errors = body["field_errors"].as_array().cloned().unwrap_or_default();
+    for error in &errors {
+        let id = error["rule"].as_str().unwrap_or_else(|| panic!("no rule named: {error}"));
+        let rule = deployment_rules::rule::rule(id)
+            .unwrap_or_else(|| panic!("{id} is no declared rule: {error}"));
+        assert_eq!(rule.api(), deployment_rules::rule::Api::Astro, "{error}");
+    }
+    errors.iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
 }
 
 /// A TCP proxy on loopback that holds each answer from its target back by
