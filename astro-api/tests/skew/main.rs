@@ -130,29 +130,33 @@ async fn this_astro_api_against_the_base_harmony() {
     let harmony_bin = base_binary("SKEW_BASE_HARMONY");
     let data = tempfile::tempdir().unwrap();
     let addr = free_addr();
-    let _harmony = spawn(
-        &harmony_bin,
-        &[
-            "--bind".into(),
-            addr.to_string(),
-            "--dev-seed".into(),
-            "--data-dir".into(),
-            data.path().display().to_string(),
-        ],
-        addr,
-    );
-    // The base registered its example Hybrid data plane without an owner
-    // (or as the local run's); as an operator would, record org-1 as its
-    // owner, which this astro-api requires before it places anything there.
-    let (id, registration) = harmony_server::dev_data_planes("org-1")
-        .into_iter()
-        .find(|(_, r)| r.kind == harmony_api::latest::DataPlaneKind::Hybrid)
-        .unwrap();
-    let mut body = serde_json::to_value(&registration).unwrap();
-    body.as_object_mut().unwrap().remove("kind"); // 1.0.0 knows only Hybrid
-    let body = serde_json::from_value(body).unwrap();
-    let v1 = harmony_client::v1::Client::new(&format!("http://{addr}"));
-    v1.data_plane_put(id, &body).await.expect("the base Harmony takes the owner");
+    let mut args = vec![
+        "--bind".into(),
+        addr.to_string(),
+        "--dev-seed".into(),
+        "--data-dir".into(),
+        data.path().display().to_string(),
+    ];
+    // A base that names the example Hybrid plane's owner (issue 34 on)
+    // seeds it as org-1's; an older one registered it without an owner, and
+    // org-1 is recorded as its owner as an operator would, which this
+    // astro-api requires before it places anything there.
+    let names_owner = supports(&harmony_bin, "--dev-organization");
+    if names_owner {
+        args.extend(["--dev-organization".into(), "org-1".into()]);
+    }
+    let _harmony = spawn(&harmony_bin, &args, addr);
+    if !names_owner {
+        let (id, registration) = harmony_server::dev_data_planes("org-1")
+            .into_iter()
+            .find(|(_, r)| r.kind == harmony_api::latest::DataPlaneKind::Hybrid)
+            .unwrap();
+        let mut body = serde_json::to_value(&registration).unwrap();
+        body.as_object_mut().unwrap().remove("kind"); // 1.0.0 knows only Hybrid
+        let body = serde_json::from_value(body).unwrap();
+        let v1 = harmony_client::v1::Client::new(&format!("http://{addr}"));
+        v1.data_plane_put(id, &body).await.expect("the base Harmony takes the owner");
+    }
     let astro_data = tempfile::tempdir().unwrap();
     let config = astro_api::Config::new(
         "127.0.0.1:0".parse().unwrap(),

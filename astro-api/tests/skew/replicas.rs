@@ -110,9 +110,12 @@ struct HarmonyReplica {
 
 impl HarmonyReplica {
     /// The base's binary. The first start seeds the example data planes
-    /// (`--dev-seed`); a restart must not (an older Harmony registers them
-    /// again at every seeded start, moving them back to their first
-    /// release), so it runs on the same development key from a file.
+    /// (`--dev-seed`), org-1's when the base takes `--dev-organization`.
+    /// Such a base registers them only once, so it restarts seeded too
+    /// (it would refuse to start without a service credential otherwise);
+    /// an older one registers them again at every seeded start, moving
+    /// them back to their first release, so it restarts unseeded on the
+    /// same development key from a file.
     fn base(binary: &str, shared: &Shared, first: bool) -> HarmonyReplica {
         let [addr, agents] = test_support::free_addrs();
         let mut args = vec![
@@ -123,7 +126,11 @@ impl HarmonyReplica {
             "--rollout-tick-seconds".into(),
             "1".into(),
         ];
-        if first {
+        let names_owner = supports(binary, "--dev-organization");
+        if names_owner {
+            args.extend(["--dev-organization".into(), "org-1".into()]);
+        }
+        if first || names_owner {
             args.push("--dev-seed".into());
         } else {
             let key = shared.dir.path().join("development.key");
@@ -146,6 +153,7 @@ impl HarmonyReplica {
         let mut config = harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), "".into());
         shared.apply_harmony(&mut config);
         config.dev_seed = true;
+        config.dev_organization = "org-1".into();
         config.rollout_tick = Some(Duration::from_secs(1));
         let log = test_support::logger(slog::Level::Info);
         let server = harmony_server::start(&config, &log).expect("this checkout's Harmony starts");
