@@ -422,6 +422,159 @@ fn environment(platform_keys_taken: bool) -> impl Strategy<Value = Vec<Value>> {
     })
 }
 
+/// Where astro-api's generated deployments go, and what its
+/// `GET /deployment-options` offers.
+#[derive(Clone, Debug)]
+pub struct PublicPlaces {
+    /// An organization's Hybrid cluster (HYBRID deployments), if any.
+    pub hybrid_cluster: Option<String>,
+    /// A cloud and region with a shared cluster (STANDARD deployments), if
+    /// any.
+    pub standard: Option<(String, String)>,
+    /// The runtime versions offered.
+    pub runtimes: Vec<String>,
+    /// The highest `worker_concurrency` offered.
+    pub max_concurrency: u64,
+}
+
+/// Deployments astro-api's declared rules allow (`deployment_rules::rule`,
+/// `Api::Astro`), as its public API takes them (JSON): STANDARD and HYBRID
+/// ones where `places` has somewhere to put them, at the same edges as
+/// [`deployment_specs`], and with what only the public API has (a
+/// description, Hosted resource settings, development mode, CI/CD and DAG
+/// deploy switches). Names are the caller's to make unique in their
+/// workspace (`deployment_name`'s uniqueness is a conflict, not a shape).
+pub fn public_deployments(places: PublicPlaces) -> BoxedStrategy<Value> {
+    let mut types = Vec::new();
+    if places.standard.is_some() {
+        types.push("STANDARD");
+    }
+    if places.hybrid_cluster.is_some() {
+        types.push("HYBRID");
+    }
+    assert!(!types.is_empty(), "nowhere to place a deployment");
+    let runtimes = places.runtimes.clone();
+    let max_concurrency = places.max_concurrency;
+    (
+        prop::sample::select(types),
+        public_name(),
+        proptest::option::of(description()),
+        prop::sample::select(runtimes),
+        proptest::option::of(image_tag()),
+        any::<u64>(),
+        environment(false),
+        resources(),
+    )
+        .prop_flat_map(move |(kind, name, description, runtime, tag, seed, env, resources)| {
+            let places = places.clone();
+            let executors: Vec<&'static str> = match kind {
+                "HYBRID" => vec!["CELERY", "KUBERNETES"],
+                _ => vec!["CELERY", "KUBERNETES", "ASTRO"],
+            };
+            let harmony_kind = if kind == "HYBRID" { "HYBRID" } else { "HOSTED" };
+            (proptest::sample::select(executors), queues(harmony_kind)).prop_map(
+                move |(executor, mut queues)| {
+                    if executor == "KUBERNETES" {
+                        queues.retain(|q| q["is_default"] == json!(true));
+                    }
+                    for q in &mut queues {
+                        let c = q["worker_concurrency"].as_u64().unwrap_or(1);
+                        if c > max_concurrency {
+                            q["worker_concurrency"] = json!(1 + c % max_concurrency);
+                        }
+                    }
+                    fit_parallelism(&mut queues);
+                    let mut body = json!({
+                        "workspace_id": "ws-1",
+                        "name": name,
+                        "type": kind,
+                        "runtime_version": runtime,
+                        "executor": executor,
+                        "worker_queues": queues,
+                        "environment_variables": env,
+                        "is_cicd_enforced": seed & 1 != 0,
+                        "is_dag_deploy_enabled": seed & 2 != 0,
+                    });
+                    if let Some(description) = &description {
+                        body["description"] = json!(description);
+                    }
+                    if let Some(tag) = &tag {
+                        body["image_tag"] = json!(tag);
+                    }
+                    match kind {
+                        "HYBRID" => {
+                            body["cluster_id"] = json!(places.hybrid_cluster);
+                            let au = [5, 24, 5 + seed % 20][((seed >> 2) % 3) as usize];
+                            body["scheduler"] =
+                                json!({ "au": au, "replicas": 1 + (seed >> 8) % 4 });
+                        }
+                        _ => {
+                            let (cloud, region) = places.standard.clone().unwrap_or_default();
+                            body["cloud_provider"] = json!(cloud);
+                            body["region"] = json!(region);
+                            let sizes = ["SMALL", "MEDIUM", "LARGE", "EXTRA_LARGE"];
+                            body["scheduler_size"] = json!(sizes[((seed >> 4) % 4) as usize]);
+                            body["is_high_availability"] = json!(seed & 64 != 0);
+                            body["is_development_mode"] = json!(seed & 128 != 0);
+                            if let Some(settings) = &resources {
+                                for (field, value) in settings {
+                                    body[field] = json!(value);
+                                }
+                            }
+                        }
+                    }
+                    body
+                },
+            )
+        })
+        .boxed()
+}
+
+/// A public name: what [`name`] draws, without bidirectional controls or
+/// invisible characters (rule `deployment_name`).
+fn public_name() -> impl Strategy<Value = String> {
+    name().prop_filter("a name people tell apart", |n| rules::name_text(n).is_ok())
+}
+
+/// A description: prose, at most 1000 characters (rule `description_text`).
+fn description() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("Nightly ETL from Postgres to Snowflake; owner: data-eng@example.com".to_owned()),
+        Just("nightly\u{200b} load, ☃ and データ".to_owned()),
+        Just(String::new()),
+        Just("d".repeat(rules::MAX_DESCRIPTION)),
+        "\\PC{0,80}".prop_filter("prose", |d| rules::described_text(d).is_ok()),
+    ]
+}
+
+/// Hosted resource settings (rule `resource_quantities`): absent (the
+/// defaults), or a quota of n CPUs with twice as many GiB, and default task
+/// pods of m <= n CPUs with twice as many GiB, in the forms Kubernetes
+/// quantities take.
+fn resources() -> impl Strategy<Value = Option<Vec<(&'static str, String)>>> {
+    proptest::option::of((1u64..=64, 1u64..=4, any::<bool>())).prop_map(|drawn| {
+        drawn.map(|(cpus, divisor, milli)| {
+            let pod_milli = cpus * 1000 / divisor;
+            vec![
+                ("resource_quota_cpu", cpus.to_string()),
+                ("resource_quota_memory", format!("{}Gi", cpus * 2)),
+                (
+                    "default_task_pod_cpu",
+                    if milli {
+                        format!("{pod_milli}m")
+                    } else {
+                        format!("{}", pod_milli as f64 / 1000.0)
+                    },
+                ),
+                (
+                    "default_task_pod_memory",
+                    format!("{}.{:03}Gi", pod_milli * 2 / 1000, pod_milli * 2 % 1000),
+                ),
+            ]
+        })
+    })
+}
+
 /// A 2.0.0-shaped spec as 1.0.0 takes it (HYBRID fields only).
 pub fn v1_shape(mut spec: Value) -> Value {
     if let Some(fields) = spec.as_object_mut() {

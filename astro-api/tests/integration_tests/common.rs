@@ -131,11 +131,24 @@ pub fn start_harmony_logging(
     max: Option<semver::Version>,
     log: &slog::Logger,
 ) -> HttpServer<harmony_server::http::Context> {
+    start_harmony_configured(data, bind, max, log, None)
+}
+
+fn start_harmony_configured(
+    data: &std::path::Path,
+    bind: std::net::SocketAddr,
+    max: Option<semver::Version>,
+    log: &slog::Logger,
+    budgets: Option<harmony_server::budget::PlaneBudgets>,
+) -> HttpServer<harmony_server::http::Context> {
     let mut config = harmony_server::Config::new(bind, data.to_path_buf());
     config.dev_seed = true;
     config.dev_organization = "org-1".to_owned();
     config.service_token = Some(HARMONY_TOKEN.to_owned());
     config.max_api_version = max;
+    if let Some(budgets) = budgets {
+        config.budgets = budgets;
+    }
     harmony_server::start(&config, log).expect("harmony starts")
 }
 
@@ -186,21 +199,43 @@ impl Stack {
         Self::start_inner(max, None, None).await
     }
 
+    /// [`Stack::start_with_harmony_version`] with data plane budgets no
+    /// test reaches (an operator's quota, not the contract): for tests that
+    /// create thousands of deployments.
+    pub async fn start_roomy(max: Option<semver::Version>) -> Stack {
+        let roomy = harmony_server::budget::PlaneBudgets {
+            shared_plane_bytes: u64::MAX / 4,
+            organization_bytes_on_shared_plane: u64::MAX / 4,
+            owned_plane_bytes: u64::MAX / 4,
+        };
+        Self::start_configured(max, None, None, Some(roomy)).await
+    }
+
     async fn start_inner(
         max: Option<semver::Version>,
         logs: Option<std::path::PathBuf>,
         astro_schema: Option<sql_store::testing::TestSchema>,
+    ) -> Stack {
+        Self::start_configured(max, logs, astro_schema, None).await
+    }
+
+    async fn start_configured(
+        max: Option<semver::Version>,
+        logs: Option<std::path::PathBuf>,
+        astro_schema: Option<sql_store::testing::TestSchema>,
+        budgets: Option<harmony_server::budget::PlaneBudgets>,
     ) -> Stack {
         let (harmony_log, astro_log) = match &logs {
             Some(dir) => (file_log(&dir.join("harmony.log")), file_log(&dir.join("astro-api.log"))),
             None => (log(), log()),
         };
         let harmony_data = tempfile::tempdir().unwrap();
-        let harmony = start_harmony_logging(
+        let harmony = start_harmony_configured(
             harmony_data.path(),
             "127.0.0.1:0".parse().unwrap(),
             max,
             &harmony_log,
+            budgets,
         );
         let harmony_url = format!("http://{}", harmony.local_addr());
         let astro_data = tempfile::tempdir().unwrap();
@@ -374,7 +409,6 @@ impl Stack {
     }
 }
 
-/// The fields named by a 400's field errors.
 /// The fields an answer's field errors name. Each must name the declared
 /// astro-api rule that refused it (issue 38): a field error without one,
 /// or with a rule no declaration has, fails the test that reads it.

@@ -7,6 +7,7 @@ mod common;
 mod deployments;
 mod deploys;
 mod generated_client;
+mod generated_input;
 mod harmony_faults;
 mod lifecycle;
 mod needs;
