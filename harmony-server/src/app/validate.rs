@@ -213,7 +213,7 @@ pub(super) fn validate_spec(
             Some(i) => p.refuse(
                 &rule::ENVIRONMENT_SIZE,
                 format!("environment_variables[{i}].value"),
-                problem,
+                problem.strip_prefix("value: ").unwrap_or(&problem),
             ),
             None => p.refuse(&rule::ENVIRONMENT_SIZE, "environment_variables", problem),
         }

@@ -158,7 +158,7 @@ async fn sizes_that_would_break_a_shared_data_plane_are_refused_and_nothing_is_s
     let id = uuid::Uuid::new_v4();
     let message = refusal(h.v2().deployment_put(&id, &spec).await.unwrap_err());
     for limit in
-        ["worker_queues: at most 32 queues", "environment_variables: at most 256 variables"]
+        ["worker_queues: must be 1 to 32, got 800", "environment_variables: at most 256 variables"]
     {
         assert!(message.contains(limit), "{limit}: {message}");
     }
