@@ -6,8 +6,8 @@ use crate::app::Astro;
 use crate::auth::Principal;
 use crate::failure::Failure;
 use astro_public_api::types::{
-    ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
-    DeploymentInput, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
+    ApiToken, CreatedToken, Deploy, DeployBody, DeployPath, Deployment, DeploymentBody,
+    DeploymentHeaders, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
     IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
     TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
@@ -221,10 +221,10 @@ impl AstroApi for AstroImpl {
     async fn deployment_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
-        body: TimedBody<DeploymentInput>,
+        body: TimedBody<DeploymentBody>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
-        let deployment = traced(&rqctx, rqctx.context().create(&who, body.into_inner()))
+        let deployment = traced(&rqctx, rqctx.context().create(&who, body.into_inner().0))
             .await
             .map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deployment))
@@ -282,13 +282,13 @@ impl AstroApi for AstroImpl {
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
         headers: Header<UpdatePreconditions>,
-        body: TimedBody<DeploymentInput>,
+        body: TimedBody<DeploymentBody>,
     ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>
     {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let if_match = headers.into_inner().if_match;
         let who = caller(&rqctx, &organization_id).await?;
-        let update = rqctx.context().update(&who, deployment_id, if_match, body.into_inner());
+        let update = rqctx.context().update(&who, deployment_id, if_match, body.into_inner().0);
         let deployment = traced(&rqctx, update).await.map_err(public(&rqctx))?;
         let headers = DeploymentHeaders::of(&deployment);
         Ok(HttpResponseHeaders::new(HttpResponseOk(deployment), headers))
@@ -309,11 +309,11 @@ impl AstroApi for AstroImpl {
     async fn deploy_create(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
-        body: TimedBody<DeployInput>,
+        body: TimedBody<DeployBody>,
     ) -> Result<HttpResponseCreated<Deploy>, AstroError> {
         let DeploymentPath { organization_id, deployment_id } = path.into_inner();
         let who = caller(&rqctx, &organization_id).await?;
-        let create = rqctx.context().create_deploy(&who, deployment_id, body.into_inner());
+        let create = rqctx.context().create_deploy(&who, deployment_id, body.into_inner().0);
         let deploy = traced(&rqctx, create).await.map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(deploy))
     }

@@ -11,8 +11,8 @@ use deployment_rules::rule as R;
 type Rule = &'static deployment_rules::Rule;
 use std::collections::BTreeSet;
 
-/// Astro Runtime versions a deployment may run.
-pub const RUNTIME_VERSIONS: &[&str] = &["12.9.0", "13.0.0", "13.1.0"];
+/// Astro Runtime versions a deployment may run (the document states them).
+pub use astro_public_api::types::RUNTIME_VERSIONS;
 
 /// Highest `worker_concurrency` a queue may ask for.
 pub use astro_public_api::types::MAX_WORKER_CONCURRENCY;
@@ -740,6 +740,39 @@ mod tests {
             public.worker_concurrency.max.into(),
         );
         within(rules::NAME_LENGTH, 1, public.max_name_length.into());
+    }
+
+    /// The document states the quantity grammar (`QUANTITY_PATTERN`, as
+    /// ECMAScript reads it): it takes exactly what `quantity` takes.
+    #[test]
+    fn the_quantity_pattern_is_the_function() {
+        let regex = regress::Regex::new(astro_public_api::types::QUANTITY_PATTERN).unwrap();
+        let alphabet: Vec<char> = "0159.+-eEmkMGTPiK x".chars().collect();
+        let mut samples: Vec<String> = [
+            "", ".", "0", "0.0", "1.", ".5", "+.5", "1e99", "1e100", "1e-99", "2Gi", "0.5Gi",
+            "1Ei", "1e", "1e+", "1e+-5", "++1", "1+2", "0e5", "500m",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 6) as usize;
+            samples.push(
+                (0..len)
+                    .map(|i| alphabet[((state >> (7 * i)) % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        for sample in &samples {
+            assert_eq!(
+                regex.find(sample).is_some(),
+                quantity(sample).is_some(),
+                "the pattern and quantity() disagree on {sample:?}"
+            );
+        }
     }
 
     #[test]

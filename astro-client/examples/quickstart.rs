@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 cloud_provider: Some(types::CloudProvider::Aws),
                 region: Some("us-east-1".parse()?),
                 cluster_id: None,
-                runtime_version: runtime,
+                runtime_version: runtime.parse()?,
                 executor: types::Executor::Celery,
                 scheduler_size: Some(types::SchedulerSize::Small),
                 scheduler: None,

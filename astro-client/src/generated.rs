@@ -222,14 +222,200 @@ pub mod types {
     pub struct DeployInput {
         ///IMAGE_AND_DAG and DAG_ONLY: the DAG bundle's version (1 to 128 characters).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub dag_tarball_version: ::std::option::Option<::std::string::String>,
+        pub dag_tarball_version: ::std::option::Option<DeployInputDagTarballVersion>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
+        pub description: ::std::option::Option<DeployInputDescription>,
         ///IMAGE_AND_DAG and IMAGE_ONLY: the image tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub image_tag: ::std::option::Option<::std::string::String>,
+        pub image_tag: ::std::option::Option<DeployInputImageTag>,
         #[serde(rename = "type")]
         pub type_: DeployType,
+    }
+    ///IMAGE_AND_DAG and DAG_ONLY: the DAG bundle's version (1 to 128 characters).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeployInputDagTarballVersion(::std::string::String);
+    impl ::std::ops::Deref for DeployInputDagTarballVersion {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeployInputDagTarballVersion> for ::std::string::String {
+        fn from(value: DeployInputDagTarballVersion) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeployInputDagTarballVersion {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeployInputDagTarballVersion {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeployInputDagTarballVersion {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeployInputDagTarballVersion {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeployInputDescription`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeployInputDescription(::std::string::String);
+    impl ::std::ops::Deref for DeployInputDescription {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeployInputDescription> for ::std::string::String {
+        fn from(value: DeployInputDescription) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeployInputDescription {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 1000usize {
+                return Err("longer than 1000 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\uFEFF]*$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeployInputDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeployInputDescription {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeployInputDescription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///IMAGE_AND_DAG and IMAGE_ONLY: the image tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeployInputImageTag(::std::string::String);
+    impl ::std::ops::Deref for DeployInputImageTag {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeployInputImageTag> for ::std::string::String {
+        fn from(value: DeployInputImageTag) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeployInputImageTag {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeployInputImageTag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeployInputImageTag {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeployInputImageTag {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     ///`DeployStatus`
     #[derive(
@@ -422,10 +608,14 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         pub cluster_id: ::std::option::Option<DeploymentInputClusterId>,
         ///Hosted only: CPU of a task pod that asks for none (`0.25`, `250m`); at most the quota; 0.25 when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub default_task_pod_cpu: ::std::option::Option<::std::string::String>,
+        pub default_task_pod_cpu: ::std::option::Option<
+            DeploymentInputDefaultTaskPodCpu,
+        >,
         ///Hosted only: memory of a task pod that asks for none (`0.5Gi`); twice `default_task_pod_cpu` in GiB, at most the quota; 0.5Gi when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub default_task_pod_memory: ::std::option::Option<::std::string::String>,
+        pub default_task_pod_memory: ::std::option::Option<
+            DeploymentInputDefaultTaskPodMemory,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<DeploymentInputDescription>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -451,12 +641,14 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         pub region: ::std::option::Option<DeploymentInputRegion>,
         ///Hosted only: CPU all task pods together may use, as a Kubernetes quantity (`10`, `2500m`); 10 when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub resource_quota_cpu: ::std::option::Option<::std::string::String>,
+        pub resource_quota_cpu: ::std::option::Option<DeploymentInputResourceQuotaCpu>,
         ///Hosted only: memory all task pods together may use (`20Gi`); always twice `resource_quota_cpu` in GiB; 20Gi when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub resource_quota_memory: ::std::option::Option<::std::string::String>,
+        pub resource_quota_memory: ::std::option::Option<
+            DeploymentInputResourceQuotaMemory,
+        >,
         ///One of the supported Astro Runtime versions.
-        pub runtime_version: ::std::string::String,
+        pub runtime_version: DeploymentInputRuntimeVersion,
         ///HYBRID only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scheduler: ::std::option::Option<HybridScheduler>,
@@ -515,6 +707,138 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DeploymentInputClusterId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Hosted only: CPU of a task pod that asks for none (`0.25`, `250m`); at most the quota; 0.25 when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeploymentInputDefaultTaskPodCpu(::std::string::String);
+    impl ::std::ops::Deref for DeploymentInputDefaultTaskPodCpu {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeploymentInputDefaultTaskPodCpu>
+    for ::std::string::String {
+        fn from(value: DeploymentInputDefaultTaskPodCpu) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeploymentInputDefaultTaskPodCpu {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeploymentInputDefaultTaskPodCpu {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeploymentInputDefaultTaskPodCpu {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeploymentInputDefaultTaskPodCpu {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Hosted only: memory of a task pod that asks for none (`0.5Gi`); twice `default_task_pod_cpu` in GiB, at most the quota; 0.5Gi when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeploymentInputDefaultTaskPodMemory(::std::string::String);
+    impl ::std::ops::Deref for DeploymentInputDefaultTaskPodMemory {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeploymentInputDefaultTaskPodMemory>
+    for ::std::string::String {
+        fn from(value: DeploymentInputDefaultTaskPodMemory) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeploymentInputDefaultTaskPodMemory {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeploymentInputDefaultTaskPodMemory {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeploymentInputDefaultTaskPodMemory {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeploymentInputDefaultTaskPodMemory {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -777,6 +1101,198 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///Hosted only: CPU all task pods together may use, as a Kubernetes quantity (`10`, `2500m`); 10 when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeploymentInputResourceQuotaCpu(::std::string::String);
+    impl ::std::ops::Deref for DeploymentInputResourceQuotaCpu {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeploymentInputResourceQuotaCpu>
+    for ::std::string::String {
+        fn from(value: DeploymentInputResourceQuotaCpu) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeploymentInputResourceQuotaCpu {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeploymentInputResourceQuotaCpu {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeploymentInputResourceQuotaCpu {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeploymentInputResourceQuotaCpu {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Hosted only: memory all task pods together may use (`20Gi`); always twice `resource_quota_cpu` in GiB; 20Gi when absent.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeploymentInputResourceQuotaMemory(::std::string::String);
+    impl ::std::ops::Deref for DeploymentInputResourceQuotaMemory {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeploymentInputResourceQuotaMemory>
+    for ::std::string::String {
+        fn from(value: DeploymentInputResourceQuotaMemory) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeploymentInputResourceQuotaMemory {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeploymentInputResourceQuotaMemory {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeploymentInputResourceQuotaMemory {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeploymentInputResourceQuotaMemory {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///One of the supported Astro Runtime versions.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum DeploymentInputRuntimeVersion {
+        #[serde(rename = "12.9.0")]
+        X1290,
+        #[serde(rename = "13.0.0")]
+        X1300,
+        #[serde(rename = "13.1.0")]
+        X1310,
+    }
+    impl ::std::fmt::Display for DeploymentInputRuntimeVersion {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X1290 => f.write_str("12.9.0"),
+                Self::X1300 => f.write_str("13.0.0"),
+                Self::X1310 => f.write_str("13.1.0"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeploymentInputRuntimeVersion {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "12.9.0" => Ok(Self::X1290),
+                "13.0.0" => Ok(Self::X1300),
+                "13.1.0" => Ok(Self::X1310),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeploymentInputRuntimeVersion {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeploymentInputRuntimeVersion {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`DeploymentInputWorkspaceId`

@@ -27,8 +27,8 @@ use dropshot::{
     HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage,
 };
 use types::{
-    ApiToken, CreatedToken, Deploy, DeployInput, DeployPath, Deployment, DeploymentHeaders,
-    DeploymentInput, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
+    ApiToken, CreatedToken, Deploy, DeployBody, DeployPath, Deployment, DeploymentBody,
+    DeploymentHeaders, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
     IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
     TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
 };
@@ -127,7 +127,7 @@ pub trait AstroApi {
     async fn deployment_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
-        body: TimedBody<DeploymentInput>,
+        body: TimedBody<DeploymentBody>,
     ) -> Result<HttpResponseCreated<Deployment>, AstroError>;
 
     /// List an organization's deployments, optionally of one workspace or
@@ -160,7 +160,7 @@ pub trait AstroApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
         headers: Header<UpdatePreconditions>,
-        body: TimedBody<DeploymentInput>,
+        body: TimedBody<DeploymentBody>,
     ) -> Result<HttpResponseHeaders<HttpResponseOk<Deployment>, DeploymentHeaders>, AstroError>;
 
     /// Delete a deployment.
@@ -181,7 +181,7 @@ pub trait AstroApi {
     async fn deploy_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<DeploymentPath>,
-        body: TimedBody<DeployInput>,
+        body: TimedBody<DeployBody>,
     ) -> Result<HttpResponseCreated<Deploy>, AstroError>;
 
     /// Fetch a deploy.

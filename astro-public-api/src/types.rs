@@ -190,6 +190,7 @@ pub struct DeploymentInput {
     #[schemars(length(min = 1, max = 63))]
     pub cluster_id: Option<String>,
     /// One of the supported Astro Runtime versions.
+    #[schemars(schema_with = "runtime_versions")]
     pub runtime_version: String,
     pub executor: Executor,
     /// Hosted (STANDARD, DEDICATED) only.
@@ -207,19 +208,23 @@ pub struct DeploymentInput {
     /// Hosted only: CPU all task pods together may use, as a Kubernetes
     /// quantity (`10`, `2500m`); 10 when absent.
     #[serde(default)]
+    #[schemars(regex = "QUANTITY_PATTERN")]
     pub resource_quota_cpu: Option<String>,
     /// Hosted only: memory all task pods together may use (`20Gi`); always
     /// twice `resource_quota_cpu` in GiB; 20Gi when absent.
     #[serde(default)]
+    #[schemars(regex = "QUANTITY_PATTERN")]
     pub resource_quota_memory: Option<String>,
     /// Hosted only: CPU of a task pod that asks for none (`0.25`, `250m`);
     /// at most the quota; 0.25 when absent.
     #[serde(default)]
+    #[schemars(regex = "QUANTITY_PATTERN")]
     pub default_task_pod_cpu: Option<String>,
     /// Hosted only: memory of a task pod that asks for none (`0.5Gi`);
     /// twice `default_task_pod_cpu` in GiB, at most the quota; 0.5Gi when
     /// absent.
     #[serde(default)]
+    #[schemars(regex = "QUANTITY_PATTERN")]
     pub default_task_pod_memory: Option<String>,
     #[serde(default)]
     pub is_cicd_enforced: bool,
@@ -362,11 +367,14 @@ pub struct DeployInput {
     pub deploy_type: DeployType,
     /// IMAGE_AND_DAG and IMAGE_ONLY: the image tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`).
     #[serde(default)]
+    #[schemars(regex = "rules::IMAGE_TAG_PATTERN")]
     pub image_tag: Option<String>,
     /// IMAGE_AND_DAG and DAG_ONLY: the DAG bundle's version (1 to 128 characters).
     #[serde(default)]
+    #[schemars(regex = "rules::BUNDLE_VERSION_PATTERN")]
     pub dag_tarball_version: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = "rules::MAX_DESCRIPTION"), regex = "rules::FREE_TEXT_PATTERN")]
     pub description: Option<String>,
 }
 
@@ -603,3 +611,90 @@ pub struct PlatformRollouts {
     pub rollouts: Vec<PlatformRollout>,
     pub unavailable: Vec<PlatformRolloutsUnavailable>,
 }
+
+/// A deployment's create or update body as the document states it: the
+/// schema of [`DeploymentInput`], with an example that a server with the
+/// example data planes takes, and every rule astro-api declares about it
+/// (`deployment_rules::rule`, in `x-rules`: the ones a schema states and
+/// the ones it cannot).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct DeploymentBody(pub DeploymentInput);
+
+impl JsonSchema for DeploymentBody {
+    fn schema_name() -> String {
+        "DeploymentInput".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        let example = serde_json::json!({
+            "workspace_id": "ws-1", "name": "etl", "type": "STANDARD",
+            "cloud_provider": "AWS", "region": "us-east-1", "runtime_version": "13.1.0",
+            "executor": "CELERY", "scheduler_size": "SMALL",
+            "worker_queues": [{
+                "name": "default", "is_default": true, "min_worker_count": 1,
+                "max_worker_count": 10, "worker_concurrency": 16, "astro_machine": "A5"
+            }],
+            "environment_variables": [{ "key": "AIRFLOW__CORE__LOAD_EXAMPLES", "value": "False" }]
+        });
+        stated::<DeploymentInput>(generator, rules::rule::Subject::PublicDeployment, example)
+    }
+}
+
+/// A deploy's body as the document states it (see [`DeploymentBody`]).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct DeployBody(pub DeployInput);
+
+impl JsonSchema for DeployBody {
+    fn schema_name() -> String {
+        "DeployInput".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        let example = serde_json::json!({
+            "type": "IMAGE_AND_DAG", "image_tag": "v2", "dag_tarball_version": "2026-12-04T10.00.00Z",
+            "description": "nightly build 412"
+        });
+        stated::<DeployInput>(generator, rules::rule::Subject::PublicDeploy, example)
+    }
+}
+
+/// `T`'s schema with `example` and the rules declared about `subject`.
+fn stated<T: JsonSchema>(
+    generator: &mut schemars::r#gen::SchemaGenerator,
+    subject: rules::rule::Subject,
+    example: serde_json::Value,
+) -> schemars::schema::Schema {
+    let mut schema = T::json_schema(generator).into_object();
+    let declared: Vec<serde_json::Value> = rules::rule::rules_at(
+        rules::rule::Api::Astro,
+        rules::ApiVersion::new(1, 0, 0),
+    )
+    .filter(|r| r.subject() == subject)
+    .map(|r| serde_json::json!({ "id": r.id(), "fields": r.fields(), "statement": r.statement() }))
+    .collect();
+    schema.extensions.insert("x-rules".to_owned(), declared.into());
+    schema.extensions.insert("example".to_owned(), example);
+    schema.into()
+}
+
+/// The Astro Runtime versions a deployment may run (what
+/// `GET /deployment-options` lists, and the document states).
+pub const RUNTIME_VERSIONS: &[&str] = &["12.9.0", "13.0.0", "13.1.0"];
+
+fn runtime_versions(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+    schemars::schema::SchemaObject {
+        instance_type: Some(schemars::schema::InstanceType::String.into()),
+        enum_values: Some(RUNTIME_VERSIONS.iter().map(|v| (*v).into()).collect()),
+        ..Default::default()
+    }
+    .into()
+}
+
+/// A positive Kubernetes quantity as astro-api reads one
+/// (`astro_api::validate::quantity`, which a test holds to it): an
+/// optional `+`, a decimal number with a digit other than 0, and an
+/// optional suffix (`m`, `k`, `M` to `E`, `Ki` to `Ei`) or exponent of at
+/// most two digits.
+pub const QUANTITY_PATTERN: &str = "^\\+?(?=[0-9.]*[1-9])([0-9]+\\.?[0-9]*|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,2})?$";

@@ -111,7 +111,7 @@ pub fn declared(rule: &deployment_rules::Rule) -> serde_json::Value {
 
 /// A data plane's registration as 4.0.0 takes it: the 2.0.0 shape, its
 /// rules stated (non-blank text, the Kubernetes version's grammar; the
-/// owner label a HYBRID plane needs in `x-cross-field-rules`).
+/// owner label a HYBRID plane needs, with every declared rule, in `x-rules`).
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct RuledDataPlaneRegistration(pub DataPlaneRegistration);

@@ -47,6 +47,10 @@ pub struct Outcome {
     /// schemathesis's own exit status.
     pub succeeded: bool,
     pub stdout: String,
+    /// Per operation of the document (its `operationId`), how many of the
+    /// requests schemathesis sent were answered 2xx: an operation with none
+    /// had only its refusals exercised.
+    pub successes: std::collections::BTreeMap<String, u64>,
 }
 
 /// Runs schemathesis (blocking: call it from a blocking thread when the
@@ -60,12 +64,13 @@ pub fn run(run: &Run) -> Outcome {
         settings.push_str(&format!("{name} = {value:?}\n"));
     }
     // What the document allows must be taken (positive_data_acceptance),
-    // except where such a rule decides.
+    // except where such a rule decides. A 412 is never a refusal of the
+    // body: a generated If-Match that names another version is answered so.
     for (operation, why) in &run.refusals {
         settings.push_str(&format!(
             "\n# {why}\n[[operations]]\ninclude-operation-id = \"{operation}\"\n\
              checks.positive_data_acceptance.expected-statuses = \
-             [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\"]\n"
+             [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\", \"412\"]\n"
         ));
     }
     std::fs::write(&config, settings).expect("writing schemathesis.toml");
@@ -90,8 +95,10 @@ pub fn run(run: &Run) -> Outcome {
         // hypothesis uses to describe strategies) races on its recursion
         // counter and schemathesis reports a spurious runtime error ("AST
         // constructor recursion depth mismatch").
-        .args(["--workers", "1", "--report", "json", "--report-json-path"])
-        .arg(&report);
+        .args(["--workers", "1", "--report", "json,har", "--report-json-path"])
+        .arg(&report)
+        .arg("--report-har-path")
+        .arg(work.path().join("exchanges.har"));
     let output = command.output().expect("running schemathesis");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let text = std::fs::read_to_string(&report).unwrap_or_else(|e| {
@@ -101,6 +108,7 @@ pub fn run(run: &Run) -> Outcome {
         )
     });
     let report: Value = serde_json::from_str(&text).expect("schemathesis's JSON report");
+    let successes = successes(&run.document, &work.path().join("exchanges.har"));
     let count = |v: &Value| v.as_u64().or_else(|| v.as_array().map(|a| a.len() as u64));
     Outcome {
         cases: report["test_cases"]["generated"].as_u64().expect("test_cases.generated"),
@@ -108,5 +116,58 @@ pub fn run(run: &Run) -> Outcome {
         errors: count(&report["errors"]).unwrap_or_else(|| panic!("{}", report["errors"])),
         succeeded: output.status.success(),
         stdout,
+        successes,
     }
+}
+
+/// 2xx answers per operation of `document`, from the HAR file of every
+/// exchange schemathesis made: each request's method and path matched to
+/// the document's path templates (a `{parameter}` is any one segment).
+fn successes(
+    document: &std::path::Path,
+    har: &std::path::Path,
+) -> std::collections::BTreeMap<String, u64> {
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(document).expect("the document"))
+            .expect("the document parses");
+    let mut operations: Vec<(String, Vec<String>, String)> = Vec::new();
+    for (path, methods) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in methods.as_object().into_iter().flatten() {
+            let Some(id) = operation["operationId"].as_str() else { continue };
+            let segments = path.trim_start_matches('/').split('/').map(str::to_owned).collect();
+            operations.push((method.to_uppercase(), segments, id.to_owned()));
+        }
+    }
+    let mut counts: std::collections::BTreeMap<String, u64> =
+        operations.iter().map(|(_, _, id)| (id.clone(), 0)).collect();
+    let text = std::fs::read_to_string(har).unwrap_or_else(|e| panic!("no HAR report: {e}"));
+    let har: Value = serde_json::from_str(&text).expect("schemathesis's HAR report");
+    for entry in har["log"]["entries"].as_array().into_iter().flatten() {
+        let status = entry["response"]["status"].as_u64().unwrap_or(0);
+        if !(200..300).contains(&status) {
+            continue;
+        }
+        let method = entry["request"]["method"].as_str().unwrap_or_default();
+        let url = entry["request"]["url"].as_str().unwrap_or_default();
+        let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let path = path.find('/').map_or("", |i| &path[i..]);
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        // The template with the most literal segments wins (`/x/options`
+        // over `/x/{id}`).
+        let found = operations
+            .iter()
+            .filter(|(m, template, _)| {
+                m == method
+                    && template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(t, s)| {
+                        (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s
+                    })
+            })
+            .max_by_key(|(_, template, _)| template.iter().filter(|t| !t.starts_with('{')).count());
+        if let Some((_, _, id)) = found {
+            *counts.entry(id.clone()).or_default() += 1;
+        }
+    }
+    counts
 }

@@ -100,16 +100,18 @@ impl Astro {
         let Row { deployment: current, cell, delivery } = self.row(who, id).await?;
         who.may_change()?;
         let org = who.organization_id.clone();
+        // A body no version of the deployment would take is a 400 whatever
+        // its precondition says: the client must fix the body, not re-read.
+        let errors = validate::deployment(&input, Some(&current));
+        if !errors.is_empty() {
+            return Err(Failure::Invalid(errors));
+        }
         let current_tag = astro_public_api::types::etag(current.generation);
         if let Some(tag) = if_match.as_deref().map(str::trim)
             && tag != "*"
             && tag.trim_start_matches("W/") != current_tag
         {
             return Err(Failure::PreconditionFailed { current: current_tag });
-        }
-        let errors = validate::deployment(&input, Some(&current));
-        if !errors.is_empty() {
-            return Err(Failure::Invalid(errors));
         }
         // Placed at creation, when its owner was checked.
         let plane = Plane {

@@ -17,7 +17,7 @@ const MINIMUM_CASES: u64 = 1000;
 
 /// Operations of the newest version where a schema-valid request may still
 /// be refused (400), and why: the rule joins fields or depends on what is
-/// stored, and the document lists it in `x-cross-field-rules` (or, for page
+/// stored, and the document lists it in `x-rules` (or, for page
 /// tokens, it is opaque by design).
 const RULES_A_SCHEMA_CANNOT_STATE: &[(&str, &str)] = &[
     ("deployment_put", "kinds must match the data plane's, one default queue, min <= max, ..."),
@@ -44,7 +44,7 @@ async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backe
             text["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         // What a document allows must be taken, except where a rule the
         // schema cannot state decides (each named with why): at the newest
-        // version, rules it lists in `x-cross-field-rules` or what is
+        // version, rules it lists in `x-rules` or what is
         // stored; at a released version, also the rules its frozen
         // document never stated (4.0.0 states them; `deployment_rules` is
         // their reference before it).
@@ -76,8 +76,9 @@ async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backe
         let outcome = tokio::task::spawn_blocking(move || test_support::schemathesis::run(&run))
             .await
             .unwrap();
-        let test_support::schemathesis::Outcome { cases, failures, errors, succeeded, stdout } =
-            outcome;
+        let test_support::schemathesis::Outcome {
+            cases, failures, errors, succeeded, stdout, ..
+        } = outcome;
         summary.push(format!("{version}: {cases} cases, {failures} failures, {errors} errors"));
         assert!(succeeded && failures == 0 && errors == 0, "{version}:\n{stdout}");
         assert!(cases >= MINIMUM_CASES, "{version}: only {cases} cases generated:\n{stdout}");
