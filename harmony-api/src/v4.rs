@@ -278,7 +278,7 @@ mod rules {
         #[schemars(regex = "r::BUNDLE_VERSION_PATTERN")]
         pub dag_bundle_version: Option<String>,
         /// At most 9223372036854775807 (a signed 64-bit column).
-        #[schemars(range(min = 1))]
+        #[schemars(range(min = 1, max = "r::MAX_GENERATION"))]
         pub generation: u64,
     }
 

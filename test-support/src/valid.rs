@@ -277,9 +277,12 @@ fn queues(kind: &'static str) -> impl Strategy<Value = Vec<Value>> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, name)| {
-                    let mut name = name;
+                    let (mut name, mut attempt) = (name, 0);
                     while name == "default" || !names.insert(name.clone()) {
-                        name = format!("q{i}-{}", names.len());
+                        // A counter of its own: the drawn names may hold
+                        // any one of these already.
+                        attempt += 1;
+                        name = format!("q{i}-{attempt}");
                     }
                     name
                 })
