@@ -126,7 +126,7 @@ pub trait HarmonyApi {
     }]
     async fn data_plane_put(
         rqctx: RequestContext<Self::Context>,
-        path: Path<latest::DataPlanePath>,
+        path: Path<v4::RuledDataPlanePath>,
         body: TimedBody<v4::RuledDataPlaneRegistration>,
     ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError>;
 
@@ -142,7 +142,7 @@ pub trait HarmonyApi {
         path: Path<latest::DataPlanePath>,
         body: TimedBody<latest::DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError> {
-        Self::data_plane_put(rqctx, path, body.map(Into::into)).await
+        Self::data_plane_put(rqctx, path.map(Into::into), body.map(Into::into)).await
     }
 
     /// Register a (Hybrid) data plane, or update its registration.
@@ -158,7 +158,7 @@ pub trait HarmonyApi {
         body: TimedBody<v1::DataPlaneRegistration>,
     ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
         let body = body.map(|registration| v4::RuledDataPlaneRegistration(registration.into()));
-        let plane = Self::data_plane_put(rqctx, path, body).await?.0;
+        let plane = Self::data_plane_put(rqctx, path.map(Into::into), body).await?.0;
         Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
     }
 
@@ -166,12 +166,26 @@ pub trait HarmonyApi {
     #[endpoint {
         method = GET,
         path = "/data-planes/{data_plane_id}",
-        versions = VERSION_UNIFIED..,
+        versions = VERSION_STATUS..,
     }]
     async fn data_plane_get(
         rqctx: RequestContext<Self::Context>,
-        path: Path<latest::DataPlanePath>,
+        path: Path<v4::RuledDataPlanePath>,
     ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError>;
+
+    /// Fetch one data plane.
+    #[endpoint {
+        operation_id = "data_plane_get",
+        method = GET,
+        path = "/data-planes/{data_plane_id}",
+        versions = VERSION_UNIFIED..VERSION_STATUS,
+    }]
+    async fn data_plane_get_v2(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DataPlanePath>,
+    ) -> Result<HttpResponseOk<latest::DataPlane>, HttpError> {
+        Self::data_plane_get(rqctx, path.map(Into::into)).await
+    }
 
     /// Fetch one (Hybrid) data plane.
     #[endpoint {
@@ -184,7 +198,7 @@ pub trait HarmonyApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<v1::DataPlanePath>,
     ) -> Result<HttpResponseOk<v1::DataPlane>, HttpError> {
-        let plane = Self::data_plane_get(rqctx, path).await?.0;
+        let plane = Self::data_plane_get(rqctx, path.map(Into::into)).await?.0;
         Ok(HttpResponseOk(plane.try_into().map_err(not_visible)?))
     }
 

@@ -175,6 +175,20 @@ impl JsonSchema for RuledRolloutCreate {
     }
 }
 
+/// A data plane's path at 4.0.0: the id's grammar (a DNS label) stated.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct RuledDataPlanePath {
+    /// Data plane identifier: a DNS label (`[a-z0-9-]`, 1 to 63 characters).
+    #[schemars(regex = "deployment_rules::DNS_LABEL_PATTERN")]
+    pub data_plane_id: String,
+}
+
+impl From<DataPlanePath> for RuledDataPlanePath {
+    fn from(path: DataPlanePath) -> Self {
+        RuledDataPlanePath { data_plane_id: path.data_plane_id }
+    }
+}
+
 /// A platform release's path at 4.0.0: the name's grammar stated.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct RuledPlatformReleasePath {
@@ -369,6 +383,10 @@ mod tests {
             (
                 RuledPlatformReleasePath::json_schema(&mut generator),
                 PlatformReleasePath::json_schema(&mut generator),
+            ),
+            (
+                RuledDataPlanePath::json_schema(&mut generator),
+                DataPlanePath::json_schema(&mut generator),
             ),
         ] {
             let (ruled, plain) =

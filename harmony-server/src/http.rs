@@ -7,10 +7,9 @@ use dropshot::{
     HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, WhichPage,
 };
 use harmony_api::latest::{
-    ApiVersions, DataPlane, DataPlanePageSelector, DataPlanePath, Deployment,
-    DeploymentPageSelector, DeploymentPath, DeploymentStatus, ManifestQuery, ManifestSet,
-    PlatformRelease, Rollout, RolloutCommand, RolloutDataPlane, RolloutDataPlanePageSelector,
-    RolloutListQuery, RolloutPath,
+    ApiVersions, DataPlane, DataPlanePageSelector, Deployment, DeploymentPageSelector,
+    DeploymentPath, DeploymentStatus, ManifestQuery, ManifestSet, PlatformRelease, Rollout,
+    RolloutCommand, RolloutDataPlane, RolloutDataPlanePageSelector, RolloutListQuery, RolloutPath,
 };
 use harmony_api::{HarmonyApi, TimedBody};
 use std::sync::Arc;
@@ -156,7 +155,7 @@ impl HarmonyApi for HarmonyImpl {
 
     async fn data_plane_put(
         rqctx: RequestContext<Context>,
-        path: Path<DataPlanePath>,
+        path: Path<harmony_api::v4::RuledDataPlanePath>,
         body: TimedBody<harmony_api::v4::RuledDataPlaneRegistration>,
     ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
         let id = path.into_inner().data_plane_id;
@@ -170,7 +169,7 @@ impl HarmonyApi for HarmonyImpl {
 
     async fn data_plane_get(
         rqctx: RequestContext<Context>,
-        path: Path<DataPlanePath>,
+        path: Path<harmony_api::v4::RuledDataPlanePath>,
     ) -> Result<HttpResponseOk<DataPlane>, HttpError> {
         let id = path.into_inner().data_plane_id;
         Ok(HttpResponseOk(blocking(&rqctx, move |h| h.data_plane(&id)).await?))

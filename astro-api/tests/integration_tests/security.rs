@@ -24,7 +24,9 @@ async fn register(
         serde_json::from_value(serde_json::to_value(registration(kind, owner)).unwrap()).unwrap();
     let client =
         harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
-    client.data_plane_put(id, &body).await.map(|_| ()).map_err(|e| (e.status(), format!("{e:?}")))
+    // 4.0.0 states the id's grammar: its client builds only a DNS label.
+    let id = id.parse().map_err(|e| (None, format!("{e:?}")))?;
+    client.data_plane_put(&id, &body).await.map(|_| ()).map_err(|e| (e.status(), format!("{e:?}")))
 }
 
 fn dedicated(cluster: &str) -> Value {
