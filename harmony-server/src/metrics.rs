@@ -49,6 +49,19 @@ pub struct RefusalLabels {
 pub(crate) static REFUSALS: std::sync::LazyLock<Family<RefusalLabels, Counter>> =
     std::sync::LazyLock::new(Family::default);
 
+/// A key the platform sets (one of `PLATFORM_ENVIRONMENT_KEYS`, a closed
+/// set).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct KeyLabels {
+    pub key: &'static str,
+}
+
+/// Renders that left out a user's variable named like a key the platform
+/// sets: deployments from clients older than 4.0.0, or stored before the
+/// rule, still carry them (issue 38). Process-wide, like [`RENDERS`].
+pub(crate) static PLATFORM_KEYS_IGNORED: std::sync::LazyLock<Family<KeyLabels, Counter>> =
+    std::sync::LazyLock::new(Family::default);
+
 /// Counts one field refused by rule `rule`.
 pub(crate) fn count_refusal(rule: &'static str, declared: bool) {
     let declared = if declared { "true" } else { "false" };
@@ -63,6 +76,11 @@ pub fn registry() -> (Registry, RequestMetrics) {
         "render_duration_seconds",
         "Time to render a new manifest revision, by cause; its count is revisions written",
         RENDERS.clone(),
+    );
+    registry.register(
+        "platform_keys_ignored",
+        "Renders that left out a user's variable named like a key the platform sets, by key",
+        PLATFORM_KEYS_IGNORED.clone(),
     );
     registry.register(
         "refusals",

@@ -209,6 +209,16 @@ pub(crate) fn insert_revision(
     let at = cause.at();
     let started = std::time::Instant::now();
     let objects = render::objects(key, stored.id, &stored.spec, plane);
+    // What the renderer left out, reported: a deployment that carries a key
+    // the platform sets keeps working on the platform's value.
+    for var in &stored.spec.environment_variables {
+        if let Some(key) =
+            deployment_rules::rule::PLATFORM_ENVIRONMENT_KEYS.iter().find(|k| **k == var.key)
+        {
+            let labels = crate::metrics::KeyLabels { key };
+            crate::metrics::PLATFORM_KEYS_IGNORED.get_or_create(&labels).inc();
+        }
+    }
     crate::metrics::RENDERS
         .get_or_create(&crate::metrics::RenderLabels { cause: cause.label() })
         .observe(started.elapsed().as_secs_f64());

@@ -216,4 +216,16 @@ async fn platform_keys_are_refused_from_4_0_0_and_never_rendered_before() {
     let text = serde_json::to_string(&set).unwrap();
     assert!(!text.contains("users-own-key"), "the user's value is never rendered");
     assert!(text.contains("AIRFLOW__CORE__FERNET_KEY"), "the platform's is");
+    // And what was left out is reported (process-wide: at least this one).
+    let (registry, _) = harmony_server::metrics::registry();
+    let mut scrape = String::new();
+    prometheus_client::encoding::text::encode(&mut scrape, &registry).unwrap();
+    let line = scrape
+        .lines()
+        .find(|l| {
+            l.starts_with("harmony_platform_keys_ignored_total{key=\"AIRFLOW__CORE__FERNET_KEY\"}")
+        })
+        .unwrap_or_else(|| panic!("no count of the key left out:\n{scrape}"));
+    let count: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 1.0, "{line}");
 }
