@@ -275,15 +275,6 @@ impl Refusals {
         refusals
     }
 
-    /// Takes the refusals of `other` (made at the same version).
-    pub fn extend(&mut self, other: Refusals) {
-        self.list.extend(other.list);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     pub fn list(&self) -> &[Refusal] {
         &self.list
     }

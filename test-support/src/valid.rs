@@ -578,6 +578,51 @@ fn resources() -> impl Strategy<Value = Option<Vec<(&'static str, String)>>> {
     })
 }
 
+/// A runner whose values are the same every run: seeded from `seed` and
+/// `stream` (one stream per API version, so versions draw apart).
+pub fn runner(seed: u64, stream: u64) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&stream.to_le_bytes());
+    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+/// Shrinks `tree`, whose current value was refused (`reason`), to a
+/// smaller value that is still refused: proptest's simplify / complicate
+/// walk, stopping after about `most` probes. `refused` is asked about each
+/// candidate (with the probe's number) and answers why, or `None` when it
+/// was taken. Returns the smallest refused value, its refusal, and the
+/// probes made.
+pub async fn shrink<V, F, Fut>(
+    tree: &mut V,
+    reason: String,
+    most: usize,
+    mut refused: F,
+) -> (V::Value, String, usize)
+where
+    V: proptest::strategy::ValueTree + ?Sized,
+    F: FnMut(V::Value, usize) -> Fut,
+    Fut: std::future::Future<Output = Option<String>>,
+{
+    let (mut smallest, mut reason) = (tree.current(), reason);
+    let mut probes = 0;
+    'shrinking: while probes < most && tree.simplify() {
+        loop {
+            probes += 1;
+            match refused(tree.current(), probes).await {
+                Some(why) => {
+                    (smallest, reason) = (tree.current(), why);
+                    continue 'shrinking;
+                }
+                None if !tree.complicate() => break 'shrinking,
+                None => {}
+            }
+        }
+    }
+    (smallest, reason, probes)
+}
+
 /// A 2.0.0-shaped spec as 1.0.0 takes it (HYBRID fields only).
 pub fn v1_shape(mut spec: Value) -> Value {
     if let Some(fields) = spec.as_object_mut() {

@@ -310,7 +310,7 @@ fn is_not_visible<E: ErrorBody>(error: &harmony_client::Error<E>) -> bool {
 /// does not know (a newer Harmony's rule), so neither the log nor the
 /// metric takes text a server chose.
 fn refusing_rules(headers: &reqwest::header::HeaderMap) -> Vec<&'static str> {
-    let Some(value) = headers.get(harmony_api_header()).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers.get(REFUSED_BY_HEADER).and_then(|v| v.to_str().ok()) else {
         return Vec::new();
     };
     let mut rules: Vec<&'static str> = value
@@ -327,9 +327,7 @@ fn refusing_rules(headers: &reqwest::header::HeaderMap) -> Vec<&'static str> {
 /// The header's name, as Harmony's contract crate declares it (astro-api
 /// reaches Harmony only through its client, so it is written here too; a
 /// test holds the two equal).
-const fn harmony_api_header() -> &'static str {
-    "harmony-refused-by"
-}
+const REFUSED_BY_HEADER: &str = "harmony-refused-by";
 
 /// A refusal names the API version the request was made at: a refusal is
 /// what a live Harmony does not take, and its version says which.
@@ -432,10 +430,10 @@ pub(super) fn map<E: ErrorBody>(cell: &str, error: harmony_client::Error<E>) -> 
 mod refusing_rules_tests {
     #[test]
     fn the_header_is_harmonys_and_names_only_declared_rules() {
-        assert_eq!(super::harmony_api_header(), harmony_api::REFUSED_BY_HEADER);
+        assert_eq!(super::REFUSED_BY_HEADER, harmony_api::REFUSED_BY_HEADER);
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
-            super::harmony_api_header(),
+            super::REFUSED_BY_HEADER,
             "queue_names_unique, platform_environment_keys,<script>,".parse().unwrap(),
         );
         assert_eq!(

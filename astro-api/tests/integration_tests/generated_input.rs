@@ -11,7 +11,6 @@
 use crate::common::*;
 use futures::StreamExt as _;
 use proptest::strategy::{Strategy as _, ValueTree};
-use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
 use test_support::valid;
 
@@ -66,11 +65,7 @@ async fn every_deployment_astro_api_accepts_is_taken_by_every_served_harmony() {
             max_concurrency: options["worker_concurrency"]["max"].as_u64().unwrap(),
         };
         let strategy = valid::public_deployments(places);
-        let mut bytes = [0u8; 32];
-        bytes[..8].copy_from_slice(&seed.to_le_bytes());
-        bytes[8..16].copy_from_slice(&version.major.to_le_bytes());
-        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
-        let mut runner = TestRunner::new_with_rng(RunnerConfig::default(), rng);
+        let mut runner = valid::runner(seed, version.major);
         let mut trees: Vec<_> =
             (0..count).map(|_| strategy.new_tree(&mut runner).expect("a body")).collect();
         let bodies: Vec<Value> =
@@ -86,22 +81,13 @@ async fn every_deployment_astro_api_accepts_is_taken_by_every_served_harmony() {
         let Some((first, why)) = answers.into_iter().find_map(|(i, a)| a.map(|a| (i, a))) else {
             continue;
         };
-        let tree = &mut trees[first];
-        let (mut smallest, mut reason) = (tree.current(), why);
-        let mut probes = 0;
-        'shrinking: while probes < 500 && tree.simplify() {
-            loop {
-                probes += 1;
-                match refused(&stack, &unique(tree.current(), count + probes)).await {
-                    Some(why) => {
-                        (smallest, reason) = (tree.current(), why);
-                        continue 'shrinking;
-                    }
-                    None if !tree.complicate() => break 'shrinking,
-                    None => {}
-                }
-            }
-        }
+        let (smallest, reason, probes) =
+            valid::shrink(&mut trees[first], why, 500, |body, probe| {
+                let body = unique(body, count + probe);
+                let stack = &stack;
+                async move { refused(stack, &body).await }
+            })
+            .await;
         panic!(
             "a deployment astro-api accepts was not taken with Harmony at {version} (generated \
              body {first} of {count}, VALID_SEED={seed}; shrunk in {probes} probes):\n  \

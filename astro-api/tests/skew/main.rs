@@ -82,13 +82,7 @@ const GENERATED: usize = 200;
 fn generated_bodies(places: test_support::valid::PublicPlaces, count: usize) -> Vec<Value> {
     use proptest::strategy::{Strategy as _, ValueTree as _};
     let strategy = test_support::valid::public_deployments(places);
-    let mut seed = [0u8; 32];
-    seed[0] = 38;
-    let rng = proptest::test_runner::TestRng::from_seed(
-        proptest::test_runner::RngAlgorithm::ChaCha,
-        &seed,
-    );
-    let mut runner = proptest::test_runner::TestRunner::new_with_rng(Default::default(), rng);
+    let mut runner = test_support::valid::runner(38, 0);
     (0..count)
         .map(|n| {
             let mut body = strategy.new_tree(&mut runner).expect("a body").current();

@@ -14,7 +14,6 @@ use crate::common::*;
 use deployment_rules::ApiVersion;
 use futures::StreamExt as _;
 use proptest::strategy::{Strategy as _, ValueTree};
-use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 use test_support::valid;
 
@@ -118,19 +117,12 @@ fn every_served_version_takes_every_generated_valid_spec() {
     let count = setting("VALID_SPECS", SPECS as u64) as usize;
     let mut sent = 0;
     for version in harmony_api::supported_versions().iter().map(|v| v.semver().clone()) {
-        let begun = std::time::Instant::now();
         let at = ApiVersion::new(version.major, version.minor, version.patch);
         let strategy = valid::deployment_specs(at, planes.clone());
-        let mut bytes = [0u8; 32];
-        bytes[..8].copy_from_slice(&seed.to_le_bytes());
-        bytes[8..16].copy_from_slice(&version.major.to_le_bytes());
-        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
-        let mut runner = TestRunner::new_with_rng(RunnerConfig::default(), rng);
+        let mut runner = valid::runner(seed, version.major);
         let mut trees: Vec<_> =
             (0..count).map(|_| strategy.new_tree(&mut runner).expect("a spec")).collect();
-        eprintln!("{version}: generated in {:?}", begun.elapsed());
         let specs: Vec<Value> = trees.iter().map(ValueTree::current).collect();
-        let started = std::time::Instant::now();
         let url = h.url.clone();
         // One connection pool: building a client (its TLS roots) costs more
         // than a request.
@@ -145,27 +137,15 @@ fn every_served_version_takes_every_generated_valid_spec() {
                 .collect(),
         );
         sent += answers.len();
-        eprintln!("{version}: generated, sent in {:?}", started.elapsed());
         let Some((first, why)) = answers.into_iter().find_map(|(i, a)| a.map(|a| (i, a))) else {
             continue;
         };
         // Shrink the first refused spec to a small one that is still refused.
-        let tree = &mut trees[first];
-        let (mut smallest, mut reason) = (tree.current(), why);
-        let mut probes = 0;
-        'shrinking: while probes < 2000 && tree.simplify() {
-            loop {
-                probes += 1;
-                match runtime.block_on(refused(&url, &client, &version, &tree.current())) {
-                    Some(why) => {
-                        (smallest, reason) = (tree.current(), why);
-                        continue 'shrinking;
-                    }
-                    None if !tree.complicate() => break 'shrinking,
-                    None => {}
-                }
-            }
-        }
+        let (smallest, reason, probes) =
+            runtime.block_on(valid::shrink(&mut trees[first], why, 2000, |spec, _| {
+                let (url, client, version) = (url.clone(), client.clone(), version.clone());
+                async move { refused(&url, &client, &version, &spec).await }
+            }));
         panic!(
             "Harmony {version} refused a spec its contract allows (generated spec {first} of \
              {count}, VALID_SEED={seed}; shrunk in {probes} probes):\n  {reason}\n\nthe spec \
