@@ -82,9 +82,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             astro.deployment_create(&org, &input).await?.into_inner()
         }
     };
+    // Until Harmony has it and the data plane's agent has said what it
+    // did with it (a few seconds: the agent long-polls Harmony).
     let mut current = deployment;
-    for _ in 0..100 {
-        if current.delivered_generation == current.generation {
+    let settled = |d: &types::Deployment| {
+        d.delivered_generation == d.generation
+            && !matches!(
+                d.status,
+                types::DeploymentStatus::Creating | types::DeploymentStatus::Deploying
+            )
+    };
+    for _ in 0..300 {
+        if settled(&current) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -44,6 +44,8 @@ pub enum Subject {
     PageToken,
     /// `POST /status` (Harmony's agent API).
     AgentReport,
+    /// `GET /desired-state` and `GET /changes` (Harmony's agent API).
+    AgentPoll,
     /// A deployment's create or update (astro-api).
     PublicDeployment,
     /// A deploy (astro-api).
@@ -68,6 +70,7 @@ impl Subject {
             Subject::Rollout => "RolloutCreate",
             Subject::PageToken => "page_token",
             Subject::AgentReport => "StatusReport",
+            Subject::AgentPoll => "parameters",
             Subject::PublicDeployment => "DeploymentInput",
             Subject::PublicDeploy => "DeployInput",
             Subject::PublicWorkspace => "WorkspaceInput",
@@ -328,6 +331,7 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 }
 
 const V1: ApiVersion = ApiVersion::new(1, 0, 0);
+const V2: ApiVersion = ApiVersion::new(2, 0, 0);
 const V3: ApiVersion = ApiVersion::new(3, 0, 0);
 const V4: ApiVersion = ApiVersion::new(4, 0, 0);
 
@@ -497,6 +501,13 @@ declare! {
     REPORT_REVISIONS: HarmonyAgent AgentReport "report_revisions_known" since V1
         ["applied_revision", "deployments[].manifest_revision"]
         "revisions are at most 9223372036854775807, and applied_revision is not ahead of the data plane's desired revision";
+
+    // Harmony's agent API: a poll.
+    AGENT_WAIT: HarmonyAgent AgentPoll "agent_wait_seconds" since V1
+        ["wait_seconds"] "wait_seconds is 0 to 30";
+    AGENT_PAGE_TOKEN: HarmonyAgent AgentPoll "agent_page_token_known" since V2
+        ["page_token"]
+        "a page token is one Harmony handed out to this data plane, for a pass that has not fallen out of the plane's history";
 
     // astro-api's public API (one version, 1.0.0): a deployment.
     PUBLIC_WORKSPACE_ID: Astro PublicDeployment "deployment_workspace" since V1

@@ -11,11 +11,65 @@
 //! which data plane is asking: there is no data-plane id in any path, so an
 //! agent can only ever see its own.
 //!
-//! The protocol: `GET /desired-state?known_revision=N&wait_seconds=S` answers
-//! at once when the data plane's desired state has moved past `N`, or holds
-//! the request up to `S` seconds (a long poll) and answers `changed: false`.
-//! The agent applies what it got and `POST /status`es the revision it
-//! applied and each deployment's health.
+//! # Two protocols
+//!
+//! **Whole state (1.0.0, still served).** `GET /desired-state?known_revision=N&wait_seconds=S`
+//! answers at once when the data plane's desired state has moved past `N`
+//! with every deployment's objects, or holds the request up to `S` seconds
+//! (a long poll) and answers `changed: false`. The agent applies what it
+//! got and `POST /status`es the revision it applied and each deployment's
+//! health. Its cost follows the size of the plane on every change.
+//!
+//! **Changes (2.0.0).** `GET /changes?since=R&wait_seconds=S` answers with
+//! what moved on the plane since plane revision `R`: each deployment whose
+//! objects changed (whole, at its newest manifest revision) and each
+//! deployment removed. Its cost follows the size of the change. The agent
+//! applies and reports per deployment (`POST /status` naming only what it
+//! applied).
+//!
+//! What the changes protocol promises:
+//!
+//! - **Revisions.** A data plane's revision moves forward by one with every
+//!   write that changes what the plane should run, in commit order: two
+//!   writes to one plane never share or swap revisions.
+//! - **"Changed since R".** An answer from `since=R` lists every deployment
+//!   whose objects changed, and every deployment removed, by a write that
+//!   took the plane past `R` up to the answer's `revision`. It may list a
+//!   deployment more than once across pages, or one the agent already runs
+//!   at that manifest revision (a change that moved it again while the
+//!   agent was paging): applying is idempotent per manifest revision, so a
+//!   repeat costs nothing but bytes. A deployment changed after the answer's
+//!   `revision` may already appear at its newer manifest revision; the next
+//!   answer, from `since=revision`, lists it again.
+//! - **Ordering.** Within one pass (an answer and its `next_page`s), items
+//!   come in plane-revision order (removals and changes interleaved), so a
+//!   deployment removed and created again under the same id is removed
+//!   first. Across deployments there is no other order to honour: each is
+//!   applied on its own.
+//! - **Pages.** An answer holds at most [`PAGE_BYTES`] of objects (always at
+//!   least one deployment). `next_page` continues the same pass; the agent
+//!   moves its own revision to `revision` only after the last page, so an
+//!   agent stopped mid-pass starts the pass again from `R`.
+//! - **Resync.** When Harmony cannot say what changed since `R` (`R` is
+//!   ahead of the plane, older than the history Harmony keeps, from before
+//!   a write by a binary that does not log changes, or absent), the answer
+//!   is a full sync: `full` is true with its reason, the pages list every
+//!   deployment on the plane, and at the last page the agent removes every
+//!   deployment the pass did not list. Its `revision` is the plane's
+//!   revision when the pass began; what changed during the pass comes in
+//!   the next answer.
+//! - **A missed change is impossible.** The log is written in the same
+//!   transaction as the change and the revision it moves, by every binary
+//!   that serves this version. A binary that does not know the log (an
+//!   older replica on the same database) moves the revision without
+//!   logging; Harmony notices the gap (`logged_through` behind the plane's
+//!   revision) and answers with a full sync instead of a delta that could
+//!   leave something out. Nothing is answered from a cache: every answer is
+//!   read from the store in one transaction.
+//! - **Long polls** work as in 1.0.0: with `wait_seconds`, an agent whose
+//!   `since` is the plane's revision is held until the plane moves (a
+//!   write at any replica wakes it, through `LISTEN/NOTIFY` on PostgreSQL)
+//!   or the wait ends (`revision == since`, nothing listed).
 
 /// Request bodies must arrive within the process's read deadline; an
 /// implementation names the same type.
@@ -26,7 +80,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-api_versions!([(1, INITIAL)]);
+api_versions!([
+    // Changes since a plane revision, paged; per-deployment reports.
+    (2, CHANGES),
+    (1, INITIAL),
+]);
+
+/// Most bytes of objects one `GET /changes` answer carries (one deployment
+/// larger than this still comes whole, alone on its page).
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Longest long poll, in seconds.
 pub const MAX_WAIT_SECONDS: u32 = 30;
@@ -70,6 +132,47 @@ pub struct DesiredDeployment {
     /// usual: one broken deployment never stops a plane.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ChangesQuery {
+    /// The plane revision the agent has applied whole; absent: it asks for
+    /// a full sync.
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// Continues a pass: the `next_page` of the previous answer (`since` is
+    /// then ignored).
+    #[serde(default)]
+    pub page_token: Option<String>,
+    /// How long to wait for the plane to move past `since` before answering
+    /// with nothing (0 to 30; default 0). Ignored with a `page_token`.
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+}
+
+/// What changed on the data plane since a plane revision (one page of it).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Changes {
+    pub data_plane_id: String,
+    /// The plane revision the agent is at once it has applied this page
+    /// and every page after it.
+    pub revision: u64,
+    /// A full sync: the pass lists every deployment on the plane, and the
+    /// agent removes, after the last page, every deployment it runs that
+    /// the pass did not list.
+    pub full: bool,
+    /// Why Harmony answers with a full sync (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_reason: Option<String>,
+    /// Deployments whose objects changed (all of them, on a full sync),
+    /// each whole at its newest manifest revision.
+    pub deployments: Vec<DesiredDeployment>,
+    /// Deployments removed from the plane: the agent removes what it
+    /// applied for them.
+    pub removed: Vec<Uuid>,
+    /// More of this pass: ask again with this as `page_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -134,6 +237,14 @@ pub trait HarmonyAgentApi {
         rqctx: RequestContext<Self::Context>,
         query: Query<DesiredStateQuery>,
     ) -> Result<HttpResponseOk<DesiredState>, HttpError>;
+
+    /// What changed on the data plane since a plane revision, a page at a
+    /// time (waiting up to `wait_seconds` for a change).
+    #[endpoint { method = GET, path = "/changes", versions = VERSION_CHANGES.. }]
+    async fn changes_get(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<ChangesQuery>,
+    ) -> Result<HttpResponseOk<Changes>, HttpError>;
 
     /// Report the applied revision and each deployment's health; also the
     /// agent's heartbeat.

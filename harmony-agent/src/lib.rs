@@ -1,10 +1,22 @@
 //! The data-plane agent: keeps a data plane at the desired state Harmony
 //! holds for it.
 //!
-//! It long-polls Harmony's agent API for its data plane's desired state
+//! It long-polls Harmony's agent API for what changed on its data plane
 //! (authenticated by the data plane's credential, which is also all that
 //! decides which state it gets), applies it, and reports the applied
-//! revision and each deployment's health. Applying, with `--apply-dir DIR`:
+//! revision and each deployment's health.
+//!
+//! **Two protocols** (`harmony_agent_api` states their guarantees). It
+//! speaks the changes protocol (agent API 2.0.0) when Harmony serves it:
+//! only what moved since the plane revision it has, paged; each deployment
+//! applied on its own ([`ApplyDir::apply_deployment`]: an unchanged
+//! deployment's files are not touched) and reported only when it moved. A
+//! Harmony that predates 2.0.0 refuses the version; the agent then speaks
+//! the whole-state protocol (1.0.0: every deployment on every change, the
+//! tree rewritten whole) and asks again after [`PROBE_AGAIN`]. Switching
+//! from the whole state to changes starts with a full sync.
+//!
+//! Applying, with `--apply-dir DIR`:
 //! one YAML file per object (`DIR/<namespace>/<kind>-<name>.yaml`, cluster-scoped
 //! objects under `DIR/_cluster/`), objects no longer desired pruned, a tree
 //! Argo CD or Flux can sync.
@@ -21,6 +33,8 @@
 //! reached or answers in error, the agent keeps what it applied last and
 //! tries again later; files change only when a new desired state arrives
 //! whole.
+
+mod per_deployment;
 
 use anyhow::{Context, Result, bail};
 use harmony_client::agent::types::{
@@ -237,9 +251,45 @@ impl ApplyDir {
 
 /// The agent: a client for its data plane and where it applies.
 pub struct Agent {
+    /// The whole-state protocol (agent API 1.0.0), and every report.
     client: harmony_client::agent::Client,
+    /// The changes protocol (agent API 2.0.0).
+    changes: harmony_client::agent_v2::Client,
     apply: ApplyDir,
     version: String,
+    protocol: std::sync::Mutex<Protocol>,
+    /// Set when Harmony refused the changes protocol: speak the whole
+    /// state until then.
+    whole_until: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Bytes of desired state received (response bodies).
+    received: std::sync::atomic::AtomicU64,
+}
+
+/// Which agent API version the agent speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// 2.0.0 when Harmony serves it, else 1.0.0 (asked again every
+    /// [`PROBE_AGAIN`]).
+    Negotiate,
+    /// 1.0.0, as agents before 2.0.0 do.
+    Whole,
+}
+
+/// How long an agent whose Harmony does not serve the changes protocol
+/// speaks the whole-state one before it asks again.
+pub const PROBE_AGAIN: Duration = Duration::from_secs(600);
+
+/// Why a round of the changes protocol ended early.
+enum Refused {
+    /// Harmony does not serve the changes protocol.
+    Version,
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Refused {
+    fn from(e: anyhow::Error) -> Refused {
+        Refused::Other(e)
+    }
 }
 
 /// What one round of the loop did.
@@ -249,6 +299,21 @@ pub enum Round {
     Applied(u64),
     /// Nothing new; the agent is at this revision.
     Unchanged(u64),
+}
+
+/// Whether Harmony refused the request's agent API version (one that
+/// predates it), so the agent should speak an older one.
+fn version_refused(error: &harmony_client::Error<harmony_client::agent_v2::types::Error>) -> bool {
+    match error {
+        harmony_client::Error::ErrorResponse(r) => {
+            let status = r.status().as_u16();
+            // dropshot's words for a version past the newest served.
+            status == 404
+                || (status == 400 && r.message.contains("does not support this API version"))
+        }
+        harmony_client::Error::UnexpectedResponse(r) => matches!(r.status().as_u16(), 400 | 404),
+        _ => false,
+    }
 }
 
 impl Agent {
@@ -278,45 +343,171 @@ impl Agent {
         }
         let http = builder.build()?;
         Ok(Agent {
-            client: harmony_client::agent::Client::new_with_client(url, http),
+            client: harmony_client::agent::Client::new_with_client(url, http.clone()),
+            changes: harmony_client::agent_v2::Client::new_with_client(url, http),
             apply,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol: std::sync::Mutex::new(Protocol::Negotiate),
+            whole_until: std::sync::Mutex::new(None),
+            received: Default::default(),
         })
     }
 
-    /// One poll: waits up to `wait` seconds for a new desired state, applies
-    /// it if there is one, and reports (a heartbeat when nothing changed).
+    /// The agent, speaking only `protocol` from now on.
+    pub fn speaking(self, protocol: Protocol) -> Agent {
+        *self.protocol.lock().unwrap_or_else(|p| p.into_inner()) = protocol;
+        self
+    }
+
+    /// Whether the next round speaks the changes protocol.
+    fn speaks_changes(&self) -> bool {
+        let protocol = *self.protocol.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *self.whole_until.lock().unwrap_or_else(|p| p.into_inner());
+        protocol == Protocol::Negotiate && until.is_none_or(|t| std::time::Instant::now() >= t)
+    }
+
+    /// One poll: waits up to `wait` seconds for a change, applies it if
+    /// there is one, and reports (a heartbeat when nothing changed).
     pub async fn round(&self, wait: u32) -> Result<Round> {
+        if self.speaks_changes() {
+            match self.changes_round(wait).await {
+                Err(Refused::Version) => {
+                    *self.whole_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(std::time::Instant::now() + PROBE_AGAIN);
+                }
+                Err(Refused::Other(e)) => return Err(e),
+                Ok(round) => return Ok(round),
+            }
+        }
+        self.whole_round(wait).await
+    }
+
+    /// One round of the changes protocol (agent API 2.0.0): every page of
+    /// one pass, each deployment applied on its own and reported when it
+    /// moved; the applied revision moves once the pass is whole.
+    async fn changes_round(&self, wait: u32) -> Result<Round, Refused> {
+        let known = self.apply.applied_revision();
+        let since = self.apply.keeps_changes().then_some(known);
+        let mut token: Option<String> = None;
+        let mut listed = std::collections::HashSet::new();
+        let mut first = true;
+        // Whether the pass moved anything: a revision, a deployment.
+        let mut moved = false;
+        loop {
+            let page = self
+                .changes
+                .changes_get(token.as_deref(), since, Some(if token.is_some() { 0 } else { wait }))
+                .await;
+            let page = match page {
+                Ok(page) => {
+                    self.count(page.content_length());
+                    page.into_inner()
+                }
+                Err(e) if first && version_refused(&e) => return Err(Refused::Version),
+                Err(e) => {
+                    return Err(Refused::Other(anyhow::anyhow!("fetching what changed: {e}")));
+                }
+            };
+            first = false;
+            let last = page.next_page.is_none();
+            moved |=
+                page.revision != known || !page.deployments.is_empty() || !page.removed.is_empty();
+            let mut reports = Vec::new();
+            for id in &page.removed {
+                self.apply.remove_deployment(*id)?;
+            }
+            for d in page.deployments {
+                if page.full {
+                    listed.insert(d.deployment_id);
+                }
+                let d = harmony_client::agent::types::DesiredDeployment {
+                    deployment_id: d.deployment_id,
+                    manifest_revision: d.manifest_revision,
+                    namespace: d.namespace,
+                    objects: d.objects,
+                    unavailable: d.unavailable,
+                };
+                reports.extend(self.apply.apply_deployment(&d)?);
+            }
+            if last {
+                if page.full {
+                    self.apply.finish_full_sync(&listed)?;
+                }
+                if moved || page.full {
+                    self.apply.finish_pass(page.revision)?;
+                }
+            }
+            // Mid-pass the agent is still at the revision it had (never
+            // past the plane's: a plane started over has a lower one).
+            let applied_revision = if last { page.revision } else { known.min(page.revision) };
+            self.report(applied_revision, reports, false).await?;
+            if last {
+                return Ok(if moved {
+                    Round::Applied(page.revision)
+                } else {
+                    Round::Unchanged(known)
+                });
+            }
+            token = page.next_page;
+        }
+    }
+
+    /// One round of the whole-state protocol (agent API 1.0.0).
+    async fn whole_round(&self, wait: u32) -> Result<Round> {
         let known = self.apply.applied_revision();
         let state = self
             .client
             .desired_state_get(Some(known), Some(wait))
             .await
-            .map_err(|e| anyhow::anyhow!("fetching the desired state: {e}"))?
-            .into_inner();
+            .map_err(|e| anyhow::anyhow!("fetching the desired state: {e}"))?;
+        self.count(state.content_length());
+        let state = state.into_inner();
         // Every round repeats every deployment's report, so Harmony may
         // record it without waiting for its disk (the next round repairs a
         // lost one); before this agent's first apply it has none to repeat.
         let (round, deployments) = if state.changed {
-            (Round::Applied(state.revision), Some(self.apply.apply(&state)?))
+            let reports = self.apply.apply(&state)?;
+            self.apply.forget_changes()?;
+            (Round::Applied(state.revision), Some(reports))
         } else {
             (Round::Unchanged(known), self.apply.reports())
         };
         let applied_revision = match round {
             Round::Applied(r) | Round::Unchanged(r) => r,
         };
+        let complete = deployments.is_some();
+        self.report(applied_revision, deployments.unwrap_or_default(), complete).await?;
+        Ok(round)
+    }
+
+    /// Bytes of desired state received so far (response bodies of both
+    /// protocols).
+    pub fn bytes_received(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self, bytes: Option<u64>) {
+        self.received.fetch_add(bytes.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn report(
+        &self,
+        applied_revision: u64,
+        deployments: Vec<DeploymentReport>,
+        complete: bool,
+    ) -> Result<()> {
         self.client
             .status_report(&StatusReport {
                 applied_revision,
                 agent_version: self.version.clone(),
-                complete: deployments.is_some(),
-                deployments: deployments.unwrap_or_default(),
+                complete,
+                deployments,
                 // It writes files: workloads' health is not its to see.
                 observes: Some(Observes { health: false }),
             })
             .await
             .map_err(|e| anyhow::anyhow!("reporting status: {e}"))?;
-        Ok(round)
+        Ok(())
     }
 
     /// Runs until `stop` completes, long-polling `poll_seconds` at a time.

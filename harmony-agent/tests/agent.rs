@@ -3,7 +3,7 @@
 //! Harmony restarted under a running agent binary; status derived from
 //! reports and heartbeats.
 
-use harmony_agent::{Agent, ApplyDir, Round};
+use harmony_agent::{Agent, ApplyDir, Protocol, Round};
 use harmony_client::v2::types as h;
 use std::path::Path;
 use std::time::Duration;
@@ -182,6 +182,189 @@ async fn an_agent_syncs_reports_and_follows_an_executor_switch() {
     assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
 }
 
+/// The agent API's 2.0.0 client for `plane`'s agent.
+fn changes_client(harmony: &TestHarmony, credential: &str) -> harmony_client::agent_v2::Client {
+    let http = reqwest::Client::builder()
+        .default_headers(
+            [(reqwest::header::AUTHORIZATION, format!("Bearer {credential}").parse().unwrap())]
+                .into_iter()
+                .collect(),
+        )
+        .build()
+        .unwrap();
+    harmony_client::agent_v2::Client::new_with_client(&harmony.agent_url, http)
+}
+
+/// Each file's inode and modification time: a file rewritten (through a
+/// temporary file renamed over it) gets a new inode.
+fn stamps(root: &Path) -> std::collections::BTreeMap<String, (u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    tree(root)
+        .into_iter()
+        .map(|f| {
+            let meta = std::fs::metadata(root.join(&f)).unwrap();
+            (f, (meta.ino(), meta.modified().unwrap()))
+        })
+        .collect()
+}
+
+/// On the changes protocol an update reaches the agent as that one
+/// deployment: Harmony's answer names it alone, the agent rewrites only its
+/// files (every other file keeps its inode) and reports only it; a removal
+/// removes that deployment's files and nothing else.
+#[tokio::test]
+async fn the_changes_protocol_moves_only_what_changed() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    let ids: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
+    for id in &ids {
+        harmony
+            .put(id, spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1))
+            .await;
+    }
+    let credential = harmony.credential("hybrid-example");
+    let dir = tempfile::tempdir().unwrap();
+    let agent = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path())).unwrap();
+    let Round::Applied(first) = agent.round(0).await.unwrap() else { panic!("nothing applied") };
+    let applied = ApplyDir::new(dir.path());
+    assert!(applied.keeps_changes(), "the first pass was a full sync of the changes protocol");
+    assert_eq!(applied.applied_deployments().len(), 3);
+    assert_eq!(agent.round(0).await.unwrap(), Round::Unchanged(first));
+    let before = stamps(dir.path());
+
+    let mut changed = spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 2);
+    changed.environment_variables.push(h::EnvironmentVariable {
+        key: "ONE_MORE".into(),
+        value: Some("x".into()),
+        is_secret: false,
+    });
+    harmony.put(&ids[0], changed).await;
+    let answer = changes_client(&harmony, &credential)
+        .changes_get(None, Some(first), None)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!answer.full);
+    let listed: Vec<_> = answer.deployments.iter().map(|d| d.deployment_id).collect();
+    assert_eq!(listed, vec![ids[0]], "only the changed deployment");
+    assert!(answer.removed.is_empty());
+    assert_eq!(answer.revision, first + 1);
+
+    let Round::Applied(second) = agent.round(0).await.unwrap() else { panic!("not applied") };
+    assert_eq!(second, first + 1);
+    let after = stamps(dir.path());
+    let ns = |id: &uuid::Uuid| format!("airflow-{}", id.simple());
+    let rewritten: Vec<&String> =
+        after.iter().filter(|(f, s)| before.get(*f) != Some(s)).map(|(f, _)| f).collect();
+    assert!(!rewritten.is_empty());
+    assert!(
+        rewritten.iter().all(|f| f.starts_with(&ns(&ids[0]))),
+        "files of unchanged deployments were rewritten: {rewritten:?}"
+    );
+    assert_eq!(ApplyDir::new(dir.path()).applied_deployments()[&ids[0]], 2);
+    let app = harmony.api.as_ref().unwrap().app_private().harmony.clone();
+    let status = app.deployment_status(ids[0]).unwrap();
+    assert_eq!(status.reported_revision, Some(2), "the agent reported the deployment it applied");
+
+    harmony.client().deployment_delete(&ids[2]).await.unwrap();
+    let Round::Applied(_) = agent.round(0).await.unwrap() else { panic!("not applied") };
+    let left = tree(dir.path());
+    assert!(!left.iter().any(|f| f.contains(&ns(&ids[2]))), "{left:?}");
+    for id in &ids[..2] {
+        assert!(left.iter().any(|f| f.starts_with(&ns(id))), "{left:?}");
+    }
+    let kept = stamps(dir.path());
+    assert!(kept.iter().all(|(f, s)| after.get(f) == Some(s)), "a removal rewrote other files");
+    assert_eq!(ApplyDir::new(dir.path()).applied_deployments().len(), 2);
+}
+
+/// A full sync comes in pages of at most `PAGE_BYTES` of objects (one
+/// deployment may stand alone above it), continued by the page token; the
+/// agent applies them all and, at the last page, removes what no page
+/// listed (a deployment Harmony no longer has, stray files). An agent whose
+/// revision Harmony does not know (ahead of the plane) gets a full sync
+/// with its reason.
+#[tokio::test]
+async fn a_full_sync_comes_in_pages_and_removes_what_it_did_not_list() {
+    let data = tempfile::tempdir().unwrap();
+    let harmony = TestHarmony::start(data.path(), "127.0.0.1:0", "127.0.0.1:0");
+    // 48 KiB of variables each: 4 MiB takes about 85 deployments.
+    let count = 120;
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let id = uuid::Uuid::from_u128(0x1000 + n);
+        let mut s = spec("hybrid-example", h::DataPlaneKind::Hybrid, h::Executor::Celery, 1);
+        for k in 0..3 {
+            s.environment_variables.push(h::EnvironmentVariable {
+                key: format!("BIG_{k}"),
+                value: Some("v".repeat(16 * 1024)),
+                is_secret: false,
+            });
+        }
+        harmony.put(&id, s).await;
+        ids.push(id);
+    }
+    let credential = harmony.credential("hybrid-example");
+    let client = changes_client(&harmony, &credential);
+    let mut token: Option<String> = None;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = client.changes_get(token.as_deref(), None, None).await.unwrap().into_inner();
+        pages += 1;
+        assert!(page.full);
+        if pages == 1 {
+            assert_eq!(page.full_reason.as_deref(), Some("the agent asked for a full sync"));
+        }
+        let bytes: usize = page
+            .deployments
+            .iter()
+            .flat_map(|d| &d.objects)
+            .map(|o| serde_json::to_string(o).unwrap().len())
+            .sum();
+        let largest = page
+            .deployments
+            .iter()
+            .map(|d| d.objects.iter().map(|o| serde_json::to_string(o).unwrap().len()).sum())
+            .max()
+            .unwrap_or(0);
+        assert!(
+            bytes <= harmony_agent_api::PAGE_BYTES + largest,
+            "page {pages}: {bytes} bytes of objects"
+        );
+        seen.extend(page.deployments.iter().map(|d| d.deployment_id));
+        token = page.next_page;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(pages >= 2, "{count} deployments of 48 KiB came in {pages} page(s)");
+    seen.sort();
+    assert_eq!(seen, ids, "every deployment once, in id order");
+
+    // What the agent had before that Harmony does not list goes.
+    let dir = tempfile::tempdir().unwrap();
+    for stray in ["airflow-gone/configmap-x.yaml", "_cluster/namespace-airflow-gone.yaml"] {
+        let path = dir.path().join(stray);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "stray").unwrap();
+    }
+    let state = dir.path().join(".harmony-agent");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("revision"), "999999").unwrap();
+    std::fs::write(state.join("protocol"), "changes").unwrap();
+    let answer = client.changes_get(None, Some(999_999), None).await.unwrap().into_inner();
+    assert!(answer.full);
+    assert!(answer.full_reason.unwrap().contains("ahead of the data plane"));
+    let agent = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path())).unwrap();
+    let Round::Applied(revision) = agent.round(0).await.unwrap() else { panic!("not applied") };
+    assert_eq!(revision, answer.revision);
+    let files = tree(dir.path());
+    assert!(!files.iter().any(|f| f.contains("gone")), "{files:?}");
+    assert_eq!(ApplyDir::new(dir.path()).applied_deployments().len(), count as usize);
+    assert_eq!(ApplyDir::new(dir.path()).applied_revision(), revision);
+}
+
 /// Every round repeats every deployment's report, marked complete, and says
 /// the agent cannot observe workloads' health: a report Harmony holds that
 /// the agent did not make (here, one saying HEALTHY) is replaced by the
@@ -197,7 +380,9 @@ async fn every_round_repeats_every_report_and_what_the_agent_cannot_see() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let credential = harmony.credential("hybrid-example");
-    let agent = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path())).unwrap();
+    let agent = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path()))
+        .unwrap()
+        .speaking(Protocol::Whole);
     let Round::Applied(revision) = agent.round(0).await.unwrap() else { panic!("not applied") };
     let app = harmony.api.as_ref().unwrap().app_private().harmony.clone();
     let written = format!("written to {}", dir.path().display());
@@ -216,7 +401,9 @@ async fn every_round_repeats_every_report_and_what_the_agent_cannot_see() {
     assert_eq!(app.deployment_status(id).unwrap().message.as_deref(), Some(written.as_str()));
 
     forged();
-    let restarted = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path())).unwrap();
+    let restarted = Agent::new(&harmony.agent_url, &credential, ApplyDir::new(dir.path()))
+        .unwrap()
+        .speaking(Protocol::Whole);
     assert_eq!(restarted.round(0).await.unwrap(), Round::Unchanged(revision));
     assert_eq!(app.deployment_status(id).unwrap().message.as_deref(), Some(written.as_str()));
     let reports = ApplyDir::new(dir.path()).reports().expect("stored with the revision");

@@ -96,6 +96,15 @@ pub mod v4;
 #[path = "generated/agent_v1.rs"]
 pub mod agent;
 
+/// The agent API at version 2.0.0: besides 1.0.0's whole state, what
+/// changed since a plane revision (`GET /changes`), a page at a time. An
+/// agent speaks it to a Harmony that serves it and [`agent`] to one that
+/// does not (`harmony_agent::Agent` negotiates).
+#[rustfmt::skip]
+#[allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs)]
+#[path = "generated/agent_v2.rs"]
+pub mod agent_v2;
+
 /// The newest API version's generated client and types.
 pub mod latest {
     pub use crate::v4::{Client, types};

@@ -3,15 +3,18 @@
 //!
 //! Every request is authenticated by its data plane's credential, which also
 //! decides whose state it sees: an agent can read only its own data plane.
-//! `GET /desired-state` long-polls: it answers as soon as the data plane's
-//! desired revision moves past the one the agent knows, or after
-//! `wait_seconds` with `changed: false`.
+//! `GET /desired-state` (the whole state) and `GET /changes` (what moved
+//! since a plane revision) long-poll: they answer as soon as the data
+//! plane's desired revision moves past the one the agent knows, or after
+//! `wait_seconds` with nothing new.
 
-use crate::app::Harmony;
+use crate::app::{Harmony, HarmonyError};
 use crate::http::blocking_on;
+use deployment_rules::{Refusals, rule};
 use dropshot::{HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext};
 use harmony_agent_api::{
-    DesiredState, DesiredStateQuery, HarmonyAgentApi, MAX_WAIT_SECONDS, StatusReport, TimedBody,
+    Changes, ChangesQuery, DesiredState, DesiredStateQuery, HarmonyAgentApi, MAX_WAIT_SECONDS,
+    StatusReport, TimedBody,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,69 @@ async fn agent(rqctx: &RequestContext<Context>) -> Result<String, HttpError> {
     blocking_on(rqctx.context(), move |h| h.authenticate_agent(header.as_deref())).await
 }
 
+/// `wait_seconds` as asked, or its refusal.
+fn wait_seconds(asked: Option<u32>) -> Result<u32, HttpError> {
+    let wait = asked.unwrap_or(0);
+    if wait > MAX_WAIT_SECONDS {
+        return Err(HarmonyError::Invalid(Refusals::one(
+            crate::app::agent_api_version(1),
+            &rule::AGENT_WAIT,
+            "wait_seconds",
+            format!("must be 0 to {MAX_WAIT_SECONDS}, got {wait}"),
+        ))
+        .into());
+    }
+    Ok(wait)
+}
+
+/// Reads with `read` until `news` says the answer has news, the process
+/// stops, or `wait` seconds pass (then answers the last read, which has
+/// none). Woken only by a change to `plane`.
+async fn long_poll<T: Send + 'static>(
+    rqctx: &RequestContext<Context>,
+    plane: &str,
+    wait: u32,
+    read: impl Fn(&Harmony) -> Result<T, HarmonyError> + Clone + Send + 'static,
+    news: impl Fn(&T) -> bool,
+) -> Result<T, HttpError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
+    // Woken only by a change to this plane (or the process stopping).
+    let watch = rqctx.context().wakeups().watch(plane);
+    let recheck = rqctx.context().recheck_every();
+    loop {
+        // Registered before reading, so a change in between still wakes us.
+        let notified = watch.changed();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let answer = blocking_on(rqctx.context(), read.clone()).await?;
+        let stopping = rqctx.context().is_stopping();
+        if news(&answer) || stopping || tokio::time::Instant::now() >= deadline {
+            return Ok(answer);
+        }
+        // Woken, or due to look again (replicas sharing the store): read
+        // again. Timed out with every change announced to this process
+        // (SQLite, or PostgreSQL LISTEN): nothing can have been missed,
+        // since a wake registered before the read above, so the answer
+        // read then still holds.
+        let until = match recheck {
+            Some(every) => deadline.min(tokio::time::Instant::now() + every),
+            None => deadline,
+        };
+        let woken = {
+            let waiting = rqctx.context().polls_waiting.clone();
+            waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _counted = Counted(waiting);
+            tokio::time::timeout_at(until, notified).await.is_ok()
+        };
+        if woken {
+            let wakeups = &rqctx.context().poll_wakeups;
+            wakeups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else if recheck.is_none() {
+            return Ok(answer);
+        }
+    }
+}
+
 impl HarmonyAgentApi for AgentImpl {
     type Context = Context;
 
@@ -38,55 +104,26 @@ impl HarmonyAgentApi for AgentImpl {
         let plane = agent(&rqctx).await?;
         let query = query.into_inner();
         let known = query.known_revision.unwrap_or(0);
-        let wait = query.wait_seconds.unwrap_or(0);
-        if wait > MAX_WAIT_SECONDS {
-            return Err(HttpError::for_bad_request(
-                Some("InvalidRequest".to_owned()),
-                format!("wait_seconds: must be 0 to {MAX_WAIT_SECONDS}, got {wait}"),
-            ));
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
-        // Woken only by a change to this plane (or the process stopping).
-        let watch = rqctx.context().wakeups().watch(&plane);
-        let recheck = rqctx.context().recheck_every();
-        loop {
-            // Registered before reading, so a change in between still wakes us.
-            let notified = watch.changed();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let p = plane.clone();
-            let state = blocking_on(rqctx.context(), move |h| h.desired_state(&p, known)).await?;
-            let stopping = rqctx.context().is_stopping();
-            if state.changed || stopping || tokio::time::Instant::now() >= deadline {
-                return Ok(HttpResponseOk(state));
-            }
-            // Woken, or due to look again (replicas sharing the store): read
-            // again. Timed out with every change announced to this process
-            // (SQLite, or PostgreSQL LISTEN): nothing can have been missed,
-            // since a wake registered before the read above, so the plane is
-            // still at `known` and the answer needs no read.
-            let until = match recheck {
-                Some(every) => deadline.min(tokio::time::Instant::now() + every),
-                None => deadline,
-            };
-            let woken = {
-                let waiting = rqctx.context().polls_waiting.clone();
-                waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let _counted = Counted(waiting);
-                tokio::time::timeout_at(until, notified).await.is_ok()
-            };
-            if woken {
-                let wakeups = &rqctx.context().poll_wakeups;
-                wakeups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            } else if recheck.is_none() {
-                return Ok(HttpResponseOk(DesiredState {
-                    data_plane_id: state.data_plane_id,
-                    revision: known,
-                    changed: false,
-                    deployments: Vec::new(),
-                }));
-            }
-        }
+        let wait = wait_seconds(query.wait_seconds)?;
+        let p = plane.clone();
+        let read = move |h: &Harmony| h.desired_state(&p, known);
+        let state = long_poll(&rqctx, &plane, wait, read, |s: &DesiredState| s.changed).await?;
+        Ok(HttpResponseOk(state))
+    }
+
+    async fn changes_get(
+        rqctx: RequestContext<Context>,
+        query: Query<ChangesQuery>,
+    ) -> Result<HttpResponseOk<Changes>, HttpError> {
+        let plane = agent(&rqctx).await?;
+        let ChangesQuery { since, page_token, wait_seconds: asked } = query.into_inner();
+        let wait = wait_seconds(asked)?;
+        // A page of a pass in flight is answered at once.
+        let wait = if page_token.is_some() { 0 } else { wait };
+        let p = plane.clone();
+        let read = move |h: &Harmony| h.changes(&p, since, page_token.as_deref());
+        let news = move |c: &Changes| c.full || Some(c.revision) != since || c.next_page.is_some();
+        Ok(HttpResponseOk(long_poll(&rqctx, &plane, wait, read, news).await?))
     }
 
     async fn status_report(

@@ -156,31 +156,41 @@ fn check(root: &Utf8PathBuf) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// Prints what changed between each pair of neighbouring Harmony versions,
+/// Prints what changed between each pair of neighbouring versions of
+/// Harmony's main API and of its agent API,
 /// as generated clients see it. Changes that break old clients are expected
 /// between versions: the older version keeps serving the older shape, and
 /// `verify_covers_served_versions` makes sure it is still served.
 fn compat_report(root: &Utf8PathBuf) -> Result<()> {
-    let versions: Vec<semver::Version> =
+    let harmony: Vec<semver::Version> =
         harmony_api::supported_versions().iter().map(|v| v.semver().clone()).collect();
-    for pair in versions.windows(2) {
-        let [old, new] = pair else { continue };
-        let load = |v: &semver::Version| -> Result<serde_json::Value> {
-            let path = clients::find_document(root, "harmony", v)?;
-            openapi_compat::load(path.as_std_path()).map_err(anyhow::Error::msg)
-        };
-        let report =
-            openapi_compat::compare(&load(old)?, &load(new)?, openapi_compat::Client::Progenitor);
-        eprintln!(
-            "  Compared harmony {old} -> {new}: {} breaking for {old} clients (still served by {old}), \
-             {} for {new} clients on a {old} server, {} harmless; details: \
-             `cargo xtask compat openapi/harmony/harmony-{old}-*.json openapi/harmony/harmony-{new}-*.json`",
-            report.count(openapi_compat::Level::Error),
-            report.count(openapi_compat::Level::Warning),
-            report.count(openapi_compat::Level::Info),
-        );
-        for line in rule_lists::narrowing(old, new) {
-            eprintln!("    {line}");
+    let agent: Vec<semver::Version> =
+        harmony_agent_api::supported_versions().iter().map(|v| v.semver().clone()).collect();
+    for (api, versions) in [("harmony", harmony), ("harmony-agent", agent)] {
+        for pair in versions.windows(2) {
+            let [old, new] = pair else { continue };
+            let load = |v: &semver::Version| -> Result<serde_json::Value> {
+                let path = clients::find_document(root, api, v)?;
+                openapi_compat::load(path.as_std_path()).map_err(anyhow::Error::msg)
+            };
+            let report = openapi_compat::compare(
+                &load(old)?,
+                &load(new)?,
+                openapi_compat::Client::Progenitor,
+            );
+            eprintln!(
+                "  Compared {api} {old} -> {new}: {} breaking for {old} clients (still served by {old}), \
+                 {} for {new} clients on a {old} server, {} harmless; details: \
+                 `cargo xtask compat openapi/{api}/{api}-{old}-*.json openapi/{api}/{api}-{new}-*.json`",
+                report.count(openapi_compat::Level::Error),
+                report.count(openapi_compat::Level::Warning),
+                report.count(openapi_compat::Level::Info),
+            );
+            if api == "harmony" {
+                for line in rule_lists::narrowing(old, new) {
+                    eprintln!("    {line}");
+                }
+            }
         }
     }
     Ok(())

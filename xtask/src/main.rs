@@ -247,7 +247,25 @@ fn resolve_base(base: &str) -> Result<String, String> {
         }
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     } else if base == "last-release" {
-        let rev = git(&["log", "-1", "--format=%H", "--", "versions/released.json"])?;
+        // The last commit that changed Harmony's own released versions (a
+        // release of another API, the agent's, records itself in the same
+        // file without being a Harmony release).
+        let harmony = |rev: &str| {
+            git(&["show", &format!("{rev}:versions/released.json")])
+                .ok()
+                .map(|text| {
+                    let from = text.find("\"harmony\"").unwrap_or(text.len());
+                    let rest = &text[from..];
+                    rest[..rest.find(']').map_or(rest.len(), |end| end + 1)].to_owned()
+                })
+                .unwrap_or_default()
+        };
+        let log = git(&["log", "--format=%H", "--", "versions/released.json"])?;
+        let rev = log
+            .lines()
+            .find(|rev| harmony(rev) != harmony(&format!("{rev}^")))
+            .unwrap_or_default()
+            .to_owned();
         if rev.is_empty() {
             return Err(
                 "no commit has released a Harmony version yet (is this a shallow clone?)".into()
@@ -317,7 +335,15 @@ fn skew(rev: &str) -> Result<ExitCode, String> {
     if identity {
         println!("skew base {short} is this checkout, unchanged: its own binaries are the base's");
         let status = cargo()
-            .args(["build", "--bin", "harmony-server", "--bin", "astro-api"])
+            .args([
+                "build",
+                "--bin",
+                "harmony-server",
+                "--bin",
+                "astro-api",
+                "--bin",
+                "harmony-agent",
+            ])
             .status()
             .map_err(|e| format!("running cargo: {e}"))?;
         if !status.success() {
@@ -327,18 +353,18 @@ fn skew(rev: &str) -> Result<ExitCode, String> {
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join("target"));
         std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
-        for name in ["harmony-server", "astro-api"] {
+        for name in ["harmony-server", "astro-api", "harmony-agent"] {
             // Copies: the suite's own build must not replace what it runs.
             std::fs::copy(target.join("debug").join(name), bin.join(name))
                 .map_err(|e| format!("copying {name}: {e}"))?;
         }
     }
-    if !bin.join("harmony-server").exists() || !bin.join("astro-api").exists() {
+    if ["harmony-server", "astro-api", "harmony-agent"].iter().any(|b| !bin.join(b).exists()) {
         let worktree = skew_dir.join(format!("worktree-{short}"));
         let _ = git(&["worktree", "remove", "--force", &worktree.display().to_string()]);
         let _ = std::fs::remove_dir_all(&worktree);
         git(&["worktree", "add", "--detach", &worktree.display().to_string(), rev])?;
-        println!("building harmony-server and astro-api at {short}");
+        println!("building harmony-server, astro-api and harmony-agent at {short}");
         // A target directory of its own: the base's binaries must not
         // replace this checkout's in target/debug.
         let build = skew_dir.join("build");
@@ -348,14 +374,32 @@ fn skew(rev: &str) -> Result<ExitCode, String> {
             .args(["build", "--bin", "harmony-server", "--bin", "astro-api"])
             .status()
             .map_err(|e| format!("running cargo: {e}"))?;
+        // A base from before the agent has none to build.
+        let has_agent = worktree.join("harmony-agent").exists();
+        let agent_built = !has_agent
+            || cargo()
+                .current_dir(&worktree)
+                .env("CARGO_TARGET_DIR", &build)
+                .args(["build", "--bin", "harmony-agent"])
+                .status()
+                .is_ok_and(|s| s.success());
         let _ = git(&["worktree", "remove", "--force", &worktree.display().to_string()]);
-        if !status.success() {
+        if !status.success() || !agent_built {
             return Err(format!("building the base revision {short} failed"));
         }
         std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
-        for name in ["harmony-server", "astro-api"] {
+        let names: &[&str] = if has_agent {
+            &["harmony-server", "astro-api", "harmony-agent"]
+        } else {
+            &["harmony-server", "astro-api"]
+        };
+        for name in names {
             std::fs::copy(build.join("debug").join(name), bin.join(name))
                 .map_err(|e| format!("copying {name}: {e}"))?;
+        }
+        if !has_agent {
+            // Marks the build done: this base has no agent to run.
+            std::fs::write(bin.join("harmony-agent"), "").map_err(|e| e.to_string())?;
         }
     }
     println!("running this checkout against {short}, both ways");
@@ -363,6 +407,12 @@ fn skew(rev: &str) -> Result<ExitCode, String> {
         .args(["test", "-p", "astro-api", "--features", "skew-tests", "--test", "skew"])
         .env("SKEW_BASE_HARMONY", bin.join("harmony-server"))
         .env("SKEW_BASE_ASTRO", bin.join("astro-api"))
+        .envs(
+            // An empty file marks a base from before the agent.
+            std::fs::metadata(bin.join("harmony-agent"))
+                .is_ok_and(|m| m.len() > 0)
+                .then(|| ("SKEW_BASE_AGENT", bin.join("harmony-agent"))),
+        )
         .status()
         .map_err(|e| format!("running cargo: {e}"))?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -443,35 +493,36 @@ fn run_local() -> Result<ExitCode, String> {
     );
     wait_for(harmony_addr, "harmony-server", &data.join("harmony.log"))?;
 
-    // The Hybrid example data plane gets an agent that keeps a directory
-    // tree equal to its desired state.
-    let credential = Command::new(bin.join("harmony-server"))
-        .args(["agent-credential", "--data-plane", "hybrid-example", "--dev-seed", "--data-dir"])
-        .arg(data.join("harmony"))
-        .output()
-        .map_err(|e| format!("issuing the agent credential: {e}"))?;
-    if !credential.status.success() {
-        return Err(format!(
-            "issuing the agent credential failed: {}",
-            String::from_utf8_lossy(&credential.stderr)
-        ));
+    // Each example data plane gets an agent that keeps a directory tree
+    // equal to its desired state.
+    for plane in ["hosted-aws-us-east-1", "hybrid-example"] {
+        let credential = Command::new(bin.join("harmony-server"))
+            .args(["agent-credential", "--data-plane", plane, "--dev-seed", "--data-dir"])
+            .arg(data.join("harmony"))
+            .output()
+            .map_err(|e| format!("issuing {plane}'s agent credential: {e}"))?;
+        if !credential.status.success() {
+            return Err(format!(
+                "issuing {plane}'s agent credential failed: {}",
+                String::from_utf8_lossy(&credential.stderr)
+            ));
+        }
+        let credential_file = data.join(format!("{plane}.credential"));
+        std::fs::write(&credential_file, &credential.stdout)
+            .map_err(|e| format!("writing {}: {e}", credential_file.display()))?;
+        children.0.push(
+            dies_with_xtask(bin.join("harmony-agent"))
+                .args(["--harmony", &format!("http://{agent_api_addr}"), "--credential-file"])
+                .arg(&credential_file)
+                .arg("--apply-dir")
+                .arg(data.join(plane))
+                .args(["--log-format", "text"])
+                .stdout(Stdio::null())
+                .stderr(log_file(&data, &format!("harmony-agent-{plane}.log"))?)
+                .spawn()
+                .map_err(|e| format!("starting {plane}'s harmony-agent: {e}"))?,
+        );
     }
-    let credential_file = data.join("hybrid-example.credential");
-    std::fs::write(&credential_file, &credential.stdout)
-        .map_err(|e| format!("writing {}: {e}", credential_file.display()))?;
-    let agent_tree = data.join("hybrid-example");
-    children.0.push(
-        dies_with_xtask(bin.join("harmony-agent"))
-            .args(["--harmony", &format!("http://{agent_api_addr}"), "--credential-file"])
-            .arg(&credential_file)
-            .arg("--apply-dir")
-            .arg(&agent_tree)
-            .args(["--log-format", "text"])
-            .stdout(Stdio::null())
-            .stderr(log_file(&data, "harmony-agent.log")?)
-            .spawn()
-            .map_err(|e| format!("starting harmony-agent: {e}"))?,
-    );
     // The organization "local" with workspace "default" and an owner token,
     // made on the first run; the token is kept beside the data (a local
     // convenience: astro-api itself stores only its hash).
@@ -534,12 +585,15 @@ Then fetch the manifests Harmony rendered for it (use the "id" from the answer):
 
   curl -s -H 'api-version: 2.0.0' http://{harmony_addr}/deployments/<id>/manifests
 
-HYBRID deployments (cluster "hybrid-example") are synced by a harmony-agent
-into {agent_tree}, one file per object.
+Each example cluster has a harmony-agent that syncs its deployments into a
+directory tree, one file per object: STANDARD ones (the shared cluster
+"hosted-aws-us-east-1") into {data}/hosted-aws-us-east-1, HYBRID ones
+(cluster "hybrid-example") into {data}/hybrid-example. Such an agent writes
+files and cannot see workloads, so an applied deployment's status says
+UNKNOWN with the revision it applied in its status_reason.
 
 Press Ctrl-C to stop both."#,
         data = data.display(),
-        agent_tree = agent_tree.display()
     );
     // Run until interrupted (Ctrl-C ends this process and, with it, the
     // process group) or until a server exits on its own.

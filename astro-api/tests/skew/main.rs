@@ -1,18 +1,21 @@
 //! The skew suite: this checkout against binaries built from a base revision
 //! (normally the last Harmony release). Run by `cargo xtask skew --base REV`,
-//! which builds the base's `harmony-server` and `astro-api` and names them in
-//! `SKEW_BASE_HARMONY` and `SKEW_BASE_ASTRO`. Not part of `cargo test`: it
+//! which builds the base's `harmony-server`, `astro-api` and `harmony-agent`
+//! and names them in `SKEW_BASE_HARMONY`, `SKEW_BASE_ASTRO` and
+//! `SKEW_BASE_AGENT`. Not part of `cargo test`: it
 //! needs the base's binaries, and fails loudly without them.
 //!
 //! Two pairings, each through astro-api's real flows:
 //! - this astro-api against the base Harmony (new consumer, old provider);
 //! - the base astro-api against this Harmony (old consumer, new provider).
 //!
-//! And replicas of both versions sharing one database ([`replicas`]).
+//! And replicas of both versions sharing one database ([`replicas`]), with
+//! agents of both agent API protocols against both ([`agents`]).
 //!
 //! Every request must succeed or be refused with a clear 4xx/503; a 500, or
 //! work that silently did not happen, fails the suite.
 
+mod agents;
 #[allow(dead_code)]
 #[path = "../integration_tests/common.rs"]
 mod common;

@@ -9,7 +9,7 @@
 //! forward). No 5xx anywhere, every acknowledged change readable from both
 //! with what was acknowledged, none applied twice.
 
-use super::{Process, free_addr, spawn, supports};
+use super::{Process, agents, free_addr, spawn, supports};
 use harmony_client::{agent as agent_api, v2, v3};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -193,15 +193,15 @@ fn wait_listening(addr: SocketAddr) {
 
 /// What the suite had acknowledged of a deployment.
 #[derive(Clone, Copy)]
-struct Ack {
+pub struct Ack {
     generation: u64,
     concurrency: i64,
     /// Its latest manifest revision: one more per accepted change (a
     /// rollout's re-render adds its own, read back after the rollout).
-    revision: u64,
+    pub revision: u64,
 }
 
-type Acknowledged = BTreeMap<Uuid, Ack>;
+pub type Acknowledged = BTreeMap<Uuid, Ack>;
 
 /// Every acknowledged deployment, read through `h`: its generation and
 /// worker concurrency as acknowledged, one manifest revision per accepted
@@ -386,6 +386,24 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     agent_poll(&base, "base", &credential, &acknowledged, &mut tally, phase).await;
     agent_poll(&here, "this checkout", &credential, &acknowledged, &mut tally, phase).await;
 
+    // Agents of both protocols against replicas of both versions: this
+    // checkout's agent speaks the changes protocol to this checkout and
+    // falls back to the whole state with the base; the base's agent
+    // speaks the whole state to this checkout. A deployment created here
+    // is removed by the base later (unlogged), which the changes agent
+    // must still see.
+    let doomed =
+        create_and_update(&here, "this checkout", &mut acknowledged, &mut tally, phase, 3).await;
+    let changes_dir = tempfile::tempdir().unwrap();
+    let changes_agent = agents::new_agent(&here.agents, &credential, changes_dir.path());
+    agents::converge(&changes_agent, "this agent, this checkout").await;
+    agents::holds(changes_dir.path(), &acknowledged, true, "this agent on this checkout");
+    let whole_dir = tempfile::tempdir().unwrap();
+    let whole_agent = agents::new_agent(&base.agents, &credential, whole_dir.path());
+    agents::converge(&whole_agent, "this agent, the base").await;
+    agents::holds(whole_dir.path(), &acknowledged, false, "this agent on the base Harmony");
+    agents::base_agent_against(&here.agents, &credential, &acknowledged).await;
+
     // A rollout created through one replica, stepped by whichever
     // controller runs, read through both.
     let release = v3::types::PlatformReleaseSpec {
@@ -457,6 +475,10 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
         .await;
     agent_poll(&base, "base after the rollback", &credential, &acknowledged, &mut tally, phase)
         .await;
+    let deleted = base.v2().deployment_delete(&doomed).await;
+    tally.count(phase, status_of(&deleted));
+    deleted.expect("the base deletes a deployment");
+    acknowledged.remove(&doomed);
 
     // And forward again.
     let here = HarmonyReplica::here(&shared).await;
@@ -465,6 +487,11 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     update(&here, "this checkout again", from_base, &mut acknowledged, &mut tally, phase).await;
     read_back(&base, "base", &acknowledged, &mut tally, phase).await;
     agent_poll(&here, "this checkout again", &credential, &acknowledged, &mut tally, phase).await;
+    // What the base changed while this checkout was away is not in the
+    // change log: the changes agent is sent to a full sync, and misses
+    // nothing (the base's update and create, and its removal).
+    agents::converge(&changes_agent, "this agent after the base wrote alone").await;
+    agents::holds(changes_dir.path(), &acknowledged, true, "this agent after the base wrote");
     base.stop().await;
     here.stop().await;
 

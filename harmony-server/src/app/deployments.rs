@@ -4,7 +4,7 @@
 use super::validate::validate_spec;
 use super::{Harmony, HarmonyError, MAX_PAGE, is_dns_label, not_found};
 use crate::render;
-use crate::store::{StoredDeployment, StoredManifestSet};
+use crate::store::{PlaneChange, StoredDeployment, StoredManifestSet};
 use chrono::{DateTime, Utc};
 use deployment_rules::{ApiVersion, Refusals, rule};
 use harmony_api::latest::{
@@ -87,7 +87,7 @@ impl Harmony {
                 // references it; SQLite checks foreign keys at each statement.
                 tx.put_deployment(&stored)?;
                 if !unchanged {
-                    tx.bump_desired_revision(&plane.id)?;
+                    tx.bump_desired_revision(&plane.id, &PlaneChange::changed(id))?;
                     insert_revision(
                         tx,
                         &key,
@@ -127,7 +127,7 @@ impl Harmony {
                 return Ok::<_, HarmonyError>(false);
             };
             tx.delete_deployment(id)?;
-            tx.bump_desired_revision(&existing.spec.data_plane_id)?;
+            tx.bump_desired_revision(&existing.spec.data_plane_id, &PlaneChange::removed(id))?;
             Ok(true)
         })?;
         if deleted { Ok(()) } else { Err(not_found("deployment", &id.to_string())) }

@@ -19,7 +19,7 @@ mod deployments;
 mod status;
 mod validate;
 
-pub use agents::MAX_AGENT_MESSAGE;
+pub use agents::{MAX_AGENT_MESSAGE, agent_api_version};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use data_planes::OWNER_LABEL;
 pub(crate) use deployments::{Cause, insert_revision};

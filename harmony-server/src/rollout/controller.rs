@@ -346,6 +346,7 @@ fn carry_out(
     for Action::SetRelease { plane, release } in actions {
         tx.set_plane_release(plane, release)?;
         let data_plane = tx.data_plane(plane)?.ok_or_else(|| not_found("data plane", plane))?;
+        let mut change = crate::store::PlaneChange::default();
         for existing in tx.deployments_on(plane)? {
             let input_hash = render::input_hash(key, existing.id, &existing.spec, &data_plane);
             if input_hash == existing.input_hash {
@@ -361,8 +362,9 @@ fn carry_out(
             // The platform's own change: counted against the plane, never
             // refused for its budget.
             insert_revision(tx, key, &stored, &data_plane, now, Cause::Rollout, None)?;
+            change.changed.push(stored.id);
         }
-        let desired = tx.bump_desired_revision(plane)?;
+        let desired = tx.bump_desired_revision(plane, &change)?;
         tx.set_release_revision(plane, desired)?;
     }
     Ok(())

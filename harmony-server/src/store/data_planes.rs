@@ -71,16 +71,31 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// Moves a data plane's desired revision forward; returns the new one.
-    pub fn bump_desired_revision(&self, data_plane_id: &str) -> Result<u64, StoreError> {
-        let revision = self
+    /// Moves a data plane's desired revision forward and logs what moved it
+    /// (`change`: the deployments whose objects changed and those removed,
+    /// for agents on the changes protocol); returns the new revision.
+    ///
+    /// The log stays complete only while every bump logs: when the plane's
+    /// revision is past `logged_through` (a binary that predates the log
+    /// bumped it), the log restarts at that revision (`history_from`).
+    pub fn bump_desired_revision(
+        &self,
+        data_plane_id: &str,
+        change: &super::PlaneChange,
+    ) -> Result<u64, StoreError> {
+        let revision: u64 = self
             .0
             .query_one(
-                "UPDATE data_planes SET desired_revision = desired_revision + 1 WHERE id = ?1
+                "UPDATE data_planes SET desired_revision = desired_revision + 1,
+                     history_from = CASE WHEN logged_through = desired_revision
+                                         THEN history_from ELSE desired_revision END,
+                     logged_through = desired_revision + 1
+                 WHERE id = ?1
                  RETURNING desired_revision",
                 &[&data_plane_id],
             )?
             .get(0)?;
+        self.log_change(data_plane_id, revision, change)?;
         // The plane's waiting agents, at every replica, look again once
         // this commits.
         self.0.notify(DESIRED_STATE_CHANNEL, data_plane_id)?;

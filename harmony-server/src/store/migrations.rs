@@ -19,6 +19,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0007-xchacha-seals.sql"),
     step!("sqlite/0008-agent-observes.sql"),
     step!("sqlite/0009-plane-usage.sql"),
+    step!("sqlite/0010-plane-changes.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -29,6 +30,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0007-xchacha-seals.sql"),
     step!("postgres/0008-agent-observes.sql"),
     step!("postgres/0009-plane-usage.sql"),
+    step!("postgres/0010-plane-changes.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the

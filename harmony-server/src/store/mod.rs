@@ -1,7 +1,8 @@
 //! Harmony's store, on SQLite (a file in the data directory, the default)
 //! or PostgreSQL (`--database-url`, shared by several replicas). Only this
 //! module and its children write SQL: one file per concern (data planes,
-//! deployments, manifest revisions, agents, rollouts, leases), the schema
+//! deployments, manifest revisions, agents, the plane change log, rollouts,
+//! leases), the schema
 //! in `migrations.rs`, and how rows are encoded in `codec.rs`. This file
 //! holds the [`Store`] and its transactions ([`Tx`]).
 //!
@@ -19,6 +20,7 @@
 //! they are and sealed at their next write.
 
 mod agents;
+mod changes;
 mod codec;
 mod data_planes;
 mod deployments;
@@ -29,6 +31,7 @@ mod rollouts;
 mod usage;
 
 pub use agents::HealthReport;
+pub use changes::{HISTORY_REVISIONS, PlaneChange, PlaneLog};
 pub use codec::{pack, unpack};
 pub use deployments::StoredDeployment;
 pub use manifests::StoredManifestSet;

@@ -1,0 +1,98 @@
+//! Data-plane agents across versions: this checkout's agent (the changes
+//! protocol, agent API 2.0.0, negotiating down to the whole state) and the
+//! base's agent binary (the whole state, 1.0.0), each against a Harmony of
+//! the other version.
+
+use super::{Process, supports};
+use harmony_agent::{Agent, ApplyDir, Round};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// This checkout's agent for a data plane, applying into `dir`.
+pub fn new_agent(agents_url: &str, credential: &str, dir: &Path) -> Agent {
+    Agent::new(agents_url, credential, ApplyDir::new(dir)).expect("the agent starts")
+}
+
+/// Rounds until the agent has nothing new (at most 20).
+pub async fn converge(agent: &Agent, who: &str) {
+    for _ in 0..20 {
+        match agent.round(0).await {
+            Ok(Round::Unchanged(_)) => return,
+            Ok(Round::Applied(_)) => {}
+            Err(e) => panic!("{who}: {e:#}"),
+        }
+    }
+    panic!("{who}: still applying after 20 rounds");
+}
+
+/// The tree in `dir` holds every acknowledged deployment at its revision
+/// and nothing else: per deployment on the changes protocol (`changes`),
+/// in the whole state's repeated reports otherwise.
+pub fn holds(dir: &Path, acknowledged: &super::replicas::Acknowledged, changes: bool, who: &str) {
+    let apply = ApplyDir::new(dir);
+    assert_eq!(apply.keeps_changes(), changes, "{who}: which protocol the tree was kept by");
+    let applied: std::collections::BTreeMap<Uuid, u64> = if changes {
+        apply.applied_deployments()
+    } else {
+        let reports = apply.reports().unwrap_or_else(|| panic!("{who}: no reports stored"));
+        reports.iter().map(|r| (r.deployment_id, r.manifest_revision)).collect()
+    };
+    let expected: std::collections::BTreeMap<Uuid, u64> =
+        acknowledged.iter().map(|(id, ack)| (*id, ack.revision)).collect();
+    assert_eq!(applied, expected, "{who}: what the agent applied");
+}
+
+/// The base's agent binary against `agents_url` until it has applied the
+/// plane's revision: it reports every acknowledged deployment at its
+/// revision. Skipped, loudly, when the base has no agent binary.
+pub async fn base_agent_against(
+    agents_url: &str,
+    credential: &str,
+    acknowledged: &super::replicas::Acknowledged,
+) {
+    let Ok(binary) = std::env::var("SKEW_BASE_AGENT") else {
+        test_support::skip(
+            "REQUIRE_BASE_AGENT",
+            "the base has no harmony-agent binary to run against this Harmony",
+        );
+        return;
+    };
+    if !supports(&binary, "--apply-dir") {
+        panic!("{binary} takes no --apply-dir");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let credential_file = dir.path().join("credential");
+    std::fs::write(&credential_file, credential).unwrap();
+    let apply = dir.path().join("tree");
+    let _agent = Process(
+        std::process::Command::new(&binary)
+            .args(["--harmony", agents_url, "--poll-seconds", "1", "--apply-dir"])
+            .arg(&apply)
+            .arg("--credential-file")
+            .arg(&credential_file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the base agent starts"),
+    );
+    let expected: std::collections::BTreeMap<Uuid, u64> =
+        acknowledged.iter().map(|(id, ack)| (*id, ack.revision)).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reported: std::collections::BTreeMap<Uuid, u64> = ApplyDir::new(&apply)
+            .reports()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| (r.deployment_id, r.manifest_revision))
+            .collect();
+        if reported == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the base agent against this Harmony applied {reported:?}, not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
