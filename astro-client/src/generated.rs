@@ -1379,7 +1379,7 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next_page: ::std::option::Option<::std::string::String>,
     }
-    ///Where a deployment stands. `CREATING`: astro-api has it, Harmony not yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to the data plane). `HEALTHY` / `UNHEALTHY`: what the data plane reports for the newest change (on a single deployment's `GET`, where its Harmony can say). `UNKNOWN`: Harmony refused the last change, or the data plane stopped reporting (see `status_reason`); sending the deployment again retries a refused change.
+    ///Where a deployment stands. `CREATING`: astro-api has it, Harmony not yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to the data plane). `HEALTHY` / `UNHEALTHY`: what the data plane reports for the newest change (on a single deployment's `GET`, where its Harmony can say). `UNKNOWN`: Harmony refused the last change, the data plane stopped reporting, or its agent applied the newest change and cannot observe the workloads' health (see `status_reason`, which names the revision applied); sending the deployment again retries a refused change.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,

@@ -250,9 +250,11 @@ fn yes() -> bool {
 /// yet. `DEPLOYING`: a change is on its way (to Harmony, or from Harmony to
 /// the data plane). `HEALTHY` / `UNHEALTHY`: what the data plane reports
 /// for the newest change (on a single deployment's `GET`, where its
-/// Harmony can say). `UNKNOWN`: Harmony refused the last change, or the
-/// data plane stopped reporting (see `status_reason`); sending the
-/// deployment again retries a refused change.
+/// Harmony can say). `UNKNOWN`: Harmony refused the last change, the
+/// data plane stopped reporting, or its agent applied the newest change
+/// and cannot observe the workloads' health (see `status_reason`, which
+/// names the revision applied); sending the deployment again retries a
+/// refused change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeploymentStatus {

@@ -6,7 +6,10 @@
 //! `compat`, `devloop`, `fleet` (a number beside it: how many agents; it
 //! includes `fleet-rollout`, which runs alone when named, a number beside
 //! it then saying how many data planes);
-//! `fleet-harmony` runs one Harmony for the fleet measurement; `compat-child OLD NEW` and `rollout-child` run one
+//! `shared-plane` (a number beside it: how many deployments on the one
+//! shared data plane, default 5,000);
+//! `fleet-harmony` runs one Harmony for the fleet measurement, `shared-agent`
+//! one agent for the shared-plane one; `compat-child OLD NEW` and `rollout-child` run one
 //! measurement in a fresh process so its peak memory can be read;
 //! `path-hold [CLIENTS] [SECONDS] [postgres]` keeps the path under load
 //! (64 clients, 30 s, SQLite by default) for a profiler to attach to, and
@@ -20,6 +23,7 @@ mod load;
 mod path;
 mod render;
 mod rollout;
+mod shared_plane;
 mod usage;
 
 use serde::Serialize;
@@ -79,6 +83,9 @@ fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("fleet-harmony") {
         return fleet::child(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("shared-agent") {
+        return shared_plane::agent_child(&args[1..]);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if args.first().map(String::as_str) == Some("path-hold") {
         let number =
@@ -115,6 +122,14 @@ fn main() -> anyhow::Result<()> {
             _ => fleet::rollout::PLANES,
         };
         lines.extend(runtime.block_on(fleet::rollout::run(planes))?);
+    }
+    if selected("shared-plane") {
+        // `shared-plane 5000`: how many deployments (default 5,000).
+        let n = match args.as_slice() {
+            [only, n] if only == "shared-plane" => n.parse()?,
+            _ => 5000,
+        };
+        lines.extend(runtime.block_on(shared_plane::run(n))?);
     }
     print_table(&lines);
     let dir = repo_root().join("target/bench");

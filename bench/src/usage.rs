@@ -93,3 +93,9 @@ pub fn status_kib(field: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Starts this process's `VmHWM` again from its resident memory now
+/// (Linux's `clear_refs` 5), so a later peak is one reached since.
+pub fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}

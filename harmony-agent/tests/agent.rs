@@ -600,6 +600,10 @@ async fn status_follows_reports_and_heartbeats() {
     assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Healthy);
     app.record_agent_status("hybrid-example", report("UNHEALTHY")).unwrap();
     assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Unhealthy);
+    // An agent that applied it and cannot see workloads: APPLIED, not
+    // DEPLOYING for ever.
+    app.record_agent_status("hybrid-example", report("UNKNOWN")).unwrap();
+    assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Applied);
     // No heartbeat for longer than the timeout: the data plane is
     // UNREACHABLE and its deployments UNKNOWN.
     clock.advance(HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1));

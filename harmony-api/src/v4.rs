@@ -33,6 +33,10 @@ pub enum DeploymentState {
     Healthy,
     /// The agent reports the newest revision unhealthy.
     Unhealthy,
+    /// The agent applied the newest revision and cannot observe its
+    /// workloads (it writes files another tool syncs): their health is
+    /// not known to Harmony. `message` is the agent's word on it.
+    Applied,
     /// The data plane's agent stopped reporting: nothing can be said.
     Unknown,
 }

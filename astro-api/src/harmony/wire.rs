@@ -84,6 +84,14 @@ impl Reported {
                 pub_types::DeploymentStatus::Unhealthy,
                 format!("the data plane reports revision {} unhealthy{said}", reported.revision),
             ),
+            S::Applied => (
+                pub_types::DeploymentStatus::Unknown,
+                format!(
+                    "the data plane's agent applied revision {} and cannot observe its workloads, \
+                     so their health is unknown{said}",
+                    reported.revision
+                ),
+            ),
             S::Unknown => (
                 pub_types::DeploymentStatus::Unknown,
                 "the data plane's agent is not reporting; its state is unknown".to_owned(),

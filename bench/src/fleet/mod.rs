@@ -53,8 +53,11 @@ pub(super) struct Stats {
     durable_groups: u64,
     wakeups: u64,
     polls_waiting: usize,
-    rss_kib: u64,
-    cpu_seconds: f64,
+    pub(super) rss_kib: u64,
+    /// Peak resident memory since start or the last `reset-peak`.
+    #[serde(default)]
+    pub(super) hwm_kib: u64,
+    pub(super) cpu_seconds: f64,
 }
 
 impl std::ops::Add for Stats {
@@ -67,6 +70,7 @@ impl std::ops::Add for Stats {
             wakeups: self.wakeups + o.wakeups,
             polls_waiting: self.polls_waiting + o.polls_waiting,
             rss_kib: self.rss_kib + o.rss_kib,
+            hwm_kib: self.hwm_kib + o.hwm_kib,
             cpu_seconds: self.cpu_seconds + o.cpu_seconds,
         }
     }
@@ -133,6 +137,10 @@ pub fn child(args: &[String]) -> Result<()> {
                 });
                 writeln!(out, "{answer}")?;
             }
+            _ if line == "reset-peak" => {
+                crate::usage::reset_peak();
+                writeln!(out, "ok")?;
+            }
             _ if line == "stats" => {
                 let stats = Stats {
                     reads: harmony.store_reads(),
@@ -141,6 +149,7 @@ pub fn child(args: &[String]) -> Result<()> {
                     wakeups: harmony.poll_wakeups(),
                     polls_waiting: harmony.polls_waiting(),
                     rss_kib: crate::usage::status_kib("VmRSS"),
+                    hwm_kib: crate::usage::status_kib("VmHWM"),
                     cpu_seconds: crate::usage::Usage::now().cpu_seconds,
                 };
                 writeln!(out, "{}", serde_json::to_string(&stats)?)?;
@@ -192,6 +201,14 @@ impl Replica {
         Ok(Replica { child, stdin, stdout, api, agents })
     }
 
+    pub(super) fn api(&self) -> &str {
+        &self.api
+    }
+
+    pub(super) fn agents(&self) -> &str {
+        &self.agents
+    }
+
     pub(super) fn ask(&mut self, command: &str) -> Result<String> {
         self.send(command)?;
         self.answer(command)
@@ -214,7 +231,7 @@ impl Replica {
         Ok(answer.trim().to_owned())
     }
 
-    fn stats(&mut self) -> Result<Stats> {
+    pub(super) fn stats(&mut self) -> Result<Stats> {
         Ok(serde_json::from_str(&self.ask("stats")?)?)
     }
 }

@@ -23,8 +23,9 @@ impl Harmony {
 
     /// Where a deployment stands on its data plane, from its agent's last
     /// report: DEPLOYING until the agent reports its newest manifest
-    /// revision, then HEALTHY or UNHEALTHY as reported; UNKNOWN when the
-    /// data plane stopped reporting.
+    /// revision, then HEALTHY or UNHEALTHY as reported, or APPLIED when the
+    /// agent applied it and cannot observe health (it reports UNKNOWN);
+    /// UNKNOWN when the data plane stopped reporting.
     pub fn deployment_status(&self, id: Uuid) -> Result<DeploymentStatus, HarmonyError> {
         let (deployment, report, plane) = self.store.read(|tx| {
             let d = tx.deployment(id)?.ok_or_else(|| not_found("deployment", &id.to_string()))?;
@@ -39,6 +40,8 @@ impl Harmony {
             Some(r) if r.revision == deployment.revision => match r.health.as_str() {
                 "HEALTHY" => DeploymentState::Healthy,
                 "UNHEALTHY" => DeploymentState::Unhealthy,
+                // Applied, and the agent cannot tell more.
+                "UNKNOWN" => DeploymentState::Applied,
                 _ => DeploymentState::Deploying,
             },
             _ => DeploymentState::Deploying,
