@@ -8,8 +8,9 @@
 //! `shared-agent` child (this binary), so CPU and peak memory are each
 //! process's own. The mix of deployments: most small (three variables),
 //! one in ten with 8 KiB of variables, one in fifty at the per-deployment
-//! limit of 64 KiB of variables. The plane is a Hybrid one, so no plane
-//! budget stops N (the protocol does not look at a plane's kind).
+//! limit of 64 KiB of variables (with room for the update), spread over 40 organizations. The plane
+//! is a shared Hosted one whose budgets are lifted (`fleet-harmony
+//! --roomy`), so no quota stops N.
 //!
 //! Measured:
 //! - the first full sync: its duration, and the peak resident memory of a
@@ -148,7 +149,7 @@ fn spec(
     generation: u64,
     update: Option<usize>,
 ) -> harmony_client::v2::types::DeploymentSpec {
-    let mut spec = fixtures::hybrid_spec(PLANE, generation);
+    let mut spec = fixtures::hosted_spec(PLANE, generation);
     spec["organization_id"] = serde_json::json!(format!("org-{}", n % 40));
     spec["workspace_id"] = serde_json::json!("ws-shared");
     spec["name"] = serde_json::json!(format!("shared-{n}"));
@@ -159,13 +160,14 @@ fn spec(
     ];
     let large = |count: usize| {
         (0..count).map(move |k| {
-            serde_json::json!({"key": format!("BLOB_{k}"), "value": "x".repeat(16 * 1024 - 64),
+            // Room left for the 1 KB update under the 64 KiB limit.
+            serde_json::json!({"key": format!("BLOB_{k}"), "value": "x".repeat(16 * 1024 - 364),
                                "is_secret": false})
         })
     };
-    if n % 50 == 0 {
-        variables.extend(large(4)); // at the 64 KiB limit
-    } else if n % 10 == 0 {
+    if n.is_multiple_of(50) {
+        variables.extend(large(4)); // 1.3 KB under the 64 KiB limit
+    } else if n.is_multiple_of(10) {
         variables.push(serde_json::json!({"key": "CONFIG", "value": "c".repeat(8 * 1024),
                                           "is_secret": false}));
     }
@@ -207,7 +209,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn populate(harmony: &Replica, n: usize) -> Result<()> {
     let api =
         harmony_client::v2::Client::new_with_client(harmony.api(), authorized(SERVICE_TOKEN)?);
-    api.data_plane_put(PLANE, &crate::fleet::registration())
+    let shared: harmony_client::v2::types::DataPlaneRegistration =
+        fixtures::typed(fixtures::registration("HOSTED", None));
+    api.data_plane_put(PLANE, &shared)
         .await
         .map_err(|e| anyhow::anyhow!("registering {PLANE}: {e}"))?;
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -236,7 +240,7 @@ async fn populate(harmony: &Replica, n: usize) -> Result<()> {
 async fn measure(n: usize, protocols: &[&'static str]) -> Result<Vec<(&'static str, Measured)>> {
     let data = tempfile::tempdir()?;
     {
-        let mut harmony = Replica::start(data.path(), None, &[])?;
+        let mut harmony = Replica::start(data.path(), None, &["--roomy"])?;
         let started = Instant::now();
         populate(&harmony, n).await?;
         eprintln!(
@@ -251,7 +255,7 @@ async fn measure(n: usize, protocols: &[&'static str]) -> Result<Vec<(&'static s
     for protocol in protocols {
         // A fresh Harmony and a fresh agent: their idle memory, then the
         // first sync's peak above it.
-        let mut harmony = Replica::start(data.path(), None, &[])?;
+        let mut harmony = Replica::start(data.path(), None, &["--roomy"])?;
         let tree = tempfile::tempdir()?;
         let mut agent = AgentProcess::start(harmony.agents(), &credential, tree.path(), protocol)?;
         // One request warms Harmony's connections and caches up.

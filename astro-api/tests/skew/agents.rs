@@ -43,11 +43,13 @@ pub fn holds(dir: &Path, acknowledged: &super::replicas::Acknowledged, changes: 
     assert_eq!(applied, expected, "{who}: what the agent applied");
 }
 
-/// The base's agent binary against `agents_url` until it has applied the
-/// plane's revision: it reports every acknowledged deployment at its
-/// revision. Skipped, loudly, when the base has no agent binary.
+/// The base's agent binary against `agents_url` (this checkout's
+/// `harmony`) until it has applied every acknowledged deployment at its
+/// revision: Harmony's last report on each is this agent's, and the tree
+/// has a directory for each. Skipped, loudly, when the base has no agent binary.
 pub async fn base_agent_against(
     agents_url: &str,
+    harmony: &harmony_server::app::Harmony,
     credential: &str,
     acknowledged: &super::replicas::Acknowledged,
 ) {
@@ -78,20 +80,27 @@ pub async fn base_agent_against(
     );
     let expected: std::collections::BTreeMap<Uuid, u64> =
         acknowledged.iter().map(|(id, ack)| (*id, ack.revision)).collect();
+    let written = format!("written to {}", apply.display());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let reported: std::collections::BTreeMap<Uuid, u64> = ApplyDir::new(&apply)
-            .reports()
-            .unwrap_or_default()
-            .iter()
-            .map(|r| (r.deployment_id, r.manifest_revision))
+        let reported: std::collections::BTreeMap<Uuid, u64> = expected
+            .keys()
+            .filter_map(|id| {
+                let status = harmony.deployment_status(*id).ok()?;
+                // This agent's report, not another's.
+                (status.message == Some(written.clone())).then_some(())?;
+                Some((*id, status.reported_revision?))
+            })
             .collect();
-        if reported == expected {
+        let trees =
+            expected.keys().all(|id| apply.join(format!("airflow-{}", id.simple())).is_dir());
+        if reported == expected && trees {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "the base agent against this Harmony applied {reported:?}, not {expected:?}"
+            "the base agent against this Harmony: reported {reported:?}, not {expected:?} \
+             (a directory for each: {trees})"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -178,6 +178,14 @@ impl HarmonyReplica {
         }
     }
 
+    /// This checkout's application (only for this checkout's replica).
+    fn app(&self) -> harmony_server::app::Harmony {
+        match &self.replica {
+            Replica::Here(server, _) => server.app_private().harmony.clone(),
+            Replica::Base(_) => panic!("the base replica runs in a process of its own"),
+        }
+    }
+
     fn v2(&self) -> v2::Client {
         v2::Client::new(&self.url)
     }
@@ -402,7 +410,7 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     let whole_agent = agents::new_agent(&base.agents, &credential, whole_dir.path());
     agents::converge(&whole_agent, "this agent, the base").await;
     agents::holds(whole_dir.path(), &acknowledged, false, "this agent on the base Harmony");
-    agents::base_agent_against(&here.agents, &credential, &acknowledged).await;
+    agents::base_agent_against(&here.agents, &here.app(), &credential, &acknowledged).await;
 
     // A rollout created through one replica, stepped by whichever
     // controller runs, read through both.
@@ -490,6 +498,7 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     // What the base changed while this checkout was away is not in the
     // change log: the changes agent is sent to a full sync, and misses
     // nothing (the base's update and create, and its removal).
+    let changes_agent = agents::new_agent(&here.agents, &credential, changes_dir.path());
     agents::converge(&changes_agent, "this agent after the base wrote alone").await;
     agents::holds(changes_dir.path(), &acknowledged, true, "this agent after the base wrote");
     base.stop().await;

@@ -76,8 +76,9 @@ impl std::ops::Add for Stats {
     }
 }
 
-/// `fleet-harmony DATA_DIR [DATABASE_URL] [--no-listen] [--rollout]`: a
-/// Harmony and its agent API, answering the parent's commands.
+/// `fleet-harmony DATA_DIR [DATABASE_URL] [--no-listen] [--rollout]
+/// [--roomy]`: a Harmony and its agent API, answering the parent's
+/// commands. `--roomy`: no plane budget stops a change.
 /// `--rollout`: the production rollout policy on a manual clock, which
 /// `clock RFC3339` sets; `tick RENDERS` steps the rollouts with that many
 /// renders per transaction and answers `{"stepped", "micros"}`; `longest`
@@ -94,6 +95,14 @@ pub fn child(args: &[String]) -> Result<()> {
     config.secret_key = Some(harmony_server::render::SecretKey::development());
     config.service_token = Some(SERVICE_TOKEN.to_owned());
     config.rollout_tick = None;
+    if args.iter().any(|a| a == "--roomy") {
+        // The shared-plane measurement: one plane as large as it asks for.
+        config.budgets = harmony_server::budget::PlaneBudgets {
+            shared_plane_bytes: u64::MAX / 4,
+            organization_bytes_on_shared_plane: u64::MAX / 4,
+            owned_plane_bytes: u64::MAX / 4,
+        };
+    }
     let quiet = slog::Logger::root(slog::Discard, slog::o!());
     let clock = std::sync::Arc::new(harmony_server::app::ManualClock::new(sql_store::now()));
     let server = if args.iter().any(|a| a == "--rollout") {

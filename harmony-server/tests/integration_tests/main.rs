@@ -3,6 +3,7 @@
 //! a schema of its own), talking through the generated clients.
 
 mod boundaries;
+mod changes;
 mod common;
 mod crash;
 mod deployments;
