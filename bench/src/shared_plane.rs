@@ -252,6 +252,10 @@ async fn measure(n: usize, protocols: &[&'static str]) -> Result<Vec<(&'static s
     }
     let credential = data.path().join("credential");
     let mut results = Vec::new();
+    // Across protocols: every update is a new generation with a new value.
+    let mut generations = std::collections::HashMap::new();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut sent_updates = 0usize;
     for protocol in protocols {
         // A fresh Harmony and a fresh agent: their idle memory, then the
         // first sync's peak above it.
@@ -277,8 +281,6 @@ async fn measure(n: usize, protocols: &[&'static str]) -> Result<Vec<(&'static s
         let api =
             harmony_client::v2::Client::new_with_client(harmony.api(), authorized(SERVICE_TOKEN)?);
         let updates = if *protocol == "whole" && n > 1000 { WHOLE_UPDATES_LARGE } else { UPDATES };
-        let mut generations = std::collections::HashMap::new();
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
         let mut latencies = Vec::new();
         let (harmony_cpu, agent_cpu) =
             (harmony.stats()?.cpu_seconds, agent.number("stats", "cpu_seconds")?);
@@ -295,7 +297,8 @@ async fn measure(n: usize, protocols: &[&'static str]) -> Result<Vec<(&'static s
             agent.send("round 30")?;
             tokio::time::sleep(Duration::from_millis(5)).await;
             let sent = Instant::now();
-            api.deployment_put(&deployment_id(i), &spec(i, *generation, Some(k)))
+            sent_updates += 1;
+            api.deployment_put(&deployment_id(i), &spec(i, *generation, Some(sent_updates)))
                 .await
                 .map_err(|e| anyhow::anyhow!("update {k}: {e}"))?;
             let answer = agent.answer()?;

@@ -88,7 +88,7 @@ api_versions!([
 
 /// Most bytes of objects one `GET /changes` answer carries (one deployment
 /// larger than this still comes whole, alone on its page).
-pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+pub const PAGE_BYTES: usize = 1024 * 1024;
 
 /// Longest long poll, in seconds.
 pub const MAX_WAIT_SECONDS: u32 = 30;
@@ -105,7 +105,7 @@ pub struct DesiredStateQuery {
 }
 
 /// Everything the data plane should run.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct DesiredState {
     pub data_plane_id: String,
     /// Moves forward whenever anything on the data plane changes.
@@ -117,14 +117,17 @@ pub struct DesiredState {
 }
 
 /// One Airflow deployment's objects at its newest manifest revision.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct DesiredDeployment {
     pub deployment_id: Uuid,
     pub manifest_revision: u64,
     pub namespace: String,
     /// Complete Kubernetes objects, Secrets included, in apply order.
     /// Empty when `unavailable` is set.
-    pub objects: Vec<serde_json::Value>,
+    // Held as the JSON text they are stored as (their schema is any JSON
+    // value's, as before): a server answering a page never builds their
+    // trees, which would take several times their size.
+    pub objects: Vec<Box<serde_json::value::RawValue>>,
     /// Set when Harmony cannot serve this deployment's objects now (its
     /// stored set cannot be read): the agent keeps whatever it applied for
     /// the deployment, prunes none of it, and reports it unhealthy with
@@ -151,7 +154,7 @@ pub struct ChangesQuery {
 }
 
 /// What changed on the data plane since a plane revision (one page of it).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Changes {
     pub data_plane_id: String,
     /// The plane revision the agent is at once it has applied this page

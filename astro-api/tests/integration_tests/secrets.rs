@@ -121,6 +121,8 @@ async fn a_secret_value_waiting_in_the_outbox_is_sealed(backend: sql_store::Back
     let harmony = &stack.harmony.as_ref().unwrap().app_private().harmony;
     let state = harmony.desired_state("hosted-aws-us-east-1", 0).unwrap();
     let objects = &state.deployments.iter().find(|d| d.deployment_id == id).unwrap().objects;
+    let objects: Vec<serde_json::Value> =
+        objects.iter().map(|o| serde_json::from_str(o.get()).unwrap()).collect();
     let secrets: Vec<_> = objects.iter().filter(|o| o["kind"] == "Secret").collect();
     assert!(
         secrets.iter().any(|s| s["stringData"]["DB_PASSWORD"] == FIRST),

@@ -71,7 +71,7 @@ impl Harmony {
                     // One set that cannot be read fails its own deployment
                     // (the agent keeps what it applied), never the plane.
                     let (objects, unavailable) = match tx.manifest_set(d.id, d.revision) {
-                        Ok(Some(set)) => (set.objects.iter().map(|o| o.value()).collect(), None),
+                        Ok(Some(set)) => (set.objects.into_iter().map(|o| o.body).collect(), None),
                         Ok(None) => (Vec::new(), Some(format!("revision {} is missing", d.revision))),
                         Err(e) => (Vec::new(), Some(format!("revision {} cannot be read: {e}", d.revision))),
                     };
@@ -207,11 +207,10 @@ impl Harmony {
         revision: u64,
     ) -> (harmony_agent_api::DesiredDeployment, usize) {
         let (objects, bytes, unavailable) = match tx.manifest_set(id, revision) {
-            Ok(Some(set)) => (
-                set.objects.iter().map(|o| o.value()).collect(),
-                set.objects.iter().map(|o| o.body.get().len()).sum(),
-                None,
-            ),
+            Ok(Some(set)) => {
+                let bytes = set.objects.iter().map(|o| o.body.get().len()).sum();
+                (set.objects.into_iter().map(|o| o.body).collect(), bytes, None)
+            }
             Ok(None) => (Vec::new(), 0, Some(format!("revision {revision} is missing"))),
             Err(e) => (Vec::new(), 0, Some(format!("revision {revision} cannot be read: {e}"))),
         };
