@@ -578,6 +578,7 @@ async fn seals_are_xchacha_only_after_the_schema_is_contracted(backend: Backend)
         let secrets: Vec<String> = deployment
             .objects
             .iter()
+            .map(|o| serde_json::from_str::<serde_json::Value>(o.get()).unwrap())
             .filter(|o| o["kind"] == "Secret")
             .map(|o| o.to_string())
             .collect();
