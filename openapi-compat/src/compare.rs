@@ -104,6 +104,8 @@ struct Checker<'a> {
     new: &'a Value,
     client: Client,
     changes: Vec<Change>,
+    /// Conditions of both documents (not changes): see [`Report::findings`].
+    findings: Vec<Change>,
     seen: HashSet<(usize, usize, Polarity)>,
     seen_schemes: HashSet<String>,
     site: Site,
@@ -366,7 +368,7 @@ impl<'a> Checker<'a> {
         let new_ambiguous = Self::ambiguous(self.new);
         let exact: BTreeSet<String> =
             old_ambiguous.keys().chain(new_ambiguous.keys()).cloned().collect();
-        for paths in new_ambiguous.values() {
+        for (route, paths) in &new_ambiguous {
             let item = &self.new["paths"][&paths[1]];
             if let Some(method) = METHODS.iter().find(|m| item.get(**m).is_some()) {
                 self.site = site(method, &paths[1], &item[*method]);
@@ -383,6 +385,13 @@ impl<'a> Checker<'a> {
                     paths.join(" and ")
                 ),
             );
+            // Written the same way in both documents: a condition of the
+            // document, said once, and no change.
+            if old_ambiguous.get(route) == Some(paths)
+                && let Some(finding) = self.changes.pop()
+            {
+                self.findings.push(finding);
+            }
         }
         let old_ops = Self::operations(self.old, &exact);
         let new_ops = Self::operations(self.new, &exact);
@@ -1824,9 +1833,28 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|(i, v)| signature(self.new, v).unwrap_or_else(|| format!("#{i}")))
             .collect();
+        // Variants are paired by signature: where several share one (two
+        // unnamed arrays, say), the one at the same place first, then in
+        // order; every variant is paired at most once.
+        let mut pair: Vec<Option<usize>> = vec![None; nv.len()];
+        let mut taken = vec![false; ov.len()];
+        for (k, s) in new_sigs.iter().enumerate() {
+            if k < old_sigs.len() && old_sigs[k] == *s {
+                pair[k] = Some(k);
+                taken[k] = true;
+            }
+        }
+        for (k, s) in new_sigs.iter().enumerate() {
+            if pair[k].is_none()
+                && let Some(j) = (0..old_sigs.len()).find(|&j| !taken[j] && old_sigs[j] == *s)
+            {
+                pair[k] = Some(j);
+                taken[j] = true;
+            }
+        }
         for (k, s) in new_sigs.iter().enumerate() {
             let (i, v) = nv[k];
-            match old_sigs.iter().position(|o| o == s) {
+            match pair[k] {
                 Some(j) => self.schema(
                     ov[j].1,
                     format!("{old_ptr}/{keyword}/{}", ov[j].0),
@@ -1850,7 +1878,7 @@ impl<'a> Checker<'a> {
             }
         }
         for (k, s) in old_sigs.iter().enumerate() {
-            if !new_sigs.contains(s) {
+            if !taken[k] {
                 self.emit(
                     "variant-removed",
                     pol.stricter(),
@@ -1965,6 +1993,7 @@ pub fn compare(old: &Value, new: &Value, client: Client) -> Report {
         new,
         client,
         changes: Vec::new(),
+        findings: Vec::new(),
         seen: HashSet::new(),
         seen_schemes: HashSet::new(),
         site: Site::default(),
@@ -1976,5 +2005,11 @@ pub fn compare(old: &Value, new: &Value, client: Client) -> Report {
         (a.level, &a.path, &a.method, &a.pointer, a.rule)
             .cmp(&(b.level, &b.path, &b.method, &b.pointer, b.rule))
     });
-    Report { client, changes, ignored: Vec::new(), unused_ignores: Vec::new() }
+    Report {
+        client,
+        changes,
+        findings: checker.findings,
+        ignored: Vec::new(),
+        unused_ignores: Vec::new(),
+    }
 }

@@ -162,6 +162,10 @@ pub struct Ignored {
 pub struct Report {
     pub client: Client,
     pub changes: Vec<Change>,
+    /// Conditions present in both documents, as they were (two paths that
+    /// differ only in parameter names): said once, about the document, and
+    /// never counted as changes or by `--fail-on`.
+    pub findings: Vec<Change>,
     /// Changes an ignore file accepted (not counted by `--fail-on`).
     pub ignored: Vec<Ignored>,
     /// Ignore entries that matched nothing (`file:line: entry`): the change
@@ -277,6 +281,13 @@ impl Report {
         }
         for entry in &self.unused_ignores {
             let _ = writeln!(out, "warning: ignore entry matched nothing: {entry}");
+        }
+        for f in &self.findings {
+            let _ = writeln!(
+                out,
+                "note: in both documents, not a change: {}\n        at {} (rule {})",
+                f.reason, f.pointer, f.rule
+            );
         }
         let _ = writeln!(out, "{}", self.summary_line());
         out

@@ -1177,7 +1177,7 @@ fn the_profiles_differ_where_the_clients_do() {
 }
 
 #[test]
-fn a_route_written_twice_hides_neither() {
+fn a_route_written_twice_hides_neither_and_is_no_change_when_it_was_already() {
     let mut old = base();
     let item = json!({"get": {"operationId": "thing_get_by_id", "responses": {"204": {"description": "none"}}}});
     at(&mut old, "/paths").as_object_mut().unwrap().insert("/things/{id}".into(), item);
@@ -1189,8 +1189,23 @@ fn a_route_written_twice_hides_neither() {
     );
     let report = compare(&old, &new, Client::Generic);
     let rules: Vec<&str> = report.changes.iter().map(|c| c.rule).collect();
-    assert!(rules.contains(&"parameter-added-required"), "{rules:?}");
-    assert!(rules.contains(&"paths-ambiguous"), "{rules:?}");
+    assert_eq!(rules, vec!["parameter-added-required"]);
+    // The ambiguity is in both documents: said once, about the document,
+    // and not a change (nothing for --fail-on to fail on).
+    let found: Vec<&str> = report.findings.iter().map(|c| c.rule).collect();
+    assert_eq!(found, vec!["paths-ambiguous"]);
+    let same = compare(&old, &old, Client::Generic);
+    assert!(same.changes.is_empty() && !same.fails(openapi_compat::Level::Info));
+    assert_eq!(same.findings.len(), 1);
+    // Written into the new document only, it is a change.
+    let mut fresh = base();
+    let item = json!({"get": {"operationId": "thing_get_by_id", "responses": {"204": {"description": "none"}}}});
+    let mut ambiguous = fresh.clone();
+    at(&mut ambiguous, "/paths").as_object_mut().unwrap().insert("/things/{id}".into(), item);
+    let report = compare(&fresh, &ambiguous, Client::Generic);
+    assert!(report.changes.iter().any(|c| c.rule == "paths-ambiguous"), "{:?}", report.changes);
+    fresh = ambiguous;
+    assert!(compare(&fresh, &fresh, Client::Generic).changes.is_empty());
 }
 
 #[test]

