@@ -426,7 +426,113 @@ const EDITS: &[Edit] = &[
             Some(pointer)
         },
     },
+    Edit {
+        name: "remove an operation",
+        rule: "operation-removed",
+        mirror: Some("operation-added"),
+        apply: |doc, at| {
+            let (item, method) = at.rsplit_once('/')?;
+            doc.pointer_mut(item)?.as_object_mut()?.remove(method)?;
+            Some(at.to_owned())
+        },
+    },
+    Edit {
+        name: "add a success status",
+        rule: "response-status-added",
+        mirror: Some("response-status-removed"),
+        apply: |doc, at| {
+            let responses = doc.pointer_mut(&format!("{at}/responses"))?.as_object_mut()?;
+            if responses.contains_key("default") || responses.keys().any(|c| c.ends_with("XX")) {
+                return None;
+            }
+            if responses.contains_key("203") {
+                return None;
+            }
+            responses.insert("203".into(), json!({"description": "edited"}));
+            Some(format!("{at}/responses"))
+        },
+    },
+    Edit {
+        name: "loosen a string query parameter's maxLength",
+        rule: "constraint-loosened",
+        mirror: Some("constraint-tightened"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| {
+                p["schema"].get("maxLength").and_then(Value::as_u64).is_some_and(|n| n < 1_000_000)
+            })?;
+            let n = p["schema"]["maxLength"].as_u64()?;
+            p["schema"]["maxLength"] = json!(n + 1000);
+            Some(pointer)
+        },
+    },
+    Edit {
+        name: "add a minimum to an integer query parameter",
+        rule: "constraint-tightened",
+        mirror: Some("constraint-loosened"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| {
+                p["schema"].get("type") == Some(&json!("integer"))
+                    && p["schema"].get("minimum").is_none()
+                    && p["schema"].get("exclusiveMinimum").is_none()
+                    && p["schema"].get("enum").is_none()
+            })?;
+            p["schema"]["minimum"] = json!(7);
+            Some(pointer)
+        },
+    },
+    Edit {
+        name: "add a format to a string query parameter",
+        rule: "format-added",
+        mirror: Some("format-removed"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| {
+                string_query(p, "pattern") && p["schema"].get("maxLength").is_none()
+            })?;
+            p["schema"]["format"] = json!("uuid");
+            Some(pointer)
+        },
+    },
+    Edit {
+        name: "make an optional request body required",
+        rule: "request-body-became-required",
+        mirror: Some("request-body-became-optional"),
+        apply: |doc, at| {
+            let body = doc.pointer_mut(&format!("{at}/requestBody"))?;
+            if body.get("$ref").is_some() || body.get("required") == Some(&json!(true)) {
+                return None;
+            }
+            body["required"] = json!(true);
+            Some(format!("{at}/requestBody"))
+        },
+    },
+    Edit {
+        name: "allow an empty value for a query parameter",
+        rule: "parameter-empty-value-allowed",
+        mirror: Some("parameter-empty-value-refused"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| {
+                p.get("allowEmptyValue").is_none()
+                    && p["schema"].get("type") == Some(&json!("string"))
+            })?;
+            p["allowEmptyValue"] = json!(true);
+            Some(pointer)
+        },
+    },
 ];
+
+/// A document holding only the operation at a pointer, at that pointer.
+trait CloneOperation {
+    fn clone_operation(&self, at: &str) -> Value;
+}
+
+impl CloneOperation for Value {
+    fn clone_operation(&self, at: &str) -> Value {
+        let (item, method) = at.rsplit_once('/').unwrap_or((at, ""));
+        let path = item.trim_start_matches("/paths/").replace("~1", "/").replace("~0", "~");
+        let op = self.pointer(at).cloned().unwrap_or(Value::Null);
+        json!({"paths": {path: {method: op}}})
+    }
+}
 
 /// The rules a report found, sorted.
 fn rules(report: &Report) -> Vec<&'static str> {
@@ -451,11 +557,15 @@ fn one_edit_gives_its_one_finding_and_its_reverse_the_mirror() {
                     break;
                 }
                 let at = &ops[seeded.pick(ops.len())];
-                let mut edited = doc.clone();
-                match (edit.apply)(&mut edited, at) {
+                // Tried on the operation alone first: the whole document is
+                // copied only for an edit that applies.
+                let mut probe = doc.clone_operation(at);
+                match (edit.apply)(&mut probe, at) {
                     Some(pointer) if !shared(&targets, &pointer) => {}
                     _ => continue,
                 }
+                let mut edited = doc.clone();
+                (edit.apply)(&mut edited, at);
                 done += 1;
                 *applied.entry(edit.name).or_default() += 1;
                 for client in [Client::Progenitor, Client::Generic] {
