@@ -752,6 +752,49 @@ fn an_unavailable_deployment_keeps_what_was_applied() {
     assert!(reports[0].message.as_deref().unwrap().contains("kept what was applied"));
 }
 
+/// On the changes protocol a deployment that cannot be applied (here an
+/// object outside its own namespace) fails alone: it keeps what it had and
+/// is reported unhealthy with the reason, and the next deployment is
+/// applied as usual.
+#[test]
+fn a_deployment_that_cannot_be_applied_fails_alone() {
+    use harmony_client::agent::types::{DesiredDeployment, Health};
+    let root = tempfile::tempdir().unwrap();
+    let apply = ApplyDir::new(root.path());
+    let object = |ns: &str, name: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}})
+    };
+    let deployment = |n: u128, revision: u64, objects| DesiredDeployment {
+        deployment_id: uuid::Uuid::from_u128(n),
+        manifest_revision: revision,
+        namespace: format!("airflow-{n}"),
+        objects,
+        unavailable: None,
+    };
+    let report = apply
+        .apply_deployment(&deployment(1, 1, vec![object("airflow-1", "cfg")]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.health, Health::Unknown);
+    let before = tree(root.path());
+    // Revision 2 reaches into another deployment's namespace.
+    let report = apply
+        .apply_deployment(&deployment(1, 2, vec![object("airflow-2", "stolen")]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.health, Health::Unhealthy);
+    assert!(report.message.unwrap().contains("outside the deployment's"));
+    assert_eq!(tree(root.path()), before, "kept what it had");
+    assert_eq!(apply.applied_deployments()[&uuid::Uuid::from_u128(1)], 1);
+    let report = apply
+        .apply_deployment(&deployment(2, 1, vec![object("airflow-2", "cfg")]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.health, Health::Unknown);
+    assert!(tree(root.path()).contains(&"airflow-2/configmap-cfg.yaml".to_owned()));
+}
+
 /// The probe, end to end: an environment variable value carrying a YAML
 /// 1.1 line break (U+2028) and what would follow it as YAML structure (a
 /// privileged container with the host's PID and network namespaces).
