@@ -24,7 +24,7 @@
 
 use crate::ignore::normalize;
 use crate::report::{Change, Client, Direction, Report, Side};
-use crate::rules;
+use crate::rules::{RuleId, id as R};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -300,10 +300,9 @@ fn alternative_name(alt: &BTreeMap<String, BTreeSet<String>>) -> String {
 }
 
 impl<'a> Checker<'a> {
-    fn emit(&mut self, rule: &'static str, direction: Direction, pointer: &str, reason: String) {
-        debug_assert!(rules::find(rule).is_some(), "rule {rule} is not listed in rules::RULES");
+    fn emit(&mut self, rule: RuleId, direction: Direction, pointer: &str, reason: String) {
         self.changes.push(Change {
-            rule,
+            rule: rule.as_str(),
             level: direction.level(),
             direction,
             side: self.side,
@@ -375,7 +374,7 @@ impl<'a> Checker<'a> {
             }
             self.side = Side::Document;
             self.emit(
-                "paths-ambiguous",
+                R::PATHS_AMBIGUOUS,
                 Direction::Both,
                 &format!("/paths/{}", seg(&paths[1])),
                 format!(
@@ -400,7 +399,7 @@ impl<'a> Checker<'a> {
                 self.site = site(&key.0, path, op);
                 self.side = Side::Operation;
                 self.emit(
-                    "operation-removed",
+                    R::OPERATION_REMOVED,
                     Direction::BreaksOldClients,
                     &format!("/paths/{}/{}", seg(path), key.0),
                     format!(
@@ -416,7 +415,7 @@ impl<'a> Checker<'a> {
             self.side = Side::Operation;
             let Some((old_path, old_op, old_shared)) = old_ops.get(key) else {
                 self.emit(
-                    "operation-added",
+                    R::OPERATION_ADDED,
                     Direction::BreaksNewClients,
                     &ptr,
                     format!(
@@ -430,7 +429,7 @@ impl<'a> Checker<'a> {
             let new_id = op.get("operationId").and_then(Value::as_str);
             if old_id != new_id {
                 self.emit(
-                    "operation-id-changed",
+                    R::OPERATION_ID_CHANGED,
                     Direction::Neither,
                     &ptr,
                     format!(
@@ -442,7 +441,7 @@ impl<'a> Checker<'a> {
             }
             if old_path != path {
                 self.emit(
-                    "path-parameter-renamed",
+                    R::PATH_PARAMETER_RENAMED,
                     Direction::Neither,
                     &ptr,
                     format!("path {old_path} is now written {path}"),
@@ -469,13 +468,13 @@ impl<'a> Checker<'a> {
         let at = format!("{ptr}/security");
         match (anonymous(&old), anonymous(&new)) {
             (true, false) => self.emit(
-                "security-required",
+                R::SECURITY_REQUIRED,
                 Direction::BreaksOldClients,
                 &at,
                 "credentials became required; old clients call without them and get 401".to_owned(),
             ),
             (false, true) => self.emit(
-                "security-no-longer-required",
+                R::SECURITY_NO_LONGER_REQUIRED,
                 Direction::BreaksNewClients,
                 &at,
                 "credentials became optional; new clients may call without them, which old \
@@ -492,7 +491,7 @@ impl<'a> Checker<'a> {
                 for (name, alt) in &oi {
                     let Some(new_alt) = ni.get(name) else {
                         self.emit(
-                            "security-requirement-removed",
+                            R::SECURITY_REQUIREMENT_REMOVED,
                             Direction::BreaksOldClients,
                             &at,
                             format!(
@@ -508,7 +507,7 @@ impl<'a> Checker<'a> {
                         let removed: Vec<_> = before.difference(scopes).cloned().collect();
                         if !added.is_empty() {
                             self.emit(
-                                "security-scopes-added",
+                                R::SECURITY_SCOPES_ADDED,
                                 Direction::BreaksOldClients,
                                 &at,
                                 format!(
@@ -519,7 +518,7 @@ impl<'a> Checker<'a> {
                         }
                         if !removed.is_empty() {
                             self.emit(
-                                "security-scopes-removed",
+                                R::SECURITY_SCOPES_REMOVED,
                                 Direction::BreaksNewClients,
                                 &at,
                                 format!(
@@ -533,7 +532,7 @@ impl<'a> Checker<'a> {
                 }
                 for name in ni.keys().filter(|n| !oi.contains_key(*n)) {
                     self.emit(
-                        "security-requirement-added",
+                        R::SECURITY_REQUIREMENT_ADDED,
                         Direction::BreaksNewClients,
                         &at,
                         format!(
@@ -567,7 +566,7 @@ impl<'a> Checker<'a> {
         let (ot, nt) = (text(o, "type"), text(n, "type"));
         if ot != nt {
             self.emit(
-                "security-scheme-type-changed",
+                R::SECURITY_SCHEME_TYPE_CHANGED,
                 Direction::Both,
                 &ptr,
                 format!(
@@ -584,7 +583,7 @@ impl<'a> Checker<'a> {
                 for key in ["in", "name"] {
                     if text(o, key) != text(n, key) {
                         self.emit(
-                            "security-scheme-api-key-changed",
+                            R::SECURITY_SCHEME_API_KEY_CHANGED,
                             Direction::Both,
                             &format!("{ptr}/{key}"),
                             format!(
@@ -601,7 +600,7 @@ impl<'a> Checker<'a> {
                 let lower = |s: &Value| text(s, "scheme").map(|s| s.to_ascii_lowercase());
                 if lower(o) != lower(n) {
                     self.emit(
-                        "security-scheme-http-scheme-changed",
+                        R::SECURITY_SCHEME_HTTP_SCHEME_CHANGED,
                         Direction::Both,
                         &format!("{ptr}/scheme"),
                         format!(
@@ -614,7 +613,7 @@ impl<'a> Checker<'a> {
                 }
                 if text(o, "bearerFormat") != text(n, "bearerFormat") {
                     self.emit(
-                        "security-scheme-bearer-format-changed",
+                        R::SECURITY_SCHEME_BEARER_FORMAT_CHANGED,
                         Direction::BreaksOldClients,
                         &format!("{ptr}/bearerFormat"),
                         format!(
@@ -633,7 +632,7 @@ impl<'a> Checker<'a> {
                     let at = format!("{ptr}/flows/{}", seg(flow));
                     let Some(new_flow) = nf.get(flow) else {
                         self.emit(
-                            "security-scheme-oauth-flow-removed",
+                            R::SECURITY_SCHEME_OAUTH_FLOW_REMOVED,
                             Direction::BreaksOldClients,
                             &at,
                             format!(
@@ -646,7 +645,7 @@ impl<'a> Checker<'a> {
                     for url in ["authorizationUrl", "tokenUrl", "refreshUrl"] {
                         if text(old_flow, url) != text(new_flow, url) {
                             self.emit(
-                                "security-scheme-oauth-url-changed",
+                                R::SECURITY_SCHEME_OAUTH_URL_CHANGED,
                                 Direction::BreaksOldClients,
                                 &format!("{at}/{url}"),
                                 format!(
@@ -668,7 +667,7 @@ impl<'a> Checker<'a> {
                     let added: Vec<_> = ns.difference(&os).cloned().collect();
                     if !removed.is_empty() {
                         self.emit(
-                            "security-scheme-scope-removed",
+                            R::SECURITY_SCHEME_SCOPE_REMOVED,
                             Direction::BreaksOldClients,
                             &format!("{at}/scopes"),
                             format!(
@@ -679,7 +678,7 @@ impl<'a> Checker<'a> {
                     }
                     if !added.is_empty() {
                         self.emit(
-                            "security-scheme-scope-added",
+                            R::SECURITY_SCHEME_SCOPE_ADDED,
                             Direction::Neither,
                             &format!("{at}/scopes"),
                             format!("scope {} of {name} was added", added.join(", ")),
@@ -688,7 +687,7 @@ impl<'a> Checker<'a> {
                 }
                 for flow in nf.keys().filter(|f| !of.contains_key(*f)) {
                     self.emit(
-                        "security-scheme-oauth-flow-added",
+                        R::SECURITY_SCHEME_OAUTH_FLOW_ADDED,
                         Direction::Neither,
                         &format!("{ptr}/flows/{}", seg(flow)),
                         format!("OAuth flow {flow} of {name} was added: one more way to a token"),
@@ -697,7 +696,7 @@ impl<'a> Checker<'a> {
             }
             Some("openIdConnect") if text(o, "openIdConnectUrl") != text(n, "openIdConnectUrl") => {
                 self.emit(
-                    "security-scheme-openid-url-changed",
+                    R::SECURITY_SCHEME_OPENID_URL_CHANGED,
                     Direction::BreaksOldClients,
                     &format!("{ptr}/openIdConnectUrl"),
                     format!(
@@ -769,21 +768,21 @@ impl<'a> Checker<'a> {
                         old.iter().find(|((l, n), _)| n == name && l != location)
                     {
                         self.emit(
-                            "parameter-moved",
+                            R::PARAMETER_MOVED,
                             Direction::Both,
                             &at,
                             format!("parameter {name} moved from {from} to {location}"),
                         );
                     } else if required(p) {
                         self.emit(
-                            "parameter-added-required",
+                            R::PARAMETER_ADDED_REQUIRED,
                             Direction::BreaksOldClients,
                             &at,
                             format!("new required {location} parameter {name}; old clients do not send it"),
                         );
                     } else {
                         self.emit(
-                            "parameter-added-optional",
+                            R::PARAMETER_ADDED_OPTIONAL,
                             Direction::Neither,
                             &at,
                             format!("new optional {location} parameter {name}"),
@@ -793,13 +792,13 @@ impl<'a> Checker<'a> {
                 Some(old_p) => {
                     match (required(old_p), required(p)) {
                         (false, true) => self.emit(
-                            "parameter-became-required",
+                            R::PARAMETER_BECAME_REQUIRED,
                             Direction::BreaksOldClients,
                             &at,
                             format!("{location} parameter {name} became required; old clients may omit it"),
                         ),
                         (true, false) => self.emit(
-                            "parameter-became-optional",
+                            R::PARAMETER_BECAME_OPTIONAL,
                             Direction::BreaksNewClients,
                             &at,
                             format!("{location} parameter {name} became optional; old servers still require it"),
@@ -809,7 +808,7 @@ impl<'a> Checker<'a> {
                     let (os, ns) = (style(old_p), style(p));
                     if os != ns {
                         self.emit(
-                            "parameter-style-changed",
+                            R::PARAMETER_STYLE_CHANGED,
                             Direction::Both,
                             &at,
                             format!(
@@ -825,13 +824,13 @@ impl<'a> Checker<'a> {
                     }
                     match (flag(old_p, "allowEmptyValue"), flag(p, "allowEmptyValue")) {
                         (true, false) => self.emit(
-                            "parameter-empty-value-refused",
+                            R::PARAMETER_EMPTY_VALUE_REFUSED,
                             Direction::BreaksOldClients,
                             &at,
                             format!("{location} parameter {name} may no longer be empty; old clients may send it empty"),
                         ),
                         (false, true) => self.emit(
-                            "parameter-empty-value-allowed",
+                            R::PARAMETER_EMPTY_VALUE_ALLOWED,
                             Direction::BreaksNewClients,
                             &at,
                             format!("{location} parameter {name} may now be empty; old servers refuse an empty value"),
@@ -858,7 +857,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             self.emit(
-                "parameter-removed",
+                R::PARAMETER_REMOVED,
                 if required(p) { Direction::BreaksNewClients } else { Direction::Neither },
                 &format!("{ptr}/parameters[{location}:{name}]"),
                 format!(
@@ -880,13 +879,13 @@ impl<'a> Checker<'a> {
         match (body(self.old, old_op), body(self.new, op)) {
             (None, None) => {}
             (None, Some(b)) => self.emit(
-                "request-body-added",
+                R::REQUEST_BODY_ADDED,
                 if required(b) { Direction::BreaksOldClients } else { Direction::Neither },
                 &at,
                 "a request body was added".to_owned(),
             ),
             (Some(b), None) => self.emit(
-                "request-body-removed",
+                R::REQUEST_BODY_REMOVED,
                 if required(b) { Direction::BreaksNewClients } else { Direction::Neither },
                 &at,
                 "the request body was removed".to_owned(),
@@ -894,13 +893,13 @@ impl<'a> Checker<'a> {
             (Some(old_b), Some(new_b)) => {
                 match (required(old_b), required(new_b)) {
                     (false, true) => self.emit(
-                        "request-body-became-required",
+                        R::REQUEST_BODY_BECAME_REQUIRED,
                         Direction::BreaksOldClients,
                         &at,
                         "the request body became required".to_owned(),
                     ),
                     (true, false) => self.emit(
-                        "request-body-became-optional",
+                        R::REQUEST_BODY_BECAME_OPTIONAL,
                         Direction::BreaksNewClients,
                         &at,
                         "the request body became optional; old servers still require it".to_owned(),
@@ -919,7 +918,7 @@ impl<'a> Checker<'a> {
             let mat = format!("{at}/content/{}", seg(media));
             match new_c.get(media) {
                 None => self.emit(
-                    "media-type-removed",
+                    R::MEDIA_TYPE_REMOVED,
                     Direction::BreaksOldClients,
                     &mat,
                     format!(
@@ -947,7 +946,7 @@ impl<'a> Checker<'a> {
         for media in new_c.keys() {
             if !old_c.contains_key(media) {
                 self.emit(
-                    "media-type-added",
+                    R::MEDIA_TYPE_ADDED,
                     Direction::Neither,
                     &format!("{at}/content/{}", seg(media)),
                     format!("media type {media} was added"),
@@ -988,7 +987,7 @@ impl<'a> Checker<'a> {
                         )
                     };
                     self.emit(
-                        "response-status-removed",
+                        R::RESPONSE_STATUS_REMOVED,
                         direction,
                         &at,
                         format!("response {code} was removed{why}"),
@@ -1029,7 +1028,7 @@ impl<'a> Checker<'a> {
                 )
             };
             self.emit(
-                "response-status-added",
+                R::RESPONSE_STATUS_ADDED,
                 direction,
                 &format!("{ptr}/responses/{}", seg(code)),
                 format!("response {code} was added{why}"),
@@ -1064,7 +1063,7 @@ impl<'a> Checker<'a> {
             let hat = format!("{at}/headers/{}", seg(name));
             let Some((_, nh_)) = nh.get(key) else {
                 self.emit(
-                    "response-header-removed",
+                    R::RESPONSE_HEADER_REMOVED,
                     judge(if required(h) {
                         Direction::BreaksOldClients
                     } else {
@@ -1080,13 +1079,13 @@ impl<'a> Checker<'a> {
             };
             match (required(h), required(nh_)) {
                 (true, false) => self.emit(
-                    "response-header-became-optional",
+                    R::RESPONSE_HEADER_BECAME_OPTIONAL,
                     judge(Direction::BreaksOldClients),
                     &hat,
                     format!("response header {name} became optional; old clients rely on it{unread}"),
                 ),
                 (false, true) => self.emit(
-                    "response-header-became-required",
+                    R::RESPONSE_HEADER_BECAME_REQUIRED,
                     judge(Direction::BreaksNewClients),
                     &hat,
                     format!(
@@ -1103,7 +1102,7 @@ impl<'a> Checker<'a> {
             };
             if header_style(h) != header_style(nh_) {
                 self.emit(
-                    "response-header-style-changed",
+                    R::RESPONSE_HEADER_STYLE_CHANGED,
                     judge(Direction::Both),
                     &hat,
                     format!(
@@ -1128,7 +1127,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             self.emit(
-                "response-header-added",
+                R::RESPONSE_HEADER_ADDED,
                 judge(if required(h) { Direction::BreaksNewClients } else { Direction::Neither }),
                 &format!("{at}/headers/{}", seg(name)),
                 format!(
@@ -1174,14 +1173,14 @@ impl<'a> Checker<'a> {
                     }
                 };
                 self.emit(
-                    "nullable-added",
+                    R::NULLABLE_ADDED,
                     direction,
                     &ptr,
                     format!("the value may now be null{why}"),
                 );
             }
             (true, false) => self.emit(
-                "nullable-removed",
+                R::NULLABLE_REMOVED,
                 pol.stricter(),
                 &ptr,
                 "the value may no longer be null".to_owned(),
@@ -1209,11 +1208,11 @@ impl<'a> Checker<'a> {
         {
             let show = |t: &BTreeSet<&str>| t.iter().copied().collect::<Vec<_>>().join(" or ");
             let (rule, direction) = if types_within(&a, &b) {
-                ("type-widened", pol.looser())
+                (R::TYPE_WIDENED, pol.looser())
             } else if types_within(&b, &a) {
-                ("type-narrowed", pol.stricter())
+                (R::TYPE_NARROWED, pol.stricter())
             } else {
-                ("type-changed", Direction::Both)
+                (R::TYPE_CHANGED, Direction::Both)
             };
             self.emit(rule, direction, ptr, format!("type {} became {}", show(&a), show(&b)));
             return;
@@ -1256,7 +1255,7 @@ impl<'a> Checker<'a> {
             }
             if oa.len() != na.len() {
                 self.emit(
-                    "all-of-changed",
+                    R::ALL_OF_CHANGED,
                     Direction::Both,
                     ptr,
                     format!("allOf went from {} to {} parts", oa.len(), na.len()),
@@ -1274,9 +1273,9 @@ impl<'a> Checker<'a> {
         match (of.and_then(integer_width), nf.and_then(integer_width)) {
             (Some((os_signed, ow)), Some((ns_signed, nw))) if os_signed == ns_signed => {
                 let (rule, direction) = if nw > ow {
-                    ("integer-widened", pol.looser())
+                    (R::INTEGER_WIDENED, pol.looser())
                 } else {
-                    ("integer-narrowed", pol.stricter())
+                    (R::INTEGER_NARROWED, pol.stricter())
                 };
                 self.emit(
                     rule,
@@ -1291,7 +1290,7 @@ impl<'a> Checker<'a> {
             }
             _ => match (of, nf) {
                 (None, Some(f)) => self.emit(
-                    "format-added",
+                    R::FORMAT_ADDED,
                     pol.stricter(),
                     ptr,
                     format!(
@@ -1305,7 +1304,7 @@ impl<'a> Checker<'a> {
                     ),
                 ),
                 (Some(f), None) => self.emit(
-                    "format-removed",
+                    R::FORMAT_REMOVED,
                     pol.looser(),
                     ptr,
                     format!(
@@ -1319,7 +1318,7 @@ impl<'a> Checker<'a> {
                     ),
                 ),
                 (a, b) => self.emit(
-                    "format-changed",
+                    R::FORMAT_CHANGED,
                     Direction::Both,
                     ptr,
                     format!("format {} became {}", a.unwrap_or_default(), b.unwrap_or_default()),
@@ -1334,7 +1333,7 @@ impl<'a> Checker<'a> {
             let removed: Vec<_> = old.difference(&new).cloned().collect();
             if !added.is_empty() {
                 self.emit(
-                    "extensible-enum-value-added",
+                    R::EXTENSIBLE_ENUM_VALUE_ADDED,
                     match pol {
                         Polarity::Response => Direction::Neither,
                         Polarity::Request => Direction::BreaksNewClients,
@@ -1352,7 +1351,7 @@ impl<'a> Checker<'a> {
             }
             if !removed.is_empty() {
                 self.emit(
-                    "extensible-enum-value-removed",
+                    R::EXTENSIBLE_ENUM_VALUE_REMOVED,
                     match pol {
                         Polarity::Response => Direction::Neither,
                         Polarity::Request => Direction::BreaksOldClients,
@@ -1379,8 +1378,8 @@ impl<'a> Checker<'a> {
                     };
                     self.emit(
                         match pol {
-                            Polarity::Response => "response-enum-value-added",
-                            Polarity::Request => "request-enum-value-added",
+                            Polarity::Response => R::RESPONSE_ENUM_VALUE_ADDED,
+                            Polarity::Request => R::REQUEST_ENUM_VALUE_ADDED,
                         },
                         pol.looser(),
                         ptr,
@@ -1390,8 +1389,8 @@ impl<'a> Checker<'a> {
                 if !removed.is_empty() {
                     self.emit(
                         match pol {
-                            Polarity::Response => "response-enum-value-removed",
-                            Polarity::Request => "request-enum-value-removed",
+                            Polarity::Response => R::RESPONSE_ENUM_VALUE_REMOVED,
+                            Polarity::Request => R::REQUEST_ENUM_VALUE_REMOVED,
                         },
                         pol.stricter(),
                         ptr,
@@ -1408,13 +1407,13 @@ impl<'a> Checker<'a> {
                 }
             }
             (None, Some(_)) => self.emit(
-                "enum-added",
+                R::ENUM_ADDED,
                 pol.stricter(),
                 ptr,
                 "values are now restricted to an enum".to_owned(),
             ),
             (Some(_), None) => self.emit(
-                "enum-removed",
+                R::ENUM_REMOVED,
                 pol.looser(),
                 ptr,
                 "values are no longer restricted to an enum".to_owned(),
@@ -1453,7 +1452,7 @@ impl<'a> Checker<'a> {
                 (pol.looser(), "")
             };
             self.emit(
-                if stricter { "constraint-tightened" } else { "constraint-loosened" },
+                if stricter { R::CONSTRAINT_TIGHTENED } else { R::CONSTRAINT_LOOSENED },
                 direction,
                 ptr,
                 format!("{keyword} {} became {}{why}", show(a), show(b)),
@@ -1471,7 +1470,7 @@ impl<'a> Checker<'a> {
                 _ => continue,
             };
             self.emit(
-                if stricter { "constraint-tightened" } else { "constraint-loosened" },
+                if stricter { R::CONSTRAINT_TIGHTENED } else { R::CONSTRAINT_LOOSENED },
                 if stricter { pol.stricter() } else { pol.looser() },
                 ptr,
                 format!(
@@ -1487,23 +1486,23 @@ impl<'a> Checker<'a> {
             // Every multiple of `a` is a multiple of `b` when `a` is one.
             let multiple = |x: f64, of: f64| of != 0.0 && ((x / of).round() * of - x).abs() < 1e-9;
             let (rule, direction) = match (a, b) {
-                (None, Some(_)) => ("constraint-tightened", pol.stricter()),
-                (Some(_), None) => ("constraint-loosened", pol.looser()),
-                (Some(a), Some(b)) if multiple(a, b) => ("constraint-loosened", pol.looser()),
-                (Some(a), Some(b)) if multiple(b, a) => ("constraint-tightened", pol.stricter()),
-                _ => ("constraint-changed", Direction::Both),
+                (None, Some(_)) => (R::CONSTRAINT_TIGHTENED, pol.stricter()),
+                (Some(_), None) => (R::CONSTRAINT_LOOSENED, pol.looser()),
+                (Some(a), Some(b)) if multiple(a, b) => (R::CONSTRAINT_LOOSENED, pol.looser()),
+                (Some(a), Some(b)) if multiple(b, a) => (R::CONSTRAINT_TIGHTENED, pol.stricter()),
+                _ => (R::CONSTRAINT_CHANGED, Direction::Both),
             };
             self.emit(rule, direction, ptr, format!("multipleOf {} became {}", show(a), show(b)));
         }
         match (flag(os, "uniqueItems"), flag(ns, "uniqueItems")) {
             (false, true) => self.emit(
-                "constraint-tightened",
+                R::CONSTRAINT_TIGHTENED,
                 pol.stricter(),
                 ptr,
                 "items must now be unique".to_owned(),
             ),
             (true, false) => self.emit(
-                "constraint-loosened",
+                R::CONSTRAINT_LOOSENED,
                 pol.looser(),
                 ptr,
                 format!(
@@ -1529,7 +1528,7 @@ impl<'a> Checker<'a> {
             };
             let show = |p: Option<&str>| p.map_or("none".to_owned(), |p| format!("`{p}`"));
             self.emit(
-                "pattern-changed",
+                R::PATTERN_CHANGED,
                 direction,
                 ptr,
                 format!("pattern {} became {}", show(a), show(b)),
@@ -1583,9 +1582,9 @@ impl<'a> Checker<'a> {
                 };
                 self.emit(
                     if required_now {
-                        "property-added-required"
+                        R::PROPERTY_ADDED_REQUIRED
                     } else {
-                        "property-added-optional"
+                        R::PROPERTY_ADDED_OPTIONAL
                     },
                     combine(breaks_old, breaks_new),
                     &at,
@@ -1598,37 +1597,37 @@ impl<'a> Checker<'a> {
             if old_hidden != new_hidden {
                 let (rule, direction, why) = match (pol, new_hidden) {
                     (Polarity::Request, true) => (
-                        "property-became-read-only",
+                        R::PROPERTY_BECAME_READ_ONLY,
                         Direction::BreaksOldClients,
                         "old clients still send it; the new server ignores or refuses it",
                     ),
                     (Polarity::Request, false) if required_now => (
-                        "property-no-longer-read-only",
+                        R::PROPERTY_NO_LONGER_READ_ONLY,
                         Direction::BreaksOldClients,
                         "requests must now carry it and old clients do not",
                     ),
                     (Polarity::Request, false) => (
-                        "property-no-longer-read-only",
+                        R::PROPERTY_NO_LONGER_READ_ONLY,
                         Direction::BreaksNewClients,
                         "new clients may send it; old servers ignore or refuse it",
                     ),
                     (Polarity::Response, true) if required_before => (
-                        "property-became-write-only",
+                        R::PROPERTY_BECAME_WRITE_ONLY,
                         Direction::BreaksOldClients,
                         "responses no longer carry it and old clients require it",
                     ),
                     (Polarity::Response, true) => (
-                        "property-became-write-only",
+                        R::PROPERTY_BECAME_WRITE_ONLY,
                         Direction::Neither,
                         "responses no longer carry it; old clients had it as optional",
                     ),
                     (Polarity::Response, false) if required_now => (
-                        "property-no-longer-write-only",
+                        R::PROPERTY_NO_LONGER_WRITE_ONLY,
                         Direction::BreaksNewClients,
                         "new clients require it in responses; old servers do not send it",
                     ),
                     (Polarity::Response, false) => (
-                        "property-no-longer-write-only",
+                        R::PROPERTY_NO_LONGER_WRITE_ONLY,
                         Direction::Neither,
                         "responses may carry it",
                     ),
@@ -1637,7 +1636,7 @@ impl<'a> Checker<'a> {
             } else {
                 match (required_before, required_now) {
                     (false, true) => self.emit(
-                        "property-became-required",
+                        R::PROPERTY_BECAME_REQUIRED,
                         pol.stricter(),
                         &at,
                         format!(
@@ -1649,7 +1648,7 @@ impl<'a> Checker<'a> {
                         ),
                     ),
                     (true, false) => self.emit(
-                        "property-became-optional",
+                        R::PROPERTY_BECAME_OPTIONAL,
                         pol.looser(),
                         &at,
                         format!(
@@ -1686,7 +1685,7 @@ impl<'a> Checker<'a> {
                 Polarity::Request => (nclosed, required_before),
             };
             self.emit(
-                "property-removed",
+                R::PROPERTY_REMOVED,
                 combine(breaks_old, breaks_new),
                 &format!("{old_ptr}/properties/{}", seg(name)),
                 format!(
@@ -1699,9 +1698,9 @@ impl<'a> Checker<'a> {
         {
             self.emit(
                 if nclosed {
-                    "additional-properties-closed"
+                    R::ADDITIONAL_PROPERTIES_CLOSED
                 } else {
-                    "additional-properties-opened"
+                    R::ADDITIONAL_PROPERTIES_OPENED
                 },
                 Direction::Neither,
                 ptr,
@@ -1738,7 +1737,7 @@ impl<'a> Checker<'a> {
         };
         if property(od) != property(nd) {
             self.emit(
-                "discriminator-changed",
+                R::DISCRIMINATOR_CHANGED,
                 Direction::Both,
                 &at,
                 format!(
@@ -1769,7 +1768,7 @@ impl<'a> Checker<'a> {
         for (value, target) in &nm {
             match om.get(value) {
                 None => self.emit(
-                    "discriminator-mapping-added",
+                    R::DISCRIMINATOR_MAPPING_ADDED,
                     pol.looser(),
                     &at,
                     format!(
@@ -1781,7 +1780,7 @@ impl<'a> Checker<'a> {
                     ),
                 ),
                 Some(old) if old != target => self.emit(
-                    "discriminator-mapping-changed",
+                    R::DISCRIMINATOR_MAPPING_CHANGED,
                     Direction::Both,
                     &at,
                     format!("discriminator value {value} now selects {target}, not {old}"),
@@ -1791,7 +1790,7 @@ impl<'a> Checker<'a> {
         }
         for value in om.keys().filter(|v| !nm.contains_key(*v)) {
             self.emit(
-                "discriminator-mapping-removed",
+                R::DISCRIMINATOR_MAPPING_REMOVED,
                 pol.stricter(),
                 &at,
                 format!("discriminator value {value} was removed"),
@@ -1817,7 +1816,7 @@ impl<'a> Checker<'a> {
         let (Some(ov), Some(nv)) = (list(os), list(ns)) else {
             if list(os).is_some() != list(ns).is_some() {
                 self.emit(
-                    "variants-changed",
+                    R::VARIANTS_CHANGED,
                     Direction::Both,
                     ptr,
                     format!("{keyword} appeared or disappeared"),
@@ -1864,7 +1863,7 @@ impl<'a> Checker<'a> {
                     false,
                 ),
                 None => self.emit(
-                    "variant-added",
+                    R::VARIANT_ADDED,
                     pol.looser(),
                     &format!("{ptr}/{keyword}/{i}"),
                     format!(
@@ -1880,7 +1879,7 @@ impl<'a> Checker<'a> {
         for (k, s) in old_sigs.iter().enumerate() {
             if !taken[k] {
                 self.emit(
-                    "variant-removed",
+                    R::VARIANT_REMOVED,
                     pol.stricter(),
                     &format!("{old_ptr}/{keyword}/{}", ov[k].0),
                     format!(

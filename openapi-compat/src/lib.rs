@@ -22,6 +22,7 @@
 //! ```
 
 mod compare;
+pub mod docs;
 mod ignore;
 mod report;
 pub mod rules;

@@ -118,7 +118,7 @@ fn generate(root: &Utf8PathBuf) -> Result<ExitCode> {
 const COMPAT_RULES: &str = "docs/compat-rules.md";
 
 fn compat_rules() -> Result<String> {
-    openapi_compat::rules::markdown().map_err(anyhow::Error::msg)
+    openapi_compat::docs::markdown().map_err(anyhow::Error::msg)
 }
 
 fn check(root: &Utf8PathBuf) -> Result<ExitCode> {

@@ -1,7 +1,8 @@
 //! The rule list: each rule's example produces it, the corpus covers every
 //! rule, and `docs/compat-rules.md` is what the code generates.
 
-use openapi_compat::rules::{RULES, markdown, outcome};
+use openapi_compat::docs::{markdown, outcome};
+use openapi_compat::rules::RULES;
 use std::collections::BTreeSet;
 
 #[test]
