@@ -14,6 +14,19 @@ pub fn new_agent(agents_url: &str, credential: &str, dir: &Path) -> Agent {
     Agent::new(agents_url, credential, ApplyDir::new(dir)).expect("the agent starts")
 }
 
+/// Whether the agent API at `agents_url` serves 2.0.0 (the changes
+/// protocol): a Harmony that predates it refuses the version.
+pub async fn serves_changes(agents_url: &str, credential: &str) -> bool {
+    let response = reqwest::Client::new()
+        .get(format!("{agents_url}/changes"))
+        .header("api-version", "2.0.0")
+        .header("authorization", format!("Bearer {credential}"))
+        .send()
+        .await
+        .expect("the agent API answers");
+    response.status().is_success()
+}
+
 /// Rounds until the agent has nothing new (at most 20).
 pub async fn converge(agent: &Agent, who: &str) {
     for _ in 0..20 {
@@ -27,12 +40,27 @@ pub async fn converge(agent: &Agent, who: &str) {
 }
 
 /// The tree in `dir` holds every acknowledged deployment at its revision
-/// and nothing else: per deployment on the changes protocol (`changes`),
-/// in the whole state's repeated reports otherwise.
-pub fn holds(dir: &Path, acknowledged: &super::replicas::Acknowledged, changes: bool, who: &str) {
+/// and nothing else: per deployment on the changes protocol, in the whole
+/// state's repeated reports otherwise. `changes`: the protocol the agent
+/// must have spoken (`None`: whichever the Harmony serves; a base that
+/// predates agent API 2.0.0 gets the whole state, a base of this very
+/// commit the changes protocol).
+pub fn holds(
+    dir: &Path,
+    acknowledged: &super::replicas::Acknowledged,
+    changes: Option<bool>,
+    who: &str,
+) {
     let apply = ApplyDir::new(dir);
-    assert_eq!(apply.keeps_changes(), changes, "{who}: which protocol the tree was kept by");
-    let applied: std::collections::BTreeMap<Uuid, u64> = if changes {
+    let spoke_changes = apply.keeps_changes();
+    if let Some(changes) = changes {
+        assert_eq!(spoke_changes, changes, "{who}: which protocol the tree was kept by");
+    }
+    eprintln!(
+        "{who}: spoke the {} protocol",
+        if spoke_changes { "changes (2.0.0)" } else { "whole-state (1.0.0)" }
+    );
+    let applied: std::collections::BTreeMap<Uuid, u64> = if spoke_changes {
         apply.applied_deployments()
     } else {
         let reports = apply.reports().unwrap_or_else(|| panic!("{who}: no reports stored"));

@@ -405,11 +405,17 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     let changes_dir = tempfile::tempdir().unwrap();
     let changes_agent = agents::new_agent(&here.agents, &credential, changes_dir.path());
     agents::converge(&changes_agent, "this agent, this checkout").await;
-    agents::holds(changes_dir.path(), &acknowledged, true, "this agent on this checkout");
+    agents::holds(changes_dir.path(), &acknowledged, Some(true), "this agent on this checkout");
     let whole_dir = tempfile::tempdir().unwrap();
     let whole_agent = agents::new_agent(&base.agents, &credential, whole_dir.path());
     agents::converge(&whole_agent, "this agent, the base").await;
-    agents::holds(whole_dir.path(), &acknowledged, false, "this agent on the base Harmony");
+    let base_serves_changes = agents::serves_changes(&base.agents, &credential).await;
+    agents::holds(
+        whole_dir.path(),
+        &acknowledged,
+        Some(base_serves_changes),
+        "this agent on the base Harmony",
+    );
     agents::base_agent_against(&here.agents, &here.app(), &credential, &acknowledged).await;
 
     // A rollout created through one replica, stepped by whichever
@@ -500,7 +506,7 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     // nothing (the base's update and create, and its removal).
     let changes_agent = agents::new_agent(&here.agents, &credential, changes_dir.path());
     agents::converge(&changes_agent, "this agent after the base wrote alone").await;
-    agents::holds(changes_dir.path(), &acknowledged, true, "this agent after the base wrote");
+    agents::holds(changes_dir.path(), &acknowledged, Some(true), "this agent after the base wrote");
     base.stop().await;
     here.stop().await;
 
