@@ -394,30 +394,6 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
     agent_poll(&base, "base", &credential, &acknowledged, &mut tally, phase).await;
     agent_poll(&here, "this checkout", &credential, &acknowledged, &mut tally, phase).await;
 
-    // Agents of both protocols against replicas of both versions: this
-    // checkout's agent speaks the changes protocol to this checkout and
-    // falls back to the whole state with the base; the base's agent
-    // speaks the whole state to this checkout. A deployment created here
-    // is removed by the base later (unlogged), which the changes agent
-    // must still see.
-    let doomed =
-        create_and_update(&here, "this checkout", &mut acknowledged, &mut tally, phase, 3).await;
-    let changes_dir = tempfile::tempdir().unwrap();
-    let changes_agent = agents::new_agent(&here.agents, &credential, changes_dir.path());
-    agents::converge(&changes_agent, "this agent, this checkout").await;
-    agents::holds(changes_dir.path(), &acknowledged, Some(true), "this agent on this checkout");
-    let whole_dir = tempfile::tempdir().unwrap();
-    let whole_agent = agents::new_agent(&base.agents, &credential, whole_dir.path());
-    agents::converge(&whole_agent, "this agent, the base").await;
-    let base_serves_changes = agents::serves_changes(&base.agents, &credential).await;
-    agents::holds(
-        whole_dir.path(),
-        &acknowledged,
-        Some(base_serves_changes),
-        "this agent on the base Harmony",
-    );
-    agents::base_agent_against(&here.agents, &here.app(), &credential, &acknowledged).await;
-
     // A rollout created through one replica, stepped by whichever
     // controller runs, read through both.
     let release = v3::types::PlatformReleaseSpec {
@@ -476,6 +452,32 @@ async fn harmony_replicas_of_the_base_and_this_checkout_share_one_database() {
         assert!(got.revision >= ack.revision, "{id} lost revisions");
         ack.revision = got.revision;
     }
+
+    // Agents of both protocols against replicas of both versions (after
+    // the rollout: these agents say they cannot observe health, which a
+    // HEALTH-gated rollout refuses to plan over): this
+    // checkout's agent speaks the changes protocol to this checkout and
+    // falls back to the whole state with the base; the base's agent
+    // speaks the whole state to this checkout. A deployment created here
+    // is removed by the base later (unlogged), which the changes agent
+    // must still see.
+    let doomed =
+        create_and_update(&here, "this checkout", &mut acknowledged, &mut tally, phase, 3).await;
+    let changes_dir = tempfile::tempdir().unwrap();
+    let changes_agent = agents::new_agent(&here.agents, &credential, changes_dir.path());
+    agents::converge(&changes_agent, "this agent, this checkout").await;
+    agents::holds(changes_dir.path(), &acknowledged, Some(true), "this agent on this checkout");
+    let whole_dir = tempfile::tempdir().unwrap();
+    let whole_agent = agents::new_agent(&base.agents, &credential, whole_dir.path());
+    agents::converge(&whole_agent, "this agent, the base").await;
+    let base_serves_changes = agents::serves_changes(&base.agents, &credential).await;
+    agents::holds(
+        whole_dir.path(),
+        &acknowledged,
+        Some(base_serves_changes),
+        "this agent on the base Harmony",
+    );
+    agents::base_agent_against(&here.agents, &here.app(), &credential, &acknowledged).await;
 
     // The canary is rolled back: the base restarts on the migrated
     // database, this checkout's replica is gone.
