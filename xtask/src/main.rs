@@ -28,11 +28,12 @@ cargo xtask <task>
                            astro-api or harmony: versions/live.json (commit, versions,
                            migrations known) and its migrations as released
   skew --base REV [--base REV ...]
-                           build harmony-server and astro-api at REV (a commit,
-                           `last-release`: the last commit that released a Harmony
-                           version, or `deployed:<environment>`: the Harmony recorded
-                           there) and run this checkout against them, both ways and
-                           as replicas sharing one database
+                           build harmony-server, astro-api and harmony-agent at REV
+                           (a commit, `last-release`: the last commit that released a
+                           Harmony version, or `deployed:<environment>`: the Harmony
+                           recorded there) and run this checkout against them, both
+                           ways, as replicas sharing one database, and with agents of
+                           both agent API protocols against both
   compat OLD NEW [--client progenitor|generic] [--fail-on error|warning|info]
          [--format text|json|markdown|junit|githubactions] [--ignore FILE]
                            compare two OpenAPI documents (files, or REV:PATH from git)
@@ -42,7 +43,7 @@ cargo xtask <task>
                            against its version before the last change to it, as any
                            client reads it (generic profile), accepting what
                            versions/astro-accepted-changes.txt lists
-  bench [all|path|render|rollout|compat|devloop|fleet [N]|fleet-rollout [N]]
+  bench [all|path|render|rollout|compat|devloop|fleet [N]|fleet-rollout [N]|shared-plane [N]]
                            release-build benchmarks, each against a baseline measured
                            in the same run; table also in target/bench/report.json
   bench path-hold [CLIENTS] [SECONDS] [postgres]
