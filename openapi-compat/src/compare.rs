@@ -1221,6 +1221,7 @@ impl<'a> Checker<'a> {
         self.format(os, ns, ptr, pol);
         self.enums(os, ns, ptr, pol);
         self.constraints(os, ns, ptr, pol);
+        self.default(os, ns, ptr);
         self.object(os, old_ptr, ns, ptr, pol);
         self.discriminator(os, ns, ptr, pol);
 
@@ -1420,6 +1421,26 @@ impl<'a> Checker<'a> {
             ),
             (None, None) => {}
         }
+    }
+
+    /// A `default` changed or removed: whoever leaves the value out (a
+    /// client in a request, the server in a response, which a generated
+    /// client fills from the default when it decodes) now means something
+    /// else than old clients assume. A default added where there was none
+    /// only states what absence already meant to the server.
+    fn default(&mut self, os: &Value, ns: &Value, ptr: &str) {
+        let (a, b) = (os.get("default"), ns.get("default"));
+        let Some(a) = a else { return };
+        if Some(a) == b {
+            return;
+        }
+        let reason = match b {
+            Some(b) => {
+                format!("default {a} became {b}; old clients assume {a} where it is left out")
+            }
+            None => format!("default {a} was removed; old clients assume {a} where it is left out"),
+        };
+        self.emit(R::DEFAULT_CHANGED, Direction::BreaksOldClients, ptr, reason);
     }
 
     fn constraints(&mut self, os: &Value, ns: &Value, ptr: &str, pol: Polarity) {

@@ -132,6 +132,7 @@ pub mod id {
     pub const CONSTRAINT_LOOSENED: RuleId = RuleId("constraint-loosened");
     pub const CONSTRAINT_CHANGED: RuleId = RuleId("constraint-changed");
     pub const PATTERN_CHANGED: RuleId = RuleId("pattern-changed");
+    pub const DEFAULT_CHANGED: RuleId = RuleId("default-changed");
     pub const PROPERTY_ADDED_REQUIRED: RuleId = RuleId("property-added-required");
     pub const PROPERTY_ADDED_OPTIONAL: RuleId = RuleId("property-added-optional");
     pub const PROPERTY_BECAME_REQUIRED: RuleId = RuleId("property-became-required");
@@ -620,6 +621,13 @@ pub static RULES: &[Rule] = &[
         Pet,
         "{}",
         r##"{"properties":{"name":{"pattern":"^[a-z]+$"}}}"##,
+    ),
+    rule(
+        DEFAULT_CHANGED,
+        "a `default` changed or was removed: a value left out now means something else",
+        Pet,
+        r##"{"properties":{"name":{"default":"rex"}}}"##,
+        r##"{"properties":{"name":{"default":"fido"}}}"##,
     ),
     // Objects.
     rule(

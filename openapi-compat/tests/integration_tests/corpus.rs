@@ -496,6 +496,34 @@ pub(crate) fn cases() -> Vec<Case> {
             vec![("pattern-changed", BreaksNewClients)],
         ),
         case(
+            "query parameter default stated where there was none",
+            |d| {
+                *at(d, &format!("{GET}/parameters/1/schema/default")) = json!(false);
+            },
+            vec![],
+        ),
+        Case {
+            setup: Some(|d| *at(d, &format!("{GET}/parameters/1/schema/default")) = json!(false)),
+            ..case(
+                "query parameter default changed",
+                |d| *at(d, &format!("{GET}/parameters/1/schema/default")) = json!(true),
+                vec![("default-changed", BreaksOldClients)],
+            )
+        },
+        Case {
+            setup: Some(|d| *at(d, &format!("{GET}/parameters/1/schema/default")) = json!(false)),
+            ..case(
+                "query parameter default removed",
+                |d| {
+                    at(d, &format!("{GET}/parameters/1/schema"))
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("default");
+                },
+                vec![("default-changed", BreaksOldClients)],
+            )
+        },
+        case(
             "response array items changed",
             |d| *at(d, &format!("{THING}/properties/tags/items/type")) = json!("integer"),
             vec![("type-changed", Both)],

@@ -506,6 +506,22 @@ const EDITS: &[Edit] = &[
         },
     },
     Edit {
+        name: "change a query parameter's default",
+        rule: "default-changed",
+        mirror: Some("default-changed"),
+        apply: |doc, at| {
+            let (p, pointer) = first_inline_query(doc, at, |p| {
+                p["schema"].get("default").is_some_and(|d| d.is_string() || d.is_number())
+            })?;
+            let old = p["schema"]["default"].clone();
+            p["schema"]["default"] = match old {
+                Value::String(s) => json!(format!("{s}-edited")),
+                _ => json!(old.as_f64()? + 1.0),
+            };
+            Some(pointer)
+        },
+    },
+    Edit {
         name: "allow an empty value for a query parameter",
         rule: "parameter-empty-value-allowed",
         mirror: Some("parameter-empty-value-refused"),
