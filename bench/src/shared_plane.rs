@@ -23,10 +23,10 @@
 //!   whole).
 
 use crate::Line;
-use crate::fleet::{Replica, SERVICE_TOKEN, authorized};
+use crate::fleet::{Driven, Replica, SERVICE_TOKEN, authorized};
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::io::{BufRead, Write};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use test_support::fixtures;
 
@@ -79,12 +79,8 @@ pub fn agent_child(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// One agent process, driven over its stdin.
-struct AgentProcess {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
+/// One agent process, driven over its stdin; its answers are JSON.
+struct AgentProcess(Driven);
 
 impl AgentProcess {
     fn start(
@@ -93,54 +89,30 @@ impl AgentProcess {
         dir: &std::path::Path,
         protocol: &str,
     ) -> Result<AgentProcess> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .arg("shared-agent")
-            .args([url])
-            .arg(credential)
-            .arg(dir)
-            .arg(protocol)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdin = child.stdin.take().context("stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-        let mut ready = String::new();
-        stdout.read_line(&mut ready)?;
+        let mut command = Command::new(std::env::current_exe()?);
+        command.arg("shared-agent").arg(url).arg(credential).arg(dir).arg(protocol);
+        let (process, ready) = Driven::start(command, "shared-agent")?;
         if ready.trim() != "READY" {
             bail!("shared-agent did not start: {ready:?}");
         }
-        Ok(AgentProcess { child, stdin, stdout })
+        Ok(AgentProcess(process))
     }
 
     fn send(&mut self, command: &str) -> Result<()> {
-        writeln!(self.stdin, "{command}")?;
-        Ok(self.stdin.flush()?)
+        self.0.send(command)
     }
 
-    fn answer(&mut self) -> Result<serde_json::Value> {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        if line.is_empty() {
-            bail!("shared-agent ended");
-        }
-        Ok(serde_json::from_str(&line)?)
+    fn answer(&mut self, command: &str) -> Result<serde_json::Value> {
+        Ok(serde_json::from_str(&self.0.answer(command)?)?)
     }
 
     fn ask(&mut self, command: &str) -> Result<serde_json::Value> {
         self.send(command)?;
-        self.answer()
+        self.answer(command)
     }
 
     fn number(&mut self, command: &str, field: &str) -> Result<f64> {
         self.ask(command)?[field].as_f64().with_context(|| format!("{field} of {command}"))
-    }
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -301,7 +273,7 @@ async fn measure(n: usize, protocols: &[&'static str]) -> Result<Vec<(&'static s
             api.deployment_put(&deployment_id(i), &spec(i, *generation, Some(sent_updates)))
                 .await
                 .map_err(|e| anyhow::anyhow!("update {k}: {e}"))?;
-            let answer = agent.answer()?;
+            let answer = agent.answer("round 30")?;
             latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
             if answer["applied"] != serde_json::json!(true) {
                 bail!("{protocol}: update {k} did not reach the agent: {answer}");

@@ -102,16 +102,21 @@ fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
     name.push(".tmp");
     let tmp = path.with_file_name(name);
     // A temporary file left by a crash may have any mode: never reuse it.
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
+    absent(std::fs::remove_file(&tmp))?;
     let mut file =
         std::fs::OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(&tmp)?;
     file.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
     file.write_all(content)?;
     drop(file);
     std::fs::rename(&tmp, path)
+}
+
+/// A removal's outcome, with "it was not there" as success.
+fn absent(removed: std::io::Result<()>) -> std::io::Result<()> {
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn text<'a>(object: &'a serde_json::Value, pointer: &str) -> Option<&'a str> {

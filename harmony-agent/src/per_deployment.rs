@@ -11,7 +11,7 @@
 //! that moves only once a pass is whole) prunes what is no longer desired.
 
 use super::{
-    ApplyDir, CLUSTER_DIR, DIR_MODE, FILE_MODE, STATE_DIR, narrow, private_dir, safe_component,
+    ApplyDir, CLUSTER_DIR, FILE_MODE, STATE_DIR, absent, narrow, private_dir, safe_component,
     write_private,
 };
 use anyhow::{Context, Result, bail};
@@ -85,14 +85,8 @@ impl ApplyDir {
     /// changes protocol starts with a full sync.
     pub(crate) fn forget_changes(&self) -> Result<()> {
         let state = self.root.join(STATE_DIR);
-        match std::fs::remove_file(state.join(PROTOCOL_FILE)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
-        match std::fs::remove_dir_all(state.join(DEPLOYMENTS_DIR)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
+        absent(std::fs::remove_file(state.join(PROTOCOL_FILE)))?;
+        Ok(absent(std::fs::remove_dir_all(state.join(DEPLOYMENTS_DIR)))?)
     }
 
     /// Records that a pass of the changes protocol brought the tree to
@@ -101,10 +95,7 @@ impl ApplyDir {
         let state = self.root.join(STATE_DIR);
         private_dir(&state)?;
         // The whole-state protocol's repeated reports would be stale now.
-        match std::fs::remove_file(state.join("reports.json")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
+        absent(std::fs::remove_file(state.join("reports.json")))?;
         write_private(&state.join(PROTOCOL_FILE), CHANGES.as_bytes())?;
         write_private(&state.join("revision"), revision.to_string().as_bytes())?;
         Ok(())
@@ -233,10 +224,7 @@ impl ApplyDir {
         let mut dirs = BTreeSet::new();
         for relative in files {
             let path = self.root.join(relative);
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
+            absent(std::fs::remove_file(&path))?;
             if let Some(dir) = path.parent() {
                 dirs.insert(dir.to_path_buf());
             }
@@ -254,10 +242,7 @@ impl ApplyDir {
         let Some(applied) = self.record(id) else { return Ok(()) };
         let files: Vec<PathBuf> = applied.files.into_iter().collect();
         self.remove_files(&files)?;
-        match std::fs::remove_file(self.record_path(id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
+        Ok(absent(std::fs::remove_file(self.record_path(id)))?)
     }
 
     /// Ends a full sync: removes every deployment not `listed`, and every
@@ -279,22 +264,11 @@ impl ApplyDir {
                 }
             }
         }
-        let Ok(entries) = std::fs::read_dir(&self.root) else { return Ok(()) };
-        let mut stray = Vec::new();
-        for entry in entries {
-            let dir = entry?.path();
-            if !dir.is_dir() || dir.file_name().is_some_and(|n| n == STATE_DIR) {
-                continue;
-            }
-            narrow(&dir, DIR_MODE)?;
-            for file in std::fs::read_dir(&dir)? {
-                let path = file?.path();
-                let relative = path.strip_prefix(&self.root)?.to_path_buf();
-                if !owned.contains(&relative) {
-                    stray.push(relative);
-                }
-            }
+        if !self.root.is_dir() {
+            return Ok(()); // an empty plane, and nothing applied here yet
         }
-        self.remove_files(&stray)
+        // What no deployment owns goes, as a whole-state apply prunes.
+        let owned: BTreeSet<PathBuf> = owned.iter().map(|r| self.root.join(r)).collect();
+        self.prune(&owned.iter().collect())
     }
 }

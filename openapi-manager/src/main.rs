@@ -84,6 +84,18 @@ fn run() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        "last-release" => {
+            let [api] = args.rest.as_slice() else {
+                bail!("usage: last-release <api>");
+            };
+            match released::Record::last_release(&root, api)? {
+                Some(rev) => println!("{rev}"),
+                None => {
+                    bail!("no commit has released a {api} version yet (is this a shallow clone?)")
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         "deployed-commit" => {
             let [service, environment] = args.rest.as_slice() else {
                 bail!("usage: deployed-commit <astro-api|harmony> <environment>");
@@ -94,7 +106,7 @@ fn run() -> Result<ExitCode> {
         other => {
             bail!(
                 "unknown command {other:?}; expected generate, check, release, can-i-deploy, \
-                 record-deploy or deployed-commit"
+                 record-deploy, deployed-commit or last-release"
             )
         }
     }

@@ -84,6 +84,25 @@ impl Record {
         Ok(())
     }
 
+    /// The newest commit that changed `api`'s released versions (a commit
+    /// that recorded another API's release in the same file does not
+    /// count); `None` when none did (a shallow clone, or none yet).
+    pub fn last_release(root: &Utf8Path, api: &str) -> Result<Option<String>> {
+        let at = |rev: &str| -> Option<Vec<Released>> {
+            let text = crate::migrations::git(root, &["show", &format!("{rev}:{RECORD}")]).ok()?;
+            let record: Record = serde_json::from_str(&text).ok()?;
+            record.apis.get(api).cloned()
+        };
+        let versions = |list: Option<Vec<Released>>| -> Vec<(semver::Version, String)> {
+            list.into_iter().flatten().map(|r| (r.version, r.sha256)).collect()
+        };
+        let log = crate::migrations::git(root, &["log", "--format=%H", "--", RECORD])?;
+        Ok(log
+            .lines()
+            .find(|rev| versions(at(rev)) != versions(at(&format!("{rev}^"))))
+            .map(str::to_owned))
+    }
+
     /// One API's released versions.
     pub fn versions(&self, api: &str) -> Vec<semver::Version> {
         self.apis.get(api).into_iter().flatten().map(|r| r.version.clone()).collect()

@@ -251,28 +251,15 @@ fn resolve_base(base: &str) -> Result<String, String> {
         // The last commit that changed Harmony's own released versions (a
         // release of another API, the agent's, records itself in the same
         // file without being a Harmony release).
-        let harmony = |rev: &str| {
-            git(&["show", &format!("{rev}:versions/released.json")])
-                .ok()
-                .map(|text| {
-                    let from = text.find("\"harmony\"").unwrap_or(text.len());
-                    let rest = &text[from..];
-                    rest[..rest.find(']').map_or(rest.len(), |end| end + 1)].to_owned()
-                })
-                .unwrap_or_default()
-        };
-        let log = git(&["log", "--format=%H", "--", "versions/released.json"])?;
-        let rev = log
-            .lines()
-            .find(|rev| harmony(rev) != harmony(&format!("{rev}^")))
-            .unwrap_or_default()
-            .to_owned();
-        if rev.is_empty() {
-            return Err(
-                "no commit has released a Harmony version yet (is this a shallow clone?)".into()
-            );
+        let out = cargo()
+            .args(["run", "-p", "openapi-manager", "--", "last-release", "harmony"])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("running openapi-manager: {e}"))?;
+        if !out.status.success() {
+            return Err("no commit has released a Harmony version yet".into());
         }
-        rev
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     } else {
         git(&["rev-parse", "--verify", &format!("{base}^{{commit}}")])?
     })

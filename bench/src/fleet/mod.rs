@@ -171,11 +171,64 @@ pub fn child(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// One Harmony process, driven over its stdin.
-pub(super) struct Replica {
+/// A process of this binary driven over its stdin: one command a line, one
+/// answer a line; killed when dropped.
+pub(super) struct Driven {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// What it runs as (`fleet-harmony`), for errors.
+    name: String,
+}
+
+impl Driven {
+    /// Starts `command` and reads the first line it prints (its READY line).
+    pub(super) fn start(mut command: Command, name: &str) -> Result<(Driven, String)> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdin = child.stdin.take().context("stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
+        let mut ready = String::new();
+        stdout.read_line(&mut ready)?;
+        Ok((Driven { child, stdin, stdout, name: name.to_owned() }, ready))
+    }
+
+    pub(super) fn ask(&mut self, command: &str) -> Result<String> {
+        self.send(command)?;
+        self.answer(command)
+    }
+
+    /// Sends `command` without waiting for its answer ([`Driven::answer`]).
+    pub(super) fn send(&mut self, command: &str) -> Result<()> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        Ok(())
+    }
+
+    /// The answer to the command last sent.
+    pub(super) fn answer(&mut self, command: &str) -> Result<String> {
+        let mut answer = String::new();
+        self.stdout.read_line(&mut answer)?;
+        if answer.is_empty() {
+            bail!("{} ended (asked {command:?})", self.name);
+        }
+        Ok(answer.trim().to_owned())
+    }
+}
+
+impl Drop for Driven {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One Harmony process, driven over its stdin.
+pub(super) struct Replica {
+    process: Driven,
     api: String,
     agents: String,
 }
@@ -192,22 +245,14 @@ impl Replica {
             command.arg(url);
         }
         command.args(flags);
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdin = child.stdin.take().context("stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-        let mut ready = String::new();
-        stdout.read_line(&mut ready)?;
+        let (process, ready) = Driven::start(command, "fleet-harmony")?;
         let mut words = ready.split_whitespace();
         let (Some("READY"), Some(api), Some(agents)) = (words.next(), words.next(), words.next())
         else {
             bail!("fleet-harmony did not start: {ready:?}");
         };
         let (api, agents) = (api.to_owned(), agents.to_owned());
-        Ok(Replica { child, stdin, stdout, api, agents })
+        Ok(Replica { process, api, agents })
     }
 
     pub(super) fn api(&self) -> &str {
@@ -219,36 +264,21 @@ impl Replica {
     }
 
     pub(super) fn ask(&mut self, command: &str) -> Result<String> {
-        self.send(command)?;
-        self.answer(command)
+        self.process.ask(command)
     }
 
     /// Sends `command` without waiting for its answer ([`Replica::answer`]).
     pub(super) fn send(&mut self, command: &str) -> Result<()> {
-        writeln!(self.stdin, "{command}")?;
-        self.stdin.flush()?;
-        Ok(())
+        self.process.send(command)
     }
 
     /// The answer to the command last sent.
     pub(super) fn answer(&mut self, command: &str) -> Result<String> {
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer)?;
-        if answer.is_empty() {
-            bail!("fleet-harmony ended (asked {command:?})");
-        }
-        Ok(answer.trim().to_owned())
+        self.process.answer(command)
     }
 
     pub(super) fn stats(&mut self) -> Result<Stats> {
         Ok(serde_json::from_str(&self.ask("stats")?)?)
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

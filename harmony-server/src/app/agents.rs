@@ -68,24 +68,8 @@ impl Harmony {
             let changed = revision != known_revision;
             if changed {
                 for d in tx.deployments_on(data_plane_id)? {
-                    // One set that cannot be read fails its own deployment
-                    // (the agent keeps what it applied), never the plane.
-                    let (objects, unavailable) = match tx.manifest_set(d.id, d.revision) {
-                        Ok(Some(set)) => (set.objects.into_iter().map(|o| o.body).collect(), None),
-                        Ok(None) => (Vec::new(), Some(format!("revision {} is missing", d.revision))),
-                        Err(e) => (Vec::new(), Some(format!("revision {} cannot be read: {e}", d.revision))),
-                    };
-                    if let Some(why) = &unavailable {
-                        slog::error!(self.log, "a deployment's desired state cannot be served";
-                            "deployment_id" => %d.id, "data_plane_id" => data_plane_id, "reason" => why);
-                    }
-                    deployments.push(harmony_agent_api::DesiredDeployment {
-                        deployment_id: d.id,
-                        manifest_revision: d.revision,
-                        namespace: render::namespace(d.id),
-                        objects,
-                        unavailable: unavailable.map(|why| format!("Harmony cannot serve this deployment: {why}")),
-                    });
+                    deployments
+                        .push(self.desired_deployment(tx, data_plane_id, d.id, d.revision).0);
                 }
             }
             Ok(harmony_agent_api::DesiredState {
