@@ -4,8 +4,9 @@
 //! profile, so the document cannot say one thing while the code does
 //! another (`cargo xtask regenerate` rewrites it; a test fails when stale).
 
+use crate::families::RULES;
 use crate::report::{Client, Level, Side};
-use crate::rules::{At, Example, RULES, Rule};
+use crate::rules::{At, Example, Rule};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -109,7 +110,7 @@ pub fn outcome(rule: &Rule) -> Result<Outcome, String> {
 /// The rule list as Markdown: `docs/compat-rules.md`.
 pub fn markdown() -> Result<String, String> {
     let mut out = String::from(
-        "<!-- Generated from openapi-compat/src/rules.rs by `cargo xtask regenerate`; do not edit. -->\n\
+        "<!-- Generated from openapi-compat/src/families/ by `cargo xtask regenerate`; do not edit. -->\n\
          # openapi-compat rules\n\n\
          Every rule `openapi-compat` (`cargo xtask compat OLD NEW`) reports. The levels are\n\
          what the checker reports for the rule's example, run under each client profile\n\
@@ -126,13 +127,13 @@ pub fn markdown() -> Result<String, String> {
          A rule's level depends on where it applies: in a request the client writes, in a\n\
          response it reads, so the same change to a shared schema is judged once per side.\n\n\
          Examples are JSON merge patches over a template document in which `PUT /pets/{id}`\n\
-         takes and answers a `Pet` (`openapi_compat::rules::template`); *Pet* patches that\n\
+         takes and answers a `Pet` (`openapi_compat::docs::template`); *Pet* patches that\n\
          schema, *operation* the operation, *document* the root.\n\n\
          | rule | finds | side | progenitor | generic | example (old → new) | reason given |\n\
          |---|---|---|---|---|---|---|\n",
     );
     let cell = |s: &str| s.replace('|', "\\|");
-    for rule in RULES {
+    for rule in RULES.iter() {
         let outcome = outcome(rule)?;
         for (k, (side, [progenitor, generic])) in outcome.levels.iter().enumerate() {
             let level = |l: &Option<Level>| l.map_or("-", Level::name);

@@ -14,8 +14,9 @@
 //! change it accepted is gone, and an entry left behind would hide the next
 //! change of that kind.
 
+use crate::families;
 use crate::report::{Ignored, Report};
-use crate::rules;
+use crate::walk::view::normalize;
 
 #[derive(Clone, Debug)]
 enum Operation {
@@ -68,7 +69,7 @@ impl Ignores {
                 .next()
                 .ok_or_else(|| format!("{at}: expected `OPERATION RULE REASON`"))?
                 .to_owned();
-            if rules::find(&rule).is_none() {
+            if families::find(&rule).is_none() {
                 return Err(format!(
                     "{at}: there is no rule `{rule}` (the rules are listed in docs/compat-rules.md)"
                 ));
@@ -120,22 +121,4 @@ impl Ignores {
             .map(|(e, _)| e.origin.clone())
             .collect();
     }
-}
-
-/// `/pets/{id}` and `/pets/{petId}` are the same route.
-pub(crate) fn normalize(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut in_param = false;
-    for ch in path.chars() {
-        match ch {
-            '{' => {
-                in_param = true;
-                out.push_str("{}");
-            }
-            '}' => in_param = false,
-            _ if in_param => {}
-            _ => out.push(ch),
-        }
-    }
-    out
 }

@@ -11,7 +11,7 @@
 //! per profile. Each change found is reported with the direction it breaks
 //! ([`Direction`]), a level ([`Level`]: error breaks old clients on a new
 //! server, warning breaks only new clients on an old server, info breaks
-//! neither), where it is, and why. [`rules::RULES`] lists every rule, with an
+//! neither), where it is, and why. [`families::RULES`] lists every rule, with an
 //! example whose outcome `docs/compat-rules.md` shows.
 //!
 //! ```
@@ -21,15 +21,16 @@
 //! assert!(compare(&old, &new, Client::Generic).changes.is_empty());
 //! ```
 
-mod compare;
 pub mod docs;
+pub mod families;
 mod ignore;
 mod report;
 pub mod rules;
+mod walk;
 
-pub use compare::compare;
 pub use ignore::Ignores;
 pub use report::{Change, Client, Direction, Format, Ignored, Level, Report, Side};
+pub use walk::compare;
 
 /// Reads an OpenAPI document, JSON or YAML, from a file, or from git when
 /// `input` is `REV:PATH` and no such file exists (`origin/main:openapi/astro.json`,

@@ -124,7 +124,7 @@ impl Side {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
     /// Stable rule id, e.g. `response-enum-value-added`; see
-    /// [`crate::rules::RULES`].
+    /// [`crate::families::RULES`].
     pub rule: &'static str,
     pub direction: Direction,
     pub level: Level,
