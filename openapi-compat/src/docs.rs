@@ -4,6 +4,7 @@
 //! profile, so the document cannot say one thing while the code does
 //! another (`cargo xtask regenerate` rewrites it; a test fails when stale).
 
+use crate::anchors::{ANCHORS, Answer};
 use crate::families::RULES;
 use crate::report::{Client, Level, Side};
 use crate::rules::{At, Example, Rule};
@@ -168,7 +169,23 @@ pub fn markdown() -> Result<String, String> {
     }
     out.push_str(
         "\nA change the team accepts goes in an ignore file (`--ignore FILE`), one\n\
-         `OPERATION RULE REASON` per line; see `openapi-compat --help`.\n",
+         `OPERATION RULE REASON` per line; see `openapi-compat --help`.\n\n\
+         ## Against the anchors\n\n\
+         Every check family of oasdiff (its `checker/check_*.go` files) and every rule of\n\
+         openapi-diff (`BackwardIncompatibleProp`), with the rules here that find the same\n\
+         changes, or why the family does not apply to a client profile\n\
+         (`openapi_compat::anchors`).\n\n\
+         | checker | family | here |\n\
+         |---|---|---|\n",
     );
+    for anchor in ANCHORS {
+        let here = match anchor.answer {
+            Answer::Rules(rules) => {
+                rules.iter().map(|r| format!("`{}`", r.as_str())).collect::<Vec<_>>().join(", ")
+            }
+            Answer::Why(why) => format!("does not apply: {}", cell(why)),
+        };
+        let _ = writeln!(out, "| {} | `{}` | {here} |", anchor.checker.name(), anchor.family);
+    }
     Ok(out)
 }

@@ -21,6 +21,7 @@
 //! assert!(compare(&old, &new, Client::Generic).changes.is_empty());
 //! ```
 
+pub mod anchors;
 pub mod docs;
 pub mod families;
 mod ignore;

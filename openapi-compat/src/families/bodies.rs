@@ -30,6 +30,14 @@ crate::rules::catalogue! {
         Operation,
         "{}",
         r##"{"requestBody":{"content":{"application/yaml":{"schema":{"type":"string"}}}}}"##;
+    MEDIA_TYPE_SCHEMA_ADDED = "media-type-schema-added": "a media type that had no schema (any value) has one",
+        Operation,
+        r##"{"requestBody":{"content":{"application/json":{"schema":null}}}}"##,
+        "{}";
+    MEDIA_TYPE_SCHEMA_REMOVED = "media-type-schema-removed": "a media type no longer has a schema (any value)",
+        Operation,
+        "{}",
+        r##"{"requestBody":{"content":{"application/json":{"schema":null}}}}"##;
 }
 
 impl<'a> Checker<'a> {
@@ -92,18 +100,38 @@ impl<'a> Checker<'a> {
                         }
                     ),
                 ),
-                Some(new_m) => {
-                    if let (Some(os), Some(ns)) = (old_m.get("schema"), new_m.get("schema")) {
-                        self.schema(
-                            os,
-                            format!("{mat}/schema"),
-                            ns,
-                            format!("{mat}/schema"),
-                            polarity,
-                            false,
-                        );
-                    }
-                }
+                Some(new_m) => match (old_m.get("schema"), new_m.get("schema")) {
+                    (Some(os), Some(ns)) => self.schema(
+                        os,
+                        format!("{mat}/schema"),
+                        ns,
+                        format!("{mat}/schema"),
+                        polarity,
+                        false,
+                    ),
+                    // No schema: any value.
+                    (None, Some(_)) => self.emit(
+                        MEDIA_TYPE_SCHEMA_ADDED,
+                        polarity.stricter(),
+                        &format!("{mat}/schema"),
+                        format!(
+                            "{media} now has a schema: values it refuses were any value before"
+                        ),
+                    ),
+                    (Some(_), None) => self.emit(
+                        MEDIA_TYPE_SCHEMA_REMOVED,
+                        polarity.looser(),
+                        &format!("{mat}/schema"),
+                        format!(
+                            "{media} no longer has a schema: any value may be {}",
+                            match polarity {
+                                Polarity::Request => "sent, which old servers may refuse",
+                                Polarity::Response => "returned, which old clients may not decode",
+                            }
+                        ),
+                    ),
+                    (None, None) => {}
+                },
             }
         }
         for media in new_c.keys() {
@@ -168,6 +196,21 @@ pub(crate) fn cases() -> Vec<super::cases::Case> {
             "request body became required",
             |d| *at(d, &format!("{POST}/requestBody/required")) = json!(false),
             vec![("request-body-became-required", BreaksOldClients)],
+        ),
+        case(
+            "request media type schema removed",
+            |d| remove(d, &format!("{POST}/requestBody/content/application~1json/schema")),
+            vec![("media-type-schema-removed", BreaksNewClients)],
+        ),
+        reverse(
+            "request media type schema added",
+            |d| remove(d, &format!("{POST}/requestBody/content/application~1json/schema")),
+            vec![("media-type-schema-added", BreaksOldClients)],
+        ),
+        case(
+            "response media type schema removed",
+            |d| remove(d, &format!("{POST}/responses/201/content/application~1json/schema")),
+            vec![("media-type-schema-removed", BreaksOldClients)],
         ),
     ]
 }

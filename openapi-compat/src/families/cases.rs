@@ -270,6 +270,7 @@ pub(crate) fn cases() -> Vec<Case> {
         .only_31(),
     ];
     all.extend(super::operations::cases());
+    all.extend(super::deprecation::cases());
     all.extend(super::security::cases());
     all.extend(super::parameters::cases());
     all.extend(super::bodies::cases());
@@ -281,6 +282,7 @@ pub(crate) fn cases() -> Vec<Case> {
     all.extend(super::defaults::cases());
     all.extend(super::objects::cases());
     all.extend(super::composition::cases());
+    all.extend(super::keywords::cases());
     all
 }
 

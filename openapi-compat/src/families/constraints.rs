@@ -35,6 +35,8 @@ impl<'a> Checker<'a> {
             ("maxItems", false),
             ("minProperties", true),
             ("maxProperties", false),
+            ("minContains", true),
+            ("maxContains", false),
         ] {
             let (a, b) = (num(os, keyword), num(ns, keyword));
             let stricter = match (a, b) {
@@ -43,7 +45,9 @@ impl<'a> Checker<'a> {
                 (Some(a), Some(b)) if a != b => (b > a) == larger_is_stricter,
                 _ => continue,
             };
-            let sizes = keyword.ends_with("Items") || keyword.ends_with("Properties");
+            let sizes = keyword.ends_with("Items")
+                || keyword.ends_with("Properties")
+                || keyword.ends_with("Contains");
             // typify validates string constraints and picks integer types from
             // numeric bounds when it decodes; it does not check array or map
             // sizes. A generic client may (a fixed-size buffer, a UI list).
@@ -294,5 +298,17 @@ pub(crate) fn cases() -> Vec<super::cases::Case> {
             |d| *at(d, &format!("{INPUT}/properties/labels/maxItems")) = json!(3),
             vec![("constraint-tightened", BreaksOldClients)],
         ),
+        case(
+            "3.1: request minContains raised",
+            |d| {
+                *at(d, &format!("{INPUT}/properties/labels/minContains")) = json!(2);
+            },
+            vec![("constraint-tightened", BreaksOldClients)],
+        )
+        .setup(|d| {
+            *at(d, &format!("{INPUT}/properties/labels/contains")) = json!({"const": "x"});
+            *at(d, &format!("{INPUT}/properties/labels/minContains")) = json!(1);
+        })
+        .only_31(),
     ]
 }

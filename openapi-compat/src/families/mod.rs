@@ -8,8 +8,10 @@ pub(crate) mod bodies;
 pub(crate) mod composition;
 pub(crate) mod constraints;
 pub(crate) mod defaults;
+pub(crate) mod deprecation;
 pub(crate) mod enums;
 pub(crate) mod headers;
+pub(crate) mod keywords;
 pub(crate) mod objects;
 pub(crate) mod operations;
 pub(crate) mod parameters;
@@ -35,6 +37,7 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// Each family's rules.
 const FAMILIES: &[&[Rule]] = &[
     operations::RULES,
+    deprecation::RULES,
     security::RULES,
     parameters::RULES,
     bodies::RULES,
@@ -46,4 +49,5 @@ const FAMILIES: &[&[Rule]] = &[
     defaults::RULES,
     objects::RULES,
     composition::RULES,
+    keywords::RULES,
 ];

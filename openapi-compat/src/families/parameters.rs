@@ -99,9 +99,13 @@ impl<'a> Checker<'a> {
             let at = format!("{ptr}/parameters[{location}:{name}]");
             match old.get(&(location.clone(), name.clone())) {
                 None => {
-                    if let Some(((from, _), _)) =
-                        old.iter().find(|((l, n), _)| n == name && l != location)
-                    {
+                    if let Some(((from, _), _)) = old.iter().find(|((l, n), _)| {
+                        // Gone from there, and not here before (header
+                        // names are case-insensitive).
+                        l != location
+                            && n.eq_ignore_ascii_case(name)
+                            && !new.contains_key(&(l.clone(), n.clone()))
+                    }) {
                         self.emit(
                             PARAMETER_MOVED,
                             Direction::Both,
@@ -125,6 +129,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Some(old_p) => {
+                    self.deprecation(old_p, p, &at, &format!("{location} parameter {name}"));
                     match (required(old_p), required(p)) {
                         (false, true) => self.emit(
                             PARAMETER_BECAME_REQUIRED,
@@ -187,7 +192,11 @@ impl<'a> Checker<'a> {
         }
         for ((location, name), p) in &old {
             if new.contains_key(&(location.clone(), name.clone()))
-                || new.keys().any(|(_, n)| n == name)
+                || new.keys().any(|(l, n)| {
+                    l != location
+                        && n.eq_ignore_ascii_case(name)
+                        && !old.contains_key(&(l.clone(), n.clone()))
+                })
             {
                 continue;
             }
@@ -300,5 +309,26 @@ pub(crate) fn cases() -> Vec<super::cases::Case> {
             },
             vec![("parameter-empty-value-allowed", BreaksNewClients)],
         ),
+        case(
+            "query parameter moved to a header, its name in other case",
+            |d| {
+                *at(d, &format!("{GET}/parameters/1/in")) = json!("header");
+                *at(d, &format!("{GET}/parameters/1/name")) = json!("Verbose");
+            },
+            vec![("parameter-moved", Both)],
+        ),
+        case(
+            "query parameter removed beside a header of its name",
+            |d| {
+                at(d, &format!("{GET}/parameters")).as_array_mut().unwrap().remove(1);
+            },
+            vec![("parameter-removed", Neither)],
+        )
+        .setup(|d| {
+            at(d, &format!("{GET}/parameters"))
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"in": "header", "name": "verbose", "schema": {"type": "boolean"}}));
+        }),
     ]
 }

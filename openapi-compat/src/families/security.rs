@@ -99,13 +99,30 @@ impl<'a> Checker<'a> {
             ),
             (true, true) => {}
             (false, false) => {
-                let index =
-                    |reqs: &Requirements| -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-                        reqs.iter().map(|alt| (alternative_name(alt), alt.clone())).collect()
-                    };
-                let (oi, ni) = (index(&old), index(&new));
-                for (name, alt) in &oi {
-                    let Some(new_alt) = ni.get(name) else {
+                // Alternatives are paired exactly first, then by the schemes
+                // they name (in order, each once), so one of several naming
+                // the same scheme with other scopes is not mistaken for another.
+                let mut taken = vec![false; new.len()];
+                let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
+                let mut unpaired = Vec::new();
+                for (i, alt) in old.iter().enumerate() {
+                    match (0..new.len()).find(|&j| !taken[j] && new[j] == *alt) {
+                        Some(j) => taken[j] = true,
+                        None => unpaired.push(i),
+                    }
+                }
+                for i in unpaired {
+                    let name = alternative_name(&old[i]);
+                    let j =
+                        (0..new.len()).find(|&j| !taken[j] && alternative_name(&new[j]) == name);
+                    if let Some(j) = j {
+                        taken[j] = true;
+                    }
+                    pairs.push((i, j));
+                }
+                for (i, j) in pairs {
+                    let (alt, name) = (&old[i], alternative_name(&old[i]));
+                    let Some(j) = j else {
                         self.emit(
                             SECURITY_REQUIREMENT_REMOVED,
                             Direction::BreaksOldClients,
@@ -117,7 +134,7 @@ impl<'a> Checker<'a> {
                         );
                         continue;
                     };
-                    for (scheme, scopes) in new_alt {
+                    for (scheme, scopes) in &new[j] {
                         let before = alt.get(scheme).cloned().unwrap_or_default();
                         let added: Vec<_> = scopes.difference(&before).cloned().collect();
                         let removed: Vec<_> = before.difference(scopes).cloned().collect();
@@ -146,7 +163,8 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                for name in ni.keys().filter(|n| !oi.contains_key(*n)) {
+                for j in (0..new.len()).filter(|&j| !taken[j]) {
+                    let name = alternative_name(&new[j]);
                     self.emit(
                         SECURITY_REQUIREMENT_ADDED,
                         Direction::BreaksNewClients,
@@ -462,5 +480,18 @@ pub(crate) fn cases() -> Vec<super::cases::Case> {
             |d| *at(d, &format!("{SCHEMES}/unused")) = json!({"type": "http", "scheme": "basic"}),
             vec![],
         ),
+        case(
+            "one of two requirements of the same scheme removed",
+            |d| {
+                at(d, &format!("{GET}/security")).as_array_mut().unwrap().pop();
+            },
+            vec![("security-requirement-removed", BreaksOldClients)],
+        )
+        .setup(|d| {
+            at(d, &format!("{GET}/security"))
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"oauth": ["write"]}));
+        }),
     ]
 }

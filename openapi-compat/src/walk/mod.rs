@@ -3,8 +3,9 @@
 //! location and name, schemas structurally, following `$ref`s in both
 //! documents, so renaming a component changes nothing. Each pair of nodes is
 //! handed to the families that judge it ([`crate::families`]): an operation
-//! pair to operations, security, parameters, bodies and responses; a schema
-//! pair to types, enums, constraints, defaults, objects and composition.
+//! pair to operations, deprecation, security, parameters, bodies and
+//! responses; a schema pair to deprecation, types, enums, constraints,
+//! defaults, objects, composition and keywords.
 //! Each pair of schemas is walked once per polarity, which handles recursive
 //! schemas and keeps a change to a shared component from being reported once
 //! per operation.
@@ -150,6 +151,7 @@ impl<'a> Checker<'a> {
                 continue;
             };
             self.operation(old_path, old_op, path, op, &ptr);
+            self.deprecation(old_op, op, &ptr, "operation");
             self.security(old_op, op, &ptr);
             self.side = Side::Request;
             self.parameters(old_path, old_op, old_shared, path, op, shared, &ptr);
@@ -197,6 +199,7 @@ impl<'a> Checker<'a> {
         if self.type_changed(os, ns, ptr, pol) {
             return;
         }
+        self.deprecation(os, ns, ptr, "schema");
         self.format(os, ns, ptr, pol);
         self.enums(os, ns, ptr, pol);
         self.constraints(os, ns, ptr, pol);
@@ -207,6 +210,7 @@ impl<'a> Checker<'a> {
             self.schema(oi, format!("{old_ptr}/items"), ni, format!("{ptr}/items"), pol, false);
         }
         self.composition(os, old_ptr, ns, ptr, pol, optional);
+        self.keywords(os, old_ptr, ns, ptr, pol);
     }
 }
 
