@@ -12,7 +12,6 @@
 //! - a workspace member outside its workspace: 404 as well;
 //! - a role that does not allow the operation: 403.
 
-use crate::app::Astro;
 use crate::failure::Failure;
 use astro_public_api::types::Role;
 use sha2::{Digest, Sha256};
@@ -143,35 +142,6 @@ impl Principal {
                 "only an organization owner's token may manage workspaces and tokens".to_owned(),
             )),
         }
-    }
-}
-
-impl Astro {
-    /// The caller behind an `Authorization` header, for a request on
-    /// `organization_id`.
-    pub async fn authenticate(
-        &self,
-        header: Option<&str>,
-        organization_id: &str,
-    ) -> Result<Principal, Failure> {
-        let (id, secret) = parse(header)?;
-        let (token, stored) = self.lookup(move |s| s.token(id)).await?.ok_or_else(invalid_token)?;
-        if !same_digest(&digest(&secret), &stored) {
-            return Err(invalid_token());
-        }
-        if token.expires_at.is_some_and(|at| at <= self.clock.now()) {
-            return Err(expired_token());
-        }
-        if token.organization_id != organization_id {
-            return Err(organization_not_found(organization_id));
-        }
-        Ok(Principal {
-            token_id: token.id,
-            organization_id: token.organization_id,
-            role: token.role,
-            workspace_id: token.workspace_id,
-            expires_at: token.expires_at,
-        })
     }
 }
 

@@ -7,6 +7,7 @@
 //! each change over through an outbox
 //! ([`handoff`]). [`start`] serves [`http::AstroImpl`] with dropshot.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod clock;

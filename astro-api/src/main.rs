@@ -150,14 +150,14 @@ async fn main() -> Result<()> {
     let bind = config.bind;
     let server =
         astro_api::start(&astro_api::Config { bind: front_door::BEHIND, ..config.clone() }, &log)?;
-    astro_api::metrics::register_outbox(&mut registry, server.app_private().clone());
-    let cells = astro_api::metrics::register_cells(&mut registry, server.app_private().clone());
+    astro_api::admin::register_outbox(&mut registry, server.app_private().clone());
+    let cells = astro_api::admin::register_cells(&mut registry, server.app_private().clone());
     let admin = match ops.admin_bind {
         Some(_) => Some(
             service_admin::start(
                 front_door::BEHIND,
                 std::sync::Arc::new(registry),
-                astro_api::metrics::readiness(server.app_private().clone()),
+                astro_api::admin::readiness(server.app_private().clone()),
                 Some(cells),
                 &log,
             )

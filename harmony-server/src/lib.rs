@@ -12,6 +12,7 @@ pub mod app;
 pub use app::newest_version;
 pub mod budget;
 pub mod crypto;
+pub mod fleet;
 pub mod http;
 pub mod k8s;
 pub mod logging;
@@ -19,7 +20,6 @@ pub mod metrics;
 pub mod render;
 pub mod rollout;
 pub mod store;
-pub mod stored_spec;
 pub mod versions;
 pub mod wakeups;
 

@@ -179,13 +179,13 @@ async fn main() -> Result<()> {
         &log,
         config.tls.as_ref(),
     )?;
-    harmony_server::metrics::register_fleet(&mut registry, server.app_private().clone());
+    harmony_server::fleet::register_fleet(&mut registry, server.app_private().clone());
     let admin = match ops.admin_bind {
         Some(_) => Some(
             service_admin::start(
                 front_door::BEHIND,
                 std::sync::Arc::new(registry),
-                harmony_server::metrics::readiness(server.app_private().clone()),
+                harmony_server::fleet::readiness(server.app_private().clone()),
                 None,
                 &log,
             )

@@ -27,7 +27,7 @@
 //! under that key, so a hash handed out reveals nothing about a secret.
 
 use crate::k8s::{self, EnvVar, Map, Object, ObjectMeta};
-use crate::stored_spec::StoredSpec;
+use crate::store::StoredSpec;
 use deployment_rules::platform_key;
 use harmony_api::latest::{
     AstroMachine, DataPlane, DataPlaneKind, DeploymentSpec, Executor, ManifestObject,
@@ -42,22 +42,7 @@ use uuid::Uuid;
 /// the templates makes a new revision even for an unchanged spec.
 pub const RENDERER: &str = "harmony-render/2";
 
-/// A rendered object with its full body (Secret data included), kept as
-/// the JSON text it was rendered to: hashed, stored (the store seals Secret
-/// bodies at rest) and handed out without being rebuilt as a tree.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct RenderedObject {
-    pub meta: ManifestObject,
-    pub body: Box<serde_json::value::RawValue>,
-}
-
-impl RenderedObject {
-    /// The body as a JSON tree.
-    pub fn value(&self) -> serde_json::Value {
-        // The body was produced by serializing an object, so it parses.
-        serde_json::from_str(self.body.get()).unwrap_or(serde_json::Value::Null)
-    }
-}
+pub use crate::store::RenderedObject;
 
 const CONFIG_NAME: &str = "airflow-config";
 const ENV_SECRET: &str = "airflow-env-secrets";

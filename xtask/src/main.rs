@@ -6,6 +6,8 @@
 //! from any directory of the checkout.
 
 mod repeat;
+#[cfg(test)]
+mod tidy;
 
 use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpStream};
@@ -653,137 +655,5 @@ mod help {
             let task = line.trim_start().split(' ').next().unwrap();
             assert!(TASKS.contains(&task), "{task} is in HELP but not in TASKS");
         }
-    }
-}
-
-#[cfg(test)]
-mod tidy {
-    use super::root;
-    use std::path::{Path, PathBuf};
-
-    fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if path.is_dir() {
-                if !name.starts_with('.') && name != "target" && name != "data" {
-                    files(&path, ext, out);
-                }
-            } else if name.ends_with(ext) {
-                out.push(path);
-            }
-        }
-    }
-
-    fn rust_files() -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        files(&root(), ".rs", &mut out);
-        out
-    }
-
-    #[test]
-    fn every_rust_file_says_what_it_is() {
-        let missing: Vec<_> = rust_files()
-            .into_iter()
-            .filter(|p| !std::fs::read_to_string(p).unwrap().starts_with("//!"))
-            .collect();
-        assert!(missing.is_empty(), "these files do not open with a `//!` comment: {missing:?}");
-    }
-
-    #[test]
-    fn no_test_is_ignored() {
-        let marker = ["#[", "ignore"].concat();
-        let ignored: Vec<_> = rust_files()
-            .into_iter()
-            .filter(|p| std::fs::read_to_string(p).unwrap().contains(&marker))
-            .collect();
-        assert!(ignored.is_empty(), "ignored tests in {ignored:?}: fix or delete them");
-    }
-
-    /// The `[dependencies]` table of a crate's manifest, as text.
-    fn dependencies(krate: &str) -> String {
-        let manifest = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).unwrap();
-        let start = manifest.find("[dependencies]").map_or(manifest.len(), |i| i + 14);
-        let rest = &manifest[start..];
-        rest[..rest.find("\n[").unwrap_or(rest.len())].to_owned()
-    }
-
-    #[test]
-    fn architecture_invariants_hold() {
-        for (krate, forbidden) in [
-            // Contracts do no I/O and know no implementation.
-            ("harmony-api", &["harmony-server", "rusqlite", "tokio", "reqwest"][..]),
-            ("harmony-agent-api", &["harmony-server", "rusqlite", "tokio", "reqwest"][..]),
-            // The agent runs in data planes: it knows Harmony only through
-            // the generated client.
-            (
-                "harmony-agent",
-                &["harmony-server", "harmony-api", "harmony-agent-api", "dropshot"][..],
-            ),
-            ("astro-public-api", &["astro-api", "harmony", "rusqlite", "tokio", "reqwest"][..]),
-            // astro-api reaches Harmony only through the generated client.
-            ("astro-api", &["harmony-server", "harmony-api", "progenitor ="][..]),
-            // Consumers get a client without the code generator.
-            ("harmony-client", &["progenitor ", "progenitor.", "harmony-api", "dropshot"][..]),
-            ("astro-client", &["progenitor ", "progenitor.", "astro-public-api", "dropshot"][..]),
-            // xtask builds in seconds.
-            ("xtask", &["="][..]),
-        ] {
-            let deps = dependencies(krate);
-            for name in forbidden {
-                assert!(
-                    !deps.lines().any(|l| l.trim_start().starts_with(name)),
-                    "{krate} must not depend on {name}"
-                );
-            }
-        }
-    }
-
-    /// astro-api speaks of Harmony in its own types; Harmony's wire types
-    /// (and the client that carries them) are named only in its harmony
-    /// module, where they are mapped.
-    #[test]
-    fn only_astro_apis_harmony_module_knows_harmonys_types() {
-        let src = root().join("astro-api/src");
-        let mut files = Vec::new();
-        self::files(&src, ".rs", &mut files);
-        let offenders: Vec<_> = files
-            .into_iter()
-            .filter(|p| !p.strip_prefix(&src).unwrap().starts_with("harmony"))
-            .filter(|p| {
-                let text = std::fs::read_to_string(p).unwrap();
-                ["harmony_client", "harmony_api"].iter().any(|s| text.contains(s))
-            })
-            .collect();
-        assert!(
-            offenders.is_empty(),
-            "Harmony's types outside astro-api's harmony module: {offenders:?}"
-        );
-    }
-
-    #[test]
-    fn only_store_modules_write_sql() {
-        let offenders: Vec<_> = rust_files()
-            .into_iter()
-            .filter(|p| {
-                // A service's store is a folder (`src/store/`), one file per
-                // concern.
-                let exempt = |c: std::path::Component<'_>| {
-                    c.as_os_str() == "store"
-                        || c.as_os_str() == "tests"
-                        || c.as_os_str() == "sql-store"
-                        || c.as_os_str() == "test-support"
-                };
-                !p.components().any(exempt)
-            })
-            .filter(|p| {
-                let text = std::fs::read_to_string(p).unwrap();
-                ["INSERT INTO", "UPDATE deployments", "DELETE FROM"]
-                    .iter()
-                    .any(|s| text.contains(s))
-                    && !p.ends_with("xtask/src/main.rs")
-            })
-            .collect();
-        assert!(offenders.is_empty(), "SQL outside a store module: {offenders:?}");
     }
 }

@@ -16,6 +16,7 @@
 //! (organizations, workspaces, tokens). This file holds [`Astro`], how it
 //! reaches the store, and its readiness.
 
+mod auth;
 mod deployments;
 mod deploys;
 mod rollouts;

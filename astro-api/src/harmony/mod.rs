@@ -84,7 +84,19 @@ pub struct Cells {
     ttl: Duration,
     /// Where placements are also written, so every replica sharing the
     /// database can fall back on what any of them found.
-    store: Option<crate::store::Store>,
+    store: Option<std::sync::Arc<dyn Placements>>,
+}
+
+/// Placements shared by the replicas (the store keeps them): where each
+/// key was last found. Blocking calls, made on the blocking pool. A
+/// trait here, implemented by the store, so this module does not import
+/// the store, which keeps this module's types.
+pub trait Placements: Send + Sync + 'static {
+    /// Where `key` was last found; `None` when unknown or unreadable.
+    fn placement(&self, key: &str) -> Option<Plane>;
+    /// Records that `key` was found as `plane`. A hint for later
+    /// fallbacks: a failed write only means another replica cannot use it.
+    fn remember_placement(&self, key: &str, plane: &Plane);
 }
 
 /// One cell's state, for readiness. No URL and no downstream text: the
@@ -159,8 +171,8 @@ impl Cells {
 
     /// Also keeps placements in `store` (shared by the replicas on its
     /// database).
-    pub fn with_store(mut self, store: crate::store::Store) -> Cells {
-        self.store = Some(store);
+    pub fn with_store(mut self, store: impl Placements) -> Cells {
+        self.store = Some(std::sync::Arc::new(store));
         self
     }
 
@@ -180,8 +192,7 @@ impl Cells {
         }
         let store = self.store.clone()?;
         let key = key.to_owned();
-        let found = sql_store::run_blocking(move || store.placement(&key)).await.ok()?;
-        found.ok()?
+        sql_store::run_blocking(move || store.placement(&key)).await.ok()?
     }
 
     fn remember(&self, key: String, plane: &Plane) {
@@ -197,9 +208,7 @@ impl Cells {
             && previous.is_none_or(|(p, _)| p != *plane)
         {
             let plane = plane.clone();
-            tokio::task::spawn_blocking(move || {
-                let _ = store.remember_placement(&key, &plane);
-            });
+            tokio::spawn(sql_store::run_blocking(move || store.remember_placement(&key, &plane)));
         }
     }
 

@@ -2,14 +2,11 @@
 
 use super::codec::{kind_name, kind_of};
 use super::{Store, StoreError};
+use crate::harmony::{Placements, Plane};
 
 impl Store {
     /// Records that `key` was found as `plane`.
-    pub fn remember_placement(
-        &self,
-        key: &str,
-        plane: &crate::harmony::Plane,
-    ) -> Result<(), StoreError> {
+    pub fn remember_placement(&self, key: &str, plane: &Plane) -> Result<(), StoreError> {
         let (key, cell, id, owner, now) = (
             key.to_owned(),
             plane.cell.clone(),
@@ -34,7 +31,7 @@ impl Store {
     /// Where `key` was last found. A row written before owners were
     /// recorded has none, so it places nothing by id until a cell is asked
     /// again.
-    pub fn placement(&self, key: &str) -> Result<Option<crate::harmony::Plane>, StoreError> {
+    pub fn placement(&self, key: &str) -> Result<Option<Plane>, StoreError> {
         let row = self.db.read(|tx| {
             tx.query_opt(
                 "SELECT cell, data_plane_id, kind, owner FROM placements WHERE key = ?1",
@@ -42,7 +39,7 @@ impl Store {
             )
         })?;
         row.map(|r| {
-            Ok(crate::harmony::Plane {
+            Ok(Plane {
                 cell: r.get(0)?,
                 id: r.get(1)?,
                 kind: kind_of(&r.get::<String>(2)?),
@@ -50,5 +47,15 @@ impl Store {
             })
         })
         .transpose()
+    }
+}
+
+impl Placements for Store {
+    fn placement(&self, key: &str) -> Option<Plane> {
+        Store::placement(self, key).ok().flatten()
+    }
+
+    fn remember_placement(&self, key: &str, plane: &Plane) {
+        let _ = Store::remember_placement(self, key, plane);
     }
 }

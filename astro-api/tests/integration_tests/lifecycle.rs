@@ -223,7 +223,7 @@ async fn readiness_fails_when_the_database_or_every_cell_is_lost() {
     let admin = service_admin::start(
         "127.0.0.1:0".parse().unwrap(),
         std::sync::Arc::new(prometheus_client::registry::Registry::default()),
-        astro_api::metrics::readiness(server.app_private().clone()),
+        astro_api::admin::readiness(server.app_private().clone()),
         None,
         &log,
     )

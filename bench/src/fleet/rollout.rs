@@ -19,7 +19,7 @@
 //!
 //! The fleet goes through two rollouts: first with each step's transaction
 //! unbounded (the baseline: a step re-renders every data plane it moves in
-//! one commit), then as shipped ([`harmony_server::rollout::controller::RENDERS_PER_COMMIT`]).
+//! one commit), then as shipped ([`harmony_server::app::RENDERS_PER_COMMIT`]).
 //! Figures: wall time, the longest write (a step's transaction) and the
 //! longest any write waited while the controller stepped (the store's own
 //! measures, every replica), the probe's latency while stepping, and
@@ -415,11 +415,10 @@ async fn measure(url: Option<&str>, planes: usize) -> Result<(Measured, Measured
         "  fleet rollout: {} to {}, {} renders per transaction (as shipped)",
         RELEASES[1],
         RELEASES[2],
-        harmony_server::rollout::controller::RENDERS_PER_COMMIT
+        harmony_server::app::RENDERS_PER_COMMIT
     );
-    let shipped = fleet
-        .rollout(RELEASES[1], RELEASES[2], harmony_server::rollout::controller::RENDERS_PER_COMMIT)
-        .await?;
+    let shipped =
+        fleet.rollout(RELEASES[1], RELEASES[2], harmony_server::app::RENDERS_PER_COMMIT).await?;
     Ok((shipped, unbounded, fleet.errors.load(Ordering::Relaxed)))
 }
 
@@ -460,7 +459,7 @@ pub async fn run(planes: usize) -> Result<Vec<Line>> {
             format!(
                 "a step's transaction, at most {} re-rendered deployments; the longest group \
                  (write lock held) {:.1} ms against {:.1} ms",
-                harmony_server::rollout::controller::RENDERS_PER_COMMIT,
+                harmony_server::app::RENDERS_PER_COMMIT,
                 m.longest.group,
                 base.longest.group
             ),

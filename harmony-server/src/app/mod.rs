@@ -6,7 +6,7 @@
 //! deployment state), `validate.rs` (a spec's rules and the shared checks),
 //! `clock.rs` (where "now" comes from). This file holds [`Harmony`], its
 //! errors and what the process asks of it (stopping, counts); the rollout
-//! controller adds its commands in [`crate::rollout::controller`].
+//! controller adds its commands in `rollouts`.
 //!
 //! Knows nothing of HTTP. Every operation is synchronous and runs one store
 //! transaction; [`crate::http`] calls it on tokio's blocking pool and turns a
@@ -16,6 +16,7 @@ mod agents;
 mod clock;
 mod data_planes;
 mod deployments;
+mod rollouts;
 mod status;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use agents::{MAX_AGENT_MESSAGE, agent_api_version};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use data_planes::OWNER_LABEL;
 pub(crate) use deployments::{Cause, insert_revision};
+pub use rollouts::{RENDERS_PER_COMMIT, to_api_rollout};
 pub use status::HEARTBEAT_TIMEOUT;
 pub(crate) use validate::{check_dns_label, check_written, is_dns_label};
 
@@ -78,7 +80,7 @@ pub struct Harmony {
     /// another replica takes over the work of one that died.
     pub(crate) lease: chrono::Duration,
     /// Deployments a rollout step re-renders in one transaction
-    /// ([`crate::rollout::controller::RENDERS_PER_COMMIT`]).
+    /// ([`rollouts::RENDERS_PER_COMMIT`]).
     pub(crate) renders_per_commit: usize,
     /// What a change may add to its data plane ([`crate::budget`]).
     pub(crate) budgets: crate::budget::PlaneBudgets,
@@ -111,7 +113,7 @@ impl Harmony {
             policy: DEFAULT_POLICY.clone(),
             replica: Uuid::new_v4().to_string().into(),
             lease: chrono::Duration::seconds(30),
-            renders_per_commit: crate::rollout::controller::RENDERS_PER_COMMIT,
+            renders_per_commit: rollouts::RENDERS_PER_COMMIT,
             budgets: crate::budget::PlaneBudgets::default(),
             log: slog::Logger::root(slog::Discard, slog::o!()),
         }

@@ -7,8 +7,9 @@
 //! [`Action`]s to carry out (set a data plane's desired release), and the
 //! commands (pause, resume, approve, abort, rollback, bypass) change state the
 //! same way. Nothing in this file reads a clock or does I/O, so the same
-//! code runs in Harmony ([`controller`]: one store transaction per step,
-//! the only part of this module that touches the store), in the fleet
+//! code runs in Harmony (`app::rollouts`: one store transaction per step;
+//! this module only names the store's `StoredRollout`, which it
+//! implements), in the fleet
 //! simulator ([`sim`]) and in the benchmark, in simulated time.
 //!
 //! Invariants (each has a test in `tests`):
@@ -25,7 +26,6 @@
 //! - a gate that fails applies `on_failure`; a gate that cannot decide
 //!   (no data, an unreachable data plane) pauses, never passes.
 
-pub mod controller;
 pub mod policy;
 pub mod sim;
 
@@ -320,6 +320,26 @@ pub struct Rollout {
     pub decisions: Vec<Decision>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl crate::store::StoredRollout for Rollout {
+    type State = RolloutState;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn state(&self) -> &RolloutState {
+        &self.state
+    }
+
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
 }
 
 /// Counts of one wave's data planes by state.

@@ -1,10 +1,9 @@
 //! How rows are encoded: secret values sealed with the key, manifest sets
 //! packed (LZ4), and enums as their wire strings.
 
+use super::{RenderedObject, StoredSpec};
 use super::{StoreError, StoredManifestSet, Tx};
 use crate::crypto::Sealer;
-use crate::render::RenderedObject;
-use crate::stored_spec::StoredSpec;
 use harmony_api::latest::{DataPlaneKind, DeploymentSpec, ManifestObject};
 use uuid::Uuid;
 

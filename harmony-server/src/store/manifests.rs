@@ -2,9 +2,26 @@
 
 use super::codec::{pack, unpack};
 use super::{StoreError, Tx};
-use crate::render::RenderedObject;
 use chrono::{DateTime, Utc};
+use harmony_api::latest::ManifestObject;
 use uuid::Uuid;
+
+/// A rendered object with its full body (Secret data included), kept as
+/// the JSON text it was rendered to: hashed, stored (the store seals Secret
+/// bodies at rest) and handed out without being rebuilt as a tree.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RenderedObject {
+    pub meta: ManifestObject,
+    pub body: Box<serde_json::value::RawValue>,
+}
+
+impl RenderedObject {
+    /// The body as a JSON tree.
+    pub fn value(&self) -> serde_json::Value {
+        // The body was produced by serializing an object, so it parses.
+        serde_json::from_str(self.body.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
 
 /// One stored manifest revision.
 #[derive(Clone, Debug)]

@@ -28,15 +28,18 @@ mod leases;
 mod manifests;
 mod migrations;
 mod rollouts;
+mod stored_spec;
 mod usage;
 
 pub use agents::HealthReport;
 pub use changes::{HISTORY_REVISIONS, PlaneChange, PlaneLog};
 pub use codec::{pack, unpack};
 pub use deployments::StoredDeployment;
+pub use manifests::RenderedObject;
 pub use manifests::StoredManifestSet;
 pub use migrations::{MIGRATIONS, contract};
-pub use rollouts::{PlaneView, VIEWS_PER_QUERY};
+pub use rollouts::{PlaneView, StoredRollout, VIEWS_PER_QUERY};
+pub use stored_spec::StoredSpec;
 pub use usage::PlaneUsage;
 
 use crate::crypto::SecretKey;

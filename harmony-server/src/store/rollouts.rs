@@ -2,11 +2,22 @@
 
 use super::codec::enum_to_str;
 use super::{StoreError, Tx};
-use crate::rollout::Rollout;
 use chrono::{DateTime, Utc};
 use harmony_api::latest::DataPlaneRegistration;
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+/// What the store needs of a rollout to keep it: its id, state and times
+/// as columns (the state as its serialized name), the whole as JSON. The
+/// rollout state machine (`crate::rollout::Rollout`) implements it, so the
+/// store knows no type of the layers above it.
+pub trait StoredRollout: serde::Serialize + serde::de::DeserializeOwned {
+    type State: serde::Serialize;
+    fn id(&self) -> Uuid;
+    fn state(&self) -> &Self::State;
+    fn created_at(&self) -> DateTime<Utc>;
+    fn updated_at(&self) -> DateTime<Utc>;
+}
 
 /// Data planes [`Tx::plane_rollout_views`] asks for in one query (well
 /// under SQLite's 32,766 parameters).
@@ -145,24 +156,24 @@ impl Tx<'_> {
     }
 
     /// Inserts or rewrites a rollout's state.
-    pub fn put_rollout(&self, rollout: &Rollout) -> Result<(), StoreError> {
+    pub fn put_rollout<R: StoredRollout>(&self, rollout: &R) -> Result<(), StoreError> {
         self.0.execute(
             "INSERT INTO rollouts (id, state, body, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO UPDATE SET
                  state = excluded.state, body = excluded.body, updated_at = excluded.updated_at",
             &[
-                &rollout.id.to_string(),
-                &enum_to_str(&rollout.state)?,
+                &rollout.id().to_string(),
+                &enum_to_str(rollout.state())?,
                 &serde_json::to_string(rollout)?,
-                &rollout.created_at,
-                &rollout.updated_at,
+                &rollout.created_at(),
+                &rollout.updated_at(),
             ],
         )?;
         Ok(())
     }
 
-    pub fn rollout(&self, id: Uuid) -> Result<Option<Rollout>, StoreError> {
+    pub fn rollout<R: StoredRollout>(&self, id: Uuid) -> Result<Option<R>, StoreError> {
         self.0
             .query_opt("SELECT body FROM rollouts WHERE id = ?1", &[&id.to_string()])?
             .map(|r| Ok(serde_json::from_str(&r.get::<String>(0)?)?))
@@ -173,7 +184,7 @@ impl Tx<'_> {
     /// only it can still be giving data planes back, as a rollout is refused
     /// while another runs or restores. Its state is read first, so a tick
     /// after a rollout that succeeded reads no body.
-    pub fn stopped_rollout(&self) -> Result<Option<Rollout>, StoreError> {
+    pub fn stopped_rollout<R: StoredRollout>(&self) -> Result<Option<R>, StoreError> {
         let newest = self.0.query_opt(
             "SELECT id, state FROM rollouts ORDER BY created_at DESC, id LIMIT 1",
             &[],
@@ -190,7 +201,7 @@ impl Tx<'_> {
     }
 
     /// Rollouts, newest first; only those still running when `active`.
-    pub fn rollouts(&self, active: bool) -> Result<Vec<Rollout>, StoreError> {
+    pub fn rollouts<R: StoredRollout>(&self, active: bool) -> Result<Vec<R>, StoreError> {
         let sql = if active {
             "SELECT body FROM rollouts
              WHERE state NOT IN ('SUCCEEDED', 'ABORTED', 'ROLLED_BACK')

@@ -207,7 +207,7 @@ async fn readiness_fails_when_the_database_is_lost() {
     let admin = service_admin::start(
         "127.0.0.1:0".parse().unwrap(),
         std::sync::Arc::new(prometheus_client::registry::Registry::default()),
-        harmony_server::metrics::readiness(server.app_private().clone()),
+        harmony_server::fleet::readiness(server.app_private().clone()),
         None,
         &log,
     )

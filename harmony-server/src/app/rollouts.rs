@@ -1,5 +1,5 @@
-//! Platform releases and rollouts, in Harmony: the pure state machine
-//! ([`crate::rollout`]) run against the store.
+//! Platform releases and rollouts, in Harmony's application: the pure
+//! state machine ([`crate::rollout`]) run against the store.
 //!
 //! Each step of a rollout is one write transaction: read the rollout, look
 //! at its data planes through `StoreFleet`, step, carry out the actions
@@ -14,7 +14,7 @@
 //! long: a tick that has more to move steps again in another transaction
 //! until the waves' `max_parallel` is reached.
 
-use crate::app::{Cause, Harmony, HarmonyError, check_written, insert_revision, not_found};
+use super::{Cause, Harmony, HarmonyError, check_written, insert_revision, not_found};
 use crate::render;
 use crate::rollout::{
     self, Action, Command, Fleet, Observation, PlaneInfo, PlaneState, PlatformRelease, Rollout,
@@ -158,7 +158,7 @@ impl Harmony {
         let (policy, key, budget) =
             ((*self.policy).clone(), self.key.clone(), self.renders_per_commit);
         let rollout = self.store.write(move |tx| {
-            if let Some(active) = tx.rollouts(true)?.first() {
+            if let Some(active) = tx.rollouts::<Rollout>(true)?.first() {
                 return Err(HarmonyError::Conflict {
                     code: "RolloutInProgress",
                     message: format!(
@@ -167,7 +167,7 @@ impl Harmony {
                     ),
                 });
             }
-            if let Some(stopped) = tx.stopped_rollout()?.filter(Rollout::restoring) {
+            if let Some(stopped) = tx.stopped_rollout::<Rollout>()?.filter(Rollout::restoring) {
                 return Err(HarmonyError::Conflict {
                     code: "RolloutInProgress",
                     message: format!(
@@ -199,13 +199,13 @@ impl Harmony {
     }
 
     pub fn rollout(&self, id: Uuid) -> Result<api::Rollout, HarmonyError> {
-        let rollout = self.store.read(|tx| Ok::<_, HarmonyError>(tx.rollout(id)?))?;
+        let rollout = self.store.read(|tx| Ok::<_, HarmonyError>(tx.rollout::<Rollout>(id)?))?;
         rollout.map(|r| to_api_rollout(&r)).ok_or_else(|| not_found("rollout", &id.to_string()))
     }
 
     /// Rollouts, newest first, optionally only those targeting a data plane.
     pub fn rollouts(&self, data_plane_id: Option<&str>) -> Result<Vec<api::Rollout>, HarmonyError> {
-        let all = self.store.read(|tx| Ok::<_, HarmonyError>(tx.rollouts(false)?))?;
+        let all = self.store.read(|tx| Ok::<_, HarmonyError>(tx.rollouts::<Rollout>(false)?))?;
         Ok(all
             .iter()
             .filter(|r| data_plane_id.is_none_or(|id| r.planes.iter().any(|p| p.id == id)))
@@ -222,13 +222,13 @@ impl Harmony {
     ) -> Result<Vec<api::RolloutDataPlane>, HarmonyError> {
         let rollout = self
             .store
-            .read(|tx| Ok::<_, HarmonyError>(tx.rollout(id)?))?
+            .read(|tx| Ok::<_, HarmonyError>(tx.rollout::<Rollout>(id)?))?
             .ok_or_else(|| not_found("rollout", &id.to_string()))?;
         Ok(rollout
             .planes
             .iter()
             .filter(|p| after.is_none_or(|a| p.id.as_str() > a))
-            .take(limit.min(crate::app::MAX_PAGE))
+            .take(limit.min(super::MAX_PAGE))
             .map(|p| api::RolloutDataPlane {
                 data_plane_id: p.id.clone(),
                 wave: rollout.policy.waves[p.wave].name.clone(),
@@ -250,7 +250,7 @@ impl Harmony {
         let (key, budget) = (self.key.clone(), self.renders_per_commit);
         let rollout = self.store.write(move |tx| {
             let mut rollout =
-                tx.rollout(id)?.ok_or_else(|| not_found("rollout", &id.to_string()))?;
+                tx.rollout::<Rollout>(id)?.ok_or_else(|| not_found("rollout", &id.to_string()))?;
             let action = match command.action {
                 api::RolloutAction::Pause => Command::Pause,
                 api::RolloutAction::Resume => Command::Resume,
@@ -303,9 +303,9 @@ impl Harmony {
                 if !tx.claim_lease("rollout-controller", &replica, now, until)? {
                     return Ok((0, false));
                 }
-                let mut active = tx.rollouts(true)?;
+                let mut active = tx.rollouts::<Rollout>(true)?;
                 // A stopped rollout still giving data planes back.
-                active.extend(tx.stopped_rollout()?.filter(Rollout::restoring));
+                active.extend(tx.stopped_rollout::<Rollout>()?.filter(Rollout::restoring));
                 let stepped = active.len();
                 let mut more = false;
                 for mut rollout in active {
@@ -374,7 +374,7 @@ fn plane_infos(tx: &Tx<'_>) -> Result<Vec<PlaneInfo>, HarmonyError> {
     let mut runtimes: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut after = None;
     loop {
-        let page = tx.deployments_after(after, crate::app::MAX_PAGE)?;
+        let page = tx.deployments_after(after, super::MAX_PAGE)?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for d in page {
@@ -388,7 +388,7 @@ fn plane_infos(tx: &Tx<'_>) -> Result<Vec<PlaneInfo>, HarmonyError> {
     let mut planes = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = tx.data_planes_after(after.as_deref(), crate::app::MAX_PAGE)?;
+        let page = tx.data_planes_after(after.as_deref(), super::MAX_PAGE)?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.clone());
         for p in page {
@@ -458,7 +458,7 @@ impl Fleet for StoreFleet<'_> {
         let Some(view) = self.view(plane) else {
             return Observation::Unreachable;
         };
-        if view.last_heartbeat.is_none_or(|beat| self.now - beat > crate::app::HEARTBEAT_TIMEOUT) {
+        if view.last_heartbeat.is_none_or(|beat| self.now - beat > super::HEARTBEAT_TIMEOUT) {
             return Observation::Unreachable;
         }
         if view.applied < view.release_revision {
