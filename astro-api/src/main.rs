@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use astro_api::Config;
 use astro_api::harmony::CellConfig;
+use service_process::shutdown::{Closing, close_in_order};
 
 /// The public Astro API: deployments, workspaces, tokens; every change goes
 /// to the Harmony cell of its data plane.
@@ -75,18 +76,18 @@ struct Flags {
     tls_key: Option<std::path::PathBuf>,
     /// Seconds a connection on any listener may go with no byte moving
     /// either way before it is closed.
-    #[arg(long, env = "ASTRO_IDLE_TIMEOUT", default_value = "60", value_parser = service_log::parse_seconds, global = true)]
+    #[arg(long, env = "ASTRO_IDLE_TIMEOUT", default_value = "60", value_parser = service_process::flags::seconds, global = true)]
     idle_timeout: std::time::Duration,
     /// Connections the public API holds at once; more wait until one closes.
     #[arg(long, env = "ASTRO_MAX_CONNECTIONS", default_value_t = 2048, global = true)]
     max_connections: usize,
     /// Seconds a request's body may take to arrive after its headers, or it
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
-    #[arg(long, env = "ASTRO_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_log::parse_seconds, global = true)]
+    #[arg(long, env = "ASTRO_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_process::flags::seconds, global = true)]
     body_read_timeout: std::time::Duration,
     /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight to
     /// finish; past it they are cut off and the process exits.
-    #[arg(long, env = "ASTRO_SHUTDOWN_GRACE", default_value = "25", value_parser = service_log::parse_seconds, global = true)]
+    #[arg(long, env = "ASTRO_SHUTDOWN_GRACE", default_value = "25", value_parser = service_process::flags::seconds, global = true)]
     shutdown_grace: std::time::Duration,
     /// Deployments an organization may have (creates past it are refused
     /// with 403 QuotaExceeded).
@@ -141,7 +142,7 @@ async fn main() -> Result<()> {
         private_or_absent(path)?;
     }
     // Before anything listens: a SIGTERM from then on stops it cleanly.
-    let stop = service_log::stop_requested();
+    let stop = service_process::shutdown::stop_requested();
     let (mut registry, requests) = astro_api::metrics::registry();
     let base = service_log::logger_as("astro-api", ops.level, ops.format);
     let log = requests.logger(base);
@@ -190,12 +191,9 @@ async fn main() -> Result<()> {
             slog::info!(log, "stopping: no new requests, finishing those in flight";
                 "signal" => signal);
             doors.close();
-            let deadline = tokio::time::Instant::now() + grace;
-            service_log::close_by(deadline, &log, "api", server.close()).await;
-            if let Some(admin) = admin {
-                service_log::close_by(deadline, &log, "admin", admin.close()).await;
-            }
-            slog::info!(log, "stopped");
+            let mut closing: Vec<Closing> = vec![("api", Box::pin(server.close()))];
+            closing.extend(admin.map(|admin| ("admin", Box::pin(admin.close()) as _)));
+            close_in_order(tokio::time::Instant::now() + grace, &log, closing).await;
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! Secret values at rest in astro-api: the outbox holds a change until
+//! Secret values at rest in astro-api (sealed by the `sealing` crate, as
+//! Harmony's are): the outbox holds a change until
 //! Harmony has it, secret environment variables included, and what is
 //! written to a database lives on in its log, its free pages and its
 //! backups. So a secret value is sealed before it is written: XChaCha20-
@@ -11,14 +12,12 @@
 //! a SQLite-only local run creates one in its data directory (0600).
 //! Every replica sharing a PostgreSQL database must be given the same key.
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sealing::{KeyInit as _, XChaCha20Poly1305};
 use uuid::Uuid;
 
 /// How a sealed value starts; anything else was written before values
 /// were sealed.
 const PREFIX: &str = "sealed:v1:";
-const NONCE_LEN: usize = 24;
 
 #[derive(Clone)]
 pub struct Sealer {
@@ -64,7 +63,7 @@ impl Sealer {
 
     /// A new random key, as 64 hex characters.
     pub fn new_key_hex() -> String {
-        hex::encode(XChaCha20Poly1305::generate_key(&mut OsRng))
+        hex::encode(sealing::new_key())
     }
 
     fn aad(deployment: Uuid, key: &str) -> Vec<u8> {
@@ -76,36 +75,17 @@ impl Sealer {
 
     /// `value`, of variable `key` of `deployment`, sealed.
     pub fn seal(&self, deployment: Uuid, key: &str, value: &str) -> String {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let aad = Self::aad(deployment, key);
-        // Encryption fails only past ~256 GiB of plain text.
-        let sealed = self
-            .cipher
-            .encrypt(&nonce, Payload { msg: value.as_bytes(), aad: &aad })
-            .expect("a secret value is far below the cipher's limit");
-        let mut bytes = nonce.to_vec();
-        bytes.extend_from_slice(&sealed);
-        format!("{PREFIX}{}", hex::encode(bytes))
+        sealing::seal(&self.cipher, PREFIX, value, &Self::aad(deployment, key))
     }
 
     /// What [`Sealer::seal`] sealed, for the same deployment and key. A
     /// value without the prefix was stored before values were sealed (an
     /// outbox entry queued by an older astro-api) and is taken as it is.
     pub fn open(&self, deployment: Uuid, key: &str, stored: &str) -> Result<String, Unopenable> {
-        let Some(text) = stored.strip_prefix(PREFIX) else {
-            return Ok(stored.to_owned());
-        };
-        let bytes = hex::decode(text).map_err(|_| Unopenable)?;
-        if bytes.len() < NONCE_LEN {
-            return Err(Unopenable);
+        match sealing::open(&self.cipher, PREFIX, stored, &Self::aad(deployment, key)) {
+            None => Ok(stored.to_owned()),
+            Some(opened) => opened.map_err(|_| Unopenable),
         }
-        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let aad = Self::aad(deployment, key);
-        let plain = self
-            .cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-            .map_err(|_| Unopenable)?;
-        String::from_utf8(plain).map_err(|_| Unopenable)
     }
 }
 

@@ -43,7 +43,7 @@ the next start resumes from what was applied.";
 async fn main() -> Result<()> {
     let args = <Args as clap::Parser>::parse();
     // Before it says it runs: a SIGTERM from then on stops it cleanly.
-    let stop = service_log::stop_requested();
+    let stop = service_process::shutdown::stop_requested();
     let log = service_log::logger_as("harmony-agent", args.log_level, args.log_format);
     let ca = match &args.ca_file {
         Some(path) => {

@@ -561,7 +561,7 @@ impl Drop for KillOnDrop {
 #[tokio::test]
 async fn status_follows_reports_and_heartbeats() {
     use harmony_api::latest::DeploymentState;
-    use harmony_server::app::{HEARTBEAT_TIMEOUT, Harmony as App, ManualClock};
+    use harmony_server::app::{HEARTBEAT_TIMEOUT, HarmonyApp as App, ManualClock};
     use std::sync::Arc;
     let data = tempfile::tempdir().unwrap();
     let key = harmony_server::render::SecretKey::development();

@@ -145,6 +145,11 @@ pub fn trusting(
 }
 
 pub use negotiate::{Harmony, Negotiated, NegotiationError, Speaking, VersionGap};
+
+/// [`Harmony`], by a name that says what it is to a caller that also has a
+/// Harmony of its own (a server's application, a test's fixture): the
+/// negotiating link to one Harmony.
+pub type HarmonyLink = Harmony;
 pub use progenitor_client::{ClientInfo, Error, ResponseValue};
 /// The HTTP client this crate is built on (with its rustls TLS), so a
 /// consumer builds the `reqwest::Client` it hands in without depending on a

@@ -8,7 +8,7 @@
 //! plane's desired revision moves past the one the agent knows, or after
 //! `wait_seconds` with nothing new.
 
-use crate::app::{Harmony, HarmonyError};
+use crate::app::{HarmonyApp, HarmonyError};
 use crate::http::blocking_on;
 use deployment_rules::{Refusals, rule};
 use dropshot::{HttpError, HttpResponseOk, HttpResponseUpdatedNoContent, Query, RequestContext};
@@ -19,7 +19,7 @@ use harmony_agent_api::{
 use std::sync::Arc;
 use std::time::Duration;
 
-pub type Context = Arc<Harmony>;
+pub type Context = Arc<HarmonyApp>;
 
 /// Implements [`HarmonyAgentApi`]; never instantiated.
 pub enum AgentImpl {}
@@ -53,7 +53,7 @@ async fn long_poll<T: Send + 'static>(
     rqctx: &RequestContext<Context>,
     plane: &str,
     wait: u32,
-    read: impl Fn(&Harmony) -> Result<T, HarmonyError> + Clone + Send + 'static,
+    read: impl Fn(&HarmonyApp) -> Result<T, HarmonyError> + Clone + Send + 'static,
     news: impl Fn(&T) -> bool,
 ) -> Result<T, HttpError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.into());
@@ -106,7 +106,7 @@ impl HarmonyAgentApi for AgentImpl {
         let known = query.known_revision.unwrap_or(0);
         let wait = wait_seconds(query.wait_seconds)?;
         let p = plane.clone();
-        let read = move |h: &Harmony| h.desired_state(&p, known);
+        let read = move |h: &HarmonyApp| h.desired_state(&p, known);
         let state = long_poll(&rqctx, &plane, wait, read, |s: &DesiredState| s.changed).await?;
         Ok(HttpResponseOk(state))
     }
@@ -121,7 +121,7 @@ impl HarmonyAgentApi for AgentImpl {
         // A page of a pass in flight is answered at once.
         let wait = if page_token.is_some() { 0 } else { wait };
         let p = plane.clone();
-        let read = move |h: &Harmony| h.changes(&p, since, page_token.as_deref());
+        let read = move |h: &HarmonyApp| h.changes(&p, since, page_token.as_deref());
         let news = move |c: &Changes| c.full || Some(c.revision) != since || c.next_page.is_some();
         Ok(HttpResponseOk(long_poll(&rqctx, &plane, wait, read, news).await?))
     }
@@ -139,7 +139,7 @@ impl HarmonyAgentApi for AgentImpl {
 
 /// Takes one off a count when dropped (a wait ended, or was cancelled: the
 /// agent went away mid-poll and the handler was dropped). The count is
-/// `Harmony::polls_waiting`, which the metrics show as `agents_polling`.
+/// `HarmonyApp::polls_waiting`, which the metrics show as `agents_polling`.
 struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl Drop for Counted {

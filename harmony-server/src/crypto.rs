@@ -3,8 +3,8 @@
 //! - [`SecretKey::mac`]: HMAC-SHA256, for generated secrets (Fernet key,
 //!   passwords) and for every hash Harmony hands out, so a hash reveals
 //!   nothing about the secrets it covers.
-//! - [`Sealer`]: authenticated encryption with a key derived from the secret
-//!   key, for secret values at rest (secret environment variables in stored
+//! - [`Sealer`]: authenticated encryption (the `sealing` crate, which
+//!   astro-api seals with too) with a key derived from the secret key, for secret values at rest (secret environment variables in stored
 //!   specs, Secret objects in stored manifest sets). Each sealed value is
 //!   bound to where it belongs and, from `sealed:v2:`, to when (the
 //!   generation or revision it was written for), so one cannot be moved to
@@ -20,9 +20,8 @@
 //!   `xchacha-seals` (an older replica could not open it before: the
 //!   expand/contract rule of docs/versioning.md).
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
+use sealing::{ChaCha20Poly1305, KeyInit as _, XChaCha20Poly1305};
 use sha2::Sha256;
 
 /// The key Harmony derives generated secrets, hashes and the at-rest
@@ -76,8 +75,8 @@ impl SecretKey {
         let v1 = self.mac(&[b"harmony/at-rest/chacha20poly1305/v1"]);
         let v2 = self.mac(&[b"harmony/at-rest/xchacha20poly1305/v2"]);
         Sealer {
-            v1: ChaCha20Poly1305::new(Key::from_slice(&v1)),
-            v2: XChaCha20Poly1305::new(Key::from_slice(&v2)),
+            v1: ChaCha20Poly1305::new(&v1.into()),
+            v2: XChaCha20Poly1305::new(&v2.into()),
             write_v2,
         }
     }
@@ -114,48 +113,21 @@ impl Sealer {
     /// Encrypts `plain` for the place `context` names, at `when` (the
     /// generation or revision it is written for).
     pub fn seal(&self, plain: &str, context: &[u8], when: u64) -> String {
-        let (prefix, nonce, sealed) = if self.write_v2 {
-            let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-            let aad = at(context, when);
-            let sealed = self.v2.encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: &aad });
-            (V2, nonce.to_vec(), sealed)
+        if self.write_v2 {
+            sealing::seal(&self.v2, V2, plain, &at(context, when))
         } else {
-            let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
-            let sealed = self.v1.encrypt(&nonce, Payload { msg: plain.as_bytes(), aad: context });
-            (V1, nonce.to_vec(), sealed)
-        };
-        // Encryption fails only for inputs beyond 256 GiB.
-        let sealed = sealed.expect("ChaCha20-Poly1305 encrypts any value this size");
-        let mut out = String::with_capacity(prefix.len() + 2 * (nonce.len() + sealed.len()));
-        out.push_str(prefix);
-        out.push_str(&hex::encode(&nonce));
-        out.push_str(&hex::encode(&sealed));
-        out
+            sealing::seal(&self.v1, V1, plain, context)
+        }
     }
 
     /// Decrypts what [`Sealer::seal`] made for the same `context` and `when`
     /// (a v1 value, sealed before times were bound, for its place alone).
     /// Anything else, plain text included, is refused.
     pub fn open(&self, text: &str, context: &[u8], when: u64) -> Result<String, OpenError> {
-        let plain = if let Some(rest) = text.strip_prefix(V2) {
-            let bytes = hex::decode(rest).map_err(|_| OpenError)?;
-            if bytes.len() < 24 {
-                return Err(OpenError);
-            }
-            let (nonce, sealed) = bytes.split_at(24);
-            let aad = at(context, when);
-            self.v2.decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
-        } else if let Some(rest) = text.strip_prefix(V1) {
-            let bytes = hex::decode(rest).map_err(|_| OpenError)?;
-            if bytes.len() < 12 {
-                return Err(OpenError);
-            }
-            let (nonce, sealed) = bytes.split_at(12);
-            self.v1.decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: context })
-        } else {
-            return Err(OpenError);
-        };
-        String::from_utf8(plain.map_err(|_| OpenError)?).map_err(|_| OpenError)
+        sealing::open(&self.v2, V2, text, &at(context, when))
+            .or_else(|| sealing::open(&self.v1, V1, text, context))
+            .unwrap_or(Err(sealing::Unopenable))
+            .map_err(|_| OpenError)
     }
 }
 

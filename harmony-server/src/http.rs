@@ -1,7 +1,7 @@
 //! The HTTP edge: [`HarmonyImpl`] implements the API trait. Handlers extract,
-//! call [`Harmony`] on the blocking pool, and convert the error.
+//! call [`HarmonyApp`] on the blocking pool, and convert the error.
 
-use crate::app::{Harmony, HarmonyError};
+use crate::app::{HarmonyApp, HarmonyError};
 use dropshot::{
     ClientErrorStatusCode, EmptyScanParams, HttpError, HttpResponseCreated, HttpResponseDeleted,
     HttpResponseOk, PaginationParams, Path, Query, RequestContext, ResultsPage, WhichPage,
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// What handlers see: the application layer, and the versions this process
 /// serves (for discovery).
 pub struct ServerState {
-    pub harmony: Harmony,
+    pub harmony: HarmonyApp,
     pub served: Vec<semver::Version>,
 }
 
@@ -107,8 +107,8 @@ pub(crate) fn request_version(rqctx: &RequestContext<Context>) -> deployment_rul
 /// Runs a blocking application call off the async executor, for either
 /// API's handlers: its error as the API's, a panic as a 500.
 pub(crate) async fn blocking_on<T: Send + 'static>(
-    harmony: &Harmony,
-    f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
+    harmony: &HarmonyApp,
+    f: impl FnOnce(&HarmonyApp) -> Result<T, HarmonyError> + Send + 'static,
 ) -> Result<T, HttpError> {
     let harmony = harmony.clone();
     sql_store::run_blocking(move || f(&harmony))
@@ -120,7 +120,7 @@ pub(crate) async fn blocking_on<T: Send + 'static>(
 /// [`blocking_on`] the request's Harmony.
 async fn blocking<T: Send + 'static>(
     rqctx: &RequestContext<Context>,
-    f: impl FnOnce(&Harmony) -> Result<T, HarmonyError> + Send + 'static,
+    f: impl FnOnce(&HarmonyApp) -> Result<T, HarmonyError> + Send + 'static,
 ) -> Result<T, HttpError> {
     blocking_on(&rqctx.context().harmony, f).await
 }

@@ -2,7 +2,7 @@
 //!
 //! [`start`] opens the store (SQLite under a data directory by default,
 //! PostgreSQL with [`Config::database_url`], which replicas share), builds
-//! the application layer ([`app::Harmony`]) and serves [`http::HarmonyImpl`] with
+//! the application layer ([`app::HarmonyApp`]) and serves [`http::HarmonyImpl`] with
 //! dropshot, routing each request by its `api-version` header
 //! ([`versions::ServedVersions`]).
 
@@ -103,11 +103,11 @@ impl Config {
 }
 
 /// The application over `config`'s database and key.
-fn open(config: &Config) -> Result<app::Harmony> {
+fn open(config: &Config) -> Result<app::HarmonyApp> {
     open_with_clock(config, Arc::new(app::SystemClock))
 }
 
-fn open_with_clock(config: &Config, clock: Arc<dyn app::Clock>) -> Result<app::Harmony> {
+fn open_with_clock(config: &Config, clock: Arc<dyn app::Clock>) -> Result<app::HarmonyApp> {
     let location = sql_store::Location::choose(
         config.database_url.as_deref(),
         &config.data_dir,
@@ -125,7 +125,7 @@ fn open_with_clock(config: &Config, clock: Arc<dyn app::Clock>) -> Result<app::H
         .with_context(|| format!("opening the store in {}", location.describe()))?;
     // Older binaries sharing the database do not keep the planes' sums.
     store.recount_usage().context("recounting what deployments take on their planes")?;
-    let mut harmony = app::Harmony::new(store, clock, key).with_budgets(config.budgets);
+    let mut harmony = app::HarmonyApp::new(store, clock, key).with_budgets(config.budgets);
     if let Some(tick) = config.rollout_tick {
         // Renewed every tick; lost only after three missed ones.
         harmony = harmony.with_lease(tick * 3);
@@ -236,7 +236,7 @@ pub fn start_with_clock(
 }
 
 /// Steps running rollouts every `every` until the runtime shuts down.
-fn spawn_rollout_ticker(harmony: app::Harmony, every: std::time::Duration, log: slog::Logger) {
+fn spawn_rollout_ticker(harmony: app::HarmonyApp, every: std::time::Duration, log: slog::Logger) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -257,7 +257,7 @@ fn spawn_rollout_ticker(harmony: app::Harmony, every: std::time::Duration, log: 
 /// exposing the main API.
 pub fn start_agent_api(
     bind: SocketAddr,
-    harmony: &app::Harmony,
+    harmony: &app::HarmonyApp,
     log: &slog::Logger,
 ) -> Result<HttpServer<agent::Context>> {
     start_agent_api_with(bind, harmony, log, None)
@@ -266,7 +266,7 @@ pub fn start_agent_api(
 /// [`start_agent_api`], over TLS when `tls` is given.
 pub fn start_agent_api_with(
     bind: SocketAddr,
-    harmony: &app::Harmony,
+    harmony: &app::HarmonyApp,
     log: &slog::Logger,
     tls: Option<&dropshot::ConfigTls>,
 ) -> Result<HttpServer<agent::Context>> {

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use harmony_server::Config;
+use service_process::shutdown::{Closing, close_in_order};
 
 /// Harmony: renders each deployment's Kubernetes manifests for its data
 /// plane, keeps their revisions, hands them to the data plane's agent, and
@@ -114,7 +115,7 @@ struct Flags {
     plane_budget_owned_bytes: u64,
     /// Seconds a connection on any listener may go with no byte moving
     /// either way before it is closed (above the agents' 30 s long poll).
-    #[arg(long, env = "HARMONY_IDLE_TIMEOUT", default_value = "60", value_parser = service_log::parse_seconds, global = true)]
+    #[arg(long, env = "HARMONY_IDLE_TIMEOUT", default_value = "60", value_parser = service_process::flags::seconds, global = true)]
     idle_timeout: std::time::Duration,
     /// Connections the main API holds at once; more wait until one closes.
     #[arg(long, env = "HARMONY_MAX_CONNECTIONS", default_value_t = 1024, global = true)]
@@ -124,11 +125,11 @@ struct Flags {
     agent_max_connections: usize,
     /// Seconds a request's body may take to arrive after its headers, or it
     /// is answered 408 and its connection closed (headers have hyper's 30 s).
-    #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_log::parse_seconds, global = true)]
+    #[arg(long, env = "HARMONY_BODY_READ_TIMEOUT", default_value = "30", value_parser = service_process::flags::seconds, global = true)]
     body_read_timeout: std::time::Duration,
     /// Seconds a stop (SIGTERM, SIGINT) waits for requests in flight to
     /// finish; past it they are cut off and the process exits.
-    #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value = "25", value_parser = service_log::parse_seconds, global = true)]
+    #[arg(long, env = "HARMONY_SHUTDOWN_GRACE", default_value = "25", value_parser = service_process::flags::seconds, global = true)]
     shutdown_grace: std::time::Duration,
 }
 
@@ -163,7 +164,7 @@ async fn main() -> Result<()> {
         None => {}
     }
     // Before anything listens: a SIGTERM from then on stops it cleanly.
-    let stop = service_log::stop_requested();
+    let stop = service_process::shutdown::stop_requested();
     let (mut registry, requests) = harmony_server::metrics::registry();
     let log = requests.logger(service_log::logger_as("harmony", ops.level, ops.format));
     // Each server listens behind a front door at the address asked for,
@@ -218,6 +219,7 @@ async fn main() -> Result<()> {
         doors.addr("agents").unwrap_or(agent_bind),
         service_admin::describe(doors.addr("admin"))
     );
+    let mut closing: Vec<Closing> = Vec::new();
     let deadline = tokio::select! {
         result = server.wait_for_shutdown() => {
             result.map_err(anyhow::Error::msg)?;
@@ -228,16 +230,13 @@ async fn main() -> Result<()> {
                 "signal" => signal);
             doors.close();
             server.app_private().harmony.end_long_polls();
-            let deadline = tokio::time::Instant::now() + grace;
-            service_log::close_by(deadline, &log, "api", server.close()).await;
-            deadline
+            closing.push(("api", Box::pin(server.close())));
+            tokio::time::Instant::now() + grace
         }
     };
-    service_log::close_by(deadline, &log, "agents", agents.close()).await;
-    if let Some(admin) = admin {
-        service_log::close_by(deadline, &log, "admin", admin.close()).await;
-    }
-    slog::info!(log, "stopped");
+    closing.push(("agents", Box::pin(agents.close())));
+    closing.extend(admin.map(|admin| ("admin", Box::pin(admin.close()) as _)));
+    close_in_order(deadline, &log, closing).await;
     Ok(())
 }
 

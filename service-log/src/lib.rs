@@ -16,7 +16,8 @@
 //! parameter named like a credential ([`redact_query_credentials`])
 //! replaced before it is written.
 //!
-//! Also [`stop_requested`]: both service binaries stop the same way.
+//! How a service starts and stops (duration flags, stop signals, closing
+//! within a grace) is `service-process`'s.
 
 use slog::Drain;
 use std::io::Write;
@@ -48,16 +49,6 @@ pub fn parse_level(s: &str) -> Result<slog::Level, String> {
     s.parse::<slog::Level>().map_err(|()| {
         format!("log level must be trace, debug, info, warning, error or critical, got {s:?}")
     })
-}
-
-/// A duration flag (`--body-read-timeout`, `--shutdown-grace`): seconds,
-/// fractions allowed, more than 0 and at most an hour.
-pub fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
-    let seconds: f64 = text.parse().map_err(|e| format!("{e}"))?;
-    if !(seconds > 0.0 && seconds <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".to_owned());
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// A logger writing records at `level` and above to stderr, one line each.
@@ -220,55 +211,6 @@ impl<W: Write> Write for Redacted<W> {
             self.inner.write_all(redact_query_credentials(&text).as_bytes())?;
         }
         self.inner.flush()
-    }
-}
-
-/// Waits until the process is asked to stop: SIGTERM (what Kubernetes and
-/// other supervisors send before they kill) or SIGINT (Ctrl-C); the
-/// signal's name. A service then stops taking requests, lets the ones in
-/// flight finish, and exits 0. The handlers are installed when this is
-/// called (not when first awaited): call it before the process says it is
-/// up, so a signal sent right after can never kill it instead.
-pub fn stop_requested() -> impl std::future::Future<Output = &'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
-    async move {
-        match signals {
-            (Ok(mut term), Ok(mut int)) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            },
-            // No signal handling on this platform: only Ctrl-C.
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
-        }
-    }
-}
-
-/// Waits for `closing` (a server's graceful close: no new connections,
-/// requests in flight finish) at most until `deadline`. Past it, says so
-/// and stops waiting: the process then exits, cutting off what is still in
-/// flight (none of it was answered, so nothing answered is lost). Whether
-/// it closed in time.
-pub async fn close_by<E: std::fmt::Display>(
-    deadline: tokio::time::Instant,
-    log: &slog::Logger,
-    what: &'static str,
-    closing: impl std::future::Future<Output = Result<(), E>>,
-) -> bool {
-    match tokio::time::timeout_at(deadline, closing).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            slog::warn!(log, "closing failed"; "listener" => what, "error" => %e);
-            true
-        }
-        Err(_) => {
-            slog::warn!(log, "the shutdown grace is over: cutting off requests still in flight";
-                "listener" => what);
-            false
-        }
     }
 }
 

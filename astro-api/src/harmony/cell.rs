@@ -7,7 +7,7 @@ use harmony_client::negotiate::{QUOTA_EXCEEDED, QuotaRefusal};
 
 pub(super) struct Cell {
     pub(super) name: String,
-    pub(super) link: harmony_client::Harmony,
+    pub(super) link: harmony_client::HarmonyLink,
     /// The cell's shared Hosted planes by cloud and region, as last listed.
     pub(super) shared: tokio::sync::Mutex<SharedPlanes>,
     /// Times the cell's data planes were listed to find shared ones.

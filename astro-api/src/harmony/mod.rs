@@ -3,7 +3,7 @@
 //! astro-api is configured with one or more cells, each a Harmony endpoint
 //! owning some data planes; during a Harmony rollout cells run different
 //! versions. Each cell negotiates its version on its own
-//! ([`harmony_client::Harmony`]). A request is routed to the cell that owns
+//! ([`harmony_client::HarmonyLink`]). A request is routed to the cell that owns
 //! its data plane and made at that cell's negotiated version: Hybrid work goes
 //! through 1.0.0 when that is all a cell serves; work that 1.0.0 cannot
 //! express (anything Hosted) gets a named version gap.
@@ -135,7 +135,7 @@ impl Cells {
                 .iter()
                 .map(|c| Cell {
                     name: c.name.clone(),
-                    link: harmony_client::Harmony::new(&c.url, http.clone(), ttl),
+                    link: harmony_client::HarmonyLink::new(&c.url, http.clone(), ttl),
                     shared: Default::default(),
                     scans: Default::default(),
                 })

@@ -77,7 +77,7 @@ pub fn holds(
 /// has a directory for each. Skipped, loudly, when the base has no agent binary.
 pub async fn base_agent_against(
     agents_url: &str,
-    harmony: &harmony_server::app::Harmony,
+    harmony: &harmony_server::app::HarmonyApp,
     credential: &str,
     acknowledged: &super::replicas::Acknowledged,
 ) {

@@ -179,7 +179,7 @@ impl HarmonyReplica {
     }
 
     /// This checkout's application (only for this checkout's replica).
-    fn app(&self) -> harmony_server::app::Harmony {
+    fn app(&self) -> harmony_server::app::HarmonyApp {
         match &self.replica {
             Replica::Here(server, _) => server.app_private().harmony.clone(),
             Replica::Base(_) => panic!("the base replica runs in a process of its own"),

@@ -1,7 +1,7 @@
 //! Agents: their credentials, the desired state they poll, and what they
 //! report.
 
-use super::{Harmony, HarmonyError, check_written, not_found};
+use super::{HarmonyApp, HarmonyError, check_written, not_found};
 use crate::render;
 use crate::store::StoreError;
 use deployment_rules::{ApiVersion, Refusals, rule};
@@ -12,7 +12,7 @@ const AGENT_CREDENTIAL_PREFIX: &str = "hagent.";
 /// Longest message of an agent's report that is kept.
 pub const MAX_AGENT_MESSAGE: usize = 1000;
 
-impl Harmony {
+impl HarmonyApp {
     /// Issues (or replaces) the credential a data plane's agent presents;
     /// returns it (shown once: only a SHA-256 of its secret is kept).
     pub fn issue_agent_credential(&self, data_plane_id: &str) -> Result<String, HarmonyError> {
@@ -226,7 +226,7 @@ impl Harmony {
         self.store.write(self.status_write(data_plane_id, report)?)
     }
 
-    /// [`Harmony::record_agent_status`] for the agent API: a complete
+    /// [`HarmonyApp::record_agent_status`] for the agent API: a complete
     /// report (every deployment, repeated each round) is recorded without
     /// waiting for the disk, since the next round repairs its loss; an
     /// incomplete one (an older agent's, naming only what it just applied)

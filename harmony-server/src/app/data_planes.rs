@@ -2,7 +2,7 @@
 //! is) and listing, each shown with its liveness.
 
 use super::{
-    Harmony, HarmonyError, MAX_PAGE, check_dns_label, check_written, is_dns_label, not_found,
+    HarmonyApp, HarmonyError, MAX_PAGE, check_dns_label, check_written, is_dns_label, not_found,
 };
 use deployment_rules::{ApiVersion, Refusals, rule};
 use harmony_api::latest::{DataPlane, DataPlaneRegistration};
@@ -11,7 +11,7 @@ use harmony_api::latest::{DataPlane, DataPlaneRegistration};
 /// Dedicated data plane belongs to (docs/security.md).
 pub const OWNER_LABEL: &str = "astronomer.io/organization";
 
-impl Harmony {
+impl HarmonyApp {
     pub fn register_data_plane(
         &self,
         id: &str,

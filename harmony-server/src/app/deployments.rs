@@ -2,7 +2,7 @@
 //! revisions rendered from them.
 
 use super::validate::validate_spec;
-use super::{Harmony, HarmonyError, MAX_PAGE, is_dns_label, not_found};
+use super::{HarmonyApp, HarmonyError, MAX_PAGE, is_dns_label, not_found};
 use crate::render;
 use crate::store::{PlaneChange, StoredDeployment, StoredManifestSet};
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use harmony_api::latest::{
 };
 use uuid::Uuid;
 
-impl Harmony {
+impl HarmonyApp {
     /// Accepts a deployment's desired state.
     ///
     /// Generations only move forward: an older generation is refused; the

@@ -4,7 +4,7 @@
 //! `deployments.rs` (specs, generations, manifest revisions), `agents.rs`
 //! (credentials, desired state, reports), `status.rs` (liveness and
 //! deployment state), `validate.rs` (a spec's rules and the shared checks),
-//! `clock.rs` (where "now" comes from). This file holds [`Harmony`], its
+//! `clock.rs` (where "now" comes from). This file holds [`HarmonyApp`], its
 //! errors and what the process asks of it (stopping, counts); the rollout
 //! controller adds its commands in `rollouts`.
 //!
@@ -61,7 +61,7 @@ pub enum HarmonyError {
 }
 
 #[derive(Clone)]
-pub struct Harmony {
+pub struct HarmonyApp {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key: Arc<render::SecretKey>,
@@ -101,9 +101,9 @@ static DEFAULT_POLICY: std::sync::LazyLock<Arc<crate::rollout::policy::RolloutPo
 /// Upper bound on a page of results.
 pub const MAX_PAGE: usize = 1000;
 
-impl Harmony {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, key: render::SecretKey) -> Harmony {
-        Harmony {
+impl HarmonyApp {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, key: render::SecretKey) -> HarmonyApp {
+        HarmonyApp {
             store,
             clock,
             key: Arc::new(key),
@@ -165,7 +165,7 @@ impl Harmony {
         self.store.wakeups().wake_all();
     }
 
-    /// Whether [`Harmony::end_long_polls`] was called.
+    /// Whether [`HarmonyApp::end_long_polls`] was called.
     pub fn is_stopping(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -174,7 +174,7 @@ impl Harmony {
     /// through any replica sharing the database (PostgreSQL `LISTEN`/
     /// `NOTIFY`, each plane's own watchers only), so they need not read the
     /// store again on their own.
-    pub fn listen_for_changes(self) -> Harmony {
+    pub fn listen_for_changes(self) -> HarmonyApp {
         self.store.listen_for_changes();
         self
     }

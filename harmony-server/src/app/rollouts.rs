@@ -14,7 +14,7 @@
 //! long: a tick that has more to move steps again in another transaction
 //! until the waves' `max_parallel` is reached.
 
-use super::{Cause, Harmony, HarmonyError, check_written, insert_revision, not_found};
+use super::{Cause, HarmonyApp, HarmonyError, check_written, insert_revision, not_found};
 use crate::render;
 use crate::rollout::{
     self, Action, Command, Fleet, Observation, PlaneInfo, PlaneState, PlatformRelease, Rollout,
@@ -64,7 +64,7 @@ fn check_release_version(
     }
 }
 
-impl Harmony {
+impl HarmonyApp {
     /// Registers a platform release; the same content again is a no-op.
     pub fn put_platform_release(
         &self,

@@ -1,7 +1,7 @@
 //! What Harmony shows of a data plane and a deployment: liveness from the
 //! agent's heartbeat, and a deployment's state from its agent's report.
 
-use super::{Harmony, HarmonyError, not_found};
+use super::{HarmonyApp, HarmonyError, not_found};
 use harmony_api::latest::{DataPlane, DeploymentState, DeploymentStatus};
 use uuid::Uuid;
 
@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// UNREACHABLE.
 pub const HEARTBEAT_TIMEOUT: chrono::Duration = chrono::Duration::seconds(90);
 
-impl Harmony {
+impl HarmonyApp {
     /// A data plane whose agent has reported before but not within
     /// [`HEARTBEAT_TIMEOUT`] is UNREACHABLE, whatever it last said.
     pub(super) fn with_liveness(&self, mut plane: DataPlane) -> DataPlane {

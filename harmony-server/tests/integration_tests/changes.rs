@@ -6,7 +6,7 @@
 
 use crate::common::*;
 use harmony_client::v2;
-use harmony_server::app::{Harmony, HarmonyError};
+use harmony_server::app::{HarmonyApp, HarmonyError};
 use uuid::Uuid;
 
 on_both_backends!(changes_since_a_revision_and_a_write_the_log_did_not_see);
@@ -20,7 +20,7 @@ fn listed(c: &harmony_agent_api::Changes) -> (Vec<Uuid>, Vec<Uuid>) {
 async fn changes_since_a_revision_and_a_write_the_log_did_not_see(backend: Backend) {
     let Some(place) = Place::new(backend) else { return };
     let h = TestHarmony::at(place.clone());
-    let harmony: Harmony = h.server.as_ref().unwrap().app_private().harmony.clone();
+    let harmony: HarmonyApp = h.server.as_ref().unwrap().app_private().harmony.clone();
     let api = h.v2();
     api.data_plane_put(PLANE, &registration(v2::types::DataPlaneKind::Hybrid)).await.unwrap();
     let ids: Vec<Uuid> = (1..=3).map(|n| Uuid::from_u128(0xc0de_0000 + n)).collect();

@@ -251,7 +251,7 @@ fn unhex(hex: &str) -> Vec<u8> {
 /// A data plane's agent on Harmony's real agent API at `agents`: the
 /// generated agent client presenting a credential issued for `plane`.
 pub fn agent_client(
-    harmony: &harmony_server::app::Harmony,
+    harmony: &harmony_server::app::HarmonyApp,
     agents: std::net::SocketAddr,
     plane: &str,
 ) -> harmony_client::agent::Client {

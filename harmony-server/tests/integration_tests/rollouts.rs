@@ -8,7 +8,7 @@ use crate::common::{
 use chrono::{Duration, Utc};
 use harmony_api::latest as api;
 use harmony_client::{v2, v3};
-use harmony_server::app::{Harmony, ManualClock};
+use harmony_server::app::{HarmonyApp, ManualClock};
 use harmony_server::rollout::policy::{Amount, Gate, OnFailure, RolloutPolicy, Wave};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ const FROM: &str = "2026.11.0";
 const TO: &str = "2026.12.0";
 
 struct Fixture {
-    app: Harmony,
+    app: HarmonyApp,
     clock: Arc<ManualClock>,
     /// Data plane → its deployment.
     deployments: BTreeMap<String, Uuid>,
@@ -57,7 +57,7 @@ impl Fixture {
         )
         .unwrap();
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let app = Harmony::new(store, clock.clone(), key).with_rollout_policy(policy());
+        let app = HarmonyApp::new(store, clock.clone(), key).with_rollout_policy(policy());
         let mut deployments = BTreeMap::new();
         for (plane, ring) in [("c1", Some("canary")), ("r1", None), ("r2", None)] {
             let mut reg: api::DataPlaneRegistration =
@@ -517,7 +517,7 @@ async fn a_waves_views_read_together_are_each_data_planes_own(backend: Backend) 
         None => harmony_server::store::Location::Sqlite(place.dir.path().join("h.sqlite3")),
     };
     let store = harmony_server::store::Store::open(&location, &key).unwrap();
-    let app = Harmony::new(store.clone(), Arc::new(ManualClock::new(Utc::now())), key);
+    let app = HarmonyApp::new(store.clone(), Arc::new(ManualClock::new(Utc::now())), key);
     let planes = ["p-reported", "p-silent", "p-empty"];
     for plane in planes {
         let mut reg: api::DataPlaneRegistration =
