@@ -48,7 +48,7 @@ pub mod latest {
     pub use crate::v4::{
         ApiVersions, AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
         DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
-        DeploymentPath, DeploymentSpec, DeploymentState, DeploymentStatus, EnvironmentVariable,
+        DeploymentPath, DeploymentSpec, DeploymentState, DeploymentReport, EnvironmentVariable,
         Executor, GateKind, HybridScheduler, ManifestObject, ManifestQuery, ManifestSet,
         PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout, RolloutAction,
         RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
@@ -368,7 +368,7 @@ pub trait HarmonyApi {
     async fn deployment_status_get(
         rqctx: RequestContext<Self::Context>,
         path: Path<v4::DeploymentPath>,
-    ) -> Result<HttpResponseOk<v4::DeploymentStatus>, HttpError>;
+    ) -> Result<HttpResponseOk<v4::DeploymentReport>, HttpError>;
 
     /// Register a platform release (a version of the manifest templates and
     /// what it supports). Immutable: the same content again is a no-op,

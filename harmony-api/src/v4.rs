@@ -43,7 +43,7 @@ pub enum DeploymentState {
 
 /// A deployment's status, derived from its data plane agent's reports.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub struct DeploymentStatus {
+pub struct DeploymentReport {
     pub deployment_id: Uuid,
     /// The generation Harmony has.
     pub generation: u64,

@@ -8,7 +8,7 @@ use dropshot::{
 };
 use harmony_api::latest::{
     ApiVersions, DataPlane, DataPlanePageSelector, Deployment, DeploymentPageSelector,
-    DeploymentPath, DeploymentStatus, ManifestQuery, ManifestSet, PlatformRelease, Rollout,
+    DeploymentPath, DeploymentReport, ManifestQuery, ManifestSet, PlatformRelease, Rollout,
     RolloutCommand, RolloutDataPlane, RolloutDataPlanePageSelector, RolloutListQuery, RolloutPath,
 };
 use harmony_api::{HarmonyApi, TimedBody};
@@ -239,7 +239,7 @@ impl HarmonyApi for HarmonyImpl {
     async fn deployment_status_get(
         rqctx: RequestContext<Context>,
         path: Path<DeploymentPath>,
-    ) -> Result<HttpResponseOk<DeploymentStatus>, HttpError> {
+    ) -> Result<HttpResponseOk<DeploymentReport>, HttpError> {
         let id = path.into_inner().deployment_id;
         Ok(HttpResponseOk(blocking(&rqctx, move |h| h.deployment_status(id)).await?))
     }

@@ -212,7 +212,7 @@ impl Cell {
     pub(super) async fn deployment_status(
         &self,
         id: Uuid,
-    ) -> Result<harmony_client::v4::types::DeploymentStatus, Failure> {
+    ) -> Result<harmony_client::v4::types::DeploymentReport, Failure> {
         let versions = [STATUS_API];
         let c = match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
             Speaking::V4(c) => c,

@@ -54,7 +54,7 @@ impl Spec {
 
 /// A deployment's status as its data plane's agent reports it, through
 /// Harmony's [`STATUS_API`].
-pub struct Reported(pub(super) harmony_client::v4::types::DeploymentStatus);
+pub struct Reported(pub(super) harmony_client::v4::types::DeploymentReport);
 
 impl Reported {
     /// Sets `d`'s status to what the data plane reports, for the generation

@@ -138,11 +138,11 @@ fn version_4_0_0_payloads_still_decode() {
     let v = "4.0.0";
     request::<v4::DeploymentSpec, c4::DeploymentSpec>(v, "deployment_spec.request.json");
     response::<v4::Deployment, c4::Deployment>(v, "deployment.response.json");
-    response::<v4::DeploymentStatus, c4::DeploymentStatus>(
+    response::<v4::DeploymentReport, c4::DeploymentReport>(
         v,
         "deployment_status.deploying.response.json",
     );
-    response::<v4::DeploymentStatus, c4::DeploymentStatus>(
+    response::<v4::DeploymentReport, c4::DeploymentReport>(
         v,
         "deployment_status.healthy.response.json",
     );

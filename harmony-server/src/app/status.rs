@@ -2,7 +2,7 @@
 //! agent's heartbeat, and a deployment's state from its agent's report.
 
 use super::{HarmonyApp, HarmonyError, not_found};
-use harmony_api::latest::{DataPlane, DeploymentState, DeploymentStatus};
+use harmony_api::latest::{DataPlane, DeploymentState, DeploymentReport};
 use uuid::Uuid;
 
 /// An agent whose last report is older than this has its data plane shown
@@ -26,7 +26,7 @@ impl HarmonyApp {
     /// revision, then HEALTHY or UNHEALTHY as reported, or APPLIED when the
     /// agent applied it and cannot observe health (it reports UNKNOWN);
     /// UNKNOWN when the data plane stopped reporting.
-    pub fn deployment_status(&self, id: Uuid) -> Result<DeploymentStatus, HarmonyError> {
+    pub fn deployment_status(&self, id: Uuid) -> Result<DeploymentReport, HarmonyError> {
         let (deployment, report, plane) = self.store.read(|tx| {
             let d = tx.deployment(id)?.ok_or_else(|| not_found("deployment", &id.to_string()))?;
             let plane = tx.data_plane(&d.spec.data_plane_id)?;
@@ -46,7 +46,7 @@ impl HarmonyApp {
             },
             _ => DeploymentState::Deploying,
         };
-        Ok(DeploymentStatus {
+        Ok(DeploymentReport {
             deployment_id: id,
             generation: deployment.spec.generation,
             revision: deployment.revision,
