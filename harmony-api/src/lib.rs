@@ -48,7 +48,7 @@ pub mod latest {
     pub use crate::v4::{
         ApiVersions, AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
         DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
-        DeploymentPath, DeploymentSpec, DeploymentState, DeploymentReport, EnvironmentVariable,
+        DeploymentPath, DeploymentReport, DeploymentSpec, DeploymentState, EnvironmentVariable,
         Executor, GateKind, HybridScheduler, ManifestObject, ManifestQuery, ManifestSet,
         PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout, RolloutAction,
         RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,

@@ -1,10 +1,17 @@
 //! Wire types of Harmony API 4.0.0 (`STATUS`).
 //!
-//! What changed from 3.0.0: a deployment's status on its data plane, as
-//! Harmony derives it from the agent's reports, as a new endpoint
-//! (`GET /deployments/{deployment_id}/status`). Every 3.0.0 type and
-//! endpoint is unchanged (re-exported here), so 2.0.0 and 3.0.0 clients keep
-//! working against a 4.0.0 Harmony, and nothing needs converting.
+//! What changed from 3.0.0:
+//! - a deployment's report on its data plane, as Harmony derives it from
+//!   the agent's ([`DeploymentReport`], [`DeploymentState`]), at a new
+//!   endpoint (`GET /deployments/{deployment_id}/status`);
+//! - every request body states its rules in its schema (bounds, lengths,
+//!   patterns) and lists the declared ones in `x-rules` (the `Ruled…`
+//!   types, which have the 3.0.0 shape on the wire), and path parameters
+//!   state their grammar;
+//! - the rules declared since 4.0.0 (`deployment_rules::rule`).
+//!
+//! The other 3.0.0 types are re-exported unchanged; 2.0.0 and 3.0.0 clients
+//! keep working against a 4.0.0 Harmony, which serves every version.
 
 use chrono::{DateTime, Utc};
 use deployment_rules::ApiVersion;

@@ -2,7 +2,7 @@
 //! agent's heartbeat, and a deployment's state from its agent's report.
 
 use super::{HarmonyApp, HarmonyError, not_found};
-use harmony_api::latest::{DataPlane, DeploymentState, DeploymentReport};
+use harmony_api::latest::{DataPlane, DeploymentReport, DeploymentState};
 use uuid::Uuid;
 
 /// An agent whose last report is older than this has its data plane shown

@@ -12,7 +12,11 @@
 //! implements), in the fleet
 //! simulator ([`sim`]) and in the benchmark, in simulated time.
 //!
-//! Invariants (each has a test in `tests`):
+//! One state machine, in one file on purpose: its transitions read best
+//! together, and its tests (`tests/integration_tests/rollout_controller.rs`)
+//! hold each invariant below.
+//!
+//! Invariants (each has a test there):
 //! - every targeted data plane is in exactly one wave, or planning fails
 //!   naming the data planes no wave selects;
 //! - a non-zero percentage never rounds down to zero data planes;
