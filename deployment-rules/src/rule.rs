@@ -450,6 +450,15 @@ declare! {
     PLATFORM_KEYS: Harmony DeploymentSpec "platform_environment_keys" since V4
         ["environment_variables[].key"]
         "an environment variable's key is not one the platform sets (AIRFLOW__CORE__FERNET_KEY, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, AIRFLOW__API_AUTH__JWT_SECRET, AIRFLOW__CELERY__BROKER_URL, AIRFLOW__CELERY__WORKER_CONCURRENCY)";
+    /// Issue 37's field: the addresses a deployment's alerts go to, carried
+    /// from 4.0.0 (older versions' requests leave them as they are).
+    CONTACT_EMAILS_COUNT: Harmony DeploymentSpec "contact_emails_count" since V4
+        ["contact_emails"] "contact_emails holds at most 10 addresses";
+    CONTACT_EMAIL: Harmony DeploymentSpec "contact_email_grammar" since V4
+        ["contact_emails[]"]
+        "a contact email is local@domain: the local part 1 to 64 of [A-Za-z0-9._%+-], the domain two or more DNS labels; at most 254 characters";
+    CONTACT_EMAILS_UNIQUE: Harmony DeploymentSpec "contact_emails_unique" since V4
+        ["contact_emails"] "contact_emails are unique";
 
     // Harmony: a data plane's registration.
     PLANE_ID: Harmony DataPlaneRegistration "registration_id_dns_label" since V1

@@ -257,9 +257,10 @@ pub trait HarmonyApi {
     async fn deployment_put_v2(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DeploymentPath>,
-        body: TimedBody<latest::DeploymentSpec>,
-    ) -> Result<HttpResponseOk<latest::Deployment>, HttpError> {
-        Self::deployment_put(rqctx, path, body.map(Into::into)).await
+        body: TimedBody<v3::DeploymentSpec>,
+    ) -> Result<HttpResponseOk<v3::Deployment>, HttpError> {
+        let body = body.map(|spec| v4::RuledDeploymentSpec(spec.into()));
+        Ok(HttpResponseOk(Self::deployment_put(rqctx, path, body).await?.0.into()))
     }
 
     /// Create or replace a (Hybrid) deployment's desired state.
@@ -274,8 +275,8 @@ pub trait HarmonyApi {
         path: Path<v1::DeploymentPath>,
         body: TimedBody<v1::DeploymentSpec>,
     ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
-        let body = body.map(|spec| v4::RuledDeploymentSpec(spec.into()));
-        let deployment = Self::deployment_put(rqctx, path, body).await?.0;
+        let body = body.map(|spec| v4::RuledDeploymentSpec(v3::DeploymentSpec::from(spec).into()));
+        let deployment = v3::Deployment::from(Self::deployment_put(rqctx, path, body).await?.0);
         Ok(HttpResponseOk(deployment.try_into().map_err(not_visible)?))
     }
 
@@ -283,12 +284,26 @@ pub trait HarmonyApi {
     #[endpoint {
         method = GET,
         path = "/deployments/{deployment_id}",
-        versions = VERSION_UNIFIED..,
+        versions = VERSION_STATUS..,
     }]
     async fn deployment_get(
         rqctx: RequestContext<Self::Context>,
         path: Path<latest::DeploymentPath>,
     ) -> Result<HttpResponseOk<latest::Deployment>, HttpError>;
+
+    /// Fetch one deployment.
+    #[endpoint {
+        operation_id = "deployment_get",
+        method = GET,
+        path = "/deployments/{deployment_id}",
+        versions = VERSION_UNIFIED..VERSION_STATUS,
+    }]
+    async fn deployment_get_v2(
+        rqctx: RequestContext<Self::Context>,
+        path: Path<latest::DeploymentPath>,
+    ) -> Result<HttpResponseOk<v3::Deployment>, HttpError> {
+        Ok(HttpResponseOk(Self::deployment_get(rqctx, path).await?.0.into()))
+    }
 
     /// Fetch one (Hybrid) deployment.
     #[endpoint {
@@ -301,7 +316,7 @@ pub trait HarmonyApi {
         rqctx: RequestContext<Self::Context>,
         path: Path<v1::DeploymentPath>,
     ) -> Result<HttpResponseOk<v1::Deployment>, HttpError> {
-        let deployment = Self::deployment_get(rqctx, path).await?.0;
+        let deployment = v3::Deployment::from(Self::deployment_get(rqctx, path).await?.0);
         Ok(HttpResponseOk(deployment.try_into().map_err(not_visible)?))
     }
 
@@ -309,12 +324,30 @@ pub trait HarmonyApi {
     #[endpoint {
         method = GET,
         path = "/deployments",
-        versions = VERSION_UNIFIED..,
+        versions = VERSION_STATUS..,
     }]
     async fn deployment_list(
         rqctx: RequestContext<Self::Context>,
         query: Query<PaginationParams<EmptyScanParams, latest::DeploymentPageSelector>>,
     ) -> Result<HttpResponseOk<ResultsPage<latest::Deployment>>, HttpError>;
+
+    /// List deployments, ordered by id.
+    #[endpoint {
+        operation_id = "deployment_list",
+        method = GET,
+        path = "/deployments",
+        versions = VERSION_UNIFIED..VERSION_STATUS,
+    }]
+    async fn deployment_list_v2(
+        rqctx: RequestContext<Self::Context>,
+        query: Query<PaginationParams<EmptyScanParams, latest::DeploymentPageSelector>>,
+    ) -> Result<HttpResponseOk<ResultsPage<v3::Deployment>>, HttpError> {
+        let page = Self::deployment_list(rqctx, query).await?.0;
+        Ok(HttpResponseOk(ResultsPage {
+            next_page: page.next_page,
+            items: page.items.into_iter().map(Into::into).collect(),
+        }))
+    }
 
     /// List (Hybrid) deployments, ordered by id. A page may hold fewer items
     /// than the limit, since Hosted deployments are left out.
@@ -331,7 +364,11 @@ pub trait HarmonyApi {
         let page = Self::deployment_list(rqctx, query).await?.0;
         Ok(HttpResponseOk(ResultsPage {
             next_page: page.next_page,
-            items: page.items.into_iter().filter_map(|d| d.try_into().ok()).collect(),
+            items: page
+                .items
+                .into_iter()
+                .filter_map(|d| v1::Deployment::try_from(v3::Deployment::from(d)).ok())
+                .collect(),
         }))
     }
 

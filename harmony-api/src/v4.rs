@@ -8,6 +8,9 @@
 //!   patterns) and lists the declared ones in `x-rules` (the `Ruled…`
 //!   types, which have the 3.0.0 shape on the wire), and path parameters
 //!   state their grammar;
+//! - a deployment's `contact_emails` (the addresses its alerts go to): its
+//!   own [`DeploymentSpec`] and [`Deployment`]; older versions' requests
+//!   leave them as they are, and their answers do not show them;
 //! - the rules declared since 4.0.0 (`deployment_rules::rule`).
 //!
 //! The other 3.0.0 types are re-exported unchanged; 2.0.0 and 3.0.0 clients
@@ -22,12 +25,12 @@ use uuid::Uuid;
 
 pub use crate::v3::{
     ApiVersions, AstroMachine, CloudProvider, DataPlane, DataPlaneKind, DataPlanePageSelector,
-    DataPlanePath, DataPlaneRegistration, DataPlaneStatus, Deployment, DeploymentPageSelector,
-    DeploymentPath, DeploymentSpec, EnvironmentVariable, Executor, GateKind, HybridScheduler,
-    ManifestObject, ManifestQuery, ManifestSet, PlatformRelease, PlatformReleasePath,
-    PlatformReleaseSpec, Rollout, RolloutAction, RolloutCommand, RolloutCreate, RolloutDataPlane,
-    RolloutDataPlanePageSelector, RolloutDataPlaneState, RolloutDecision, RolloutDecisionKind,
-    RolloutListQuery, RolloutPath, RolloutState, RolloutWave, SchedulerSize, WorkerQueue,
+    DataPlanePath, DataPlaneRegistration, DataPlaneStatus, DeploymentPageSelector, DeploymentPath,
+    EnvironmentVariable, Executor, GateKind, HybridScheduler, ManifestObject, ManifestQuery,
+    ManifestSet, PlatformRelease, PlatformReleasePath, PlatformReleaseSpec, Rollout, RolloutAction,
+    RolloutCommand, RolloutCreate, RolloutDataPlane, RolloutDataPlanePageSelector,
+    RolloutDataPlaneState, RolloutDecision, RolloutDecisionKind, RolloutListQuery, RolloutPath,
+    RolloutState, RolloutWave, SchedulerSize, WorkerQueue,
 };
 
 /// Where a deployment stands on its data plane.
@@ -62,6 +65,158 @@ pub struct DeploymentReport {
     pub reported_at: Option<DateTime<Utc>>,
     /// What the agent said with its last report, if anything.
     pub message: Option<String>,
+}
+
+/// A deployment's desired state at 4.0.0: 3.0.0's, and the addresses its
+/// alerts go to.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentSpec {
+    pub kind: DataPlaneKind,
+    pub organization_id: String,
+    pub workspace_id: String,
+    pub data_plane_id: String,
+    pub name: String,
+    pub runtime_version: String,
+    pub executor: Executor,
+    /// Hosted only.
+    #[serde(default)]
+    pub scheduler_size: Option<SchedulerSize>,
+    /// Hybrid only.
+    #[serde(default)]
+    pub scheduler: Option<HybridScheduler>,
+    /// Hosted only: two scheduler replicas and a disruption budget.
+    #[serde(default)]
+    pub is_high_availability: bool,
+    pub worker_queues: Vec<WorkerQueue>,
+    #[serde(default)]
+    pub environment_variables: Vec<EnvironmentVariable>,
+    pub image_tag: String,
+    #[serde(default)]
+    pub dag_bundle_version: Option<String>,
+    pub generation: u64,
+    /// The addresses the deployment's alerts go to. Absent: as they are
+    /// (none for a new deployment); empty: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_emails: Option<Vec<String>>,
+}
+
+/// A deployment at 4.0.0: 3.0.0's, and the addresses its alerts go to.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct Deployment {
+    pub id: Uuid,
+    pub kind: DataPlaneKind,
+    pub organization_id: String,
+    pub workspace_id: String,
+    pub data_plane_id: String,
+    pub name: String,
+    pub runtime_version: String,
+    pub executor: Executor,
+    pub scheduler_size: Option<SchedulerSize>,
+    pub scheduler: Option<HybridScheduler>,
+    pub is_high_availability: bool,
+    pub worker_queues: Vec<WorkerQueue>,
+    pub environment_variables: Vec<EnvironmentVariable>,
+    pub image_tag: String,
+    pub dag_bundle_version: Option<String>,
+    pub generation: u64,
+    pub revision: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The addresses the deployment's alerts go to; absent when none (as
+    /// a 4.0.0 Harmony from before them wrote it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_emails: Vec<String>,
+}
+
+/// A 3.0.0 spec at 4.0.0: its contact emails as they are.
+impl From<crate::v3::DeploymentSpec> for DeploymentSpec {
+    fn from(spec: crate::v3::DeploymentSpec) -> DeploymentSpec {
+        let crate::v3::DeploymentSpec {
+            kind,
+            organization_id,
+            workspace_id,
+            data_plane_id,
+            name,
+            runtime_version,
+            executor,
+            scheduler_size,
+            scheduler,
+            is_high_availability,
+            worker_queues,
+            environment_variables,
+            image_tag,
+            dag_bundle_version,
+            generation,
+        } = spec;
+        DeploymentSpec {
+            kind,
+            organization_id,
+            workspace_id,
+            data_plane_id,
+            name,
+            runtime_version,
+            executor,
+            scheduler_size,
+            scheduler,
+            is_high_availability,
+            worker_queues,
+            environment_variables,
+            image_tag,
+            dag_bundle_version,
+            generation,
+            contact_emails: None,
+        }
+    }
+}
+
+/// A deployment as 3.0.0 (and 2.0.0) show it: without its contact emails.
+impl From<Deployment> for crate::v3::Deployment {
+    fn from(d: Deployment) -> crate::v3::Deployment {
+        let Deployment {
+            id,
+            kind,
+            organization_id,
+            workspace_id,
+            data_plane_id,
+            name,
+            runtime_version,
+            executor,
+            scheduler_size,
+            scheduler,
+            is_high_availability,
+            worker_queues,
+            environment_variables,
+            image_tag,
+            dag_bundle_version,
+            generation,
+            revision,
+            created_at,
+            updated_at,
+            contact_emails: _,
+        } = d;
+        crate::v3::Deployment {
+            id,
+            kind,
+            organization_id,
+            workspace_id,
+            data_plane_id,
+            name,
+            runtime_version,
+            executor,
+            scheduler_size,
+            scheduler,
+            is_high_availability,
+            worker_queues,
+            environment_variables,
+            image_tag,
+            dag_bundle_version,
+            generation,
+            revision,
+            created_at,
+            updated_at,
+        }
+    }
 }
 
 /// A deployment's desired state as 4.0.0 takes it: the 2.0.0 shape on the
@@ -305,6 +460,14 @@ mod rules {
         /// At most 9223372036854775807 (a signed 64-bit column).
         #[schemars(range(min = 1, max = "r::MAX_GENERATION"))]
         pub generation: u64,
+        /// The addresses the deployment's alerts go to, each once. Absent:
+        /// as they are (none for a new deployment); empty: none.
+        #[serde(default)]
+        #[schemars(
+            length(max = "r::MAX_CONTACT_EMAILS"),
+            inner(regex = "r::CONTACT_EMAIL_PATTERN", length(max = "r::MAX_CONTACT_EMAIL"))
+        )]
+        pub contact_emails: Option<std::collections::BTreeSet<String>>,
     }
 
     /// Scheduler of a Hybrid deployment, sized in Astro Units.

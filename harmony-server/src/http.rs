@@ -52,6 +52,13 @@ impl From<HarmonyError> for HttpError {
                 ClientErrorStatusCode::UNAUTHORIZED,
                 message,
             ),
+            // The reason is the service's own state, for the caller to act
+            // on (it names what ends it): shown, unlike dropshot's default.
+            HarmonyError::Unavailable(message) => {
+                let mut error = HttpError::for_unavail(Some("Unavailable".to_owned()), message);
+                error.external_message = error.internal_message.clone();
+                error
+            }
             // The detail goes to the log, never to the caller.
             HarmonyError::Store(source) => HttpError::for_internal_error(format!(
                 "{source}: {}",

@@ -75,6 +75,12 @@ pub const SATISFIES: &[(&str, &str)] = &[
     ("secret_value_required", "every secret carries a value (each spec is new)"),
     ("rendered_set_max", "what the limits above allow renders well below it"),
     ("platform_environment_keys", "the platform's keys only before 4.0.0, where they are taken"),
+    ("contact_emails_count", "none, or 1 to 10 addresses (from 4.0.0)"),
+    (
+        "contact_email_grammar",
+        "addresses from the grammar: every local-part character, labels of 1 and 63, up to 254",
+    ),
+    ("contact_emails_unique", "addresses are drawn without repeats"),
 ];
 
 /// Valid specs at `version` for `planes` (HYBRID only before 2.0.0).
@@ -97,6 +103,7 @@ pub fn deployment_specs(version: ApiVersion, planes: Planes) -> BoxedStrategy<Va
         generation(),
         any::<u64>(),
         environment(platform_keys_taken),
+        contact_emails(version),
     )
         .prop_flat_map(
             move |(
@@ -110,8 +117,10 @@ pub fn deployment_specs(version: ApiVersion, planes: Planes) -> BoxedStrategy<Va
                 generation,
                 seed,
                 env,
+                emails,
             )| {
                 let planes = planes.clone();
+                let emails = emails.clone();
                 let executors: Vec<&'static str> = match kind {
                     "HYBRID" => vec!["CELERY", "KUBERNETES"],
                     _ => vec!["CELERY", "KUBERNETES", "ASTRO"],
@@ -142,6 +151,9 @@ pub fn deployment_specs(version: ApiVersion, planes: Planes) -> BoxedStrategy<Va
                         if let Some(bundle) = &bundle {
                             spec["dag_bundle_version"] = json!(bundle);
                         }
+                        if let Some(emails) = &emails {
+                            spec["contact_emails"] = json!(emails);
+                        }
                         match kind {
                             "HYBRID" => {
                                 let au = [5, 24, 5 + seed % 20][(seed % 3) as usize];
@@ -160,6 +172,34 @@ pub fn deployment_specs(version: ApiVersion, planes: Planes) -> BoxedStrategy<Va
             },
         )
         .boxed()
+}
+
+/// Contact emails from 4.0.0 (none before, where no version can send
+/// them): absent, empty, or 1 to 10 distinct addresses at the grammar's
+/// edges.
+fn contact_emails(version: ApiVersion) -> BoxedStrategy<Option<Vec<String>>> {
+    if !rules::rule::CONTACT_EMAIL.applies_at(version) {
+        return Just(None).boxed();
+    }
+    let label = proptest::string::string_regex("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+        .expect("a label's grammar");
+    let local = prop_oneof![
+        proptest::string::string_regex("[A-Za-z0-9._%+-]{1,64}").expect("a local part"),
+        Just("x".repeat(64)),
+        Just("first.last+alerts".to_owned()),
+    ];
+    let email = (local, proptest::collection::vec(label, 2..=4)).prop_map(|(local, labels)| {
+        let mut email = format!("{local}@{}", labels.join("."));
+        // Past 254 characters: the domain keeps its first two labels.
+        if email.len() > rules::MAX_CONTACT_EMAIL {
+            email = format!("{local}@{}", labels[..2].join("."));
+        }
+        email.truncate(rules::MAX_CONTACT_EMAIL);
+        email
+    });
+    let emails = proptest::collection::btree_set(email, 0..=rules::MAX_CONTACT_EMAILS)
+        .prop_map(|set| set.into_iter().filter(|e| rules::contact_email(e).is_ok()).collect());
+    proptest::option::of(emails).boxed()
 }
 
 /// Organization and workspace ids: what astro-api sends (cuid-like ids),

@@ -33,6 +33,7 @@ impl HarmonyApp {
         let now = self.clock.now();
         let key = self.key.clone();
         let budgets = self.budgets;
+        let holds_contact_emails = self.store.holds_contact_emails();
         self.store
             .write_async(move |tx| {
                 // Only a DNS label can name a data plane (validation says so).
@@ -43,6 +44,21 @@ impl HarmonyApp {
                 let existing = tx.deployment(id)?;
                 merge_secrets(&mut spec, existing.as_ref().map(|e| &e.spec), at)?;
                 validate_spec(&spec, plane.as_ref(), existing.as_ref().map(|e| &e.spec), at)?;
+                // Absent (every version before 4.0.0): as they are.
+                if spec.contact_emails.is_none() {
+                    let kept = existing.as_ref().and_then(|e| e.spec.contact_emails.clone());
+                    spec.contact_emails = Some(kept.unwrap_or_default());
+                }
+                if !holds_contact_emails
+                    && spec.contact_emails.as_ref().is_some_and(|e| !e.is_empty())
+                {
+                    return Err(HarmonyError::Unavailable(
+                        "contact_emails are stored once every Harmony binary on this database \
+                         reads them: after the rollout, run `harmony-server contract-schema` \
+                         and restart; until then send none"
+                            .to_owned(),
+                    ));
+                }
                 let plane = plane.ok_or_else(|| not_found("data plane", &spec.data_plane_id))?;
 
                 if let Some(existing) = &existing {
@@ -276,6 +292,7 @@ fn to_api(stored: StoredDeployment) -> Deployment {
         image_tag,
         dag_bundle_version,
         generation,
+        contact_emails,
     } = spec;
     Deployment {
         id,
@@ -300,6 +317,7 @@ fn to_api(stored: StoredDeployment) -> Deployment {
         revision,
         created_at,
         updated_at,
+        contact_emails: contact_emails.unwrap_or_default(),
     }
 }
 

@@ -56,6 +56,10 @@ pub enum HarmonyError {
     /// A change past its data plane's budget ([`crate::budget`]).
     #[error(transparent)]
     OverBudget(crate::budget::OverBudget),
+    /// What this Harmony cannot do yet, for a reason of its own (not the
+    /// request's): a 503 that says why and what ends it.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("storage failure")]
     Store(#[from] StoreError),
 }

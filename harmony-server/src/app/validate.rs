@@ -236,6 +236,20 @@ pub(super) fn validate_spec(
             p.refuse(&rule::PLATFORM_KEYS, field, detail);
         }
     }
+    // From 4.0.0 (older versions' specs carry none: absent, as they are).
+    let emails = spec.contact_emails.as_deref().unwrap_or_default();
+    if emails.len() > rules::MAX_CONTACT_EMAILS {
+        let detail = format!("{} addresses; at most {}", emails.len(), rules::MAX_CONTACT_EMAILS);
+        p.refuse(&rule::CONTACT_EMAILS_COUNT, "contact_emails", detail);
+    }
+    let mut seen = BTreeSet::new();
+    for (i, email) in emails.iter().enumerate() {
+        let field = format!("contact_emails[{i}]");
+        p.check(&rule::CONTACT_EMAIL, field.clone(), rules::contact_email(email));
+        if !seen.insert(email.as_str()) {
+            p.refuse(&rule::CONTACT_EMAILS_UNIQUE, field, "listed twice");
+        }
+    }
     refusals.into_result().map_err(HarmonyError::Invalid)
 }
 

@@ -123,6 +123,19 @@ pub fn input_hash(key: &SecretKey, id: Uuid, spec: &DeploymentSpec, plane: &Data
     key.mac_hex(&[&serde_json::to_vec(&input).unwrap_or_default()])
 }
 
+/// The annotation naming where a deployment's alerts go, when it has
+/// contact emails: on its Namespace, where alerting tools read owners. The
+/// grammar (`deployment_rules::contact_email`) leaves nothing to quote.
+pub const CONTACT_EMAILS_ANNOTATION: &str = "astronomer.io/contact-emails";
+
+fn contact_emails(spec: &DeploymentSpec) -> Map {
+    let mut annotations = Map::new();
+    if let Some(emails) = spec.contact_emails.as_ref().filter(|e| !e.is_empty()) {
+        annotations.insert(CONTACT_EMAILS_ANNOTATION.into(), emails.join(","));
+    }
+    annotations
+}
+
 /// What every object of one deployment shares.
 struct Context<'a> {
     id: Uuid,
@@ -252,7 +265,12 @@ pub fn objects(
         Object {
             api_version: "v1",
             kind: "Namespace",
-            metadata: ObjectMeta { name: cx.ns.clone(), labels: ns_labels, ..Default::default() },
+            metadata: ObjectMeta {
+                name: cx.ns.clone(),
+                labels: ns_labels,
+                annotations: contact_emails(spec),
+                ..Default::default()
+            },
             body: k8s::Empty {},
         },
     );

@@ -37,6 +37,7 @@ fn spec() -> DeploymentSpec {
         image_tag: "v1".into(),
         dag_bundle_version: None,
         generation: 1,
+        contact_emails: None,
     }
 }
 
@@ -60,6 +61,36 @@ fn the_input_hash_does_not_move() {
         input_hash(&SecretKey::development(), id, &hosted, &plane()),
         "bf745a66d0715a9cae82470f92c8a368b6ce83995ccfb33d6aa28859d2cfe526"
     );
+}
+
+/// Contact emails (4.0.0) move the input only when there are some, so the
+/// fleet's hashes stay where they were; they render as the Namespace's
+/// annotation and nowhere else.
+#[test]
+fn contact_emails_render_on_the_namespace_only() {
+    let id = Uuid::from_u128(0x1234);
+    let key = SecretKey::development();
+    let none = input_hash(&key, id, &spec(), &plane());
+    let empty = DeploymentSpec { contact_emails: Some(Vec::new()), ..spec() };
+    assert_eq!(input_hash(&key, id, &empty, &plane()), none);
+    let emails = vec!["oncall@example.com".to_owned(), "team+x@corp.example.org".to_owned()];
+    let with = DeploymentSpec { contact_emails: Some(emails), ..spec() };
+    assert_ne!(input_hash(&key, id, &with, &plane()), none);
+    let rendered = render(&key, id, &with, &plane());
+    let mut annotated = Vec::new();
+    for object in &rendered.objects {
+        let value = object.value();
+        if let Some(text) = value["metadata"]["annotations"][CONTACT_EMAILS_ANNOTATION].as_str() {
+            annotated.push((object.meta.kind.clone(), text.to_owned()));
+        }
+    }
+    assert_eq!(
+        annotated,
+        vec![("Namespace".to_owned(), "oncall@example.com,team+x@corp.example.org".to_owned())]
+    );
+    let plain = render(&key, id, &spec(), &plane());
+    assert!(plain.objects.iter().all(|o| o.value()["metadata"]["annotations"].is_null()
+        || o.value()["metadata"]["annotations"].get(CONTACT_EMAILS_ANNOTATION).is_none()));
 }
 
 /// `airflow.cfg` read by Python's `configparser` (what Airflow reads it

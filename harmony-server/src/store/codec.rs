@@ -22,6 +22,10 @@ pub(super) struct Codec {
     /// was contracted past `manifest-sets-packed`, since binaries from
     /// before it read only `objects`. Every binary since reads both.
     pub(super) pack: bool,
+    /// Whether a stored spec may hold contact emails: only after the schema
+    /// was contracted past `contact-emails`, since binaries from before it
+    /// refuse a spec with a field they do not know.
+    pub(super) contact_emails: bool,
 }
 
 /// Where a secret environment variable's sealed value belongs.

@@ -20,6 +20,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0008-agent-observes.sql"),
     step!("sqlite/0009-plane-usage.sql"),
     step!("sqlite/0010-plane-changes.sql"),
+    step!("sqlite/0011-contact-emails.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -31,6 +32,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0008-agent-observes.sql"),
     step!("postgres/0009-plane-usage.sql"),
     step!("postgres/0010-plane-changes.sql"),
+    step!("postgres/0011-contact-emails.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the

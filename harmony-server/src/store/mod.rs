@@ -97,6 +97,13 @@ impl<E: From<StoreError>> Wrap<E> {
 }
 
 impl Store {
+    /// Whether deployments' contact emails may be stored: every binary that
+    /// may use the database reads them (migration `contact-emails`
+    /// contracted when this store was opened).
+    pub fn holds_contact_emails(&self) -> bool {
+        self.codec.contact_emails
+    }
+
     /// Opens (creating if needed) the database and brings its schema up to
     /// date.
     /// Refuses data sealed with another key: better not to start than to
@@ -122,9 +129,10 @@ impl Store {
         // XChaCha20 seals only once no binary that cannot open them uses
         // the store (crypto.rs).
         let sealer = key.sealer(db.schema().everyone_knows("xchacha-seals"));
+        let contact_emails = db.schema().everyone_knows("contact-emails");
         Ok(Store {
             db,
-            codec: std::sync::Arc::new(Codec { sealer, pack }),
+            codec: std::sync::Arc::new(Codec { sealer, pack, contact_emails }),
             wakeups: Default::default(),
             listening: Default::default(),
         })

@@ -8,7 +8,9 @@
 //! the conversions below stop compiling until someone decides.
 //!
 //! Format 1 is the 2.0.0 shape. Its parts are the released 2.0.0 types,
-//! which its released document freezes; the whole is the store's.
+//! which its released document freezes; the whole is the store's. Its one
+//! addition, `contact_emails` (4.0.0), is written only once every binary
+//! reads it, and only when there are any.
 
 use harmony_api::latest;
 use harmony_api::v2::{
@@ -41,6 +43,12 @@ pub struct StoredSpec {
     #[serde(default)]
     pub dag_bundle_version: Option<String>,
     pub generation: u64,
+    /// Written only once every binary reads it (migration
+    /// `contact-emails` contracted: `Store::holds_contact_emails`); left
+    /// out when empty, so a spec without any is stored, and hashed, as
+    /// before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_emails: Vec<String>,
 }
 
 impl From<latest::DeploymentSpec> for StoredSpec {
@@ -61,6 +69,7 @@ impl From<latest::DeploymentSpec> for StoredSpec {
             image_tag,
             dag_bundle_version,
             generation,
+            contact_emails,
         } = spec;
         StoredSpec {
             kind,
@@ -78,6 +87,9 @@ impl From<latest::DeploymentSpec> for StoredSpec {
             image_tag,
             dag_bundle_version,
             generation,
+            // Absent (as they are) has been resolved against the stored
+            // spec by the time a spec is stored.
+            contact_emails: contact_emails.unwrap_or_default(),
         }
     }
 }
@@ -100,6 +112,7 @@ impl From<StoredSpec> for latest::DeploymentSpec {
             image_tag,
             dag_bundle_version,
             generation,
+            contact_emails,
         } = spec;
         latest::DeploymentSpec {
             kind,
@@ -117,6 +130,7 @@ impl From<StoredSpec> for latest::DeploymentSpec {
             image_tag,
             dag_bundle_version,
             generation,
+            contact_emails: Some(contact_emails),
         }
     }
 }

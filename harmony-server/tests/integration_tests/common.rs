@@ -184,6 +184,17 @@ impl TestHarmony {
         harmony_client::v3::Client::new_with_client(&self.url, http())
     }
 
+    /// This Harmony restarted (with `adjust`) on its data with the schema
+    /// contracted: what an operator does once no older binary shares the
+    /// database, so formats that wait for it (contact emails) are written.
+    pub async fn contracted(mut self, adjust: impl FnOnce(&mut Config)) -> TestHarmony {
+        self.stop().await;
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), PathBuf::new());
+        self.place.apply(&mut config);
+        harmony_server::contract_schema(&config).expect("the schema contracts");
+        self.again(adjust)
+    }
+
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.close().await.expect("harmony stops");

@@ -100,13 +100,17 @@ fn every_served_version_takes_every_generated_valid_spec() {
     let _inside = runtime.enter();
     // Quotas on rendered bytes are an operator's, not the contract's: set
     // past what 8,000 deployments render here.
-    let h = TestHarmony::start_with(|config| {
+    let budgets = |config: &mut harmony_server::Config| {
         config.budgets = harmony_server::budget::PlaneBudgets {
             shared_plane_bytes: u64::MAX / 4,
             organization_bytes_on_shared_plane: u64::MAX / 4,
             owned_plane_bytes: u64::MAX / 4,
         };
-    });
+    };
+    let h = TestHarmony::start_with(budgets);
+    // No older binary shares a test's database: every format is written
+    // (a 4.0.0 spec's contact emails wait for that).
+    let h = runtime.block_on(h.contracted(budgets));
     runtime.block_on(two_planes(&h));
     let planes = valid::Planes {
         hybrid: "hybrid-1".into(),

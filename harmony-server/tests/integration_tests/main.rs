@@ -5,6 +5,7 @@
 mod boundaries;
 mod changes;
 mod common;
+mod contact_emails;
 mod crash;
 mod deployments;
 mod generated_input;

@@ -36,6 +36,9 @@ async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backe
         return;
     }
     let Some(h) = TestHarmony::on_with(backend, |c| c.dev_seed = true) else { return };
+    // No older binary shares a test's database: every format is written
+    // (a 4.0.0 spec's contact emails wait for that).
+    let h = h.contracted(|c| c.dev_seed = true).await;
     let mut summary = Vec::new();
     for version in harmony_api::supported_versions().iter().map(|v| v.semver().clone()) {
         let doc = document(&version);
