@@ -46,6 +46,7 @@ async fn back(
         revision: 1,
         created_at: now,
         updated_at: now,
+        contact_emails: s.contact_emails.unwrap_or_default(),
     }))
 }
 

@@ -42,6 +42,7 @@ fn spec() -> DeploymentSpec {
         image_tag: "v1".into(),
         dag_bundle_version: Some("bundle-1".into()),
         generation: 1,
+        contact_emails: None,
     }
 }
 
