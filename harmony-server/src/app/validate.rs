@@ -229,7 +229,7 @@ pub(super) fn validate_spec(
             );
         }
         // From 4.0.0 a key the platform sets is refused; older versions'
-        // requests keep carrying it, and it is not rendered (render.rs).
+        // requests keep carrying it, and it is not rendered (`render`).
         if p.applies(&rule::PLATFORM_KEYS) && rules::platform_key(&var.key) {
             let detail =
                 format!("{:?} is set by the platform for every Airflow container", var.key);
