@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use astro_api::Config;
 use astro_api::harmony::CellConfig;
+use service_process::flags;
 use service_process::shutdown::{Closing, close_in_order};
 
 /// The public Astro API: deployments, workspaces, tokens; every change goes
@@ -291,17 +292,13 @@ fn configure(flags: Flags) -> Result<(Config, Option<Bootstrap>, Operations)> {
         );
     }
     if let Some(path) = flags.harmony_token_file {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading the Harmony credential from {}", path.display()))?;
-        config.harmony_token = Some(text.trim().to_owned());
+        let token =
+            flags::secret_file(&path, "the Harmony credential").map_err(anyhow::Error::msg)?;
+        config.harmony_token = Some(token);
     }
     if let Some(path) = flags.secret_key_file {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading the secret key from {}", path.display()))?;
-        config.secret_key = Some(
-            astro_api::seal::Sealer::from_hex(&text)
-                .with_context(|| format!("{} must hold 64 hex characters", path.display()))?,
-        );
+        let key = flags::key_file(&path).map_err(anyhow::Error::msg)?;
+        config.secret_key = Some(astro_api::seal::Sealer::new(key));
     }
     config.tls = match (flags.tls_cert, flags.tls_key) {
         (Some(cert_file), Some(key_file)) => {

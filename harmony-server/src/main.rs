@@ -1,8 +1,9 @@
 //! The harmony-server binary: parses flags, starts [`harmony_server::start`],
 //! and runs until interrupted.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use harmony_server::Config;
+use service_process::flags;
 use service_process::shutdown::{Closing, close_in_order};
 
 /// Harmony: renders each deployment's Kubernetes manifests for its data
@@ -272,16 +273,13 @@ fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)>
     config.rollout_policy_file = flags.rollout_policy_file;
     config.rollout_tick = flags.rollout_tick_seconds.map(std::time::Duration::from_secs);
     if let Some(path) = flags.service_token_file {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading the service credential from {}", path.display()))?;
-        config.service_token = Some(text.trim().to_owned());
+        let token =
+            flags::secret_file(&path, "the service credential").map_err(anyhow::Error::msg)?;
+        config.service_token = Some(token);
     }
     if let Some(path) = flags.secret_key_file {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading the secret key from {}", path.display()))?;
-        config.secret_key = Some(parse_key(text.trim()).with_context(|| {
-            format!("{} must hold 64 hex characters (32 bytes)", path.display())
-        })?);
+        let key = flags::key_file(&path).map_err(anyhow::Error::msg)?;
+        config.secret_key = Some(harmony_server::render::SecretKey::new(key));
     }
     config.tls = match (flags.tls_cert, flags.tls_key) {
         (Some(cert_file), Some(key_file)) => {
@@ -296,9 +294,4 @@ fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)>
     };
     body_deadline::set_read_timeout(flags.body_read_timeout);
     Ok((config, flags.agent_bind, ops))
-}
-
-fn parse_key(text: &str) -> Option<harmony_server::render::SecretKey> {
-    let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
-    Some(harmony_server::render::SecretKey::new(bytes))
 }

@@ -9,3 +9,50 @@ pub fn seconds(text: &str) -> Result<std::time::Duration, String> {
     }
     Ok(std::time::Duration::from_secs_f64(seconds))
 }
+
+/// A credential given as a file (`--service-token-file`,
+/// `--harmony-token-file`): its text, trimmed; an error that names the file
+/// and what it was for.
+pub fn secret_file(path: &std::path::Path, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|text| text.trim().to_owned())
+        .map_err(|e| format!("reading {what} from {}: {e}", path.display()))
+}
+
+/// A service's 32-byte secret key, given as a file of 64 hex characters
+/// (`--secret-key-file`).
+pub fn key_file(path: &std::path::Path) -> Result<[u8; 32], String> {
+    let text = secret_file(path, "the secret key")?;
+    let bytes: Option<[u8; 32]> = (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| {
+            let mut key = [0u8; 32];
+            for (i, byte) in key.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or_default();
+            }
+            key
+        });
+    bytes.ok_or_else(|| format!("{} must hold 64 hex characters (32 bytes)", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_hold_64_hex_characters() {
+        let dir = std::env::temp_dir().join(format!("key-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good");
+        std::fs::write(&good, format!("{}\n", "0f".repeat(32))).unwrap();
+        assert_eq!(key_file(&good).unwrap(), [0x0f; 32]);
+        for bad in ["0f".repeat(31), "zz".repeat(32), "0f".repeat(33), String::new()] {
+            let path = dir.join("bad");
+            std::fs::write(&path, bad).unwrap();
+            assert!(key_file(&path).unwrap_err().contains("64 hex characters"));
+        }
+        assert!(
+            secret_file(&dir.join("missing"), "the credential").unwrap_err().contains("missing")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
