@@ -1,4 +1,5 @@
-//! The duration flags the service binaries share.
+//! The flags the service binaries share: durations, and credentials and
+//! keys given as files.
 
 /// A duration flag (`--body-read-timeout`, `--shutdown-grace`): seconds,
 /// fractions allowed, more than 0 and at most an hour.
