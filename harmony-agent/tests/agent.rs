@@ -606,7 +606,7 @@ async fn status_follows_reports_and_heartbeats() {
     assert_eq!(app.deployment_status(id).unwrap().state, DeploymentState::Applied);
     // No heartbeat for longer than the timeout: the data plane is
     // UNREACHABLE and its deployments UNKNOWN.
-    clock.advance(HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1));
+    clock.advance((HEARTBEAT_TIMEOUT + chrono::Duration::seconds(1)).to_std().unwrap());
     assert_eq!(
         app.data_plane("hybrid-example").unwrap().status,
         harmony_api::latest::DataPlaneStatus::Unreachable

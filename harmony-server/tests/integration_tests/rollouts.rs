@@ -118,7 +118,7 @@ impl Fixture {
     }
 
     fn advance(&self, by: Duration) {
-        self.clock.advance(by);
+        self.clock.advance(by.to_std().expect("time moves forward"));
     }
 
     fn release_of(&self, plane: &str) -> String {
