@@ -13,6 +13,7 @@
 //! first format, still opened.
 
 pub use chacha20poly1305::aead::KeyInit;
+use chacha20poly1305::aead::generic_array::typenum::Unsigned as _;
 use chacha20poly1305::aead::{Aead, AeadCore, OsRng, Payload};
 pub use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305};
 
@@ -62,8 +63,6 @@ pub fn open<A: Aead + AeadCore>(
         String::from_utf8(plain).map_err(|_| Unopenable)
     })())
 }
-
-use chacha20poly1305::aead::generic_array::typenum::Unsigned as _;
 
 #[cfg(test)]
 mod tests {

@@ -24,14 +24,7 @@ pub fn secret_file(path: &std::path::Path, what: &str) -> Result<String, String>
 /// (`--secret-key-file`).
 pub fn key_file(path: &std::path::Path) -> Result<[u8; 32], String> {
     let text = secret_file(path, "the secret key")?;
-    let bytes: Option<[u8; 32]> = (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| {
-            let mut key = [0u8; 32];
-            for (i, byte) in key.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or_default();
-            }
-            key
-        });
+    let bytes: Option<[u8; 32]> = hex::decode(&text).ok().and_then(|b| b.try_into().ok());
     bytes.ok_or_else(|| format!("{} must hold 64 hex characters (32 bytes)", path.display()))
 }
 

@@ -89,8 +89,12 @@ fn contact_emails_render_on_the_namespace_only() {
         vec![("Namespace".to_owned(), "oncall@example.com,team+x@corp.example.org".to_owned())]
     );
     let plain = render(&key, id, &spec(), &plane());
-    assert!(plain.objects.iter().all(|o| o.value()["metadata"]["annotations"].is_null()
-        || o.value()["metadata"]["annotations"].get(CONTACT_EMAILS_ANNOTATION).is_none()));
+    assert!(
+        plain
+            .objects
+            .iter()
+            .all(|o| o.value()["metadata"]["annotations"].get(CONTACT_EMAILS_ANNOTATION).is_none())
+    );
 }
 
 /// `airflow.cfg` read by Python's `configparser` (what Airflow reads it

@@ -58,7 +58,7 @@ async fn annotation(h: &TestHarmony, id: uuid::Uuid) -> Option<String> {
 }
 
 async fn contact_emails_wait_for_the_contract_then_go_everywhere_they_should(backend: Backend) {
-    let Some(mut h) = TestHarmony::on(backend) else { return };
+    let Some(h) = TestHarmony::on(backend) else { return };
     two_planes(&h).await;
     let id = id();
     let path = format!("/deployments/{id}");
@@ -81,12 +81,7 @@ async fn contact_emails_wait_for_the_contract_then_go_everywhere_they_should(bac
     let revision = v3["revision"].clone();
     assert_eq!(annotation(&h, id).await, None);
 
-    h.stop().await;
-    let mut config =
-        harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), Default::default());
-    h.place.apply(&mut config);
-    harmony_server::contract_schema(&config).unwrap();
-    let h = h.again(|_| {});
+    let h = h.contracted(|_| {}).await;
 
     // Now they are stored, shown at 4.0.0 only, and rendered.
     let (status, body) =
@@ -132,14 +127,9 @@ async fn contact_emails_wait_for_the_contract_then_go_everywhere_they_should(bac
 }
 
 async fn contact_emails_are_refused_past_each_limit(backend: Backend) {
-    let Some(mut h) = TestHarmony::on(backend) else { return };
+    let Some(h) = TestHarmony::on(backend) else { return };
     two_planes(&h).await;
-    h.stop().await;
-    let mut config =
-        harmony_server::Config::new("127.0.0.1:0".parse().unwrap(), Default::default());
-    h.place.apply(&mut config);
-    harmony_server::contract_schema(&config).unwrap();
-    let h = h.again(|_| {});
+    let h = h.contracted(|_| {}).await;
     let put = reqwest::Method::PUT;
     let local = |n: usize| "x".repeat(n);
     // 254 characters: a 64-character local part and a domain of 189.
