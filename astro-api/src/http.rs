@@ -8,8 +8,8 @@ use crate::failure::Failure;
 use astro_public_api::types::{
     ApiToken, CreatedToken, Deploy, DeployBody, DeployPath, Deployment, DeploymentBody,
     DeploymentHeaders, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
-    IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
-    TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
+    IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenBody,
+    TokenPath, UpdatePreconditions, Workspace, WorkspaceBody, WorkspacePath,
 };
 use astro_public_api::{AstroApi, AstroError, TimedBody};
 use dropshot::{
@@ -153,12 +153,12 @@ impl AstroApi for AstroImpl {
     async fn workspace_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
-        body: TimedBody<WorkspaceInput>,
+        body: TimedBody<WorkspaceBody>,
     ) -> Result<HttpResponseCreated<Workspace>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
         let workspace = rqctx
             .context()
-            .create_workspace(&who, body.into_inner())
+            .create_workspace(&who, body.into_inner().0)
             .await
             .map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(workspace))
@@ -189,11 +189,14 @@ impl AstroApi for AstroImpl {
     async fn token_create(
         rqctx: RequestContext<Context>,
         path: Path<OrganizationPath>,
-        body: TimedBody<TokenInput>,
+        body: TimedBody<TokenBody>,
     ) -> Result<HttpResponseCreated<CreatedToken>, AstroError> {
         let who = caller(&rqctx, &path.into_inner().organization_id).await?;
-        let created =
-            rqctx.context().create_token(&who, body.into_inner()).await.map_err(public(&rqctx))?;
+        let created = rqctx
+            .context()
+            .create_token(&who, body.into_inner().0)
+            .await
+            .map_err(public(&rqctx))?;
         Ok(HttpResponseCreated(created))
     }
 

@@ -29,8 +29,8 @@ use dropshot::{
 use types::{
     ApiToken, CreatedToken, Deploy, DeployBody, DeployPath, Deployment, DeploymentBody,
     DeploymentHeaders, DeploymentOptions, DeploymentPageSelector, DeploymentPath, DeploymentScan,
-    IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenInput,
-    TokenPath, UpdatePreconditions, Workspace, WorkspaceInput, WorkspacePath,
+    IdPageSelector, Organization, OrganizationPath, PlatformRollouts, Readiness, TokenBody,
+    TokenPath, UpdatePreconditions, Workspace, WorkspaceBody, WorkspacePath,
 };
 
 /// The public API's version (lockstep: one at a time).
@@ -59,7 +59,7 @@ pub trait AstroApi {
     async fn workspace_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
-        body: TimedBody<WorkspaceInput>,
+        body: TimedBody<WorkspaceBody>,
     ) -> Result<HttpResponseCreated<Workspace>, AstroError>;
 
     /// List the workspaces the token can see (a workspace member's token:
@@ -87,7 +87,7 @@ pub trait AstroApi {
     async fn token_create(
         rqctx: RequestContext<Self::Context>,
         path: Path<OrganizationPath>,
-        body: TimedBody<TokenInput>,
+        body: TimedBody<TokenBody>,
     ) -> Result<HttpResponseCreated<CreatedToken>, AstroError>;
 
     /// List the organization's API tokens (owners); never their values.

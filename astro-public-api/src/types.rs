@@ -662,6 +662,43 @@ impl JsonSchema for DeployBody {
     }
 }
 
+/// A workspace's create body as the document states it (see
+/// [`DeploymentBody`]).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct WorkspaceBody(pub WorkspaceInput);
+
+impl JsonSchema for WorkspaceBody {
+    fn schema_name() -> String {
+        "WorkspaceInput".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        let example = serde_json::json!({ "name": "data-platform", "description": "ETL" });
+        stated::<WorkspaceInput>(generator, rules::rule::Subject::PublicWorkspace, example)
+    }
+}
+
+/// An API token's create body as the document states it (see
+/// [`DeploymentBody`]).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct TokenBody(pub TokenInput);
+
+impl JsonSchema for TokenBody {
+    fn schema_name() -> String {
+        "TokenInput".to_owned()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        let example = serde_json::json!({
+            "name": "ci", "role": "WORKSPACE_MEMBER", "workspace_id": "ws-1",
+            "expires_in_seconds": 86400
+        });
+        stated::<TokenInput>(generator, rules::rule::Subject::PublicToken, example)
+    }
+}
+
 /// `T`'s schema with `example` and the rules declared about `subject`.
 fn stated<T: JsonSchema>(
     generator: &mut schemars::r#gen::SchemaGenerator,
@@ -673,7 +710,7 @@ fn stated<T: JsonSchema>(
         rules::rule::Api::Astro,
         rules::ApiVersion::new(1, 0, 0),
     )
-    .filter(|r| r.subject() == subject)
+    .filter(|r| r.judges(subject))
     .map(|r| serde_json::json!({ "id": r.id(), "fields": r.fields(), "statement": r.statement() }))
     .collect();
     schema.extensions.insert("x-rules".to_owned(), declared.into());

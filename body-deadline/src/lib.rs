@@ -147,10 +147,16 @@ where
         match tokio::time::timeout(timeout, TypedBody::from_request(rqctx, request)).await {
             Ok(Ok(body)) => match body_nul(body) {
                 (body, None) => Ok(TimedBody(body)),
-                (_, Some(field)) => Err(HttpError::for_bad_request(
-                    Some("InvalidRequest".to_string()),
-                    format!("{field}: a NUL character (U+0000) is not allowed in any text"),
-                )),
+                (_, Some(field)) => {
+                    let rule = deployment_rules::rule::body_text_rule(&T::schema_name())
+                        .map_or(String::new(), |rule| format!(" (rule {})", rule.id()));
+                    Err(HttpError::for_bad_request(
+                        Some("InvalidRequest".to_string()),
+                        format!(
+                            "{field}: a NUL character (U+0000) is not allowed in any text{rule}"
+                        ),
+                    ))
+                }
             },
             Ok(Err(e)) => Err(e),
             Err(_) => Err(HttpError::for_client_error(

@@ -6,7 +6,7 @@
 //! private), and a refusal ([`Refusal`]) can only be made from a rule, so a
 //! check written by hand in a validator has to name one of these, and a new
 //! rule changes what every version's document and rule list say
-//! (`openapi/harmony/rules/`, `x-rules`): `cargo xtask check` refuses it
+//! (`versions/rules/`, `x-rules`): `cargo xtask check` refuses it
 //! for a released version, and the compatibility checker reports it as a
 //! narrowing for an unreleased one.
 //!
@@ -42,6 +42,9 @@ pub enum Subject {
     Rollout,
     /// An opaque page token (any list).
     PageToken,
+    /// The text of every request body of its API (listed with each body's
+    /// rules).
+    RequestBody,
     /// `POST /status` (Harmony's agent API).
     AgentReport,
     /// `GET /desired-state` and `GET /changes` (Harmony's agent API).
@@ -69,6 +72,7 @@ impl Subject {
             Subject::PlatformRelease => "PlatformReleaseSpec",
             Subject::Rollout => "RolloutCreate",
             Subject::PageToken => "page_token",
+            Subject::RequestBody => "*",
             Subject::AgentReport => "StatusReport",
             Subject::AgentPoll => "parameters",
             Subject::PublicDeployment => "DeploymentInput",
@@ -146,6 +150,11 @@ impl Rule {
     /// The first version that no longer does, if any.
     pub fn until(&self) -> Option<ApiVersion> {
         self.until
+    }
+    /// Whether it judges bodies of `subject`: its own subject's, or every
+    /// body's ([`Subject::RequestBody`]).
+    pub fn judges(&self, subject: Subject) -> bool {
+        self.subject == subject || self.subject == Subject::RequestBody
     }
     /// Whether requests at `version` of its API are held to it.
     pub fn applies_at(&self, version: ApiVersion) -> bool {
@@ -317,6 +326,18 @@ impl fmt::Display for Refusals {
         }
         Ok(())
     }
+}
+
+/// The rule that refuses a NUL in the body whose schema is named
+/// `schema` (a body schema of some subject, or `RolloutCommand`): the
+/// [`Subject::RequestBody`] rule of that subject's API. `None` for a body
+/// no rule names (the agent API's).
+pub fn body_text_rule(schema: &str) -> Option<&'static Rule> {
+    let api = match schema {
+        "RolloutCommand" => Api::Harmony,
+        _ => RULES.iter().find(|r| r.subject.schema() == schema)?.api,
+    };
+    RULES.iter().copied().find(|r| r.api == api && r.subject == Subject::RequestBody)
 }
 
 /// Every rule of `api` about `subject` that requests at `version` are held
@@ -501,6 +522,8 @@ declare! {
         "a rollout command names who acts (not blank); an emergency bypass says why";
 
     // Page tokens, at every list.
+    BODY_TEXT: Harmony RequestBody "body_text_without_nul" since V4
+        ["*"] "no text in a request body, key or value, holds a NUL character (U+0000)";
     PAGE_TOKEN: Harmony PageToken "page_token_known" since V1
         ["page_token"] "a page token is one this service handed out";
 
@@ -601,6 +624,8 @@ declare! {
         "expires_in_seconds is within the bounds the document states, and no later than the expiry of the token making the request";
     PUBLIC_NUL: Astro PublicRequest "no_nul_in_request" since V1
         ["path", "query"] "no path segment or query parameter holds a NUL character (U+0000)";
+    PUBLIC_BODY_TEXT: Astro RequestBody "public_body_text_without_nul" since V1
+        ["*"] "no text in a request body, key or value, holds a NUL character (U+0000)";
     PUBLIC_BOOTSTRAP_IDS: Astro PublicBootstrap "bootstrap_ids" since V1
         ["organization", "workspace"] "organization and workspace ids are 1 to 63 letters, digits, '-' or '_'";
 }

@@ -259,7 +259,7 @@ fn ruled<R: JsonSchema>(
     let mut schema = R::json_schema(generator).into_object();
     let at = ApiVersion::new(4, 0, 0);
     let rules: Vec<serde_json::Value> = deployment_rules::rule::rules_at(Api::Harmony, at)
-        .filter(|r| r.subject() == subject)
+        .filter(|r| r.judges(subject))
         .map(declared)
         .collect();
     schema.extensions.insert("x-rules".to_owned(), rules.into());

@@ -12,7 +12,7 @@
 use anyhow::{Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use deployment_rules::ApiVersion;
-use deployment_rules::rule::{Api, rules_at};
+use deployment_rules::rule::{Api, Subject, rules_at};
 use std::collections::BTreeSet;
 
 /// Where the lists live, relative to the repository root.
@@ -77,7 +77,11 @@ pub fn narrowing(old: &semver::Version, new: &semver::Version) -> Vec<String> {
     // A body `old` did not take at all (a new endpoint's) narrows nothing.
     let subjects: BTreeSet<_> = rules_at(Api::Harmony, at(old)).map(|r| r.subject()).collect();
     rules_at(Api::Harmony, at(new))
-        .filter(|r| !before.contains(r.id()) && subjects.contains(&r.subject()))
+        .filter(|r| {
+            let judged_before = subjects.contains(&r.subject())
+                || (r.subject() == Subject::RequestBody && !subjects.is_empty());
+            !before.contains(r.id()) && judged_before
+        })
         .map(|r| {
             format!(
                 "narrowing for {old} clients that move to {new}: rule {} ({})",

@@ -1,6 +1,8 @@
 //! schemathesis (from PyPI) against a running service, as both services'
 //! conformance tests run it: every check, one worker, a fixed seed (or
-//! `SCHEMATHESIS_SEED`), no example database, a JSON report read back.
+//! `SCHEMATHESIS_SEED`), no example database, a JSON report read back,
+//! and the hook `schemathesis/contract_hooks.py`, which makes positive
+//! cases meet the rules the document declares (`x-rules`).
 //!
 //! `.ci/run` installs schemathesis and sets `REQUIRE_SCHEMATHESIS=1`, so CI
 //! fails when it cannot run; elsewhere, without the tool, [`available`]
@@ -34,9 +36,35 @@ pub struct Run {
     /// Path and query parameters fixed to known values.
     pub parameters: Vec<(String, String)>,
     /// Operations where a request the document allows may still be refused
-    /// (a rule a schema cannot state), each with why.
+    /// (400), each with why: what no document can state (an opaque page
+    /// token), or, at a released version, the rules its frozen document
+    /// never listed.
     pub refusals: Vec<(String, String)>,
+    /// The state the declared rules read, for `contract_hooks.py` (data
+    /// planes, releases, clusters, runtimes: whatever its `SATISFY` table
+    /// names), as a JSON object. The hook brings each generated positive
+    /// body to meet every rule the document lists in `x-rules`.
+    pub facts: Value,
     pub max_examples: usize,
+}
+
+/// The facts about text every document's rules read, from the rules
+/// themselves (`deployment_rules`): the bidirectional controls and
+/// invisible characters names may not hold, and the environment variable
+/// keys the platform sets. Merged into each run's [`Run::facts`].
+pub fn text_facts() -> Value {
+    let chars = |keep: fn(char) -> bool| -> Vec<String> {
+        (0..=0x10FFFF_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| keep(*c))
+            .map(String::from)
+            .collect()
+    };
+    serde_json::json!({
+        "bidi_controls": chars(deployment_rules::is_bidi_control),
+        "invisible": chars(deployment_rules::is_invisible),
+        "platform_environment_keys": deployment_rules::rule::PLATFORM_ENVIRONMENT_KEYS,
+    })
 }
 
 /// What a run found.
@@ -63,9 +91,17 @@ pub fn run(run: &Run) -> Outcome {
     for (name, value) in &run.parameters {
         settings.push_str(&format!("{name} = {value:?}\n"));
     }
+    // A conflict with what is stored (409), a precondition that names
+    // another version (412) and a rate limit (429) answer a valid body;
+    // a 400 refuses it, and is never expected of positive data.
+    settings.push_str(
+        "\n[checks.positive_data_acceptance]\n\
+         expected-statuses = [\"2xx\", \"401\", \"403\", \"404\", \"409\", \"412\", \"429\"]\n",
+    );
     // What the document allows must be taken (positive_data_acceptance),
-    // except where such a rule decides. A 412 is never a refusal of the
-    // body: a generated If-Match that names another version is answered so.
+    // except where an exclusion says why not. A 412 is never a refusal of
+    // the body: a generated If-Match that names another version is
+    // answered so.
     for (operation, why) in &run.refusals {
         settings.push_str(&format!(
             "\n# {why}\n[[operations]]\ninclude-operation-id = \"{operation}\"\n\
@@ -74,11 +110,22 @@ pub fn run(run: &Run) -> Outcome {
         ));
     }
     std::fs::write(&config, settings).expect("writing schemathesis.toml");
+    let mut facts = text_facts();
+    for (name, value) in run.facts.as_object().expect("facts are a JSON object") {
+        facts[name] = value.clone();
+    }
+    facts["document"] = Value::String(run.document.display().to_string());
+    let facts_file = work.path().join("facts.json");
+    std::fs::write(&facts_file, facts.to_string()).expect("writing facts.json");
+    let hooks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis");
     let report = work.path().join("report.json");
     let seed = std::env::var("SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".to_owned());
     let mut command = Command::new("schemathesis");
     command
         .current_dir(work.path())
+        .env("SCHEMATHESIS_HOOKS", "contract_hooks")
+        .env("PYTHONPATH", &hooks)
+        .env("CONTRACT_FACTS", &facts_file)
         .arg("--config-file")
         .arg(&config)
         .arg("run")

@@ -522,3 +522,21 @@ pub fn at_the_limits(options: &Value, hosted: bool) -> Vec<(String, Value)> {
     bodies.push((format!("name of {longest} characters"), body));
     bodies
 }
+
+/// Registers a data plane at the stack's Harmony, as its operator would
+/// (`kind` HYBRID or HOSTED, `owner` its organization label).
+pub async fn register(
+    stack: &Stack,
+    id: &str,
+    kind: &str,
+    owner: Option<&str>,
+) -> Result<(), (Option<reqwest::StatusCode>, String)> {
+    let body: harmony_api::latest::DataPlaneRegistration =
+        test_support::fixtures::typed(test_support::fixtures::registration(kind, owner));
+    let body = serde_json::from_value(serde_json::to_value(body).unwrap()).unwrap();
+    let client =
+        harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
+    // 4.0.0 states the id's grammar: its client builds only a DNS label.
+    let id = id.parse().map_err(|e| (None, format!("{e:?}")))?;
+    client.data_plane_put(&id, &body).await.map(|_| ()).map_err(|e| (e.status(), format!("{e:?}")))
+}

@@ -8,27 +8,6 @@ use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A registration of a data plane, as its operator would send it.
-fn registration(kind: &str, owner: Option<&str>) -> harmony_api::latest::DataPlaneRegistration {
-    test_support::fixtures::typed(test_support::fixtures::registration(kind, owner))
-}
-
-/// Registers a data plane at the stack's Harmony, as its operator would.
-async fn register(
-    stack: &Stack,
-    id: &str,
-    kind: &str,
-    owner: Option<&str>,
-) -> Result<(), (Option<reqwest::StatusCode>, String)> {
-    let body =
-        serde_json::from_value(serde_json::to_value(registration(kind, owner)).unwrap()).unwrap();
-    let client =
-        harmony_client::latest::Client::new_with_client(&stack.harmony_url, harmony_http());
-    // 4.0.0 states the id's grammar: its client builds only a DNS label.
-    let id = id.parse().map_err(|e| (None, format!("{e:?}")))?;
-    client.data_plane_put(&id, &body).await.map(|_| ()).map_err(|e| (e.status(), format!("{e:?}")))
-}
-
 fn dedicated(cluster: &str) -> Value {
     let mut body = standard();
     let fields = body.as_object_mut().unwrap();
@@ -175,7 +154,9 @@ async fn a_refusal_leaves_the_outbox_and_a_later_delete_goes_through(backend: sq
         &harmony_server::render::SecretKey::development(),
     )
     .unwrap();
-    let given = registration("HYBRID", Some("org-2"));
+    let given: harmony_api::latest::DataPlaneRegistration = test_support::fixtures::typed(
+        test_support::fixtures::registration("HYBRID", Some("org-2")),
+    );
     harmony
         .write(move |tx| tx.upsert_data_plane("hybrid-example", &given, chrono::Utc::now()))
         .unwrap();
