@@ -22,6 +22,10 @@ pub enum Failure {
     /// The client's `If-Match` names a version that is no longer current.
     #[error("the deployment changed since it was read; its current ETag is {current}")]
     PreconditionFailed { current: String },
+    /// astro-api cannot take this yet (a field its database does not hold
+    /// until every replica knows it); the message says what ends it.
+    #[error("{0}")]
+    Unavailable(String),
     /// Harmony could not be reached, or answered 503.
     #[error("Harmony is unavailable: {0}")]
     HarmonyUnavailable(String),
@@ -76,6 +80,7 @@ impl Failure {
             Failure::NotFound(_) => (404, "NotFound", Vec::new(), None),
             Failure::Conflict { field_errors, .. } => (409, "Conflict", field_errors.clone(), None),
             Failure::PreconditionFailed { .. } => (412, "PreconditionFailed", Vec::new(), None),
+            Failure::Unavailable(_) => (503, "Unavailable", Vec::new(), Some(RETRY_AFTER_SECONDS)),
             Failure::HarmonyUnavailable(_) => {
                 (503, "HarmonyUnavailable", Vec::new(), Some(RETRY_AFTER_SECONDS))
             }

@@ -365,6 +365,7 @@ fn retryable(failure: &Failure) -> bool {
         Failure::HarmonyUnavailable(_)
         | Failure::HarmonyVersionUnsupported { .. }
         | Failure::HarmonyFailed(_)
+        | Failure::Unavailable(_)
         | Failure::Internal(_) => true,
         Failure::Invalid(_)
         | Failure::HarmonyRefused(_)

@@ -63,6 +63,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 default_task_pod_memory: None,
                 is_cicd_enforced: false,
                 is_dag_deploy_enabled: true,
+                // Absent: none for a new deployment (on an update: as they are).
+                contact_emails: None,
                 worker_queues: vec![types::WorkerQueue {
                     name: "default".parse()?,
                     is_default: true,

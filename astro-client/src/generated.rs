@@ -546,6 +546,9 @@ pub mod types {
         pub cloud_provider: ::std::option::Option<CloudProvider>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cluster_id: ::std::option::Option<::std::string::String>,
+        ///The addresses the deployment's alerts go to (none when absent).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub contact_emails: ::std::vec::Vec<::std::string::String>,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The DAG bundle the deployment runs, once a DAG deploy was finalized.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -606,6 +609,11 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         ///DEDICATED and HYBRID: the cluster to run on.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub cluster_id: ::std::option::Option<DeploymentInputClusterId>,
+        ///The addresses the deployment's alerts go to, each once. Absent: as they are (none for a new deployment); empty: none.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contact_emails: ::std::option::Option<
+            ::std::vec::Vec<DeploymentInputContactEmailsItem>,
+        >,
         ///Hosted only: CPU of a task pod that asks for none (`0.25`, `250m`); at most the quota; 0.25 when absent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub default_task_pod_cpu: ::std::option::Option<
@@ -707,6 +715,75 @@ Rules that join fields (the schema states every other one): - `runtime_version` 
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DeploymentInputClusterId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`DeploymentInputContactEmailsItem`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeploymentInputContactEmailsItem(::std::string::String);
+    impl ::std::ops::Deref for DeploymentInputContactEmailsItem {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeploymentInputContactEmailsItem>
+    for ::std::string::String {
+        fn from(value: DeploymentInputContactEmailsItem) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeploymentInputContactEmailsItem {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 254usize {
+                return Err("longer than 254 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            {
+                ::regress::Regex::new(
+                        "^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+                    )
+                    .unwrap()
+            });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$\""
+                        .into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeploymentInputContactEmailsItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeploymentInputContactEmailsItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeploymentInputContactEmailsItem {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,

@@ -240,6 +240,15 @@ pub struct DeploymentInput {
     #[serde(default)]
     #[schemars(regex = "rules::IMAGE_TAG_PATTERN")]
     pub image_tag: Option<String>,
+    /// The addresses the deployment's alerts go to, each once. Absent: as
+    /// they are (none for a new deployment); empty: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        with = "Option<std::collections::BTreeSet<String>>",
+        length(max = "rules::MAX_CONTACT_EMAILS"),
+        inner(regex = "rules::CONTACT_EMAIL_PATTERN", length(max = "rules::MAX_CONTACT_EMAIL"))
+    )]
+    pub contact_emails: Option<Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -294,6 +303,9 @@ pub struct Deployment {
     pub worker_queues: Vec<WorkerQueue>,
     /// Secret values are never returned.
     pub environment_variables: Vec<EnvironmentVariable>,
+    /// The addresses the deployment's alerts go to (none when absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_emails: Vec<String>,
     pub image_tag: String,
     /// The DAG bundle the deployment runs, once a DAG deploy was finalized.
     pub dag_bundle_version: Option<String>,

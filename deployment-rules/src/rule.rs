@@ -599,6 +599,13 @@ declare! {
     PUBLIC_IMMUTABLE: Astro PublicDeployment "deployment_immutable" since V1
         ["workspace_id", "type", "cluster_id", "cloud_provider", "region", "is_development_mode"]
         "workspace_id, type, cluster_id, cloud_provider and region never change, and is_development_mode is never switched on after creation";
+    PUBLIC_CONTACT_EMAILS_COUNT: Astro PublicDeployment "deployment_contact_emails_count" since V1
+        ["contact_emails"] "contact_emails holds at most 10 addresses";
+    PUBLIC_CONTACT_EMAIL: Astro PublicDeployment "deployment_contact_email_grammar" since V1
+        ["contact_emails[]"]
+        "a contact email is local@domain: the local part 1 to 64 of [A-Za-z0-9._%+-], the domain two or more DNS labels; at most 254 characters";
+    PUBLIC_CONTACT_EMAILS_UNIQUE: Astro PublicDeployment "deployment_contact_emails_unique" since V1
+        ["contact_emails"] "contact_emails are unique";
 
     // astro-api: a deploy.
     PUBLIC_DEPLOY_CONTENT: Astro PublicDeploy "deploy_content_by_type" since V1

@@ -507,69 +507,75 @@ pub fn public_deployments(places: PublicPlaces) -> BoxedStrategy<Value> {
         any::<u64>(),
         environment(false),
         resources(),
+        contact_emails(ApiVersion::new(4, 0, 0)),
     )
-        .prop_flat_map(move |(kind, name, description, runtime, tag, seed, env, resources)| {
-            let places = places.clone();
-            let executors: Vec<&'static str> = match kind {
-                "HYBRID" => vec!["CELERY", "KUBERNETES"],
-                _ => vec!["CELERY", "KUBERNETES", "ASTRO"],
-            };
-            let harmony_kind = if kind == "HYBRID" { "HYBRID" } else { "HOSTED" };
-            (proptest::sample::select(executors), queues(harmony_kind)).prop_map(
-                move |(executor, mut queues)| {
-                    if executor == "KUBERNETES" {
-                        queues.retain(|q| q["is_default"] == json!(true));
-                    }
-                    for q in &mut queues {
-                        let c = q["worker_concurrency"].as_u64().unwrap_or(1);
-                        if c > max_concurrency {
-                            q["worker_concurrency"] = json!(1 + c % max_concurrency);
+        .prop_flat_map(
+            move |(kind, name, description, runtime, tag, seed, env, resources, emails)| {
+                let places = places.clone();
+                let executors: Vec<&'static str> = match kind {
+                    "HYBRID" => vec!["CELERY", "KUBERNETES"],
+                    _ => vec!["CELERY", "KUBERNETES", "ASTRO"],
+                };
+                let harmony_kind = if kind == "HYBRID" { "HYBRID" } else { "HOSTED" };
+                (proptest::sample::select(executors), queues(harmony_kind)).prop_map(
+                    move |(executor, mut queues)| {
+                        if executor == "KUBERNETES" {
+                            queues.retain(|q| q["is_default"] == json!(true));
                         }
-                    }
-                    fit_parallelism(&mut queues);
-                    let mut body = json!({
-                        "workspace_id": "ws-1",
-                        "name": name,
-                        "type": kind,
-                        "runtime_version": runtime,
-                        "executor": executor,
-                        "worker_queues": queues,
-                        "environment_variables": env,
-                        "is_cicd_enforced": seed & 1 != 0,
-                        "is_dag_deploy_enabled": seed & 2 != 0,
-                    });
-                    if let Some(description) = &description {
-                        body["description"] = json!(description);
-                    }
-                    if let Some(tag) = &tag {
-                        body["image_tag"] = json!(tag);
-                    }
-                    match kind {
-                        "HYBRID" => {
-                            body["cluster_id"] = json!(places.hybrid_cluster);
-                            let au = [5, 24, 5 + seed % 20][((seed >> 2) % 3) as usize];
-                            body["scheduler"] =
-                                json!({ "au": au, "replicas": 1 + (seed >> 8) % 4 });
+                        for q in &mut queues {
+                            let c = q["worker_concurrency"].as_u64().unwrap_or(1);
+                            if c > max_concurrency {
+                                q["worker_concurrency"] = json!(1 + c % max_concurrency);
+                            }
                         }
-                        _ => {
-                            let (cloud, region) = places.standard.clone().unwrap_or_default();
-                            body["cloud_provider"] = json!(cloud);
-                            body["region"] = json!(region);
-                            let sizes = ["SMALL", "MEDIUM", "LARGE", "EXTRA_LARGE"];
-                            body["scheduler_size"] = json!(sizes[((seed >> 4) % 4) as usize]);
-                            body["is_high_availability"] = json!(seed & 64 != 0);
-                            body["is_development_mode"] = json!(seed & 128 != 0);
-                            if let Some(settings) = &resources {
-                                for (field, value) in settings {
-                                    body[field] = json!(value);
+                        fit_parallelism(&mut queues);
+                        let mut body = json!({
+                            "workspace_id": "ws-1",
+                            "name": name,
+                            "type": kind,
+                            "runtime_version": runtime,
+                            "executor": executor,
+                            "worker_queues": queues,
+                            "environment_variables": env,
+                            "is_cicd_enforced": seed & 1 != 0,
+                            "is_dag_deploy_enabled": seed & 2 != 0,
+                        });
+                        if let Some(description) = &description {
+                            body["description"] = json!(description);
+                        }
+                        if let Some(tag) = &tag {
+                            body["image_tag"] = json!(tag);
+                        }
+                        if let Some(emails) = &emails {
+                            body["contact_emails"] = json!(emails);
+                        }
+                        match kind {
+                            "HYBRID" => {
+                                body["cluster_id"] = json!(places.hybrid_cluster);
+                                let au = [5, 24, 5 + seed % 20][((seed >> 2) % 3) as usize];
+                                body["scheduler"] =
+                                    json!({ "au": au, "replicas": 1 + (seed >> 8) % 4 });
+                            }
+                            _ => {
+                                let (cloud, region) = places.standard.clone().unwrap_or_default();
+                                body["cloud_provider"] = json!(cloud);
+                                body["region"] = json!(region);
+                                let sizes = ["SMALL", "MEDIUM", "LARGE", "EXTRA_LARGE"];
+                                body["scheduler_size"] = json!(sizes[((seed >> 4) % 4) as usize]);
+                                body["is_high_availability"] = json!(seed & 64 != 0);
+                                body["is_development_mode"] = json!(seed & 128 != 0);
+                                if let Some(settings) = &resources {
+                                    for (field, value) in settings {
+                                        body[field] = json!(value);
+                                    }
                                 }
                             }
                         }
-                    }
-                    body
-                },
-            )
-        })
+                        body
+                    },
+                )
+            },
+        )
         .boxed()
 }
 

@@ -51,10 +51,34 @@ impl Astro {
         Ok(deployment)
     }
 
+    /// Resolves `input`'s contact emails: absent means as they are (none
+    /// for a new deployment). Before every astro-api on the database knows
+    /// them (`Store::holds_contact_emails`: `astro-api contract-schema`
+    /// after the rollout), a record that would hold some is refused with a
+    /// 503 that says so, and nothing is written: an older replica would
+    /// drop them when it next rewrote the record.
+    fn contact_emails(
+        &self,
+        input: &mut DeploymentInput,
+        current: Option<&Deployment>,
+    ) -> Result<(), Failure> {
+        let kept = current.map(|c| c.contact_emails.clone()).unwrap_or_default();
+        let emails = input.contact_emails.get_or_insert(kept);
+        if !emails.is_empty() && !self.store.holds_contact_emails() {
+            return Err(Failure::Unavailable(
+                "contact_emails are stored once every astro-api on this database reads them: \
+                 after the rollout, run `astro-api contract-schema` and restart; until then \
+                 send none"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn create(
         &self,
         who: &Principal,
-        input: DeploymentInput,
+        mut input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
         who.may_change()?;
         let org = who.organization_id.clone();
@@ -70,6 +94,7 @@ impl Astro {
         if !errors.is_empty() {
             return Err(Failure::Invalid(errors));
         }
+        self.contact_emails(&mut input, None)?;
         let plane = self.resolve_plane(&org, &input).await?;
         self.cells.accepts(&plane.cell, plane.kind).await?;
         // Time-ordered: new deployments land at the end of every index keyed
@@ -95,7 +120,7 @@ impl Astro {
         who: &Principal,
         id: Uuid,
         if_match: Option<String>,
-        input: DeploymentInput,
+        mut input: DeploymentInput,
     ) -> Result<Deployment, Failure> {
         let Row { deployment: current, cell, delivery } = self.row(who, id).await?;
         who.may_change()?;
@@ -113,6 +138,7 @@ impl Astro {
         {
             return Err(Failure::PreconditionFailed { current: current_tag });
         }
+        self.contact_emails(&mut input, Some(&current))?;
         // Placed at creation, when its owner was checked.
         let plane = Plane {
             cell,
@@ -331,6 +357,7 @@ pub(super) fn input_of(d: &Deployment) -> DeploymentInput {
         worker_queues: d.worker_queues.clone(),
         environment_variables: d.environment_variables.clone(),
         image_tag: Some(d.image_tag.clone()),
+        contact_emails: Some(d.contact_emails.clone()),
     }
 }
 
@@ -376,6 +403,7 @@ fn public_record(
         worker_queues,
         environment_variables,
         image_tag: _,
+        contact_emails,
     } = input;
     let hosted = deployment_type != DeploymentType::Hybrid;
     let or_default = |value: Option<String>, default: &str| {
@@ -412,6 +440,8 @@ fn public_record(
             .into_iter()
             .map(|v| EnvironmentVariable { value: if v.is_secret { None } else { v.value }, ..v })
             .collect(),
+        // The caller resolved absent (as they are) already.
+        contact_emails: contact_emails.unwrap_or_default(),
         image_tag,
         dag_bundle_version,
         // Set from the handoff by `set_status` before anyone sees it.

@@ -176,7 +176,22 @@ impl Cell {
         Ok(index.by_place.get(&key).cloned())
     }
 
-    pub(super) async fn put_deployment(&self, id: Uuid, Spec(spec): &Spec) -> Result<(), Failure> {
+    /// Puts a deployment's spec: at 4.0.0 when the cell serves it and the
+    /// spec says what its contact emails are, else at the newest version
+    /// deployment work speaks (Harmony keeps the contact emails it has).
+    pub(super) async fn put_deployment(&self, id: Uuid, whole: &Spec) -> Result<(), Failure> {
+        let spec = &whole.spec;
+        if whole.contact_emails.is_some() {
+            let mut versions = deployment_versions(spec.kind.into());
+            versions.push(versions::CONTACT_EMAILS_API);
+            let speaking =
+                self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))?;
+            if let Speaking::V4(c) = speaking {
+                let v4 = whole.to_v4().map_err(Failure::HarmonyRefused)?;
+                c.deployment_put(&id, &v4).await.map_err(|e| at("4.0.0", self.map(e)))?;
+                return Ok(());
+            }
+        }
         match self.client_for(spec.kind.into()).await? {
             Deployments::V2(c) => {
                 c.deployment_put(&id, spec).await.map_err(|e| at("2.0.0", self.map(e)))?;

@@ -36,6 +36,11 @@ pub const ROLLOUT_API: semver::Version = semver::Version::new(3, 0, 0);
 /// tells it (never an error).
 pub const STATUS_API: semver::Version = semver::Version::new(4, 0, 0);
 
+/// The Harmony API version a deployment's contact emails go through: a
+/// cell that does not serve it gets the spec without them (at
+/// [`DEPLOYMENT_API`] or older), and keeps what it has.
+pub const CONTACT_EMAILS_API: semver::Version = semver::Version::new(4, 0, 0);
+
 /// The versions work on a data plane of `kind` can go through, oldest first.
 pub fn deployment_versions(kind: PlaneKind) -> Vec<semver::Version> {
     harmony_client::negotiate::spoken_versions()

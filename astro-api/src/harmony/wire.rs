@@ -30,25 +30,50 @@ impl From<PlaneKind> for h::DataPlaneKind {
     }
 }
 
-/// A deployment's desired state as Harmony takes it (its 2.0.0 spec, made
-/// by `harmony_spec`): what an outbox entry carries. Opaque outside this
-/// module but for its generation and its JSON, which the store seals.
+/// A deployment's desired state as Harmony takes it (made by
+/// `harmony_spec`): what an outbox entry carries. Its 2.0.0 spec, and the
+/// contact emails 4.0.0 takes as well (`None`: as Harmony has them, which
+/// is what a spec says until every astro-api on the database knows them).
+/// Opaque outside this module but for its generation and its JSON, which
+/// the store seals.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Spec(pub(super) h::DeploymentSpec);
+pub struct Spec {
+    pub(super) spec: h::DeploymentSpec,
+    pub(super) contact_emails: Option<Vec<String>>,
+}
 
 impl Spec {
     pub fn generation(&self) -> u64 {
-        self.0.generation
+        self.spec.generation
     }
 
+    /// The 2.0.0 spec's JSON, with `contact_emails` when they are set: the
+    /// 4.0.0 spec's JSON (which has the same shape). An astro-api from
+    /// before them cannot read such an entry, and leaves it to one that can.
     pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
-        serde_json::to_value(&self.0)
+        let mut json = serde_json::to_value(&self.spec)?;
+        if let Some(emails) = &self.contact_emails {
+            json["contact_emails"] = serde_json::to_value(emails)?;
+        }
+        Ok(json)
     }
 
     /// The spec [`Spec::to_json`] wrote; an error when the JSON is not
-    /// Harmony's 2.0.0 spec.
-    pub fn from_json(json: serde_json::Value) -> serde_json::Result<Spec> {
-        serde_json::from_value(json).map(Spec)
+    /// Harmony's 2.0.0 spec and its contact emails.
+    pub fn from_json(mut json: serde_json::Value) -> serde_json::Result<Spec> {
+        let contact_emails = match json.as_object_mut().and_then(|o| o.remove("contact_emails")) {
+            Some(emails) => Some(serde_json::from_value(emails)?),
+            None => None,
+        };
+        Ok(Spec { spec: serde_json::from_value(json)?, contact_emails })
+    }
+
+    /// The spec as 4.0.0 takes it. Its JSON is the same but for the
+    /// contact emails; an error names what 4.0.0 refuses of it (astro-api
+    /// checks the same grammars, so that is a bug of its own).
+    pub(super) fn to_v4(&self) -> Result<harmony_client::v4::types::DeploymentSpec, String> {
+        let json = self.to_json().map_err(|e| e.to_string())?;
+        serde_json::from_value(json).map_err(|e| format!("not a 4.0.0 deployment spec: {e}"))
     }
 }
 
@@ -181,7 +206,7 @@ pub(crate) fn harmony_spec(
     image_tag: &str,
     dag_bundle_version: Option<&str>,
 ) -> Spec {
-    Spec(h::DeploymentSpec {
+    let spec = h::DeploymentSpec {
         kind: plane.kind.into(),
         organization_id: org.to_owned(),
         workspace_id: input.workspace_id.clone(),
@@ -238,5 +263,6 @@ pub(crate) fn harmony_spec(
         image_tag: image_tag.to_owned(),
         dag_bundle_version: dag_bundle_version.map(str::to_owned),
         generation,
-    })
+    };
+    Spec { spec, contact_emails: input.contact_emails.clone() }
 }

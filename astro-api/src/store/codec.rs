@@ -25,9 +25,19 @@ impl Store {
     /// cannot decode such an entry: it fails to claim it and leaves it to
     /// a replica that can, instead of sending the sealed text to Harmony
     /// as the secret's value.
+    ///
+    /// A spec's contact emails are kept only once every astro-api on the
+    /// database reads them ([`Store::holds_contact_emails`]): until then
+    /// there are none (astro-api refuses to take any), and an entry that
+    /// says so anyway would wait for a replica that can read it.
     pub(super) fn stored_spec(&self, change: &Outgoing) -> Result<Option<String>, StoreError> {
         let Op::Put(spec) = &change.op else { return Ok(None) };
         let mut stored = spec.to_json()?;
+        if !self.contact_emails
+            && let Some(fields) = stored.as_object_mut()
+        {
+            fields.remove("contact_emails");
+        }
         // `get_mut`, not indexing: indexing would insert a null where the
         // wire type leaves an empty list out.
         if let Some(vars) = stored.get_mut("environment_variables").and_then(|v| v.as_array_mut()) {
@@ -113,5 +123,42 @@ mod tests {
         // An entry an older astro-api queued, value in clear, still reads.
         let plain = spec.to_json().unwrap().to_string();
         assert_eq!(store.spec_of(change.deployment_id, &plain).unwrap(), spec);
+    }
+
+    /// A spec's contact emails are queued only once every astro-api on the
+    /// database reads them; then they round-trip, and an entry without them
+    /// still means "as Harmony has them".
+    #[test]
+    fn contact_emails_are_queued_once_the_schema_is_contracted() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Sqlite(dir.path().join("astro.sqlite3"));
+        let json = serde_json::json!({
+            "kind": "HOSTED", "organization_id": "o", "workspace_id": "w", "data_plane_id": "p",
+            "name": "n", "runtime_version": "13.1.0", "executor": "CELERY",
+            "scheduler_size": "SMALL", "is_high_availability": false, "worker_queues": [],
+            "image_tag": "v1", "generation": 1, "contact_emails": ["oncall@example.com"],
+        });
+        let spec = Spec::from_json(json.clone()).unwrap();
+        let change = Outgoing {
+            deployment_id: Uuid::new_v4(),
+            cell: "c".into(),
+            kind: PlaneKind::Hosted,
+            generation: 1,
+            op: Op::Put(Box::new(spec.clone())),
+            request_id: None,
+        };
+        let before = Store::open(&location, crate::seal::Sealer::new([9; 32])).unwrap();
+        assert!(!before.holds_contact_emails());
+        let stored = before.stored_spec(&change).unwrap().unwrap();
+        let mut without = json.clone();
+        without.as_object_mut().unwrap().remove("contact_emails");
+        let read = before.spec_of(change.deployment_id, &stored).unwrap();
+        assert_eq!(read, Spec::from_json(without).unwrap(), "{stored}");
+        drop(before);
+        crate::store::contract(&location).unwrap();
+        let after = Store::open(&location, crate::seal::Sealer::new([9; 32])).unwrap();
+        assert!(after.holds_contact_emails());
+        let stored = after.stored_spec(&change).unwrap().unwrap();
+        assert_eq!(after.spec_of(change.deployment_id, &stored).unwrap(), spec, "{stored}");
     }
 }

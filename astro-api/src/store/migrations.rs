@@ -21,6 +21,7 @@ const SQLITE_MIGRATIONS: &[Step] = &[
     step!("sqlite/0011-change-rates.sql"),
     step!("sqlite/0012-workspaces-per-organization.sql"),
     step!("sqlite/0013-deployment-counts.sql"),
+    step!("sqlite/0014-contact-emails.sql"),
 ];
 
 /// The same schema on PostgreSQL, which started at SQLite's migration
@@ -34,6 +35,7 @@ const POSTGRES_MIGRATIONS: &[Step] = &[
     step!("postgres/0011-change-rates.sql"),
     step!("postgres/0012-workspaces-per-organization.sql"),
     step!("postgres/0013-deployment-counts.sql"),
+    step!("postgres/0014-contact-emails.sql"),
 ];
 
 /// Raises the database's floor to every migration this binary knows (the

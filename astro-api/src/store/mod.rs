@@ -78,6 +78,9 @@ pub struct Store {
     quotas: crate::quota::Quotas,
     /// Changes refused by each quota (for the metrics).
     quota_refusals: QuotaRefusals,
+    /// Whether every binary on the database reads a record's
+    /// `contact_emails` (migration `contact-emails` contracted).
+    contact_emails: bool,
 }
 
 /// Refusals by quota, as the metrics count them.
@@ -96,8 +99,11 @@ impl Store {
     /// Opens the store; `sealer` seals secret values before they are
     /// written (and opens them when an entry is delivered).
     pub fn open(location: &Location, sealer: crate::seal::Sealer) -> Result<Store, StoreError> {
+        let db = Database::open(location, &MIGRATIONS)?;
+        let contact_emails = db.schema().everyone_knows("contact-emails");
         let store = Store {
-            db: Database::open(location, &MIGRATIONS)?,
+            db,
+            contact_emails,
             sealer,
             clock: std::sync::Arc::new(crate::clock::SystemClock),
             quotas: crate::quota::Quotas::default(),
@@ -105,6 +111,12 @@ impl Store {
         };
         store.recount_deployments()?;
         Ok(store)
+    }
+
+    /// Whether a deployment's record may hold contact emails: every binary
+    /// using the database reads them (after `astro-api contract-schema`).
+    pub fn holds_contact_emails(&self) -> bool {
+        self.contact_emails
     }
 
     /// The store holding changes to `quotas` instead of the defaults.

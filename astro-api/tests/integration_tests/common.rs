@@ -20,6 +20,9 @@ pub struct Stack {
     /// The owner token of organization `org-1` (workspace `ws-1`).
     pub token: String,
     harmony_log: slog::Logger,
+    /// How Harmony was started (a restart keeps it).
+    harmony_max: Option<semver::Version>,
+    harmony_budgets: Option<harmony_server::budget::PlaneBudgets>,
     http: reqwest::Client,
 }
 
@@ -188,6 +191,18 @@ impl Stack {
         astro_api::start(&self.astro_config, &log()).expect("a second astro-api starts")
     }
 
+    /// [`Stack::on`] with a Harmony that serves no version newer than `max`.
+    pub async fn on_with_harmony_version(
+        backend: sql_store::Backend,
+        max: semver::Version,
+    ) -> Option<Stack> {
+        let schema = match backend {
+            sql_store::Backend::Sqlite => None,
+            sql_store::Backend::Postgres => Some(sql_store::testing::TestSchema::create()?),
+        };
+        Some(Self::start_configured(Some(max), None, schema, None).await)
+    }
+
     /// A stack whose servers log everything (debug level) into
     /// `logs/harmony.log` and `logs/astro-api.log`.
     pub async fn start_logging_to(logs: &std::path::Path) -> Stack {
@@ -233,7 +248,7 @@ impl Stack {
         let harmony = start_harmony_configured(
             harmony_data.path(),
             "127.0.0.1:0".parse().unwrap(),
-            max,
+            max.clone(),
             &harmony_log,
             budgets,
         );
@@ -272,6 +287,8 @@ impl Stack {
             http: authorized(&token),
             token,
             harmony_log,
+            harmony_max: max,
+            harmony_budgets: budgets,
         }
     }
 
@@ -286,11 +303,46 @@ impl Stack {
         }
     }
 
-    /// Starts Harmony again, on the same address and data.
+    /// The contract step of astro-api's schema (`astro-api contract-schema`),
+    /// then astro-api starts again (on another port: `url` follows). A
+    /// stand-in on the same database holds `astro`'s place meanwhile: the
+    /// one that ran so far stops, the schema contracts, and the one started
+    /// after it reads the contracted schema.
+    pub async fn contract_astro(&mut self) {
+        let start = |config: &astro_api::Config| {
+            astro_api::start(config, &log()).expect("astro-api starts")
+        };
+        let ran = std::mem::replace(&mut self.astro, start(&self.astro_config));
+        ran.close().await.unwrap();
+        astro_api::contract_schema(&self.astro_config).expect("astro-api's schema contracts");
+        let stand_in = std::mem::replace(&mut self.astro, start(&self.astro_config));
+        stand_in.close().await.unwrap();
+        self.url = format!("http://{}", self.astro.local_addr());
+    }
+
+    /// The contract step of Harmony's schema (`harmony-server
+    /// contract-schema`): Harmony stops, its database is contracted, and it
+    /// starts again on the same address.
+    pub async fn contract_harmony(&mut self) {
+        self.stop_harmony().await;
+        let config = harmony_server::Config::new(
+            self.harmony_url.trim_start_matches("http://").parse().unwrap(),
+            self.harmony_data.path().to_path_buf(),
+        );
+        harmony_server::contract_schema(&config).expect("Harmony's schema contracts");
+        self.restart_harmony();
+    }
+
+    /// Starts Harmony again, on the same address and data, as it was.
     pub fn restart_harmony(&mut self) {
         let addr = self.harmony_url.trim_start_matches("http://").parse().unwrap();
-        self.harmony =
-            Some(start_harmony_logging(self.harmony_data.path(), addr, None, &self.harmony_log));
+        self.harmony = Some(start_harmony_configured(
+            self.harmony_data.path(),
+            addr,
+            self.harmony_max.clone(),
+            &self.harmony_log,
+            self.harmony_budgets,
+        ));
     }
 
     /// `call` with another client (another token, or none).

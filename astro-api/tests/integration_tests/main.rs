@@ -4,6 +4,7 @@
 mod boundaries;
 mod cells;
 mod common;
+mod contact_emails;
 mod deployments;
 mod deploys;
 mod generated_client;

@@ -195,6 +195,9 @@ async fn this_astro_api_against_the_base_harmony() {
         format!("http://{addr}"),
     );
     config.quotas = common::NOT_ABOUT_QUOTAS;
+    // No older astro-api shares this database: contact emails are stored
+    // (the base Harmony gets specs without them, and keeps nothing).
+    astro_api::contract_schema(&config).expect("astro-api's schema contracts");
     let log = test_support::logger(slog::Level::Info);
     let astro = astro_api::start(&config, &log).unwrap();
     let token = common::bootstrap(&astro, "org-1", "ws-1").await;
@@ -225,6 +228,21 @@ async fn this_astro_api_against_the_base_harmony() {
         assert_eq!(created["delivered_generation"], 1, "{what} at the base Harmony: {created}");
         limits += 1;
     }
+    // Contact emails (issue 37) are astro-api's own: a Harmony that
+    // predates them gets the spec without them, and a change that leaves
+    // them out keeps them.
+    let mut body = common::hybrid();
+    body["name"] = json!("contacts");
+    body["contact_emails"] = json!(["oncall@example.com"]);
+    let (status, created) =
+        call(&api, Method::POST, "/organizations/org-1/deployments", Some(&body)).await;
+    assert_eq!((status, &created["delivered_generation"]), (201, &json!(1)), "{created}");
+    let path = format!("/organizations/org-1/deployments/{}", created["id"].as_str().unwrap());
+    body.as_object_mut().unwrap().remove("contact_emails");
+    body["worker_queues"][0]["worker_concurrency"] = json!(12);
+    let (status, updated) = call(&api, Method::POST, &path, Some(&body)).await;
+    assert_eq!((status, &updated["delivered_generation"]), (200, &json!(2)), "{updated}");
+    assert_eq!(updated["contact_emails"], json!(["oncall@example.com"]), "{updated}");
     // And generated valid input (issue 38): what this astro-api's declared
     // rules allow, every one taken by the base Harmony.
     let places = test_support::valid::PublicPlaces {
