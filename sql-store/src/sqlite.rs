@@ -224,6 +224,10 @@ pub(crate) fn contract(
 ) -> Result<(usize, usize), DbError> {
     private_files(path)?;
     let mut conn = connect(path)?;
+    // The steps it has not run first, as opening runs them (foreign keys
+    // off while a step rebuilds a table others refer to): with them on, a
+    // fresh database could not be contracted ("foreign key mismatch").
+    migrate(&mut conn, migrations)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(BOOK)?;
     let floors = crate::schema::contract(&mut Book(&tx), migrations.store, migrations.sqlite)?;
