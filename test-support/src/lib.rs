@@ -140,6 +140,14 @@ impl Drop for Process {
     }
 }
 
+/// Asserts that `binary --version` prints `<name> <version>` and succeeds:
+/// what a supervisor (and an operator) reads to know what runs.
+pub fn says_its_version(binary: &str, name: &str, version: &str) {
+    let out = std::process::Command::new(binary).arg("--version").output().unwrap();
+    assert!(out.status.success(), "{binary} --version failed");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{name} {version}"));
+}
+
 /// Runs `command` (a service binary, stdout and stderr taken here) until it
 /// listens on every address of `listeners`, sends it SIGTERM, and asserts it
 /// stops cleanly: exit 0 within 20 s, having logged that it was stopping on

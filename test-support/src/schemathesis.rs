@@ -67,6 +67,14 @@ pub fn text_facts() -> Value {
     })
 }
 
+/// Exclusions for the list operations named: what no document can state
+/// (a page token is opaque; only one the server issued is valid), each with
+/// that reason.
+pub fn opaque_page_tokens(operations: &[&str]) -> Vec<(String, String)> {
+    let why = "page_token is opaque: only a token this server issued is valid";
+    operations.iter().map(|operation| (operation.to_string(), why.to_owned())).collect()
+}
+
 /// What a run found.
 pub struct Outcome {
     pub cases: u64,

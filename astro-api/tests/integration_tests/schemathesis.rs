@@ -20,13 +20,8 @@ use sql_store::{Backend, on_both_backends};
 const EXAMPLES_PER_OPERATION: u32 = 60;
 const MINIMUM_CASES: u64 = 1000;
 
-/// What no document can state: a page token is opaque, and only one this
-/// server issued is valid.
-const OPAQUE: &[(&str, &str)] = &[
-    ("deployment_list", "page_token is opaque: only a token this server issued is valid"),
-    ("token_list", "page_token is opaque: only a token this server issued is valid"),
-    ("workspace_list", "page_token is opaque: only a token this server issued is valid"),
-];
+/// The lists whose page tokens are opaque: what no document can state.
+const PAGED: &[&str] = &["deployment_list", "token_list", "workspace_list"];
 
 /// The organization's own Dedicated cluster, which the test registers.
 const DEDICATED: &str = "dedicated-org-1";
@@ -55,10 +50,7 @@ async fn schemathesis_finds_no_server_error_and_no_nonconforming_response(backen
             ("organization_id".into(), "org-1".into()),
             ("workspace_id".into(), "ws-1".into()),
         ],
-        refusals: OPAQUE
-            .iter()
-            .map(|(operation, why)| (operation.to_string(), why.to_string()))
-            .collect(),
+        refusals: test_support::schemathesis::opaque_page_tokens(PAGED),
         facts: facts(),
         max_examples: EXAMPLES_PER_OPERATION as usize,
     };

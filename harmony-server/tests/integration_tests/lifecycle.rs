@@ -7,12 +7,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_harmony-server");
 
 #[test]
 fn the_binary_says_its_version() {
-    let out = Command::new(BINARY).arg("--version").output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("harmony-server {}", env!("CARGO_PKG_VERSION"))
-    );
+    test_support::says_its_version(BINARY, "harmony-server", env!("CARGO_PKG_VERSION"));
 }
 
 #[test]

@@ -22,13 +22,9 @@ use serde_json::{Value, json};
 
 const MINIMUM_CASES: u64 = 1000;
 
-/// What no document can state: a page token is opaque, and only one this
-/// server issued is valid. Excused at every version.
-const OPAQUE: &[(&str, &str)] = &[
-    ("data_plane_list", "page_token is opaque: only a token this server issued is valid"),
-    ("deployment_list", "page_token is opaque: only a token this server issued is valid"),
-    ("rollout_data_plane_list", "page_token is opaque: only a token this server issued is valid"),
-];
+/// The lists whose page tokens are opaque: what no document can state.
+/// Excused at every version.
+const PAGED: &[&str] = &["data_plane_list", "deployment_list", "rollout_data_plane_list"];
 
 /// Operations whose rules a released document never listed (it was frozen
 /// first): excused at those versions only.
@@ -80,11 +76,8 @@ async fn schemathesis_finds_no_server_error_at_any_served_version(backend: Backe
             true => &[][..],
             false => UNLISTED_BEFORE_4,
         };
-        let refusals = OPAQUE
-            .iter()
-            .chain(unlisted)
-            .map(|(operation, why)| (operation.to_string(), why.to_string()))
-            .collect();
+        let mut refusals = test_support::schemathesis::opaque_page_tokens(PAGED);
+        refusals.extend(unlisted.iter().map(|(op, why)| (op.to_string(), why.to_string())));
         let run = test_support::schemathesis::Run {
             document: doc,
             url: h.url.clone(),
