@@ -300,7 +300,12 @@ fn configure(flags: Flags) -> Result<(Config, Option<Bootstrap>, Operations)> {
         let key = flags::key_file(&path).map_err(anyhow::Error::msg)?;
         config.secret_key = Some(astro_api::seal::Sealer::new(key));
     }
-    config.tls = flags::tls(flags.tls_cert, flags.tls_key);
+    config.tls = match (flags.tls_cert, flags.tls_key) {
+        (Some(cert_file), Some(key_file)) => {
+            Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
+        }
+        _ => None,
+    };
     config.quotas = astro_api::quota::Quotas {
         deployments_per_organization: flags.quota_deployments_per_organization,
         deployments_per_workspace: flags.quota_deployments_per_workspace,

@@ -281,7 +281,12 @@ fn configure(flags: Flags) -> Result<(Config, std::net::SocketAddr, Operations)>
         let key = flags::key_file(&path).map_err(anyhow::Error::msg)?;
         config.secret_key = Some(harmony_server::render::SecretKey::new(key));
     }
-    config.tls = flags::tls(flags.tls_cert, flags.tls_key);
+    config.tls = match (flags.tls_cert, flags.tls_key) {
+        (Some(cert_file), Some(key_file)) => {
+            Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
+        }
+        _ => None,
+    };
     config.budgets = harmony_server::budget::PlaneBudgets {
         shared_plane_bytes: flags.plane_budget_shared_bytes,
         organization_bytes_on_shared_plane: flags.plane_budget_organization_bytes,

@@ -28,19 +28,6 @@ pub fn key_file(path: &std::path::Path) -> Result<[u8; 32], String> {
     bytes.ok_or_else(|| format!("{} must hold 64 hex characters (32 bytes)", path.display()))
 }
 
-/// The TLS settings of `--tls-cert` and `--tls-key` (both, or plain HTTP).
-pub fn tls(
-    cert_file: Option<std::path::PathBuf>,
-    key_file: Option<std::path::PathBuf>,
-) -> Option<dropshot::ConfigTls> {
-    match (cert_file, key_file) {
-        (Some(cert_file), Some(key_file)) => {
-            Some(dropshot::ConfigTls::AsFile { cert_file, key_file })
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
