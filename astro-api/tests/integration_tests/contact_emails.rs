@@ -1,8 +1,8 @@
 //! A deployment's contact emails (issue 37's field) through the public API:
 //! refused with a 503 that says what ends it, and nothing written, until
 //! every astro-api on the database reads them; then kept, shown, carried to
-//! a Harmony that serves 4.0.0 (whose manifests annotate the Namespace the
-//! agent writes), kept when a change leaves them out, cleared by an empty
+//! a Harmony that serves 4.0.0 and on to the Namespace file a real agent
+//! writes (its annotation), kept when a change leaves them out, cleared by an empty
 //! list, and refused past their limits naming the field and the rule. A
 //! Harmony that predates them gets the spec without them, and astro-api
 //! still shows its own. On both store backends.
@@ -32,6 +32,38 @@ async fn annotation(stack: &Stack, id: &str) -> Option<String> {
     namespace["manifest"]["metadata"]["annotations"]["astronomer.io/contact-emails"]
         .as_str()
         .map(str::to_owned)
+}
+
+/// The Namespace file a real agent of `plane` writes for deployment `id`,
+/// after one round against the stack's Harmony (an agent API started on
+/// it for the purpose).
+async fn agents_namespace_file(stack: &Stack, plane: &str, id: &str) -> String {
+    let harmony = stack.harmony.as_ref().expect("Harmony runs");
+    let agents = harmony_server::start_agent_api(
+        "127.0.0.1:0".parse().unwrap(),
+        &harmony.app_private().harmony,
+        &test_support::logger(slog::Level::Info),
+    )
+    .unwrap();
+    let mut config = harmony_server::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        stack.harmony_data.path().to_path_buf(),
+    );
+    config.dev_seed = true;
+    let credential = harmony_server::issue_agent_credential(&config, plane).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let agent = harmony_agent::Agent::new(
+        &format!("http://{}", agents.local_addr()),
+        &credential,
+        harmony_agent::ApplyDir::new(dir.path()),
+    )
+    .unwrap();
+    agent.round(0).await.unwrap();
+    let namespace = format!("airflow-{}", uuid::Uuid::parse_str(id).unwrap().simple());
+    let file = dir.path().join("_cluster").join(format!("namespace-{namespace}.yaml"));
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    agents.close().await.unwrap();
+    text
 }
 
 /// What Harmony holds of the deployment's contact emails, read at 4.0.0.
@@ -82,6 +114,14 @@ async fn contact_emails_wait_for_the_contract_then_reach_the_agents_files(backen
     assert_eq!(
         annotation(&stack, &id).await.as_deref(),
         Some("oncall@example.com,data-team+alerts@corp.example.org")
+    );
+    // And in the file the data plane's agent writes for the Namespace.
+    let file = agents_namespace_file(&stack, created["data_plane_id"].as_str().unwrap(), &id).await;
+    assert!(
+        file.contains(
+            "astronomer.io/contact-emails: \"oncall@example.com,data-team+alerts@corp.example.org\""
+        ),
+        "{file}"
     );
 
     // A change that leaves them out keeps them, here and at Harmony.
