@@ -89,6 +89,29 @@ pub struct Outcome {
     pub successes: std::collections::BTreeMap<String, u64>,
 }
 
+impl Outcome {
+    /// Asserts the run found nothing (no failure, no error, schemathesis
+    /// content) and generated at least `minimum` cases; `what` names the run.
+    pub fn assert_clean(&self, what: &str, minimum: u64) {
+        let Outcome { cases, failures, errors, succeeded, stdout, .. } = self;
+        assert!(*succeeded && *failures == 0 && *errors == 0, "{what}:\n{stdout}");
+        assert!(*cases >= minimum, "{what}: only {cases} cases generated:\n{stdout}");
+    }
+
+    /// Asserts every operation's success path was reached (a 2xx): a run
+    /// whose requests were all refused exercised only the refusals.
+    pub fn assert_every_operation_succeeded(&self, what: &str) {
+        let unreached: Vec<&String> =
+            self.successes.iter().filter(|(_, n)| **n == 0).map(|(op, _)| op).collect();
+        assert!(
+            unreached.is_empty(),
+            "{what}: no 2xx for {unreached:?}: {:?}\n{}",
+            self.successes,
+            self.stdout
+        );
+    }
+}
+
 /// Runs schemathesis (blocking: call it from a blocking thread when the
 /// servers run on the caller's runtime). Panics with its output when it
 /// leaves no report.
