@@ -475,7 +475,8 @@ SATISFY = [
     ("rollout_release_names", "RolloutCreate", stated),
     ("rollout_to_registered_release", "RolloutCreate", rollout_releases),
     ("rollout_waves_cover_targets", "RolloutCreate", rollout_releases),
-    # The test's planes report health (their agents speak a protocol that does).
+    # No agent reports during the run, so no plane is known to be blind to
+    # health (an agent that only writes files says so in its reports).
     ("rollout_gates_observable", "RolloutCreate", stated),
     ("rollout_command_actor", "RolloutCommand", rollout_command),
     # astro-api
