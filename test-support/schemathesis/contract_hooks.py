@@ -12,8 +12,11 @@ This module makes schemathesis's positive cases valid input: for each rule
 the document declares, `SATISFY` says how a generated body is brought to
 meet it (or that the document's schema already states it). The state a
 rule reads (the data planes, their owners and releases, the registered
-releases, the clusters and runtimes on offer) comes from the test, in the
-JSON file `CONTRACT_FACTS` names, never from the server under test.
+releases, the clusters on offer, the limits) comes from the test, in the
+JSON file `CONTRACT_FACTS` names, never from the server under test; the
+one exception is what any client knows of its own requests (the id
+astro-api gave each deployment this run created, and what it was created
+as).
 
 A rule the document declares that `SATISFY` does not know stops the run
 before it starts: a new rule is either stated by the schema or taught
@@ -33,10 +36,11 @@ from schemathesis import GenerationMode
 FACTS = json.load(open(os.environ["CONTRACT_FACTS"], encoding="utf-8"))
 DOCUMENT = json.load(open(FACTS["document"], encoding="utf-8"))
 
-INT32_MAX = 2147483647
-ENV_VALUE_MAX = 16384
-ENV_TOTAL_MAX = 65536
-ENV_COUNT_MAX = 256
+LIMITS = FACTS["limits"]
+INT32_MAX = LIMITS["parallelism"]
+ENV_VALUE_MAX = LIMITS["environment_value_bytes"]
+ENV_TOTAL_MAX = LIMITS["environment_bytes"]
+ENV_COUNT_MAX = LIMITS["environment_variables"]
 
 
 def stated(body, case):

@@ -48,11 +48,11 @@ pub struct Run {
     pub max_examples: usize,
 }
 
-/// The facts about text every document's rules read, from the rules
-/// themselves (`deployment_rules`): the bidirectional controls and
-/// invisible characters names may not hold, and the environment variable
-/// keys the platform sets. Merged into each run's [`Run::facts`].
-pub fn text_facts() -> Value {
+/// The facts every document's rules read, from the rules themselves
+/// (`deployment_rules`): the bidirectional controls and invisible
+/// characters names may not hold, the environment variable keys the
+/// platform sets, and the limits the hook fits bodies into. Merged into each run's [`Run::facts`].
+pub fn rule_facts() -> Value {
     let chars = |keep: fn(char) -> bool| -> Vec<String> {
         (0..=0x10FFFF_u32)
             .filter_map(char::from_u32)
@@ -64,6 +64,12 @@ pub fn text_facts() -> Value {
         "bidi_controls": chars(deployment_rules::is_bidi_control),
         "invisible": chars(deployment_rules::is_invisible),
         "platform_environment_keys": deployment_rules::rule::PLATFORM_ENVIRONMENT_KEYS,
+        "limits": {
+            "parallelism": deployment_rules::MAX_PARALLELISM,
+            "environment_value_bytes": deployment_rules::MAX_ENVIRONMENT_VALUE,
+            "environment_bytes": deployment_rules::MAX_ENVIRONMENT_BYTES,
+            "environment_variables": deployment_rules::MAX_ENVIRONMENT_VARIABLES,
+        },
     })
 }
 
@@ -141,7 +147,7 @@ pub fn run(run: &Run) -> Outcome {
         ));
     }
     std::fs::write(&config, settings).expect("writing schemathesis.toml");
-    let mut facts = text_facts();
+    let mut facts = rule_facts();
     for (name, value) in run.facts.as_object().expect("facts are a JSON object") {
         facts[name] = value.clone();
     }
