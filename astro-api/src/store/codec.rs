@@ -25,19 +25,9 @@ impl Store {
     /// cannot decode such an entry: it fails to claim it and leaves it to
     /// a replica that can, instead of sending the sealed text to Harmony
     /// as the secret's value.
-    ///
-    /// A spec's contact emails are kept only once every astro-api on the
-    /// database reads them ([`Store::holds_contact_emails`]): until then
-    /// there are none (astro-api refuses to take any), and an entry that
-    /// says so anyway would wait for a replica that can read it.
     pub(super) fn stored_spec(&self, change: &Outgoing) -> Result<Option<String>, StoreError> {
         let Op::Put(spec) = &change.op else { return Ok(None) };
         let mut stored = spec.to_json()?;
-        if !self.contact_emails
-            && let Some(fields) = stored.as_object_mut()
-        {
-            fields.remove("contact_emails");
-        }
         // `get_mut`, not indexing: indexing would insert a null where the
         // wire type leaves an empty list out.
         if let Some(vars) = stored.get_mut("environment_variables").and_then(|v| v.as_array_mut()) {
@@ -149,16 +139,21 @@ mod tests {
         };
         let before = Store::open(&location, crate::seal::Sealer::new([9; 32])).unwrap();
         assert!(!before.holds_contact_emails());
-        let stored = before.stored_spec(&change).unwrap().unwrap();
+        let queued = before.to_queue("o", change.clone()).unwrap();
         let mut without = json.clone();
         without.as_object_mut().unwrap().remove("contact_emails");
-        let read = before.spec_of(change.deployment_id, &stored).unwrap();
-        assert_eq!(read, Spec::from_json(without).unwrap(), "{stored}");
+        let without = Spec::from_json(without).unwrap();
+        let stored = queued.spec.unwrap();
+        assert_eq!(before.spec_of(change.deployment_id, &stored).unwrap(), without, "{stored}");
+        // What the caller delivers at once says the same as the entry.
+        assert!(matches!(&queued.change.op, Op::Put(s) if **s == without));
         drop(before);
         crate::store::contract(&location).unwrap();
         let after = Store::open(&location, crate::seal::Sealer::new([9; 32])).unwrap();
         assert!(after.holds_contact_emails());
-        let stored = after.stored_spec(&change).unwrap().unwrap();
+        let queued = after.to_queue("o", change.clone()).unwrap();
+        let stored = queued.spec.unwrap();
         assert_eq!(after.spec_of(change.deployment_id, &stored).unwrap(), spec, "{stored}");
+        assert!(matches!(&queued.change.op, Op::Put(s) if **s == spec));
     }
 }

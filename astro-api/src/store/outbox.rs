@@ -97,21 +97,29 @@ impl Delivery {
 /// ([`Store::stored_spec`]: secret values sealed, done before the write),
 /// and the clock its claim and queue time are read from.
 pub(super) struct ToQueue {
-    change: Outgoing,
+    pub(super) change: Outgoing,
     /// The organization whose change rate a `PUT` counts against, and the
     /// rate (deletes are never refused).
     rate: Option<(String, u32)>,
-    spec: Option<String>,
+    pub(super) spec: Option<String>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Store {
     /// `change` of a deployment of `organization_id`, ready to queue.
+    /// A spec's contact emails are queued only once every astro-api on the
+    /// database reads them ([`Store::holds_contact_emails`]): until then
+    /// there are none (astro-api refuses to take any), and an entry that
+    /// said so anyway would wait for a replica that can read it. Both the
+    /// entry and the change its caller delivers at once say the same.
     pub(super) fn to_queue(
         &self,
         organization_id: &str,
-        change: Outgoing,
+        mut change: Outgoing,
     ) -> Result<ToQueue, StoreError> {
+        if let (Op::Put(spec), false) = (&mut change.op, self.contact_emails) {
+            spec.forget_contact_emails();
+        }
         let rate = matches!(change.op, Op::Put(_))
             .then(|| (organization_id.to_owned(), self.quotas.changes_per_minute));
         Ok(ToQueue { spec: self.stored_spec(&change)?, change, rate, clock: self.clock.clone() })
