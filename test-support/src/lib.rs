@@ -140,6 +140,18 @@ impl Drop for Process {
     }
 }
 
+/// A service's admin listener (`service-admin`: `/livez`, `/readyz`,
+/// `/metrics`) on loopback, answering readiness with `ready` and no
+/// metrics, as the readiness tests start it.
+pub fn start_admin(
+    ready: service_admin::ReadinessCheck,
+    log: &slog::Logger,
+) -> dropshot::HttpServer<service_admin::Admin> {
+    let registry = std::sync::Arc::new(prometheus_client::registry::Registry::default());
+    service_admin::start("127.0.0.1:0".parse().unwrap(), registry, ready, None, log)
+        .expect("the admin listener starts")
+}
+
 /// Asserts that `binary --version` prints `<name> <version>` and succeeds:
 /// what a supervisor (and an operator) reads to know what runs.
 pub fn says_its_version(binary: &str, name: &str, version: &str) {

@@ -215,14 +215,8 @@ async fn readiness_fails_when_the_database_or_every_cell_is_lost() {
     config.secret_key = Some(crate::common::test_sealer());
     let log = crate::common::log();
     let server = astro_api::start(&config, &log).expect("astro-api starts");
-    let admin = service_admin::start(
-        "127.0.0.1:0".parse().unwrap(),
-        std::sync::Arc::new(prometheus_client::registry::Registry::default()),
-        astro_api::admin::readiness(server.app_private().clone()),
-        None,
-        &log,
-    )
-    .unwrap();
+    let admin =
+        test_support::start_admin(astro_api::admin::readiness(server.app_private().clone()), &log);
     let at = admin.local_addr();
     let get = move |path: &'static str| {
         tokio::task::spawn_blocking(move || test_support::http(at, &format!("GET {path} HTTP/1.1")))

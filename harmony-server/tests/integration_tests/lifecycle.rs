@@ -199,14 +199,10 @@ async fn readiness_fails_when_the_database_is_lost() {
     config.service_token = Some(crate::common::SERVICE_TOKEN.to_owned());
     let log = crate::common::log();
     let server = harmony_server::start(&config, &log).expect("harmony starts");
-    let admin = service_admin::start(
-        "127.0.0.1:0".parse().unwrap(),
-        std::sync::Arc::new(prometheus_client::registry::Registry::default()),
+    let admin = test_support::start_admin(
         harmony_server::fleet::readiness(server.app_private().clone()),
-        None,
         &log,
-    )
-    .unwrap();
+    );
     let at = admin.local_addr();
     let get = move |path: &'static str| {
         tokio::task::spawn_blocking(move || test_support::http(at, &format!("GET {path} HTTP/1.1")))
