@@ -36,7 +36,18 @@ impl Cell {
     /// A client for work on data planes of `kind`.
     pub(super) async fn client_for(&self, kind: PlaneKind) -> Result<Deployments, Failure> {
         let versions = deployment_versions(kind);
-        match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+        let speaking = self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))?;
+        self.deployments(speaking, versions)
+    }
+
+    /// The client for deployment work that `speaking` is; a gap naming
+    /// `versions` (what that work needs) when it is another.
+    fn deployments(
+        &self,
+        speaking: Speaking,
+        versions: Vec<semver::Version>,
+    ) -> Result<Deployments, Failure> {
+        match speaking {
             Speaking::V1(c) => Ok(Deployments::V1(c)),
             Speaking::V2(c) => Ok(Deployments::V2(c)),
             // `speak` only hands out a version from the list given.
@@ -181,18 +192,23 @@ impl Cell {
     /// deployment work speaks (Harmony keeps the contact emails it has).
     pub(super) async fn put_deployment(&self, id: Uuid, whole: &Spec) -> Result<(), Failure> {
         let spec = &whole.spec;
+        // One negotiation: 4.0.0 is asked for only when the spec says what
+        // the contact emails are.
+        let needed = deployment_versions(spec.kind.into());
+        let mut versions = needed.clone();
         if whole.contact_emails.is_some() {
-            let mut versions = deployment_versions(spec.kind.into());
             versions.push(versions::CONTACT_EMAILS_API);
-            let speaking =
-                self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))?;
-            if let Speaking::V4(c) = speaking {
-                let v4 = whole.to_v4().map_err(Failure::HarmonyRefused)?;
-                c.deployment_put(&id, &v4).await.map_err(|e| at("4.0.0", self.map(e)))?;
-                return Ok(());
-            }
         }
-        match self.client_for(spec.kind.into()).await? {
+        let client =
+            match self.link.speak(&versions).await.map_err(|e| self.negotiation_failure(e))? {
+                Speaking::V4(c) => {
+                    let v4 = whole.to_v4().map_err(Failure::HarmonyRefused)?;
+                    c.deployment_put(&id, &v4).await.map_err(|e| at("4.0.0", self.map(e)))?;
+                    return Ok(());
+                }
+                other => self.deployments(other, needed)?,
+            };
+        match client {
             Deployments::V2(c) => {
                 c.deployment_put(&id, spec).await.map_err(|e| at("2.0.0", self.map(e)))?;
             }
