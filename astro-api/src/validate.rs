@@ -250,19 +250,24 @@ pub fn deployment(input: &DeploymentInput, current: Option<&Deployment>) -> Vec<
     if let Some(tag) = &input.image_tag {
         e.rule(&R::PUBLIC_IMAGE_TAG, "image_tag", rules::image_tag(tag));
     }
-    if let Some(emails) = &input.contact_emails {
-        if emails.len() > rules::MAX_CONTACT_EMAILS {
-            let detail =
-                format!("at most {} addresses, got {}", rules::MAX_CONTACT_EMAILS, emails.len());
-            e.add(&R::PUBLIC_CONTACT_EMAILS_COUNT, "contact_emails", "count", detail);
-        }
-        let mut seen = BTreeSet::new();
-        for (i, email) in emails.iter().enumerate() {
-            let field = format!("contact_emails[{i}]");
-            e.rule(&R::PUBLIC_CONTACT_EMAIL, field.clone(), rules::contact_email(email));
-            if !seen.insert(email.as_str()) {
-                e.add(&R::PUBLIC_CONTACT_EMAILS_UNIQUE, field, "unique", "listed twice");
+    for problem in
+        rules::contact_email_problems(input.contact_emails.as_deref().unwrap_or_default())
+    {
+        use rules::ContactEmailProblem as P;
+        match problem {
+            P::TooMany(n) => {
+                let detail = format!("at most {} addresses, got {n}", rules::MAX_CONTACT_EMAILS);
+                e.add(&R::PUBLIC_CONTACT_EMAILS_COUNT, "contact_emails", "count", detail);
             }
+            P::Grammar(i, why) => {
+                e.add(&R::PUBLIC_CONTACT_EMAIL, format!("contact_emails[{i}]"), "format", why)
+            }
+            P::Repeated(i) => e.add(
+                &R::PUBLIC_CONTACT_EMAILS_UNIQUE,
+                format!("contact_emails[{i}]"),
+                "unique",
+                "listed twice",
+            ),
         }
     }
     if input.worker_queues.len() > rules::MAX_WORKER_QUEUES {

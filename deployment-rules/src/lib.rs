@@ -352,6 +352,37 @@ pub fn contact_email(email: &str) -> Result<(), &'static str> {
     }
 }
 
+/// What is wrong with a list of contact emails, as both APIs' rules see
+/// it (each service names its own rule and words the count).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactEmailProblem {
+    /// More than [`MAX_CONTACT_EMAILS`]: how many there are.
+    TooMany(usize),
+    /// The address at this index breaks the grammar ([`contact_email`]).
+    Grammar(usize, &'static str),
+    /// The address at this index is listed before it.
+    Repeated(usize),
+}
+
+/// Every problem of `emails`: the count, then each address's grammar and
+/// repeats, in order.
+pub fn contact_email_problems(emails: &[String]) -> Vec<ContactEmailProblem> {
+    let mut problems = Vec::new();
+    if emails.len() > MAX_CONTACT_EMAILS {
+        problems.push(ContactEmailProblem::TooMany(emails.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, email) in emails.iter().enumerate() {
+        if let Err(why) = contact_email(email) {
+            problems.push(ContactEmailProblem::Grammar(i, why));
+        }
+        if !seen.insert(email.as_str()) {
+            problems.push(ContactEmailProblem::Repeated(i));
+        }
+    }
+    problems
+}
+
 /// A platform release's name: 1 to 63 letters, digits, '.' and '-'.
 pub fn release_name(name: &str) -> Result<(), &'static str> {
     match !name.is_empty()

@@ -238,16 +238,21 @@ pub(super) fn validate_spec(
     }
     // From 4.0.0 (older versions' specs carry none: absent, as they are).
     let emails = spec.contact_emails.as_deref().unwrap_or_default();
-    if emails.len() > rules::MAX_CONTACT_EMAILS {
-        let detail = format!("{} addresses; at most {}", emails.len(), rules::MAX_CONTACT_EMAILS);
-        p.refuse(&rule::CONTACT_EMAILS_COUNT, "contact_emails", detail);
-    }
-    let mut seen = BTreeSet::new();
-    for (i, email) in emails.iter().enumerate() {
-        let field = format!("contact_emails[{i}]");
-        p.check(&rule::CONTACT_EMAIL, field.clone(), rules::contact_email(email));
-        if !seen.insert(email.as_str()) {
-            p.refuse(&rule::CONTACT_EMAILS_UNIQUE, field, "listed twice");
+    for problem in rules::contact_email_problems(emails) {
+        use rules::ContactEmailProblem as E;
+        match problem {
+            E::TooMany(n) => {
+                let detail = format!("{n} addresses; at most {}", rules::MAX_CONTACT_EMAILS);
+                p.refuse(&rule::CONTACT_EMAILS_COUNT, "contact_emails", detail);
+            }
+            E::Grammar(i, why) => {
+                p.refuse(&rule::CONTACT_EMAIL, format!("contact_emails[{i}]"), why)
+            }
+            E::Repeated(i) => p.refuse(
+                &rule::CONTACT_EMAILS_UNIQUE,
+                format!("contact_emails[{i}]"),
+                "listed twice",
+            ),
         }
     }
     refusals.into_result().map_err(HarmonyError::Invalid)
